@@ -1,0 +1,51 @@
+/* `bpgate`: the command-line front end. Dispatches to the sub-commands. */
+#include "cli.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} command;
+
+static const command commands[] = {
+	{ "blueprint", cmd_blueprint, "show the model of a blueprint (blueprint show FILE)" },
+	{ "diff", cmd_diff, "semantic diff of two blueprints; git diff driver setup" },
+	{ "version", cmd_version, "print the version" },
+};
+
+static int usage(FILE *out)
+{
+	fprintf(out, "usage: bpgate <command> [<args>]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nexit codes: 0 clean, 1 findings or refused, 2 usage or input error\n");
+	return out == stdout ? BPG_EXIT_OK : BPG_EXIT_ERROR;
+}
+
+int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("bpgate %s\n", bpg_version());
+	return BPG_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	setlocale(LC_CTYPE, "C");
+	if (argc < 2)
+		return usage(stderr);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
+		return usage(stdout);
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(0, NULL);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "bpgate: '%s' is not a command; see 'bpgate --help'\n", argv[1]);
+	return BPG_EXIT_ERROR;
+}

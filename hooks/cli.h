@@ -1,0 +1,37 @@
+/*
+ * The `bpgate` command: shared pieces of the sub-commands.
+ *
+ * Every sub-command is `int cmd_<name>(int argc, char **argv)` where argv[0]
+ * is the sub-command's name; it returns the process exit code:
+ *   0  clean / accepted,  1  findings / refused,  2  usage or input error.
+ */
+#ifndef BPG_CLI_H
+#define BPG_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "bpgate/common.h"
+
+enum { BPG_EXIT_OK = 0, BPG_EXIT_FINDINGS = 1, BPG_EXIT_ERROR = 2 };
+
+typedef enum { BPG_FORMAT_TEXT, BPG_FORMAT_JSON, BPG_FORMAT_SARIF, BPG_FORMAT_CSV } bpg_format;
+
+/* Parse "text|json|sarif|csv"; `allowed` is a bit set of (1 << bpg_format). */
+int cli_parse_format(bpg_format *out, const char *name, unsigned allowed);
+
+/* Colour on stdout/stderr only on a tty, and never when NO_COLOR is set. */
+bool cli_color(FILE *f);
+const char *cli_sgr(FILE *f, const char *code); /* "" when colour is off */
+
+/* Print "bpgate <cmd>: <message>" for an error record on stderr. */
+void cli_report_error(const char *cmd, const bpg_error *err);
+
+/* Usage helper: prints to stderr and returns BPG_EXIT_ERROR. */
+int cli_usage(const char *usage);
+
+/* Sub-commands. */
+int cmd_blueprint(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

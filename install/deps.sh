@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install what bpgate needs to build and test on Debian 12. Idempotent: when
+# every package is already there it does nothing (and needs no network).
+set -euo pipefail
+
+packages=(
+  gcc pkg-config meson ninja-build
+  libgit2-dev libssh-dev libjansson-dev libsodium-dev libpcre2-dev libcriterion-dev
+  git openssh-client openssh-server minisign signify-openbsd gitolite3
+  clang libclang-rt-14-dev python3 ca-certificates
+)
+packages+=("$@")
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+echo "install/deps.sh: installing ${missing[*]}" >&2
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
