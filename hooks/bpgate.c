@@ -14,6 +14,17 @@ typedef struct {
 static const command commands[] = {
 	{ "blueprint", cmd_blueprint, "show the model of a blueprint (blueprint show FILE)" },
 	{ "diff", cmd_diff, "semantic diff of two blueprints; git diff driver setup" },
+	{ "scan", cmd_scan, "scan files for personal data and secrets" },
+	{ "keygen", cmd_keygen, "create a minisign-compatible key pair" },
+	{ "sign", cmd_sign, "sign a file (minisign format)" },
+	{ "verify", cmd_verify, "verify a minisign signature" },
+	{ "bundle", cmd_bundle, "create, sign and verify release bundles" },
+	{ "sshsig", cmd_sshsig, "sign and verify SSHSIG signatures (ssh-keygen -Y)" },
+	{ "verify-commit", cmd_verify_commit, "verify an SSH-signed git commit or tag" },
+	{ "audit", cmd_audit, "verify, prove and export the audit log" },
+	{ "evidence", cmd_evidence, "build or verify a release evidence package" },
+	{ "policy", cmd_policy, "check and test policy files" },
+	{ "explain", cmd_explain, "print the facts of a change and the outcome rule by rule" },
 	{ "version", cmd_version, "print the version" },
 };
 
@@ -21,7 +32,7 @@ static int usage(FILE *out)
 {
 	fprintf(out, "usage: bpgate <command> [<args>]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nexit codes: 0 clean, 1 findings or refused, 2 usage or input error\n");
 	return out == stdout ? BPG_EXIT_OK : BPG_EXIT_ERROR;
 }

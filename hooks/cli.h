@@ -33,5 +33,16 @@ int cli_usage(const char *usage);
 int cmd_blueprint(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_bundle(int argc, char **argv);
+int cmd_sshsig(int argc, char **argv);
+int cmd_verify_commit(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_evidence(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif
