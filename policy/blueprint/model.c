@@ -1,0 +1,222 @@
+/* Getters of the blueprint model and its stable JSON form. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *bpg_blueprint_name(const bpg_blueprint *bp) { return bp->name; }
+size_t bpg_blueprint_module_count(const bpg_blueprint *bp) { return bp->nmodules; }
+const json_t *bpg_blueprint_json(const bpg_blueprint *bp) { return bp->doc; }
+const char *bpg_blueprint_zone(const bpg_blueprint *bp) { return bp->zone; }
+
+const bpg_module *bpg_blueprint_module(const bpg_blueprint *bp, size_t i)
+{
+	return i < bp->nmodules ? &bp->modules[i] : NULL;
+}
+
+const bpg_module *bpg_blueprint_module_by_id(const bpg_blueprint *bp, long long id)
+{
+	for (size_t i = 0; i < bp->nmodules; i++)
+		if (bp->modules[i].id == id)
+			return &bp->modules[i];
+	return NULL;
+}
+
+const json_t *bpg_blueprint_settings(const bpg_blueprint *bp)
+{
+	const json_t *s = json_object_get(json_object_get(bp->doc, "metadata"), "scenario");
+	return json_is_object(s) ? s : NULL;
+}
+
+bpg_flag bpg_blueprint_flag(const bpg_blueprint *bp, const char *name)
+{
+	const json_t *v = json_object_get(bpg_blueprint_settings(bp), name);
+	if (!v)
+		return BPG_FLAG_UNSET;
+	if (json_is_true(v))
+		return BPG_FLAG_TRUE;
+	if (json_is_false(v))
+		return BPG_FLAG_FALSE;
+	return BPG_FLAG_OTHER;
+}
+
+bool bpg_blueprint_writes(const bpg_blueprint *bp)
+{
+	for (size_t i = 0; i < bp->nmodules; i++)
+		if (bp->modules[i].writes && bp->modules[i].container != BPG_CONTAINER_ORPHAN)
+			return true;
+	return false;
+}
+
+bool bpg_blueprint_looks_like(const char *data, size_t len)
+{
+	/* Cheap: the export always has "flow" and "metadata" keys near the top. */
+	size_t n = len < 65536 ? len : 65536;
+	size_t i = 0;
+
+	if (n >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	while (i < n && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t'))
+		i++;
+	if (i >= n || data[i] != '{')
+		return false;
+	return memmem(data, len, "\"flow\"", 6) && memmem(data, len, "\"metadata\"", 10);
+}
+
+/* ---- JSON form -------------------------------------------------------- */
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static int set(json_t *obj, const char *key, json_t *value)
+{
+	return value ? json_object_set_new(obj, key, value) : -1;
+}
+
+static json_t *refs_json(const bpg_module *m)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < m->nrefs; i++) {
+		json_t *r = json_object();
+		if (!r || set(r, "kind", json_string(m->refs[i].kind)) < 0 ||
+		    set(r, "key", json_string(m->refs[i].key)) < 0 ||
+		    set(r, "value", json_string(m->refs[i].value)) < 0 ||
+		    set(r, "pointer", json_string(m->refs[i].pointer)) < 0 ||
+		    json_array_append_new(arr, r) < 0) {
+			json_decref(r);
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static json_t *literals_json(const bpg_module *m)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < m->nliterals; i++) {
+		json_t *l = json_object();
+		if (!l || set(l, "pointer", json_string(m->literals[i].pointer)) < 0 ||
+		    set(l, "value", json_stringn(m->literals[i].value, m->literals[i].len)) < 0 ||
+		    json_array_append_new(arr, l) < 0) {
+			json_decref(l);
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static json_t *filter_json(const bpg_module *m)
+{
+	if (!m->filter)
+		return json_null();
+	json_t *conditions = json_object_get(m->filter, "conditions");
+	return json_pack("{s:s, s:o}", "name", m->filter_name,
+		"conditions", conditions ? json_deep_copy(conditions) : json_array());
+}
+
+static json_t *module_json(const bpg_module *m)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	if (set(o, "id", json_integer(m->id)) < 0 ||
+	    set(o, "module", json_string(m->module)) < 0 ||
+	    set(o, "app", json_string(m->app)) < 0 ||
+	    set(o, "action", json_string(m->action)) < 0 ||
+	    set(o, "version", m->version >= 0 ? json_integer(m->version) : json_null()) < 0 ||
+	    set(o, "container", json_string(bpg_container_name(m->container))) < 0 ||
+	    set(o, "path", json_string(m->path)) < 0 ||
+	    set(o, "pointer", json_string(m->pointer)) < 0 ||
+	    set(o, "parent_id", m->parent_id ? json_integer(m->parent_id) : json_null()) < 0 ||
+	    set(o, "depth", json_integer(m->depth)) < 0 ||
+	    set(o, "label", str_or_null(m->label)) < 0 ||
+	    set(o, "effect", json_string(bpg_effect_name(m->effect))) < 0 ||
+	    set(o, "writes", json_boolean(m->writes)) < 0 ||
+	    set(o, "has_error_handler", json_boolean(m->has_error_handler)) < 0 ||
+	    set(o, "error_directive", str_or_null(m->error_directive)) < 0 ||
+	    set(o, "filter", filter_json(m)) < 0 ||
+	    set(o, "refs", refs_json(m)) < 0 ||
+	    set(o, "mapper", m->mapper ? json_deep_copy(m->mapper) : json_null()) < 0 ||
+	    set(o, "literals", literals_json(m)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted, de-duplicated reference values of one kind. */
+static json_t *ref_set(const bpg_blueprint *bp, const char *kind)
+{
+	const char **vals = NULL;
+	size_t n = 0, total = 0;
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < bp->nmodules; i++)
+		total += bp->modules[i].nrefs;
+	if (!arr || (total && !(vals = calloc(total, sizeof(*vals)))))
+		goto fail;
+	for (size_t i = 0; i < bp->nmodules; i++)
+		for (size_t r = 0; r < bp->modules[i].nrefs; r++)
+			if (strcmp(bp->modules[i].refs[r].kind, kind) == 0)
+				vals[n++] = bp->modules[i].refs[r].value;
+	if (n)
+		qsort(vals, n, sizeof(*vals), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		if ((i == 0 || strcmp(vals[i], vals[i - 1]) != 0) &&
+		    json_array_append_new(arr, json_string(vals[i])) < 0)
+			goto fail;
+	free(vals);
+	return arr;
+fail:
+	free(vals);
+	json_decref(arr);
+	return NULL;
+}
+
+int bpg_blueprint_to_json(json_t **out, const bpg_blueprint *bp, bpg_error *err)
+{
+	json_t *o = json_object(), *mods = json_array();
+	const json_t *settings = bpg_blueprint_settings(bp);
+	const json_t *instant = json_object_get(json_object_get(bp->doc, "metadata"), "instant");
+	int rc = BPG_ENOMEM;
+
+	*out = NULL;
+	if (!o || !mods)
+		goto done;
+	for (size_t i = 0; i < bp->nmodules; i++) {
+		json_t *m = module_json(&bp->modules[i]);
+		if (!m || json_array_append_new(mods, m) < 0)
+			goto done;
+	}
+	if (set(o, "name", json_string(bp->name)) < 0 ||
+	    set(o, "zone", str_or_null(bp->zone)) < 0 ||
+	    set(o, "instant", json_is_boolean(instant) ? json_boolean(json_is_true(instant)) : json_null()) < 0 ||
+	    set(o, "settings", settings ? json_deep_copy(settings) : json_object()) < 0 ||
+	    set(o, "module_count", json_integer((json_int_t)bp->nmodules)) < 0 ||
+	    set(o, "writes", json_boolean(bpg_blueprint_writes(bp))) < 0 ||
+	    set(o, "connections", ref_set(bp, "connection")) < 0 ||
+	    set(o, "webhooks", ref_set(bp, "webhook")) < 0 ||
+	    set(o, "datastores", ref_set(bp, "datastore")) < 0 ||
+	    set(o, "keychains", ref_set(bp, "keychain")) < 0)
+		goto done;
+	if (json_object_set(o, "modules", mods) < 0)
+		goto done;
+	*out = o;
+	o = NULL;
+	rc = 0;
+done:
+	json_decref(mods);
+	json_decref(o);
+	if (rc < 0)
+		bpg_error_set(err, rc, "out of memory building the blueprint model");
+	return rc;
+}
