@@ -1,0 +1,98 @@
+/*
+ * bpgate — gathering: read git and build the FACTS document the policy
+ * engine judges (format: bpgate-policy(5), "facts"). Gathering never
+ * decides anything; it only records what is there.
+ *
+ *   bpg_facts_new()          the skeleton: time, context, repository, pusher...
+ *   bpg_gather_range()       commits from..to and the files they change
+ *   bpg_gather_staged()      the files of the index against HEAD (pre-commit)
+ *   bpg_gather_message()     a commit being written (commit-msg)
+ *   bpg_gather_ref()         one ref update (pre-push, pre-receive)
+ *
+ * Each gather function appends to arrays of an existing facts object
+ * (commits are de-duplicated by id, files by path). Files that are
+ * blueprints get their model ("blueprint", "old_blueprint"), the semantic
+ * "diff", or a "parse_error"; data contracts under .bpgate/contracts/ get
+ * "contract"/"old_contract"; files in the scan globs get "scan_findings"
+ * (added lines only); release bundles are checked into "bundles".
+ *
+ * Ownership: facts are jansson values owned by the caller (json_decref).
+ * The git_repository stays the caller's. Limits: BPG_GATHER_MAX_COMMITS
+ * commits and BPG_GATHER_MAX_FILES files per call; past them gathering fails
+ * with BPG_ETOOBIG (the server must refuse, not skip).
+ */
+#ifndef INCLUDE_bpgate_gather_h__
+#define INCLUDE_bpgate_gather_h__
+
+#include "common.h"
+#include <stdbool.h>
+#include <git2.h>
+#include <jansson.h>
+
+BPG_BEGIN_DECL
+
+#define BPG_GATHER_MAX_COMMITS 20000
+#define BPG_GATHER_MAX_FILES 20000
+#define BPG_GATHER_MAX_BLOB ((size_t)64 << 20)
+
+typedef struct {
+	const char *context;     /**< "pre-commit", "commit-msg", "pre-push", "pre-receive", "check" */
+	const char *time;        /**< RFC 3339 UTC; the front end reads the clock, not the engine */
+	const char *repository;  /**< display name, may be NULL */
+	const char *pusher;      /**< principal, may be NULL */
+	const char *environment; /**< target environment when known, may be NULL */
+	const char *const *push_options;
+	size_t npush_options;
+} bpg_facts_opts;
+
+/** A new facts object with the given skeleton. New reference. */
+BPG_EXTERN(int) bpg_facts_new(json_t **out, const bpg_facts_opts *opts, bpg_error *err);
+
+/** What to scan and how (borrowed by the gather calls). */
+typedef struct {
+	const char *const *scan_globs; /**< paths whose added lines are scanned; NULL = the defaults */
+	size_t nscan_globs;
+	bool no_scan;                  /**< skip the scanner entirely */
+	bool no_bundles;               /**< skip bundle checks */
+} bpg_gather_opts;
+
+/**
+ * Commits reachable from `to` and not from `from` (from = NULL: all of
+ * them), oldest first, and the files changed between the trees of `from`
+ * (or the empty tree) and `to`.
+ */
+BPG_EXTERN(int) bpg_gather_range(json_t *facts, git_repository *repo, const git_oid *from,
+	const git_oid *to, const bpg_gather_opts *opts, bpg_error *err) BPG_WARN_UNUSED;
+
+/** The staged files (index against HEAD, or against the empty tree before the first commit). */
+BPG_EXTERN(int) bpg_gather_staged(json_t *facts, git_repository *repo,
+	const bpg_gather_opts *opts, bpg_error *err) BPG_WARN_UNUSED;
+
+/**
+ * A commit being written: its message (trailers parsed) and the staged
+ * paths, as a commit with id "(new)". Author/committer from git's config.
+ */
+BPG_EXTERN(int) bpg_gather_message(json_t *facts, git_repository *repo, const char *message,
+	size_t len, bpg_error *err) BPG_WARN_UNUSED;
+
+/**
+ * One ref update. old/new: 40-hex ids, all-zero for creation/deletion.
+ * Records created/deleted/fast_forward and the environment the ref maps to
+ * (NULL when none), and gathers the range old..new.
+ */
+BPG_EXTERN(int) bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname,
+	const char *old_hex, const char *new_hex, const char *environment,
+	const bpg_gather_opts *opts, bpg_error *err) BPG_WARN_UNUSED;
+
+/**
+ * Parse git trailers ("Key: value" lines of the message's last paragraph)
+ * into an object Key -> value (or array of values when repeated). New reference.
+ */
+BPG_EXTERN(int) bpg_trailers_parse(json_t **out, const char *message, size_t len, bpg_error *err);
+
+/** Is this path a blueprint by name (*.blueprint.json) or, for *.json, by content? */
+BPG_EXTERN(bool) bpg_gather_is_blueprint(const char *path, const char *data, size_t len);
+
+BPG_END_DECL
+
+#endif
