@@ -1,0 +1,227 @@
+/*
+ * bpgated — internal interfaces of the SSH git daemon.
+ *
+ * Process model (see docs/readme/daemon.md): one parent that only accepts,
+ * counts and reaps, and one forked child per connection that runs the whole
+ * SSH session (key exchange, public-key auth, one session channel, one
+ * command) and exits. The child asks the parent, over a socketpair, whether
+ * its principal is still under the per-principal limit: the parent's whole
+ * request table is that one question.
+ *
+ * Ownership: every struct here is owned by whoever declared it (usually on
+ * the stack or in the per-connection context) and released with its
+ * *_release() function; pointers returned by lookups are borrowed from the
+ * structure they came from.
+ */
+#ifndef SERVER_bpgated_h__
+#define SERVER_bpgated_h__
+
+#include "bpgate/common.h"
+#include "bpgate/buf.h"
+#include "bpgate/util.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* ---- configuration (config.c) ------------------------------------------ */
+
+typedef struct {
+	char *path;               /**< the config file it came from */
+	char *listen_address;     /**< default 127.0.0.1 */
+	int port;                 /**< default 2222 */
+	char *repo_root;          /**< required; absolute */
+	char *state_dir;          /**< default /var/lib/bpgated */
+	char *host_key;           /**< default <state_dir>/ssh_host_ed25519_key */
+	char *hooks_dir;          /**< default <state_dir>/hooks (core.hooksPath) */
+	char *keys_file;          /**< required: principals and their keys */
+	char *server_signing_key; /**< optional: handed to the gate (audit/approvals) */
+	char *audit_log;          /**< optional: handed to the gate */
+	char *pre_receive_hook;   /**< default: bpgate-receive next to bpgated */
+	char *git;                /**< default /usr/bin/git */
+	char *child_path;         /**< PATH for git and hooks */
+	char *child_home;         /**< HOME for git and hooks; default state_dir */
+	bool debug;               /**< log_level "debug" */
+	struct {
+		int max_connections;     /**< total, default 64 */
+		int max_per_principal;   /**< default 8 */
+		int auth_timeout;        /**< seconds, default 30 */
+		int idle_timeout;        /**< seconds, default 600 */
+		int max_command_length;  /**< bytes, default 1024 */
+		int shutdown_grace;      /**< seconds SIGTERM waits for sessions, default 300 */
+	} limits;
+} bpgd_config;
+
+/**
+ * Load and validate the JSON config at path. `self_dir` (the directory of
+ * the bpgated binary) gives the default pre_receive_hook. Errors carry
+ * "file:line:column" for syntax and "file: <json pointer>: ..." for
+ * meaning. On failure *cfg is released.
+ */
+int bpgd_config_load(bpgd_config *cfg, const char *path, const char *self_dir, bpg_error *err);
+void bpgd_config_release(bpgd_config *cfg);
+/** What --check-config adds to loading: the root, git and the gate exist. */
+int bpgd_config_check_files(const bpgd_config *cfg, bpg_error *err);
+
+/* ---- principals and keys (keys.c) --------------------------------------- */
+
+typedef struct {
+	char *principal;   /**< [A-Za-z0-9][A-Za-z0-9._-]{0,63} */
+	char *type;        /**< "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", ... */
+	char *blob_b64;    /**< the key blob, base64 as in authorized_keys */
+	bool admin;        /**< option "admin" */
+	size_t line;       /**< 1-based line in the file */
+} bpgd_keyent;
+
+typedef struct {
+	bpgd_keyent *ents;
+	size_t count;
+} bpgd_keys;
+
+#define BPGD_KEYS_MAX_FILE (1u << 20)
+#define BPGD_KEYS_MAX_ENTRIES 4096
+
+/** Parse a keys file's text; errors are "<name>:<line>: ...". */
+int bpgd_keys_parse(bpgd_keys *out, const char *text, size_t len, const char *name, bpg_error *err);
+int bpgd_keys_load(bpgd_keys *out, const char *path, bpg_error *err);
+void bpgd_keys_release(bpgd_keys *keys);
+/** Find the entry whose key is (type, blob_b64); borrowed, NULL when none. */
+const bpgd_keyent *bpgd_keys_find(const bpgd_keys *keys, const char *blob_b64);
+bool bpgd_principal_valid(const char *s);
+bool bpgd_keytype_valid(const char *s);
+
+/**
+ * Edit the keys file under an exclusive lock (<path>.lock) and replace it
+ * atomically. add: append a line for principal (BPG_EINVALID if the key is
+ * already listed). remove: drop every line of principal (BPG_ENOTFOUND if
+ * none). Comments and unrelated lines are kept byte for byte.
+ */
+int bpgd_keys_add(const char *path, const char *principal, bool admin, const char *type,
+	const char *blob_b64, bpg_error *err);
+int bpgd_keys_remove(const char *path, const char *principal, size_t *removed, bpg_error *err);
+
+/* ---- commands (exec.c) --------------------------------------------------- */
+
+typedef enum {
+	BPGD_CMD_NONE = 0,
+	BPGD_CMD_RECEIVE_PACK,
+	BPGD_CMD_UPLOAD_PACK,
+	BPGD_CMD_UPLOAD_ARCHIVE,
+	BPGD_CMD_WHOAMI,
+	BPGD_CMD_HELP,
+	BPGD_CMD_REPO_CREATE,
+	BPGD_CMD_USER_ADD,
+	BPGD_CMD_USER_REMOVE,
+	BPGD_CMD_USER_LIST,
+	BPGD_CMD_APPROVE,
+	BPGD_CMD_STATUS,
+	BPGD_CMD_PENDING,
+	BPGD_CMD_AUDIT_VERIFY,
+} bpgd_cmd_kind;
+
+#define BPGD_CMD_MAX_ARGS 8
+
+typedef struct {
+	bpgd_cmd_kind kind;
+	char *repo;                      /**< normalised name ("team/app"), git and repo commands */
+	char *args[BPGD_CMD_MAX_ARGS];   /**< remaining words of our own commands */
+	size_t nargs;
+} bpgd_cmd;
+
+/**
+ * Parse an exec request. Git verbs use git's sq_quote rules exactly
+ * (`git-receive-pack 'x'`, `git receive-pack 'x'`); our commands are plain
+ * words separated by single spaces. BPG_ETOOBIG past max_len, BPG_EINVALID
+ * for anything malformed or unknown (message fit for the client).
+ */
+int bpgd_cmd_parse(bpgd_cmd *out, const char *line, size_t max_len, bpg_error *err);
+void bpgd_cmd_release(bpgd_cmd *cmd);
+
+/** git's sq_dequote: the whole of `in` must be one quoted word. */
+int bpgd_sq_dequote(bpg_buf *out, const char *in, bpg_error *err);
+
+/**
+ * Normalise a client repository path into a name: drop one leading '/',
+ * drop a trailing ".git"; then every '/'-separated component must match
+ * [A-Za-z0-9][A-Za-z0-9._-]* (so no "..", no hidden names, no empty
+ * components), at most 4 components and 200 bytes.
+ */
+int bpgd_repo_name(bpg_buf *out, const char *path, bpg_error *err);
+
+/**
+ * Resolve a repository name to its absolute directory <root>/<name>.git,
+ * walking each component with O_NOFOLLOW (a symlink anywhere is refused)
+ * and checking realpath stays under the root. BPG_ENOTFOUND when absent.
+ */
+int bpgd_repo_resolve(bpg_buf *out, const char *root, const char *name, bpg_error *err);
+
+/** Is a client-sent GIT_PROTOCOL value well-formed (key[=value] words, ':'-separated)? */
+bool bpgd_git_protocol_valid(const char *v);
+
+/* ---- spawning git (spawn.c) ---------------------------------------------- */
+
+typedef struct {
+	pid_t pid;
+	int in_fd;   /**< our end of the child's stdin (non-blocking) */
+	int out_fd;  /**< our end of the child's stdout (non-blocking) */
+	int err_fd;  /**< our end of the child's stderr (non-blocking) */
+} bpgd_child;
+
+typedef struct {
+	const char *principal;
+	const char *key_fp;
+	const char *remote;
+	const char *repo_name;
+	const char *git_protocol;   /**< NULL unless the client sent a valid one */
+} bpgd_child_ident;
+
+/** Start `git -c core.hooksPath=<hooks_dir> <verb> <repo_dir>` with a clean environment. */
+int bpgd_spawn_git(bpgd_child *out, const bpgd_config *cfg, bpgd_cmd_kind kind,
+	const char *repo_dir, const bpgd_child_ident *id, bpg_error *err);
+/** Run a program to completion with a clean env, output discarded to stderr log. */
+int bpgd_run(const bpgd_config *cfg, char *const argv[], int *status, bpg_error *err);
+/** Make <hooks_dir>/pre-receive a symlink to the configured gate. */
+int bpgd_hooks_install(const bpgd_config *cfg, bpg_error *err);
+
+/* ---- our own commands (commands.c) --------------------------------------- */
+
+typedef struct {
+	const bpgd_config *cfg;
+	const char *principal;
+	bool admin;
+	const char *key_fp;
+} bpgd_caller;
+
+/** Run one of our commands: output to out/errout, returns the exit status. */
+int bpgd_command_run(const bpgd_cmd *cmd, const bpgd_caller *who, bpg_buf *out, bpg_buf *errout);
+
+/* ---- sessions (session.c) and the parent (main.c) ------------------------- */
+
+typedef struct ssh_session_struct *bpgd_ssh_session;
+
+/** Serve one accepted connection in a forked child; never returns. */
+void bpgd_session_serve(const bpgd_config *cfg, bpgd_ssh_session session, int parent_fd,
+	const char *remote) __attribute__((noreturn));
+
+/** Child -> parent: may this principal take a slot? true when granted. */
+bool bpgd_parent_claim(int parent_fd, const char *principal);
+
+/* ---- logging (log.c) ----------------------------------------------------- */
+
+void bpgd_log_init(const char *prog, bool debug);
+void bpgd_log_set_conn(const char *conn_id);
+/** One line on stderr: "<level> event=<event> key=value ...". */
+void bpgd_log(int level, const char *event, const char *fmt, ...) BPG_PRINTF(3, 4);
+/**
+ * Escape untrusted text for a log line into dst (always NUL-terminated):
+ * printable ASCII except '"' and '\\' kept, everything else as \\xNN, at most
+ * dstlen-1 bytes with "..." when cut. Returns dst, for use inside bpgd_log().
+ */
+const char *bpgd_esc(char *dst, size_t dstlen, const char *s);
+
+#define BPGD_LOG_ERR 3
+#define BPGD_LOG_WARN 4
+#define BPGD_LOG_INFO 6
+#define BPGD_LOG_DEBUG 7
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * Starting the real git programs: posix_spawn with an argv (never a shell)
+ * and an environment built from nothing.
+ *
+ * The gate is wired through `git -c core.hooksPath=<hooks_dir>`: a
+ * command-line setting beats anything in the repository's own config, so
+ * nobody with write access to a repository can swap the pre-receive hook.
+ * <hooks_dir>/pre-receive is a symlink the daemon keeps pointing at the
+ * configured gate (bpgate-receive by default).
+ */
+#include "bpgated.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ENV_MAX 16
+
+typedef struct {
+	char *vars[ENV_MAX + 1];
+	size_t n;
+} child_env;
+
+static int env_add(child_env *e, const char *name, const char *value)
+{
+	bpg_buf b = BPG_BUF_INIT;
+
+	if (!value || e->n == ENV_MAX)
+		return 0;
+	if (bpg_buf_printf(&b, "%s=%s", name, value) < 0)
+		return BPG_ENOMEM;
+	e->vars[e->n++] = bpg_buf_detach(&b);
+	return 0;
+}
+
+static void env_release(child_env *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->vars[i]);
+	e->n = 0;
+}
+
+static int env_build(child_env *e, const bpgd_config *cfg, const bpgd_child_ident *id,
+	const char *repo_dir)
+{
+	int rc = 0;
+
+	memset(e, 0, sizeof(*e));
+	rc |= env_add(e, "PATH", cfg->child_path);
+	rc |= env_add(e, "HOME", cfg->child_home);
+	rc |= env_add(e, "LANG", "C.UTF-8");
+	if (id) {
+		rc |= env_add(e, "BPGATE_USER", id->principal);
+		rc |= env_add(e, "BPGATE_KEY_FINGERPRINT", id->key_fp);
+		rc |= env_add(e, "BPGATE_REMOTE", id->remote);
+		rc |= env_add(e, "BPGATE_REPO", id->repo_name);
+		rc |= env_add(e, "GIT_PROTOCOL", id->git_protocol);
+	}
+	rc |= env_add(e, "BPGATE_REPO_DIR", repo_dir);
+	rc |= env_add(e, "BPGATE_SERVER_KEY", cfg->server_signing_key);
+	rc |= env_add(e, "BPGATE_AUDIT_LOG", cfg->audit_log);
+	rc |= env_add(e, "BPGATE_DAEMON_CONFIG", cfg->path);
+	return rc ? BPG_ENOMEM : 0;
+}
+
+static const char *git_verb(bpgd_cmd_kind kind)
+{
+	switch (kind) {
+	case BPGD_CMD_RECEIVE_PACK: return "receive-pack";
+	case BPGD_CMD_UPLOAD_PACK: return "upload-pack";
+	case BPGD_CMD_UPLOAD_ARCHIVE: return "upload-archive";
+	default: return NULL;
+	}
+}
+
+static void close_pair(int p[2])
+{
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	p[0] = p[1] = -1;
+}
+
+int bpgd_spawn_git(bpgd_child *out, const bpgd_config *cfg, bpgd_cmd_kind kind,
+	const char *repo_dir, const bpgd_child_ident *id, bpg_error *err)
+{
+	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, e[2] = { -1, -1 }, rc = 0;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	bpg_buf hooks = BPG_BUF_INIT;
+	child_env env;
+	sigset_t none, dfl;
+	const char *verb = git_verb(kind);
+
+	memset(out, 0, sizeof(*out));
+	out->pid = -1;
+	out->in_fd = out->out_fd = out->err_fd = -1;
+	if (!verb)
+		return bpg_error_set(err, BPG_EINVALID, "not a git command");
+	if (env_build(&env, cfg, id, repo_dir) < 0 ||
+	    bpg_buf_printf(&hooks, "core.hooksPath=%s", cfg->hooks_dir) < 0) {
+		env_release(&env);
+		bpg_buf_dispose(&hooks);
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	}
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0) {
+		rc = bpg_error_set(err, BPG_EIO, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, o[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, e[1], 2);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGCHLD);
+	sigaddset(&dfl, SIGALRM);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	{
+		char *argv[] = { (char *)"git", (char *)"-c", hooks.ptr, (char *)verb, (char *)repo_dir, NULL };
+		int src = posix_spawn(&out->pid, cfg->git, &fa, &attr, argv, env.vars);
+		if (src != 0) {
+			out->pid = -1;
+			rc = bpg_error_set(err, BPG_EIO, "cannot start %s: %s", cfg->git, strerror(src));
+		}
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc < 0)
+		goto fail;
+	close(in[0]);
+	close(o[1]);
+	close(e[1]);
+	out->in_fd = in[1];
+	out->out_fd = o[0];
+	out->err_fd = e[0];
+	fcntl(out->in_fd, F_SETFL, O_NONBLOCK);
+	fcntl(out->out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(out->err_fd, F_SETFL, O_NONBLOCK);
+	env_release(&env);
+	bpg_buf_dispose(&hooks);
+	return 0;
+fail:
+	close_pair(in);
+	close_pair(o);
+	close_pair(e);
+	env_release(&env);
+	bpg_buf_dispose(&hooks);
+	return rc;
+}
+
+int bpgd_run(const bpgd_config *cfg, char *const argv[], int *status, bpg_error *err)
+{
+	child_env env;
+	pid_t pid;
+	int src, st = 0;
+	posix_spawn_file_actions_t fa;
+
+	*status = -1;
+	if (env_build(&env, cfg, NULL, NULL) < 0) {
+		env_release(&env);
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	}
+	/* Output goes to the daemon's log, never to the client. */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, 2, 1);
+	src = posix_spawn(&pid, argv[0], &fa, NULL, argv, env.vars);
+	posix_spawn_file_actions_destroy(&fa);
+	env_release(&env);
+	if (src != 0)
+		return bpg_error_set(err, BPG_EIO, "cannot start %s: %s", argv[0], strerror(src));
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return bpg_error_set(err, BPG_EIO, "waitpid: %s", strerror(errno));
+	}
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	return 0;
+}
+
+int bpgd_hooks_install(const bpgd_config *cfg, bpg_error *err)
+{
+	bpg_buf link = BPG_BUF_INIT, tmp = BPG_BUF_INIT;
+	char cur[4096];
+	ssize_t n;
+	int rc = 0;
+
+	if (mkdir(cfg->hooks_dir, 0755) < 0 && errno != EEXIST)
+		return bpg_error_set(err, BPG_EIO, "%s: cannot create: %s", cfg->hooks_dir, strerror(errno));
+	if (bpg_buf_printf(&link, "%s/pre-receive", cfg->hooks_dir) < 0 ||
+	    bpg_buf_printf(&tmp, "%s/.pre-receive.%ld", cfg->hooks_dir, (long)getpid()) < 0) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		goto done;
+	}
+	n = readlink(link.ptr, cur, sizeof(cur) - 1);
+	if (n >= 0) {
+		cur[n] = '\0';
+		if (strcmp(cur, cfg->pre_receive_hook) == 0)
+			goto done;
+	}
+	unlink(tmp.ptr);
+	if (symlink(cfg->pre_receive_hook, tmp.ptr) < 0 || rename(tmp.ptr, link.ptr) < 0) {
+		rc = bpg_error_set(err, BPG_EIO, "%s: cannot install the pre-receive link: %s", link.ptr, strerror(errno));
+		unlink(tmp.ptr);
+	}
+done:
+	bpg_buf_dispose(&link);
+	bpg_buf_dispose(&tmp);
+	return rc;
+}
