@@ -88,6 +88,13 @@ BPG_EXTERN(int) bpg_ssh_seckey_load(bpg_ssh_seckey **out, const char *path, bpg_
 /** True when data is an openssh-key-v1 private key protected by a passphrase. */
 BPG_EXTERN(bool) bpg_ssh_seckey_is_encrypted(const char *data, size_t len);
 
+/**
+ * True when data is an openssh-key-v1 private key that bpgate cannot use
+ * itself but ssh-keygen can: passphrase-protected, or of another type than
+ * ssh-ed25519 (RSA, ECDSA, security keys).
+ */
+BPG_EXTERN(bool) bpg_ssh_seckey_is_foreign(const char *data, size_t len);
+
 /** Make a key from a 32-byte Ed25519 seed (tests, key generation). */
 BPG_EXTERN(int) bpg_ssh_seckey_from_seed(bpg_ssh_seckey **out,
 	const unsigned char seed[32], const char *comment, bpg_error *err);

@@ -209,6 +209,31 @@ bool bpg_ssh_seckey_is_encrypted(const char *data, size_t len)
 	return enc;
 }
 
+bool bpg_ssh_seckey_is_foreign(const char *data, size_t len)
+{
+	unsigned char *blob = NULL;
+	size_t blen = 0;
+	const unsigned char *priv, *pub;
+	size_t privlen, publen;
+	bool enc = false, foreign = false;
+	ssh_reader r;
+
+	if (ssh_dearmor(&blob, &blen, data, len, KEY_LABEL, true, NULL) < 0)
+		return false;
+	ssh_reader_init(&r, blob, blen);
+	if (key_outer(&r, &enc, &priv, &privlen, &pub, &publen, NULL) == 0) {
+		if (enc) {
+			foreign = true;
+		} else {
+			ssh_reader pr;
+			ssh_reader_init(&pr, pub, publen);
+			foreign = ssh_get_expect(&pr, "ssh-ed25519") < 0;
+		}
+	}
+	ssh_armor_free(blob, blen, true);
+	return foreign;
+}
+
 static int key_private(bpg_ssh_seckey **out, const unsigned char *priv, size_t privlen,
 	const bpg_ssh_pubkey *outer, bpg_error *err)
 {
