@@ -1,0 +1,163 @@
+/*
+ * bpgate — the policy engine: load and validate policy files, evaluate the
+ * facts of a change, run policy tests.
+ *
+ *   gathering (git, files; not here) ──> facts (JSON, see bpgate-policy(5))
+ *   bpg_policy_load(files)            ──> policy
+ *   bpg_evaluate(policy, facts)       ──> decision (pure: no I/O, no clock)
+ *   report.h                          ──> text / JSON / SARIF
+ *
+ * Policy files are read from a directory (bpg_policy_files_read_dir) or
+ * handed over in memory (bpg_policy_files_add): the server reads them from a
+ * git tree, never from the filesystem. Names are relative to the policy
+ * root (the `.bpgate/` folder): "policy.json", "contracts/<x>.json",
+ * "tests/<x>.json", "allowed_signers".
+ *
+ * Ownership: every object returned through an `out` pointer is the caller's
+ * and freed with its *_free() (NULL accepted). Getters return borrowed
+ * pointers valid while the object they came from lives. A bpg_policy is
+ * immutable after loading and may be shared by concurrent evaluations.
+ */
+#ifndef INCLUDE_bpgate_policy_h__
+#define INCLUDE_bpgate_policy_h__
+
+#include "common.h"
+#include "buf.h"
+#include <stdbool.h>
+#include <jansson.h>
+
+BPG_BEGIN_DECL
+
+/** Size ceiling of one policy file and of a facts document. */
+#define BPG_POLICY_FILE_MAX ((size_t)4 << 20)
+#define BPG_POLICY_MAX_FILES 4096
+#define BPG_FACTS_MAX ((size_t)256 << 20)
+
+typedef struct bpg_policy bpg_policy;
+typedef struct bpg_policy_files bpg_policy_files;
+typedef struct bpg_diags bpg_diags;
+typedef struct bpg_decision bpg_decision;
+
+/* ---- the files of a policy --------------------------------------------- */
+
+/** An empty list. `display_root` prefixes file names in messages ("" or e.g. ".bpgate"). */
+BPG_EXTERN(int) bpg_policy_files_new(bpg_policy_files **out, const char *display_root, bpg_error *err);
+/** Add a copy of one file; `path` relative to the policy root. Duplicates are refused. */
+BPG_EXTERN(int) bpg_policy_files_add(bpg_policy_files *files, const char *path,
+	const void *data, size_t len, bpg_error *err);
+/**
+ * Read policy.json, allowed_signers, contracts/ *.json and tests/ *.json of a
+ * directory. `dir` is either the policy root itself (it holds policy.json)
+ * or a repository whose `.bpgate/` is the root. BPG_ENOTFOUND when neither.
+ */
+BPG_EXTERN(int) bpg_policy_files_read_dir(bpg_policy_files **out, const char *dir, bpg_error *err);
+BPG_EXTERN(void) bpg_policy_files_free(bpg_policy_files *files);
+
+/* ---- loading and validation -------------------------------------------- */
+
+/** One validation problem, located in its file. */
+typedef struct {
+	const char *file;    /**< display name, e.g. ".bpgate/policy.json" */
+	unsigned line, column; /**< 1-based; 0 when unknown (e.g. a missing file) */
+	const char *pointer; /**< JSON pointer of the offending value or key, "" for the file */
+	const char *rule;    /**< the rule concerned, or NULL */
+	const char *message; /**< what was found and what was expected */
+} bpg_diag;
+
+/**
+ * Load and validate. Every problem is collected (unknown keys, wrong types,
+ * unknown rules and parameters, dangling references between files, invalid
+ * policy tests); on any problem returns BPG_EINVALID, *out stays NULL, err
+ * holds the first problem formatted as "file:line:column: message (rule X)"
+ * and, when `diags` is not NULL, *diags receives all of them (the caller
+ * frees it; it is also set on success, empty).
+ */
+BPG_EXTERN(int) bpg_policy_load(bpg_policy **out, bpg_diags **diags,
+	const bpg_policy_files *files, bpg_error *err) BPG_WARN_UNUSED;
+BPG_EXTERN(void) bpg_policy_free(bpg_policy *policy);
+
+BPG_EXTERN(size_t) bpg_diags_count(const bpg_diags *diags);
+BPG_EXTERN(const bpg_diag *) bpg_diags_get(const bpg_diags *diags, size_t i);
+/** Append "file:line:column: message (rule X)" (no newline). */
+BPG_EXTERN(int) bpg_diag_format(bpg_buf *out, const bpg_diag *diag);
+BPG_EXTERN(void) bpg_diags_free(bpg_diags *diags);
+
+/** The validated policy.json (borrowed), for front ends that need e.g. environments. */
+BPG_EXTERN(const json_t *) bpg_policy_json(const bpg_policy *policy);
+
+/* ---- rules -------------------------------------------------------------- */
+
+typedef enum { BPG_SEV_ERROR = 0, BPG_SEV_WARNING, BPG_SEV_INFO } bpg_severity;
+typedef enum { BPG_MODE_ENFORCE = 0, BPG_MODE_WARN, BPG_MODE_OFF } bpg_mode;
+
+BPG_EXTERN(const char *) bpg_severity_name(bpg_severity s);
+BPG_EXTERN(const char *) bpg_mode_name(bpg_mode m);
+
+typedef struct {
+	const char *id;
+	const char *description;
+	bpg_mode default_mode;
+} bpg_rule_info;
+
+/** The rule registry, in evaluation order (static, borrowed). */
+BPG_EXTERN(size_t) bpg_rule_count(void);
+BPG_EXTERN(const bpg_rule_info *) bpg_rule_get(size_t i);
+/** The mode a policy gives rule i. */
+BPG_EXTERN(bpg_mode) bpg_policy_rule_mode(const bpg_policy *policy, size_t i);
+
+/* ---- evaluation --------------------------------------------------------- */
+
+typedef struct {
+	const char *rule;      /**< rule id */
+	bpg_severity severity;
+	bpg_mode mode;         /**< the rule's mode in this policy */
+	bool blocking;         /**< severity error and mode enforce */
+	const char *file;      /**< path in the repository, or NULL */
+	const char *pointer;   /**< JSON pointer in that file, or NULL */
+	const char *commit;    /**< commit id, or NULL */
+	const char *ref;       /**< ref name, or NULL */
+	unsigned line, column; /**< 0 when unknown */
+	const char *message;   /**< never contains raw control bytes nor an unmasked secret */
+	const char *fix;       /**< how to fix it */
+} bpg_finding;
+
+typedef enum { BPG_RULE_PASS = 0, BPG_RULE_FAIL, BPG_RULE_WARN, BPG_RULE_NOTE, BPG_RULE_OFF } bpg_rule_outcome;
+
+/**
+ * Evaluate the facts of a change under a policy. Pure: reads nothing but its
+ * arguments, not even the clock (the facts carry "time"). Findings come out
+ * in a deterministic order (file, rule, JSON pointer, commit, ref, message).
+ * Facts that do not have the documented shape are refused with BPG_EINVALID
+ * and a message naming the JSON pointer: callers must fail closed.
+ */
+BPG_EXTERN(int) bpg_evaluate(bpg_decision **out, const bpg_policy *policy,
+	const json_t *facts, bpg_error *err) BPG_WARN_UNUSED;
+/** Check the shape of a facts document (done by bpg_evaluate too). */
+BPG_EXTERN(int) bpg_facts_validate(const json_t *facts, bpg_error *err);
+BPG_EXTERN(void) bpg_decision_free(bpg_decision *decision);
+
+/** Refused when any finding is blocking. */
+BPG_EXTERN(bool) bpg_decision_refused(const bpg_decision *d);
+BPG_EXTERN(size_t) bpg_decision_count(const bpg_decision *d, bpg_severity severity);
+BPG_EXTERN(size_t) bpg_decision_finding_count(const bpg_decision *d);
+BPG_EXTERN(const bpg_finding *) bpg_decision_finding(const bpg_decision *d, size_t i);
+/** Outcome of registry rule i (see bpg_rule_get) and how many findings it made. */
+BPG_EXTERN(bpg_rule_outcome) bpg_decision_rule_outcome(const bpg_decision *d, size_t i, size_t *nfindings);
+BPG_EXTERN(const char *) bpg_rule_outcome_name(bpg_rule_outcome o);
+
+/* ---- policy tests ------------------------------------------------------- */
+
+BPG_EXTERN(size_t) bpg_policy_test_count(const bpg_policy *policy);
+/** "tests/<file>.json: <name>" (borrowed). */
+BPG_EXTERN(const char *) bpg_policy_test_name(const bpg_policy *policy, size_t i);
+/**
+ * Run policy test i: evaluate its facts and compare with its expectations.
+ * *passed tells the outcome; on a failure `why` (may be NULL) receives one
+ * line per mismatch. Returns < 0 only when the test could not run.
+ */
+BPG_EXTERN(int) bpg_policy_test_run(bool *passed, bpg_buf *why, const bpg_policy *policy,
+	size_t i, bpg_error *err);
+
+BPG_END_DECL
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * Internal header of the policy engine (not installed).
+ *
+ * - schema: a tiny declarative validator shared by policy files, contracts,
+ *   policy tests, rule parameters and facts; every problem becomes a located
+ *   diagnostic (file:line:column via bpgate/jsonloc.h).
+ * - the policy object: validated JSON kept as jansson values (read-only).
+ * - the evaluation context handed to rules, and the rule registry.
+ *
+ * Adding a rule = one file policy/engine/rule_<x>.c defining
+ * `const bpg_rule_def bpg_rule_<x>` + one row in registry.c.
+ */
+#ifndef BPG_ENGINE_INTERNAL_H
+#define BPG_ENGINE_INTERNAL_H
+
+#include "bpgate/policy.h"
+#include "bpgate/buf.h"
+#include "bpgate/util.h"
+
+#include <stdbool.h>
+#include <jansson.h>
+
+/* ---- schema ------------------------------------------------------------- */
+
+typedef enum {
+	SK_ANY = 0,   /* anything */
+	SK_OBJECT_ANY,/* any object */
+	SK_STRING,
+	SK_NONEMPTY,  /* non-empty string */
+	SK_NULLSTR,   /* string or null */
+	SK_BOOL,
+	SK_INT,
+	SK_NUMBER,
+	SK_SCALAR,    /* string, number, boolean or null */
+	SK_ENUM,      /* string among choices */
+	SK_TIME,      /* RFC 3339 UTC: YYYY-MM-DDTHH:MM:SS[.frac]Z */
+	SK_DATE,      /* YYYY-MM-DD */
+	SK_STRINGS,   /* array of non-empty strings */
+	SK_STR_OR_STRINGS,
+	SK_ARRAY,     /* array of items */
+	SK_OBJECT,    /* object with known fields; unknown keys are errors */
+	SK_MAP,       /* object with free keys, values of `items` */
+} bpg_skind;
+
+typedef struct bpg_schema bpg_schema;
+
+typedef struct {
+	const char *name;
+	const bpg_schema *schema;
+	bool required;
+	const char *def;  /* default as JSON text (rule parameters), or NULL */
+} bpg_sfield;
+
+struct bpg_schema {
+	bpg_skind kind;
+	const bpg_sfield *fields;     /* SK_OBJECT: NULL-name terminated */
+	const bpg_schema *items;      /* SK_ARRAY / SK_MAP */
+	const char *const *choices;   /* SK_ENUM: NULL terminated */
+};
+
+extern const bpg_schema bpg_s_any, bpg_s_object_any, bpg_s_string, bpg_s_nonempty,
+	bpg_s_nullstr, bpg_s_bool, bpg_s_int, bpg_s_number, bpg_s_scalar, bpg_s_time,
+	bpg_s_date, bpg_s_strings, bpg_s_str_or_strings, bpg_s_map_strings;
+
+/* Diagnostics list (bpg_diags) with owned strings. */
+int bpg_diags_new(bpg_diags **out);
+int bpg_diags_add(bpg_diags *d, const char *file, const char *text, size_t len,
+	const char *pointer, bool at_key, const char *rule, const char *fmt, ...) BPG_PRINTF(8, 9);
+
+int bpg_diags_add_at(bpg_diags *d, const char *file, unsigned line, unsigned column,
+	const char *rule, const char *fmt, ...) BPG_PRINTF(6, 7);
+
+typedef struct {
+	bpg_diags *diags;
+	const char *file;  /* display name */
+	const char *text;  /* the file's bytes, for positions (may be NULL) */
+	size_t len;
+	const char *rule;  /* rule being validated, or NULL */
+} bpg_vctx;
+
+/* Validate v against s at pointer ptr (restored on return). < 0 only on OOM. */
+int bpg_schema_check(bpg_vctx *vc, const json_t *v, const bpg_schema *s, bpg_buf *ptr);
+const char *bpg_json_type_name(const json_t *v);
+bool bpg_time_valid(const char *s);
+
+/* ---- the policy --------------------------------------------------------- */
+
+typedef struct {
+	char *file;     /* display name */
+	char *name;     /* "tests/x.json: <name>" */
+	json_t *json;   /* the whole test file */
+} bpg_ptest;
+
+typedef struct {
+	bpg_mode mode;
+	json_t *params; /* defaults merged with the policy's values */
+} bpg_rule_cfg;
+
+struct bpg_policy {
+	json_t *root;        /* policy.json */
+	json_t *contracts;   /* array of contract objects, sorted by id */
+	bpg_ptest *tests;
+	size_t ntests;
+	bpg_rule_cfg *rules; /* one per registry entry */
+};
+
+/* Queries used by rules (pure). Borrowed results. */
+const json_t *bpg_pol_catalog_for(const bpg_policy *p, const char *path);
+bool bpg_pol_path_is(const bpg_policy *p, const char *kind, const char *path);
+const char *bpg_pol_env_for_path(const bpg_policy *p, const char *path);
+bool bpg_pol_has_role(const bpg_policy *p, const char *role, const char *principal);
+bool bpg_pol_is_high_risk(const bpg_policy *p, const char *tier);
+bool bpg_strings_has(const json_t *arr, const char *s);
+/* A documented, unexpired exception of a catalog entry for rule (and module id, 0 = any). */
+const json_t *bpg_pol_exception(const bpg_policy *p, const json_t *entry, const char *rule,
+	long long module_id, const char *now);
+
+/* ---- evaluation context -------------------------------------------------- */
+
+typedef struct bpg_eval bpg_eval;
+
+typedef struct {
+	const char *file;
+	const char *pointer;
+	const char *commit;
+	const char *ref;
+	unsigned line, column;
+} bpg_where;
+
+const bpg_policy *bpg_ev_policy(const bpg_eval *ev);
+const json_t *bpg_ev_facts(const bpg_eval *ev);
+/* A parameter of the running rule (defaults applied); borrowed. */
+const json_t *bpg_ev_param(const bpg_eval *ev, const char *name);
+const char *bpg_ev_param_str(const bpg_eval *ev, const char *name);
+bool bpg_ev_param_bool(const bpg_eval *ev, const char *name);
+/* facts.time, "" when absent */
+const char *bpg_ev_now(const bpg_eval *ev);
+/* Record a finding of the running rule. fix may be NULL. Values from the
+ * facts may be passed through %s: the message is escaped. */
+int bpg_ev_emit(bpg_eval *ev, bpg_severity sev, const bpg_where *w, const char *fix,
+	const char *fmt, ...) BPG_PRINTF(5, 6);
+
+/* Facts helpers. */
+const char *bpg_jstr(const json_t *obj, const char *key); /* string member or NULL */
+bool bpg_jbool(const json_t *obj, const char *key);
+/* Is this changed file (facts.files[i]) a blueprint in the change, not deleted? */
+bool bpg_file_is_blueprint(const bpg_policy *p, const json_t *file);
+
+/* ---- rule registry ------------------------------------------------------ */
+
+typedef struct {
+	bpg_rule_info info;        /* id, description, default mode */
+	const bpg_sfield *params;  /* NULL-name terminated; "mode" is implicit */
+	int (*eval)(bpg_eval *ev);
+	/* optional cross-check of parameters against the policy: add diags, return < 0 on OOM */
+	int (*check)(const json_t *params, const json_t *policy_root, bpg_vctx *vc, bpg_buf *ptr);
+} bpg_rule_def;
+
+extern const bpg_rule_def *const bpg_rule_table[];
+extern const size_t bpg_rule_table_len;
+/* Registry index of a rule id, or -1. */
+int bpg_rule_index(const char *id);
+
+/* Loading helpers shared by load.c and ptest.c. */
+extern const bpg_schema bpg_s_facts;
+int bpg_ptest_validate(bpg_vctx *vc, const json_t *test);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * Evaluation: run every rule of the registry over the facts, collect
+ * findings, sort them into a deterministic order and decide. Pure: no I/O,
+ * no clock, no globals written.
+ */
+#include "engine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	bpg_finding f;
+	size_t rule_index;
+	size_t seq;
+} finding_slot;
+
+struct bpg_decision {
+	finding_slot *v;
+	size_t n, cap;
+	bpg_mode *modes;        /* per registry rule */
+	size_t *counts;         /* findings per registry rule */
+	size_t sev[3];
+	bool refused;
+};
+
+struct bpg_eval {
+	const bpg_policy *policy;
+	const json_t *facts;
+	bpg_decision *d;
+	size_t rule;
+};
+
+#define BPG_FINDINGS_MAX 100000
+
+const char *bpg_severity_name(bpg_severity s)
+{
+	return s == BPG_SEV_ERROR ? "error" : s == BPG_SEV_WARNING ? "warning" : "info";
+}
+
+const char *bpg_mode_name(bpg_mode m)
+{
+	return m == BPG_MODE_ENFORCE ? "enforce" : m == BPG_MODE_WARN ? "warn" : "off";
+}
+
+const char *bpg_rule_outcome_name(bpg_rule_outcome o)
+{
+	static const char *n[] = { "pass", "fail", "warn", "note", "off" };
+	return o <= BPG_RULE_OFF ? n[o] : "?";
+}
+
+const bpg_policy *bpg_ev_policy(const bpg_eval *ev) { return ev->policy; }
+const json_t *bpg_ev_facts(const bpg_eval *ev) { return ev->facts; }
+
+const json_t *bpg_ev_param(const bpg_eval *ev, const char *name)
+{
+	return json_object_get(ev->policy->rules[ev->rule].params, name);
+}
+
+const char *bpg_ev_param_str(const bpg_eval *ev, const char *name)
+{
+	return json_string_value(bpg_ev_param(ev, name));
+}
+
+bool bpg_ev_param_bool(const bpg_eval *ev, const char *name)
+{
+	return json_is_true(bpg_ev_param(ev, name));
+}
+
+const char *bpg_ev_now(const bpg_eval *ev)
+{
+	const char *t = bpg_jstr(ev->facts, "time");
+	return t ? t : "";
+}
+
+static char *sdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static char *safe_dup(const char *s)
+{
+	bpg_buf b = BPG_BUF_INIT;
+	if (!s)
+		return NULL;
+	if (bpg_safe_put(&b, s, strlen(s), 2048) < 0 || (!b.ptr && bpg_buf_puts(&b, "") < 0)) {
+		bpg_buf_dispose(&b);
+		return NULL;
+	}
+	return bpg_buf_detach(&b);
+}
+
+int bpg_ev_emit(bpg_eval *ev, bpg_severity sev, const bpg_where *w, const char *fix,
+	const char *fmt, ...)
+{
+	bpg_decision *d = ev->d;
+	char msg[2048];
+	finding_slot *s;
+	va_list ap;
+
+	if (d->n >= BPG_FINDINGS_MAX)
+		return 0;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		finding_slot *v = realloc(d->v, cap * sizeof(*v));
+		if (!v)
+			return BPG_ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s = &d->v[d->n];
+	memset(s, 0, sizeof(*s));
+	s->rule_index = ev->rule;
+	s->seq = d->n;
+	s->f.rule = bpg_rule_table[ev->rule]->info.id;
+	s->f.severity = sev;
+	s->f.mode = ev->policy->rules[ev->rule].mode;
+	s->f.blocking = sev == BPG_SEV_ERROR && s->f.mode == BPG_MODE_ENFORCE;
+	s->f.message = safe_dup(msg);
+	s->f.fix = sdup(fix);
+	if (w) {
+		s->f.file = sdup(w->file);
+		s->f.pointer = sdup(w->pointer);
+		s->f.commit = sdup(w->commit);
+		s->f.ref = sdup(w->ref);
+		s->f.line = w->line;
+		s->f.column = w->column;
+	}
+	d->n++;
+	if (!s->f.message || (fix && !s->f.fix) || (w && ((w->file && !s->f.file) ||
+	    (w->pointer && !s->f.pointer) || (w->commit && !s->f.commit) || (w->ref && !s->f.ref))))
+		return BPG_ENOMEM;
+	return 0;
+}
+
+void bpg_decision_free(bpg_decision *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		bpg_finding *f = &d->v[i].f;
+		free((char *)f->message);
+		free((char *)f->fix);
+		free((char *)f->file);
+		free((char *)f->pointer);
+		free((char *)f->commit);
+		free((char *)f->ref);
+	}
+	free(d->v);
+	free(d->modes);
+	free(d->counts);
+	free(d);
+}
+
+static int cmp_opt(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a ? 1 : b ? -1 : 0; /* absent first: change-level findings lead */
+	return strcmp(a, b);
+}
+
+/* JSON pointers compare token by token, numbers by value ("/flow/2" < "/flow/10"). */
+static int cmp_pointer(const char *a, const char *b)
+{
+	if (!a || !b)
+		return cmp_opt(a, b);
+	while (*a && *b) {
+		if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
+			size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
+			if (la != lb)
+				return la < lb ? -1 : 1;
+			int c = strncmp(a, b, la);
+			if (c)
+				return c;
+			a += la, b += lb;
+			continue;
+		}
+		if (*a != *b)
+			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+		a++, b++;
+	}
+	return *a ? 1 : *b ? -1 : 0;
+}
+
+static int cmp_finding(const void *x, const void *y)
+{
+	const finding_slot *a = x, *b = y;
+	int c;
+	if ((c = cmp_opt(a->f.file, b->f.file)))
+		return c;
+	if (a->rule_index != b->rule_index)
+		return a->rule_index < b->rule_index ? -1 : 1;
+	if ((c = cmp_pointer(a->f.pointer, b->f.pointer)) || (c = cmp_opt(a->f.commit, b->f.commit)) ||
+	    (c = cmp_opt(a->f.ref, b->f.ref)) || (c = strcmp(a->f.message, b->f.message)))
+		return c;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+int bpg_evaluate(bpg_decision **out, const bpg_policy *policy, const json_t *facts, bpg_error *err)
+{
+	bpg_decision *d = NULL;
+	bpg_eval ev;
+	int rc;
+
+	*out = NULL;
+	if ((rc = bpg_facts_validate(facts, err)) < 0)
+		return rc;
+	if (!(d = calloc(1, sizeof(*d))) || !(d->modes = calloc(bpg_rule_table_len, sizeof(*d->modes))) ||
+	    !(d->counts = calloc(bpg_rule_table_len, sizeof(*d->counts)))) {
+		rc = BPG_ENOMEM;
+		goto done;
+	}
+	ev.policy = policy;
+	ev.facts = facts;
+	ev.d = d;
+	for (size_t i = 0; i < bpg_rule_table_len; i++) {
+		d->modes[i] = policy->rules[i].mode;
+		if (d->modes[i] == BPG_MODE_OFF)
+			continue;
+		ev.rule = i;
+		if ((rc = bpg_rule_table[i]->eval(&ev)) < 0) {
+			bpg_error_set(err, rc, "rule %s could not be evaluated", bpg_rule_table[i]->info.id);
+			goto done;
+		}
+	}
+	if (d->n > 1)
+		qsort(d->v, d->n, sizeof(*d->v), cmp_finding);
+	for (size_t i = 0; i < d->n; i++) {
+		d->counts[d->v[i].rule_index]++;
+		d->sev[d->v[i].f.severity]++;
+		if (d->v[i].f.blocking)
+			d->refused = true;
+	}
+	*out = d;
+	d = NULL;
+done:
+	if (rc == BPG_ENOMEM)
+		bpg_error_set(err, rc, "out of memory while evaluating the policy");
+	bpg_decision_free(d);
+	return rc;
+}
+
+bool bpg_decision_refused(const bpg_decision *d) { return d->refused; }
+
+size_t bpg_decision_count(const bpg_decision *d, bpg_severity s)
+{
+	return (unsigned)s < 3 ? d->sev[s] : 0;
+}
+
+size_t bpg_decision_finding_count(const bpg_decision *d) { return d->n; }
+
+const bpg_finding *bpg_decision_finding(const bpg_decision *d, size_t i)
+{
+	return i < d->n ? &d->v[i].f : NULL;
+}
+
+bpg_rule_outcome bpg_decision_rule_outcome(const bpg_decision *d, size_t i, size_t *nfindings)
+{
+	bpg_rule_outcome o = BPG_RULE_PASS;
+	size_t n = 0;
+
+	if (i >= bpg_rule_table_len)
+		return BPG_RULE_OFF;
+	if (d->modes[i] == BPG_MODE_OFF)
+		o = BPG_RULE_OFF;
+	for (size_t k = 0; o != BPG_RULE_OFF && k < d->n; k++) {
+		const finding_slot *s = &d->v[k];
+		if (s->rule_index != i)
+			continue;
+		n++;
+		if (s->f.blocking)
+			o = BPG_RULE_FAIL;
+		else if (s->f.severity != BPG_SEV_INFO && o != BPG_RULE_FAIL)
+			o = BPG_RULE_WARN;
+		else if (o == BPG_RULE_PASS)
+			o = BPG_RULE_NOTE;
+	}
+	if (nfindings)
+		*nfindings = n;
+	return o;
+}
+
+size_t bpg_rule_count(void) { return bpg_rule_table_len; }
+
+const bpg_rule_info *bpg_rule_get(size_t i)
+{
+	return i < bpg_rule_table_len ? &bpg_rule_table[i]->info : NULL;
+}
+
+int bpg_rule_index(const char *id)
+{
+	for (size_t i = 0; i < bpg_rule_table_len; i++)
+		if (strcmp(bpg_rule_table[i]->info.id, id) == 0)
+			return (int)i;
+	return -1;
+}

@@ -1,0 +1,225 @@
+/*
+ * The files of a policy, in memory: read from a directory here, or added one
+ * by one by a caller that took them from a git tree.
+ */
+#include "engine.h"
+#include "files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int bpg_policy_files_new(bpg_policy_files **out, const char *display_root, bpg_error *err)
+{
+	bpg_policy_files *f = calloc(1, sizeof(*f));
+
+	*out = NULL;
+	if (!f || !(f->root = strdup(display_root ? display_root : ""))) {
+		free(f);
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	}
+	*out = f;
+	return 0;
+}
+
+void bpg_policy_files_free(bpg_policy_files *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->v[i].path);
+		free(f->v[i].display);
+		free(f->v[i].data);
+	}
+	free(f->v);
+	free(f->root);
+	free(f);
+}
+
+static bool path_ok(const char *p)
+{
+	if (!*p || *p == '/' || strlen(p) > 1024)
+		return false;
+	for (const char *s = p; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == '\\')
+			return false;
+	return strstr(p, "..") == NULL;
+}
+
+int bpg_policy_files_add(bpg_policy_files *f, const char *path, const void *data, size_t len,
+	bpg_error *err)
+{
+	bpg_policy_file *e;
+
+	if (!path_ok(path))
+		return bpg_error_set(err, BPG_EINVALID, "policy file name '%s' is not a plain relative path", path);
+	if (len > BPG_POLICY_FILE_MAX)
+		return bpg_error_set(err, BPG_ETOOBIG, "%s: larger than %zu bytes", path, BPG_POLICY_FILE_MAX);
+	if (f->n >= BPG_POLICY_MAX_FILES)
+		return bpg_error_set(err, BPG_ETOOBIG, "more than %d policy files", BPG_POLICY_MAX_FILES);
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->v[i].path, path) == 0)
+			return bpg_error_set(err, BPG_EINVALID, "policy file '%s' given twice", path);
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 8;
+		bpg_policy_file *v = realloc(f->v, cap * sizeof(*v));
+		if (!v)
+			return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		f->v = v;
+		f->cap = cap;
+	}
+	e = &f->v[f->n];
+	memset(e, 0, sizeof(*e));
+	e->path = strdup(path);
+	e->data = malloc(len + 1);
+	size_t dlen = strlen(f->root) + strlen(path) + 2;
+	e->display = malloc(dlen);
+	if (!e->path || !e->data || !e->display) {
+		free(e->path);
+		free(e->data);
+		free(e->display);
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	}
+	if (len)
+		memcpy(e->data, data, len);
+	e->data[len] = '\0';
+	e->len = len;
+	snprintf(e->display, dlen, "%s%s%s", f->root, *f->root ? "/" : "", path);
+	f->n++;
+	return 0;
+}
+
+const bpg_policy_file *bpg_policy_files_find(const bpg_policy_files *f, const char *path)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->v[i].path, path) == 0)
+			return &f->v[i];
+	return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_file(bpg_policy_files *f, const char *dir, const char *rel, bpg_error *err)
+{
+	bpg_buf path = BPG_BUF_INIT, data = BPG_BUF_INIT;
+	int rc;
+
+	if ((rc = bpg_buf_printf(&path, "%s/%s", dir, rel)) < 0)
+		goto done;
+	if ((rc = bpg_file_read(&data, path.ptr, BPG_POLICY_FILE_MAX, err)) < 0)
+		goto done;
+	rc = bpg_policy_files_add(f, rel, data.ptr ? data.ptr : "", data.size, err);
+done:
+	if (rc == BPG_ENOMEM)
+		bpg_error_set(err, rc, "out of memory");
+	bpg_buf_dispose(&path);
+	bpg_buf_dispose(&data);
+	return rc;
+}
+
+/* Add <dir>/<sub>/ *.json in name order (missing folder: nothing). */
+static int add_folder(bpg_policy_files *f, const char *dir, const char *sub, bpg_error *err)
+{
+	bpg_buf path = BPG_BUF_INIT;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	DIR *d = NULL;
+	struct dirent *de;
+	int rc = 0;
+
+	if ((rc = bpg_buf_printf(&path, "%s/%s", dir, sub)) < 0)
+		goto done;
+	if (!(d = opendir(path.ptr))) {
+		if (errno != ENOENT)
+			rc = bpg_error_set(err, BPG_EIO, "%s: cannot open: %s", path.ptr, strerror(errno));
+		goto done;
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			char **v = realloc(names, cap * sizeof(*v));
+			if (!v) {
+				rc = BPG_ENOMEM;
+				goto done;
+			}
+			names = v;
+		}
+		if (!(names[n] = malloc(strlen(sub) + l + 2))) {
+			rc = BPG_ENOMEM;
+			goto done;
+		}
+		sprintf(names[n++], "%s/%s", sub, de->d_name);
+		if (n > BPG_POLICY_MAX_FILES) {
+			rc = bpg_error_set(err, BPG_ETOOBIG, "%s: more than %d files", path.ptr, BPG_POLICY_MAX_FILES);
+			goto done;
+		}
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = add_file(f, dir, names[i], err);
+done:
+	if (rc == BPG_ENOMEM)
+		bpg_error_set(err, rc, "out of memory");
+	if (d)
+		closedir(d);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	bpg_buf_dispose(&path);
+	return rc;
+}
+
+static bool is_file(const char *dir, const char *name)
+{
+	char p[4096];
+	struct stat st;
+	if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, name) >= sizeof(p))
+		return false;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int bpg_policy_files_read_dir(bpg_policy_files **out, const char *dir, bpg_error *err)
+{
+	bpg_policy_files *f = NULL;
+	bpg_buf root = BPG_BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	if (is_file(dir, "policy.json"))
+		rc = bpg_buf_puts(&root, dir);
+	else if (is_file(dir, ".bpgate/policy.json"))
+		rc = bpg_buf_printf(&root, "%s/.bpgate", dir);
+	else {
+		rc = bpg_error_set(err, BPG_ENOTFOUND,
+			"%s: no policy.json nor .bpgate/policy.json; run 'bpgate init' in the repository "
+			"or name the folder that holds policy.json", dir);
+		goto done;
+	}
+	if (rc < 0 || (rc = bpg_policy_files_new(&f, root.ptr, err)) < 0)
+		goto done;
+	if ((rc = add_file(f, root.ptr, "policy.json", err)) < 0)
+		goto done;
+	if (is_file(root.ptr, "allowed_signers") &&
+	    (rc = add_file(f, root.ptr, "allowed_signers", err)) < 0)
+		goto done;
+	if ((rc = add_folder(f, root.ptr, "contracts", err)) < 0 ||
+	    (rc = add_folder(f, root.ptr, "tests", err)) < 0)
+		goto done;
+	*out = f;
+	f = NULL;
+done:
+	if (rc == BPG_ENOMEM)
+		bpg_error_set(err, rc, "out of memory");
+	bpg_policy_files_free(f);
+	bpg_buf_dispose(&root);
+	return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * The rule registry: evaluation order and the ids policy files name.
+ * To add a rule: write policy/engine/rule_<x>.c defining a bpg_rule_def,
+ * declare it below and add one row to the table (and the file to meson.build).
+ */
+#include "engine.h"
+
+extern const bpg_rule_def bpg_rule_blueprint_parses, bpg_rule_catalogued, bpg_rule_change_template,
+	bpg_rule_scan_findings, bpg_rule_writeback_dlq, bpg_rule_writeback_errors, bpg_rule_confidential,
+	bpg_rule_connections, bpg_rule_data_contract, bpg_rule_bundle_signed, bpg_rule_high_risk,
+	bpg_rule_schema_drift;
+
+const bpg_rule_def *const bpg_rule_table[] = {
+	&bpg_rule_blueprint_parses,
+	&bpg_rule_catalogued,
+	&bpg_rule_change_template,
+	&bpg_rule_scan_findings,
+	&bpg_rule_writeback_dlq,
+	&bpg_rule_writeback_errors,
+	&bpg_rule_confidential,
+	&bpg_rule_connections,
+	&bpg_rule_data_contract,
+	&bpg_rule_bundle_signed,
+	&bpg_rule_high_risk,
+	&bpg_rule_schema_drift,
+};
+
+const size_t bpg_rule_table_len = sizeof(bpg_rule_table) / sizeof(bpg_rule_table[0]);

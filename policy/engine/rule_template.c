@@ -1,0 +1,125 @@
+/*
+ * change-template: commits that touch blueprints carry the change-template
+ * fields as git trailers (Purpose, Risk, Test-Plan, Rollback by default),
+ * non-empty; Risk is one of the policy's tiers; a high-risk change also
+ * names its UAT evidence.
+ */
+#include "engine.h"
+
+#include <strings.h>
+#include <string.h>
+
+static const bpg_sfield params[] = {
+	{ "trailers", &bpg_s_strings, false, "[\"Purpose\", \"Risk\", \"Test-Plan\", \"Rollback\"]" },
+	{ "risk_trailer", &bpg_s_nonempty, false, "\"Risk\"" },
+	{ "uat_trailer", &bpg_s_nonempty, false, "\"UAT-Evidence\"" },
+	{ NULL, NULL, false, NULL },
+};
+
+/* Trailer keys are case-insensitive in git; the last non-empty value wins. */
+static const char *trailer(const json_t *commit, const char *key)
+{
+	const char *k, *found = NULL;
+	json_t *v;
+	json_object_foreach(json_object_get(commit, "trailers"), k, v) {
+		if (strcasecmp(k, key) != 0)
+			continue;
+		if (json_is_string(v) && json_string_length(v) > 0)
+			found = json_string_value(v);
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+			if (json_is_string(x) && json_string_length(x) > 0)
+				found = json_string_value(x);
+	}
+	return found;
+}
+
+static bool is_blueprint_path(const bpg_eval *ev, const char *path)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(bpg_ev_facts(ev), "files"), i, f) {
+		const char *p = bpg_jstr(f, "path");
+		if (p && strcmp(p, path) == 0)
+			return json_object_get(f, "blueprint") || json_object_get(f, "parse_error") ||
+				json_object_get(f, "old_blueprint") || bpg_pol_path_is(bpg_ev_policy(ev), "blueprints", p);
+	}
+	return bpg_pol_path_is(bpg_ev_policy(ev), "blueprints", path);
+}
+
+static bool touches_blueprints(const bpg_eval *ev, const json_t *commit)
+{
+	const json_t *paths = json_object_get(commit, "paths");
+	size_t i;
+	json_t *v;
+
+	if (paths) {
+		json_array_foreach(paths, i, v)
+			if (json_is_string(v) && is_blueprint_path(ev, json_string_value(v)))
+				return true;
+		return false;
+	}
+	/* no per-commit paths: every commit of a change that touches blueprints */
+	json_array_foreach(json_object_get(bpg_ev_facts(ev), "files"), i, v) {
+		const char *p = bpg_jstr(v, "path");
+		if (p && is_blueprint_path(ev, p))
+			return true;
+	}
+	return false;
+}
+
+static int eval(bpg_eval *ev)
+{
+	const bpg_policy *p = bpg_ev_policy(ev);
+	const json_t *tiers = json_object_get(bpg_policy_json(p), "risk_tiers");
+	const char *risk_key = bpg_ev_param_str(ev, "risk_trailer");
+	const char *uat_key = bpg_ev_param_str(ev, "uat_trailer");
+	size_t i, j;
+	json_t *c, *t;
+	int rc = 0;
+
+	json_array_foreach(json_object_get(bpg_ev_facts(ev), "commits"), i, c) {
+		const char *id = bpg_jstr(c, "id");
+		bpg_where w = { NULL, NULL, id && *id ? id : NULL, NULL, 0, 0 };
+		if (!touches_blueprints(ev, c))
+			continue;
+		json_array_foreach(bpg_ev_param(ev, "trailers"), j, t) {
+			const char *key = json_string_value(t);
+			if (trailer(c, key))
+				continue;
+			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
+				"add the trailer as the last paragraph of the message, e.g. "
+				"git commit --amend --trailer 'Key: value'",
+				"commit changes blueprints but its message has no '%s:' trailer", key)) < 0)
+				return rc;
+		}
+		const char *risk = trailer(c, risk_key);
+		if (!risk)
+			continue;
+		if (!bpg_strings_has(tiers, risk)) {
+			bpg_buf list = BPG_BUF_INIT;
+			json_array_foreach(tiers, j, t)
+				bpg_buf_printf(&list, "%s%s", j ? ", " : "", json_string_value(t));
+			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "use one of the policy's risk tiers",
+				"'%s: %s' is not a risk tier of this policy (expected one of: %s)", risk_key, risk,
+				list.ptr ? list.ptr : "");
+			bpg_buf_dispose(&list);
+			if (rc < 0)
+				return rc;
+		} else if (bpg_pol_is_high_risk(p, risk) && !trailer(c, uat_key)) {
+			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
+				"name the UAT evidence (a test run, ticket or file) in the trailer",
+				"high-risk change (%s: %s) without a '%s:' trailer naming its UAT evidence",
+				risk_key, risk, uat_key)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+const bpg_rule_def bpg_rule_change_template = {
+	.info = { "change-template", "commits touching blueprints carry the change-template trailers", BPG_MODE_ENFORCE },
+	.params = params,
+	.eval = eval,
+};
