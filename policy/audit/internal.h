@@ -1,0 +1,46 @@
+/* Helpers shared by the files of the audit module (not part of the API). */
+#ifndef BPG_AUDIT_INTERNAL_H
+#define BPG_AUDIT_INTERNAL_H
+
+#include "bpgate/audit.h"
+#include "bpgate/dsse.h"
+#include "bpgate/util.h"
+
+/* Append standard padded base64 of data. */
+int bpg_audit__b64_put(bpg_buf *out, const void *data, size_t len);
+
+/*
+ * Decode base64 text of exactly textlen bytes into out (at most outmax
+ * bytes). `urlsafe_too` also accepts the URL-safe alphabet and missing
+ * padding (DSSE); otherwise only the standard padded form. Rejects trailing
+ * garbage. Returns 0 or BPG_EINVALID.
+ */
+int bpg_audit__b64_decode(unsigned char *out, size_t outmax, size_t *outlen,
+	const char *text, size_t textlen, bool urlsafe_too);
+
+/*
+ * Parse one record line of the entries file (without its LF):
+ * "<index> <64 hex> <entry>". Returns 0 and fills the outputs, or
+ * BPG_EINVALID with what is wrong in err.
+ */
+int bpg_audit__record_parse(uint64_t *index, bpg_hash *stored, const char **entry,
+	size_t *entry_len, const char *line, size_t len, bpg_error *err);
+
+/* Is this a valid entry (one JSON object, UTF-8, no control bytes)? */
+int bpg_audit__entry_check(const char *entry, size_t len, bpg_error *err);
+
+/* The base64 of the signature line by key `name` in a note (for the syslog SD). */
+int bpg_audit__note_sig_line(const char **b64, size_t *b64_len, const char *note, size_t len,
+	const char *name);
+
+/* The text part of a note, unverified (the log reads its own checkpoint at open). */
+int bpg_audit__note_text(const char **text, size_t *tlen, const char *note, size_t len,
+	bpg_error *err);
+
+/* Raw Ed25519 over bytes with a DSSE key (dsse_key.c). */
+int bpg_audit__dsse_sign_raw(unsigned char sig[64], const unsigned char *m, size_t len,
+	const bpg_dsse_key *key);
+int bpg_audit__dsse_verify_raw(const unsigned char sig[64], const unsigned char *m, size_t len,
+	const bpg_dsse_key *key);
+
+#endif
