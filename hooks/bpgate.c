@@ -25,6 +25,11 @@ static const command commands[] = {
 	{ "evidence", cmd_evidence, "build or verify a release evidence package" },
 	{ "policy", cmd_policy, "check and test policy files" },
 	{ "explain", cmd_explain, "print the facts of a change and the outcome rule by rule" },
+	{ "init", cmd_init, "govern this repository: .bpgate/ from a shipped pack, and the hooks" },
+	{ "install", cmd_install, "install (or --uninstall) the git hooks" },
+	{ "hook", cmd_hook, "what the installed hooks run (pre-commit, commit-msg, pre-push)" },
+	{ "check", cmd_check, "judge a range of commits as the hooks and the server would (for CI)" },
+	{ "inventory", cmd_inventory, "every blueprint with its catalog entry and what it shows" },
 	{ "version", cmd_version, "print the version" },
 };
 

@@ -1,0 +1,211 @@
+/* `bpgate hook <name>` (what the installed git hooks run) and `bpgate check`. */
+#include "frontend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpgate/buf.h"
+
+#define PUSH_LINES_MAX 1000
+#define PUSH_LINE_MAX 4096
+
+static int hook_pre_commit(fe_ctx *ctx)
+{
+	bpg_gather_opts go;
+	bpg_error err;
+	json_t *facts = fe_facts(ctx, "pre-commit", fe_env_for_branch(ctx, ctx->branch), "pre-commit");
+	int rc = BPG_EXIT_ERROR;
+
+	if (!facts)
+		goto done;
+	fe_gather_opts(ctx, &go);
+	if (bpg_gather_staged(facts, ctx->repo, &go, &err) < 0) {
+		fprintf(stderr, "bpgate pre-commit: cannot read the staged changes (commit refused): %s\n", err.message);
+		goto done;
+	}
+	rc = fe_judge(ctx, facts, BPG_FORMAT_TEXT, true, false, "pre-commit");
+done:
+	json_decref(facts);
+	return rc;
+}
+
+static int hook_commit_msg(fe_ctx *ctx, const char *msgfile)
+{
+	bpg_buf msg = BPG_BUF_INIT;
+	bpg_gather_opts go;
+	bpg_error err;
+	json_t *facts = fe_facts(ctx, "commit-msg", fe_env_for_branch(ctx, ctx->branch), "commit-msg");
+	int rc = BPG_EXIT_ERROR;
+
+	if (!facts)
+		goto done;
+	if (bpg_file_read(&msg, msgfile, 1 << 20, &err) < 0) {
+		fprintf(stderr, "bpgate commit-msg: %s\n", err.message);
+		goto done;
+	}
+	fe_gather_opts(ctx, &go);
+	if (bpg_gather_message(facts, ctx->repo, msg.ptr ? msg.ptr : "", msg.size, &err) < 0 ||
+	    bpg_gather_staged(facts, ctx->repo, &go, &err) < 0) {
+		fprintf(stderr, "bpgate commit-msg: cannot read the commit being made (refused): %s\n", err.message);
+		goto done;
+	}
+	rc = fe_judge(ctx, facts, BPG_FORMAT_TEXT, true, false, "commit-msg");
+done:
+	bpg_buf_dispose(&msg);
+	json_decref(facts);
+	return rc;
+}
+
+/* pre-push: stdin has "<local ref> <local sha> <remote ref> <remote sha>" lines. */
+static int hook_pre_push(fe_ctx *ctx)
+{
+	char line[PUSH_LINE_MAX];
+	bpg_gather_opts go;
+	bpg_error err;
+	json_t *facts = fe_facts(ctx, "pre-push", NULL, "pre-push");
+	int n = 0, rc = BPG_EXIT_ERROR;
+
+	if (!facts)
+		goto done;
+	fe_gather_opts(ctx, &go);
+	while (fgets(line, sizeof(line), stdin)) {
+		char lref[1024], lsha[64], rref[1024], rsha[64];
+		const char *env;
+		if (++n > PUSH_LINES_MAX) {
+			fprintf(stderr, "bpgate pre-push: more than %d refs in one push; push fewer at once\n",
+				PUSH_LINES_MAX);
+			goto done;
+		}
+		if (!strchr(line, '\n')) {
+			fprintf(stderr, "bpgate pre-push: an input line is longer than %d bytes\n", PUSH_LINE_MAX);
+			goto done;
+		}
+		if (sscanf(line, "%1023s %63s %1023s %63s", lref, lsha, rref, rsha) != 4) {
+			fprintf(stderr, "bpgate pre-push: unexpected input from git: expected 4 fields\n");
+			goto done;
+		}
+		env = fe_env_for_branch(ctx, rref);
+		if (env && !json_is_string(json_object_get(facts, "environment")))
+			json_object_set_new(facts, "environment", json_string(env));
+		if (bpg_gather_ref(facts, ctx->repo, rref, rsha, lsha, env, &go, &err) < 0) {
+			/* The remote tip may be unknown locally (someone else pushed): judge
+			 * the local commits against nothing rather than refuse blindly. */
+			if (strstr(err.message, "cannot") &&
+			    bpg_gather_ref(facts, ctx->repo, rref, "0000000000000000000000000000000000000000",
+			    lsha, env, &go, &err) == 0)
+				continue;
+			fprintf(stderr, "bpgate pre-push: cannot read %s (push refused): %s\n", rref, err.message);
+			goto done;
+		}
+	}
+	rc = fe_judge(ctx, facts, BPG_FORMAT_TEXT, true, false, "pre-push");
+done:
+	json_decref(facts);
+	return rc;
+}
+
+int cmd_hook(int argc, char **argv)
+{
+	const char *usage = "bpgate hook pre-commit | commit-msg MSGFILE | pre-push REMOTE URL";
+	fe_ctx ctx;
+	int rc;
+
+	if (argc < 2)
+		return cli_usage(usage);
+	if (fe_open(&ctx, argv[1]) < 0)
+		return BPG_EXIT_ERROR;
+	if (strcmp(argv[1], "pre-commit") == 0)
+		rc = hook_pre_commit(&ctx);
+	else if (strcmp(argv[1], "commit-msg") == 0 && argc >= 3)
+		rc = hook_commit_msg(&ctx, argv[2]);
+	else if (strcmp(argv[1], "pre-push") == 0)
+		rc = hook_pre_push(&ctx);
+	else
+		rc = cli_usage(usage);
+	fe_close(&ctx);
+	/* Hooks refuse on anything but a clean decision. */
+	return rc;
+}
+
+/* The default range of `check`: what the branch has that its upstream has
+ * not, or its whole history when it has no upstream. */
+static int default_range(fe_ctx *ctx, git_oid *from, bool *from_set, git_oid *to)
+{
+	git_reference *head = NULL, *up = NULL;
+	int rc = -1;
+
+	*from_set = false;
+	if (git_repository_head(&head, ctx->repo) < 0)
+		goto done;
+	*to = *git_reference_target(head);
+	if (git_branch_upstream(&up, head) == 0 && git_reference_target(up)) {
+		*from = *git_reference_target(up);
+		*from_set = true;
+	}
+	rc = 0;
+done:
+	git_error_clear();
+	git_reference_free(up);
+	git_reference_free(head);
+	return rc;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	const char *usage = "bpgate check [--format text|json|sarif] [--explain] [--facts] [RANGE]";
+	bpg_format fmt = BPG_FORMAT_TEXT;
+	const char *range = NULL, *env;
+	bool explain = false, facts_only = false, from_set;
+	git_oid from, to;
+	bpg_gather_opts go;
+	bpg_error err;
+	json_t *facts = NULL;
+	fe_ctx ctx;
+	int rc = BPG_EXIT_ERROR;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+			if (cli_parse_format(&fmt, argv[++i], 1u << BPG_FORMAT_TEXT | 1u << BPG_FORMAT_JSON |
+			    1u << BPG_FORMAT_SARIF) < 0)
+				return BPG_EXIT_ERROR;
+		} else if (strcmp(argv[i], "--explain") == 0) {
+			explain = true;
+		} else if (strcmp(argv[i], "--facts") == 0) {
+			facts_only = true;
+		} else if (!range && argv[i][0] != '-') {
+			range = argv[i];
+		} else {
+			return cli_usage(usage);
+		}
+	}
+	if (fe_open(&ctx, "check") < 0)
+		return BPG_EXIT_ERROR;
+	if (range ? fe_parse_range(&ctx, range, &from, &from_set, &to) < 0 :
+	            default_range(&ctx, &from, &from_set, &to) < 0) {
+		const git_error *e = git_error_last();
+		fprintf(stderr, "bpgate check: cannot resolve %s: %s\n", range ? range : "HEAD",
+			e && e->message ? e->message : "no commits yet");
+		goto done;
+	}
+	env = fe_env_for_branch(&ctx, ctx.branch);
+	if (!(facts = fe_facts(&ctx, "check", env, "check")))
+		goto done;
+	fe_gather_opts(&ctx, &go);
+	if (bpg_gather_range(facts, ctx.repo, from_set ? &from : NULL, &to, &go, &err) < 0) {
+		fprintf(stderr, "bpgate check: cannot gather the facts (refused): %s\n", err.message);
+		goto done;
+	}
+	if (facts_only) {
+		char *s = json_dumps(facts, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (s)
+			puts(s);
+		free(s);
+		rc = s ? BPG_EXIT_OK : BPG_EXIT_ERROR;
+		goto done;
+	}
+	rc = fe_judge(&ctx, facts, fmt, false, explain, "check");
+done:
+	json_decref(facts);
+	fe_close(&ctx);
+	return rc;
+}

@@ -1,0 +1,283 @@
+/* `bpgate install [--uninstall]` and `bpgate init [--pack NAME]`. */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <git2.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bpg_config.h"
+#include "bpgate/buf.h"
+
+#define MARKER "# bpgate-hook"
+#define SAVED_SUFFIX ".pre-bpgate"
+
+static const char *hook_names[] = { "pre-commit", "commit-msg", "pre-push" };
+
+/* The hook: chain the hook that was there before, then run bpgate. stdin is
+ * kept for pre-push, which both may read. */
+static int hook_script(bpg_buf *out, const char *name, const char *self)
+{
+	return bpg_buf_printf(out,
+		"#!/bin/sh\n"
+		MARKER ": installed by `bpgate install`; `bpgate install --uninstall` removes it.\n"
+		"# A hook that was here before is kept as %s" SAVED_SUFFIX " and runs first.\n"
+		"bpgate='%s'\n"
+		"[ -x \"$bpgate\" ] || bpgate=bpgate\n"
+		"input=$(mktemp) || exit 1\n"
+		"trap 'rm -f \"$input\"' EXIT\n"
+		"cat > \"$input\"\n"
+		"if [ -x \"$0" SAVED_SUFFIX "\" ]; then \"$0" SAVED_SUFFIX "\" \"$@\" < \"$input\" || exit $?; fi\n"
+		"\"$bpgate\" hook %s \"$@\" < \"$input\"\n",
+		name, self, name);
+}
+
+static int hooks_dir(bpg_buf *out, git_repository *repo)
+{
+	git_buf b = { 0 };
+	int rc = git_repository_item_path(&b, repo, GIT_REPOSITORY_ITEM_HOOKS);
+	if (rc == 0)
+		rc = bpg_buf_puts(out, b.ptr);
+	git_buf_dispose(&b);
+	return rc;
+}
+
+static bool is_ours(const char *path)
+{
+	bpg_buf b = BPG_BUF_INIT;
+	bpg_error err;
+	bool ours = bpg_file_read(&b, path, 1 << 20, &err) == 0 && b.ptr && strstr(b.ptr, MARKER);
+	bpg_buf_dispose(&b);
+	return ours;
+}
+
+static int install_hooks(git_repository *repo, bool uninstall)
+{
+	bpg_buf dir = BPG_BUF_INIT, path = BPG_BUF_INIT, saved = BPG_BUF_INIT, script = BPG_BUF_INIT;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	bpg_error err;
+	int rc = BPG_EXIT_ERROR;
+
+	self[n > 0 ? n : 0] = '\0';
+	if (n <= 0)
+		strcpy(self, "bpgate");
+	if (hooks_dir(&dir, repo) < 0) {
+		fprintf(stderr, "bpgate install: cannot find the hooks directory\n");
+		goto done;
+	}
+	mkdir(dir.ptr, 0755);
+	for (size_t i = 0; i < sizeof(hook_names) / sizeof(hook_names[0]); i++) {
+		const char *name = hook_names[i];
+		struct stat st;
+		bpg_buf_clear(&path);
+		bpg_buf_clear(&saved);
+		bpg_buf_printf(&path, "%s%s%s", dir.ptr, dir.ptr[dir.size - 1] == '/' ? "" : "/", name);
+		bpg_buf_printf(&saved, "%s" SAVED_SUFFIX, path.ptr);
+		if (uninstall) {
+			if (lstat(path.ptr, &st) == 0 && is_ours(path.ptr)) {
+				unlink(path.ptr);
+				if (lstat(saved.ptr, &st) == 0 && rename(saved.ptr, path.ptr) < 0)
+					fprintf(stderr, "bpgate install: cannot restore %s: %s\n", saved.ptr, strerror(errno));
+				printf("removed %s\n", name);
+			}
+			continue;
+		}
+		if (lstat(path.ptr, &st) == 0 && !is_ours(path.ptr)) {
+			if (lstat(saved.ptr, &st) == 0) {
+				fprintf(stderr, "bpgate install: both %s and %s exist; merge them by hand first\n",
+					path.ptr, saved.ptr);
+				goto done;
+			}
+			if (rename(path.ptr, saved.ptr) < 0) {
+				fprintf(stderr, "bpgate install: cannot keep %s: %s\n", path.ptr, strerror(errno));
+				goto done;
+			}
+			printf("kept the existing %s hook as %s" SAVED_SUFFIX "; it runs first\n", name, name);
+		}
+		bpg_buf_clear(&script);
+		if (hook_script(&script, name, self) < 0 ||
+		    bpg_file_write_atomic(path.ptr, script.ptr, script.size, 0755, &err) < 0) {
+			fprintf(stderr, "bpgate install: cannot write %s\n", path.ptr);
+			goto done;
+		}
+		printf("installed %s\n", name);
+	}
+	rc = BPG_EXIT_OK;
+done:
+	bpg_buf_dispose(&dir);
+	bpg_buf_dispose(&path);
+	bpg_buf_dispose(&saved);
+	bpg_buf_dispose(&script);
+	return rc;
+}
+
+static int open_repo(git_repository **repo, const char *who)
+{
+	git_libgit2_init();
+	if (git_repository_open_ext(repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
+		fprintf(stderr, "bpgate %s: not inside a git repository; run `git init` first\n", who);
+		git_libgit2_shutdown();
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_install(int argc, char **argv)
+{
+	git_repository *repo = NULL;
+	bool uninstall = argc >= 2 && strcmp(argv[1], "--uninstall") == 0;
+	int rc;
+
+	if (argc > 2 || (argc == 2 && !uninstall))
+		return cli_usage("bpgate install [--uninstall]");
+	if (open_repo(&repo, "install") < 0)
+		return BPG_EXIT_ERROR;
+	rc = install_hooks(repo, uninstall);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return rc;
+}
+
+/* ---- init ------------------------------------------------------------- */
+
+/* Where the shipped packs are: $BPGATE_PACKS, the installed data directory,
+ * or the source tree this binary was built from. */
+static int find_pack(bpg_buf *out, const char *name)
+{
+	const char *env = getenv("BPGATE_PACKS");
+	const char *roots[] = { env, BPG_DATADIR "/packs", BPG_SOURCE_ROOT "/policy/packs" };
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		if (!roots[i])
+			continue;
+		bpg_buf_clear(out);
+		bpg_buf_printf(out, "%s/%s", roots[i], name);
+		bpg_buf_puts(out, "/policy.json");
+		if (stat(out->ptr, &st) == 0) {
+			out->size -= strlen("/policy.json");
+			out->ptr[out->size] = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	bpg_buf b = BPG_BUF_INIT;
+	bpg_error err;
+	int rc = bpg_file_read(&b, from, 4 << 20, &err);
+	if (rc == 0)
+		rc = bpg_file_write_atomic(to, b.ptr ? b.ptr : "", b.size, 0644, &err);
+	if (rc < 0)
+		fprintf(stderr, "bpgate init: %s\n", err.message);
+	bpg_buf_dispose(&b);
+	return rc;
+}
+
+/* Copy the regular files of pack/<sub> into .bpgate/<sub> (one level). */
+static int copy_dir(const char *pack, const char *dest, const char *sub)
+{
+	bpg_buf from = BPG_BUF_INIT, to = BPG_BUF_INIT;
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+
+	bpg_buf_printf(&from, "%s/%s", pack, sub);
+	if (!(d = opendir(from.ptr)))
+		goto done;
+	bpg_buf_clear(&to);
+	bpg_buf_printf(&to, "%s/%s", dest, sub);
+	mkdir(to.ptr, 0755);
+	while (rc == 0 && (e = readdir(d))) {
+		bpg_buf f = BPG_BUF_INIT, t = BPG_BUF_INIT;
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		bpg_buf_printf(&f, "%s/%s", from.ptr, e->d_name);
+		bpg_buf_printf(&t, "%s/%s", to.ptr, e->d_name);
+		if (stat(f.ptr, &st) == 0 && S_ISREG(st.st_mode))
+			rc = copy_file(f.ptr, t.ptr);
+		bpg_buf_dispose(&f);
+		bpg_buf_dispose(&t);
+	}
+	closedir(d);
+done:
+	bpg_buf_dispose(&from);
+	bpg_buf_dispose(&to);
+	return rc;
+}
+
+int cmd_init(int argc, char **argv)
+{
+	const char *pack = "regulated";
+	bool force = false;
+	git_repository *repo = NULL;
+	bpg_buf packdir = BPG_BUF_INIT, dest = BPG_BUF_INIT, f = BPG_BUF_INIT, t = BPG_BUF_INIT;
+	struct stat st;
+	int rc = BPG_EXIT_ERROR;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--pack") == 0 && i + 1 < argc)
+			pack = argv[++i];
+		else if (strcmp(argv[i], "--force") == 0)
+			force = true;
+		else
+			return cli_usage("bpgate init [--pack NAME] [--force]");
+	}
+	if (strchr(pack, '/') || strstr(pack, "..")) {
+		fprintf(stderr, "bpgate init: a pack name is a plain name such as 'regulated'\n");
+		return BPG_EXIT_ERROR;
+	}
+	if (find_pack(&packdir, pack) < 0) {
+		fprintf(stderr, "bpgate init: no pack named '%s' (looked in $BPGATE_PACKS, %s/packs)\n",
+			pack, BPG_DATADIR);
+		goto done;
+	}
+	if (open_repo(&repo, "init") < 0)
+		goto done;
+	if (!git_repository_workdir(repo)) {
+		fprintf(stderr, "bpgate init: the repository is bare; run it in a working tree\n");
+		goto done;
+	}
+	bpg_buf_printf(&dest, "%s.bpgate", git_repository_workdir(repo));
+	bpg_buf_printf(&t, "%s/policy.json", dest.ptr);
+	if (stat(t.ptr, &st) == 0 && !force) {
+		fprintf(stderr, "bpgate init: %s exists already; use --force to overwrite it with the pack\n", t.ptr);
+		goto done;
+	}
+	mkdir(dest.ptr, 0755);
+	static const char *top_files[] = { "policy.json", "allowed_signers", "ignore" };
+	for (size_t i = 0; i < sizeof(top_files) / sizeof(top_files[0]); i++) {
+		bpg_buf_clear(&f);
+		bpg_buf_clear(&t);
+		bpg_buf_printf(&f, "%s/%s", packdir.ptr, top_files[i]);
+		bpg_buf_printf(&t, "%s/%s", dest.ptr, top_files[i]);
+		if (stat(f.ptr, &st) == 0 && copy_file(f.ptr, t.ptr) < 0)
+			goto done;
+	}
+	if (copy_dir(packdir.ptr, dest.ptr, "contracts") < 0 || copy_dir(packdir.ptr, dest.ptr, "tests") < 0 ||
+	    copy_dir(packdir.ptr, dest.ptr, "keys") < 0)
+		goto done;
+	printf("wrote .bpgate/ from the '%s' pack\n", pack);
+	if (install_hooks(repo, false) != BPG_EXIT_OK)
+		goto done;
+	printf("next: put your people in .bpgate/policy.json (roles) and their SSH keys in "
+		".bpgate/allowed_signers,\n      catalogue your scenarios, then `bpgate policy test` and commit .bpgate/\n");
+	rc = BPG_EXIT_OK;
+done:
+	git_repository_free(repo);
+	if (repo)
+		git_libgit2_shutdown();
+	bpg_buf_dispose(&packdir);
+	bpg_buf_dispose(&dest);
+	bpg_buf_dispose(&f);
+	bpg_buf_dispose(&t);
+	return rc;
+}

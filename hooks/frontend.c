@@ -1,0 +1,217 @@
+/* Shared path of the client front ends: repository, policy, facts, decision. */
+#include "frontend.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bpgate/buf.h"
+#include "bpgate/report.h"
+
+static void git_fail(const char *who, const char *what)
+{
+	const git_error *e = git_error_last();
+	fprintf(stderr, "bpgate %s: %s: %s\n", who, what, e && e->message ? e->message : "git error");
+}
+
+static void load_scan_globs(fe_ctx *ctx)
+{
+	static const char *kinds[] = { "fixtures", "uat", "blueprints" };
+	static const char *defaults[] = { "**/fixtures/**", "**/testdata/**", "**/uat/**", "**/*.blueprint.json" };
+	const json_t *paths = json_object_get(bpg_policy_json(ctx->policy), "paths");
+
+	ctx->nscan_globs = 0;
+	for (size_t k = 0; k < 3; k++) {
+		const json_t *globs = json_object_get(paths, kinds[k]);
+		size_t i;
+		json_t *g;
+		json_array_foreach(globs, i, g)
+			if (ctx->nscan_globs < 64 && json_is_string(g))
+				ctx->scan_globs[ctx->nscan_globs++] = json_string_value(g);
+	}
+	if (ctx->nscan_globs == 0)
+		for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+			ctx->scan_globs[ctx->nscan_globs++] = defaults[i];
+}
+
+static void clock_now(char out[32])
+{
+	const char *fixed = getenv("BPGATE_TIME");
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (fixed && strlen(fixed) < 32) {
+		strcpy(out, fixed);
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int fe_open(fe_ctx *ctx, const char *who)
+{
+	bpg_policy_files *files = NULL;
+	bpg_diags *diags = NULL;
+	git_reference *head = NULL;
+	bpg_error err;
+	int rc = -1;
+
+	memset(ctx, 0, sizeof(*ctx));
+	git_libgit2_init();
+	clock_now(ctx->now);
+	if (git_repository_open_ext(&ctx->repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
+		git_fail(who, "not inside a git repository");
+		goto done;
+	}
+	ctx->workdir = git_repository_workdir(ctx->repo);
+	if (!ctx->workdir) {
+		fprintf(stderr, "bpgate %s: the repository is bare; run this in a working tree\n", who);
+		goto done;
+	}
+	if (git_repository_head(&head, ctx->repo) == 0 && git_reference_is_branch(head))
+		snprintf(ctx->branch, sizeof(ctx->branch), "%s", git_reference_shorthand(head));
+	else if (git_repository_head_unborn(ctx->repo) == 1) {
+		git_reference *sym = NULL;
+		if (git_reference_lookup(&sym, ctx->repo, "HEAD") == 0 && git_reference_symbolic_target(sym))
+			snprintf(ctx->branch, sizeof(ctx->branch), "%s",
+				git_reference_symbolic_target(sym) + (strncmp(git_reference_symbolic_target(sym),
+				"refs/heads/", 11) == 0 ? 11 : 0));
+		git_reference_free(sym);
+	}
+	git_error_clear();
+	if (bpg_policy_files_read_dir(&files, ctx->workdir, &err) < 0) {
+		fprintf(stderr, "bpgate %s: cannot read the policy: %s\n", who, err.message);
+		if (err.code == BPG_ENOTFOUND)
+			fprintf(stderr, "  fix: run `bpgate init` to create .bpgate/ from the shipped pack\n");
+		goto done;
+	}
+	if (bpg_policy_load(&ctx->policy, &diags, files, &err) < 0) {
+		bpg_buf line = BPG_BUF_INIT;
+		fprintf(stderr, "bpgate %s: the policy in .bpgate/ does not load, so nothing can be judged:\n", who);
+		for (size_t i = 0; diags && i < bpg_diags_count(diags) && i < 20; i++) {
+			bpg_buf_clear(&line);
+			bpg_diag_format(&line, bpg_diags_get(diags, i));
+			fprintf(stderr, "  %s\n", line.ptr ? line.ptr : "");
+		}
+		if (!diags || bpg_diags_count(diags) == 0)
+			fprintf(stderr, "  %s\n", err.message);
+		fprintf(stderr, "  fix: correct the file(s) above; `bpgate policy check` shows every problem\n");
+		bpg_buf_dispose(&line);
+		goto done;
+	}
+	load_scan_globs(ctx);
+	rc = 0;
+done:
+	git_reference_free(head);
+	bpg_diags_free(diags);
+	bpg_policy_files_free(files);
+	if (rc < 0)
+		fe_close(ctx);
+	return rc;
+}
+
+void fe_close(fe_ctx *ctx)
+{
+	bpg_policy_free(ctx->policy);
+	git_repository_free(ctx->repo);
+	ctx->policy = NULL;
+	ctx->repo = NULL;
+	git_libgit2_shutdown();
+}
+
+const char *fe_env_for_branch(const fe_ctx *ctx, const char *branch)
+{
+	const json_t *envs = json_object_get(bpg_policy_json(ctx->policy), "environments");
+	const char *name;
+	json_t *e;
+
+	if (!branch)
+		return NULL;
+	if (strncmp(branch, "refs/heads/", 11) == 0)
+		branch += 11;
+	json_object_foreach((json_t *)envs, name, e) {
+		const char *b = json_string_value(json_object_get(e, "branch"));
+		if (b && strncmp(b, "refs/heads/", 11) == 0)
+			b += 11;
+		if (b && strcmp(b, branch) == 0)
+			return name;
+	}
+	return NULL;
+}
+
+json_t *fe_facts(fe_ctx *ctx, const char *context, const char *environment, const char *who)
+{
+	bpg_facts_opts o = { context, ctx->now, ctx->workdir, NULL, environment, NULL, 0 };
+	json_t *facts = NULL;
+	bpg_error err;
+
+	if (bpg_facts_new(&facts, &o, &err) < 0)
+		fprintf(stderr, "bpgate %s: %s\n", who, err.message);
+	return facts;
+}
+
+void fe_gather_opts(const fe_ctx *ctx, bpg_gather_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->scan_globs = ctx->scan_globs;
+	opts->nscan_globs = ctx->nscan_globs;
+}
+
+int fe_judge(fe_ctx *ctx, json_t *facts, bpg_format fmt, bool to_stderr, bool explain, const char *who)
+{
+	FILE *out = to_stderr ? stderr : stdout;
+	bpg_report_options ro = BPG_REPORT_OPTIONS_INIT;
+	bpg_decision *d = NULL;
+	bpg_buf text = BPG_BUF_INIT;
+	bpg_error err;
+	int rc = BPG_EXIT_ERROR;
+
+	if (bpg_evaluate(&d, ctx->policy, facts, &err) < 0) {
+		fprintf(stderr, "bpgate %s: cannot judge this change (refused): %s\n", who, err.message);
+		goto done;
+	}
+	ro.color = cli_color(out);
+	ro.by_rule = explain;
+	/* A hook that lets a change through stays quiet unless it has warnings. */
+	if (to_stderr && fmt == BPG_FORMAT_TEXT && !bpg_decision_refused(d) &&
+	    bpg_decision_count(d, BPG_SEV_WARNING) == 0) {
+		rc = BPG_EXIT_OK;
+		goto done;
+	}
+	if (to_stderr)
+		ro.show_info = false;
+	if (fmt == BPG_FORMAT_TEXT ? bpg_report_text(&text, d, &ro, &err) < 0 :
+	    bpg_report_json(&text, d, fmt == BPG_FORMAT_SARIF, &err) < 0) {
+		fprintf(stderr, "bpgate %s: cannot render the decision: %s\n", who, err.message);
+		goto done;
+	}
+	if (text.ptr)
+		fputs(text.ptr, out);
+	if (text.size && text.ptr[text.size - 1] != '\n')
+		fputc('\n', out);
+	rc = bpg_decision_refused(d) ? BPG_EXIT_FINDINGS : BPG_EXIT_OK;
+done:
+	bpg_buf_dispose(&text);
+	bpg_decision_free(d);
+	return rc;
+}
+
+int fe_parse_range(fe_ctx *ctx, const char *range, git_oid *from, bool *from_set, git_oid *to)
+{
+	git_revspec spec;
+
+	*from_set = false;
+	if (git_revparse(&spec, ctx->repo, range) < 0)
+		return -1;
+	if (spec.flags & GIT_REVSPEC_RANGE) {
+		*from = *git_object_id(spec.from);
+		*to = *git_object_id(spec.to);
+		*from_set = true;
+		git_object_free(spec.from);
+		git_object_free(spec.to);
+		return 0;
+	}
+	*to = *git_object_id(spec.from);
+	git_object_free(spec.from);
+	return 0;
+}

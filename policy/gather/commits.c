@@ -1,0 +1,340 @@
+/* Commits, staged changes, messages being written and ref updates. */
+#include "internal.h"
+
+#include <string.h>
+
+#define MESSAGE_MAX ((size_t)64 << 10)
+
+/* Paths a commit changes against its first parent (all of them for a root). */
+static json_t *commit_paths(git_repository *repo, git_commit *c, bpg_error *err)
+{
+	git_tree *tree = NULL, *ptree = NULL;
+	git_commit *parent = NULL;
+	git_diff *diff = NULL;
+	json_t *paths = json_array();
+
+	if (!paths)
+		goto fail;
+	if (git_commit_tree(&tree, c) < 0 ||
+	    (git_commit_parentcount(c) > 0 && (git_commit_parent(&parent, c, 0) < 0 ||
+	     git_commit_tree(&ptree, parent) < 0)) ||
+	    git_diff_tree_to_tree(&diff, repo, ptree, tree, NULL) < 0) {
+		g_git_error(err, "cannot diff a commit against its parent");
+		goto fail;
+	}
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		const char *p = d->new_file.path ? d->new_file.path : d->old_file.path;
+		json_t *s = json_string(p);
+		if (s && json_array_append_new(paths, s) < 0)
+			goto fail;
+	}
+	goto done;
+fail:
+	json_decref(paths);
+	paths = NULL;
+done:
+	git_diff_free(diff);
+	git_tree_free(tree);
+	git_tree_free(ptree);
+	git_commit_free(parent);
+	return paths;
+}
+
+static int commit_json(json_t **out, git_repository *repo, git_commit *c, bpg_error *err)
+{
+	char id[GIT_OID_HEXSZ + 1], tid[GIT_OID_HEXSZ + 1];
+	const char *msg = git_commit_message_raw(c);
+	size_t mlen = msg ? strlen(msg) : 0;
+	json_t *parents = json_array(), *trailers = NULL, *paths = NULL, *o = NULL, *m;
+	git_buf sig = { 0 }, signed_data = { 0 };
+	int rc;
+
+	*out = NULL;
+	git_oid_tostr(id, sizeof(id), git_commit_id(c));
+	git_oid_tostr(tid, sizeof(tid), git_commit_tree_id(c));
+	if (!parents)
+		return g_oom(err);
+	for (unsigned i = 0; i < git_commit_parentcount(c); i++) {
+		char pid[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(pid, sizeof(pid), git_commit_parent_id(c, i));
+		json_array_append_new(parents, json_string(pid));
+	}
+	if (mlen > MESSAGE_MAX)
+		mlen = MESSAGE_MAX;
+	if ((rc = bpg_trailers_parse(&trailers, msg ? msg : "", mlen, err)) < 0)
+		goto done;
+	if (!(paths = commit_paths(repo, c, err))) {
+		rc = err && err->code ? err->code : g_oom(err);
+		goto done;
+	}
+	m = json_stringn(msg ? msg : "", mlen);
+	if (!m)
+		m = json_string("(message is not UTF-8)");
+	o = json_pack("{s:s, s:s, s:O, s:o, s:o, s:o, s:O, s:O}",
+		"id", id, "tree", tid, "parents", parents,
+		"author", g_person_json(git_commit_author(c)),
+		"committer", g_person_json(git_commit_committer(c)),
+		"message", m, "trailers", trailers, "paths", paths);
+	if (!o) {
+		rc = g_oom(err);
+		goto done;
+	}
+	/* Whether it is signed; verification against allowed_signers is the
+	 * front end's, which knows which allowed_signers to trust. */
+	if (git_commit_extract_signature(&sig, &signed_data, repo, (git_oid *)git_commit_id(c), NULL) == 0) {
+		bool ssh = sig.ptr && strstr(sig.ptr, "-----BEGIN SSH SIGNATURE-----");
+		json_object_set_new(o, "signature", json_pack("{s:b, s:s, s:s}", "verified", 0,
+			"format", ssh ? "ssh" : "other", "reason", "not verified"));
+	}
+	git_error_clear();
+	*out = o;
+	o = NULL;
+	rc = 0;
+done:
+	git_buf_dispose(&sig);
+	git_buf_dispose(&signed_data);
+	json_decref(parents);
+	json_decref(trailers);
+	json_decref(paths);
+	json_decref(o);
+	return rc;
+}
+
+static int tree_of(git_tree **out, git_repository *repo, const git_oid *commit_id, bpg_error *err)
+{
+	git_commit *c = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (!commit_id)
+		return 0;
+	if (git_commit_lookup(&c, repo, commit_id) < 0 || git_commit_tree(out, c) < 0)
+		rc = g_git_error(err, "cannot read a commit of the change");
+	git_commit_free(c);
+	return rc;
+}
+
+/* Walk `to` hiding `from` (or, when hide_heads, every existing branch). */
+static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from, const git_oid *to,
+	bool hide_heads, git_oid *oldest, bool *have_oldest, bpg_error *err)
+{
+	git_revwalk *walk = NULL;
+	json_t *commits = g_array_of(facts, "commits");
+	git_oid id;
+	size_t count = 0;
+	int rc = 0, r;
+
+	*have_oldest = false;
+	if (!commits)
+		return g_oom(err);
+	if (git_revwalk_new(&walk, repo) < 0)
+		return g_git_error(err, "cannot walk the commits");
+	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+	if (git_revwalk_push(walk, to) < 0 || (from && git_revwalk_hide(walk, from) < 0) ||
+	    (hide_heads && git_revwalk_hide_glob(walk, "refs/heads/*") < 0 && git_error_last() &&
+	     git_error_last()->klass != GIT_ERROR_REFERENCE)) {
+		rc = g_git_error(err, "cannot walk the commits of the change");
+		goto done;
+	}
+	while ((r = git_revwalk_next(&id, walk)) == 0) {
+		char hex[GIT_OID_HEXSZ + 1];
+		git_commit *c = NULL;
+		json_t *cj = NULL;
+		if (++count > BPG_GATHER_MAX_COMMITS) {
+			rc = bpg_error_set(err, BPG_ETOOBIG, "the change has more than %d commits; the gate "
+				"judges at most that many at once: push it in parts", BPG_GATHER_MAX_COMMITS);
+			goto done;
+		}
+		if (!*have_oldest) {
+			*oldest = id;
+			*have_oldest = true;
+		}
+		git_oid_tostr(hex, sizeof(hex), &id);
+		if (g_find_by(commits, "id", hex))
+			continue;
+		if (git_commit_lookup(&c, repo, &id) < 0) {
+			rc = g_git_error(err, "cannot read a commit of the change");
+			goto done;
+		}
+		rc = commit_json(&cj, repo, c, err);
+		git_commit_free(c);
+		if (rc < 0 || json_array_append_new(commits, cj) < 0) {
+			rc = rc < 0 ? rc : g_oom(err);
+			goto done;
+		}
+	}
+	if (r != GIT_ITEROVER)
+		rc = g_git_error(err, "walking the commits failed");
+done:
+	git_revwalk_free(walk);
+	return rc;
+}
+
+int bpg_gather_range(json_t *facts, git_repository *repo, const git_oid *from, const git_oid *to,
+	const bpg_gather_opts *opts, bpg_error *err)
+{
+	git_tree *old_tree = NULL, *new_tree = NULL;
+	git_oid oldest;
+	bool have_oldest;
+	int rc;
+
+	if ((rc = walk_commits(facts, repo, from, to, false, &oldest, &have_oldest, err)) < 0)
+		goto done;
+	if ((rc = tree_of(&old_tree, repo, from, err)) < 0 || (rc = tree_of(&new_tree, repo, to, err)) < 0)
+		goto done;
+	rc = g_gather_tree_diff(facts, repo, old_tree, new_tree, NULL, opts, err);
+done:
+	git_tree_free(old_tree);
+	git_tree_free(new_tree);
+	return rc;
+}
+
+static int head_tree(git_tree **out, git_repository *repo, bpg_error *err)
+{
+	git_object *obj = NULL;
+	int rc = git_revparse_single(&obj, repo, "HEAD^{tree}");
+
+	*out = NULL;
+	if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH) {
+		git_error_clear();
+		return 0; /* before the first commit: compare with the empty tree */
+	}
+	if (rc < 0)
+		return g_git_error(err, "cannot read HEAD");
+	*out = (git_tree *)obj;
+	return 0;
+}
+
+int bpg_gather_staged(json_t *facts, git_repository *repo, const bpg_gather_opts *opts, bpg_error *err)
+{
+	git_tree *head = NULL;
+	git_index *index = NULL;
+	int rc;
+
+	if ((rc = head_tree(&head, repo, err)) < 0)
+		goto done;
+	if (git_repository_index(&index, repo) < 0) {
+		rc = g_git_error(err, "cannot read the index");
+		goto done;
+	}
+	rc = g_gather_tree_diff(facts, repo, head, NULL, index, opts, err);
+done:
+	git_index_free(index);
+	git_tree_free(head);
+	return rc;
+}
+
+int bpg_gather_message(json_t *facts, git_repository *repo, const char *message, size_t len,
+	bpg_error *err)
+{
+	git_signature *author = NULL;
+	git_tree *head = NULL;
+	git_index *index = NULL;
+	git_diff *diff = NULL;
+	json_t *commits = g_array_of(facts, "commits"), *trailers = NULL, *paths = json_array(), *c, *m;
+	int rc;
+
+	if (!commits || !paths) {
+		rc = g_oom(err);
+		goto done;
+	}
+	if (len > MESSAGE_MAX)
+		len = MESSAGE_MAX;
+	if ((rc = bpg_trailers_parse(&trailers, message, len, err)) < 0)
+		goto done;
+	if ((rc = head_tree(&head, repo, err)) < 0)
+		goto done;
+	if (git_repository_index(&index, repo) < 0 ||
+	    git_diff_tree_to_index(&diff, repo, head, index, NULL) < 0) {
+		rc = g_git_error(err, "cannot read the staged changes");
+		goto done;
+	}
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		json_array_append_new(paths, json_string(d->new_file.path ? d->new_file.path : d->old_file.path));
+	}
+	if (git_signature_default(&author, repo) < 0)
+		git_error_clear();
+	m = json_stringn(message, len);
+	c = json_pack("{s:s, s:o, s:o, s:o, s:O, s:O}", "id", "(new)",
+		"author", g_person_json(author), "committer", g_person_json(author),
+		"message", m ? m : json_string("(message is not UTF-8)"),
+		"trailers", trailers, "paths", paths);
+	if (!c || json_array_append_new(commits, c) < 0)
+		rc = g_oom(err);
+done:
+	git_signature_free(author);
+	git_diff_free(diff);
+	git_index_free(index);
+	git_tree_free(head);
+	json_decref(trailers);
+	json_decref(paths);
+	return rc;
+}
+
+static bool hex_ok(const char *hex)
+{
+	if (!hex || strlen(hex) != GIT_OID_HEXSZ)
+		return false;
+	for (const char *p = hex; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, const char *old_hex,
+	const char *new_hex, const char *environment, const bpg_gather_opts *opts, bpg_error *err)
+{
+	git_oid old_id, new_id, oldest;
+	git_tree *base_tree = NULL, *new_tree = NULL;
+	git_commit *oldest_c = NULL, *parent = NULL;
+	json_t *refs = g_array_of(facts, "refs"), *r;
+	bool created, deleted, ff = false, have_oldest = false;
+	int rc = 0;
+
+	if (!refs)
+		return g_oom(err);
+	if (!hex_ok(old_hex) || !hex_ok(new_hex) || git_oid_fromstr(&old_id, old_hex) < 0 ||
+	    git_oid_fromstr(&new_id, new_hex) < 0)
+		return bpg_error_set(err, BPG_EINVALID, "ref update for %s: object ids must be 40 lower-case hex digits",
+			refname);
+	created = git_oid_is_zero(&old_id);
+	deleted = git_oid_is_zero(&new_id);
+	if (!created && !deleted) {
+		int d = git_graph_descendant_of(repo, &new_id, &old_id);
+		if (d < 0)
+			return g_git_error(err, "cannot tell whether the update is a fast-forward");
+		ff = d == 1 || git_oid_equal(&new_id, &old_id);
+	}
+	r = json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:b}", "name", refname, "old", old_hex, "new", new_hex,
+		"environment", environment ? json_string(environment) : json_null(),
+		"fast_forward", ff, "deleted", deleted, "created", created);
+	if (!r || json_array_append_new(refs, r) < 0)
+		return bpg_error_set(err, BPG_EINVALID, "ref name %s is not valid UTF-8", "given");
+	if (deleted)
+		return 0;
+	if ((rc = walk_commits(facts, repo, created ? NULL : &old_id, &new_id, created, &oldest,
+	    &have_oldest, err)) < 0)
+		goto done;
+	/* Files: against the old tip, or for a new branch against the parent of
+	 * its oldest new commit (the point it left existing history). */
+	if (!created) {
+		rc = tree_of(&base_tree, repo, &old_id, err);
+	} else if (have_oldest) {
+		if (git_commit_lookup(&oldest_c, repo, &oldest) == 0 && git_commit_parentcount(oldest_c) > 0 &&
+		    git_commit_parent(&parent, oldest_c, 0) == 0)
+			rc = git_commit_tree(&base_tree, parent) < 0 ? g_git_error(err, "cannot read a tree") : 0;
+	} else {
+		rc = tree_of(&base_tree, repo, &new_id, err); /* nothing new: no file changes */
+	}
+	if (rc < 0 || (rc = tree_of(&new_tree, repo, &new_id, err)) < 0)
+		goto done;
+	rc = g_gather_tree_diff(facts, repo, base_tree, new_tree, NULL, opts, err);
+done:
+	git_commit_free(oldest_c);
+	git_commit_free(parent);
+	git_tree_free(base_tree);
+	git_tree_free(new_tree);
+	return rc;
+}

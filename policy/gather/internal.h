@@ -1,0 +1,23 @@
+/* Shared pieces of the gather module. */
+#ifndef BPG_GATHER_INTERNAL_H
+#define BPG_GATHER_INTERNAL_H
+
+#include "bpgate/gather.h"
+#include "bpgate/buf.h"
+#include "bpgate/util.h"
+
+json_t *g_time_json(git_time_t t);
+json_t *g_person_json(const git_signature *sig);
+/* facts[key] as an array, created when missing (borrowed). */
+json_t *g_array_of(json_t *facts, const char *key);
+/* The element of arr whose [key] is the string value, or NULL (borrowed). */
+json_t *g_find_by(json_t *arr, const char *key, const char *value);
+int g_oom(bpg_error *err);
+int g_git_error(bpg_error *err, const char *what);
+
+/* Record the changes between two trees (either may be NULL) as files[];
+ * `content_tree` is the tree the bundle checks read from. */
+int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, git_tree *new_tree,
+	git_index *index, const bpg_gather_opts *opts, bpg_error *err);
+
+#endif
