@@ -14,3 +14,5 @@ else
 fi
 ninja -C "$builddir"
 meson test -C "$builddir" --print-errorlogs --num-processes 2 "$@"
+# Every libFuzzer target for a few seconds (skipped when clang is missing).
+bash tests/bench/fuzz.sh "${BPG_FUZZ_SECONDS:-3}"
