@@ -82,6 +82,13 @@ BPG_EXTERN(const bpg_diag *) bpg_diags_get(const bpg_diags *diags, size_t i);
 BPG_EXTERN(int) bpg_diag_format(bpg_buf *out, const bpg_diag *diag);
 BPG_EXTERN(void) bpg_diags_free(bpg_diags *diags);
 
+/**
+ * For hooks: read a directory (as bpg_policy_files_read_dir) and load it.
+ * On any failure the message says where the first problem is and how to see
+ * them all ("run 'bpgate policy check DIR'"): callers fail closed with it.
+ */
+BPG_EXTERN(int) bpg_policy_load_dir(bpg_policy **out, const char *dir, bpg_error *err) BPG_WARN_UNUSED;
+
 /** The validated policy.json (borrowed), for front ends that need e.g. environments. */
 BPG_EXTERN(const json_t *) bpg_policy_json(const bpg_policy *policy);
 

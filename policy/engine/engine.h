@@ -67,6 +67,8 @@ int bpg_diags_new(bpg_diags **out);
 int bpg_diags_add(bpg_diags *d, const char *file, const char *text, size_t len,
 	const char *pointer, bool at_key, const char *rule, const char *fmt, ...) BPG_PRINTF(8, 9);
 
+/* Order by file, line, column, message (deterministic output). */
+void bpg_diags_sort(bpg_diags *d);
 int bpg_diags_add_at(bpg_diags *d, const char *file, unsigned line, unsigned column,
 	const char *rule, const char *fmt, ...) BPG_PRINTF(6, 7);
 

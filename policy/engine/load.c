@@ -592,8 +592,10 @@ int bpg_policy_load(bpg_policy **out, bpg_diags **diags_out, const bpg_policy_fi
 	} else if ((rc = parse_file(&p->root, diags, pf)) == 0 && p->root) {
 		bpg_vctx vc = { diags, pf->display, pf->data, pf->len, NULL };
 		size_t before = bpg_diags_count(diags);
-		if ((rc = bpg_schema_check(&vc, p->root, &policy_s, &ptr)) == 0 &&
-		    bpg_diags_count(diags) == before)
+		/* cross checks read through type-safe getters: run them even after
+		 * shape errors so one pass reports everything */
+		(void)before;
+		if ((rc = bpg_schema_check(&vc, p->root, &policy_s, &ptr)) == 0)
 			rc = check_cross(&vc, p->root, p->contracts);
 		if (rc == 0)
 			rc = load_rules(p, &vc);
@@ -613,6 +615,7 @@ int bpg_policy_load(bpg_policy **out, bpg_diags **diags_out, const bpg_policy_fi
 			"not a policy file; expected policy.json, allowed_signers, contracts/*.json or tests/*.json")) < 0)
 			goto done;
 	}
+	bpg_diags_sort(diags);
 	if (bpg_diags_count(diags) > 0) {
 		bpg_buf msg = BPG_BUF_INIT;
 		size_t n = bpg_diags_count(diags);
@@ -633,5 +636,20 @@ done:
 		bpg_diags_free(diags);
 	bpg_policy_free(p);
 	bpg_buf_dispose(&ptr);
+	return rc;
+}
+
+int bpg_policy_load_dir(bpg_policy **out, const char *dir, bpg_error *err)
+{
+	bpg_policy_files *files = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = bpg_policy_files_read_dir(&files, dir, err)) == 0)
+		rc = bpg_policy_load(out, NULL, files, err);
+	if (rc == BPG_EINVALID)
+		bpg_error_prefix(err, "the policy is broken, so every change is refused until it is fixed "
+			"(run 'bpgate policy check %s' to see every problem): ", dir);
+	bpg_policy_files_free(files);
 	return rc;
 }

@@ -51,6 +51,25 @@ const bpg_diag *bpg_diags_get(const bpg_diags *d, size_t i)
 	return d && i < d->n ? &d->v[i] : NULL;
 }
 
+static int cmp_diag(const void *x, const void *y)
+{
+	const bpg_diag *a = x, *b = y;
+	int c = strcmp(a->file, b->file);
+	if (c)
+		return c;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	if (a->column != b->column)
+		return a->column < b->column ? -1 : 1;
+	return strcmp(a->message, b->message);
+}
+
+void bpg_diags_sort(bpg_diags *d)
+{
+	if (d && d->n > 1)
+		qsort(d->v, d->n, sizeof(*d->v), cmp_diag);
+}
+
 void bpg_diags_free(bpg_diags *d)
 {
 	if (!d)
@@ -310,16 +329,15 @@ int bpg_schema_check(bpg_vctx *vc, const json_t *v, const bpg_schema *s, bpg_buf
 		return json_is_string(v) && json_string_length(v) == 10 &&
 			date_valid(json_string_value(v)) ? 0 : bad(vc, ptr, s, v);
 	case SK_ENUM: {
-		if (!json_is_string(v))
-			return bad(vc, ptr, s, v);
-		for (size_t i = 0; s->choices[i]; i++)
+		for (size_t i = 0; json_is_string(v) && s->choices[i]; i++)
 			if (strcmp(s->choices[i], json_string_value(v)) == 0)
 				return 0;
 		bpg_buf c = BPG_BUF_INIT;
 		if ((rc = list_choices(&c, NULL, s->choices)) == 0)
 			rc = bpg_diags_add(vc->diags, vc->file, vc->text, vc->len, ptr->ptr, false, vc->rule,
-				"expected one of %s at '%s', found \"%s\"", c.ptr, ptr->ptr,
-				json_string_value(v));
+				"expected one of %s at '%s', found %s%s%s", c.ptr, ptr->ptr,
+				json_is_string(v) ? "\"" : "", json_is_string(v) ? json_string_value(v) :
+				bpg_json_type_name(v), json_is_string(v) ? "\"" : "");
 		bpg_buf_dispose(&c);
 		return rc;
 	}
