@@ -98,8 +98,12 @@ static int read_input(bpg_buf *out, const char *path, size_t max, const char *cm
 
 static void good_line(FILE *f, const char *ns, const bpg_sshsig_result *res)
 {
+	bpg_buf p = BPG_BUF_INIT; /* a certificate's principal comes from the signature: escape it */
+
+	bpg_safe_put(&p, res->principal, strlen(res->principal), BPG_SSHSIG_PRINCIPAL_MAX);
 	fprintf(f, "%sGood%s \"%s\" signature for %s with ED25519 key %s\n", cli_sgr(f, "\033[32m"),
-		cli_sgr(f, "\033[0m"), ns, res->principal, res->fingerprint);
+		cli_sgr(f, "\033[0m"), ns, p.ptr ? p.ptr : "", res->fingerprint);
+	bpg_buf_dispose(&p);
 }
 
 static int sshsig_verify(int argc, char **argv)

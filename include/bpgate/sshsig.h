@@ -45,7 +45,7 @@ typedef enum {
 	BPG_SSHSIG_BAD_SIGNATURE,    /**< the Ed25519 check fails (message or signature changed) */
 	BPG_SSHSIG_NOT_ALLOWED,      /**< no allowed_signers line gives this key to this principal */
 	BPG_SSHSIG_NAMESPACE_NOT_ALLOWED, /**< the line's namespaces= does not include the namespace */
-	BPG_SSHSIG_EXPIRED,          /**< now >= valid-before (of the line or the certificate) */
+	BPG_SSHSIG_EXPIRED,          /**< now > valid-before of the line, or >= the certificate's (as ssh) */
 	BPG_SSHSIG_NOT_YET_VALID,    /**< now < valid-after (of the line or the certificate) */
 	BPG_SSHSIG_BAD_CERTIFICATE,  /**< certificate invalid: CA signature, principal, type, options */
 } bpg_sshsig_reason;
@@ -185,8 +185,11 @@ BPG_EXTERN(int) bpg_gitsig_extract(bpg_buf *payload, bpg_buf *signature, int64_t
 
 /**
  * Extract and verify with namespace "git" against signers at time `now`
- * (git itself uses the committer time; the caller decides). principal NULL:
- * any principal the key is allowed for, as git verify-commit does.
+ * (git itself uses the committer time, which the signer chooses; the caller
+ * decides), for any principal the key is allowed for, as git verify-commit
+ * does. Returns 0; the extraction's code (BPG_ENOTFOUND unsigned,
+ * BPG_EINVALID malformed or not SSH, out->reason MALFORMED); or BPG_EVERIFY
+ * with out->reason.
  */
 BPG_EXTERN(int) bpg_gitsig_verify(bpg_sshsig_result *out, bpg_gitsig_kind kind,
 	const char *raw, size_t len, const bpg_allowed_signers *signers, time_t now,
