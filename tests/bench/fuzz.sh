@@ -27,6 +27,7 @@ seed() { # seed TARGET DIR: copy vector files that suit TARGET into DIR
 		cp "$v"/git-ssh-signed-commit/allowed_signers "$2"/c ;;
 	sshkey) for f in "$v"/sshsig/test-only-ed25519* "$v"/sshsig/cert/test-only-*; do cp "$f" "$2"/; done ;;
 	commit_sig) cp "$v"/git-ssh-signed-commit/*.raw "$v"/git-ssh-signed-commit/negative/*.raw "$2"/ ;;
+	blueprint) cp "$shared"/corpus/blueprints/real/*.json "$2"/ ;;
 	minisign*|sign*) cp "$v"/minisign/*.minisig "$v"/minisign/*.pub "$v"/minisign/*.key "$2"/ 2>/dev/null ;;
 	esac 2>/dev/null
 	return 0
