@@ -1,0 +1,352 @@
+/*
+ * What a run of digits, or an identifier with letters, is: the shape
+ * (group lengths and separators), the checksums and the context decide.
+ * A token can be several things at once (a 10-digit run can be an NPI, an
+ * NHS number or a phone number); the order below prefers the check that
+ * is strongest.
+ */
+#include "scan_internal.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#define SPECIFIC (C_SSN | C_DOB | C_DL | C_PASSPORT | C_BANK | C_MRN | C_PHONE | C_ITIN | \
+	C_NHS | C_NPI | C_NINO | C_CARD | C_MBI)
+
+typedef struct {
+	char d[24];      /* the digits */
+	size_t nd;
+	size_t ngroups;
+	size_t glen[16]; /* digits per group */
+	char sep[16];    /* separator after group i */
+	bool plus, paren;
+	bool mixed;      /* more than one kind of separator */
+} numtok;
+
+static bool parse_num(numtok *t, const char *s, size_t n)
+{
+	size_t cur = 0;
+	char first_sep = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (isdigit((unsigned char)ch)) {
+			if (t->nd == sizeof(t->d) - 1 || t->ngroups == 16)
+				return false;
+			t->d[t->nd++] = ch;
+			cur++;
+		} else {
+			if (ch == '+')
+				t->plus = true;
+			else if (ch == '(' || ch == ')')
+				t->paren = true;
+			if (cur > 0) {
+				if (t->ngroups == 16)
+					return false;
+				t->sep[t->ngroups] = ch;
+				t->glen[t->ngroups++] = cur;
+				cur = 0;
+				if (ch != '(' && ch != ')') {
+					if (first_sep && ch != first_sep)
+						t->mixed = true;
+					first_sep = first_sep ? first_sep : ch;
+				}
+			}
+		}
+	}
+	if (cur > 0 && t->ngroups < 16)
+		t->glen[t->ngroups++] = cur;
+	t->d[t->nd] = '\0';
+	return t->nd > 0;
+}
+
+static bool shape(const numtok *t, size_t a, size_t b, size_t c)
+{
+	return t->ngroups == 3 && t->glen[0] == a && t->glen[1] == b && t->glen[2] == c;
+}
+
+static bool nanp(const char *d)
+{
+	return d[0] >= '2' && d[3] >= '2' && !(d[1] == '1' && d[2] == '1');
+}
+
+static bool card_prefix(const char *d, size_t nd)
+{
+	int p2 = (d[0] - '0') * 10 + (d[1] - '0');
+	if (d[0] == '4' || d[0] == '6' || (p2 >= 50 && p2 <= 55))
+		return true;
+	if (p2 == 34 || p2 == 37)
+		return nd == 15;
+	if (p2 == 35 || p2 == 36 || p2 == 38 || p2 == 30)
+		return nd >= 14;
+	if (p2 >= 22 && p2 <= 27)
+		return nd == 16;
+	return p2 >= 56 && p2 <= 58;
+}
+
+/* Classify the digits of [s, s+n) at segment offset `at`; 1 when something was emitted. */
+static int classify(scan_ctx *c, size_t at, size_t n, unsigned ctx, bpg_error *err)
+{
+	const char *s = c->seg + at;
+	numtok t;
+	bool sep;
+	int rc = 0;
+#define EMIT(rule, syn) do { rc = scan_emit(c, rule, at, n, syn, err); return rc < 0 ? rc : 1; } while (0)
+
+	if (!parse_num(&t, s, n) || t.nd < 7)
+		return 0;
+	sep = t.ngroups > 1;
+	if (v_repetitive(t.d, t.nd))
+		return 0;
+
+	if (t.nd == 9 && !t.plus && !t.paren) {
+		bool ssn_shape = shape(&t, 3, 2, 4) && !t.mixed;
+		int kind = v_ssn(t.d);
+		if (kind == 2 && (sep || (ctx & (C_ITIN | C_SSN))))
+			EMIT(R_US_ITIN, false);
+		if (kind == 1 && !(ctx & (C_PASSPORT | C_BANK | C_MRN | C_DL)) &&
+		    (ssn_shape || (!sep && (ctx & C_SSN))))
+			EMIT(R_US_SSN, false);
+	}
+	if (t.nd == 10 && !t.plus && !(ctx & C_PHONE) && (!sep || shape(&t, 3, 3, 4) ||
+	    shape(&t, 4, 3, 3))) {
+		if (v_npi(t.d) && !(ctx & C_NHS))
+			EMIT(R_US_NPI, false);
+		if (v_nhs(t.d) && !t.paren)
+			EMIT(R_UK_NHS, false);
+	}
+	if (t.nd >= 9 && !sep && v_sequential(t.d, t.nd))
+		return 0; /* 123456789, 0123456789: placeholders */
+	/* phones */
+	{
+		bool phone = false, synth = false;
+		const char *d10 = t.nd == 11 && t.d[0] == '1' ? t.d + 1 : t.d;
+		size_t n10 = t.nd == 11 && t.d[0] == '1' ? 10 : t.nd;
+		if (t.plus && t.nd >= 8 && t.nd <= 15)
+			phone = true;
+		else if (n10 == 10 && nanp(d10) && (sep || (ctx & C_PHONE)) && !t.mixed)
+			phone = true;
+		else if (t.nd >= 10 && t.nd <= 11 && t.d[0] == '0' && t.d[1] != '0' && t.ngroups == 3 &&
+		    !t.mixed && t.glen[0] >= 2 && t.glen[0] <= 4)
+			phone = true; /* national format with a trunk 0: 090-1234-5678 */
+		else if ((ctx & C_PHONE) && t.nd >= 7 && t.nd <= 15 && !(ctx & C_IDLIKE))
+			phone = true;
+		if (phone) {
+			if (n10 == 10 && memcmp(d10 + 3, "55501", 5) == 0)
+				synth = true;
+			if (t.plus && t.nd == 11 && t.d[0] == '1' && memcmp(t.d + 4, "55501", 5) == 0)
+				synth = true;
+			EMIT(R_PHONE, synth);
+		}
+	}
+	if (t.nd >= 13 && t.nd <= 19 && !t.plus && !t.paren && card_prefix(t.d, t.nd) &&
+	    v_luhn(t.d, t.nd))
+		EMIT(R_CREDIT_CARD, v_test_card(t.d));
+	if ((ctx & C_PASSPORT) && t.nd == 9 && !sep)
+		EMIT(R_US_PASSPORT, false);
+	if ((ctx & C_BANK) && t.nd >= 8 && t.nd <= 17)
+		EMIT(R_US_BANK_NUMBER, false);
+	if ((ctx & C_DL) && t.nd >= 7 && t.nd <= 14)
+		EMIT(R_US_DRIVER_LICENSE, false);
+	if ((ctx & C_MRN) && t.nd >= 5 && t.nd <= 12)
+		EMIT(R_MEDICAL_RECORD_NUMBER, false);
+	return 0;
+#undef EMIT
+}
+
+int scan_on_number(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *next, bpg_error *err);
+
+/* Is segment offset `at` inside a finding already queued (an IBAN, a card)? */
+static bool covered(const scan_ctx *c, size_t at)
+{
+	for (size_t i = 0; i < c->s->npend; i++) {
+		const struct scan_pending *p = &c->s->pend[i];
+		if (p->rule == R_PASSWORD_IN_URL || p->rule == R_EMAIL || p->rule == R_STREET_ADDRESS ||
+		    p->rule == R_PERSON_NAME || p->rule == R_DATE_OF_BIRTH || p->rule == R_MAKE_WEBHOOK_URL ||
+		    p->rule == R_SLACK_WEBHOOK_URL || p->rule == R_ZAPIER_WEBHOOK_URL)
+			continue;
+		if (p->start <= at && at < p->start + p->vlen)
+			return true;
+	}
+	return false;
+}
+
+int scan_on_number(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *next, bpg_error *err)
+{
+	const char *s = c->seg + ms;
+	size_t n = me - ms, dots = 0, slashes = 0, dashes = 0;
+	unsigned ctx;
+	bool syn;
+	int rc;
+
+	(void)mark;
+	(void)next;
+	if (covered(c, ms))
+		return 0;
+	while (n && (s[n - 1] == '.' || s[n - 1] == '/' || s[n - 1] == '-'))
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		dots += s[i] == '.';
+		slashes += s[i] == '/';
+		dashes += s[i] == '-';
+	}
+	if (dots == 3 && !slashes && !dashes && !memchr(s, ' ', n)) {
+		if (!(c->keyself & C_VERSION) && v_ipv4_public(s, n, &syn))
+			return scan_emit(c, R_IP_ADDRESS, ms, n, syn, err);
+		return 0;
+	}
+	ctx = scan_line_context(c, ms);
+	if (c->json_number && !(ctx & SPECIFIC))
+		return 0;
+	if ((c->keyself & (C_IDLIKE | C_TIME | C_VERSION)) && !(c->keyself & SPECIFIC))
+		return 0;
+	/* dates: only a birth date is personal data */
+	if (slashes || dots || (dashes == 2 && n == 10 && (s[4] == '-' || s[2] == '-')) ||
+	    (dashes == 2 && n <= 10 && (n - 2 - (size_t)(s[1] == '-') <= 8) && (ctx & C_DOB))) {
+		if ((ctx & C_DOB) && v_date(s, n))
+			return scan_emit(c, R_DATE_OF_BIRTH, ms, n, false, err);
+		if (slashes || (dots && !(ctx & SPECIFIC)))
+			return 0;
+		if (dashes == 2 && n == 10 && s[4] == '-')
+			return 0;
+	}
+	if (ctx & C_TIME && !(ctx & SPECIFIC))
+		return 0;
+	rc = classify(c, ms, n, ctx, err);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	/* several numbers separated by blanks: take the longest prefix that is something */
+	if (memchr(s, ' ', n)) {
+		size_t i = 0;
+		while (i < n) {
+			size_t j = n, hit = 0;
+			while (i < n && s[i] == ' ')
+				i++;
+			for (; j > i; j--) {
+				if (j < n && s[j] != ' ')
+					continue;
+				if (j == n && i == 0)
+					continue; /* tried */
+				rc = classify(c, ms + i, j - i, ctx, err);
+				if (rc < 0)
+					return rc;
+				if (rc) {
+					hit = j;
+					break;
+				}
+			}
+			if (hit) {
+				i = hit;
+			} else {
+				const char *sp = memchr(s + i, ' ', n - i);
+				i = sp ? (size_t)(sp - s) : n;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- identifiers with letters --------------------------------------------- */
+
+static int on_id(scan_ctx *c, size_t ms, size_t n, bpg_error *err)
+{
+	const char *s = c->seg + ms;
+	unsigned ctx = scan_line_context(c, ms);
+	size_t letters = 0;
+
+	for (size_t i = 0; i < n; i++)
+		letters += isalpha((unsigned char)s[i]) != 0;
+	if ((c->keyself & (C_IDLIKE | C_TIME | C_VERSION)) && !(c->keyself & SPECIFIC))
+		return 0;
+	if ((ctx & C_PASSPORT) && n == 9 && letters == 1 && isalpha((unsigned char)s[0]))
+		return scan_emit(c, R_US_PASSPORT, ms, n, false, err);
+	if ((ctx & C_MRN) && n <= 12)
+		return scan_emit(c, R_MEDICAL_RECORD_NUMBER, ms, n, false, err);
+	if ((ctx & C_DL) && letters <= 2 && n >= 7)
+		return scan_emit(c, R_US_DRIVER_LICENSE, ms, n, false, err);
+	/* letter + 8 digits, on its own: the commonest US licence layout */
+	if (n == 9 && letters == 1 && isupper((unsigned char)s[0]) && ms == 0 && n == c->seg_len &&
+	    !(ctx & SPECIFIC))
+		return scan_emit(c, R_US_DRIVER_LICENSE, ms, n, false, err);
+	return 0;
+}
+
+static int on_iban(scan_ctx *c, size_t ms, size_t me, bpg_error *err)
+{
+	char buf[40];
+	size_t bl = 0, ends[40], ne = 0;
+
+	for (size_t i = ms; i < me && bl < sizeof(buf) - 1; i++) {
+		if (c->seg[i] == ' ')
+			continue;
+		buf[bl++] = c->seg[i];
+		if (i + 1 == me || c->seg[i + 1] == ' ')
+			ends[ne++] = i + 1;
+		if (ne == 40)
+			break;
+	}
+	/* try the whole run, then shorter ones at group boundaries */
+	for (size_t k = ne; k-- > 0;) {
+		size_t len = 0;
+		for (size_t i = ms; i < ends[k]; i++)
+			len += c->seg[i] != ' ';
+		if (len >= 15 && len <= 34 && v_iban(buf, len))
+			return scan_emit(c, R_IBAN, ms, ends[k] - ms, false, err);
+	}
+	return 1; /* not an IBAN */
+}
+
+static bool doe_follows(const scan_ctx *c, size_t me)
+{
+	return me + 4 <= c->seg_len && memcmp(c->seg + me, " Doe", 4) == 0;
+}
+
+int scan_on_alpha(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *next, bpg_error *err);
+
+int scan_on_alpha(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *next, bpg_error *err)
+{
+	const char *s = c->seg + ms;
+	size_t n = me - ms;
+	int rc;
+
+	(void)next;
+	switch (mark[0] << 8 | mark[1]) {
+	case 'D' << 8 | 'E':
+		if (v_dea(s))
+			return scan_emit(c, R_MEDICAL_LICENSE, ms, n, false, err);
+		return on_id(c, ms, n, err);
+	case 'N' << 8 | 'I': {
+		static const char *bad[] = { "BG", "GB", "NK", "KN", "TN", "NT", "ZZ" };
+		char p[2] = { (char)toupper((unsigned char)s[0]), (char)toupper((unsigned char)s[1]) };
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			if (p[0] == bad[i][0] && p[1] == bad[i][1])
+				return 0;
+		return scan_emit(c, R_UK_NINO, ms, n, false, err);
+	}
+	case 'M' << 8 | 'B':
+		return scan_emit(c, R_US_MBI, ms, n, false, err);
+	case 'I' << 8 | 'B':
+		rc = on_iban(c, ms, me, err);
+		if (rc <= 0)
+			return rc;
+		if (!memchr(s, ' ', n))
+			return on_id(c, ms, n, err);
+		return 0;
+	case 'I' << 8 | 'D':
+		return on_id(c, ms, n, err);
+	case 'S' << 8 | 'A':
+		return scan_emit(c, R_STREET_ADDRESS, ms, n, false, err);
+	case 'H' << 8 | 'N':
+		return scan_emit(c, R_PERSON_NAME, ms, n, false, err);
+	case 'D' << 8 | 'T':
+		if (scan_line_context(c, ms) & C_DOB)
+			return scan_emit(c, R_DATE_OF_BIRTH, ms, n, false, err);
+		return 0;
+	case 'N' << 8 | 'M':
+		if (v_first_name(s, n))
+			return scan_emit(c, R_PERSON_NAME, ms, n, doe_follows(c, me), err);
+		return 0;
+	}
+	return 0;
+}

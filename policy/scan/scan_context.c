@@ -1,0 +1,206 @@
+/*
+ * Context: what the words next to a value, or the JSON key that holds it,
+ * say about it. Identifiers are split into words (camelCase, snake_case,
+ * kebab-case, dots) and each word maps to classes. A weak pattern (a bare
+ * 9-digit number, a date, a capitalised word) becomes a finding only with
+ * the right class; id-like keys (…Id, uuid, hash, serial, ts) silence weak
+ * numeric patterns.
+ */
+#include "scan_internal.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct {
+	const char *word;
+	unsigned cls;
+} word_class;
+
+/* Words, lower case. */
+static const word_class words[] = {
+	{ "ssn", C_SSN }, { "ssns", C_SSN }, { "social", C_SSN }, { "socialsecurity", C_SSN },
+	{ "dob", C_DOB }, { "birth", C_DOB }, { "born", C_DOB }, { "birthday", C_DOB },
+	{ "birthdate", C_DOB }, { "dateofbirth", C_DOB },
+	{ "driver", C_DL }, { "drivers", C_DL }, { "driving", C_DL }, { "dl", C_DL },
+	{ "passport", C_PASSPORT }, { "travel", C_PASSPORT },
+	{ "bank", C_BANK }, { "acct", C_BANK }, { "routing", C_BANK },
+	{ "mrn", C_MRN }, { "medical", C_MRN }, { "chart", C_MRN },
+	{ "phone", C_PHONE }, { "telephone", C_PHONE }, { "tel", C_PHONE }, { "mobile", C_PHONE },
+	{ "cell", C_PHONE }, { "fax", C_PHONE }, { "msisdn", C_PHONE }, { "whatsapp", C_PHONE },
+	{ "itin", C_ITIN }, { "taxpayer", C_ITIN }, { "tin", C_ITIN },
+	{ "nhs", C_NHS }, { "npi", C_NPI }, { "nino", C_NINO }, { "mbi", C_MBI },
+	{ "card", C_CARD }, { "credit", C_CARD }, { "pan", C_CARD }, { "visa", C_CARD },
+	{ "mastercard", C_CARD }, { "amex", C_CARD }, { "cc", C_CARD },
+	{ "ip", C_IP }, { "email", C_EMAIL }, { "mail", C_EMAIL },
+	{ "firstname", C_PERSONKEY }, { "lastname", C_PERSONKEY }, { "surname", C_PERSONKEY },
+	{ "fullname", C_PERSONKEY }, { "givenname", C_PERSONKEY }, { "familyname", C_PERSONKEY },
+	{ "middlename", C_PERSONKEY }, { "forename", C_PERSONKEY },
+	{ "patient", C_NAME }, { "customer", C_NAME }, { "contact", C_NAME }, { "member", C_NAME },
+	{ "employee", C_NAME }, { "person", C_NAME }, { "user", C_NAME }, { "client", C_NAME },
+	{ "street", C_ADDRESS }, { "address", C_ADDRESS }, { "addr", C_ADDRESS },
+	{ "line1", C_ADDRESS }, { "addressline1", C_ADDRESS }, { "streetaddress", C_ADDRESS },
+	{ "password", C_SECRET }, { "passwd", C_SECRET }, { "pwd", C_SECRET }, { "pass", C_SECRET },
+	{ "passphrase", C_SECRET }, { "secret", C_SECRET }, { "secrets", C_SECRET },
+	{ "token", C_SECRET }, { "apikey", C_SECRET }, { "apitoken", C_SECRET },
+	{ "credential", C_SECRET }, { "credentials", C_SECRET }, { "authorization", C_SECRET },
+	{ "bearer", C_SECRET }, { "accesskey", C_SECRET },
+	{ "privatekey", C_SECRET }, { "clientsecret", C_SECRET }, { "sessiontoken", C_SECRET },
+	{ "aws", C_AWS }, { "make", C_MAKE }, { "integromat", C_MAKE },
+	{ "id", C_IDLIKE }, { "ids", C_IDLIKE }, { "uuid", C_IDLIKE }, { "guid", C_IDLIKE },
+	{ "hash", C_IDLIKE }, { "sha", C_IDLIKE }, { "sha1", C_IDLIKE }, { "sha256", C_IDLIKE },
+	{ "md5", C_IDLIKE }, { "checksum", C_IDLIKE }, { "integrity", C_IDLIKE },
+	{ "serial", C_IDLIKE }, { "count", C_IDLIKE }, { "page", C_IDLIKE }, { "order", C_IDLIKE },
+	{ "invoice", C_IDLIKE }, { "tracking", C_IDLIKE }, { "amount", C_IDLIKE },
+	{ "index", C_IDLIKE }, { "size", C_IDLIKE }, { "total", C_IDLIKE }, { "port", C_IDLIKE },
+	{ "rev", C_IDLIKE }, { "commit", C_IDLIKE }, { "etag", C_IDLIKE },
+	{ "ts", C_TIME }, { "timestamp", C_TIME }, { "time", C_TIME }, { "created", C_TIME },
+	{ "updated", C_TIME }, { "modified", C_TIME }, { "expires", C_TIME }, { "expiry", C_TIME },
+	{ "at", C_TIME }, { "epoch", C_TIME },
+	{ "version", C_VERSION }, { "ver", C_VERSION },
+	{ "dea", C_MEDLIC }, { "certificate", C_MEDLIC },
+	{ "date", C_DATE },
+	/* words that make a secret-looking key something else */
+	{ "url", C_NOTSECRET }, { "uri", C_NOTSECRET }, { "endpoint", C_NOTSECRET },
+	{ "name", C_NOTSECRET }, { "type", C_NOTSECRET }, { "file", C_NOTSECRET },
+	{ "path", C_NOTSECRET }, { "public", C_NOTSECRET }, { "format", C_NOTSECRET },
+	{ "length", C_NOTSECRET }, { "len", C_NOTSECRET }, { "pattern", C_NOTSECRET },
+	{ "regex", C_NOTSECRET }, { "keystore", C_NOTSECRET }, { "keytab", C_NOTSECRET },
+	{ "keyfile", C_NOTSECRET }, { "csrf", C_NOTSECRET }, { "xsrf", C_NOTSECRET },
+	{ "accessor", C_NOTSECRET }, { "policy", C_NOTSECRET }, { "mode", C_NOTSECRET },
+	{ "enabled", C_NOTSECRET }, { "required", C_NOTSECRET }, { "label", C_NOTSECRET },
+	{ "hint", C_NOTSECRET }, { "field", C_NOTSECRET }, { "header", C_NOTSECRET },
+	{ "expires", C_NOTSECRET }, { "expiry", C_NOTSECRET }, { "ttl", C_NOTSECRET },
+	{ "kind", C_NOTSECRET }, { "mask", C_NOTSECRET }, { "masked", C_NOTSECRET },
+};
+
+/* Two-word phrases: (first, second) -> class. */
+static const struct { const char *a, *b; unsigned cls; } pairs[] = {
+	{ "date", "birth", C_DOB }, { "birth", "date", C_DOB }, { "social", "security", C_SSN },
+	{ "driver", "license", C_DL }, { "driver", "licence", C_DL }, { "drivers", "license", C_DL },
+	{ "license", "number", C_DL }, { "bank", "account", C_BANK }, { "account", "number", C_BANK },
+	{ "medical", "record", C_MRN }, { "record", "number", C_MRN }, { "patient", "id", C_MRN },
+	{ "travel", "document", C_PASSPORT }, { "first", "name", C_PERSONKEY },
+	{ "last", "name", C_PERSONKEY }, { "full", "name", C_PERSONKEY },
+	{ "given", "name", C_PERSONKEY }, { "family", "name", C_PERSONKEY },
+	{ "api", "key", C_SECRET }, { "api", "token", C_SECRET }, { "access", "key", C_SECRET },
+	{ "access", "token", C_SECRET }, { "private", "key", C_SECRET },
+	{ "secret", "key", C_SECRET }, { "client", "secret", C_SECRET },
+	{ "refresh", "token", C_SECRET }, { "ssh", "key", C_SECRET },
+	{ "signing", "key", C_SECRET }, { "master", "key", C_SECRET },
+	{ "encryption", "key", C_SECRET }, { "phone", "number", C_PHONE },
+	{ "nhs", "number", C_NHS }, { "insurance", "number", C_NINO },
+	{ "tax", "id", C_ITIN }, { "id", "token", C_SECRET }, { "session", "token", C_SECRET },
+};
+
+static unsigned word_lookup(const char *w, size_t n)
+{
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i].word) == n && memcmp(words[i].word, w, n) == 0)
+			return words[i].cls;
+	return 0;
+}
+
+#define MAX_WORDS 12
+#define MAX_WORD 24
+
+/*
+ * Classes of a run of text. With as_key, the text is an identifier and the
+ * last word decides "id-like" and "not a secret" (api_key_id, token_url);
+ * otherwise every word counts.
+ */
+unsigned scan_words_classes(const char *s, size_t len, bool as_key)
+{
+	char w[MAX_WORDS][MAX_WORD];
+	size_t wl[MAX_WORDS];
+	size_t nw = 0, cur = 0;
+	unsigned cls = 0, last_cls = 0;
+	char joined[64];
+	size_t jl = 0;
+
+	if (len > 256)
+		s += len - 256, len = 256;
+	for (size_t i = 0; i <= len; i++) {
+		unsigned char ch = i < len ? (unsigned char)s[i] : 0;
+		bool alnum = isalnum(ch);
+		/* camelCase boundary: lower followed by upper */
+		bool boundary = !alnum || (i > 0 && isupper(ch) && islower((unsigned char)s[i - 1]));
+		if (boundary && cur > 0) {
+			if (nw == MAX_WORDS) {
+				memmove(w[0], w[1], sizeof(w[0]) * (MAX_WORDS - 1));
+				memmove(wl, wl + 1, sizeof(wl[0]) * (MAX_WORDS - 1));
+				nw--;
+			}
+			wl[nw++] = cur;
+			cur = 0;
+		}
+		if (alnum && cur < MAX_WORD - 1) {
+			w[nw < MAX_WORDS ? nw : MAX_WORDS - 1][cur++] = (char)tolower(ch);
+			if (as_key && jl < sizeof(joined) - 1)
+				joined[jl++] = (char)tolower(ch);
+		}
+	}
+	for (size_t i = 0; i < nw; i++) {
+		unsigned c = word_lookup(w[i], wl[i]);
+		if (i + 1 < nw)
+			for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++)
+				if (strlen(pairs[k].a) == wl[i] && memcmp(pairs[k].a, w[i], wl[i]) == 0 &&
+				    strlen(pairs[k].b) == wl[i + 1] &&
+				    memcmp(pairs[k].b, w[i + 1], wl[i + 1]) == 0)
+					cls |= pairs[k].cls;
+		if (i + 1 == nw) {
+			last_cls = c;
+			/* "auth" names a credential only as the last word (basic_auth, not AuthSource) */
+			if (wl[i] == 4 && memcmp(w[i], "auth", 4) == 0)
+				cls |= C_SECRET;
+		}
+		cls |= c & ~(unsigned)(C_IDLIKE | C_NOTSECRET | C_TIME | C_VERSION);
+	}
+	if (as_key) {
+		cls |= word_lookup(joined, jl); /* "apikey", "dateofbirth", "firstname" */
+		/* the last word says what the value is: token_url, private_key_id */
+		cls |= last_cls & (C_IDLIKE | C_NOTSECRET | C_TIME | C_VERSION);
+		if (nw == 1)
+			cls |= last_cls;
+	} else {
+		cls |= last_cls & (C_TIME | C_VERSION);
+	}
+	return cls;
+}
+
+/* Common given names (capitalised in text). Ambiguous English words such as
+ * May, Will, Mark, Grace, Hope are deliberately absent. */
+static const char *const first_names[] = {
+	"Aaron", "Adam", "Adrian", "Ahmed", "Aiden", "Alan", "Albert", "Alex", "Alexander",
+	"Alexandra", "Alice", "Alicia", "Alison", "Amanda", "Amelia", "Amy", "Andrea", "Andrew",
+	"Angela", "Anna", "Anne", "Anthony", "Antonio", "Arthur", "Ashley", "Barbara", "Benjamin",
+	"Betty", "Brandon", "Brian", "Bruce", "Carl", "Carlos", "Carol", "Caroline", "Catherine",
+	"Charles", "Charlotte", "Chen", "Cheryl", "Chloe", "Christina", "Christine", "Christopher",
+	"Claire", "Daniel", "Danielle", "David", "Deborah", "Dennis", "Diana", "Diane", "Donald",
+	"Donna", "Dorothy", "Douglas", "Dylan", "Edward", "Elena", "Elizabeth", "Emily", "Emma",
+	"Eric", "Ethan", "Eugene", "Evelyn", "Fatima", "Fernando", "Fiona", "Francesca", "Gabriel",
+	"Gary", "George", "Gerald", "Gregory", "Hannah", "Harold", "Harry", "Heather", "Helen",
+	"Henry", "Isabella", "Jack", "Jacob", "James", "Jane", "Janet", "Jason", "Jennifer",
+	"Jeremy", "Jerry", "Jessica", "Joan", "Joe", "John", "Jonathan", "Jose", "Joseph", "Joshua",
+	"Juan", "Judith", "Julia", "Julie", "Justin", "Karen", "Kate", "Katherine", "Kathleen",
+	"Kelly", "Kenneth", "Kevin", "Kimberly", "Kyle", "Larry", "Laura", "Lauren", "Linda",
+	"Lisa", "Logan", "Louis", "Lucas", "Luis", "Madison", "Margaret", "Maria", "Marie",
+	"Marilyn", "Martha", "Mary", "Matthew", "Megan", "Melissa", "Michael", "Michelle",
+	"Mohammed", "Muhammad", "Nancy", "Natalie", "Nathan", "Nicholas", "Nicole", "Noah",
+	"Olivia", "Oliver", "Pamela", "Patricia", "Patrick", "Paul", "Peter", "Philip", "Priya",
+	"Rachel", "Rahul", "Raymond", "Rebecca", "Richard", "Robert", "Roger", "Ronald", "Ruth",
+	"Ryan", "Samantha", "Samuel", "Sandra", "Sara", "Sarah", "Scott", "Sean", "Sharon",
+	"Shirley", "Sophia", "Sophie", "Stephanie", "Stephen", "Steven", "Susan", "Teresa",
+	"Thomas", "Timothy", "Tyler", "Victoria", "Vincent", "Virginia", "Walter", "Wayne",
+	"William", "Zachary", "Dan", "Jim", "Tom", "Bob", "Ben", "Sam", "Tim", "Ken", "Jon",
+	"Liam", "Lucy", "Mia", "Ava", "Ella", "Ivan", "Igor", "Olga", "Hans", "Klaus", "Pierre",
+	"Marco", "Giulia", "Ana", "Miguel", "Pedro", "Carmen", "Wei", "Yuki", "Hiroshi", "Arjun",
+};
+
+bool v_first_name(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof(first_names) / sizeof(first_names[0]); i++)
+		if (strlen(first_names[i]) == n && memcmp(first_names[i], s, n) == 0)
+			return true;
+	return false;
+}

@@ -1,0 +1,570 @@
+/*
+ * The matching engine: runs the compiled patterns over one segment (a JSON
+ * string or number, or a window of plain text), validates each hit and
+ * queues candidate findings; scan_flush() turns them into findings in
+ * offset order.
+ */
+#include "scan_internal.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ISALNUM(ch) isalnum((unsigned char)(ch))
+
+int scan_emit(scan_ctx *c, scan_rule rule, size_t start, size_t vlen, bool synthetic,
+	bpg_error *err)
+{
+	bpg_scanner *s = c->s;
+	size_t raw = c->seg_raw + (c->map ? c->map[start] : start);
+
+	if (start >= c->accept_end)
+		return 0;
+	for (size_t i = 0; i < s->npend; i++)
+		if (s->pend[i].rule == rule && s->pend[i].raw == raw)
+			return 0;
+	if (s->npend == s->pend_cap) {
+		size_t ncap = s->pend_cap ? s->pend_cap * 2 : 32;
+		struct scan_pending *p = realloc(s->pend, ncap * sizeof(*p));
+		if (!p)
+			return bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
+		s->pend = p;
+		s->pend_cap = ncap;
+	}
+	s->pend[s->npend++] = (struct scan_pending){ rule, raw, start, vlen, synthetic };
+	c->seg_found |= (uint64_t)1 << rule;
+	return 0;
+}
+
+static bool found(const scan_ctx *c, scan_rule r)
+{
+	return (c->seg_found >> r) & 1;
+}
+
+/* Classes of the words just before `start` on the same line (64 bytes), plus
+ * the JSON key context. */
+unsigned scan_line_context(const scan_ctx *c, size_t start)
+{
+	size_t b = start > 64 ? start - 64 : 0;
+	size_t i = start;
+	unsigned cls = c->keyself | c->keyctx;
+
+	while (i > b && c->seg[i - 1] != '\n')
+		i--;
+	if (i < start)
+		cls |= scan_words_classes(c->seg + i, start - i, false);
+	return cls;
+}
+
+/* ---- secrets ------------------------------------------------------------ */
+
+/* A PEM private key needs a body: at least 64 base64 characters after the
+ * header (literal "\n" escapes and whitespace skipped), before any "-----". */
+static bool pem_has_body(const char *p, size_t n)
+{
+	size_t b64 = 0;
+	for (size_t i = 0; i < n && i < 4096 && b64 < 64; i++) {
+		char ch = p[i];
+		if (ISALNUM(ch) || ch == '+' || ch == '/' || ch == '=')
+			b64++;
+		else if (ch == '\\' && i + 1 < n && (p[i + 1] == 'n' || p[i + 1] == 'r'))
+			i++;
+		else if (ch == ':' ) /* Proc-Type / DEK-Info headers of encrypted PEM */
+			continue;
+		else if (ch != '\n' && ch != '\r' && ch != ' ' && ch != '\t' && ch != ',' && ch != '-')
+			return false;
+		else if (ch == '-' && b64 > 0)
+			return false;
+	}
+	return b64 >= 64;
+}
+
+static bool slack_token_ok(const char *t, size_t n)
+{
+	size_t seg_start, nseg = 0, first_digits = 0, last_len = 0;
+	bool first_numeric = true;
+
+	if (n < 20 || v_placeholder(t, n) || v_sequential(t + 5, n - 5))
+		return false;
+	if (strncmp(t, "xoxe-1-", 7) == 0 || strncmp(t, "xapp-1-", 7) == 0)
+		return n >= 40;
+	seg_start = 5;
+	for (size_t i = 5; i <= n; i++) {
+		if (i == n || t[i] == '-') {
+			size_t len = i - seg_start;
+			if (nseg == 0)
+				first_digits = first_numeric ? len : 0;
+			last_len = len;
+			nseg++;
+			seg_start = i + 1;
+			first_numeric = true;
+		} else if (!isdigit((unsigned char)t[i])) {
+			first_numeric = false;
+		}
+	}
+	return nseg >= 2 && first_digits >= 5 && last_len >= 10;
+}
+
+/* Curl credentials and credential-named assignments share this check. */
+static bool secret_value_ok(const char *v, size_t n, bool quoted)
+{
+	size_t digits = 0;
+	if (n == 0 || n > 512 || v_placeholder(v, n))
+		return false;
+	if (n >= 21 && strncmp(v, "wJalrXUtnFEMI/K7MDENG", 21) == 0) /* AWS documentation key */
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (isdigit((unsigned char)v[i]))
+			digits++;
+	if (!quoted) { /* code: get_secret(), request.headers["x"] */
+		size_t i = 0;
+		while (i < n && (isalnum((unsigned char)v[i]) || v[i] == '_' || v[i] == '.'))
+			i++;
+		if (i > 0 && i < n && (v[i] == '(' || v[i] == '['))
+			return false;
+	}
+	{ /* a host name is not a secret */
+		size_t i = 0, dots = 0, lastdot = 0;
+		for (; i < n && (islower((unsigned char)v[i]) || isdigit((unsigned char)v[i]) ||
+		     v[i] == '-' || v[i] == '.'); i++)
+			if (v[i] == '.')
+				dots++, lastdot = i;
+		if (i == n && dots >= 2 && n - lastdot >= 3 && isalpha((unsigned char)v[n - 1]))
+			return false;
+	}
+	if (digits == n && n < 8)
+		return false;
+	if (!quoted) {
+		if (n < 6)
+			return false;
+		/* dotted identifiers (request.headers, os.environ) are code */
+		if (isalpha((unsigned char)v[0]) && memchr(v, '.', n) && !memchr(v, '/', n) &&
+		    v_entropy(v, n) < 3.5)
+			return false;
+	}
+	return true;
+}
+
+/* Values owned by a provider rule: that rule decides, not the generic one. */
+static bool provider_owned(const char *v, size_t n)
+{
+	static const char *pfx[] = { "xox", "xapp-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+		"github_pat_", "sk_", "rk_", "pk_", "AKIA", "ASIA", "ABIA", "-----BEGIN" };
+	for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++)
+		if (n >= strlen(pfx[i]) && strncmp(v, pfx[i], strlen(pfx[i])) == 0)
+			return true;
+	return memchr(v, ':', n) && n > 3 && memmem(v, n, "://", 3) != NULL;
+}
+
+static bool base64ish40(const char *v, size_t n)
+{
+	bool up = false, lo = false, dig = false;
+	if (n != 40 || v_hex(v, n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = v[i];
+		if (isupper((unsigned char)ch)) up = true;
+		else if (islower((unsigned char)ch)) lo = true;
+		else if (isdigit((unsigned char)ch)) dig = true;
+		else if (ch != '/' && ch != '+') return false;
+	}
+	return up && lo && dig;
+}
+
+/*
+ * A credential value at seg[vs, vs+vn) held by a credential-named key with
+ * classes `cls`: MAKE_API_TOKEN, AWS_SECRET_KEY or GENERIC_API_KEY.
+ */
+static int secret_value(scan_ctx *c, unsigned cls, size_t vs, size_t vn, bool quoted,
+	bpg_error *err)
+{
+	const char *v = c->seg + vs;
+	bool token_scheme = false;
+
+	/* an Authorization scheme word is not part of the secret */
+	static const char *schemes[] = { "Bearer ", "Token ", "Basic ", "Digest ", "token " };
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t m = strlen(schemes[i]);
+		if (vn >= m && strncmp(v, schemes[i], m) == 0) {
+			token_scheme = schemes[i][0] == 'T' || schemes[i][0] == 't';
+			vs += m, vn -= m, v += m;
+			while (vn && *v == ' ')
+				vs++, vn--, v++;
+			break;
+		}
+	}
+	while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '.' || v[vn - 1] == ';'))
+		vn--;
+	while (vn && (*v == '.' || *v == ' '))
+		vs++, vn--, v++;
+	if (!quoted) { /* unquoted: the value ends at the first blank */
+		const char *sp = memchr(v, ' ', vn);
+		if (sp)
+			vn = (size_t)(sp - v);
+	}
+	if (vn >= 3 && strncmp(v, "eyJ", 3) == 0 && v_jwt(v, vn))
+		return 0; /* the JWT rule reports it */
+	if (provider_owned(v, vn) || !secret_value_ok(v, vn, quoted))
+		return 0;
+	if (v_uuid(v, vn) && ((cls & C_MAKE) || token_scheme))
+		return scan_emit(c, R_MAKE_API_TOKEN, vs, vn, false, err);
+	if (base64ish40(v, vn) && ((cls & C_AWS) || (c->last_aws_key &&
+	    c->seg_raw + vs < c->last_aws_key + 1024)))
+		return scan_emit(c, R_AWS_SECRET_KEY, vs, vn, false, err);
+	if (found(c, R_GENERIC_API_KEY) && c->in_json)
+		return 0;
+	return scan_emit(c, R_GENERIC_API_KEY, vs, vn, false, err);
+}
+
+static bool ident_char(char ch)
+{
+	return ISALNUM(ch) || ch == '_' || ch == '-' || ch == '.';
+}
+
+/* keyword hit at [ms, me): read the whole identifier, an assignment, a value. */
+static size_t on_keyword(scan_ctx *c, size_t ms, size_t me, bpg_error *err, int *rc)
+{
+	const char *s = c->seg;
+	size_t n = c->seg_len, is = ms, ie = me, p, vs, ve;
+	bool key_quoted = false, quoted = false;
+	unsigned cls;
+	char q = 0;
+
+	while (is > 0 && ms - is < 64 && ident_char(s[is - 1]))
+		is--;
+	while (ie < n && ie - me < 64 && ident_char(s[ie]))
+		ie++;
+	cls = scan_words_classes(s + is, ie - is, true);
+	if (!(cls & C_SECRET) || (cls & (C_NOTSECRET | C_IDLIKE)))
+		return ie;
+	p = ie;
+	if (p < n && (s[p] == '"' || s[p] == '\'')) {
+		key_quoted = is > 0 && s[is - 1] == s[p];
+		p++;
+	}
+	while (p < n && (s[p] == ' ' || s[p] == '\t'))
+		p++;
+	if (p + 1 < n && ((s[p] == ':' && s[p + 1] == '=') || (s[p] == '=' && s[p + 1] == '>')))
+		p += 2;
+	else if (p < n && (s[p] == '=' || s[p] == ':' || (s[p] == ',' && key_quoted)))
+		p++;
+	else
+		return ie;
+	while (p < n && (s[p] == ' ' || s[p] == '\t'))
+		p++;
+	if (p < n && (s[p] == '"' || s[p] == '\'' || s[p] == '`')) {
+		q = s[p++];
+		quoted = true;
+	}
+	vs = p;
+	for (ve = vs; ve < n && ve - vs < 512 && s[ve] != '\n'; ve++) {
+		char ch = s[ve];
+		if (quoted ? ch == q : (ch == '"' || ch == '\'' || ch == ';' || ch == ',' ||
+		    ch == '&' || ch == '<' ||
+		    (ch == ' ' && !(ve - vs == 6 && strncmp(s + vs, "Bearer", 6) == 0) &&
+		     !(ve - vs == 5 && strncasecmp(s + vs, "Token", 5) == 0) &&
+		     !(ve - vs == 5 && strncmp(s + vs, "Basic", 5) == 0))))
+			break;
+	}
+	if (quoted && (ve >= n || s[ve] != q))
+		return ie;
+	if (!quoted && ve < n && s[ve] == '<')
+		return ve; /* Bearer <your token> */
+	if (!quoted) /* unbalanced closers belong to the surrounding code */
+		while (ve > vs && (s[ve - 1] == ')' || s[ve - 1] == '}' || s[ve - 1] == ']'))
+			ve--;
+	*rc = secret_value(c, cls, vs, ve - vs, quoted, err);
+	return ve > ie ? ve : ie;
+}
+
+/* curl -u / --user user:password */
+static size_t on_curl_user(scan_ctx *c, size_t me, bpg_error *err, int *rc)
+{
+	const char *s = c->seg;
+	size_t n = c->seg_len, p = me, vs, ve;
+	const char *colon;
+	char q = 0;
+
+	while (p < n && (s[p] == ' ' || s[p] == '='))
+		p++;
+	if (p < n && (s[p] == '"' || s[p] == '\''))
+		q = s[p++];
+	vs = p;
+	for (ve = vs; ve < n && ve - vs < 256 && s[ve] != '\n' && (q ? s[ve] != q : s[ve] != ' '); ve++)
+		;
+	colon = memchr(s + vs, ':', ve - vs);
+	if (!colon || s[vs] == '$')
+		return ve;
+	{
+		size_t ul = (size_t)(colon - (s + vs)), ps = (size_t)(colon + 1 - s), pl = ve - ps;
+		if (pl == 0 || (ul == pl && memcmp(s + vs, colon + 1, ul) == 0))
+			return ve; /* test:test */
+		if ((pl == 4 && memcmp(colon + 1, "pass", 4) == 0) ||
+		    (pl == 8 && memcmp(colon + 1, "password", 8) == 0))
+			return ve;
+		if (secret_value_ok(colon + 1, pl, true))
+			*rc = scan_emit(c, R_GENERIC_API_KEY, ps, pl, false, err);
+	}
+	return ve;
+}
+
+static bool is_placeholder_pass(const char *p, size_t n)
+{
+	static const char *w[] = { "password", "pass", "passwd", "secret", "pwd", "changeme" };
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (strlen(w[i]) == n && strncasecmp(p, w[i], n) == 0)
+			return true;
+	return v_placeholder(p, n);
+}
+
+/* "://user:pass@" at [ms, me): the scheme is before ms. */
+static size_t on_url_password(scan_ctx *c, size_t ms, size_t me, bpg_error *err, int *rc)
+{
+	const char *s = c->seg;
+	size_t us = ms + 3, at = me - 1, colon, start = ms, hs = me, he = me;
+	bool synth;
+
+	while (start > 0 && ms - start < 20 && (ISALNUM(s[start - 1]) || s[start - 1] == '+' ||
+	       s[start - 1] == '.' || s[start - 1] == '-'))
+		start--;
+	if (start == ms)
+		return me;
+	colon = (size_t)((const char *)memchr(s + us, ':', at - us) - s);
+	if (is_placeholder_pass(s + colon + 1, at - colon - 1) || is_placeholder_pass(s + us, colon - us) ||
+	    (colon - us == at - colon - 1 && memcmp(s + us, s + colon + 1, colon - us) == 0))
+		return me;
+	while (he < c->seg_len && (ISALNUM(s[he]) || s[he] == '.' || s[he] == '-'))
+		he++;
+	synth = v_synthetic_domain(s + hs, he - hs);
+	*rc = scan_emit(c, R_PASSWORD_IN_URL, start, he - start, synth, err);
+	return me;
+}
+
+static size_t url_start(const scan_ctx *c, size_t ms)
+{
+	if (ms >= 8 && strncmp(c->seg + ms - 8, "https://", 8) == 0)
+		return ms - 8;
+	if (ms >= 7 && strncmp(c->seg + ms - 7, "http://", 7) == 0)
+		return ms - 7;
+	return ms;
+}
+
+static int on_email(scan_ctx *c, size_t at, size_t me, bpg_error *err)
+{
+	static const char *files[] = { "png", "jpg", "jpeg", "gif", "svg", "webp", "js", "css",
+		"json", "ts", "map", "txt", "html", "pdf", "ico" };
+	const char *s = c->seg;
+	size_t ls = at, tld;
+
+	while (ls > 0 && at - ls < 64 && (ISALNUM(s[ls - 1]) || strchr("._%+-", s[ls - 1])))
+		ls--;
+	while (ls < at && (s[ls] == '.' || s[ls] == '-'))
+		ls++;
+	if (ls == at || (at - ls == 3 && memcmp(s + ls, "git", 3) == 0))
+		return 0;
+	if (ls >= 3 && memcmp(s + ls - 3, "://", 3) == 0)
+		return 0; /* a URL user name without password */
+	for (tld = me; tld > at && s[tld - 1] != '.'; tld--)
+		;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (strlen(files[i]) == me - tld && strncasecmp(s + tld, files[i], me - tld) == 0)
+			return 0;
+	return scan_emit(c, R_EMAIL, ls, me - ls, v_synthetic_domain(s + at + 1, me - at - 1), err);
+}
+
+static int on_secret(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *next,
+	bpg_error *err)
+{
+	const char *t = c->seg + ms;
+	size_t n = me - ms;
+	bool synth = false;
+	int rc = 0;
+
+	switch (mark[0] << 8 | mark[1]) {
+	case 'P' << 8 | 'K':
+		if (pem_has_body(c->seg + me, c->seg_len - me))
+			rc = scan_emit(c, R_PRIVATE_KEY, ms, n, false, err);
+		break;
+	case 'A' << 8 | 'K':
+		if (!v_placeholder(t, n) && !v_repetitive(t + 4, n - 4)) {
+			c->last_aws_key = c->seg_raw + ms + 1;
+			rc = scan_emit(c, R_AWS_ACCESS_KEY, ms, n, false, err);
+		}
+		break;
+	case 'G' << 8 | 'H':
+		if (!v_placeholder(t, n) && !v_repetitive(t + 4, n - 4))
+			rc = scan_emit(c, R_GITHUB_TOKEN, ms, n, false, err);
+		break;
+	case 'S' << 8 | 'L':
+		if (me < c->seg_len && (c->seg[me] == '#' || c->seg[me] == '*' || c->seg[me] == '_'))
+			break;
+		if (slack_token_ok(t, n))
+			rc = scan_emit(c, R_SLACK_TOKEN, ms, n, false, err);
+		break;
+	case 'S' << 8 | 'T':
+		if (!v_placeholder(t, n) && !v_repetitive(t + 8, n - 8))
+			rc = scan_emit(c, R_STRIPE_KEY, ms, n, false, err);
+		break;
+	case 'J' << 8 | 'W':
+		if (v_jwt(t, n))
+			rc = scan_emit(c, R_JWT, ms, n, false, err);
+		break;
+	case 'S' << 8 | 'W': {
+		const char *tok = t + 23; /* after hooks.slack.com/ */
+		size_t tl = n > 23 ? n - 23 : 0;
+		if (!v_repetitive(tok, tl) && memchr(tok, '/', tl))
+			rc = scan_emit(c, R_SLACK_WEBHOOK_URL, url_start(c, ms), me - url_start(c, ms), false, err);
+		break;
+	}
+	case 'Z' << 8 | 'W': {
+		size_t ts = me;
+		while (ts > ms && ISALNUM(c->seg[ts - 1]))
+			ts--;
+		if (me - ts >= 8 && !v_repetitive(c->seg + ts, me - ts) &&
+		    !(me < c->seg_len && (c->seg[me] == '=' || c->seg[me] == '?')))
+			rc = scan_emit(c, R_ZAPIER_WEBHOOK_URL, url_start(c, ms), me - url_start(c, ms), false, err);
+		break;
+	}
+	case 'M' << 8 | 'W': {
+		const char *slash = memchr(t, '/', n);
+		size_t tl = (size_t)(t + n - slash - 1);
+		bool ok = tl >= 24 && tl <= 64 && !v_repetitive(slash + 1, tl);
+		for (size_t i = 0; ok && i < tl; i++)
+			ok = islower((unsigned char)slash[1 + i]) || isdigit((unsigned char)slash[1 + i]);
+		if (ok)
+			rc = scan_emit(c, R_MAKE_WEBHOOK_URL, url_start(c, ms), me - url_start(c, ms), false, err);
+		break;
+	}
+	case 'P' << 8 | 'U':
+		*next = on_url_password(c, ms, me, err, &rc);
+		break;
+	case 'E' << 8 | 'M':
+		rc = on_email(c, ms, me, err);
+		break;
+	case 'C' << 8 | 'W':
+		if ((t[0] == 'b' ? v_bech32(t, n) : v_base58check(t, n)))
+			rc = scan_emit(c, R_CRYPTO_WALLET, ms, n, false, err);
+		break;
+	case 'I' << 8 | '6':
+		if (!(c->keyself & C_VERSION) && v_ipv6_public(t, n, &synth))
+			rc = scan_emit(c, R_IP_ADDRESS, ms, n, synth, err);
+		break;
+	}
+	return rc;
+}
+
+/* ---- the match loop ------------------------------------------------------ */
+
+typedef int (*hit_fn)(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *next,
+	bpg_error *err);
+
+int scan_on_number(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *next, bpg_error *err);
+int scan_on_alpha(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *next, bpg_error *err);
+
+static int on_kw(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *next, bpg_error *err)
+{
+	int rc = 0;
+	if (mark[0] == 'K')
+		*next = on_keyword(c, ms, me, err, &rc);
+	else
+		*next = on_curl_user(c, me, err, &rc);
+	return rc;
+}
+
+static int run_pattern(scan_ctx *c, int which, hit_fn fn, bpg_error *err)
+{
+	bpg_scanner *s = c->s;
+	size_t off = 0;
+	size_t limit = c->accept_end < c->seg_len ? c->accept_end : c->seg_len;
+
+	while (off < limit) {
+		PCRE2_SIZE *ov;
+		size_t ms, me, next;
+		const char *mark;
+		int r = pcre2_match(s->code[which], (PCRE2_SPTR)c->seg, c->seg_len, off,
+			PCRE2_NO_UTF_CHECK, s->md, s->mctx);
+		int rc;
+
+		if (r == PCRE2_ERROR_NOMATCH)
+			return 0;
+		if (r < 0) {
+			/* match or depth limit: skip ahead rather than give up on the rest */
+			off += 64;
+			continue;
+		}
+		ov = pcre2_get_ovector_pointer(s->md);
+		ms = ov[0];
+		me = ov[1];
+		if (ms >= limit)
+			return 0;
+		mark = (const char *)pcre2_get_mark(s->md);
+		next = me > ms ? me : ms + 1;
+		rc = fn(c, mark ? mark : "", ms, me, &next, err);
+		if (rc < 0)
+			return rc;
+		off = next > ms ? next : ms + 1;
+	}
+	return 0;
+}
+
+static bool has_byte_from(const char *p, size_t n, const char *set)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strchr(set, p[i]) && p[i])
+			return true;
+	return false;
+}
+
+int scan_segment(scan_ctx *c, bpg_error *err)
+{
+	int rc;
+	bool digit = false;
+
+	c->seg_found = 0;
+	if (c->seg_len == 0)
+		return 0;
+	for (size_t i = 0; i < c->seg_len && !digit; i++)
+		digit = (unsigned)(c->seg[i] - '0') < 10;
+	if (!c->json_number && (rc = run_pattern(c, P_SECRET, on_secret, err)) < 0)
+		return rc;
+	if (!c->json_number && (rc = run_pattern(c, P_ALPHA, scan_on_alpha, err)) < 0)
+		return rc;
+	if (digit && (rc = run_pattern(c, P_NUMBER, scan_on_number, err)) < 0)
+		return rc;
+	if (!c->json_number && (!c->in_json || has_byte_from(c->seg, c->seg_len, ":=")) &&
+	    (rc = run_pattern(c, P_KEYWORD, on_kw, err)) < 0)
+		return rc;
+	return 0;
+}
+
+/* JSON values: what the key says about the value as a whole. */
+int scan_key_rules(scan_ctx *c, bpg_error *err);
+
+int scan_key_rules(scan_ctx *c, bpg_error *err)
+{
+	unsigned k = c->keyself;
+	const char *v = c->seg;
+	size_t n = c->seg_len, digits = 0, alpha = 0, spaces = 0;
+
+	if (n == 0 || n > 512 || v_placeholder(v, n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		digits += isdigit((unsigned char)v[i]) != 0;
+		alpha += isalpha((unsigned char)v[i]) != 0;
+		spaces += v[i] == ' ';
+	}
+	if ((k & C_SECRET) && !(k & (C_NOTSECRET | C_IDLIKE)) && c->seg_found == 0)
+		return secret_value(c, k | c->keyctx, 0, n, true, err);
+	if ((k & C_PERSONKEY) && !found(c, R_PERSON_NAME) && alpha > 0 && digits == 0 &&
+	    isupper((unsigned char)v[0]) && spaces < 4)
+		return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
+	if ((k & C_ADDRESS) && !(k & (C_EMAIL | C_IP | C_NOTSECRET)) && !found(c, R_STREET_ADDRESS) &&
+	    !c->seg_found && digits > 0 && alpha > 1 && spaces > 0)
+		return scan_emit(c, R_STREET_ADDRESS, 0, n, false, err);
+	if ((k & C_DOB) && !found(c, R_DATE_OF_BIRTH) && v_date(v, n))
+		return scan_emit(c, R_DATE_OF_BIRTH, 0, n, false, err);
+	if ((k & C_MRN) && !(k & C_NOTSECRET) && !c->seg_found && digits >= 4 && n <= 24 && spaces == 0)
+		return scan_emit(c, R_MEDICAL_RECORD_NUMBER, 0, n, false, err);
+	return 0;
+}

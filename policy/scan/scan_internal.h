@@ -1,0 +1,161 @@
+/* Internal interfaces of the scan module (not installed). */
+#ifndef BPG_SCAN_INTERNAL_H
+#define BPG_SCAN_INTERNAL_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bpgate/buf.h"
+#include "bpgate/scan.h"
+
+/* Rule ids; the order is the order of scan_rule_table. */
+typedef enum {
+	R_EMAIL, R_PHONE, R_US_SSN, R_CREDIT_CARD, R_IBAN, R_IP_ADDRESS, R_DATE_OF_BIRTH,
+	R_UK_NHS, R_UK_NINO, R_US_PASSPORT, R_US_DRIVER_LICENSE, R_US_ITIN, R_US_NPI, R_US_MBI,
+	R_US_BANK_NUMBER, R_MEDICAL_RECORD_NUMBER, R_MEDICAL_LICENSE, R_PERSON_NAME,
+	R_STREET_ADDRESS, R_CRYPTO_WALLET, R_PRIVATE_KEY, R_AWS_ACCESS_KEY, R_AWS_SECRET_KEY,
+	R_GENERIC_API_KEY, R_JWT, R_SLACK_TOKEN, R_SLACK_WEBHOOK_URL, R_GITHUB_TOKEN,
+	R_STRIPE_KEY, R_PASSWORD_IN_URL, R_MAKE_WEBHOOK_URL, R_MAKE_API_TOKEN,
+	R_ZAPIER_WEBHOOK_URL, R_COUNT
+} scan_rule;
+
+typedef struct {
+	const char *id;
+	bpg_scan_kind kind;
+	const char *hint;
+} scan_rule_info;
+
+extern const scan_rule_info scan_rule_table[R_COUNT];
+
+/* Context classes: what the words around a value (or its JSON key) say. */
+enum {
+	C_SSN = 1u << 0, C_DOB = 1u << 1, C_DL = 1u << 2, C_PASSPORT = 1u << 3,
+	C_BANK = 1u << 4, C_MRN = 1u << 5, C_PHONE = 1u << 6, C_ITIN = 1u << 7,
+	C_NHS = 1u << 8, C_NPI = 1u << 9, C_NINO = 1u << 10, C_CARD = 1u << 11,
+	C_IP = 1u << 12, C_EMAIL = 1u << 13, C_NAME = 1u << 14, C_ADDRESS = 1u << 15,
+	C_SECRET = 1u << 16, C_AWS = 1u << 17, C_MAKE = 1u << 18, C_IDLIKE = 1u << 19,
+	C_TIME = 1u << 20, C_VERSION = 1u << 21, C_MEDLIC = 1u << 22, C_PERSONKEY = 1u << 23,
+	C_NOTSECRET = 1u << 24, C_DATE = 1u << 25, C_MBI = 1u << 26,
+};
+
+/* Classes of an identifier or of a run of words (camelCase, snake_case, kebab). */
+unsigned scan_words_classes(const char *s, size_t len, bool as_key);
+
+/* The compiled scanner. */
+enum { P_SECRET, P_NUMBER, P_ALPHA, P_KEYWORD, P_COUNT };
+
+struct bpg_scanner {
+	bpg_scan_options opts;
+	pcre2_code *code[P_COUNT];
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jstack;
+	bpg_buf scratch;    /* decoded JSON string */
+	uint32_t *map;      /* decoded offset -> raw offset */
+	size_t map_cap;
+	bpg_buf ptr;        /* current JSON pointer */
+	struct scan_pending *pend; /* candidate findings of the current segment */
+	size_t npend, pend_cap;
+	struct key_cache_ent *kcache; /* key text -> classes */
+};
+
+/* Per-call state of one scan of one buffer. */
+typedef struct {
+	bpg_scanner *s;
+	bpg_findings *out;
+	const char *path;
+	const char *base; /* the whole buffer */
+	size_t len;
+	/* incremental line/column tracking (offsets only grow within a pass) */
+	size_t pos_off, pos_line, pos_col;
+	size_t first_finding; /* index in out where this buffer's findings start */
+	/* the segment being matched */
+	const char *seg;
+	size_t seg_len;
+	size_t seg_raw;       /* offset of the segment in base */
+	const uint32_t *map;  /* seg offset -> offset from seg_raw; NULL = identity */
+	bool in_json;
+	bool json_number;
+	size_t accept_end;    /* matches starting at or past this seg offset belong to the next window */
+	const char *pointer;  /* NULL outside JSON */
+	unsigned keyctx;      /* classes of the key and its ancestors */
+	unsigned keyself;     /* classes of the nearest key only */
+	unsigned seg_rules;   /* bit per rule-family already found in this segment */
+	uint64_t seg_found;   /* bit per rule found in this segment */
+	size_t last_aws_key;  /* offset+1 of the last AWS access key, 0 = none */
+	/* files: give back mapped pages behind the scan (NULL for buffers) */
+	void (*release)(void *arg, size_t upto);
+	void *release_arg;
+	size_t released;
+	/* (line, column) filter for the staged check: NULL = keep all */
+	const unsigned char *keep_lines;
+	size_t keep_nlines;
+} scan_ctx;
+
+struct scan_pending {
+	scan_rule rule;
+	size_t raw;   /* offset in the scanned buffer */
+	size_t start; /* offset in the segment */
+	size_t vlen;
+	bool synthetic;
+};
+
+int scan_compile(bpg_scanner *s, bpg_error *err);
+int scan_flush(scan_ctx *c, bpg_error *err);
+int scan_buffer_ctx(scan_ctx *c, bpg_error *err);
+
+/* engine */
+int scan_segment(scan_ctx *c, bpg_error *err);
+int scan_text(scan_ctx *c, size_t off, size_t len, bpg_error *err);
+int scan_emit(scan_ctx *c, scan_rule rule, size_t start, size_t vlen, bool synthetic,
+	bpg_error *err);
+unsigned scan_line_context(const scan_ctx *c, size_t start);
+
+/* JSON walker: 0 ok, BPG_EINVALID when the text is not JSON (nothing emitted
+ * is kept then: the caller truncates and rescans as text). */
+int scan_json(scan_ctx *c, bpg_error *err);
+/* Scan seg[0, len) (at buffer offset raw, with an optional offset map) in
+ * windows, flushing findings after each; key rules run when it fits one window. */
+int scan_windows(scan_ctx *c, const char *seg, size_t len, size_t raw, const uint32_t *map,
+	bool key_rules, bpg_error *err);
+int scan_key_rules(scan_ctx *c, bpg_error *err);
+void scan_advance(scan_ctx *c, size_t off);
+
+/* findings */
+int scan_findings_add(bpg_findings *f, scan_rule rule, const char *path, size_t line,
+	size_t column, const char *pointer, const char *value, size_t vlen, bool synthetic,
+	bpg_error *err);
+void scan_findings_truncate(bpg_findings *f, size_t n);
+bool scan_findings_has(const bpg_findings *f, size_t from, scan_rule rule, size_t line,
+	size_t column);
+void scan_findings_finish(bpg_findings *f, size_t from);
+
+bool scan_ignore_has(const bpg_scan_ignore *ig, const char *fp);
+
+/* validators (scan_validate.c) */
+bool v_luhn(const char *digits, size_t n);
+bool v_iban(const char *s, size_t n);
+bool v_nhs(const char *d);
+bool v_npi(const char *d);
+bool v_dea(const char *s);
+int v_ssn(const char *d);  /* 1 valid SSN, 2 valid ITIN, 0 neither */
+bool v_itin(const char *d);
+bool v_base58check(const char *s, size_t n);
+bool v_bech32(const char *s, size_t n);
+bool v_jwt(const char *s, size_t n);
+double v_entropy(const char *s, size_t n);
+bool v_placeholder(const char *s, size_t n);
+bool v_repetitive(const char *s, size_t n);
+bool v_sequential(const char *s, size_t n);
+bool v_uuid(const char *s, size_t n);
+bool v_hex(const char *s, size_t n);
+bool v_synthetic_domain(const char *dom, size_t n);
+bool v_ipv4_public(const char *s, size_t n, bool *synthetic);
+bool v_ipv6_public(const char *s, size_t n, bool *synthetic);
+bool v_test_card(const char *digits);
+bool v_first_name(const char *s, size_t n);
+bool v_date(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,405 @@
+/*
+ * A small streaming JSON walker for the scanner. jansson does not report
+ * where a value is, so this walker reads the text once, keeps the JSON
+ * pointer and the key context of the current value, and hands every string
+ * (decoded, with a map back to raw offsets) and every number held by a
+ * telling key to the matcher. No recursion: an explicit stack bounded by
+ * BPG_SCAN_MAX_DEPTH. Any syntax error returns BPG_EINVALID and the caller
+ * scans the text as plain text instead.
+ */
+#include "scan_internal.h"
+
+#include "bpgate/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define INHERIT (C_MAKE | C_AWS | C_NAME)
+#define SPECIFIC_KEYS (C_SSN | C_DOB | C_DL | C_PASSPORT | C_BANK | C_MRN | C_PHONE | C_ITIN | \
+	C_NHS | C_NPI | C_NINO | C_CARD | C_MBI)
+#define KCACHE 1024
+
+struct key_cache_ent {
+	uint32_t hash;
+	uint8_t len;
+	char key[47];
+	unsigned cls;
+};
+
+typedef struct {
+	bool is_obj;
+	size_t idx;
+	size_t ptrlen;   /* pointer length of the container itself */
+	unsigned inherit;
+	unsigned keycls; /* classes of the key holding the container */
+	unsigned sibling; /* classes named by a "name"/"key" member (for "value") */
+	bool next_is_value_key;
+} frame;
+
+static unsigned key_classes(bpg_scanner *s, const char *k, size_t n)
+{
+	uint32_t h = 2166136261u;
+	struct key_cache_ent *e;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)k[i]) * 16777619u;
+	if (n >= sizeof(e->key))
+		return scan_words_classes(k, n, true);
+	if (!s->kcache && !(s->kcache = calloc(KCACHE, sizeof(*s->kcache))))
+		return scan_words_classes(k, n, true);
+	e = &s->kcache[h % KCACHE];
+	if (e->len == n + 1 && e->hash == h && memcmp(e->key, k, n) == 0)
+		return e->cls;
+	e->hash = h;
+	e->len = (uint8_t)(n + 1);
+	memcpy(e->key, k, n);
+	e->cls = scan_words_classes(k, n, true);
+	return e->cls;
+}
+
+static int hexv(char ch)
+{
+	if (ch >= '0' && ch <= '9') return ch - '0';
+	if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+	return -1;
+}
+
+static long u4(const char *p)
+{
+	long v = 0;
+	for (int i = 0; i < 4; i++) {
+		int h = hexv(p[i]);
+		if (h < 0)
+			return -1;
+		v = v << 4 | h;
+	}
+	return v;
+}
+
+/* Decode raw string content [p, p+n) into s->scratch with s->map. */
+static int decode(bpg_scanner *s, const char *p, size_t n, bpg_error *err)
+{
+	bpg_buf_clear(&s->scratch);
+	if (n + 1 > s->map_cap) {
+		uint32_t *m = realloc(s->map, (n + 1) * sizeof(*m));
+		if (!m)
+			return bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
+		s->map = m;
+		s->map_cap = n + 1;
+	}
+	if (bpg_buf_grow(&s->scratch, n + 1) < 0)
+		return bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
+	for (size_t i = 0; i < n;) {
+		size_t at = s->scratch.size;
+		char out[4];
+		size_t on = 1, adv = 1;
+		if (p[i] != '\\') {
+			out[0] = p[i];
+		} else {
+			char e = i + 1 < n ? p[i + 1] : 0;
+			adv = 2;
+			switch (e) {
+			case 'n': out[0] = '\n'; break;
+			case 't': out[0] = '\t'; break;
+			case 'r': out[0] = '\r'; break;
+			case 'b': out[0] = '\b'; break;
+			case 'f': out[0] = '\f'; break;
+			case '/': case '\\': case '"': out[0] = e; break;
+			case 'u': {
+				long cp = i + 6 <= n ? u4(p + i + 2) : -1;
+				if (cp < 0)
+					return BPG_EINVALID;
+				adv = 6;
+				if (cp >= 0xD800 && cp <= 0xDBFF && i + 12 <= n && p[i + 6] == '\\' &&
+				    p[i + 7] == 'u') {
+					long lo = u4(p + i + 8);
+					if (lo >= 0xDC00 && lo <= 0xDFFF) {
+						cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+						adv = 12;
+					}
+				}
+				if (cp >= 0xD800 && cp <= 0xDFFF)
+					cp = '?';
+				if (cp < 0x80) {
+					out[0] = (char)cp;
+				} else if (cp < 0x800) {
+					out[0] = (char)(0xC0 | cp >> 6); out[1] = (char)(0x80 | (cp & 63)); on = 2;
+				} else if (cp < 0x10000) {
+					out[0] = (char)(0xE0 | cp >> 12); out[1] = (char)(0x80 | ((cp >> 6) & 63));
+					out[2] = (char)(0x80 | (cp & 63)); on = 3;
+				} else {
+					out[0] = (char)(0xF0 | cp >> 18); out[1] = (char)(0x80 | ((cp >> 12) & 63));
+					out[2] = (char)(0x80 | ((cp >> 6) & 63)); out[3] = (char)(0x80 | (cp & 63)); on = 4;
+				}
+				break;
+			}
+			default:
+				return BPG_EINVALID;
+			}
+		}
+		if (bpg_buf_put(&s->scratch, out, on) < 0)
+			return bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
+		for (size_t k = 0; k < on; k++)
+			s->map[at + k] = (uint32_t)i;
+		i += adv;
+	}
+	s->map[s->scratch.size] = (uint32_t)n;
+	return 0;
+}
+
+/* End of the string whose opening quote is at p: index of the closing quote. */
+static int string_end(const char *b, size_t len, size_t p, size_t *end, bool *esc)
+{
+	*esc = false;
+	for (size_t q = p + 1; q < len; q++) {
+		unsigned char ch = (unsigned char)b[q];
+		if (ch == '"') {
+			*end = q;
+			return 0;
+		}
+		if (ch == '\\') {
+			*esc = true;
+			q++;
+		} else if (ch < 0x20) {
+			return BPG_EINVALID;
+		}
+	}
+	return BPG_EINVALID;
+}
+
+static bool is_name_key(const char *k, size_t n)
+{
+	static const char *names[] = { "name", "key", "header", "field", "parameter", "label" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && memcmp(names[i], k, n) == 0)
+			return true;
+	return false;
+}
+
+static int scan_string_value(scan_ctx *c, size_t p, size_t end, bool esc, bpg_error *err)
+{
+	bpg_scanner *s = c->s;
+	const char *raw = c->base + p + 1;
+	size_t n = end - p - 1;
+	int rc;
+
+	c->pointer = s->ptr.ptr ? s->ptr.ptr : "";
+	if (esc && n < ((size_t)16 << 20)) {
+		if ((rc = decode(s, raw, n, err)) < 0)
+			return rc;
+		return scan_windows(c, s->scratch.ptr, s->scratch.size, p + 1, s->map, true, err);
+	}
+	return scan_windows(c, raw, n, p + 1, NULL, true, err);
+}
+
+static void set_index_pointer(bpg_scanner *s, frame *f)
+{
+	s->ptr.size = f->ptrlen;
+	if (s->ptr.ptr)
+		s->ptr.ptr[s->ptr.size] = '\0';
+	(void)bpg_jsonptr_push_index(&s->ptr, f->idx);
+}
+
+enum { S_VALUE, S_VALUE_OR_END, S_KEY_OR_END, S_KEY, S_AFTER };
+
+int scan_json(scan_ctx *c, bpg_error *err)
+{
+	bpg_scanner *s = c->s;
+	const char *b = c->base;
+	size_t len = c->len, p = 0, depth = 0;
+	frame *st = NULL;
+	int state = S_VALUE, rc = 0;
+	unsigned keyself = 0, keyctx = 0;
+	bool value_key = false;
+	const char *last_key = NULL;
+	size_t last_key_len = 0;
+
+	bpg_buf_clear(&s->ptr);
+	if (bpg_buf_puts(&s->ptr, "") < 0 ||
+	    !(st = calloc(BPG_SCAN_MAX_DEPTH + 1, sizeof(*st)))) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
+		goto done;
+	}
+	if (len >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0)
+		p = 3;
+	c->in_json = true;
+	for (;;) {
+		while (p < len && (b[p] == ' ' || b[p] == '\n' || b[p] == '\r' || b[p] == '\t'))
+			p++;
+		if (c->release && p - c->released > ((size_t)64 << 20)) {
+			scan_advance(c, p);
+			c->release(c->release_arg, p);
+			c->released = p;
+		}
+		if (p >= len) {
+			rc = (depth == 0 && state == S_AFTER) ? 0 : BPG_EINVALID;
+			goto done;
+		}
+		switch (state) {
+		case S_VALUE_OR_END:
+			if (b[p] == ']') {
+				depth--;
+				p++;
+				state = S_AFTER;
+				break;
+			}
+			set_index_pointer(s, &st[depth]);
+			keyself = st[depth].keycls;
+			keyctx = st[depth].inherit;
+			state = S_VALUE;
+			/* fall through */
+		case S_VALUE: {
+			char ch = b[p];
+			if (ch == '{' || ch == '[') {
+				frame *f;
+				if (depth == BPG_SCAN_MAX_DEPTH) {
+					rc = BPG_EINVALID;
+					goto done;
+				}
+				f = &st[++depth];
+				memset(f, 0, sizeof(*f));
+				f->is_obj = ch == '{';
+				f->ptrlen = s->ptr.size;
+				f->inherit = keyctx | (keyself & INHERIT);
+				f->keycls = keyself;
+				p++;
+				state = f->is_obj ? S_KEY_OR_END : S_VALUE_OR_END;
+			} else if (ch == '"') {
+				size_t end;
+				bool esc;
+				if ((rc = string_end(b, len, p, &end, &esc)) < 0)
+					goto done;
+				c->keyself = keyself | (value_key ? st[depth].sibling : 0);
+				c->keyctx = keyctx;
+				if ((rc = scan_string_value(c, p, end, esc, err)) < 0)
+					goto done;
+				if (depth > 0 && st[depth].is_obj && last_key &&
+				    is_name_key(last_key, last_key_len) && end - p - 1 < 64)
+					st[depth].sibling = scan_words_classes(b + p + 1, end - p - 1, true);
+				p = end + 1;
+				state = S_AFTER;
+			} else if (ch == '-' || (ch >= '0' && ch <= '9')) {
+				size_t q = p + 1;
+				while (q < len && (strchr("0123456789.eE+-", b[q]) && b[q]))
+					q++;
+				if ((keyself | keyctx) & SPECIFIC_KEYS) {
+					c->keyself = keyself;
+					c->keyctx = keyctx;
+					c->json_number = true;
+					c->pointer = s->ptr.ptr;
+					rc = scan_windows(c, b + p, q - p, p, NULL, false, err);
+					c->json_number = false;
+					if (rc < 0)
+						goto done;
+				}
+				p = q;
+				state = S_AFTER;
+			} else if (len - p >= 4 && (memcmp(b + p, "true", 4) == 0 || memcmp(b + p, "null", 4) == 0)) {
+				p += 4;
+				state = S_AFTER;
+			} else if (len - p >= 5 && memcmp(b + p, "false", 5) == 0) {
+				p += 5;
+				state = S_AFTER;
+			} else {
+				rc = BPG_EINVALID;
+				goto done;
+			}
+			break;
+		}
+		case S_KEY_OR_END:
+			if (b[p] == '}') {
+				depth--;
+				p++;
+				state = S_AFTER;
+				break;
+			}
+			/* fall through */
+		case S_KEY: {
+			size_t end, q;
+			bool esc;
+			frame *f = &st[depth];
+			if (b[p] != '"' || (rc = string_end(b, len, p, &end, &esc)) < 0) {
+				rc = BPG_EINVALID;
+				goto done;
+			}
+			s->ptr.size = f->ptrlen;
+			if (s->ptr.ptr)
+				s->ptr.ptr[s->ptr.size] = '\0';
+			last_key = b + p + 1;
+			last_key_len = end - p - 1;
+			if (esc) {
+				if ((rc = decode(s, last_key, last_key_len, err)) < 0)
+					goto done;
+				rc = bpg_jsonptr_push(&s->ptr, s->scratch.ptr, s->scratch.size);
+				keyself = scan_words_classes(s->scratch.ptr, s->scratch.size, true);
+			} else {
+				rc = bpg_jsonptr_push(&s->ptr, last_key, last_key_len);
+				keyself = key_classes(s, last_key, last_key_len);
+			}
+			if (rc < 0) {
+				rc = bpg_error_set(err, rc, "scan: JSON pointer too long");
+				goto done;
+			}
+			value_key = last_key_len == 5 && memcmp(last_key, "value", 5) == 0;
+			keyctx = f->inherit;
+			if (memchr(last_key, '@', last_key_len)) {
+				c->keyself = 0;
+				c->keyctx = keyctx;
+				if ((rc = scan_string_value(c, p, end, esc, err)) < 0)
+					goto done;
+			}
+			q = end + 1;
+			while (q < len && (b[q] == ' ' || b[q] == '\n' || b[q] == '\r' || b[q] == '\t'))
+				q++;
+			if (q >= len || b[q] != ':') {
+				rc = BPG_EINVALID;
+				goto done;
+			}
+			p = q + 1;
+			state = S_VALUE;
+			break;
+		}
+		case S_AFTER:
+			if (depth == 0) {
+				rc = BPG_EINVALID; /* trailing bytes after the document */
+				goto done;
+			}
+			if (b[p] == ',') {
+				p++;
+				if (st[depth].is_obj) {
+					state = S_KEY;
+				} else {
+					st[depth].idx++;
+					state = S_VALUE_OR_END;
+				}
+			} else if (b[p] == (st[depth].is_obj ? '}' : ']')) {
+				p++;
+				depth--;
+				if (depth > 0 && !st[depth].is_obj) {
+					/* restore the array's pointer for the next element */
+				}
+			} else {
+				rc = BPG_EINVALID;
+				goto done;
+			}
+			if (state == S_VALUE_OR_END && p < len) {
+				/* an element after ',' must exist: "]" right after "," is invalid */
+				size_t q = p;
+				while (q < len && (b[q] == ' ' || b[q] == '\n' || b[q] == '\r' || b[q] == '\t'))
+					q++;
+				if (q < len && b[q] == ']') {
+					rc = BPG_EINVALID;
+					goto done;
+				}
+			}
+			break;
+		}
+	}
+done:
+	c->in_json = false;
+	c->pointer = NULL;
+	c->keyself = c->keyctx = 0;
+	free(st);
+	return rc;
+}

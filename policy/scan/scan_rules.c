@@ -1,0 +1,138 @@
+/*
+ * The rule table (entity ids, kinds, fix hints) and the four pcre2 patterns
+ * the scanner runs over every segment. Each pattern is one alternation whose
+ * branches end in (*MARK:xx); the engine dispatches on the mark and
+ * validates the hit in C. Every quantifier is bounded or possessive and
+ * every branch starts with a literal or a narrow class, so JIT can skip
+ * quickly and no input backtracks for long (a match limit backs this up).
+ */
+#include "scan_internal.h"
+
+#include <string.h>
+
+const scan_rule_info scan_rule_table[R_COUNT] = {
+	[R_EMAIL] = { "EMAIL", BPG_SCAN_PII, "use an address at example.com / example.org (RFC 2606)" },
+	[R_PHONE] = { "PHONE", BPG_SCAN_PII, "use a fictional number (US 555-0100..0199, UK 07700 900xxx)" },
+	[R_US_SSN] = { "US_SSN", BPG_SCAN_PII, "use a masked or invalid SSN (e.g. 000-00-0000 patterns are never issued)" },
+	[R_CREDIT_CARD] = { "CREDIT_CARD", BPG_SCAN_PII, "use a documented test card (4111 1111 1111 1111)" },
+	[R_IBAN] = { "IBAN", BPG_SCAN_PII, "use a masked IBAN or a published test IBAN" },
+	[R_IP_ADDRESS] = { "IP_ADDRESS", BPG_SCAN_PII, "use a documentation address (192.0.2.0/24, 2001:db8::/32)" },
+	[R_DATE_OF_BIRTH] = { "DATE_OF_BIRTH", BPG_SCAN_PII, "use a synthetic date or mask it" },
+	[R_UK_NHS] = { "UK_NHS", BPG_SCAN_PII, "use a masked NHS number or one failing the check digit" },
+	[R_UK_NINO] = { "UK_NINO", BPG_SCAN_PII, "use a masked National Insurance number" },
+	[R_US_PASSPORT] = { "US_PASSPORT", BPG_SCAN_PII, "mask the passport number" },
+	[R_US_DRIVER_LICENSE] = { "US_DRIVER_LICENSE", BPG_SCAN_PII, "mask the driver licence number" },
+	[R_US_ITIN] = { "US_ITIN", BPG_SCAN_PII, "mask the ITIN" },
+	[R_US_NPI] = { "US_NPI", BPG_SCAN_PII, "mask the NPI or use one failing the check digit" },
+	[R_US_MBI] = { "US_MBI", BPG_SCAN_PII, "mask the Medicare Beneficiary Identifier" },
+	[R_US_BANK_NUMBER] = { "US_BANK_NUMBER", BPG_SCAN_PII, "mask the account number" },
+	[R_MEDICAL_RECORD_NUMBER] = { "MEDICAL_RECORD_NUMBER", BPG_SCAN_PII, "use a synthetic record number" },
+	[R_MEDICAL_LICENSE] = { "MEDICAL_LICENSE", BPG_SCAN_PII, "mask the DEA / licence number" },
+	[R_PERSON_NAME] = { "PERSON_NAME", BPG_SCAN_PII, "use an obviously fictional name (e.g. Jane Doe)" },
+	[R_STREET_ADDRESS] = { "STREET_ADDRESS", BPG_SCAN_PII, "use a fictional address" },
+	[R_CRYPTO_WALLET] = { "CRYPTO_WALLET", BPG_SCAN_PII, "mask the wallet address" },
+	[R_PRIVATE_KEY] = { "PRIVATE_KEY", BPG_SCAN_SECRET, "remove the key and rotate it; keep keys in a keychain" },
+	[R_AWS_ACCESS_KEY] = { "AWS_ACCESS_KEY", BPG_SCAN_SECRET, "deactivate the key in IAM and use a role or a secret store" },
+	[R_AWS_SECRET_KEY] = { "AWS_SECRET_KEY", BPG_SCAN_SECRET, "rotate the AWS secret key; never commit it" },
+	[R_GENERIC_API_KEY] = { "GENERIC_API_KEY", BPG_SCAN_SECRET, "rotate the credential and reference it from a keychain/connection" },
+	[R_JWT] = { "JWT", BPG_SCAN_SECRET, "remove the token; it may still be valid" },
+	[R_SLACK_TOKEN] = { "SLACK_TOKEN", BPG_SCAN_SECRET, "revoke the Slack token and use a connection" },
+	[R_SLACK_WEBHOOK_URL] = { "SLACK_WEBHOOK_URL", BPG_SCAN_SECRET, "regenerate the Slack webhook" },
+	[R_GITHUB_TOKEN] = { "GITHUB_TOKEN", BPG_SCAN_SECRET, "revoke the GitHub token" },
+	[R_STRIPE_KEY] = { "STRIPE_KEY", BPG_SCAN_SECRET, "roll the Stripe key" },
+	[R_PASSWORD_IN_URL] = { "PASSWORD_IN_URL", BPG_SCAN_SECRET, "remove the password from the URL and rotate it" },
+	[R_MAKE_WEBHOOK_URL] = { "MAKE_WEBHOOK_URL", BPG_SCAN_SECRET, "anyone with this URL can start the scenario: regenerate it, keep it out of fixtures" },
+	[R_MAKE_API_TOKEN] = { "MAKE_API_TOKEN", BPG_SCAN_SECRET, "revoke the Make API token (Profile > API)" },
+	[R_ZAPIER_WEBHOOK_URL] = { "ZAPIER_WEBHOOK_URL", BPG_SCAN_SECRET, "regenerate the Zapier catch hook" },
+};
+
+const char *bpg_scan_rule_hint(const char *rule)
+{
+	for (size_t i = 0; rule && i < R_COUNT; i++)
+		if (strcmp(scan_rule_table[i].id, rule) == 0)
+			return scan_rule_table[i].hint;
+	return "";
+}
+
+size_t bpg_scan_rule_count(void)
+{
+	return R_COUNT;
+}
+
+const char *bpg_scan_rule_id(size_t i)
+{
+	return i < R_COUNT ? scan_rule_table[i].id : NULL;
+}
+
+#define NB "(?<![A-Za-z0-9])"
+
+/* Secrets, URLs, e-mail, wallets: case-sensitive literals. */
+static const char pat_secret[] =
+	"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----(*MARK:PK)"
+	"|" NB "(?:A3T[A-Z0-9]|AKIA|ABIA|ACCA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}(?![A-Za-z0-9])(*MARK:AK)"
+	"|(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,251}+(?![A-Za-z0-9_])(*MARK:GH)"
+	"|(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{60,251}+(*MARK:GH)"
+	"|" NB "(?:xox[a-z]|xapp)-[A-Za-z0-9-]{6,250}+(*MARK:SL)"
+	"|" NB "[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}+(?![A-Za-z0-9])(*MARK:ST)"
+	"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,1000}+\\.[A-Za-z0-9_-]{2,6000}+(?:\\.[A-Za-z0-9_-]{0,1000}+)?(*MARK:JW)"
+	"|hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_+-]{20,200}+(*MARK:SW)"
+	"|hooks\\.zapier\\.com/hooks/catch/(?:[0-9]{1,12}/)?[A-Za-z0-9]{1,64}+(*MARK:ZW)"
+	"|hook\\.(?:[a-z0-9-]{1,20}\\.)?(?:make\\.com|integromat\\.com|make\\.celonis\\.com)/[A-Za-z0-9_-]{1,80}+(*MARK:MW)"
+	"|://[^\\s/?#@\"'<>:\\\\]{1,128}:[^\\s/?#@\"'<>\\\\]{1,256}@(*MARK:PU)"
+	"|(?<=[A-Za-z0-9._%+-])@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.){1,8}"
+	"(?:[A-Za-z]{2,24}|xn--[A-Za-z0-9-]{1,59})(?![A-Za-z0-9-])(*MARK:EM)"
+	"|(?<![A-Za-z0-9_])(?:bc1[02-9ac-hj-np-z]{11,87}+|[13][1-9A-HJ-NP-Za-km-z]{25,34}+)(?![A-Za-z0-9])(*MARK:CW)"
+	"|(?<![A-Za-z0-9:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}+"
+	"(?:\\.[0-9]{1,3}){0,3}+(?![A-Za-z0-9:])(*MARK:I6)";
+
+/* Runs of digits with single separators: phones, cards, SSNs, dates, IPv4. */
+static const char pat_number[] =
+	"(?<![A-Za-z0-9_.+/-])(?>\\+[0-9]{1,3}[ .-]?)?(?>\\([0-9]{1,4}\\)[ .-]?)?"
+	"[0-9]{1,19}+(?>[ ./-][0-9]{1,19}+){0,12}+(?![A-Za-z0-9_]|[.-][0-9])";
+
+/* Identifiers with letters: DEA, NINO, MBI, IBAN, licence/passport ids, names, addresses, dates. */
+static const char pat_alpha[] =
+	NB "[A-Z][A-Z9][0-9]{7}(?![A-Za-z0-9])(*MARK:DE)"
+	"|" NB "(?i:[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D])(?![A-Za-z0-9])(*MARK:NI)"
+	"|" NB "[1-9](?i:[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?"
+	"[AC-HJKMNP-RT-Y]{2}[0-9]{2})(?![A-Za-z0-9])(*MARK:MB)"
+	"|" NB "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{1,4}+){2,8}+(*MARK:IB)"
+	"|" NB "(?=[0-9]{0,16}[A-Z])(?=[A-Z]{0,4}[0-9])[A-Z0-9]{6,17}+(?![A-Za-z0-9])(*MARK:ID)"
+	"|" NB "[0-9]{1,6} (?:[A-Z][A-Za-z'.-]{0,20} ){1,3}"
+	"(?i:street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"
+	"terrace|highway|hwy|parkway|pkwy|circle|cir|square|sq|trail)(?![A-Za-z])\\.?(*MARK:SA)"
+	"|" NB "(?:Mr|Mrs|Ms|Miss|Dr|Prof)\\.? [A-Z][a-z]{1,20}+(?: [A-Z][a-z]{1,20}+)?(*MARK:HN)"
+	"|" NB "[0-9]{1,2}(?:st|nd|rd|th)? (?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\\.?,? [0-9]{4}(*MARK:DT)"
+	"|" NB "(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\\.? [0-9]{1,2}(?:st|nd|rd|th)?,? [0-9]{4}(*MARK:DT)"
+	"|(?<![A-Za-z0-9@._-])[A-Z][a-z]{1,14}+(?![A-Za-z0-9@])(*MARK:NM)";
+
+/* Assignments to credential-named keys, and curl user options. */
+static const char pat_keyword[] =
+	"(?i:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|authorization|auth|credentials?|"
+	"access[_-]?key|private[_-]?key)(*MARK:KW)"
+	"|(?<![A-Za-z0-9-])(?:--user|-u)(?=[ =])(*MARK:CU)";
+
+int scan_compile(bpg_scanner *s, bpg_error *err);
+
+int scan_compile(bpg_scanner *s, bpg_error *err)
+{
+	static const char *const pats[P_COUNT] = { pat_secret, pat_number, pat_alpha, pat_keyword };
+	static const char *const names[P_COUNT] = { "secret", "number", "alpha", "keyword" };
+
+	for (int i = 0; i < P_COUNT; i++) {
+		int ec;
+		PCRE2_SIZE eo;
+		s->code[i] = pcre2_compile((PCRE2_SPTR)pats[i], PCRE2_ZERO_TERMINATED, PCRE2_NO_UTF_CHECK,
+			&ec, &eo, NULL);
+		if (!s->code[i]) {
+			PCRE2_UCHAR msg[256];
+			pcre2_get_error_message(ec, msg, sizeof(msg));
+			return bpg_error_set(err, BPG_ERROR, "scan: internal pattern '%s' at offset %zu: %s",
+				names[i], (size_t)eo, (const char *)msg);
+		}
+		/* JIT is an accelerator: without it (e.g. no executable memory) the
+		 * interpreter runs the same patterns under the same limits. */
+		(void)pcre2_jit_compile(s->code[i], PCRE2_JIT_COMPLETE);
+	}
+	return 0;
+}
