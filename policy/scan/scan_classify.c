@@ -97,7 +97,7 @@ static int classify(scan_ctx *c, size_t at, size_t n, unsigned ctx, bpg_error *e
 	if (!parse_num(&t, s, n) || t.nd < 7)
 		return 0;
 	sep = t.ngroups > 1;
-	if (v_repetitive(t.d, t.nd))
+	if (v_repetitive(t.d, t.nd) && !v_test_card(t.d))
 		return 0;
 
 	if (t.nd == 9 && !t.plus && !t.paren) {
@@ -125,7 +125,9 @@ static int classify(scan_ctx *c, size_t at, size_t n, unsigned ctx, bpg_error *e
 		size_t n10 = t.nd == 11 && t.d[0] == '1' ? 10 : t.nd;
 		if (t.plus && t.nd >= 8 && t.nd <= 15)
 			phone = true;
-		else if (n10 == 10 && nanp(d10) && (sep || (ctx & C_PHONE)) && !t.mixed)
+		else if (n10 == 10 && nanp(d10) && !t.mixed && ((ctx & C_PHONE) || shape(&t, 3, 3, 4) ||
+		    (t.paren && t.glen[0] == 3) || (t.ngroups == 2 && t.glen[0] == 3) ||
+		    (t.ngroups == 4 && t.glen[0] == 1 && t.glen[1] == 3)))
 			phone = true;
 		else if (t.nd >= 10 && t.nd <= 11 && t.d[0] == '0' && t.d[1] != '0' && t.ngroups == 3 &&
 		    !t.mixed && t.glen[0] >= 2 && t.glen[0] <= 4)
@@ -192,7 +194,7 @@ int scan_on_number(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *
 		dashes += s[i] == '-';
 	}
 	if (dots == 3 && !slashes && !dashes && !memchr(s, ' ', n)) {
-		if (!(c->keyself & C_VERSION) && v_ipv4_public(s, n, &syn))
+		if (!(scan_line_context(c, ms) & C_VERSION) && v_ipv4_public(s, n, &syn))
 			return scan_emit(c, R_IP_ADDRESS, ms, n, syn, err);
 		return 0;
 	}

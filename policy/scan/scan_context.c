@@ -194,7 +194,7 @@ static const char *const first_names[] = {
 	"Thomas", "Timothy", "Tyler", "Victoria", "Vincent", "Virginia", "Walter", "Wayne",
 	"William", "Zachary", "Dan", "Jim", "Tom", "Bob", "Ben", "Sam", "Tim", "Ken", "Jon",
 	"Liam", "Lucy", "Mia", "Ava", "Ella", "Ivan", "Igor", "Olga", "Hans", "Klaus", "Pierre",
-	"Marco", "Giulia", "Ana", "Miguel", "Pedro", "Carmen", "Wei", "Yuki", "Hiroshi", "Arjun",
+	"Marco", "Giulia", "Ana", "Miguel", "Pedro", "Carmen", "Yuki", "Hiroshi", "Arjun",
 };
 
 bool v_first_name(const char *s, size_t n)

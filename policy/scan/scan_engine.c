@@ -124,6 +124,15 @@ static bool secret_value_ok(const char *v, size_t n, bool quoted)
 		if (i > 0 && i < n && (v[i] == '(' || v[i] == '['))
 			return false;
 	}
+	if (n > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X') && v_hex(v + 2, n - 2))
+		return false; /* 0x… chain addresses and hashes are public */
+	{ /* ENUM_CONSTANTS (CONTAINS_TOKEN) are option values, not secrets */
+		size_t i = 0;
+		while (i < n && (isupper((unsigned char)v[i]) || v[i] == '_'))
+			i++;
+		if (i == n)
+			return false;
+	}
 	{ /* a host name is not a secret */
 		size_t i = 0, dots = 0, lastdot = 0;
 		for (; i < n && (islower((unsigned char)v[i]) || isdigit((unsigned char)v[i]) ||
