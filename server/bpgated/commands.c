@@ -114,7 +114,8 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 			bpg_error_set(&err, BPG_EIO, "cannot create '%s': %s", cmd->repo, strerror(errno));
 		goto fail;
 	}
-	char *argv[] = { cfg->git, (char *)"init", (char *)"--bare", (char *)"--quiet", dir.ptr, NULL };
+	char *argv[] = { cfg->git, (char *)"init", (char *)"--bare", (char *)"--quiet",
+		(char *)"--initial-branch=main", dir.ptr, NULL };
 	if (bpgd_run(cfg, argv, &status, &err) < 0 || status != 0) {
 		if (status > 0)
 			bpg_error_set(&err, BPG_EIO, "git init failed (status %d); see the server log", status);
