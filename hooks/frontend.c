@@ -7,6 +7,12 @@
 
 #include "bpgate/buf.h"
 #include "bpgate/report.h"
+#include "bpgate/sshsig.h"
+
+/* scan.h names its finding type like policy.h does; only these are needed. */
+struct bpg_scan_ignore;
+int bpg_scan_ignore_load(struct bpg_scan_ignore **out, const char *path, bpg_error *err);
+void bpg_scan_ignore_free(struct bpg_scan_ignore *ig);
 
 static void git_fail(const char *who, const char *what)
 {
@@ -100,6 +106,32 @@ int fe_open(fe_ctx *ctx, const char *who)
 		goto done;
 	}
 	load_scan_globs(ctx);
+	{
+		const json_t *rel = json_object_get(json_object_get(bpg_policy_json(ctx->policy), "roles"), "releasers");
+		size_t i;
+		json_t *v;
+		json_array_foreach(rel, i, v)
+			if (ctx->nreleasers < 64 && json_is_string(v))
+				ctx->releasers[ctx->nreleasers++] = json_string_value(v);
+	}
+	{
+		bpg_buf p = BPG_BUF_INIT;
+		bpg_buf_printf(&p, "%s.bpgate/allowed_signers", ctx->workdir);
+		if (bpg_allowed_signers_load(&ctx->signers, p.ptr, &err) < 0 && err.code != BPG_ENOTFOUND) {
+			fprintf(stderr, "bpgate %s: %s\n  fix: correct .bpgate/allowed_signers (OpenSSH format)\n",
+				who, err.message);
+			bpg_buf_dispose(&p);
+			goto done;
+		}
+		bpg_buf_clear(&p);
+		bpg_buf_printf(&p, "%s.bpgate/ignore", ctx->workdir);
+		if (bpg_scan_ignore_load(&ctx->ignore, p.ptr, &err) < 0 && err.code != BPG_ENOTFOUND) {
+			fprintf(stderr, "bpgate %s: %s\n", who, err.message);
+			bpg_buf_dispose(&p);
+			goto done;
+		}
+		bpg_buf_dispose(&p);
+	}
 	rc = 0;
 done:
 	git_reference_free(head);
@@ -113,6 +145,10 @@ done:
 void fe_close(fe_ctx *ctx)
 {
 	bpg_policy_free(ctx->policy);
+	bpg_allowed_signers_free(ctx->signers);
+	bpg_scan_ignore_free(ctx->ignore);
+	ctx->signers = NULL;
+	ctx->ignore = NULL;
 	git_repository_free(ctx->repo);
 	ctx->policy = NULL;
 	ctx->repo = NULL;
@@ -155,6 +191,10 @@ void fe_gather_opts(const fe_ctx *ctx, bpg_gather_opts *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->scan_globs = ctx->scan_globs;
 	opts->nscan_globs = ctx->nscan_globs;
+	opts->releasers = ctx->releasers;
+	opts->nreleasers = ctx->nreleasers;
+	opts->signers = ctx->signers;
+	opts->scan_ignore = ctx->ignore;
 }
 
 int fe_judge(fe_ctx *ctx, json_t *facts, bpg_format fmt, bool to_stderr, bool explain, const char *who)

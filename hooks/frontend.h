@@ -22,6 +22,10 @@ typedef struct {
 	char now[32];             /* RFC 3339 UTC, or $BPGATE_TIME for reproducible runs */
 	const char *scan_globs[64];
 	size_t nscan_globs;
+	const char *releasers[64];
+	size_t nreleasers;
+	struct bpg_allowed_signers *signers; /* .bpgate/allowed_signers, or NULL */
+	struct bpg_scan_ignore *ignore;      /* .bpgate/ignore, or NULL */
 } fe_ctx;
 
 /* Open the repository around the current directory and load its policy. On

@@ -48,12 +48,27 @@ typedef struct {
 /** A new facts object with the given skeleton. New reference. */
 BPG_EXTERN(int) bpg_facts_new(json_t **out, const bpg_facts_opts *opts, bpg_error *err);
 
+struct bpg_scan_ignore;
+struct bpg_allowed_signers;
+
 /** What to scan and how (borrowed by the gather calls). */
 typedef struct {
 	const char *const *scan_globs; /**< paths whose added lines are scanned; NULL = the defaults */
 	size_t nscan_globs;
 	bool no_scan;                  /**< skip the scanner entirely */
 	bool no_bundles;               /**< skip bundle checks */
+	/** accepted findings (.bpgate/ignore, see scan.h), or NULL */
+	const struct bpg_scan_ignore *scan_ignore;
+	/** principals of the releaser role, whose keys (.bpgate/keys/<principal>.pub in
+	 * keys_tree) may sign bundles */
+	const char *const *releasers;
+	size_t nreleasers;
+	/** where the releaser keys are read: a bpg_tree (bundle.h) of the trusted policy,
+	 * or NULL to read them from the tree being judged (client side only) */
+	const void *keys_tree;
+	/** trusted allowed_signers (sshsig.h) to verify SSH-signed commits with, or
+	 * NULL to only record whether a commit is signed */
+	const struct bpg_allowed_signers *signers;
 } bpg_gather_opts;
 
 /**

@@ -1,5 +1,6 @@
 /* Commits, staged changes, messages being written and ref updates. */
 #include "internal.h"
+#include "bpgate/sshsig.h"
 
 #include <string.h>
 
@@ -41,7 +42,39 @@ done:
 	return paths;
 }
 
-static int commit_json(json_t **out, git_repository *repo, git_commit *c, bpg_error *err)
+/* Verify an SSH-signed commit against the trusted allowed_signers, at the
+ * committer time as git does. */
+static json_t *verified_signature(git_repository *repo, git_commit *c, const bpg_gather_opts *opts)
+{
+	git_odb *odb = NULL;
+	git_odb_object *obj = NULL;
+	bpg_sshsig_result res;
+	bpg_error verr;
+	json_t *out = NULL;
+	int rc;
+
+	if (git_repository_odb(&odb, repo) < 0 || git_odb_read(&obj, odb, git_commit_id(c)) < 0) {
+		git_error_clear();
+		out = json_pack("{s:b, s:s, s:s}", "verified", 0, "format", "ssh", "reason", "cannot read the commit");
+		goto done;
+	}
+	memset(&res, 0, sizeof(res));
+	rc = bpg_gitsig_verify(&res, BPG_GITSIG_COMMIT, git_odb_object_data(obj), git_odb_object_size(obj),
+		opts->signers, (time_t)git_commit_committer(c)->when.time, &verr);
+	if (rc == 0)
+		out = json_pack("{s:b, s:s, s:s, s:s}", "verified", 1, "format", "ssh",
+			"principal", res.principal, "reason", "good signature");
+	else
+		out = json_pack("{s:b, s:s, s:s}", "verified", 0, "format", "ssh",
+			"reason", rc == BPG_EVERIFY ? bpg_sshsig_reason_name(res.reason) : verr.message);
+done:
+	git_odb_object_free(obj);
+	git_odb_free(odb);
+	return out;
+}
+
+static int commit_json(json_t **out, git_repository *repo, git_commit *c, const bpg_gather_opts *opts,
+	bpg_error *err)
 {
 	char id[GIT_OID_HEXSZ + 1], tid[GIT_OID_HEXSZ + 1];
 	const char *msg = git_commit_message_raw(c);
@@ -84,8 +117,11 @@ static int commit_json(json_t **out, git_repository *repo, git_commit *c, bpg_er
 	 * front end's, which knows which allowed_signers to trust. */
 	if (git_commit_extract_signature(&sig, &signed_data, repo, (git_oid *)git_commit_id(c), NULL) == 0) {
 		bool ssh = sig.ptr && strstr(sig.ptr, "-----BEGIN SSH SIGNATURE-----");
-		json_object_set_new(o, "signature", json_pack("{s:b, s:s, s:s}", "verified", 0,
-			"format", ssh ? "ssh" : "other", "reason", "not verified"));
+		json_t *sj = ssh && opts && opts->signers ? verified_signature(repo, c, opts) :
+			json_pack("{s:b, s:s, s:s}", "verified", 0, "format", ssh ? "ssh" : "other",
+				"reason", ssh ? "not verified (no allowed_signers)" : "not an SSH signature");
+		if (sj)
+			json_object_set_new(o, "signature", sj);
 	}
 	git_error_clear();
 	*out = o;
@@ -117,7 +153,7 @@ static int tree_of(git_tree **out, git_repository *repo, const git_oid *commit_i
 
 /* Walk `to` hiding `from` (or, when hide_heads, every existing branch). */
 static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from, const git_oid *to,
-	bool hide_heads, git_oid *oldest, bool *have_oldest, bpg_error *err)
+	bool hide_heads, const bpg_gather_opts *opts, git_oid *oldest, bool *have_oldest, bpg_error *err)
 {
 	git_revwalk *walk = NULL;
 	json_t *commits = g_array_of(facts, "commits");
@@ -157,7 +193,7 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 			rc = g_git_error(err, "cannot read a commit of the change");
 			goto done;
 		}
-		rc = commit_json(&cj, repo, c, err);
+		rc = commit_json(&cj, repo, c, opts, err);
 		git_commit_free(c);
 		if (rc < 0 || json_array_append_new(commits, cj) < 0) {
 			rc = rc < 0 ? rc : g_oom(err);
@@ -179,7 +215,7 @@ int bpg_gather_range(json_t *facts, git_repository *repo, const git_oid *from, c
 	bool have_oldest;
 	int rc;
 
-	if ((rc = walk_commits(facts, repo, from, to, false, &oldest, &have_oldest, err)) < 0)
+	if ((rc = walk_commits(facts, repo, from, to, false, opts, &oldest, &have_oldest, err)) < 0)
 		goto done;
 	if ((rc = tree_of(&old_tree, repo, from, err)) < 0 || (rc = tree_of(&new_tree, repo, to, err)) < 0)
 		goto done;
@@ -314,7 +350,7 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 		return bpg_error_set(err, BPG_EINVALID, "ref name %s is not valid UTF-8", "given");
 	if (deleted)
 		return 0;
-	if ((rc = walk_commits(facts, repo, created ? NULL : &old_id, &new_id, created, &oldest,
+	if ((rc = walk_commits(facts, repo, created ? NULL : &old_id, &new_id, created, opts, &oldest,
 	    &have_oldest, err)) < 0)
 		goto done;
 	/* Files: against the old tip, or for a new branch against the parent of

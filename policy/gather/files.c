@@ -3,8 +3,116 @@
 #include "internal.h"
 #include "bpgate/blueprint.h"
 #include "bpgate/bundle.h"
+#include "bpgate/scan.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+typedef struct {
+	bpg_scanner *scanner;   /* compiled once per gather call, lazily */
+	const bpg_gather_opts *opts;
+} gather_state;
+
+static bool wants_scan(const bpg_gather_opts *opts, const char *path)
+{
+	const char *const *globs = opts && opts->scan_globs ? opts->scan_globs : bpg_scan_default_globs();
+	size_t n = opts && opts->scan_globs ? opts->nscan_globs : SIZE_MAX;
+
+	if (opts && opts->no_scan)
+		return false;
+	for (size_t i = 0; i < n && globs[i]; i++)
+		if (bpg_glob_match(globs[i], path))
+			return true;
+	return false;
+}
+
+/* Lines of the new blob that the change adds: a bitmap indexed by line. */
+typedef struct {
+	unsigned char *bits;
+	size_t nlines;
+} added_lines;
+
+static int on_line(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l, void *payload)
+{
+	added_lines *a = payload;
+	(void)d;
+	(void)h;
+	if (l->origin == GIT_DIFF_LINE_ADDITION && l->new_lineno > 0 && (size_t)l->new_lineno <= a->nlines)
+		a->bits[(size_t)l->new_lineno / 8] |= (unsigned char)(1u << ((size_t)l->new_lineno % 8));
+	return 0;
+}
+
+static bool line_added(const added_lines *a, size_t line)
+{
+	return !a->bits || (line <= a->nlines && (a->bits[line / 8] >> (line % 8)) & 1);
+}
+
+static int scan_delta(gather_state *st, json_t *file, git_repository *repo, const git_diff_delta *delta,
+	const char *path, const bpg_buf *data, bpg_error *err)
+{
+	bpg_findings *found = NULL;
+	added_lines added = { NULL, 0 };
+	git_blob *old_blob = NULL, *new_blob = NULL;
+	json_t *arr = NULL;
+	int rc = 0;
+
+	if (!st->scanner && (rc = bpg_scanner_new(&st->scanner, NULL, err)) < 0)
+		return rc;
+	if ((rc = bpg_findings_new(&found, err)) < 0)
+		return rc;
+	if (bpg_scan_looks_binary(data->ptr ? data->ptr : "", data->size))
+		goto done;
+	if ((rc = bpg_scan_buffer(st->scanner, found, path, data->ptr ? data->ptr : "", data->size, err)) < 0)
+		goto done;
+	if (st->opts && st->opts->scan_ignore)
+		bpg_findings_apply_ignore(found, st->opts->scan_ignore);
+	if (bpg_findings_count(found) == 0)
+		goto done;
+	/* Only what this change adds is its responsibility. */
+	if (delta->status != GIT_DELTA_ADDED && !git_oid_is_zero(&delta->old_file.id)) {
+		for (size_t i = 0; i < data->size; i++)
+			added.nlines += data->ptr[i] == '\n';
+		added.nlines++;
+		if (!(added.bits = calloc(added.nlines / 8 + 1, 1))) {
+			rc = g_oom(err);
+			goto done;
+		}
+		if (git_blob_lookup(&old_blob, repo, &delta->old_file.id) < 0 ||
+		    git_blob_lookup(&new_blob, repo, &delta->new_file.id) < 0 ||
+		    git_diff_blobs(old_blob, NULL, new_blob, NULL, NULL, NULL, NULL, NULL, on_line, &added) < 0) {
+			rc = g_git_error(err, "cannot diff a scanned file");
+			goto done;
+		}
+	}
+	if (!(arr = json_array())) {
+		rc = g_oom(err);
+		goto done;
+	}
+	for (size_t i = 0; i < bpg_findings_count(found); i++) {
+		const bpg_finding *f = bpg_findings_get(found, i);
+		json_t *o;
+		if (!line_added(&added, f->line))
+			continue;
+		o = json_pack("{s:s, s:s, s:I, s:I, s:o, s:s, s:b, s:s, s:s}",
+			"rule", f->rule, "path", path, "line", (json_int_t)f->line, "column", (json_int_t)f->column,
+			"pointer", f->pointer ? json_string(f->pointer) : json_null(),
+			"masked", f->masked, "synthetic", f->synthetic, "fingerprint", f->fingerprint,
+			"severity", f->kind == BPG_SCAN_SECRET ? "secret" : "pii");
+		if (!o || json_array_append_new(arr, o) < 0) {
+			rc = g_oom(err);
+			goto done;
+		}
+	}
+	if (json_array_size(arr) && json_object_set(file, "scan_findings", arr) < 0)
+		rc = g_oom(err);
+done:
+	json_decref(arr);
+	free(added.bits);
+	git_blob_free(old_blob);
+	git_blob_free(new_blob);
+	bpg_findings_free(found);
+	return rc;
+}
 
 static bool is_contract(const char *path)
 {
@@ -130,7 +238,8 @@ static const char *status_name(git_delta_t s)
 	}
 }
 
-static int describe_delta(json_t *files, git_repository *repo, const git_diff_delta *delta, bpg_error *err)
+static int describe_delta(gather_state *st, json_t *files, git_repository *repo, const git_diff_delta *delta,
+	bpg_error *err)
 {
 	const char *path = delta->new_file.path ? delta->new_file.path : delta->old_file.path;
 	bool has_old = delta->status != GIT_DELTA_ADDED, has_new = delta->status != GIT_DELTA_DELETED;
@@ -149,8 +258,9 @@ static int describe_delta(json_t *files, git_repository *repo, const git_diff_de
 	if (delta->status == GIT_DELTA_RENAMED &&
 	    json_object_set_new(file, "old_path", json_string(delta->old_file.path)) < 0)
 		return g_oom(err);
-	/* Only blueprints and contracts need their content here. */
-	if (!strstr(path, ".json"))
+	bool scan = has_new && wants_scan(st->opts, path);
+	/* Only blueprints, contracts and scanned files need their content here. */
+	if (!strstr(path, ".json") && !scan)
 		return 0;
 	if (has_new && (rc = read_blob(&nd, repo, &delta->new_file.id, &big_new, err)) < 0)
 		goto done;
@@ -165,8 +275,12 @@ static int describe_delta(json_t *files, git_repository *repo, const git_diff_de
 		rc = describe_contract(file, &od, &nd, has_old && !big_old, has_new);
 	else if (bpg_gather_is_blueprint(path, has_new ? nd.ptr : od.ptr, has_new ? nd.size : od.size))
 		rc = describe_blueprint(file, path, &od, &nd, has_old && !big_old, has_new);
-	if (rc < 0)
+	if (rc < 0) {
 		rc = g_oom(err);
+		goto done;
+	}
+	if (scan)
+		rc = scan_delta(st, file, repo, delta, path, &nd, err);
 done:
 	bpg_buf_dispose(&od);
 	bpg_buf_dispose(&nd);
@@ -179,10 +293,10 @@ int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, 
 	git_diff_options dopts;
 	git_diff *diff = NULL;
 	json_t *files = g_array_of(facts, "files");
+	gather_state st = { NULL, opts };
 	size_t n;
 	int rc = 0;
 
-	(void)opts;
 	if (!files)
 		return g_oom(err);
 	git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
@@ -197,8 +311,11 @@ int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, 
 		goto done;
 	}
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = describe_delta(files, repo, git_diff_get_delta(diff, i), err);
+		rc = describe_delta(&st, files, repo, git_diff_get_delta(diff, i), err);
+	if (rc == 0 && !(opts && opts->no_bundles))
+		rc = g_check_bundles(facts, repo, new_tree, index, opts, err);
 done:
+	bpg_scanner_free(st.scanner);
 	git_diff_free(diff);
 	return rc;
 }

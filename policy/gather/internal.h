@@ -20,4 +20,8 @@ int g_git_error(bpg_error *err, const char *what);
 int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, git_tree *new_tree,
 	git_index *index, const bpg_gather_opts *opts, bpg_error *err);
 
+/* Check every release bundle the change adds or modifies (bundles[]). */
+int g_check_bundles(json_t *facts, git_repository *repo, git_tree *new_tree, git_index *index,
+	const bpg_gather_opts *opts, bpg_error *err);
+
 #endif
