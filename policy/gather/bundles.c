@@ -49,27 +49,53 @@ done:
 	return rc;
 }
 
+typedef struct {
+	char **paths;
+	size_t n, alloc;
+} manifest_list;
+
+static int collect_manifest(const char *root, const git_tree_entry *entry, void *payload)
+{
+	manifest_list *l = payload;
+	char path[4096];
+
+	if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB)
+		return 0;
+	snprintf(path, sizeof(path), "%s%s", root, git_tree_entry_name(entry));
+	if (!bpg_bundle_is_manifest_path(path))
+		return 0;
+	if (l->n == l->alloc) {
+		size_t na = l->alloc ? l->alloc * 2 : 8;
+		char **p = realloc(l->paths, na * sizeof(*p));
+		if (!p)
+			return -1;
+		l->paths = p;
+		l->alloc = na;
+	}
+	if (!(l->paths[l->n] = strdup(path)))
+		return -1;
+	l->n++;
+	return l->n > 10000 ? -1 : 0;
+}
+
+/* Every bundle in the resulting tree is judged whenever the change touches
+ * anything: a bundle goes stale when a file it lists changes, not only when
+ * the manifest itself does. */
 int g_check_bundles(json_t *facts, git_repository *repo, git_tree *new_tree, git_index *index,
 	const bpg_gather_opts *opts, bpg_error *err)
 {
-	json_t *files = json_object_get(facts, "files"), *bundles = g_array_of(facts, "bundles"), *f;
+	json_t *files = json_object_get(facts, "files"), *bundles = g_array_of(facts, "bundles");
 	git_tree *index_tree = NULL;
 	bpg_tree tree = { NULL, NULL, NULL };
 	bpg_releaser *releasers = NULL;
-	size_t nreleasers = 0, i;
-	bool any = false, have_tree = false;
+	manifest_list list = { NULL, 0, 0 };
+	size_t nreleasers = 0;
+	bool have_tree = false;
 	int rc = 0;
 
 	if (!bundles)
 		return g_oom(err);
-	json_array_foreach(files, i, f) {
-		const char *p = json_string_value(json_object_get(f, "path"));
-		const char *st = json_string_value(json_object_get(f, "status"));
-		if (p && st && strcmp(st, "deleted") != 0 && (bpg_bundle_is_manifest_path(p) ||
-		    (strlen(p) > 8 && strcmp(p + strlen(p) - 8, ".minisig") == 0)))
-			any = true;
-	}
-	if (!any)
+	if (json_array_size(files) == 0)
 		return 0;
 	/* The staged content has no tree yet: write one (objects only, no ref). */
 	if (!new_tree && index) {
@@ -78,6 +104,14 @@ int g_check_bundles(json_t *facts, git_repository *repo, git_tree *new_tree, git
 			return g_git_error(err, "cannot read the staged tree");
 		new_tree = index_tree;
 	}
+	if (!new_tree)
+		goto done;
+	if (git_tree_walk(new_tree, GIT_TREEWALK_PRE, collect_manifest, &list) < 0) {
+		rc = bpg_error_set(err, BPG_ETOOBIG, "cannot list the release bundles of the change (more than 10,000?)");
+		goto done;
+	}
+	if (list.n == 0)
+		goto done;
 	if ((rc = bpg_tree_git(&tree, repo, new_tree, err)) < 0)
 		goto done;
 	have_tree = true;
@@ -85,26 +119,16 @@ int g_check_bundles(json_t *facts, git_repository *repo, git_tree *new_tree, git
 	    (rc = bpg_releasers_load(&releasers, &nreleasers, opts->keys_tree ? opts->keys_tree : &tree,
 	    ".bpgate/keys", opts->releasers, opts->nreleasers, err)) < 0)
 		goto done;
-	json_array_foreach(files, i, f) {
-		const char *p = json_string_value(json_object_get(f, "path"));
-		const char *st = json_string_value(json_object_get(f, "status"));
-		char manifest[4096];
-		if (!p || !st || strcmp(st, "deleted") == 0)
+	for (size_t i = 0; i < list.n; i++) {
+		if (g_find_by(bundles, "path", list.paths[i]))
 			continue;
-		snprintf(manifest, sizeof(manifest), "%s", p);
-		if (strlen(manifest) > 8 && strcmp(manifest + strlen(manifest) - 8, ".minisig") == 0)
-			manifest[strlen(manifest) - 8] = '\0';
-		if (!bpg_bundle_is_manifest_path(manifest) ||
-		    g_find_by(bundles, "path", manifest))
-			continue;
-		if ((rc = check_one(bundles, manifest, &tree, releasers, nreleasers, err)) < 0) {
-			if (rc == BPG_ENOTFOUND) /* a signature without its manifest: the manifest rule reports */
-				rc = 0;
-			else
-				goto done;
-		}
+		if ((rc = check_one(bundles, list.paths[i], &tree, releasers, nreleasers, err)) < 0)
+			goto done;
 	}
 done:
+	for (size_t i = 0; i < list.n; i++)
+		free(list.paths[i]);
+	free(list.paths);
 	free(releasers);
 	if (have_tree)
 		bpg_tree_git_free(&tree);

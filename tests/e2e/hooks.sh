@@ -44,27 +44,53 @@ M
 expect_exit 0 "a complete change is accepted" -- git commit -q -F "$E2E_TMP/msg"
 [ -z "$(cat "$E2E_TMP/err")" ] && ok "an accepted commit is quiet" || fail "accepted commit printed: $(cat "$E2E_TMP/err")"
 
-# personal data in a fixture is stopped by pre-commit
+# personal data in a fixture is stopped by pre-commit, masked; synthetic data passes
 mkdir -p tests/fixtures
-printf '{"patient": {"name": "x", "ssn": "123-45-6789"}}\n' > tests/fixtures/patient.json
+printf '{"customer": {"email": "jane.doe@gmail.com"}}\n' > tests/fixtures/customer.json
 git add tests
-if bpgate scan --help >/dev/null 2>&1 || true; then :; fi
+expect_exit 1 "pre-commit refuses personal data in a fixture" -- git commit -qm "fixture"
+expect_grep "$E2E_TMP/err" "tests/fixtures/customer.json:1:25 #/customer/email: error [scan-findings]: EMAIL found (ja********om)" "finding located and masked"
+if grep -q "jane.doe@gmail.com" "$E2E_TMP/err"; then fail "the whole value was printed"; else ok "the whole value is never printed"; fi
+printf '{"customer": {"email": "jane.doe@example.com"}}\n' > tests/fixtures/customer.json
+git add tests
+expect_exit 0 "synthetic data (example.com) passes" -- git commit -qm "synthetic fixture"
+
+# release bundles: signed by a releaser and matching, or refused
+mkdir -p .bpgate/keys
+bpgate keygen -W -p .bpgate/keys/erin.pub -s "$E2E_TMP/erin.key" >/dev/null
+bpgate keygen -W -p "$E2E_TMP/mallory.pub" -s "$E2E_TMP/mallory.key" >/dev/null
+bpgate bundle create --env prod --pattern 'scenarios/**/*.blueprint.json' --out prod.bundle.json \
+  scenarios/crm-contact-sync/main.blueprint.json >/dev/null
+bpgate bundle sign -s "$E2E_TMP/mallory.key" prod.bundle.json >/dev/null
+git add .bpgate/keys prod.bundle.json prod.bundle.json.minisig
+expect_exit 1 "a bundle signed by a key that is no releaser's is refused" -- git commit -qm "release"
+expect_grep "$E2E_TMP/err" "prod.bundle.json: error [bundle-signed]" "names the bundle"
+bpgate bundle sign -s "$E2E_TMP/erin.key" prod.bundle.json >/dev/null
+git add prod.bundle.json.minisig
+expect_exit 0 "a bundle signed by the releaser is accepted" -- git commit -qm "release"
+printf '\n' >> scenarios/crm-contact-sync/main.blueprint.json
+git add scenarios
+expect_exit 1 "changing a file a bundle lists refuses the commit" -- git commit -q -F "$E2E_TMP/msg"
+expect_grep "$E2E_TMP/err" "the file changed after the bundle was made" "says the file changed"
+git checkout -q HEAD -- scenarios
 
 # check: the same judgement for CI, in every format
-expect_exit 0 "check HEAD" -- bpgate check HEAD~1..HEAD
-expect_exit 0 "check --format sarif" -- bpgate check --format sarif HEAD~1..HEAD
+expect_exit 0 "check the branch" -- bpgate check main..HEAD
+expect_exit 0 "check --format sarif" -- bpgate check --format sarif main..HEAD
 python3 - "$E2E_TMP/out" <<'PY' && ok "SARIF 2.1.0" || fail "SARIF shape"
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["version"] == "2.1.0" and s["runs"][0]["tool"]["driver"]["name"] == "bpgate"
 PY
-expect_exit 0 "check --facts" -- bpgate check --facts HEAD~1..HEAD
+expect_exit 0 "check --facts" -- bpgate check --facts main..HEAD
 python3 - "$E2E_TMP/out" <<'PY' && ok "facts: commit with trailers and the blueprint model" || fail "facts shape"
 import json, sys
 f = json.load(open(sys.argv[1]))
 assert f["context"] == "check"
-c = f["commits"][0]
+c = [c for c in f["commits"] if c["trailers"].get("Purpose")][0]
 assert c["trailers"]["Risk"] == "high" and c["trailers"]["Purpose"] == "onboard web leads", c["trailers"]
+b = f["bundles"][0]
+assert b["path"] == "prod.bundle.json" and b["ok"] and b["signer"] == "erin", b
 fl = [x for x in f["files"] if x["path"] == "scenarios/crm-contact-sync/main.blueprint.json"][0]
 assert fl["status"] == "added" and fl["blueprint"]["module_count"] >= 2
 PY
