@@ -108,7 +108,20 @@ static const bpg_sfield bundle_fields[] = {
 };
 static const bpg_schema bundle_s = { SK_OBJECT, bundle_fields, NULL, NULL };
 static const bpg_schema bundles_s = { SK_ARRAY, NULL, &bundle_s, NULL };
-static const bpg_schema approvals_s = { SK_ARRAY, NULL, &bpg_s_object_any, NULL };
+/* A signed approval as the server verified it (policy/approval, server rules). */
+static const bpg_sfield approval_fields[] = {
+	{ "approver", &bpg_s_nonempty, true, NULL },
+	{ "environment", &bpg_s_nonempty, true, NULL },
+	{ "tree", &bpg_s_nonempty, true, NULL },
+	{ "commit", &bpg_s_string, false, NULL },
+	{ "time", &bpg_s_time, true, NULL },
+	{ "repository", &bpg_s_string, false, NULL },
+	{ "ref", &bpg_s_string, false, NULL },
+	{ "verified", &bpg_s_bool, true, NULL },
+	{ NULL, NULL, false, NULL },
+};
+static const bpg_schema approval_s = { SK_OBJECT, approval_fields, NULL, NULL };
+static const bpg_schema approvals_s = { SK_ARRAY, NULL, &approval_s, NULL };
 
 static const bpg_sfield facts_fields[] = {
 	{ "time", &bpg_s_time, true, NULL },

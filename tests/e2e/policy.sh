@@ -17,9 +17,9 @@ expect() {
 
 # 1. the pack is valid and its own tests pass
 expect 0 "$bpgate" policy check "$pack"
-[ "$out" = "policy OK: 12 rules, 18 policy tests" ] || fail "check: $out"
+[ "$out" = "policy OK: 25 rules, 59 policy tests" ] || fail "check: $out"
 expect 0 "$bpgate" policy test "$pack"
-[ "$(tail -n1 <<<"$out")" = "18 passed, 0 failed" ] || fail "test: $out"
+[ "$(tail -n1 <<<"$out")" = "59 passed, 0 failed" ] || fail "test: $out"
 
 # 2. a governed repository: DIR is the repository, policy in .bpgate/
 mkdir -p "$work/repo/.bpgate"
@@ -62,7 +62,7 @@ sed -i 's/"decision": "refuse"/"decision": "accept"/' "$work/repo/.bpgate/tests/
 expect 1 "$bpgate" policy test "$work/repo"
 grep -qx "FAIL tests/11-uncatalogued-blueprint.json: every blueprint is in the catalog" <<<"$out" || fail "ptest: $out"
 grep -qx "  expected decision accept, got refuse" <<<"$out" || fail "ptest why: $out"
-[ "$(tail -n1 <<<"$out")" = "17 passed, 1 failed" ] || fail "ptest count: $out"
+[ "$(tail -n1 <<<"$out")" = "58 passed, 1 failed" ] || fail "ptest count: $out"
 
 # 6. explain: facts of a test, rule by rule; JSON and SARIF forms
 python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["facts"]))' \
@@ -78,7 +78,7 @@ log = json.loads(sys.argv[1])
 assert log["version"] == "2.1.0"
 run = log["runs"][0]
 assert run["tool"]["driver"]["name"] == "bpgate"
-assert len(run["results"]) == 12, len(run["results"])
+assert len(run["results"]) == 25, len(run["results"])
 assert sum(r["level"] == "error" for r in run["results"]) == 10
 PY
 expect 1 "$bpgate" explain --facts "$work/facts.json" --policy "$pack" --format json
@@ -91,5 +91,5 @@ grep -q "unknown key 'file' at '/file'" <<<"$out" || fail "facts: $out"
 
 # 7. the rule list
 expect 0 "$bpgate" policy rules
-[ "$(wc -l <<<"$out")" = 12 ] || fail "rules: $out"
+[ "$(wc -l <<<"$out")" = 25 ] || fail "rules: $out"
 echo "e2e policy: ok"

@@ -1,0 +1,132 @@
+/*
+ * protected-branch: the branch of a protected environment is never deleted,
+ * never rewritten (non-fast-forward), and only pushed by the roles the
+ * policy names for it (parameter push_roles: environment -> roles; the
+ * emergency role may push with a valid break-glass).
+ * server-refs: refs/bpgate/ is ours. Approvals (refs/bpgate/approvals/...)
+ * may be created, never updated or deleted, and must verify; anything else
+ * under refs/bpgate/ is written by the server only.
+ */
+#include "rules_server.h"
+
+#include <string.h>
+
+static const bpg_schema roles_map_s = { SK_MAP, NULL, &bpg_s_strings, NULL };
+static const bpg_sfield protected_params[] = {
+	{ "push_roles", &roles_map_s, false, "{}" },
+	{ NULL, NULL, false, NULL },
+};
+
+static int eval_protected(bpg_eval *ev)
+{
+	const char *pusher = bpg_jstr(bpg_ev_facts(ev), "pusher");
+	size_t i;
+	json_t *r;
+	int rc;
+
+	if (!srv_active(ev))
+		return 0;
+	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
+		const char *name = bpg_jstr(r, "name"), *envn = bpg_jstr(r, "environment");
+		const json_t *env = srv_env(ev, envn);
+		bpg_where w = { NULL, NULL, bpg_jstr(r, "new"), name, 0, 0 };
+		if (!env)
+			continue;
+		if (bpg_jbool(env, "protected") && bpg_jbool(r, "deleted")) {
+			w.commit = bpg_jstr(r, "old");
+			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
+				"protected branches are never deleted; ask an admin to change the policy if the environment goes away",
+				"%s is the protected branch of environment %s and cannot be deleted", name, envn)) < 0)
+				return rc;
+			continue;
+		}
+		if (bpg_jbool(env, "protected") && !bpg_jbool(r, "created") && !bpg_jbool(r, "fast_forward"))
+			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
+				"history of a protected branch is never rewritten: fetch, merge or rebase your work on top "
+				"of it and push again without --force (to undo a release use `bpgate rollback`)",
+				"non-fast-forward update of protected branch %s (environment %s): %.12s is not a descendant of %.12s",
+				name, envn, bpg_jstr(r, "new"), bpg_jstr(r, "old"))) < 0)
+				return rc;
+		const json_t *roles = json_object_get(bpg_ev_param(ev, "push_roles"), envn);
+		if (!roles || bpg_jbool(r, "deleted"))
+			continue;
+		bool allowed = srv_break_glass(ev, NULL);
+		size_t k;
+		json_t *role;
+		json_array_foreach(roles, k, role)
+			allowed |= bpg_pol_has_role(bpg_ev_policy(ev), json_string_value(role), pusher);
+		if (!allowed) {
+			char rl[256];
+			srv_join(rl, sizeof(rl), roles);
+			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
+				"ask someone with one of these roles to push it (roles are in .bpgate/policy.json)",
+				"%s (environment %s) may only be pushed by the roles %s; %s has none of them",
+				name, envn, rl, pusher ? pusher : "(unknown pusher)")) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int eval_refs(bpg_eval *ev)
+{
+	const char *pfx = "refs/bpgate/approvals/";
+	size_t i;
+	json_t *r;
+	int rc;
+
+	if (!srv_active(ev))
+		return 0;
+	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
+		const char *name = bpg_jstr(r, "name");
+		bpg_where w = { NULL, NULL, bpg_jstr(r, "new"), name, 0, 0 };
+		if (!name || strncmp(name, "refs/bpgate/", 12) != 0)
+			continue;
+		if (strncmp(name, pfx, strlen(pfx)) != 0) {
+			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
+				"only approvals (refs/bpgate/approvals/...) may be pushed there; the rest is written by the server",
+				"%s is in the server's own namespace refs/bpgate/", name)) < 0)
+				return rc;
+			continue;
+		}
+		if (!bpg_jbool(r, "created")) {
+			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
+				"approvals are never deleted or rewritten: record a new approval, which supersedes the old one",
+				"%s already exists: approvals cannot be %s", name,
+				bpg_jbool(r, "deleted") ? "deleted" : "changed")) < 0)
+				return rc;
+			continue;
+		}
+		const json_t *pa = NULL;
+		size_t k;
+		json_t *a;
+		json_array_foreach(srv_fact(ev, "pushed_approvals"), k, a)
+			if (bpg_jstr(a, "ref") && strcmp(bpg_jstr(a, "ref"), name) == 0)
+				pa = a;
+		if (!pa) {
+			if ((rc = srv_missing(ev, r, "pushed_approvals")) < 0)
+				return rc;
+			continue;
+		}
+		if (!bpg_jbool(pa, "ok"))
+			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
+				"create approvals with `bpgate approve REV --for ENV`, signed by a key in .bpgate/allowed_signers",
+				"the approval %s does not verify: %s", name,
+				bpg_jstr(pa, "problem") ? bpg_jstr(pa, "problem") : "unknown problem")) < 0)
+				return rc;
+	}
+	return 0;
+}
+
+const bpg_rule_def bpg_rule_protected_branch = {
+	.info = { "protected-branch", "protected branches: no deletion, no non-fast-forward, only the roles named may push",
+		BPG_MODE_ENFORCE },
+	.params = protected_params,
+	.eval = eval_protected,
+};
+
+const bpg_rule_def bpg_rule_server_refs = {
+	.info = { "server-refs", "refs/bpgate/ holds verified approvals (create only) and server records", BPG_MODE_ENFORCE },
+	.params = NULL,
+	.eval = eval_refs,
+};
