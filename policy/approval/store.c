@@ -1,0 +1,226 @@
+/* Approvals in git: write and read the approval commits, verify, gather. */
+#include "bpgate/approval.h"
+#include "bpgate/sshsig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_FILE "approval.json"
+#define SIG_FILE "approval.json.sig"
+
+static int git_fail(bpg_error *err, const char *what)
+{
+	const git_error *e = git_error_last();
+	return bpg_error_set(err, BPG_ERROR, "%s: %s", what, e && e->message ? e->message : "git error");
+}
+
+static bool parse_time(const char *s, git_time_t *out)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+	    &tm.tm_sec) != 6)
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*out = (git_time_t)timegm(&tm);
+	return true;
+}
+
+int bpg_approval_store(git_oid *out, git_repository *repo, const bpg_approval *a, const char *sig, size_t siglen,
+	bpg_error *err)
+{
+	bpg_buf stmt = BPG_BUF_INIT, msg = BPG_BUF_INIT;
+	git_treebuilder *tb = NULL;
+	git_oid stmt_id, sig_id, tree_id;
+	git_tree *tree = NULL;
+	git_signature *who = NULL;
+	git_time_t when;
+	int rc;
+
+	if ((rc = bpg_approval_format(&stmt, a, err)) < 0)
+		goto done;
+	if (siglen > BPG_APPROVAL_MAX) {
+		rc = bpg_error_set(err, BPG_EINVALID, "approval signature larger than %zu bytes", BPG_APPROVAL_MAX);
+		goto done;
+	}
+	if (!parse_time(a->time, &when)) {
+		rc = bpg_error_set(err, BPG_EINVALID, "approval: bad time %s", a->time);
+		goto done;
+	}
+	if (git_blob_create_from_buffer(&stmt_id, repo, stmt.ptr, stmt.size) < 0 ||
+	    git_blob_create_from_buffer(&sig_id, repo, sig, siglen) < 0 ||
+	    git_treebuilder_new(&tb, repo, NULL) < 0 ||
+	    git_treebuilder_insert(NULL, tb, STMT_FILE, &stmt_id, GIT_FILEMODE_BLOB) < 0 ||
+	    git_treebuilder_insert(NULL, tb, SIG_FILE, &sig_id, GIT_FILEMODE_BLOB) < 0 ||
+	    git_treebuilder_write(&tree_id, tb) < 0 || git_tree_lookup(&tree, repo, &tree_id) < 0 ||
+	    git_signature_new(&who, a->approver, a->approver, when, 0) < 0) {
+		rc = git_fail(err, "cannot write the approval objects");
+		goto done;
+	}
+	if ((rc = bpg_buf_printf(&msg, "bpgate approval: %s %.12s by %s\n\n%s\n", a->environment, a->tree,
+	    a->approver, stmt.ptr)) < 0) {
+		rc = bpg_error_set(err, rc, "out of memory");
+		goto done;
+	}
+	if (git_commit_create(out, repo, NULL, who, who, NULL, msg.ptr, tree, 0, NULL) < 0)
+		rc = git_fail(err, "cannot write the approval commit");
+done:
+	git_signature_free(who);
+	git_tree_free(tree);
+	git_treebuilder_free(tb);
+	bpg_buf_dispose(&stmt);
+	bpg_buf_dispose(&msg);
+	return rc;
+}
+
+static int read_entry(bpg_buf *out, git_repository *repo, const git_tree *tree, const char *name, bpg_error *err)
+{
+	const git_tree_entry *e = git_tree_entry_byname(tree, name);
+	git_blob *blob = NULL;
+	int rc = 0;
+
+	if (!e || git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		return bpg_error_set(err, BPG_EINVALID, "not an approval: %s is missing", name);
+	if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0)
+		return git_fail(err, "cannot read an approval");
+	if ((size_t)git_blob_rawsize(blob) > BPG_APPROVAL_MAX)
+		rc = bpg_error_set(err, BPG_EINVALID, "approval %s larger than %zu bytes", name, BPG_APPROVAL_MAX);
+	else if ((rc = bpg_buf_put(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob))) < 0)
+		rc = bpg_error_set(err, rc, "out of memory");
+	git_blob_free(blob);
+	return rc;
+}
+
+int bpg_approval_load(bpg_buf *stmt, bpg_buf *sig, git_repository *repo, const git_oid *id, bpg_error *err)
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	int rc;
+
+	if (git_commit_lookup(&c, repo, id) < 0 || git_commit_tree(&t, c) < 0) {
+		rc = bpg_error_set(err, BPG_EINVALID, "not an approval: the ref does not point to a commit");
+		git_error_clear();
+		goto done;
+	}
+	if (git_commit_parentcount(c) != 0 || git_tree_entrycount(t) != 2) {
+		rc = bpg_error_set(err, BPG_EINVALID, "not an approval: an approval commit has no parent and two files");
+		goto done;
+	}
+	if ((rc = read_entry(stmt, repo, t, STMT_FILE, err)) < 0)
+		goto done;
+	rc = read_entry(sig, repo, t, SIG_FILE, err);
+done:
+	git_tree_free(t);
+	git_commit_free(c);
+	return rc;
+}
+
+int bpg_approval_verify(bpg_approval *out, git_repository *repo, const git_oid *id, const char *refname,
+	const bpg_allowed_signers *signers, time_t now, bpg_error *err)
+{
+	bpg_buf stmt = BPG_BUF_INIT, sig = BPG_BUF_INIT, want = BPG_BUF_INIT;
+	bpg_approval a;
+	bpg_sshsig_result res;
+	int rc;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if ((rc = bpg_approval_load(&stmt, &sig, repo, id, err)) < 0)
+		goto done;
+	if ((rc = bpg_approval_parse(&a, stmt.ptr ? stmt.ptr : "", stmt.size, err)) < 0)
+		goto done;
+	if (out)
+		*out = a;
+	if (refname) {
+		if ((rc = bpg_approval_refname(&want, &a, err)) < 0)
+			goto done;
+		if (strcmp(want.ptr, refname) != 0) {
+			rc = bpg_error_set(err, BPG_EVERIFY, "stored under the wrong name: its statement belongs at %s", want.ptr);
+			goto done;
+		}
+	}
+	if (!signers) {
+		rc = bpg_error_set(err, BPG_EVERIFY, "no .bpgate/allowed_signers to verify it against");
+		goto done;
+	}
+	rc = bpg_sshsig_verify(&res, stmt.ptr, stmt.size, sig.ptr ? sig.ptr : "", sig.size, BPG_APPROVAL_NAMESPACE,
+		a.approver, signers, now, err);
+done:
+	bpg_buf_dispose(&stmt);
+	bpg_buf_dispose(&sig);
+	bpg_buf_dispose(&want);
+	return rc;
+}
+
+static bool tree_wanted(const char *refname, size_t plen, const char *const *trees, size_t ntrees)
+{
+	/* <env>/<tree>/<approver>/<stamp> after the prefix */
+	const char *p = strchr(refname + plen, '/');
+	if (ntrees == 0)
+		return true;
+	if (!p || strlen(p + 1) < 41 || p[41] != '/')
+		return false;
+	for (size_t i = 0; i < ntrees; i++)
+		if (strncmp(p + 1, trees[i], 40) == 0)
+			return true;
+	return false;
+}
+
+int bpg_approvals_gather(json_t *approvals, git_repository *repo, const char *environment,
+	const char *const *trees, size_t ntrees, const bpg_allowed_signers *signers, time_t now, bpg_error *err)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	bpg_buf prefix = BPG_BUF_INIT;
+	size_t seen = 0;
+	int rc = 0, n = 0, r;
+
+	if (bpg_buf_printf(&prefix, "%s%s%s", BPG_APPROVAL_REF_PREFIX, environment ? environment : "",
+	    environment ? "/" : "") < 0)
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	if (git_reference_iterator_glob_new(&it, repo, "refs/bpgate/approvals/*") < 0) {
+		rc = git_fail(err, "cannot list the approvals");
+		goto done;
+	}
+	while ((r = git_reference_next(&ref, it)) == 0) {
+		const char *name = git_reference_name(ref);
+		bpg_approval a;
+		bpg_error verr;
+		json_t *o;
+		if (++seen > BPG_APPROVAL_MAX_REFS) {
+			rc = bpg_error_set(err, BPG_ETOOBIG, "more than %d approval refs; archive old ones", BPG_APPROVAL_MAX_REFS);
+			goto done;
+		}
+		if (strncmp(name, prefix.ptr, prefix.size) != 0 || git_reference_type(ref) != GIT_REFERENCE_DIRECT ||
+		    !tree_wanted(name, strlen(BPG_APPROVAL_REF_PREFIX), trees, ntrees)) {
+			git_reference_free(ref);
+			ref = NULL;
+			continue;
+		}
+		bool ok = bpg_approval_verify(&a, repo, git_reference_target(ref), name, signers, now, &verr) == 0;
+		if (!a.approver[0]) { /* not even a statement: nothing to report as an approval */
+			git_reference_free(ref);
+			ref = NULL;
+			continue;
+		}
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "approver", a.approver, "environment",
+			a.environment, "tree", a.tree, "commit", a.commit, "time", a.time, "repository", a.repository,
+			"ref", name, "verified", ok);
+		if (!o || json_array_append_new(approvals, o) < 0) {
+			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+			goto done;
+		}
+		n++;
+		git_reference_free(ref);
+		ref = NULL;
+	}
+	if (r != GIT_ITEROVER)
+		rc = git_fail(err, "cannot list the approvals");
+done:
+	git_reference_free(ref);
+	git_reference_iterator_free(it);
+	bpg_buf_dispose(&prefix);
+	return rc < 0 ? rc : n;
+}
