@@ -44,6 +44,9 @@ static int hook_commit_msg(fe_ctx *ctx, const char *msgfile)
 		goto done;
 	}
 	fe_gather_opts(ctx, &go);
+	/* pre-commit has scanned and checked bundles already: the message is new here. */
+	go.no_scan = true;
+	go.no_bundles = true;
 	if (bpg_gather_message(facts, ctx->repo, msg.ptr ? msg.ptr : "", msg.size, &err) < 0 ||
 	    bpg_gather_staged(facts, ctx->repo, &go, &err) < 0) {
 		fprintf(stderr, "bpgate commit-msg: cannot read the commit being made (refused): %s\n", err.message);
@@ -150,15 +153,38 @@ done:
 	return rc;
 }
 
+json_t *fe_range_facts(fe_ctx *ctx, const char *range, const char *context, const char *who)
+{
+	bool from_set;
+	git_oid from, to;
+	bpg_gather_opts go;
+	bpg_error err;
+	json_t *facts;
+
+	if (range ? fe_parse_range(ctx, range, &from, &from_set, &to) < 0 :
+	            default_range(ctx, &from, &from_set, &to) < 0) {
+		const git_error *e = git_error_last();
+		fprintf(stderr, "bpgate %s: cannot resolve %s: %s\n", who, range ? range : "HEAD",
+			e && e->message ? e->message : "no commits yet");
+		return NULL;
+	}
+	if (!(facts = fe_facts(ctx, context, fe_env_for_branch(ctx, ctx->branch), who)))
+		return NULL;
+	fe_gather_opts(ctx, &go);
+	if (bpg_gather_range(facts, ctx->repo, from_set ? &from : NULL, &to, &go, &err) < 0) {
+		fprintf(stderr, "bpgate %s: cannot gather the facts (refused): %s\n", who, err.message);
+		json_decref(facts);
+		return NULL;
+	}
+	return facts;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	const char *usage = "bpgate check [--format text|json|sarif] [--explain] [--facts] [RANGE]";
 	bpg_format fmt = BPG_FORMAT_TEXT;
-	const char *range = NULL, *env;
-	bool explain = false, facts_only = false, from_set;
-	git_oid from, to;
-	bpg_gather_opts go;
-	bpg_error err;
+	const char *range = NULL;
+	bool explain = false, facts_only = false;
 	json_t *facts = NULL;
 	fe_ctx ctx;
 	int rc = BPG_EXIT_ERROR;
@@ -180,21 +206,8 @@ int cmd_check(int argc, char **argv)
 	}
 	if (fe_open(&ctx, "check") < 0)
 		return BPG_EXIT_ERROR;
-	if (range ? fe_parse_range(&ctx, range, &from, &from_set, &to) < 0 :
-	            default_range(&ctx, &from, &from_set, &to) < 0) {
-		const git_error *e = git_error_last();
-		fprintf(stderr, "bpgate check: cannot resolve %s: %s\n", range ? range : "HEAD",
-			e && e->message ? e->message : "no commits yet");
+	if (!(facts = fe_range_facts(&ctx, range, "check", "check")))
 		goto done;
-	}
-	env = fe_env_for_branch(&ctx, ctx.branch);
-	if (!(facts = fe_facts(&ctx, "check", env, "check")))
-		goto done;
-	fe_gather_opts(&ctx, &go);
-	if (bpg_gather_range(facts, ctx.repo, from_set ? &from : NULL, &to, &go, &err) < 0) {
-		fprintf(stderr, "bpgate check: cannot gather the facts (refused): %s\n", err.message);
-		goto done;
-	}
 	if (facts_only) {
 		char *s = json_dumps(facts, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (s)

@@ -18,8 +18,8 @@
 
 static const char *hook_names[] = { "pre-commit", "commit-msg", "pre-push" };
 
-/* The hook: chain the hook that was there before, then run bpgate. stdin is
- * kept for pre-push, which both may read. */
+/* The hook: chain the hook that was there before (it gets the same stdin,
+ * which pre-push needs), then run bpgate; without one, exec bpgate directly. */
 static int hook_script(bpg_buf *out, const char *name, const char *self)
 {
 	return bpg_buf_printf(out,
@@ -28,12 +28,16 @@ static int hook_script(bpg_buf *out, const char *name, const char *self)
 		"# A hook that was here before is kept as %s" SAVED_SUFFIX " and runs first.\n"
 		"bpgate='%s'\n"
 		"[ -x \"$bpgate\" ] || bpgate=bpgate\n"
-		"input=$(mktemp) || exit 1\n"
-		"trap 'rm -f \"$input\"' EXIT\n"
-		"cat > \"$input\"\n"
-		"if [ -x \"$0" SAVED_SUFFIX "\" ]; then \"$0" SAVED_SUFFIX "\" \"$@\" < \"$input\" || exit $?; fi\n"
-		"\"$bpgate\" hook %s \"$@\" < \"$input\"\n",
-		name, self, name);
+		"if [ -x \"$0" SAVED_SUFFIX "\" ]; then\n"
+		"\tinput=$(mktemp) || exit 1\n"
+		"\ttrap 'rm -f \"$input\"' EXIT\n"
+		"\tcat > \"$input\"\n"
+		"\t\"$0" SAVED_SUFFIX "\" \"$@\" < \"$input\" || exit $?\n"
+		"\t\"$bpgate\" hook %s \"$@\" < \"$input\"\n"
+		"\texit $?\n"
+		"fi\n"
+		"exec \"$bpgate\" hook %s \"$@\"\n",
+		name, self, name, name);
 }
 
 static int hooks_dir(bpg_buf *out, git_repository *repo)

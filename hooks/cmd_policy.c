@@ -3,6 +3,7 @@
  * Thin: read files, call the engine, render, pick the exit code.
  */
 #include "cli.h"
+#include "frontend.h"
 
 #include "bpgate/buf.h"
 #include "bpgate/policy.h"
@@ -155,8 +156,11 @@ static void facts_summary(const json_t *facts)
 int cmd_explain(int argc, char **argv)
 {
 	static const char usage[] =
-		"bpgate explain --facts FILE [--policy DIR] [--format text|json|sarif]";
-	const char *facts_path = NULL, *dir = ".";
+		"bpgate explain [--format text|json|sarif] (--facts FILE [--policy DIR] | [RANGE])";
+	const char *facts_path = NULL, *dir = ".", *range = NULL;
+	const bpg_policy *pol;
+	fe_ctx ctx;
+	bool have_ctx = false;
 	bpg_format fmt = BPG_FORMAT_TEXT;
 	bpg_policy *p = NULL;
 	bpg_diags *diags = NULL;
@@ -176,13 +180,20 @@ int cmd_explain(int argc, char **argv)
 			if (cli_parse_format(&fmt, argv[++i], 1u << BPG_FORMAT_TEXT | 1u << BPG_FORMAT_JSON |
 				1u << BPG_FORMAT_SARIF) < 0)
 				return BPG_EXIT_ERROR;
-		} else
+		} else if (!range && argv[i][0] != '-')
+			range = argv[i];
+		else
 			return cli_usage(usage);
 	}
 	if (!facts_path) {
-		fprintf(stderr, "bpgate explain: gathering the facts of a git range is not available yet; "
-			"give them with --facts FILE\n");
-		return cli_usage(usage);
+		/* The facts of a git range, gathered as `bpgate check` does. */
+		if (fe_open(&ctx, "explain") < 0)
+			return BPG_EXIT_ERROR;
+		have_ctx = true;
+		if (!(facts = fe_range_facts(&ctx, range, "check", "explain")))
+			goto done;
+		pol = ctx.policy;
+		goto evaluate;
 	}
 	if (load(&p, &diags, dir, &err) < 0) {
 		print_diags(stderr, diags);
@@ -197,8 +208,11 @@ int cmd_explain(int argc, char **argv)
 		fprintf(stderr, "bpgate explain: %s:%d:%d: not valid JSON: %s\n", facts_path, je.line, je.column, je.text);
 		goto done;
 	}
-	if (bpg_evaluate(&d, p, facts, &err) < 0) {
-		fprintf(stderr, "bpgate explain: %s: %s\n", facts_path, err.message);
+	pol = p;
+evaluate:
+	if (bpg_evaluate(&d, pol, facts, &err) < 0) {
+		fprintf(stderr, "bpgate explain: %s: %s\n", facts_path ? facts_path : range ? range : "HEAD",
+			err.message);
 		goto done;
 	}
 	if (fmt == BPG_FORMAT_TEXT) {
@@ -223,5 +237,7 @@ done:
 	bpg_policy_free(p);
 	bpg_buf_dispose(&in);
 	bpg_buf_dispose(&out);
+	if (have_ctx)
+		fe_close(&ctx);
 	return code;
 }

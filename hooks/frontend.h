@@ -46,6 +46,10 @@ void fe_gather_opts(const fe_ctx *ctx, bpg_gather_opts *opts);
  * Returns the exit code: 0 accepted, 1 refused, 2 error. */
 int fe_judge(fe_ctx *ctx, json_t *facts, bpg_format fmt, bool to_stderr, bool explain, const char *who);
 
+/* The facts of a range ("A..B", "B"; NULL: the branch since its upstream),
+ * gathered for `context`. NULL on failure, after printing why. */
+json_t *fe_range_facts(fe_ctx *ctx, const char *range, const char *context, const char *who);
+
 /* Resolve "A..B" or "B" into ids; from_set false when there is no lower bound. */
 int fe_parse_range(fe_ctx *ctx, const char *range, git_oid *from, bool *from_set, git_oid *to);
 
