@@ -17,6 +17,7 @@
 #define MATCH_LIMIT 200000
 #define DEPTH_LIMIT 5000
 #define DEFAULT_MAX_FILE ((uint64_t)4 << 30)
+#define SMALL_FILE (1 << 20)
 
 int bpg_scanner_new(bpg_scanner **out, const bpg_scan_options *opts, bpg_error *err)
 {
@@ -64,6 +65,7 @@ void bpg_scanner_free(bpg_scanner *s)
 	pcre2_match_context_free(s->mctx);
 	pcre2_jit_stack_free(s->jstack);
 	bpg_buf_dispose(&s->scratch);
+	bpg_buf_dispose(&s->filebuf);
 	bpg_buf_dispose(&s->ptr);
 	free(s->map);
 	free(s->pend);
@@ -304,6 +306,29 @@ int bpg_scan_file(bpg_scanner *s, bpg_findings *out, const char *fs_path, const 
 	}
 	if (st.st_size == 0)
 		goto done;
+	if (st.st_size <= SMALL_FILE) {
+		/* small files: one read into the scanner's buffer (mapping costs more) */
+		ssize_t got = 0;
+		bpg_buf_clear(&s->filebuf);
+		if (bpg_buf_grow(&s->filebuf, (size_t)st.st_size) < 0) {
+			rc = bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
+			goto done;
+		}
+		while ((size_t)got < (size_t)st.st_size) {
+			ssize_t r = pread(fd, s->filebuf.ptr + got, (size_t)st.st_size - (size_t)got, (off_t)got);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			got += r;
+		}
+		if (bpg_scan_looks_binary(s->filebuf.ptr, (size_t)got)) {
+			rc = bpg_findings_add_skip(out, display, "binary (NUL bytes in the first 8 KiB)", err);
+			goto done;
+		}
+		rc = bpg_scan_buffer(s, out, display, s->filebuf.ptr, (size_t)got, err);
+		goto done;
+	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED) {
 		rc = bpg_error_set(err, BPG_EIO, "%s: cannot map: %s", display, strerror(errno));

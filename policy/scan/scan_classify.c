@@ -198,6 +198,13 @@ int scan_on_number(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *
 			return scan_emit(c, R_IP_ADDRESS, ms, n, syn, err);
 		return 0;
 	}
+	{
+		size_t nd = 0;
+		for (size_t i = 0; i < n; i++)
+			nd += (unsigned)(s[i] - '0') < 10;
+		if (nd < 6)
+			return 0;
+	}
 	ctx = scan_line_context(c, ms);
 	if (c->json_number && !(ctx & SPECIFIC))
 		return 0;

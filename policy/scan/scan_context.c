@@ -9,6 +9,8 @@
 #include "scan_internal.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -18,7 +20,7 @@ typedef struct {
 } word_class;
 
 /* Words, lower case. */
-static const word_class words[] = {
+static word_class words[] = {
 	{ "ssn", C_SSN }, { "ssns", C_SSN }, { "social", C_SSN }, { "socialsecurity", C_SSN },
 	{ "dob", C_DOB }, { "birth", C_DOB }, { "born", C_DOB }, { "birthday", C_DOB },
 	{ "birthdate", C_DOB }, { "dateofbirth", C_DOB },
@@ -93,10 +95,47 @@ static const struct { const char *a, *b; unsigned cls; } pairs[] = {
 	{ "tax", "id", C_ITIN }, { "id", "token", C_SECRET }, { "session", "token", C_SECRET },
 };
 
+#define NWORDS (sizeof(words) / sizeof(words[0]))
+static unsigned char word_len[NWORDS];
+#define NPAIRS (sizeof(pairs) / sizeof(pairs[0]))
+static unsigned char pair_len[NPAIRS][2];
+/* words[] grouped by first letter: start index per letter, -1 when none */
+static short word_first[27][2];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+static void names_init(void);
+
+static int cmp_word(const void *a, const void *b)
+{
+	return strcmp(((const word_class *)a)->word, ((const word_class *)b)->word);
+}
+
+static void tables_init(void)
+{
+	/* Run once per process (pthread_once); the tables are read-only afterwards. */
+	qsort(words, NWORDS, sizeof(words[0]), cmp_word);
+	for (size_t i = 0; i < 27; i++)
+		word_first[i][0] = word_first[i][1] = -1;
+	for (size_t i = 0; i < NWORDS; i++) {
+		int k = words[i].word[0] >= 'a' && words[i].word[0] <= 'z' ? words[i].word[0] - 'a' : 26;
+		word_len[i] = (unsigned char)strlen(words[i].word);
+		if (word_first[k][0] < 0)
+			word_first[k][0] = (short)i;
+		word_first[k][1] = (short)(i + 1);
+	}
+	for (size_t i = 0; i < NPAIRS; i++) {
+		pair_len[i][0] = (unsigned char)strlen(pairs[i].a);
+		pair_len[i][1] = (unsigned char)strlen(pairs[i].b);
+	}
+	names_init();
+}
+
 static unsigned word_lookup(const char *w, size_t n)
 {
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strlen(words[i].word) == n && memcmp(words[i].word, w, n) == 0)
+	int k = w[0] >= 'a' && w[0] <= 'z' ? w[0] - 'a' : 26;
+	if (word_first[k][0] < 0)
+		return 0;
+	for (int i = word_first[k][0]; i < word_first[k][1]; i++)
+		if (word_len[i] == n && memcmp(words[i].word, w, n) == 0)
 			return words[i].cls;
 	return 0;
 }
@@ -118,6 +157,7 @@ unsigned scan_words_classes(const char *s, size_t len, bool as_key)
 	char joined[64];
 	size_t jl = 0;
 
+	pthread_once(&tables_once, tables_init);
 	if (len > 256)
 		s += len - 256, len = 256;
 	for (size_t i = 0; i <= len; i++) {
@@ -144,8 +184,8 @@ unsigned scan_words_classes(const char *s, size_t len, bool as_key)
 		unsigned c = word_lookup(w[i], wl[i]);
 		if (i + 1 < nw)
 			for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++)
-				if (strlen(pairs[k].a) == wl[i] && memcmp(pairs[k].a, w[i], wl[i]) == 0 &&
-				    strlen(pairs[k].b) == wl[i + 1] &&
+				if (pair_len[k][0] == wl[i] && pairs[k].a[0] == w[i][0] &&
+				    memcmp(pairs[k].a, w[i], wl[i]) == 0 && pair_len[k][1] == wl[i + 1] &&
 				    memcmp(pairs[k].b, w[i + 1], wl[i + 1]) == 0)
 					cls |= pairs[k].cls;
 		if (i + 1 == nw) {
@@ -197,10 +237,28 @@ static const char *const first_names[] = {
 	"Marco", "Giulia", "Ana", "Miguel", "Pedro", "Carmen", "Yuki", "Hiroshi", "Arjun",
 };
 
+#define NNAMES (sizeof(first_names) / sizeof(first_names[0]))
+static const char *sorted_names[NNAMES];
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void names_init(void)
+{
+	memcpy(sorted_names, first_names, sizeof(first_names));
+	qsort(sorted_names, NNAMES, sizeof(sorted_names[0]), cmp_name);
+}
+
 bool v_first_name(const char *s, size_t n)
 {
-	for (size_t i = 0; i < sizeof(first_names) / sizeof(first_names[0]); i++)
-		if (strlen(first_names[i]) == n && memcmp(first_names[i], s, n) == 0)
-			return true;
-	return false;
+	char key[16];
+	const char *kp = key;
+	pthread_once(&tables_once, tables_init);
+	if (n >= sizeof(key))
+		return false;
+	memcpy(key, s, n);
+	key[n] = '\0';
+	return bsearch(&kp, sorted_names, NNAMES, sizeof(sorted_names[0]), cmp_name) != NULL;
 }

@@ -517,33 +517,110 @@ static int run_pattern(scan_ctx *c, int which, hit_fn fn, bpg_error *err)
 	return 0;
 }
 
-static bool has_byte_from(const char *p, size_t n, const char *set)
+/* Capitalised words that are common given names (a C loop: a regex branch
+ * starting at every capital letter costs more than the rest together). */
+static int scan_names(scan_ctx *c, bpg_error *err)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strchr(set, p[i]) && p[i])
+	const char *s = c->seg;
+	size_t n = c->seg_len;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		unsigned char prev = i ? (unsigned char)s[i - 1] : ' ';
+		if (!isupper((unsigned char)s[i]) || isalnum(prev) || prev == '@' || prev == '.' ||
+		    prev == '_' || prev == '-')
+			continue;
+		for (j = i + 1; j < n && j - i <= 15 && islower((unsigned char)s[j]); j++)
+			;
+		if (j - i < 2 || j - i > 14 || (j < n && (isalnum((unsigned char)s[j]) || s[j] == '@'))) {
+			i = j;
+			continue;
+		}
+		if (v_first_name(s + i, j - i)) {
+			bool doe = j + 4 <= n && memcmp(s + j, " Doe", 4) == 0;
+			int rc = scan_emit(c, R_PERSON_NAME, i, j - i, doe, err);
+			if (rc < 0)
+				return rc;
+		}
+		i = j;
+	}
+	return 0;
+}
+
+/* Mr, Mrs, Ms, Miss, Dr, Prof somewhere in the text? */
+static bool has_honorific(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++)
+		if ((s[i] == 'M' && (s[i + 1] == 'r' || s[i + 1] == 's' || s[i + 1] == 'i')) ||
+		    ((s[i] == 'D' || s[i] == 'P') && s[i + 1] == 'r'))
 			return true;
 	return false;
 }
 
 int scan_segment(scan_ctx *c, bpg_error *err)
 {
+	const char *s = c->seg;
+	size_t n = c->seg_len, digits = 0, colons = 0, run = 0, maxrun = 0;
+	bool at = false, under = false, upper = false, street = false, lead = false, birth;
 	int rc;
-	bool digit = false;
 
 	c->seg_found = 0;
-	if (c->seg_len == 0)
+	if (n == 0)
 		return 0;
-	for (size_t i = 0; i < c->seg_len && !digit; i++)
-		digit = (unsigned)(c->seg[i] - '0') < 10;
-	if (!c->json_number && (rc = run_pattern(c, P_SECRET, on_secret, err)) < 0)
+	/* one pass of cheap features decides which patterns can match at all */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (isalnum(ch)) {
+			if (++run > maxrun)
+				maxrun = run;
+			if (ch <= '9') {
+				digits++;
+				if (i + 2 < n && s[i + 1] == ' ' && isupper((unsigned char)s[i + 2]))
+					street = true;
+			} else if (ch <= 'Z') {
+				upper = true;
+			} else if ((ch == 'e' || ch == 'h' || ch == 'x') && i + 3 < n) {
+				lead = lead || (ch == 'e' && s[i + 1] == 'y' && s[i + 2] == 'J') ||
+					(ch == 'h' && s[i + 1] == 'o' && s[i + 2] == 'o' && s[i + 3] == 'k') ||
+					(ch == 'x' && (s[i + 1] == 'o' || s[i + 1] == 'a'));
+			}
+			continue;
+		}
+		run = 0;
+		if (ch == '@') at = true;
+		else if (ch == '_') under = true;
+		else if (ch == ':') colons++;
+		else if (ch == '-' && i + 4 < n && memcmp(s + i, "-----", 5) == 0) lead = true;
+	}
+	if (c->json_number) {
+		if (digits >= 4 && (rc = run_pattern(c, P_NUMBER, scan_on_number, err)) < 0)
+			return rc;
+		return 0;
+	}
+	if ((at || under || lead || maxrun >= 20 || (digits && maxrun >= 14)) &&
+	    (rc = run_pattern(c, P_SECRET, on_secret, err)) < 0)
 		return rc;
-	if (!c->json_number && (rc = run_pattern(c, P_ALPHA, scan_on_alpha, err)) < 0)
+	if ((digits >= 5 || street || (upper && has_honorific(s, n))) &&
+	    (rc = run_pattern(c, P_ALPHA, scan_on_alpha, err)) < 0)
 		return rc;
-	if (digit && (rc = run_pattern(c, P_NUMBER, scan_on_number, err)) < 0)
+	if (upper && (rc = scan_names(c, err)) < 0)
 		return rc;
-	if (!c->json_number && (!c->in_json || has_byte_from(c->seg, c->seg_len, ":=")) &&
-	    (rc = run_pattern(c, P_KEYWORD, on_kw, err)) < 0)
+	if (digits >= 4 && (rc = run_pattern(c, P_NUMBER, scan_on_number, err)) < 0)
 		return rc;
+	if ((!c->in_json || colons || memchr(s, '=', n)) && (rc = run_pattern(c, P_KEYWORD, on_kw, err)) < 0)
+		return rc;
+	if (colons >= 2 && (rc = run_pattern(c, P_IPV6, on_secret, err)) < 0)
+		return rc;
+	if (digits >= 4) {
+		birth = ((c->keyself | c->keyctx) & C_DOB) != 0;
+		for (size_t i = 0; !birth && i + 3 <= n; i++) {
+			char a = (char)(s[i] | 0x20), b = (char)(s[i + 1] | 0x20);
+			birth = (a == 'b' && (b == 'i' || b == 'o')) || (a == 'd' && b == 'o' &&
+				(s[i + 2] | 0x20) == 'b');
+		}
+		if (birth && (rc = run_pattern(c, P_DATE, scan_on_alpha, err)) < 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -556,6 +633,8 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 	const char *v = c->seg;
 	size_t n = c->seg_len, digits = 0, alpha = 0, spaces = 0;
 
+	if (!(k & (C_SECRET | C_PERSONKEY | C_ADDRESS | C_DOB | C_MRN)))
+		return 0;
 	if (n == 0 || n > 512 || v_placeholder(v, n))
 		return 0;
 	for (size_t i = 0; i < n; i++) {

@@ -44,7 +44,7 @@ enum {
 unsigned scan_words_classes(const char *s, size_t len, bool as_key);
 
 /* The compiled scanner. */
-enum { P_SECRET, P_NUMBER, P_ALPHA, P_KEYWORD, P_COUNT };
+enum { P_SECRET, P_NUMBER, P_ALPHA, P_KEYWORD, P_IPV6, P_DATE, P_COUNT };
 
 struct bpg_scanner {
 	bpg_scan_options opts;
@@ -53,6 +53,7 @@ struct bpg_scanner {
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jstack;
 	bpg_buf scratch;    /* decoded JSON string */
+	bpg_buf filebuf;    /* contents of small files */
 	uint32_t *map;      /* decoded offset -> raw offset */
 	size_t map_cap;
 	bpg_buf ptr;        /* current JSON pointer */

@@ -148,22 +148,31 @@ static int decode(bpg_scanner *s, const char *p, size_t n, bpg_error *err)
 	return 0;
 }
 
-/* End of the string whose opening quote is at p: index of the closing quote. */
+/* End of the string whose opening quote is at p: index of the closing quote.
+ * memchr finds the candidate quote; only strings with a backslash before it
+ * need the byte-by-byte walk. Raw control bytes are tolerated (they are
+ * scanned like any other byte). */
 static int string_end(const char *b, size_t len, size_t p, size_t *end, bool *esc)
 {
+	const char *q = memchr(b + p + 1, '"', len - p - 1);
+	const char *bs;
+
 	*esc = false;
-	for (size_t q = p + 1; q < len; q++) {
-		unsigned char ch = (unsigned char)b[q];
-		if (ch == '"') {
-			*end = q;
+	if (!q)
+		return BPG_EINVALID;
+	bs = memchr(b + p + 1, '\\', (size_t)(q - (b + p + 1)));
+	if (!bs) {
+		*end = (size_t)(q - b);
+		return 0;
+	}
+	*esc = true;
+	for (size_t i = (size_t)(bs - b); i < len; i++) {
+		if (b[i] == '"') {
+			*end = i;
 			return 0;
 		}
-		if (ch == '\\') {
-			*esc = true;
-			q++;
-		} else if (ch < 0x20) {
-			return BPG_EINVALID;
-		}
+		if (b[i] == '\\')
+			i++;
 	}
 	return BPG_EINVALID;
 }
@@ -227,7 +236,7 @@ int scan_json(scan_ctx *c, bpg_error *err)
 	for (;;) {
 		while (p < len && (b[p] == ' ' || b[p] == '\n' || b[p] == '\r' || b[p] == '\t'))
 			p++;
-		if (c->release && p - c->released > ((size_t)64 << 20)) {
+		if (c->release && p - c->released > ((size_t)16 << 20)) {
 			scan_advance(c, p);
 			c->release(c->release_arg, p);
 			c->released = p;
@@ -334,7 +343,10 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				rc = bpg_jsonptr_push(&s->ptr, s->scratch.ptr, s->scratch.size);
 				keyself = scan_words_classes(s->scratch.ptr, s->scratch.size, true);
 			} else {
-				rc = bpg_jsonptr_push(&s->ptr, last_key, last_key_len);
+				if (memchr(last_key, '~', last_key_len) || memchr(last_key, '/', last_key_len))
+					rc = bpg_jsonptr_push(&s->ptr, last_key, last_key_len);
+				else if ((rc = bpg_buf_putc(&s->ptr, '/')) == 0)
+					rc = bpg_buf_put(&s->ptr, last_key, last_key_len);
 				keyself = key_classes(s, last_key, last_key_len);
 			}
 			if (rc < 0) {

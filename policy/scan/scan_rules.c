@@ -81,8 +81,11 @@ static const char pat_secret[] =
 	"|://[^\\s/?#@\"'<>:\\\\]{1,128}:[^\\s/?#@\"'<>\\\\]{1,256}@(*MARK:PU)"
 	"|(?<=[A-Za-z0-9._%+-])@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.){1,8}"
 	"(?:[A-Za-z]{2,24}|xn--[A-Za-z0-9-]{1,59})(?![A-Za-z0-9-])(*MARK:EM)"
-	"|(?<![A-Za-z0-9_])(?:bc1[02-9ac-hj-np-z]{11,87}+|[13][1-9A-HJ-NP-Za-km-z]{25,34}+)(?![A-Za-z0-9])(*MARK:CW)"
-	"|(?<![A-Za-z0-9:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}+"
+	"|(?<![A-Za-z0-9_])(?:bc1[02-9ac-hj-np-z]{11,87}+|[13][1-9A-HJ-NP-Za-km-z]{25,34}+)(?![A-Za-z0-9])(*MARK:CW)";
+
+/* IPv6 candidates (inet_pton decides); run only on text with two colons. */
+static const char pat_ipv6[] =
+	"(?<![A-Za-z0-9:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}+"
 	"(?:\\.[0-9]{1,3}){0,3}+(?![A-Za-z0-9:])(*MARK:I6)";
 
 /* Runs of digits with single separators: phones, cards, SSNs, dates, IPv4. */
@@ -101,10 +104,12 @@ static const char pat_alpha[] =
 	"|" NB "[0-9]{1,6} (?:[A-Z][A-Za-z'.-]{0,20} ){1,3}"
 	"(?i:street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"
 	"terrace|highway|hwy|parkway|pkwy|circle|cir|square|sq|trail)(?![A-Za-z])\\.?(*MARK:SA)"
-	"|" NB "(?:Mr|Mrs|Ms|Miss|Dr|Prof)\\.? [A-Z][a-z]{1,20}+(?: [A-Z][a-z]{1,20}+)?(*MARK:HN)"
-	"|" NB "[0-9]{1,2}(?:st|nd|rd|th)? (?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\\.?,? [0-9]{4}(*MARK:DT)"
-	"|" NB "(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\\.? [0-9]{1,2}(?:st|nd|rd|th)?,? [0-9]{4}(*MARK:DT)"
-	"|(?<![A-Za-z0-9@._-])[A-Z][a-z]{1,14}+(?![A-Za-z0-9@])(*MARK:NM)";
+	"|" NB "(?:Mr|Mrs|Ms|Miss|Dr|Prof)\\.? [A-Z][a-z]{1,20}+(?: [A-Z][a-z]{1,20}+)?(*MARK:HN)";
+
+/* Dates with month names; run only where the context speaks of birth. */
+static const char pat_date[] =
+	NB "[0-9]{1,2}(?:st|nd|rd|th)? (?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\\.?,? [0-9]{4}(*MARK:DT)"
+	"|" NB "(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\\.? [0-9]{1,2}(?:st|nd|rd|th)?,? [0-9]{4}(*MARK:DT)";
 
 /* Assignments to credential-named keys, and curl user options. */
 static const char pat_keyword[] =
@@ -116,8 +121,9 @@ int scan_compile(bpg_scanner *s, bpg_error *err);
 
 int scan_compile(bpg_scanner *s, bpg_error *err)
 {
-	static const char *const pats[P_COUNT] = { pat_secret, pat_number, pat_alpha, pat_keyword };
-	static const char *const names[P_COUNT] = { "secret", "number", "alpha", "keyword" };
+	static const char *const pats[P_COUNT] = { pat_secret, pat_number, pat_alpha, pat_keyword,
+		pat_ipv6, pat_date };
+	static const char *const names[P_COUNT] = { "secret", "number", "alpha", "keyword", "ipv6", "date" };
 
 	for (int i = 0; i < P_COUNT; i++) {
 		int ec;

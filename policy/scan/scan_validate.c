@@ -312,14 +312,6 @@ bool v_sequential(const char *s, size_t n)
 	return alnum >= 6 && best * 10 >= alnum * 6;
 }
 
-static bool has_ci(const char *s, size_t n, const char *needle)
-{
-	size_t m = strlen(needle);
-	for (size_t i = 0; i + m <= n; i++)
-		if (strncasecmp(s + i, needle, m) == 0)
-			return true;
-	return false;
-}
 
 /*
  * Not a value at all: templates and variables (${X}, {{1.x}}, <...>, %X%,
@@ -343,13 +335,19 @@ bool v_placeholder(const char *s, size_t n)
 		return true;
 	if (v_repetitive(s, n))
 		return true;
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (has_ci(s, n, words[i])) {
+	{
+		char low[256];
+		size_t ln = n < sizeof(low) ? n : sizeof(low);
+		for (size_t i = 0; i < ln; i++)
+			low[i] = (char)tolower((unsigned char)s[i]);
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (memmem(low, ln, words[i], strlen(words[i]))) {
 			/* template markers count only when they wrap most of the value */
-			if ((words[i][0] == '$' || words[i][0] == '{') && n > 24)
-				continue;
-			return true;
-		}
+				if ((words[i][0] == '$' || words[i][0] == '{') && n > 24)
+					continue;
+				return true;
+			}
+	}
 	return false;
 }
 
