@@ -105,7 +105,7 @@ new_repo() { # peer -> URL
           echo "ssh://$BUSER@127.0.0.1:$P_SSH$T/ssh/repos/$name.git";;
     gitolite)
       printf 'repo %s\n    RW+ = client\n' "$name" | asb tee -a gl/home/.gitolite/conf/gitolite.conf >/dev/null
-      asb env HOME="$T/gl/home" gitolite compile >/dev/null && asb env HOME="$T/gl/home" gitolite setup >/dev/null 2>&1
+      asb env HOME="$T/gl/home" gitolite compile >/dev/null 2>&1 && asb env HOME="$T/gl/home" gitolite setup >/dev/null 2>&1
       asb cp accept-hook "gl/home/repositories/$name.git/hooks/pre-receive"
       echo "ssh://$BUSER@127.0.0.1:$P_GL/$name";;
   esac
