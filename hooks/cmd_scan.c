@@ -111,7 +111,7 @@ static void print_text(const bpg_findings *f)
 	size_t nsyn = 0;
 
 	for (size_t i = 0; i < bpg_findings_count(f); i++) {
-		const bpg_finding *x = bpg_findings_get(f, i);
+		const bpg_scan_finding *x = bpg_findings_get(f, i);
 		printf("%s:%zu:%zu: %s%s%s %s", x->path, x->line, x->column, x->synthetic ? yel : bold,
 			x->rule, off, x->masked);
 		if (x->pointer)

@@ -7,12 +7,8 @@
 
 #include "bpgate/buf.h"
 #include "bpgate/report.h"
+#include "bpgate/scan.h"
 #include "bpgate/sshsig.h"
-
-/* scan.h names its finding type like policy.h does; only these are needed. */
-struct bpg_scan_ignore;
-int bpg_scan_ignore_load(struct bpg_scan_ignore **out, const char *path, bpg_error *err);
-void bpg_scan_ignore_free(struct bpg_scan_ignore *ig);
 
 static void git_fail(const char *who, const char *what)
 {

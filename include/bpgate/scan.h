@@ -12,7 +12,7 @@
  * Ownership:
  *  - bpg_scanner_new() / bpg_findings_new() / bpg_scan_ignore_load() return
  *    objects owned by the caller, freed with the matching *_free() (NULL ok);
- *  - a bpg_finding returned by bpg_findings_get() is borrowed from its list
+ *  - a bpg_scan_finding returned by bpg_findings_get() is borrowed from its list
  *    and lives until the list is freed or filtered;
  *  - a scanner is not thread-safe (it reuses its match data); use one per
  *    thread.
@@ -63,7 +63,7 @@ typedef struct {
 	bool synthetic;          /**< a known test value (example.com, 555-01xx, test cards, ...) */
 	const char *fingerprint; /**< 32 hex chars, stable when lines move (see docs/readme/scan.md) */
 	bpg_scan_kind kind;
-} bpg_finding;
+} bpg_scan_finding;
 
 /** A file or blob that was not scanned, and why (binary, too large, ...). */
 typedef struct {
@@ -88,7 +88,7 @@ BPG_EXTERN(int) bpg_findings_new(bpg_findings **out, bpg_error *err);
 BPG_EXTERN(void) bpg_findings_free(bpg_findings *f);
 BPG_EXTERN(size_t) bpg_findings_count(const bpg_findings *f);
 /** The i-th finding (borrowed) or NULL past the end. Order: path, then position. */
-BPG_EXTERN(const bpg_finding *) bpg_findings_get(const bpg_findings *f, size_t i);
+BPG_EXTERN(const bpg_scan_finding *) bpg_findings_get(const bpg_findings *f, size_t i);
 BPG_EXTERN(size_t) bpg_findings_skip_count(const bpg_findings *f);
 BPG_EXTERN(const bpg_scan_skip *) bpg_findings_skip_get(const bpg_findings *f, size_t i);
 /** Record a skip (used by callers that decide not to scan something). */

@@ -89,7 +89,7 @@ static int scan_delta(gather_state *st, json_t *file, git_repository *repo, cons
 		goto done;
 	}
 	for (size_t i = 0; i < bpg_findings_count(found); i++) {
-		const bpg_finding *f = bpg_findings_get(found, i);
+		const bpg_scan_finding *f = bpg_findings_get(found, i);
 		json_t *o;
 		if (!line_added(&added, f->line))
 			continue;

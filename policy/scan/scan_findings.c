@@ -11,7 +11,7 @@
 #include <string.h>
 
 typedef struct {
-	bpg_finding f;
+	bpg_scan_finding f;
 	char *mem;
 } finding_slot;
 
@@ -48,7 +48,7 @@ size_t bpg_findings_count(const bpg_findings *f)
 	return f ? f->n : 0;
 }
 
-const bpg_finding *bpg_findings_get(const bpg_findings *f, size_t i)
+const bpg_scan_finding *bpg_findings_get(const bpg_findings *f, size_t i)
 {
 	return f && i < f->n ? &f->v[i].f : NULL;
 }
@@ -151,7 +151,7 @@ int scan_findings_add(bpg_findings *f, scan_rule rule, const char *path, size_t 
 		rc = bpg_buf_put(&key, path, pl + 1);
 	if (rc == 0 && pointer) {
 		for (size_t i = f->n; i-- > 0;) {
-			const bpg_finding *p = &f->v[i].f;
+			const bpg_scan_finding *p = &f->v[i].f;
 			if (!p->pointer || strcmp(p->pointer, pointer) != 0 || strcmp(p->path, path) != 0)
 				break;
 			ordinal += strcmp(p->rule, scan_rule_table[rule].id) == 0;
@@ -208,7 +208,7 @@ int bpg_findings_to_json(json_t **out, const bpg_findings *f, bpg_error *err)
 		goto done;
 	}
 	for (size_t i = 0; i < bpg_findings_count(f); i++) {
-		const bpg_finding *x = bpg_findings_get(f, i);
+		const bpg_scan_finding *x = bpg_findings_get(f, i);
 		json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:o,s:s,s:b,s:s}", "rule", x->rule, "path", x->path,
 			"line", (json_int_t)x->line, "column", (json_int_t)x->column, "pointer",
 			x->pointer ? json_string(x->pointer) : json_null(), "masked", x->masked,
@@ -254,7 +254,7 @@ int bpg_findings_to_sarif(json_t **out, const bpg_findings *f, bpg_error *err)
 			goto oom;
 	}
 	for (size_t i = 0; i < bpg_findings_count(f); i++) {
-		const bpg_finding *x = bpg_findings_get(f, i);
+		const bpg_scan_finding *x = bpg_findings_get(f, i);
 		size_t r = 0;
 		json_t *res;
 		char msg[256];

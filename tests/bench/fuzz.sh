@@ -13,7 +13,7 @@ command -v clang >/dev/null || { echo "fuzz.sh: clang not installed; skipping"; 
 if [ ! -f "$builddir/build.ninja" ]; then
 	# -Werror off: clang warns where gcc does not; the -Werror gate is the gcc build.
 	CC=clang meson setup "$builddir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
-		-Dbuildtype=debug -Doptimization=1 -Dtests=false >/dev/null || exit 2
+		-Dbuildtype=debug -Doptimization=1 -Dtests=true >/dev/null || exit 2
 fi
 targets=()
 for src in tests/fuzz/fuzz_*.c; do targets+=("tests/fuzz/$(basename "$src" .c)"); done
@@ -28,6 +28,9 @@ seed() { # seed TARGET DIR: copy vector files that suit TARGET into DIR
 	sshkey) for f in "$v"/sshsig/test-only-ed25519* "$v"/sshsig/cert/test-only-*; do cp "$f" "$2"/; done ;;
 	commit_sig) cp "$v"/git-ssh-signed-commit/*.raw "$v"/git-ssh-signed-commit/negative/*.raw "$2"/ ;;
 	blueprint) cp "$shared"/corpus/blueprints/real/*.json "$2"/ ;;
+	policy) i=0; for f in policy/packs/*/policy.json policy/packs/*/tests/*.json; do
+			i=$((i + 1)); { if [ "${f#*tests/}" != "$f" ]; then printf '\001'; else printf '\000'; fi
+			cat "$f"; } > "$2/seed$i"; done ;;
 	minisign*|sign*) cp "$v"/minisign/*.minisig "$v"/minisign/*.pub "$v"/minisign/*.key "$2"/ 2>/dev/null ;;
 	esac 2>/dev/null
 	return 0

@@ -44,7 +44,7 @@ static const char *rules(const char *text)
 	scan(text);
 	out[0] = '\0';
 	for (size_t i = 0; i < bpg_findings_count(fs); i++) {
-		const bpg_finding *f = bpg_findings_get(fs, i);
+		const bpg_scan_finding *f = bpg_findings_get(fs, i);
 		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s%s", i ? "," : "", f->rule,
 			f->synthetic ? "*" : "");
 	}
@@ -119,7 +119,7 @@ Test(scan, make_rules)
 Test(scan, json_positions_pointer_and_mask)
 {
 	const char *doc = "{\n  \"flow\": [\n    {\"mapper\": {\"to\": \"a\\u00e9 jane.roe@acme-mail.com\"}}\n  ]\n}\n";
-	const bpg_finding *f;
+	const bpg_scan_finding *f;
 
 	cr_assert_eq(scan(doc), 1);
 	f = bpg_findings_get(fs, 0);
@@ -149,7 +149,7 @@ Test(scan, fingerprint_stable_when_lines_move)
 
 Test(scan, not_json_falls_back_to_text)
 {
-	const bpg_finding *f;
+	const bpg_scan_finding *f;
 	cr_assert_eq(scan("{\"a\": 1} trailing jane.roe@acme-mail.com"), 1);
 	f = bpg_findings_get(fs, 0);
 	cr_assert_null(f->pointer);
@@ -299,7 +299,7 @@ Test(scan, staged_added_lines_only)
 	git_repository *repo = NULL;
 	const char *v1 = "{\n  \"a\": \"old.person@acme-mail.com\",\n  \"b\": 1\n}\n";
 	const char *v2 = "{\n  \"a\": \"old.person@acme-mail.com\",\n  \"b\": 1,\n  \"c\": {\"phone\": \"+44 20 7123 4567\"}\n}\n";
-	const bpg_finding *f;
+	const bpg_scan_finding *f;
 
 	cr_assert_not_null(mkdtemp(dir));
 	sh(dir, "git init -q . && git config user.email t@example.com && git config user.name t && mkdir -p fixtures src");
