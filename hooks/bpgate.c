@@ -30,6 +30,7 @@ static const command commands[] = {
 	{ "hook", cmd_hook, "what the installed hooks run (pre-commit, commit-msg, pre-push)" },
 	{ "check", cmd_check, "judge a range of commits as the hooks and the server would (for CI)" },
 	{ "inventory", cmd_inventory, "every blueprint with its catalog entry and what it shows" },
+	{ "approve", cmd_approve, "sign an approval of a commit's tree for an environment and push it" },
 	{ "version", cmd_version, "print the version" },
 };
 

@@ -49,5 +49,6 @@ int cmd_audit(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
 
 #endif

@@ -50,7 +50,7 @@ sed -i 's/"key_fields": \["email"\]/"key_fields": "email"/' "$work/bad2/contract
 expect 1 "$bpgate" policy check "$work/bad2"
 want="$work/bad2/contracts/hubspot-contact.json:7:17: expected an array of non-empty strings at '/key_fields', found a string
 $work/bad2/policy.json:35:21: no data contract with id \"hubspot-contact\" in contracts/
-$work/bad2/policy.json:94:41: unknown rule 'high-risks'; expected one of: blueprint-parses, catalogued, change-template, scan-findings, writeback-dlq, writeback-error-handling, confidential, connections, data-contract, bundle-signed, high-risk, schema-drift
+$work/bad2/policy.json:94:41: unknown rule 'high-risks'; expected one of: blueprint-parses, catalogued, change-template, scan-findings, writeback-dlq, writeback-error-handling, confidential, connections, data-contract, bundle-signed, high-risk, schema-drift, protected-branch, server-refs, promotion, rollback, break-glass, break-glass-overdue, approvals, policy-change, segregation-of-duties, change-window, signed-push, uat-evidence, stage-health
 3 problems; the policy is not usable until they are fixed (see bpgate-policy(5))"
 [ "$out" = "$want" ] || fail "bad2 check: got
 $out
@@ -78,7 +78,7 @@ log = json.loads(sys.argv[1])
 assert log["version"] == "2.1.0"
 run = log["runs"][0]
 assert run["tool"]["driver"]["name"] == "bpgate"
-assert len(run["results"]) == 25, len(run["results"])
+assert len(run["results"]) == 12, len(run["results"])
 assert sum(r["level"] == "error" for r in run["results"]) == 10
 PY
 expect 1 "$bpgate" explain --facts "$work/facts.json" --policy "$pack" --format json

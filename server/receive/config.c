@@ -1,0 +1,315 @@
+/* Settings, the principal map, and the policy as the policy ref has it before the push. */
+#include "receive.h"
+#include "bpgate/util.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bpg_scan_ignore;
+int bpg_scan_ignore_parse(struct bpg_scan_ignore **out, const char *data, size_t len, const char *display,
+	bpg_error *err);
+void bpg_scan_ignore_free(struct bpg_scan_ignore *ig);
+
+static int set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v ? strdup(v) : NULL;
+	return v && !*dst ? BPG_ENOMEM : 0;
+}
+
+static int from_git(rcv_config *cfg, git_repository *repo)
+{
+	static const struct { const char *key; size_t off; } keys[] = {
+		{ "bpgate.userVar", offsetof(rcv_config, user_var) },
+		{ "bpgate.users", offsetof(rcv_config, users_file) },
+		{ "bpgate.policyRef", offsetof(rcv_config, policy_ref) },
+		{ "bpgate.repository", offsetof(rcv_config, repository) },
+		{ "bpgate.auditDir", offsetof(rcv_config, audit_dir) },
+		{ "bpgate.auditKey", offsetof(rcv_config, audit_key) },
+	};
+	git_config *c = NULL;
+	int rc = 0, b = 0;
+
+	if (git_repository_config_snapshot(&c, repo) < 0) {
+		git_error_clear();
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && rc == 0; i++) {
+		const char *v = NULL;
+		if (git_config_get_string(&v, c, keys[i].key) == 0)
+			rc = set_str((char **)((char *)cfg + keys[i].off), v);
+		git_error_clear();
+	}
+	if (git_config_get_bool(&b, c, "bpgate.bootstrap") == 0)
+		cfg->bootstrap = b != 0;
+	git_error_clear();
+	git_config_free(c);
+	return rc;
+}
+
+static int load_users(rcv_config *cfg, bpg_error *err)
+{
+	bpg_buf data = BPG_BUF_INIT;
+	int rc;
+
+	if ((rc = bpg_file_read(&data, cfg->users_file, (size_t)4 << 20, err)) < 0)
+		return rc;
+	if (!(cfg->users = json_object())) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		goto done;
+	}
+	char *save = NULL, *line = data.ptr ? strtok_r(data.ptr, "\n", &save) : NULL;
+	for (size_t no = 1; line; line = strtok_r(NULL, "\n", &save), no++) {
+		char name[512], principal[512], extra[2];
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line == '#' || *line == '\0' || *line == '\r')
+			continue;
+		int k = sscanf(line, "%511s %511s %1s", name, principal, extra);
+		if (k != 2) {
+			rc = bpg_error_set(err, BPG_EINVALID, "%s: a line is not '<name> <principal>'", cfg->users_file);
+			goto done;
+		}
+		if (json_object_set_new(cfg->users, name, json_string(principal)) < 0) {
+			rc = bpg_error_set(err, BPG_EINVALID, "%s: a name or principal is not UTF-8", cfg->users_file);
+			goto done;
+		}
+	}
+done:
+	bpg_buf_dispose(&data);
+	return rc;
+}
+
+int rcv_config_load(rcv_config *cfg, git_repository *repo, int argc, char **argv, bpg_error *err)
+{
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if ((rc = from_git(cfg, repo)) < 0)
+		return bpg_error_set(err, rc, "out of memory");
+	for (int i = 1; i < argc; i++) {
+		static const struct { const char *flag; size_t off; } flags[] = {
+			{ "--user-var", offsetof(rcv_config, user_var) },
+			{ "--users", offsetof(rcv_config, users_file) },
+			{ "--policy-ref", offsetof(rcv_config, policy_ref) },
+			{ "--repository", offsetof(rcv_config, repository) },
+			{ "--audit-dir", offsetof(rcv_config, audit_dir) },
+			{ "--audit-key", offsetof(rcv_config, audit_key) },
+		};
+		bool known = false;
+		if (strcmp(argv[i], "--post-receive") == 0)
+			continue;
+		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+			if (strcmp(argv[i], flags[k].flag) != 0)
+				continue;
+			if (i + 1 >= argc)
+				return bpg_error_set(err, BPG_EINVALID, "%s needs a value", argv[i]);
+			if (set_str((char **)((char *)cfg + flags[k].off), argv[++i]) < 0)
+				return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+			known = true;
+		}
+		if (!known)
+			return bpg_error_set(err, BPG_EINVALID, "unknown option '%s' (see bpgate-receive --help)", argv[i]);
+	}
+	if (!cfg->repository) {
+		const char *gl = getenv("GL_REPO");
+		const char *path = git_repository_path(repo);
+		char buf[256];
+		if (gl && *gl) {
+			snprintf(buf, sizeof(buf), "%s", gl);
+		} else {
+			size_t n = strlen(path);
+			while (n && path[n - 1] == '/')
+				n--;
+			size_t s = n;
+			while (s && path[s - 1] != '/')
+				s--;
+			snprintf(buf, sizeof(buf), "%.*s", (int)(n - s), path + s);
+			if (strcmp(buf, ".git") == 0) { /* non-bare: the directory above */
+				size_t e = s ? s - 1 : 0, b = e;
+				while (b && path[b - 1] != '/')
+					b--;
+				snprintf(buf, sizeof(buf), "%.*s", (int)(e - b), path + b);
+			}
+			n = strlen(buf);
+			if (n > 4 && strcmp(buf + n - 4, ".git") == 0)
+				buf[n - 4] = '\0';
+		}
+		if (set_str(&cfg->repository, buf) < 0)
+			return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	}
+	bpg_buf spool = BPG_BUF_INIT;
+	if (bpg_buf_printf(&spool, "%sbpgate-spool", git_repository_path(repo)) < 0)
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	cfg->spool_dir = bpg_buf_detach(&spool);
+	if (cfg->users_file && (rc = load_users(cfg, err)) < 0)
+		return rc;
+	return 0;
+}
+
+void rcv_config_free(rcv_config *cfg)
+{
+	free(cfg->user_var);
+	free(cfg->users_file);
+	free(cfg->policy_ref);
+	free(cfg->repository);
+	free(cfg->audit_dir);
+	free(cfg->audit_key);
+	free(cfg->spool_dir);
+	json_decref(cfg->users);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *rcv_principal(const rcv_config *cfg, const char *name)
+{
+	if (!name || !*name)
+		return NULL;
+	if (!cfg->users)
+		return name;
+	return json_string_value(json_object_get(cfg->users, name));
+}
+
+/* ---- policy from the policy ref ------------------------------------------ */
+
+static int add_blob(bpg_policy_files *files, git_repository *repo, const git_tree_entry *e, const char *path,
+	bpg_error *err)
+{
+	git_blob *b = NULL;
+	int rc;
+	if (git_blob_lookup(&b, repo, git_tree_entry_id(e)) < 0)
+		return bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/%s from the policy ref", path);
+	if ((size_t)git_blob_rawsize(b) > BPG_POLICY_FILE_MAX)
+		rc = bpg_error_set(err, BPG_ETOOBIG, ".bpgate/%s is larger than the policy file limit", path);
+	else
+		rc = bpg_policy_files_add(files, path, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), err);
+	git_blob_free(b);
+	return rc;
+}
+
+static int add_dir(bpg_policy_files *files, git_repository *repo, const git_tree *root, const char *dir,
+	bpg_error *err)
+{
+	const git_tree_entry *de = git_tree_entry_byname(root, dir);
+	git_tree *t = NULL;
+	int rc = 0;
+
+	if (!de || git_tree_entry_type(de) != GIT_OBJECT_TREE)
+		return 0;
+	if (git_tree_lookup(&t, repo, git_tree_entry_id(de)) < 0)
+		return bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/%s/ from the policy ref", dir);
+	for (size_t i = 0; i < git_tree_entrycount(t) && rc == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const char *n = git_tree_entry_name(e);
+		size_t len = strlen(n);
+		char path[512];
+		if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || len < 6 || strcmp(n + len - 5, ".json") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, n);
+		rc = add_blob(files, repo, e, path, err);
+	}
+	git_tree_free(t);
+	return rc;
+}
+
+static int read_small(bpg_buf *out, git_repository *repo, const git_tree *t, const char *name)
+{
+	const git_tree_entry *e = git_tree_entry_byname(t, name);
+	git_blob *b = NULL;
+	if (!e || git_tree_entry_type(e) != GIT_OBJECT_BLOB || git_blob_lookup(&b, repo, git_tree_entry_id(e)) < 0) {
+		git_error_clear();
+		return BPG_ENOTFOUND;
+	}
+	int rc = (size_t)git_blob_rawsize(b) > BPG_ALLOWED_SIGNERS_MAX ? BPG_ETOOBIG :
+		bpg_buf_put(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+	git_blob_free(b);
+	return rc;
+}
+
+int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_ref, bpg_error *err)
+{
+	bpg_policy_files *files = NULL;
+	bpg_diags *diags = NULL;
+	git_commit *c = NULL;
+	git_tree *bt = NULL;
+	const git_tree_entry *e;
+	bpg_buf data = BPG_BUF_INIT;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (git_reference_name_to_id(&out->commit, repo, policy_ref) < 0) {
+		git_error_clear();
+		return bpg_error_set(err, BPG_ENOTFOUND, "the policy ref %s does not exist", policy_ref);
+	}
+	if (git_commit_lookup(&c, repo, &out->commit) < 0 || git_commit_tree(&out->tree, c) < 0) {
+		rc = bpg_error_set(err, BPG_ERROR, "cannot read the commit of the policy ref %s", policy_ref);
+		goto done;
+	}
+	e = git_tree_entry_byname(out->tree, ".bpgate");
+	if (!e || git_tree_entry_type(e) != GIT_OBJECT_TREE || git_tree_lookup(&bt, repo, git_tree_entry_id(e)) < 0) {
+		rc = bpg_error_set(err, BPG_ENOTFOUND, "%s has no .bpgate/ folder: nothing to judge with", policy_ref);
+		goto done;
+	}
+	if ((rc = bpg_policy_files_new(&files, ".bpgate", err)) < 0)
+		goto done;
+	if (!(e = git_tree_entry_byname(bt, "policy.json"))) {
+		rc = bpg_error_set(err, BPG_ENOTFOUND, "%s has no .bpgate/policy.json", policy_ref);
+		goto done;
+	}
+	if ((rc = add_blob(files, repo, e, "policy.json", err)) < 0)
+		goto done;
+	if ((e = git_tree_entry_byname(bt, "allowed_signers")) && (rc = add_blob(files, repo, e, "allowed_signers", err)) < 0)
+		goto done;
+	if ((rc = add_dir(files, repo, bt, "contracts", err)) < 0 || (rc = add_dir(files, repo, bt, "tests", err)) < 0)
+		goto done;
+	if ((rc = bpg_policy_load(&out->policy, &diags, files, err)) < 0)
+		goto done;
+	if ((rc = read_small(&data, repo, bt, "allowed_signers")) == 0) {
+		if ((rc = bpg_allowed_signers_parse(&out->signers, data.ptr ? data.ptr : "", data.size,
+		    ".bpgate/allowed_signers", err)) < 0)
+			goto done;
+	} else if (rc != BPG_ENOTFOUND) {
+		rc = bpg_error_set(err, rc, "cannot read .bpgate/allowed_signers");
+		goto done;
+	}
+	bpg_buf_clear(&data);
+	if ((rc = read_small(&data, repo, bt, "ignore")) == 0) {
+		if ((rc = bpg_scan_ignore_parse((struct bpg_scan_ignore **)&out->scan_ignore, data.ptr ? data.ptr : "",
+		    data.size, ".bpgate/ignore", err)) < 0)
+			goto done;
+	}
+	rc = 0;
+done:
+	bpg_buf_dispose(&data);
+	git_tree_free(bt);
+	git_commit_free(c);
+	bpg_diags_free(diags);
+	bpg_policy_files_free(files);
+	if (rc < 0)
+		rcv_policy_free(out);
+	return rc;
+}
+
+void rcv_policy_free(rcv_policy *p)
+{
+	bpg_policy_free(p->policy);
+	bpg_allowed_signers_free(p->signers);
+	bpg_scan_ignore_free(p->scan_ignore);
+	git_tree_free(p->tree);
+	memset(p, 0, sizeof(*p));
+}
+
+const char *rcv_env_for_ref(const bpg_policy *policy, const char *refname)
+{
+	const char *name;
+	json_t *e;
+	json_object_foreach(json_object_get(bpg_policy_json(policy), "environments"), name, e) {
+		const char *b = json_string_value(json_object_get(e, "branch"));
+		if (!b)
+			continue;
+		if (strcmp(b, refname) == 0 || (strncmp(refname, "refs/heads/", 11) == 0 && strcmp(b, refname + 11) == 0))
+			return name;
+	}
+	return NULL;
+}

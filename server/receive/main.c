@@ -1,0 +1,492 @@
+/*
+ * bpgate-receive: the pre-receive gate (docs/readme/server.md).
+ *
+ * Reads the ref updates, opens the repository from the environment (so
+ * quarantined objects are visible), loads the policy from the protected
+ * policy ref as it is BEFORE the push, gathers the facts of every update
+ * (client facts + server facts), evaluates them, prints `remote:`-ready
+ * lines and appends the decision to the audit log. Never writes refs.
+ * Fails closed: any internal error refuses the whole push (exit 1).
+ */
+#include "receive.h"
+#include "bpgate/audit.h"
+#include "bpgate/bundle.h"
+#include "bpgate/gather.h"
+#include "bpgate/util.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_PUSH_OPTIONS 100
+
+static void refuse_line(const char *what, const char *msg, const char *fix)
+{
+	fputs("error: bpgate: ", stderr);
+	rcv_put_safe(stderr, what);
+	fputs(": ", stderr);
+	rcv_put_safe(stderr, msg);
+	fputs("\n", stderr);
+	if (fix) {
+		fputs("hint:   fix: ", stderr);
+		rcv_put_safe(stderr, fix);
+		fputs("\n", stderr);
+	}
+	fputs("error: bpgate: push refused (the gate fails closed); nothing was updated\n", stderr);
+}
+
+static void now_string(char out[32], time_t *now)
+{
+	const char *fixed = getenv("BPGATE_TIME"); /* reproducible tests; set by the server admin only */
+	struct tm tm;
+	*now = time(NULL);
+	if (fixed && strlen(fixed) == 20) {
+		memset(&tm, 0, sizeof(tm));
+		if (sscanf(fixed, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+		    &tm.tm_min, &tm.tm_sec) == 6) {
+			tm.tm_year -= 1900;
+			tm.tm_mon -= 1;
+			*now = timegm(&tm);
+		}
+	}
+	gmtime_r(now, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *pusher_name(const rcv_config *cfg, const char **var)
+{
+	static const char *defaults[] = { "BPGATE_USER", "GL_USER", "REMOTE_USER" };
+	if (cfg->user_var) {
+		*var = cfg->user_var;
+		return getenv(cfg->user_var);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = getenv(defaults[i]);
+		*var = defaults[i];
+		if (v && *v)
+			return v;
+	}
+	*var = "BPGATE_USER, GL_USER or REMOTE_USER";
+	return NULL;
+}
+
+static bool bpg_strings_has_c(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return true;
+	return false;
+}
+
+static bool has_any_role(const bpg_policy *p, const char *principal)
+{
+	const char *k;
+	json_t *members;
+	json_object_foreach(json_object_get(bpg_policy_json(p), "roles"), k, members)
+		if (bpg_strings_has_c(members, principal))
+			return true;
+	return false;
+}
+
+static char *policy_ref_name(const rcv_config *cfg, git_repository *repo)
+{
+	git_reference *head = NULL;
+	char *out = NULL;
+	if (cfg->policy_ref)
+		return strdup(cfg->policy_ref);
+	if (git_reference_lookup(&head, repo, "HEAD") == 0 && git_reference_type(head) == GIT_REFERENCE_SYMBOLIC)
+		out = strdup(git_reference_symbolic_target(head));
+	git_error_clear();
+	git_reference_free(head);
+	return out ? out : strdup("refs/heads/main");
+}
+
+/* Commit authors and committers are claimed e-mail addresses: map them to principals. */
+static void map_people(json_t *facts, const rcv_config *cfg)
+{
+	static const char *who[] = { "author", "committer" };
+	size_t i;
+	json_t *c;
+	if (!cfg->users)
+		return;
+	json_array_foreach(json_object_get(facts, "commits"), i, c)
+		for (int k = 0; k < 2; k++) {
+			json_t *pj = json_object_get(c, who[k]);
+			const char *p = rcv_principal(cfg, json_string_value(json_object_get(pj, "email")));
+			if (pj)
+				json_object_set_new(pj, "principal", p ? json_string(p) : json_null());
+		}
+}
+
+typedef struct {
+	json_t *refs;      /* audit: per ref update */
+	json_t *findings;  /* audit: every finding */
+	json_t *records;   /* spool: release records */
+	size_t blocking, infos;
+} outcome;
+
+static void print_finding(const bpg_finding *f, const char *fallback_ref)
+{
+	const char *lvl = f->blocking ? "error" : f->severity == BPG_SEV_INFO ? "note" : "warning";
+	fprintf(stderr, "%s: ", lvl);
+	rcv_put_safe(stderr, f->ref ? f->ref : fallback_ref);
+	fprintf(stderr, " [%s] ", f->rule);
+	rcv_put_safe(stderr, f->message);
+	fputc('\n', stderr);
+	if (f->commit || f->file) {
+		fputs("hint:   at", stderr);
+		if (f->commit) {
+			fputs(" commit ", stderr);
+			rcv_put_safe(stderr, f->commit);
+		}
+		if (f->file) {
+			fputs(" file ", stderr);
+			rcv_put_safe(stderr, f->file);
+			if (f->pointer && *f->pointer) {
+				fputc('#', stderr);
+				rcv_put_safe(stderr, f->pointer);
+			}
+		}
+		fputc('\n', stderr);
+	}
+	if (f->blocking && f->fix) {
+		fputs("hint:   fix: ", stderr);
+		rcv_put_safe(stderr, f->fix);
+		fputc('\n', stderr);
+	}
+}
+
+static const char *kind_of(const bpg_decision *d, const char *env, const rcv_update *u, const bpg_policy *p,
+	const char **incident, const json_t *facts)
+{
+	*incident = NULL;
+	for (size_t i = 0; i < bpg_decision_finding_count(d); i++) {
+		const bpg_finding *f = bpg_decision_finding(d, i);
+		if (strcmp(f->rule, "rollback") == 0)
+			return "rollback";
+	}
+	for (size_t i = 0; i < bpg_decision_finding_count(d); i++) {
+		const bpg_finding *f = bpg_decision_finding(d, i);
+		if (strcmp(f->rule, "break-glass") == 0 && f->severity == BPG_SEV_INFO) {
+			size_t k;
+			json_t *o;
+			json_array_foreach(json_object_get(facts, "push_options"), k, o)
+				if (strncmp(json_string_value(o), "bpgate.break-glass=", 19) == 0)
+					*incident = json_string_value(o) + 19;
+			return env ? "break-glass" : "update";
+		}
+	}
+	if (!env || strncmp(u->name, "refs/heads/", 11) != 0)
+		return "update";
+	const json_t *e = json_object_get(json_object_get(bpg_policy_json(p), "environments"), env);
+	return json_is_true(json_object_get(e, "protected")) ? "release" : "update";
+}
+
+static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const char *now_s, json_t *opts_j,
+	const bpg_gather_opts *gopts, bpg_error *err)
+{
+	const char *env = rcv_env_for_ref(cx->pol->policy, u->name);
+	const char *const *opts = NULL;
+	const char *ov[MAX_PUSH_OPTIONS];
+	size_t nopts = json_array_size(opts_j);
+	bpg_decision *d = NULL;
+	json_t *facts = NULL;
+	int rc;
+
+	for (size_t i = 0; i < nopts; i++)
+		ov[i] = json_string_value(json_array_get(opts_j, i));
+	opts = ov;
+	bpg_facts_opts fo = { "pre-receive", now_s, cx->cfg->repository, cx->pusher, env, opts, nopts };
+	if ((rc = bpg_facts_new(&facts, &fo, err)) < 0)
+		goto done;
+	if (strncmp(u->name, "refs/bpgate/", 12) == 0) {
+		bool created = strspn(u->old_hex, "0") == 40, deleted = strspn(u->new_hex, "0") == 40;
+		json_t *r = json_pack("{s:s, s:s, s:s, s:n, s:b, s:b, s:b}", "name", u->name, "old", u->old_hex,
+			"new", u->new_hex, "environment", "fast_forward", 0, "deleted", deleted, "created", created);
+		if (!r || json_array_append_new(json_object_get(facts, "refs"), r) < 0) {
+			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+			goto done;
+		}
+	} else if ((rc = bpg_gather_ref(facts, cx->repo, u->name, u->old_hex, u->new_hex, env, gopts, err)) < 0) {
+		goto done;
+	}
+	map_people(facts, cx->cfg);
+	if ((rc = rcv_server_facts(facts, cx, u, env, err)) < 0)
+		goto done;
+	if (getenv("BPGATE_RECEIVE_DUMP_FACTS")) { /* debugging aid for administrators */
+		char *s = json_dumps(facts, JSON_INDENT(1) | JSON_SORT_KEYS);
+		if (s)
+			fprintf(stderr, "%s\n", s);
+		free(s);
+	}
+	if ((rc = bpg_evaluate(&d, cx->pol->policy, facts, err)) < 0)
+		goto done;
+	for (size_t i = 0; i < bpg_decision_finding_count(d); i++) {
+		const bpg_finding *f = bpg_decision_finding(d, i);
+		if (f->blocking)
+			oc->blocking++;
+		if (f->blocking || f->severity == BPG_SEV_WARNING || (f->severity == BPG_SEV_INFO &&
+		    (strcmp(f->rule, "rollback") == 0 || strcmp(f->rule, "break-glass") == 0 ||
+		     strcmp(f->rule, "change-window") == 0)))
+			print_finding(f, u->name);
+		json_array_append_new(oc->findings, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b}", "rule", f->rule,
+			"severity", bpg_severity_name(f->severity), "message", f->message, "ref", f->ref ? f->ref : u->name,
+			"commit", f->commit, "file", f->file, "blocking", f->blocking));
+	}
+	const char *incident = NULL, *kind = kind_of(d, env, u, cx->pol->policy, &incident, facts);
+	const json_t *server = json_object_get(json_object_get(facts, "extra"), "server");
+	json_t *scen = rcv_scenarios(cx->pol->policy, facts);
+	json_t *ref = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:I, s:O?, s:o*}", "ref", u->name, "old", u->old_hex,
+		"new", u->new_hex, "environment", env, "kind", kind, "commits",
+		(json_int_t)json_array_size(json_object_get(facts, "commits")), "tree", json_object_get(server, "new_tree"),
+		"scenarios", scen);
+	if (!ref || json_array_append_new(oc->refs, ref) < 0) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (strcmp(kind, "update") != 0) {
+		json_t *rec = json_deep_copy(ref);
+		json_t *cert = json_object_get(server, "push_cert");
+		if (!rec || json_object_set_new(rec, "pusher", json_string(cx->pusher)) < 0 ||
+		    json_object_set_new(rec, "time", json_string(now_s)) < 0 ||
+		    (incident && json_object_set_new(rec, "incident", json_string(incident)) < 0) ||
+		    (json_is_object(cert) && json_object_set(rec, "push_cert", cert) < 0) ||
+		    json_array_append_new(oc->records, rec) < 0) {
+			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+done:
+	bpg_decision_free(d);
+	json_decref(facts);
+	return rc;
+}
+
+static int audit_append(const rcv_config *cfg, const json_t *entry, bpg_error *err)
+{
+	bpg_audit_log *log = NULL;
+	bpg_note_signer *key = NULL;
+	char *s = NULL;
+	int rc;
+
+	if (!cfg->audit_dir)
+		return 0;
+	if (!cfg->audit_key)
+		return bpg_error_set(err, BPG_EINVALID, "bpgate.auditDir is set but bpgate.auditKey is not");
+	if (!(s = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS)))
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	if ((rc = bpg_note_signer_load(&key, cfg->audit_key, err)) == 0 &&
+	    (rc = bpg_audit_open(&log, cfg->audit_dir, err)) == 0)
+		rc = bpg_audit_append(log, s, strlen(s), key, NULL, err);
+	bpg_audit_free(log);
+	bpg_note_signer_free(key);
+	free(s);
+	return rc;
+}
+
+/* Release records for post-receive (which may write refs; pre-receive may not). */
+static void spool(const rcv_config *cfg, const json_t *records)
+{
+	size_t i;
+	json_t *r;
+	if (json_array_size(records) == 0)
+		return;
+	if (mkdir(cfg->spool_dir, 0700) < 0 && errno != EEXIST)
+		return;
+	json_array_foreach(records, i, r) {
+		bpg_buf path = BPG_BUF_INIT;
+		bpg_error err;
+		char *s = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+		if (s && bpg_buf_printf(&path, "%s/%s.json", cfg->spool_dir, json_string_value(json_object_get(r, "new"))) == 0)
+			bpg_file_write_atomic(path.ptr, s, strlen(s), 0600, &err);
+		free(s);
+		bpg_buf_dispose(&path);
+	}
+}
+
+static int usage(void)
+{
+	fputs("usage: bpgate-receive [--user-var NAME] [--users FILE] [--policy-ref REF] [--repository NAME]\n"
+		"                      [--audit-dir DIR --audit-key FILE] [--post-receive]\n"
+		"Install as the pre-receive hook (and, for release records, as post-receive).\n"
+		"The same settings come from git config: bpgate.userVar, bpgate.users, bpgate.policyRef,\n"
+		"bpgate.repository, bpgate.auditDir, bpgate.auditKey, bpgate.bootstrap.\n", stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	git_repository *repo = NULL;
+	rcv_config cfg;
+	rcv_updates ups = { NULL, 0 };
+	rcv_policy pol;
+	bpg_tree keys_tree;
+	bool have_keys = false;
+	char now_s[32], *pref = NULL;
+	const char *var, *name, *globs[64];
+	size_t nglobs = 0, nrel = 0;
+	const char *rel[64];
+	json_t *opts_j = json_array(), *entry = NULL;
+	outcome oc = { json_array(), json_array(), json_array(), 0, 0 };
+	bpg_error err;
+	time_t now;
+	int exit_code = 1;
+	bool post = false;
+
+	setlocale(LC_ALL, "C");
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&pol, 0, sizeof(pol));
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return usage();
+		post |= strcmp(argv[i], "--post-receive") == 0;
+	}
+	const char *base = strrchr(argv[0], '/');
+	post |= strcmp(base ? base + 1 : argv[0], "post-receive") == 0;
+	git_libgit2_init();
+	unsetenv("GIT_WORK_TREE");
+	unsetenv("GIT_COMMON_DIR");
+	if (!opts_j || !oc.refs || !oc.findings || !oc.records) {
+		refuse_line("internal error", "out of memory", NULL);
+		goto done;
+	}
+	if (git_repository_open_ext(&repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
+		const git_error *ge = git_error_last();
+		refuse_line("cannot open the repository", ge && ge->message ? ge->message : "git error",
+			"run bpgate-receive as git's hook (GIT_DIR set)");
+		goto done;
+	}
+	if (rcv_config_load(&cfg, repo, argc, argv, &err) < 0) {
+		refuse_line("configuration", err.message, "see bpgate-receive --help");
+		goto done;
+	}
+	if (post) {
+		if (rcv_post_receive(repo, &cfg, &err) < 0)
+			fprintf(stderr, "warning: bpgate: release records not written: %s\n", err.message);
+		exit_code = 0;
+		goto done;
+	}
+	if (rcv_read_updates(&ups, stdin, &err) < 0) {
+		refuse_line("input", err.message, NULL);
+		goto done;
+	}
+	now_string(now_s, &now);
+	name = pusher_name(&cfg, &var);
+	if (!(pref = policy_ref_name(&cfg, repo))) {
+		refuse_line("internal error", "out of memory", NULL);
+		goto done;
+	}
+	if (rcv_policy_load(&pol, repo, pref, &err) < 0) {
+		if (err.code == BPG_ENOTFOUND && cfg.bootstrap && name && *name) {
+			fprintf(stderr, "warning: bpgate: %s; accepted WITHOUT judgement because bpgate.bootstrap is set: "
+				"unset it once the policy is in place\n", err.message);
+			exit_code = 0;
+		} else {
+			refuse_line("the policy cannot be loaded", err.message,
+				"fix .bpgate/ on the policy branch (bpgate policy check); the server never judges with the pushed policy");
+		}
+		goto done;
+	}
+	const char *principal = rcv_principal(&cfg, name);
+	if (!principal || !has_any_role(pol.policy, principal)) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "unknown pusher '%s' (from %s): not mapped to a principal with a role in "
+			".bpgate/policy.json", name ? name : "", var);
+		refuse_line("who is pushing", msg, "ask an admin to add you to the roles (and the server's user map)");
+		goto done;
+	}
+	const char *cnt = getenv("GIT_PUSH_OPTION_COUNT");
+	long n = cnt ? strtol(cnt, NULL, 10) : 0;
+	if (n < 0 || n > MAX_PUSH_OPTIONS) {
+		refuse_line("push options", "too many push options", NULL);
+		goto done;
+	}
+	for (long i = 0; i < n; i++) {
+		char key[48];
+		snprintf(key, sizeof(key), "GIT_PUSH_OPTION_%ld", i);
+		const char *v = getenv(key);
+		json_t *s = v && strlen(v) < 1024 ? json_string(v) : NULL;
+		if (!s || json_array_append_new(opts_j, s) < 0) {
+			refuse_line("push options", "a push option is missing, too long or not UTF-8", NULL);
+			goto done;
+		}
+	}
+	/* gather options from the trusted policy */
+	{
+		static const char *kinds[] = { "fixtures", "uat", "blueprints" };
+		const json_t *paths = json_object_get(bpg_policy_json(pol.policy), "paths");
+		size_t i;
+		json_t *g;
+		for (size_t k = 0; k < 3; k++)
+			json_array_foreach(json_object_get(paths, kinds[k]), i, g)
+				if (nglobs < 64)
+					globs[nglobs++] = json_string_value(g);
+		json_array_foreach(json_object_get(json_object_get(bpg_policy_json(pol.policy), "roles"), "releasers"), i, g)
+			if (nrel < 64)
+				rel[nrel++] = json_string_value(g);
+	}
+	if (bpg_tree_git(&keys_tree, repo, pol.tree, &err) < 0) {
+		refuse_line("internal error", err.message, NULL);
+		goto done;
+	}
+	have_keys = true;
+	bpg_gather_opts gopts;
+	memset(&gopts, 0, sizeof(gopts));
+	gopts.scan_globs = nglobs ? globs : NULL;
+	gopts.nscan_globs = nglobs;
+	gopts.scan_ignore = pol.scan_ignore;
+	gopts.releasers = rel;
+	gopts.nreleasers = nrel;
+	gopts.keys_tree = &keys_tree;
+	rcv_ctx cx = { repo, &cfg, &pol, now, principal };
+	for (size_t i = 0; i < ups.n; i++) {
+		if (judge_one(&oc, &cx, &ups.v[i], now_s, opts_j, &gopts, &err) < 0) {
+			char what[600];
+			snprintf(what, sizeof(what), "cannot judge %s", ups.v[i].name);
+			refuse_line(what, err.message, err.code == BPG_ETOOBIG ? "push it in smaller parts" : NULL);
+			oc.blocking++;
+			json_array_append_new(oc.findings, json_pack("{s:s, s:s, s:s}", "rule", "internal-error", "ref",
+				ups.v[i].name, "message", err.message));
+			break;
+		}
+	}
+	char pc[GIT_OID_HEXSZ + 1];
+	git_oid_tostr(pc, sizeof(pc), &pol.commit);
+	entry = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:O}", "type", "bpgate-push",
+		"time", now_s, "repository", cfg.repository, "pusher", principal, "decision",
+		oc.blocking ? "refuse" : "accept", "policy_ref", pref, "policy_commit", pc, "push_options", opts_j,
+		"refs", oc.refs, "findings", oc.findings);
+	if (!entry || audit_append(&cfg, entry, &err) < 0) {
+		refuse_line("audit log", entry ? err.message : "out of memory",
+			"the server cannot record the decision, so it refuses the push: tell the administrator");
+		goto done;
+	}
+	if (oc.blocking) {
+		fprintf(stderr, "error: bpgate: push refused: %zu problem(s) in %zu ref update(s); nothing was updated\n",
+			oc.blocking, ups.n);
+		goto done;
+	}
+	spool(&cfg, oc.records);
+	fprintf(stderr, "bpgate: accepted %zu ref update(s) from %s under policy %.12s (%s)\n", ups.n, principal, pc, pref);
+	exit_code = 0;
+done:
+	if (have_keys)
+		bpg_tree_git_free(&keys_tree);
+	json_decref(entry);
+	json_decref(opts_j);
+	json_decref(oc.refs);
+	json_decref(oc.findings);
+	json_decref(oc.records);
+	rcv_policy_free(&pol);
+	rcv_updates_free(&ups);
+	rcv_config_free(&cfg);
+	free(pref);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return exit_code;
+}

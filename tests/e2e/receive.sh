@@ -1,0 +1,272 @@
+# End-to-end: bpgate-receive as the pre-receive (and post-receive) hook of a
+# bare repository, driven by real `git push`: an accepted and a refused case
+# for every server rule, and the client rules checked again on the server.
+source "$(dirname "$0")/lib.sh"
+pack="$BPG_SOURCE_ROOT/policy/packs/regulated"
+receive="$BPG_BUILD_ROOT/server/bpgate-receive"
+export BPGATE_TIME=2025-06-04T10:30:00Z   # a Wednesday, 12:30 in Europe/Berlin
+keys="$E2E_TMP/keys"; srv="$E2E_TMP/server.git"; work="$E2E_TMP/work"
+mkdir -p "$keys"
+
+# --- people, keys and the server ----------------------------------------------
+for p in alice bob carol dave erin frank grace mallory; do
+  ssh-keygen -q -t ed25519 -N '' -C "$p" -f "$keys/$p"
+done
+: > "$keys/allowed_signers"
+for p in carol dave erin frank grace; do
+  echo "$p namespaces=\"git,bpgate-approval@v1\" $(cut -d' ' -f1,2 "$keys/$p.pub")" >> "$keys/allowed_signers"
+done
+: > "$keys/users"
+for p in alice bob carol dave erin frank grace; do echo "$p $p" >> "$keys/users"; echo "$p@example.com $p" >> "$keys/users"; done
+bpgate audit keygen example.com/audit --out "$keys/audit" >/dev/null
+
+git init -q --bare "$srv"
+git -C "$srv" symbolic-ref HEAD refs/heads/main
+git -C "$srv" config bpgate.users "$keys/users"
+git -C "$srv" config bpgate.repository acme/make-scenarios
+git -C "$srv" config bpgate.bootstrap true
+git -C "$srv" config receive.advertisePushOptions true
+git -C "$srv" config receive.certNonceSeed e2e-seed
+git -C "$srv" config gpg.ssh.allowedSignersFile "$keys/allowed_signers"
+if [ -f "$keys/audit.skey" ]; then
+  git -C "$srv" config bpgate.auditDir "$E2E_TMP/audit"
+  git -C "$srv" config bpgate.auditKey "$keys/audit.skey"
+fi
+ln -s "$receive" "$srv/hooks/pre-receive"
+ln -s "$receive" "$srv/hooks/post-receive"
+
+# --- the governed repository ---------------------------------------------------
+git init -q "$work"; cd "$work"
+git config bpgate.repository acme/make-scenarios
+mkdir -p .bpgate scenarios/weekly-digest scenarios/invoice-export uat/crm-contact-sync health
+cp "$pack/policy.json" .bpgate/policy.json
+cp -r "$pack/contracts" .bpgate/contracts
+cp "$keys/allowed_signers" .bpgate/allowed_signers
+echo "Weekly KPI digest" > scenarios/weekly-digest/README.md
+echo "Paid invoices to the ledger" > scenarios/invoice-export/README.md
+echo "UAT run 2025-06-01: pass" > uat/crm-contact-sync/2025-06-01.md
+cat > health/stage.json <<'J'
+{"measured_at": "2025-06-03T00:00:00Z", "scenarios": {
+ "weekly-digest": {"success_rate": 0.999, "error_rate": 0.001, "p95_ms": 800},
+ "invoice-export": {"success_rate": 0.999, "error_rate": 0.001, "p95_ms": 900}}}
+J
+git add -A && git commit -qm "Govern this repository"
+git remote add origin "$srv"
+git branch stage; git branch dev
+GIT_AUTHOR_NAME=Alice
+# push <user> <expected exit> <what> [git push args...]
+push() {
+  local user=$1 want=$2 what=$3; shift 3
+  expect_exit "$want" "$what" -- env BPGATE_USER="$user" git push "$@"
+}
+# push signed with a key: spush <user> <key> <want> <what> args...
+spush() {
+  local user=$1 key=$2 want=$3 what=$4; shift 4
+  expect_exit "$want" "$what" -- env BPGATE_USER="$user" git -c gpg.format=ssh -c user.signingkey="$keys/$key.pub" push --signed "$@"
+}
+as() { # as <person> git ...: commit as that person
+  local p=$1; shift
+  GIT_AUTHOR_NAME=$p GIT_AUTHOR_EMAIL=$p@example.com GIT_COMMITTER_NAME=$p GIT_COMMITTER_EMAIL=$p@example.com "$@"
+}
+change() { # change <person> <file> <text> <message>: a commit on the current branch
+  echo "$3" >> "$2"; git add -A; as "$1" git commit -qm "$4"
+}
+approve() { # approve <person> <rev> <env>
+  expect_exit 0 "$1 approves $2 for $3" -- env BPGATE_USER="$1" bpgate approve "$2" --for "$3" -f "$keys/$1"
+}
+promote() { # promote <from> <to>: fast-forward a local branch
+  git branch -f "$2" "$1"
+}
+
+push alice 0 "bootstrap: the first push that creates the policy branch is let through" origin main stage dev
+expect_grep "$E2E_TMP/err" "accepted WITHOUT judgement because bpgate.bootstrap is set" "bootstrap is loud"
+git -C "$srv" config --unset bpgate.bootstrap
+
+# --- who pushes ------------------------------------------------------------------
+git checkout -q dev
+change alice scenarios/weekly-digest/README.md "Sent on Mondays" "digest: wording"
+push mallory 1 "unknown pusher refused" origin dev
+expect_grep "$E2E_TMP/err" "remote: error: bpgate: who is pushing: unknown pusher 'mallory'" "names the unknown pusher"
+expect_exit 1 "no pusher at all refused" -- env -u BPGATE_USER git push origin dev
+push alice 0 "a builder pushes to dev" origin dev
+expect_grep "$E2E_TMP/err" "remote: bpgate: accepted 1 ref update(s) from alice" "one-line summary on accept"
+
+# --- ref names ----------------------------------------------------------------------
+push alice 1 "a ref outside refs/heads, refs/tags and refs/bpgate is refused" origin dev:refs/notes/x
+expect_grep "$E2E_TMP/err" "only valid names under refs/heads/, refs/tags/ and refs/bpgate/ may be pushed" "says which names"
+push alice 1 "server-owned records cannot be pushed" origin dev:refs/bpgate/releases/prod/x
+expect_grep "$E2E_TMP/err" "[server-refs] refs/bpgate/releases/prod/x is in the server's own namespace" "names server-refs"
+
+# --- the client rules, again ----------------------------------------------------------
+mkdir -p scenarios/weekly-digest/fixtures
+echo '{"email": "jane.roe@gmail.com", "card": "4111 1111 1111 1111", "iban": "DE89370400440532013000"}' > scenarios/weekly-digest/fixtures/leads.json
+echo '{"flow": [' > scenarios/weekly-digest/main.blueprint.json
+git add -A; as alice git commit -qm "digest: fixtures" --no-verify
+push alice 1 "a builder who skipped the hooks gains nothing: blueprint and scanner rules run on the server" origin dev
+expect_grep "$E2E_TMP/err" "[blueprint-parses]" "blueprint rule on the server"
+expect_grep "$E2E_TMP/err" "[scan-findings]" "scanner on the server"
+git reset -q --hard HEAD~1
+
+# --- protected branches ------------------------------------------------------------------
+promote dev stage
+push bob 0 "a builder promotes dev to stage (fast-forward)" origin stage
+push bob 1 "deleting stage is refused" origin :stage
+expect_grep "$E2E_TMP/err" "[protected-branch] refs/heads/stage is the protected branch of environment stage and cannot be deleted" "deletion named"
+git checkout -q -b tmp stage~1; change alice scenarios/weekly-digest/README.md "other" "digest: other"
+push bob 1 "force-pushing stage is refused" --force origin tmp:stage
+expect_grep "$E2E_TMP/err" "non-fast-forward update of protected branch refs/heads/stage" "non-fast-forward named"
+push bob 1 "stage only takes trees dev had" origin tmp:stage
+git checkout -q dev; git branch -D -q tmp
+
+# --- promotion, approvals, signed pushes -----------------------------------------------------
+promote stage main; git checkout -q main
+spush erin erin 1 "prod without an approval is refused" origin main
+expect_grep "$E2E_TMP/err" "[approvals] prod requires 1 approval(s) from reviewers for a low-risk change" "approvals named"
+expect_grep "$E2E_TMP/err" "fix: ask reviewers who did not author or commit the change to run \`bpgate approve" "approval fix"
+approve carol main prod
+expect_grep "$E2E_TMP/out" "approved tree" "approve prints what it signed"
+git ls-remote "$srv" 'refs/bpgate/approvals/*' | grep -q "refs/bpgate/approvals/prod/$(git rev-parse main^{tree})/carol/" \
+  && ok "the approval was pushed under refs/bpgate/approvals" || fail "approval ref not on the server"
+push erin 1 "an unsigned push to prod is refused" origin main
+expect_grep "$E2E_TMP/err" "[signed-push] a push to prod must be signed" "signed-push named"
+spush erin carol 1 "a push certificate of someone else is refused" origin main
+expect_grep "$E2E_TMP/err" "the push certificate is signed by carol but erin is pushing" "wrong signer named"
+spush bob bob 1 "a builder cannot push to prod" origin main
+expect_grep "$E2E_TMP/err" "may only be pushed by the roles releasers; bob has none of them" "role named"
+spush erin erin 0 "an approved stage tree is released to prod by the releaser, signed" origin main
+git -C "$srv" for-each-ref 'refs/bpgate/releases/prod/*' --format='%(refname)' | grep -q "$(git rev-parse main)" \
+  && ok "post-receive wrote the release record" || fail "no release record"
+git -C "$srv" cat-file blob "refs/bpgate/releases/prod/$(git rev-parse main)" > "$E2E_TMP/rec"
+expect_grep "$E2E_TMP/rec" '"kind":"release"' "release record kind"
+expect_grep "$E2E_TMP/rec" '"push_cert_text":"certificate version 0.1' "the push certificate is kept with the release record"
+git checkout -q main; change alice scenarios/weekly-digest/README.md "hotfix" "hotfix straight on prod"
+spush erin erin 1 "a direct commit on prod is refused" origin main
+expect_grep "$E2E_TMP/err" "[promotion] refs/heads/main (environment prod) may only move to content that stage had" "promotion named"
+git reset -q --hard origin/main
+
+# --- stale approvals, identical-tree rebase ----------------------------------------------------
+git checkout -q dev
+change alice scenarios/weekly-digest/README.md "Also on Thursdays" "digest: thursdays"
+push alice 0 "dev" origin dev; promote dev stage; push bob 0 "stage" origin stage
+approve dave stage prod
+change alice scenarios/weekly-digest/README.md "typo" "digest: typo"
+push alice 0 "dev again" origin dev; promote dev stage; push bob 0 "stage again" origin stage
+promote stage main
+spush erin erin 1 "a new tree makes the approval stale" origin main
+expect_grep "$E2E_TMP/err" "dave's approval is stale: it approved tree" "stale approval named"
+approve dave main prod
+git checkout -q dev; as alice git commit -q --amend -m "digest: typo (reworded)"
+push alice 0 "a reworded commit with the same tree" --force origin dev 2>/dev/null || true
+promote dev stage; push bob 1 "stage refuses the rewrite (non-fast-forward)" --force origin stage
+git checkout -q -b rebased origin/stage; as alice git commit -q --allow-empty -m "merge marker"
+git branch -f dev rebased; git checkout -q dev; git branch -D -q rebased
+push alice 0 "dev may be rewritten (not protected)" --force origin dev; promote dev stage; push bob 0 "stage: a new commit with the identical tree" origin stage
+promote stage main
+spush erin erin 0 "an approval survives a rebase that leaves the tree identical" origin main
+
+# --- change windows and break-glass -------------------------------------------------------------------
+git checkout -q dev; git reset -q --hard origin/main
+change alice scenarios/weekly-digest/README.md "weekend" "digest: weekend"
+push alice 0 "dev" origin dev; promote dev stage; push bob 0 "stage" origin stage; promote stage main
+approve carol main prod
+BPGATE_TIME=2025-06-07T10:30:00Z spush erin erin 1 "Saturday is outside the change window" origin main
+expect_grep "$E2E_TMP/err" "[change-window] push to prod refused: sat 2025-06-07 12:30 (Europe/Berlin) is outside the change windows" "window named"
+spush erin erin 0 "the same push inside the window" origin main
+git checkout -q main
+change grace scenarios/weekly-digest/README.md "fix" "digest: emergency fix"
+BPGATE_TIME=2025-06-07T10:30:00Z spush bob bob 1 "break-glass by someone without the emergency role" -o "bpgate.break-glass=INC-42: digest spams customers" origin main
+expect_grep "$E2E_TMP/err" "break-glass refused: bob does not have the emergency role" "emergency role named"
+printf -v evil 'bpgate.break-glass=\033[31mred'
+BPGATE_TIME=2025-06-07T10:30:00Z spush grace grace 1 "a malformed break-glass option is refused" -o "$evil" origin main
+expect_grep "$E2E_TMP/err" '\x1b[31mred' "control characters from the push are escaped"
+grep -q $'\033' "$E2E_TMP/err" && fail "raw ESC reached the client" || ok "no raw control characters in the output"
+BPGATE_TIME=2025-06-07T10:30:00Z spush grace grace 0 "break-glass by the emergency role: accepted out of hours, straight on prod" -o "bpgate.break-glass=INC-42: digest spams customers" origin main
+expect_grep "$E2E_TMP/err" "break-glass INC-42: digest spams customers by grace accepted and recorded" "break-glass noted"
+git -C "$srv" cat-file blob "refs/bpgate/releases/prod/$(git rev-parse main)" > "$E2E_TMP/rec"
+expect_grep "$E2E_TMP/rec" '"kind":"break-glass"' "break-glass recorded"
+expect_grep "$E2E_TMP/rec" '"incident":"INC-42: digest spams customers"' "incident recorded"
+bg=$(git rev-parse main)
+git checkout -q dev; git merge -q --ff-only main
+sed -i 's/2025-06-03T00:00:00Z/2025-06-10T00:00:00Z/' health/stage.json
+change alice scenarios/weekly-digest/README.md "more" "digest: more"
+push alice 0 "dev" origin dev; promote dev stage; push bob 0 "stage" origin stage; promote stage main
+BPGATE_TIME=2025-06-11T10:30:00Z approve carol main prod
+BPGATE_TIME=2025-06-11T10:30:00Z spush erin erin 1 "a break-glass change unapproved after 3 days freezes its scenario" origin main
+expect_grep "$E2E_TMP/err" "[break-glass-overdue] scenario weekly-digest was changed on prod by break-glass INC-42" "overdue named"
+BPGATE_TIME=2025-06-11T10:30:00Z approve dave "$bg" prod
+BPGATE_TIME=2025-06-11T10:30:00Z spush erin erin 0 "after the retroactive approval the scenario moves again" origin main
+
+# --- rollback ----------------------------------------------------------------------------------------
+git checkout -q main
+old_tree=$(git rev-parse "$bg~1^{tree}")
+git read-tree -u --reset "$old_tree"; as erin git commit -qm "Roll back weekly-digest" --no-verify
+BPGATE_TIME=2025-06-11T10:30:00Z spush bob bob 1 "a rollback by a builder is an unapproved direct push" origin main
+BPGATE_TIME=2025-06-11T10:30:00Z spush erin erin 0 "the releaser alone rolls prod back to a tree it had" origin main
+expect_grep "$E2E_TMP/err" "[rollback] rollback of refs/heads/main (environment prod) by erin" "rollback noted"
+git -C "$srv" cat-file blob "refs/bpgate/releases/prod/$(git rev-parse main)" > "$E2E_TMP/rec"
+expect_grep "$E2E_TMP/rec" '"kind":"rollback"' "recorded as a rollback"
+
+# --- UAT evidence, stage health, policy changes --------------------------------------------------------
+export BPGATE_TIME=2025-06-11T10:30:00Z
+git checkout -q dev; git merge -q --ff-only origin/main
+change alice scenarios/invoice-export/README.md "ledger v2" "invoices: ledger v2"
+push alice 0 "dev" origin dev; promote dev stage; push bob 0 "stage" origin stage; promote stage main
+approve carol main prod
+spush erin erin 1 "a medium-risk scenario without UAT evidence is refused" origin main
+expect_grep "$E2E_TMP/err" "[uat-evidence] no UAT evidence for scenario invoice-export before prod" "uat named"
+mkdir -p uat/invoice-export; echo "UAT 2025-06-10: pass" > uat/invoice-export/run.md
+sed -i 's/2025-06-03T00:00:00Z/2025-06-10T00:00:00Z/; s/"p95_ms": 900/"p95_ms": 9000/' health/stage.json
+git add -A; as alice git commit -qm "invoices: UAT evidence and stage health"
+push alice 0 "dev" origin dev; promote dev stage; push bob 0 "stage" origin stage; promote stage main
+approve carol main prod
+spush erin erin 1 "a scenario missing its stage SLOs is refused" origin main
+expect_grep "$E2E_TMP/err" "scenario invoice-export misses its stage SLOs" "SLO miss named"
+sed -i 's/"p95_ms": 9000/"p95_ms": 900/' health/stage.json
+git add -A; as alice git commit -qm "invoices: stage health after the fix"
+push alice 0 "dev" origin dev; promote dev stage; push bob 0 "stage" origin stage; promote stage main
+approve carol main prod
+spush erin erin 0 "evidence and healthy stage figures: released" origin main
+# --- segregation of duties ------------------------------------------------------------------------
+git checkout -q dev
+change carol scenarios/weekly-digest/README.md "carol's idea" "digest: carol"
+push carol 0 "dev" origin dev; promote dev stage; push carol 0 "stage" origin stage; promote stage main
+approve carol main prod
+spush erin erin 1 "an approver who authored a commit of the range is refused" origin main
+expect_grep "$E2E_TMP/err" "[segregation-of-duties] segregation of duties: approver carol authored or committed" "SoD named"
+approve dave main prod
+spush erin erin 1 "still refused while the author's approval stands next to a valid one" origin main
+git checkout -q dev
+change erin scenarios/weekly-digest/README.md "erin's idea" "digest: erin"
+push erin 0 "dev" origin dev; promote dev stage; push erin 0 "stage" origin stage; promote stage main
+approve frank main prod; approve dave main prod
+spush erin erin 1 "the releaser authored part of the range" origin main
+expect_grep "$E2E_TMP/err" "the releaser erin authored or committed" "releaser SoD named"
+
+# --- policy changes need the admins
+sed -i 's/"max_days": 3 }/"max_days": 2 }/' .bpgate/policy.json
+git add -A; as alice git commit -qm "policy: two days for break-glass approval"
+push alice 0 "dev takes a policy change" origin dev; promote dev stage
+push bob 1 "a policy change on stage needs an admin's approval" origin stage
+expect_grep "$E2E_TMP/err" "[policy-change] a change to the policy (.bpgate/policy.json) on stage needs 1 admin approval(s)" "policy-change named"
+approve grace stage stage
+push bob 0 "with the admin's approval the policy change reaches stage" origin stage
+
+# --- approvals as refs -----------------------------------------------------------------------------------
+expect_exit 0 "mallory forges an approval in carol's name (locally)" -- bpgate approve main --for prod -f "$keys/mallory" --as carol --no-push
+forged=$(git for-each-ref --format='%(refname)' 'refs/bpgate/approvals/prod/*/carol/*' | tail -n1)
+git update-ref -d "$forged" 2>/dev/null; bpgate approve main --for prod -f "$keys/mallory" --as carol --no-push >/dev/null
+BPGATE_TIME=2025-06-11T10:31:00Z expect_exit 0 "forged, later" -- bpgate approve main --for prod -f "$keys/mallory" --as carol --no-push
+forged=$(git for-each-ref --sort=refname --format='%(refname)' 'refs/bpgate/approvals/prod/*/carol/*' | tail -n1)
+push carol 1 "an approval that does not verify is refused" origin "$forged:$forged"
+expect_grep "$E2E_TMP/err" "does not verify" "forged approval named"
+push carol 1 "approvals cannot be deleted" origin ":$(git ls-remote "$srv" 'refs/bpgate/approvals/*' | head -n1 | cut -f2)"
+expect_grep "$E2E_TMP/err" "approvals cannot be deleted" "deletion of approvals named"
+
+# --- the audit log ------------------------------------------------------------------------------------------
+if [ -f "$keys/audit.skey" ]; then
+  grep -q '"decision":"refuse"' "$E2E_TMP/audit/entries" && grep -q '"decision":"accept"' "$E2E_TMP/audit/entries" \
+    && ok "every decision is in the audit log" || fail "audit log incomplete"
+else
+  ok "audit log not configured (no audit key tool) - skipped"
+fi
+finish
