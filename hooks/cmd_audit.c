@@ -1,6 +1,7 @@
 /*
  * `bpgate audit ...`: the tamper-evident audit log (keygen, append,
- * checkpoint, verify, prove, check-proof, consistency, repair, syslog).
+ * checkpoint, verify, prove, check-proof, consistency, repair, syslog,
+ * export: chain-of-custody rows and change metrics, evidence.h).
  * `bpgate evidence` is in cmd_evidence.c.
  *
  * Exit codes: 0 verified / done, 1 verification failed (tampering, forgery,
@@ -9,7 +10,10 @@
 #include "cli.h"
 #include "bpgate/audit.h"
 #include "bpgate/dsse.h"
+#include "bpgate/evidence.h"
 #include "bpgate/util.h"
+
+#include <git2.h>
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -17,7 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { OPT_FORMAT = 1000, OPT_SINCE, OPT_FROM, OPT_HOSTNAME, OPT_SEND, OPT_SYSLOG, OPT_OUT };
+enum { OPT_FORMAT = 1000, OPT_SINCE, OPT_FROM, OPT_HOSTNAME, OPT_SEND, OPT_SYSLOG, OPT_OUT, OPT_UNTIL, OPT_REPO,
+	OPT_ENV, OPT_METRICS };
 
 #define AUDIT_USAGE \
 	"bpgate audit <command> [--log DIR] [--key VKEY]\n" \
@@ -30,11 +35,13 @@ enum { OPT_FORMAT = 1000, OPT_SINCE, OPT_FROM, OPT_HOSTNAME, OPT_SEND, OPT_SYSLO
 	"  consistency OLD [NEW] [--format text|json]   OLD/NEW: a tree size or a checkpoint file\n" \
 	"  repair                          remove an interrupted append's tail (saved to torn-*)\n" \
 	"  syslog [--from N] [--hostname H] [--send[=SOCKET]]   RFC 5424 lines\n" \
-	"DIR defaults to $BPGATE_AUDIT_DIR, else ./bpgate-audit; VKEY to DIR/log.vkey"
+	"  export --since DATE --until DATE [--format json|csv] [--metrics] [--repo DIR] [--env ENV]\n" \
+	"                                  chain-of-custody rows and change metrics of the releases\n" \
+	"DIR (--log or --audit-dir) defaults to $BPGATE_AUDIT_DIR, else ./bpgate-audit; VKEY to DIR/log.vkey"
 
 typedef struct {
-	const char *dir, *key, *signing_key, *since, *hostname, *out, *send, *syslog;
-	bool json, send_set, syslog_set;
+	const char *dir, *key, *signing_key, *since, *hostname, *out, *send, *syslog, *until, *repo, *env;
+	bool json, csv, metrics, send_set, syslog_set;
 	uint64_t from;
 } audit_opts;
 
@@ -492,6 +499,77 @@ done:
 	return rc;
 }
 
+/* The releases of an environment between two dates, from a verified log. */
+static int audit_export(int argc, const audit_opts *o)
+{
+	bpg_audit_log *log = NULL;
+	bpg_note_verifier *v = NULL;
+	git_repository *repo = NULL;
+	json_t *ex = NULL;
+	bpg_buf out = BPG_BUF_INIT;
+	bpg_export_opts eo = { o->env, 0, 0, NULL };
+	bpg_error err;
+	int rc = BPG_EXIT_OK;
+
+	if (argc != 0 || !o->since || !o->until)
+		return cli_usage("bpgate audit export --since DATE --until DATE [--format json|csv] [--metrics] "
+			"[--log DIR] [--key VKEY] [--repo DIR] [--env ENV]\n  DATE: YYYY-MM-DD (UTC; --until includes that day) "
+			"or YYYY-MM-DDTHH:MM:SSZ");
+	if (bpg_evidence_parse_time(&eo.since, o->since, false, &err) < 0 ||
+	    bpg_evidence_parse_time(&eo.until, o->until, true, &err) < 0) {
+		cli_report_error("audit export", &err);
+		return BPG_EXIT_ERROR;
+	}
+	git_libgit2_init();
+	if (open_existing(&log, o, &err) < 0 || load_vkey(&v, o, false, &err) < 0 || bpg_audit_verify(log, v, &err) < 0) {
+		rc = fail("audit export", &err);
+		goto done;
+	}
+	if (git_repository_open_ext(&repo, o->repo ? o->repo : ".", o->repo ? GIT_REPOSITORY_OPEN_NO_SEARCH : 0,
+			NULL) < 0) {
+		git_error_clear();
+		if (o->repo) {
+			bpg_error_set(&err, BPG_ENOTFOUND, "%s: not a git repository", o->repo);
+			rc = fail("audit export", &err);
+			goto done;
+		}
+		fprintf(stderr, "bpgate audit export: warning: no repository here: authors, approvers and cycle times "
+			"are left out (pass --repo DIR)\n");
+		repo = NULL;
+	}
+	eo.repo = repo;
+	if (bpg_audit_export(&ex, log, &eo, &err) < 0) {
+		rc = fail("audit export", &err);
+		goto done;
+	}
+	if (o->csv) {
+		rc = o->metrics ? bpg_export_metrics_csv(&out, ex, &err) : bpg_export_csv(&out, ex, &err);
+	} else {
+		char *s = json_dumps(o->metrics ? json_object_get(ex, "metrics") : ex, JSON_INDENT(2));
+		rc = !s || bpg_buf_puts(&out, s) < 0 || bpg_buf_putc(&out, '\n') < 0 ?
+			bpg_error_set(&err, BPG_ENOMEM, "out of memory") : 0;
+		free(s);
+	}
+	if (rc < 0) {
+		rc = fail("audit export", &err);
+		goto done;
+	}
+	if (o->out) {
+		if (bpg_file_write_atomic(o->out, out.ptr, out.size, 0644, &err) < 0)
+			rc = fail("audit export", &err);
+	} else {
+		fwrite(out.ptr, 1, out.size, stdout);
+	}
+done:
+	json_decref(ex);
+	bpg_buf_dispose(&out);
+	bpg_note_verifier_free(v);
+	bpg_audit_free(log);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return rc;
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -505,6 +583,11 @@ int cmd_audit(int argc, char **argv)
 		{ "send", optional_argument, NULL, OPT_SEND },
 		{ "syslog", optional_argument, NULL, OPT_SYSLOG },
 		{ "out", required_argument, NULL, OPT_OUT },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "repo", required_argument, NULL, OPT_REPO },
+		{ "env", required_argument, NULL, OPT_ENV },
+		{ "metrics", no_argument, NULL, OPT_METRICS },
+		{ "audit-dir", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -524,10 +607,16 @@ int cmd_audit(int argc, char **argv)
 		case 'k': o.key = optarg; break;
 		case 's': o.signing_key = optarg; break;
 		case OPT_FORMAT:
-			if (cli_parse_format(&fmt, optarg, 1u << BPG_FORMAT_TEXT | 1u << BPG_FORMAT_JSON) < 0)
+			if (cli_parse_format(&fmt, optarg, 1u << BPG_FORMAT_TEXT | 1u << BPG_FORMAT_JSON |
+					(strcmp(sub, "export") == 0 ? 1u << BPG_FORMAT_CSV : 0)) < 0)
 				return BPG_EXIT_ERROR;
 			o.json = fmt == BPG_FORMAT_JSON;
+			o.csv = fmt == BPG_FORMAT_CSV;
 			break;
+		case OPT_UNTIL: o.until = optarg; break;
+		case OPT_REPO: o.repo = optarg; break;
+		case OPT_ENV: o.env = optarg; break;
+		case OPT_METRICS: o.metrics = true; break;
 		case OPT_SINCE: o.since = optarg; break;
 		case OPT_FROM:
 			if (parse_u64(&o.from, optarg) < 0)
@@ -564,11 +653,8 @@ int cmd_audit(int argc, char **argv)
 		return audit_repair(&o);
 	if (strcmp(sub, "syslog") == 0)
 		return audit_syslog(&o);
-	if (strcmp(sub, "export") == 0) {
-		fprintf(stderr, "bpgate audit export: not available yet: it needs the release records the "
-			"server gate writes (issue 7, item 5)\n");
-		return BPG_EXIT_ERROR;
-	}
+	if (strcmp(sub, "export") == 0)
+		return audit_export(argc, &o);
 	fprintf(stderr, "bpgate audit: unknown command '%s'\n", sub);
 	return cli_usage(AUDIT_USAGE);
 }
