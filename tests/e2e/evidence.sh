@@ -112,6 +112,8 @@ ev_build() { BPGATE_TIME=2025-06-06T12:00:00Z bpgate evidence "$@" --repo "$srv"
 expect_exit 0 "bpgate evidence builds the package of a prod release" -- \
   ev_build "$r2" --out "$ev/r2.json" --html "$ev/r2.html" --markdown "$ev/r2.md"
 expect_grep "$E2E_TMP/err" "1 subject(s), signed by SHA256:" "says what it signed"
+t0=$(date +%s%N); ev_build "$r2" --out "$ev/timed.json" 2>/dev/null; t1=$(date +%s%N)
+echo "# package of r2: $(wc -c < "$ev/r2.json") bytes, HTML $(wc -c < "$ev/r2.html") bytes, Markdown $(wc -c < "$ev/r2.md") bytes, built in $(( (t1 - t0) / 1000000 )) ms (this build)"
 expect_exit 0 "evidence verify passes offline (signature, subjects, audit proofs, approvals)" -- \
   bpgate evidence verify "$ev/r2.json" --key "$keys/ev.pub" --log-key "$keys/audit.vkey"
 expect_grep "$E2E_TMP/out" "release: release acme/make-scenarios of $r2 to prod by erin at 2025-06-04T09:00:00Z" "names the release"
