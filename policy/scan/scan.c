@@ -59,8 +59,10 @@ void bpg_scanner_free(bpg_scanner *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < P_COUNT; i++)
+	for (int i = 0; i < P_COUNT; i++) {
 		pcre2_code_free(s->code[i]);
+		pcre2_code_free(s->anchored[i]);
+	}
 	pcre2_match_data_free(s->md);
 	pcre2_match_context_free(s->mctx);
 	pcre2_jit_stack_free(s->jstack);
@@ -71,6 +73,17 @@ void bpg_scanner_free(bpg_scanner *s)
 	free(s->pend);
 	free(s->kcache);
 	free(s);
+}
+
+/* Characters (UTF-8 lead bytes) in [p, p+n): columns of a long line. A
+ * plain counting loop over locals, which the compiler vectorises. */
+static size_t utf8_chars(const char *p, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t cont = 0;
+	for (size_t i = 0; i < n; i++)
+		cont += (u[i] & 0xC0) == 0x80;
+	return n - cont;
 }
 
 /* Move the line/column tracker forward to buffer offset off. */
@@ -84,8 +97,7 @@ void scan_advance(scan_ctx *c, size_t off)
 	while (i < off) {
 		const char *nl = memchr(b + i, '\n', off - i);
 		if (!nl) {
-			for (; i < off; i++)
-				c->pos_col += ((unsigned char)b[i] & 0xC0) != 0x80;
+			c->pos_col += utf8_chars(b + i, off - i);
 			break;
 		}
 		c->pos_line++;

@@ -245,10 +245,16 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* first two letters of some name ('A'..'Z' x 'a'..'z'): most capitalised
+ * words are rejected without the search */
+static bool name_pair[26][26];
+
 static void names_init(void)
 {
 	memcpy(sorted_names, first_names, sizeof(first_names));
 	qsort(sorted_names, NNAMES, sizeof(sorted_names[0]), cmp_name);
+	for (size_t i = 0; i < NNAMES; i++)
+		name_pair[first_names[i][0] - 'A'][first_names[i][1] - 'a'] = true;
 }
 
 bool v_first_name(const char *s, size_t n)
@@ -256,7 +262,8 @@ bool v_first_name(const char *s, size_t n)
 	char key[16];
 	const char *kp = key;
 	pthread_once(&tables_once, tables_init);
-	if (n >= sizeof(key))
+	if (n < 2 || n >= sizeof(key) || s[0] < 'A' || s[0] > 'Z' || s[1] < 'a' || s[1] > 'z' ||
+	    !name_pair[s[0] - 'A'][s[1] - 'a'])
 		return false;
 	memcpy(key, s, n);
 	key[n] = '\0';

@@ -517,6 +517,46 @@ static int run_pattern(scan_ctx *c, int which, hit_fn fn, bpg_error *err)
 	return 0;
 }
 
+/*
+ * The same loop driven by candidates: pcre2 runs anchored only where
+ * scan_cand_next() says a match can start. Where it cannot, the unanchored
+ * search would not have matched either, so the hits, and the offsets the
+ * handlers return, are the same.
+ */
+static int run_cand(scan_ctx *c, int which, hit_fn fn, bpg_error *err)
+{
+	bpg_scanner *s = c->s;
+	size_t off = 0;
+	size_t limit = c->accept_end < c->seg_len ? c->accept_end : c->seg_len;
+
+	if (!s->anchored[which])
+		return run_pattern(c, which, fn, err);
+	while (off < limit) {
+		PCRE2_SIZE *ov;
+		size_t at = scan_cand_next(which, c->seg, c->seg_len, off), ms, me, next;
+		const char *mark;
+		int r, rc;
+
+		if (at >= limit)
+			return 0;
+		r = pcre2_match(s->anchored[which], (PCRE2_SPTR)c->seg, c->seg_len, at,
+			PCRE2_NO_UTF_CHECK, s->md, s->mctx);
+		if (r < 0) { /* no match here (or the match limit): the next candidate */
+			off = at + 1;
+			continue;
+		}
+		ov = pcre2_get_ovector_pointer(s->md);
+		ms = ov[0];
+		me = ov[1];
+		mark = (const char *)pcre2_get_mark(s->md);
+		next = me > ms ? me : ms + 1;
+		if ((rc = fn(c, mark ? mark : "", ms, me, &next, err)) < 0)
+			return rc;
+		off = next > ms ? next : ms + 1;
+	}
+	return 0;
+}
+
 /* Capitalised words that are common given names (a C loop: a regex branch
  * starting at every capital letter costs more than the rest together). */
 static int scan_names(scan_ctx *c, bpg_error *err)
@@ -547,80 +587,40 @@ static int scan_names(scan_ctx *c, bpg_error *err)
 	return 0;
 }
 
-/* Mr, Mrs, Ms, Miss, Dr, Prof somewhere in the text? */
-static bool has_honorific(const char *s, size_t n)
-{
-	for (size_t i = 0; i + 1 < n; i++)
-		if ((s[i] == 'M' && (s[i + 1] == 'r' || s[i + 1] == 's' || s[i + 1] == 'i')) ||
-		    ((s[i] == 'D' || s[i] == 'P') && s[i + 1] == 'r'))
-			return true;
-	return false;
-}
-
 int scan_segment(scan_ctx *c, bpg_error *err)
 {
 	const char *s = c->seg;
-	size_t n = c->seg_len, digits = 0, colons = 0, run = 0, maxrun = 0;
-	bool at = false, under = false, upper = false, street = false, lead = false, birth;
+	size_t n = c->seg_len;
+	scan_seg_features f;
 	int rc;
 
 	c->seg_found = 0;
 	if (n == 0)
 		return 0;
 	/* one pass of cheap features decides which patterns can match at all */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (isalnum(ch)) {
-			if (++run > maxrun)
-				maxrun = run;
-			if (ch <= '9') {
-				digits++;
-				if (i + 2 < n && s[i + 1] == ' ' && isupper((unsigned char)s[i + 2]))
-					street = true;
-			} else if (ch <= 'Z') {
-				upper = true;
-			} else if ((ch == 'e' || ch == 'h' || ch == 'x') && i + 3 < n) {
-				lead = lead || (ch == 'e' && s[i + 1] == 'y' && s[i + 2] == 'J') ||
-					(ch == 'h' && s[i + 1] == 'o' && s[i + 2] == 'o' && s[i + 3] == 'k') ||
-					(ch == 'x' && (s[i + 1] == 'o' || s[i + 1] == 'a'));
-			}
-			continue;
-		}
-		run = 0;
-		if (ch == '@') at = true;
-		else if (ch == '_') under = true;
-		else if (ch == ':') colons++;
-		else if (ch == '-' && i + 4 < n && memcmp(s + i, "-----", 5) == 0) lead = true;
-	}
+	scan_features(s, n, &f);
 	if (c->json_number) {
-		if (digits >= 4 && (rc = run_pattern(c, P_NUMBER, scan_on_number, err)) < 0)
+		if (f.digits >= 4 && (rc = run_cand(c, P_NUMBER, scan_on_number, err)) < 0)
 			return rc;
 		return 0;
 	}
-	if ((at || under || lead || maxrun >= 20 || (digits && maxrun >= 14)) &&
-	    (rc = run_pattern(c, P_SECRET, on_secret, err)) < 0)
+	if ((f.at || f.under || f.lead || f.maxrun >= 20 || (f.digits && f.maxrun >= 14)) &&
+	    (rc = run_cand(c, P_SECRET, on_secret, err)) < 0)
 		return rc;
-	if ((digits >= 5 || street || (upper && has_honorific(s, n))) &&
-	    (rc = run_pattern(c, P_ALPHA, scan_on_alpha, err)) < 0)
+	if ((f.digits >= 5 || f.street || (f.upper && f.honorific)) &&
+	    (rc = run_cand(c, P_ALPHA, scan_on_alpha, err)) < 0)
 		return rc;
-	if (upper && (rc = scan_names(c, err)) < 0)
+	if (f.upper && (rc = scan_names(c, err)) < 0)
 		return rc;
-	if (digits >= 4 && (rc = run_pattern(c, P_NUMBER, scan_on_number, err)) < 0)
+	if (f.digits >= 4 && (rc = run_cand(c, P_NUMBER, scan_on_number, err)) < 0)
 		return rc;
-	if ((!c->in_json || colons || memchr(s, '=', n)) && (rc = run_pattern(c, P_KEYWORD, on_kw, err)) < 0)
+	if ((!c->in_json || f.colons || f.eq) && (rc = run_cand(c, P_KEYWORD, on_kw, err)) < 0)
 		return rc;
-	if (colons >= 2 && (rc = run_pattern(c, P_IPV6, on_secret, err)) < 0)
+	if (f.colons >= 2 && (rc = run_pattern(c, P_IPV6, on_secret, err)) < 0)
 		return rc;
-	if (digits >= 4) {
-		birth = ((c->keyself | c->keyctx) & C_DOB) != 0;
-		for (size_t i = 0; !birth && i + 3 <= n; i++) {
-			char a = (char)(s[i] | 0x20), b = (char)(s[i + 1] | 0x20);
-			birth = (a == 'b' && (b == 'i' || b == 'o')) || (a == 'd' && b == 'o' &&
-				(s[i + 2] | 0x20) == 'b');
-		}
-		if (birth && (rc = run_pattern(c, P_DATE, scan_on_alpha, err)) < 0)
-			return rc;
-	}
+	if (f.digits >= 4 && (f.birth || ((c->keyself | c->keyctx) & C_DOB)) &&
+	    (rc = run_pattern(c, P_DATE, scan_on_alpha, err)) < 0)
+		return rc;
 	return 0;
 }
 

@@ -49,6 +49,7 @@ enum { P_SECRET, P_NUMBER, P_ALPHA, P_KEYWORD, P_IPV6, P_DATE, P_COUNT };
 struct bpg_scanner {
 	bpg_scan_options opts;
 	pcre2_code *code[P_COUNT];
+	pcre2_code *anchored[P_COUNT]; /* the same patterns, anchored (candidate runs) */
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jstack;
@@ -106,6 +107,22 @@ struct scan_pending {
 int scan_compile(bpg_scanner *s, bpg_error *err);
 int scan_flush(scan_ctx *c, bpg_error *err);
 int scan_buffer_ctx(scan_ctx *c, bpg_error *err);
+
+/* candidates (scan_cand.c): the next offset >= i in s[0, n) where a match of
+ * family `which` can start, n when none; only P_SECRET, P_NUMBER, P_ALPHA and
+ * P_KEYWORD have them. */
+size_t scan_cand_next(int which, const char *s, size_t n, size_t i);
+
+typedef struct {
+	size_t digits, colons, maxrun; /* maxrun: longest alphanumeric run */
+	bool at, under, upper, eq;     /* '@', '_', a capital, '=' */
+	bool street;    /* a digit, a blank, a capital */
+	bool lead;      /* -----, eyJ, hook, xo / xa */
+	bool honorific; /* Mr Ms Mi Dr Pr */
+	bool birth;     /* bi, bo, dob (any case) */
+} scan_seg_features;
+
+void scan_features(const char *s, size_t n, scan_seg_features *f);
 
 /* engine */
 int scan_segment(scan_ctx *c, bpg_error *err);

@@ -202,12 +202,26 @@ static int scan_string_value(scan_ctx *c, size_t p, size_t end, bool esc, bpg_er
 	return scan_windows(c, raw, n, p + 1, NULL, true, err);
 }
 
+/* "/<index>" without printf: it runs for every array element. */
 static void set_index_pointer(bpg_scanner *s, frame *f)
 {
+	char d[24];
+	size_t n = sizeof(d), idx = f->idx;
+
 	s->ptr.size = f->ptrlen;
-	if (s->ptr.ptr)
+	do {
+		d[--n] = (char)('0' + idx % 10);
+		idx /= 10;
+	} while (idx);
+	d[--n] = '/';
+	if (bpg_buf_put(&s->ptr, d + n, sizeof(d) - n) < 0 && s->ptr.ptr)
 		s->ptr.ptr[s->ptr.size] = '\0';
-	(void)bpg_jsonptr_push_index(&s->ptr, f->idx);
+}
+
+/* Bytes that can continue a JSON number. */
+static bool num_char(char ch)
+{
+	return (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-';
 }
 
 enum { S_VALUE, S_VALUE_OR_END, S_KEY_OR_END, S_KEY, S_AFTER };
@@ -285,12 +299,12 @@ int scan_json(scan_ctx *c, bpg_error *err)
 					goto done;
 				if (depth > 0 && st[depth].is_obj && last_key &&
 				    is_name_key(last_key, last_key_len) && end - p - 1 < 64)
-					st[depth].sibling = scan_words_classes(b + p + 1, end - p - 1, true);
+					st[depth].sibling = key_classes(s, b + p + 1, end - p - 1);
 				p = end + 1;
 				state = S_AFTER;
 			} else if (ch == '-' || (ch >= '0' && ch <= '9')) {
 				size_t q = p + 1;
-				while (q < len && (strchr("0123456789.eE+-", b[q]) && b[q]))
+				while (q < len && num_char(b[q]))
 					q++;
 				if ((keyself | keyctx) & SPECIFIC_KEYS) {
 					c->keyself = keyself;

@@ -139,6 +139,15 @@ int scan_compile(bpg_scanner *s, bpg_error *err)
 		/* JIT is an accelerator: without it (e.g. no executable memory) the
 		 * interpreter runs the same patterns under the same limits. */
 		(void)pcre2_jit_compile(s->code[i], PCRE2_JIT_COMPLETE);
+		if (i == P_IPV6 || i == P_DATE)
+			continue;
+		/* anchored copies run at candidate offsets (JIT ignores PCRE2_ANCHORED
+		 * given at match time, so it is a compile option) */
+		s->anchored[i] = pcre2_compile((PCRE2_SPTR)pats[i], PCRE2_ZERO_TERMINATED,
+			PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, &ec, &eo, NULL);
+		if (!s->anchored[i])
+			return bpg_error_set(err, BPG_ENOMEM, "scan: cannot compile pattern '%s'", names[i]);
+		(void)pcre2_jit_compile(s->anchored[i], PCRE2_JIT_COMPLETE);
 	}
 	return 0;
 }
