@@ -33,6 +33,7 @@ typedef struct {
 	unsigned inherit;
 	unsigned keycls; /* classes of the key holding the container */
 	unsigned sibling; /* classes named by a "name"/"key" member (for "value") */
+	size_t type_owner; /* inside the "type" member of the object at this depth (0: not) */
 	bool next_is_value_key;
 } frame;
 
@@ -177,6 +178,48 @@ static int string_end(const char *b, size_t len, size_t p, size_t *end, bool *es
 	return BPG_EINVALID;
 }
 
+#define ID_CLASSES (C_MRN | C_SSN | C_DL | C_PASSPORT | C_NPI | C_MBI | C_BANK | C_MEDLIC | \
+	C_NHS | C_NINO | C_ITIN)
+
+static bool key_is(const char *k, size_t n, const char *lit)
+{
+	return strlen(lit) == n && memcmp(k, lit, n) == 0;
+}
+
+/* HL7 v2 table 0203 identifier type codes (FHIR Identifier.type) that name
+ * an entity: {"type": {"coding": [{"code": "MR"}]}, "value": "A10038475"}. */
+static unsigned hl7_id_type(const char *v, size_t n)
+{
+	static const struct { const char *code; unsigned cls; } t[] = {
+		{ "MR", C_MRN }, { "MRN", C_MRN }, { "SS", C_SSN }, { "DL", C_DL }, { "PPN", C_PASSPORT },
+		{ "NPI", C_NPI }, { "MC", C_MBI }, { "BA", C_BANK }, { "MD", C_MEDLIC }, { "DEA", C_MEDLIC },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (key_is(v, n, t[i].code))
+			return t[i].cls;
+	return 0;
+}
+
+/*
+ * An identifier object says what its "value" is through its siblings: the
+ * type code or text ("MR", "Medical record number") anywhere under "type",
+ * or the words of "system" (".../mrn", ".../us-ssn"). Those classes are
+ * given to the "value" member like a "name" member's are.
+ */
+static void identifier_context(frame *st, size_t depth, const char *key, size_t kn,
+	const char *v, size_t n)
+{
+	size_t owner = st[depth].type_owner;
+	if (n == 0 || n > 64)
+		return;
+	if (owner && key_is(key, kn, "code"))
+		st[owner].sibling |= hl7_id_type(v, n);
+	else if (owner && key_is(key, kn, "text"))
+		st[owner].sibling |= scan_words_classes(v, n, false) & ID_CLASSES;
+	else if (key_is(key, kn, "system"))
+		st[depth].sibling |= scan_words_classes(v, n, false) & ID_CLASSES;
+}
+
 static bool is_name_key(const char *k, size_t n)
 {
 	static const char *names[] = { "name", "key", "header", "field", "parameter", "label" };
@@ -286,6 +329,9 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				f->ptrlen = s->ptr.size;
 				f->inherit = keyctx | (keyself & INHERIT);
 				f->keycls = keyself;
+				f->type_owner = st[depth - 1].type_owner;
+				if (st[depth - 1].is_obj && last_key && key_is(last_key, last_key_len, "type"))
+					f->type_owner = depth - 1;
 				p++;
 				state = f->is_obj ? S_KEY_OR_END : S_VALUE_OR_END;
 			} else if (ch == '"') {
@@ -300,6 +346,8 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				if (depth > 0 && st[depth].is_obj && last_key &&
 				    is_name_key(last_key, last_key_len) && end - p - 1 < 64)
 					st[depth].sibling = key_classes(s, b + p + 1, end - p - 1);
+				else if (depth > 0 && st[depth].is_obj && last_key && !esc)
+					identifier_context(st, depth, last_key, last_key_len, b + p + 1, end - p - 1);
 				p = end + 1;
 				state = S_AFTER;
 			} else if (ch == '-' || (ch >= '0' && ch <= '9')) {

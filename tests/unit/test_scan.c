@@ -77,6 +77,28 @@ Test(scan, ssn_rules_and_context)
 	cr_assert_str_eq(rules("{\"SSN\": \"130-34-2009\"}"), "US_SSN");
 }
 
+/* FHIR / HL7 identifiers: the type code, type text or system says what "value" is */
+Test(scan, identifier_type_context)
+{
+	const bpg_scan_finding *f;
+
+	cr_assert_str_eq(rules("{\"identifier\": [{\"type\": {\"coding\": [{\"system\": "
+		"\"http://terminology.hl7.org/CodeSystem/v2-0203\", \"code\": \"MR\"}]}, "
+		"\"value\": \"A10038475\"}]}"), "MEDICAL_RECORD_NUMBER");
+	f = bpg_findings_get(fs, 0);
+	cr_assert_str_eq(f->pointer, "/identifier/0/value");
+	cr_assert_str_eq(rules("{\"id\": {\"type\": {\"text\": \"Medical record number\"}, "
+		"\"value\": \"77345120\"}}"), "MEDICAL_RECORD_NUMBER");
+	cr_assert_str_eq(rules("{\"id\": {\"system\": \"http://hl7.org/fhir/sid/us-ssn\", "
+		"\"value\": \"078051121\"}}"), "US_SSN");
+	cr_assert_str_eq(rules("{\"id\": {\"type\": {\"coding\": [{\"code\": \"PPN\"}]}, "
+		"\"value\": \"912803456\"}}"), "US_PASSPORT");
+	/* without the type the same values are not findings (a bare 9-digit number) */
+	cr_assert_str_eq(rules("{\"id\": {\"value\": \"912803456\"}}"), "");
+	/* a "code" outside a "type" member names nothing */
+	cr_assert_str_eq(rules("{\"id\": {\"code\": \"MR\", \"value\": \"912803456\"}}"), "");
+}
+
 Test(scan, phones_and_synthetic)
 {
 	cr_assert_str_eq(rules("call (425) 882-9090"), "PHONE");
