@@ -31,6 +31,9 @@ static const command commands[] = {
 	{ "check", cmd_check, "judge a range of commits as the hooks and the server would (for CI)" },
 	{ "inventory", cmd_inventory, "every blueprint with its catalog entry and what it shows" },
 	{ "approve", cmd_approve, "sign an approval of a commit's tree for an environment and push it" },
+	{ "pending", cmd_pending, "break-glass changes still waiting for retroactive approval" },
+	{ "rollback", cmd_rollback, "prepare a rollback of a scenario to its previous release, with its impact" },
+	{ "status", cmd_status, "where a revision stands: environments that have it, approvals recorded" },
 	{ "version", cmd_version, "print the version" },
 };
 

@@ -33,6 +33,7 @@ int cli_usage(const char *usage);
 int cmd_blueprint(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 int cmd_hook(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_install(int argc, char **argv);
@@ -50,5 +51,7 @@ int cmd_evidence(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
+int cmd_pending(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
 
 #endif

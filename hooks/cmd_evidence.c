@@ -239,10 +239,14 @@ static int verify_envelope(const char *env, size_t len, size_t lineno, const ver
 		found[a] |= bpg_intoto_has_sha256(stmt, hex);
 		bpg_buf_dispose(&art);
 	}
-	if (strcmp(json_string_value(json_object_get(stmt, "predicateType")), BPG_EVIDENCE_PREDICATE_V1) == 0)
+	/* A release package (predicate.release) is checked entirely; any other Statement for its
+	 * signature, subjects and, when it carries them, audit proofs. */
+	if (strcmp(json_string_value(json_object_get(stmt, "predicateType")), BPG_EVIDENCE_PREDICATE_V1) == 0 &&
+	    json_object_get(json_object_get(stmt, "predicate"), "release"))
 		rc = check_release_evidence(stmt, vx, o, err);
-	else
-		rc = check_audit_proofs(stmt, logkey, err);
+	else if ((rc = check_audit_proofs(stmt, logkey, err)) == 0 && (o->html || o->markdown))
+		rc = bpg_error_set(err, BPG_EINVALID, "not a release evidence package (no /predicate/release): "
+			"nothing to render");
 done:
 	if (rc < 0)
 		bpg_error_prefix(err, "envelope %zu: ", lineno);

@@ -1,60 +1,159 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: a governed repository made from the
-# shipped "regulated" pack and its sample blueprints, one change refused with
-# its reasons and one accepted. Usage: install/demo.sh BUILDDIR
+# The main job on the embedded default: bpgated on 127.0.0.1 with the shipped
+# "regulated" pack and demo principals, and the real flow with the stock git
+# and OpenSSH clients: a builder's commits judged by the hooks, pushes to dev
+# and stage, a direct push to prod refused with reasons, reviewers approving
+# over ssh, the releaser promoting to prod with a signed push, the audit log
+# verified. Usage: install/demo.sh BUILDDIR
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
-export PATH="$build/hooks:$build/server:$PATH"
-export BPGATE_PACKS="$src/policy/packs"
+export PATH="$build/hooks:$build/server:$PATH" BPGATE_PACKS="$src/policy/packs"
 pack="$src/policy/packs/regulated"
 demo=$(mktemp -d "${TMPDIR:-/tmp}/bpgate-demo.XXXXXX")
 export HOME="$demo/home" GIT_CONFIG_NOSYSTEM=1
 mkdir -p "$HOME"
-git config --global user.name "Alice Builder"
-git config --global user.email alice@example.com
 git config --global init.defaultBranch main
+daemon_pid=
+cleanup() { [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-[ -t 1 ] && [ -z "${NO_COLOR:-}" ] || say() { printf '\n== %s\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then b=$'\033[1m'; r=$'\033[0m'; else b=; r=; fi
+say() { printf '\n%s== %s%s\n' "$b" "$*" "$r"; }
+show() { printf '$ %s\n' "$*"; }
 
-say "A governed repository, in one command (bpgate init)"
-cd "$demo" && git init -q scenarios-repo && cd scenarios-repo
-run bpgate init
-git add .bpgate && git commit -qm "Govern this repository with the regulated pack"
-run bpgate policy test
-git checkout -q -b dev
+# --- the server ----------------------------------------------------------------
+say "bpgated on 127.0.0.1: principals, their SSH keys, an audit log"
+keys="$demo/keys"; srv="$demo/server"; mkdir -p "$keys" "$srv/repos" "$srv/state"
+people="alice bob carol dave erin frank grace"
+for p in $people; do ssh-keygen -q -t ed25519 -N '' -C "$p" -f "$keys/$p"; done
+for p in $people; do
+  opt=; [ "$p" = grace ] && opt=admin
+  echo "$p $opt $(cut -d' ' -f1,2 "$keys/$p.pub")"
+done > "$srv/principals"
+bpgate audit keygen demo.example/audit --out "$srv/audit" >/dev/null
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$srv/bpgated.json" <<J
+{ "listen": {"address": "127.0.0.1", "port": $port}, "repo_root": "repos", "state_dir": "state",
+  "keys_file": "principals", "audit_log": "auditlog", "server_signing_key": "audit.skey",
+  "pre_receive_hook": "$build/server/bpgate-receive", "bpgate": "$build/hooks/bpgate",
+  "path": "$build/hooks:$build/server:/usr/local/bin:/usr/bin:/bin", "log_level": "info" }
+J
+bpgated --config "$srv/bpgated.json" --check-config
+bpgated --config "$srv/bpgated.json" 2> "$srv/bpgated.log" &
+daemon_pid=$!
+for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+echo "listening on 127.0.0.1:$port (log: $srv/bpgated.log)"
 
-say "A builder commits a blueprint that breaks the rules: refused, with the fix for each finding"
-mkdir -p scenarios/crm-contact-sync
-cp "$pack/blueprints/crm-contact-sync.bad.blueprint.json" scenarios/crm-contact-sync/main.blueprint.json
-git add scenarios
-printf '$ git commit -m "Sync web leads to HubSpot"\n'
-if git commit -qm "Sync web leads to HubSpot"; then echo "(unexpected: accepted)"; exit 1; fi
+sshcmd() { echo "ssh -p $port -i $keys/$1 -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"; }
+on() { # on PERSON ssh-command...: one of our commands over the same SSH server
+  local p=$1; shift; show "ssh $p@server $*"; $(sshcmd "$p") git@127.0.0.1 "$@"
+}
+as() { # as PERSON git ...: git with that person's identity and key
+  local p=$1; shift
+  GIT_SSH_COMMAND=$(sshcmd "$p") GIT_AUTHOR_NAME=$p GIT_AUTHOR_EMAIL=$p@example.com \
+    GIT_COMMITTER_NAME=$p GIT_COMMITTER_EMAIL=$p@example.com git "$@"
+}
 
-say "The fixed blueprint, with the change template in the message: accepted"
-cp "$pack/blueprints/crm-contact-sync.good.blueprint.json" scenarios/crm-contact-sync/main.blueprint.json
-git add scenarios
+on grace whoami
+on grace repo create acme/scenarios
+# The server admin maps commit e-mails to principals and trusts the signers for signed pushes.
+repo="$srv/repos/acme/scenarios.git"
+for p in $people; do echo "$p $p"; echo "$p@example.com $p"; done > "$srv/users"
+{ for p in carol dave erin frank; do echo "$p namespaces=\"git,bpgate-approval@v1\" $(cut -d' ' -f1,2 "$keys/$p.pub")"; done
+  # approvals made over ssh (`approve`) are signed by the server on the caller's behalf
+  echo "* namespaces=\"bpgate-approval@v1\" $(ssh-keygen -y -f "$srv/state/ssh_host_ed25519_key" | cut -d' ' -f1,2)"
+} > "$srv/allowed_signers"
+git --git-dir="$repo" config bpgate.users "$srv/users"
+git --git-dir="$repo" config gpg.ssh.allowedSignersFile "$srv/allowed_signers"
+
+# --- the builder ------------------------------------------------------------------
+say "Alice (builder) governs the repository with the shipped pack (bpgate init)"
+cd "$demo"; as alice clone -q "ssh://git@127.0.0.1:$port/acme/scenarios.git" work 2>/dev/null; cd work
+as alice config user.name alice; as alice config user.email alice@example.com
+show "bpgate init"; bpgate init
+cp "$srv/allowed_signers" .bpgate/allowed_signers
+# The demo runs the change-window rule in warn mode so that it works at any hour.
+python3 - <<'P'
+import json
+p = json.load(open(".bpgate/policy.json"))
+p["rules"]["change-window"]["mode"] = "warn"
+json.dump(p, open(".bpgate/policy.json", "w"), indent=2)
+P
+mkdir -p health
+cat > health/stage.json <<J
+{"measured_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "scenarios": {
+ "weekly-digest": {"success_rate": 0.998, "error_rate": 0.002, "p95_ms": 850}}}
+J
+as alice add -A && as alice commit -qm "Govern this repository with the regulated pack"
+show "git push origin main dev stage   # the first push creates the policy branch (bootstrap)"
+as alice branch dev; as alice branch stage
+as alice push -q origin main dev stage 2>&1 | sed -n 's/^remote: //p' | grep -v '^$' || true
+git --git-dir="$repo" config --unset bpgate.bootstrap
+
+say "A change with personal data in a fixture is stopped on the laptop (pre-commit)"
+as alice checkout -q dev
+mkdir -p scenarios/weekly-digest/fixtures
+cp "$src/tests/e2e/data/weekly-digest.blueprint.json" scenarios/weekly-digest/main.blueprint.json 2>/dev/null || \
+python3 - <<'P'
+import json
+bp = {"name": "Weekly KPI digest", "flow": [
+  {"id": 1, "module": "http:ActionSendData", "version": 3, "parameters": {},
+   "mapper": {"url": "https://kpi.internal.example/weekly", "method": "get"}},
+  {"id": 2, "module": "json:ParseJSON", "version": 1, "parameters": {}, "mapper": {"json": "{{1.data}}"}},
+  {"id": 3, "module": "util:TextAggregator", "version": 1, "parameters": {"feeder": 2},
+   "mapper": {"value": "{{2.kpi}}: {{2.value}}"}}],
+  "metadata": {"instant": False, "version": 1, "scenario": {"roundtrips": 1, "maxErrors": 3,
+   "autoCommit": True, "autoCommitTriggerLast": True, "sequential": False, "confidential": False,
+   "dataloss": False, "dlq": True, "freshVariables": False}, "designer": {"orphans": []}, "zone": "eu1.make.com"}}
+json.dump(bp, open("scenarios/weekly-digest/main.blueprint.json", "w"), indent=4)
+P
+echo '{"recipients": [{"name": "Jane Roe", "email": "jane.roe@gmail.com"}]}' > scenarios/weekly-digest/fixtures/recipients.json
+as alice add -A
+show 'git commit -m "Weekly KPI digest"'
+as alice commit -qm "Weekly KPI digest" || true
+
+say "With synthetic data and the change template, the commit is accepted"
+echo '{"recipients": [{"name": "Test User", "email": "test.user@example.com"}]}' > scenarios/weekly-digest/fixtures/recipients.json
+as alice add -A
 cat > "$demo/msg" <<'M'
-Sync web leads to HubSpot
+Weekly KPI digest
 
-Purpose: new web-form leads reach sales the same minute
-Risk: high
-Test-Plan: ran in dev with five synthetic leads, checked HubSpot
-Rollback: revert this commit and re-import the previous blueprint
-UAT-Evidence: uat/crm-contact-sync.json
+Purpose: the Monday KPI digest reads the KPI service instead of a spreadsheet
+Risk: low
+Test-Plan: ran in dev against the KPI service, compared with last week's sheet
+Rollback: revert this commit; the previous digest keeps running
 M
-run git commit -q -F "$demo/msg"
-run git log --oneline -1
+show "git commit -F msg"
+as alice commit -q -F "$demo/msg" && as alice log --oneline -1
 
-say "What the reviewer sees: the semantic diff of the two blueprints"
-printf '$ bpgate diff bad good\n'
-bpgate diff "$pack/blueprints/crm-contact-sync.bad.blueprint.json" \
-  "$pack/blueprints/crm-contact-sync.good.blueprint.json" || true
+say "Alice pushes to dev and promotes to stage (the server gate judges each push)"
+show "git push origin dev"; as alice push -q origin dev 2>&1 | sed -n 's/^remote: //p'
+as alice branch -f stage dev
+show "git push origin stage"; as alice push -q origin stage 2>&1 | sed -n 's/^remote: //p'
 
-say "The same judgement in CI (bpgate check), and the inventory"
-run bpgate check HEAD~1..HEAD
-run bpgate inventory
+say "A direct push to prod is refused, with the reasons"
+as alice checkout -q -b hotfix main
+mkdir -p scenarios/weekly-digest; echo "quick fix" >> scenarios/weekly-digest/NOTES.md
+as alice add -A; as alice commit -q --no-verify -m "quick fix straight to prod"
+show "git push origin hotfix:main"
+as alice push origin hotfix:main 2>&1 | sed -n 's/^remote: //p' | grep -E 'error|fix:|refused' | head -12 || true
+as alice checkout -q dev
 
-say "Done. The demo repository is in $demo/scenarios-repo"
+say "Two reviewers approve the stage tree for prod, over ssh"
+rev=$(git rev-parse stage)
+on carol approve acme/scenarios "$rev" --for prod
+on dave approve acme/scenarios "$rev" --for prod
+on erin status acme/scenarios "$rev"
+
+say "Erin (releaser) promotes stage to prod with a signed push"
+as erin fetch -q origin
+as erin branch -f main origin/stage
+show "git push --signed origin main"
+GIT_SSH_COMMAND=$(sshcmd erin) git -c gpg.format=ssh -c user.signingkey="$keys/erin.pub" \
+  push --signed -q origin main 2>&1 | sed -n 's/^remote: //p'
+
+say "The audit log verifies against its signed checkpoint"
+on grace audit verify acme/scenarios
+echo
+echo "Done. The demo lives in $demo (server: $srv, working copy: $demo/work)."

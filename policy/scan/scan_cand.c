@@ -266,8 +266,13 @@ static int digit_chain(const char *s, size_t n, size_t i, size_t *end, size_t *d
 static size_t number_next(const char *s, size_t n, size_t i)
 {
 	while (i < n) {
-		char ch = s[i], prev = i ? s[i - 1] : ' ';
+		char ch = s[i], prev;
 		size_t j, digits = 0, dots = 0;
+		if (!DIGIT(ch) && ch != '+' && ch != '(') {
+			i++;
+			continue;
+		}
+		prev = i ? s[i - 1] : ' ';
 		if (!(DIGIT(ch) || ((ch == '+' || ch == '(') && i + 1 < n && DIGIT(s[i + 1]))) ||
 		    ALNUM(prev) || prev == '_' || prev == '.' || prev == '+' || prev == '/' || prev == '-') {
 			i++;

@@ -17,7 +17,7 @@
 #define INHERIT (C_MAKE | C_AWS | C_NAME)
 #define SPECIFIC_KEYS (C_SSN | C_DOB | C_DL | C_PASSPORT | C_BANK | C_MRN | C_PHONE | C_ITIN | \
 	C_NHS | C_NPI | C_NINO | C_CARD | C_MBI)
-#define KCACHE 1024
+#define KCACHE 4096
 
 struct key_cache_ent {
 	uint32_t hash;
@@ -149,31 +149,37 @@ static int decode(bpg_scanner *s, const char *p, size_t n, bpg_error *err)
 	return 0;
 }
 
+/* Bytes of w equal to the byte spread in rep: the high bit of each set. */
+static uint64_t swar_eq(uint64_t w, uint64_t rep)
+{
+	uint64_t x = w ^ rep;
+	return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+}
+
 /* End of the string whose opening quote is at p: index of the closing quote.
- * memchr finds the candidate quote; only strings with a backslash before it
- * need the byte-by-byte walk. Raw control bytes are tolerated (they are
- * scanned like any other byte). */
+ * Eight bytes at a time until a quote or a backslash; only strings with a
+ * backslash need the byte-by-byte walk. Raw control bytes are tolerated
+ * (they are scanned like any other byte). */
 static int string_end(const char *b, size_t len, size_t p, size_t *end, bool *esc)
 {
-	const char *q = memchr(b + p + 1, '"', len - p - 1);
-	const char *bs;
+	size_t i = p + 1;
 
 	*esc = false;
-	if (!q)
-		return BPG_EINVALID;
-	bs = memchr(b + p + 1, '\\', (size_t)(q - (b + p + 1)));
-	if (!bs) {
-		*end = (size_t)(q - b);
-		return 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, b + i, 8);
+		if (swar_eq(w, 0x2222222222222222ull) | swar_eq(w, 0x5c5c5c5c5c5c5c5cull))
+			break;
 	}
-	*esc = true;
-	for (size_t i = (size_t)(bs - b); i < len; i++) {
+	for (; i < len; i++) {
 		if (b[i] == '"') {
 			*end = i;
 			return 0;
 		}
-		if (b[i] == '\\')
+		if (b[i] == '\\') {
+			*esc = true;
 			i++;
+		}
 	}
 	return BPG_EINVALID;
 }

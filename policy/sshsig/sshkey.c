@@ -257,7 +257,9 @@ static int key_private(bpg_ssh_seckey **out, const unsigned char *priv, size_t p
 	for (size_t i = 0; i < r.left; i++)
 		if (r.p[i] != (unsigned char)(i + 1))
 			return bpg_error_set(err, BPG_EINVALID, "bad padding after the private key");
-	if (r.left >= 8)
+	/* OpenSSH pads to its 8-byte block; libssh to 16. Either is the 1, 2, 3...
+	 * sequence checked above; more than a block of it is not a key file. */
+	if (r.left >= 16)
 		return bpg_error_set(err, BPG_EINVALID, "too much padding after the private key");
 	if (memchr(comment, 0, clen))
 		return bpg_error_set(err, BPG_EINVALID, "key comment contains a NUL byte");

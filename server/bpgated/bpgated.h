@@ -38,6 +38,7 @@ typedef struct {
 	char *server_signing_key; /**< optional: handed to the gate (audit/approvals) */
 	char *audit_log;          /**< optional: handed to the gate */
 	char *pre_receive_hook;   /**< default: bpgate-receive next to bpgated */
+	char *bpgate;             /**< the bpgate command: default next to bpgated (or ../hooks/ in a build tree) */
 	char *git;                /**< default /usr/bin/git */
 	char *child_path;         /**< PATH for git and hooks */
 	char *child_home;         /**< HOME for git and hooks; default state_dir */
@@ -180,8 +181,17 @@ int bpgd_spawn_git(bpgd_child *out, const bpgd_config *cfg, bpgd_cmd_kind kind,
 	const char *repo_dir, const bpgd_child_ident *id, bpg_error *err);
 /** Run a program to completion with a clean env, output discarded to stderr log. */
 int bpgd_run(const bpgd_config *cfg, char *const argv[], int *status, bpg_error *err);
-/** Make <hooks_dir>/pre-receive a symlink to the configured gate. */
+/** Write <hooks_dir>/pre-receive and post-receive: scripts that exec the configured gate. */
 int bpgd_hooks_install(const bpgd_config *cfg, bpg_error *err);
+
+#define BPGD_CAPTURE_MAX ((size_t)1 << 20)
+/**
+ * Run a tool (argv[0] an absolute path) with the daemon's clean environment
+ * plus GIT_DIR=git_dir and BPGATE_USER=principal, `input` on its stdin,
+ * capturing at most BPGD_CAPTURE_MAX bytes of stdout and stderr.
+ */
+int bpgd_run_capture(const bpgd_config *cfg, char *const argv[], const char *git_dir,
+	const char *principal, const char *input, bpg_buf *out, bpg_buf *errout, int *status, bpg_error *err);
 
 /* ---- our own commands (commands.c) --------------------------------------- */
 

@@ -8,8 +8,12 @@
  */
 #include "bpgated.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +21,8 @@
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
+
+static void audit_admin(const bpgd_caller *who, const char *action, const char *target);
 
 static int cmd_whoami(const bpgd_caller *who, bpg_buf *out)
 {
@@ -32,10 +38,10 @@ static int cmd_help(const bpgd_caller *who, bpg_buf *out)
 		"  whoami                                  who the server thinks you are\n"
 		"  help                                    this text\n"
 		"  git clone/fetch/push ssh://<host>/<repo>  served by git, gated on push\n"
-		"  approve <repo> <rev> --for <env>        not available in this build\n"
-		"  status <repo> [<rev>]                   not available in this build\n"
-		"  pending <repo>                          not available in this build\n"
-		"  audit verify <repo>                     not available in this build\n");
+		"  approve <repo> <rev> --for <env>        record your signed approval of rev's tree for env\n"
+		"  status <repo> [<rev>]                   approvals of rev's tree, and where it is already\n"
+		"  pending <repo>                          break-glass changes still awaiting approval\n"
+		"  audit verify <repo>                     verify the audit log against its signed checkpoint\n");
 	if (who->admin)
 		bpg_buf_puts(out,
 			"admin:\n"
@@ -121,10 +127,34 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 			bpg_error_set(&err, BPG_EIO, "git init failed (status %d); see the server log", status);
 		goto fail;
 	}
+	/* What the gate needs from a repository of ours: push options and signed
+	 * pushes on, its name, and bootstrap until the policy branch exists. */
+	{
+		unsigned char seed[16];
+		char hex[33];
+		randombytes_buf(seed, sizeof(seed));
+		bpg_hex_encode(hex, seed, sizeof(seed));
+		const char *settings[][2] = { { "receive.advertisePushOptions", "true" },
+			{ "receive.certNonceSeed", hex }, { "bpgate.repository", cmd->repo },
+			{ "bpgate.bootstrap", "true" } };
+		for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+			bpg_buf gd = BPG_BUF_INIT;
+			bpg_buf_printf(&gd, "--git-dir=%s", dir.ptr);
+			char *cargv[] = { cfg->git, gd.ptr, (char *)"config", (char *)settings[i][0],
+				(char *)settings[i][1], NULL };
+			int st = 0;
+			int r = bpgd_run(cfg, cargv, &st, &err);
+			bpg_buf_dispose(&gd);
+			if (r < 0 || st != 0) {
+				if (st > 0)
+					bpg_error_set(&err, BPG_EIO, "git config %s failed", settings[i][0]);
+				goto fail;
+			}
+		}
+	}
 	bpg_buf_printf(out, "created %s\n", cmd->repo);
 	bpgd_log(BPGD_LOG_INFO, "repo.create", "principal=%s repo=%s", who->principal, cmd->repo);
-	/* The audit module is not linked into this build yet. */
-	bpgd_log(BPGD_LOG_WARN, "audit.unrecorded", "action=repo.create repo=%s reason=\"audit module not in this build\"", cmd->repo);
+	audit_admin(who, "repo.create", cmd->repo);
 	ret = 0;
 	goto done;
 fail:
@@ -178,19 +208,138 @@ static int cmd_user(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, b
 		return 0;
 	}
 	bpgd_log(BPGD_LOG_INFO, action, "principal=%s target=%s", who->principal, cmd->args[0]);
-	bpgd_log(BPGD_LOG_WARN, "audit.unrecorded", "action=%s target=%s reason=\"audit module not in this build\"",
-		action, cmd->args[0]);
+	audit_admin(who, action, cmd->args[0]);
 	return 0;
 fail:
 	bpg_buf_printf(errout, "bpgated: %s: %s\n", action + 5, err.message);
 	return err.code == BPG_EINVALID || err.code == BPG_ENOTFOUND ? EXIT_REFUSED : EXIT_USAGE;
 }
 
-static int not_available(const char *what, const char *module, bpg_buf *errout)
+/* A word the client sends that ends up in a tool's argv: never an option. */
+static bool plain_word(const char *w)
 {
-	bpg_buf_printf(errout, "bpgated: '%s' is not available in this build (needs the %s module, not linked yet)\n",
-		what, module);
-	return EXIT_USAGE;
+	if (!w || !*w || w[0] == '-' || strlen(w) > 255)
+		return false;
+	for (const char *p = w; *p; p++)
+		if (!(isalnum((unsigned char)*p) || strchr("._/^~@{}-", *p)))
+			return false;
+	return true;
+}
+
+/* Run `bpgate ARGS...` in the repository as the caller; its output is the answer. */
+static int run_bpgate(const bpgd_caller *who, const bpgd_cmd *cmd, const char *const *args, size_t nargs,
+	const char *input, bpg_buf *out, bpg_buf *errout)
+{
+	const bpgd_config *cfg = who->cfg;
+	char *argv[16];
+	bpg_buf dir = BPG_BUF_INIT;
+	bpg_error err;
+	int status = -1, ret = EXIT_USAGE;
+	size_t n = 0;
+
+	bpg_error_clear(&err);
+	if (cmd->repo && bpgd_repo_resolve(&dir, cfg->repo_root, cmd->repo, &err) < 0) {
+		bpg_buf_printf(errout, "bpgated: %s\n", err.message);
+		ret = EXIT_REFUSED;
+		goto done;
+	}
+	argv[n++] = cfg->bpgate;
+	for (size_t i = 0; i < nargs && n < 15; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	if (bpgd_run_capture(cfg, argv, cmd->repo ? dir.ptr : NULL, who->principal, input, out, errout,
+	    &status, &err) < 0) {
+		bpg_buf_printf(errout, "bpgated: %s\n", err.message);
+		goto done;
+	}
+	ret = status == 0 ? 0 : status == 1 ? EXIT_REFUSED : EXIT_USAGE;
+done:
+	bpg_buf_dispose(&dir);
+	return ret;
+}
+
+/* approve <repo> <rev> --for <env>: the identity is the key's principal; the
+ * approval is signed with the server's host key on the principal's behalf
+ * (allowed_signers trusts that key for approvals: see the README). */
+static int cmd_approve(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, bpg_buf *errout)
+{
+	if (cmd->nargs != 4 || strcmp(cmd->args[2], "--for") != 0 || !plain_word(cmd->args[1]) ||
+	    !plain_word(cmd->args[3])) {
+		bpg_buf_puts(errout, "usage: approve <repo> <rev> --for <env>\n");
+		return EXIT_USAGE;
+	}
+	const char *args[] = { "approve", cmd->args[1], "--for", cmd->args[3], "-f", who->cfg->host_key,
+		"--as", who->principal, "--repository", cmd->repo, "--no-push" };
+	int rc = run_bpgate(who, cmd, args, sizeof(args) / sizeof(args[0]), NULL, out, errout);
+	bpgd_log(rc == 0 ? BPGD_LOG_INFO : BPGD_LOG_WARN, "approve", "principal=%s repo=%s rev=%s env=%s status=%d",
+		who->principal, cmd->repo, cmd->args[1], cmd->args[3], rc);
+	return rc;
+}
+
+static int cmd_status(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, bpg_buf *errout)
+{
+	const char *rev = cmd->nargs > 1 ? cmd->args[1] : "main";
+	if (!plain_word(rev)) {
+		bpg_buf_puts(errout, "usage: status <repo> [<rev>]\n");
+		return EXIT_USAGE;
+	}
+	const char *args[] = { "status", rev };
+	return run_bpgate(who, cmd, args, 2, NULL, out, errout);
+}
+
+static int cmd_pending(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, bpg_buf *errout)
+{
+	const char *args[] = { "pending" };
+	return run_bpgate(who, cmd, args, 1, NULL, out, errout);
+}
+
+static int cmd_audit_verify(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, bpg_buf *errout)
+{
+	const bpgd_config *cfg = who->cfg;
+	bpg_buf vkey = BPG_BUF_INIT;
+	int rc;
+
+	if (!cfg->audit_log) {
+		bpg_buf_puts(errout, "bpgated: this server keeps no audit log (audit_log is not configured)\n");
+		return EXIT_USAGE;
+	}
+	/* The verifier key beside the signing key (audit keygen writes both). */
+	bpg_buf_puts(&vkey, cfg->server_signing_key ? cfg->server_signing_key : "");
+	if (vkey.size > 5 && strcmp(vkey.ptr + vkey.size - 5, ".skey") == 0) {
+		vkey.size -= 5;
+		vkey.ptr[vkey.size] = '\0';
+		bpg_buf_puts(&vkey, ".vkey");
+	}
+	const char *args[] = { "audit", "verify", "--log", cfg->audit_log, "--key", vkey.ptr };
+	rc = run_bpgate(who, cmd, args, vkey.size ? 6 : 4, NULL, out, errout);
+	bpg_buf_dispose(&vkey);
+	return rc;
+}
+
+/* Admin actions are audit entries too, when the server keeps a log. */
+static void audit_admin(const bpgd_caller *who, const char *action, const char *target)
+{
+	const bpgd_config *cfg = who->cfg;
+	bpg_buf entry = BPG_BUF_INIT, o = BPG_BUF_INIT, e = BPG_BUF_INIT;
+	json_t *j;
+	char *text;
+	int status;
+	bpg_error err;
+
+	if (!cfg->audit_log || !cfg->server_signing_key)
+		return;
+	j = json_pack("{s:s, s:s, s:s, s:I}", "type", action, "principal", who->principal, "target", target,
+		"time", (json_int_t)time(NULL));
+	text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *argv[] = { cfg->bpgate, (char *)"audit", (char *)"append", (char *)"--signing-key",
+		cfg->server_signing_key, (char *)"--log", cfg->audit_log, NULL };
+	if (!text || bpgd_run_capture(cfg, argv, NULL, who->principal, text, &o, &e, &status, &err) < 0 || status != 0)
+		bpgd_log(BPGD_LOG_WARN, "audit.unrecorded", "action=%s target=%s", action, target);
+	free(text);
+	json_decref(j);
+	bpg_buf_dispose(&entry);
+	bpg_buf_dispose(&o);
+	bpg_buf_dispose(&e);
 }
 
 int bpgd_command_run(const bpgd_cmd *cmd, const bpgd_caller *who, bpg_buf *out, bpg_buf *errout)
@@ -213,13 +362,13 @@ int bpgd_command_run(const bpgd_cmd *cmd, const bpgd_caller *who, bpg_buf *out, 
 		return cmd->kind == BPGD_CMD_REPO_CREATE ? cmd_repo_create(who, cmd, out, errout)
 			: cmd_user(who, cmd, out, errout);
 	case BPGD_CMD_APPROVE:
-		return not_available("approve", "sshsig approvals", errout);
+		return cmd_approve(who, cmd, out, errout);
 	case BPGD_CMD_STATUS:
-		return not_available("status", "policy engine", errout);
+		return cmd_status(who, cmd, out, errout);
 	case BPGD_CMD_PENDING:
-		return not_available("pending", "policy engine", errout);
+		return cmd_pending(who, cmd, out, errout);
 	case BPGD_CMD_AUDIT_VERIFY:
-		return not_available("audit verify", "audit", errout);
+		return cmd_audit_verify(who, cmd, out, errout);
 	default:
 		bpg_buf_puts(errout, "bpgated: not one of our commands\n");
 		return EXIT_USAGE;

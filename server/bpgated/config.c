@@ -105,7 +105,7 @@ static int check_members(json_t *obj, const char *const *allowed, const char *pr
 }
 
 static const char *const top_members[] = { "listen", "repo_root", "state_dir", "host_key",
-	"hooks_dir", "keys_file", "server_signing_key", "audit_log", "pre_receive_hook", "git",
+	"hooks_dir", "keys_file", "server_signing_key", "audit_log", "pre_receive_hook", "bpgate", "git",
 	"path", "home", "log_level", "limits", NULL };
 static const char *const listen_members[] = { "address", "port", NULL };
 static const char *const limit_members[] = { "max_connections", "max_per_principal",
@@ -131,6 +131,7 @@ static int load_paths(bpgd_config *cfg, json_t *root, const char *dir, const cha
 		{ "host_key", &cfg->host_key }, { "hooks_dir", &cfg->hooks_dir },
 		{ "keys_file", &cfg->keys_file }, { "server_signing_key", &cfg->server_signing_key },
 		{ "audit_log", &cfg->audit_log }, { "pre_receive_hook", &cfg->pre_receive_hook },
+		{ "bpgate", &cfg->bpgate },
 		{ "git", &cfg->git }, { "home", &cfg->child_home },
 	};
 	const char *s;
@@ -178,6 +179,17 @@ static int fill_defaults(bpgd_config *cfg, const char *self_dir)
 		if ((rc = bpg_buf_printf(&b, "%s/bpgate-receive", self_dir)) < 0)
 			goto done;
 		cfg->pre_receive_hook = bpg_buf_detach(&b);
+	}
+	if (!cfg->bpgate) {
+		/* Installed side by side; in a build tree the command is in ../hooks/. */
+		if ((rc = bpg_buf_printf(&b, "%s/bpgate", self_dir)) < 0)
+			goto done;
+		if (access(b.ptr, X_OK) < 0) {
+			bpg_buf_clear(&b);
+			if ((rc = bpg_buf_printf(&b, "%s/../hooks/bpgate", self_dir)) < 0)
+				goto done;
+		}
+		cfg->bpgate = bpg_buf_detach(&b);
 	}
 	if (!cfg->git && (rc = dup_into(&cfg->git, "/usr/bin/git")) < 0)
 		goto done;
@@ -320,6 +332,7 @@ void bpgd_config_release(bpgd_config *cfg)
 	free(cfg->server_signing_key);
 	free(cfg->audit_log);
 	free(cfg->pre_receive_hook);
+	free(cfg->bpgate);
 	free(cfg->git);
 	free(cfg->child_path);
 	free(cfg->child_home);

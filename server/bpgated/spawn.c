@@ -5,13 +5,15 @@
  * The gate is wired through `git -c core.hooksPath=<hooks_dir>`: a
  * command-line setting beats anything in the repository's own config, so
  * nobody with write access to a repository can swap the pre-receive hook.
- * <hooks_dir>/pre-receive is a symlink the daemon keeps pointing at the
- * configured gate (bpgate-receive by default).
+ * <hooks_dir>/pre-receive and post-receive are small scripts the daemon
+ * rewrites at start: they exec the configured gate (bpgate-receive by
+ * default) with the daemon's audit log and signing key.
  */
 #include "bpgated.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -191,33 +193,146 @@ int bpgd_run(const bpgd_config *cfg, char *const argv[], int *status, bpg_error 
 	return 0;
 }
 
-int bpgd_hooks_install(const bpgd_config *cfg, bpg_error *err)
+/* Single-quote a path for a POSIX shell script; paths with a quote are refused. */
+static int sh_quote(bpg_buf *out, const char *s)
 {
-	bpg_buf link = BPG_BUF_INIT, tmp = BPG_BUF_INIT;
-	char cur[4096];
-	ssize_t n;
+	if (strchr(s, '\'') || strchr(s, '\n'))
+		return BPG_EINVALID;
+	return bpg_buf_printf(out, "'%s'", s);
+}
+
+/* One hook script: exec the gate with the daemon's settings (the audit log
+ * and its key), as pre-receive or as post-receive. */
+static int write_hook(const bpgd_config *cfg, const char *name, bool post, bpg_error *err)
+{
+	bpg_buf script = BPG_BUF_INIT, path = BPG_BUF_INIT;
 	int rc = 0;
 
-	if (mkdir(cfg->hooks_dir, 0755) < 0 && errno != EEXIST)
-		return bpg_error_set(err, BPG_EIO, "%s: cannot create: %s", cfg->hooks_dir, strerror(errno));
-	if (bpg_buf_printf(&link, "%s/pre-receive", cfg->hooks_dir) < 0 ||
-	    bpg_buf_printf(&tmp, "%s/.pre-receive.%ld", cfg->hooks_dir, (long)getpid()) < 0) {
-		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	bpg_buf_puts(&script, "#!/bin/sh\n# written by bpgated at start: the gate with the daemon's settings\nexec ");
+	rc |= sh_quote(&script, cfg->pre_receive_hook);
+	if (post)
+		bpg_buf_puts(&script, " --post-receive");
+	if (cfg->audit_log && cfg->server_signing_key) {
+		bpg_buf_puts(&script, " --audit-dir ");
+		rc |= sh_quote(&script, cfg->audit_log);
+		bpg_buf_puts(&script, " --audit-key ");
+		rc |= sh_quote(&script, cfg->server_signing_key);
+	}
+	bpg_buf_puts(&script, " \"$@\"\n");
+	if (rc != 0) {
+		rc = bpg_error_set(err, BPG_EINVALID, "the gate, audit log and key paths must not contain a quote or newline");
 		goto done;
 	}
-	n = readlink(link.ptr, cur, sizeof(cur) - 1);
-	if (n >= 0) {
-		cur[n] = '\0';
-		if (strcmp(cur, cfg->pre_receive_hook) == 0)
-			goto done;
-	}
-	unlink(tmp.ptr);
-	if (symlink(cfg->pre_receive_hook, tmp.ptr) < 0 || rename(tmp.ptr, link.ptr) < 0) {
-		rc = bpg_error_set(err, BPG_EIO, "%s: cannot install the pre-receive link: %s", link.ptr, strerror(errno));
-		unlink(tmp.ptr);
-	}
+	bpg_buf_printf(&path, "%s/%s", cfg->hooks_dir, name);
+	if (bpg_file_write_atomic(path.ptr, script.ptr, script.size, 0755, err) < 0)
+		rc = err->code;
 done:
-	bpg_buf_dispose(&link);
-	bpg_buf_dispose(&tmp);
+	bpg_buf_dispose(&script);
+	bpg_buf_dispose(&path);
+	return rc;
+}
+
+int bpgd_hooks_install(const bpgd_config *cfg, bpg_error *err)
+{
+	if (mkdir(cfg->hooks_dir, 0755) < 0 && errno != EEXIST)
+		return bpg_error_set(err, BPG_EIO, "%s: cannot create: %s", cfg->hooks_dir, strerror(errno));
+	if (write_hook(cfg, "pre-receive", false, err) < 0 || write_hook(cfg, "post-receive", true, err) < 0)
+		return err->code ? err->code : BPG_EIO;
+	return 0;
+}
+
+/* Drain a child's stdout and stderr into bounded buffers without deadlock. */
+static int drain(int ofd, int efd, bpg_buf *out, bpg_buf *errout)
+{
+	struct pollfd pf[2] = { { ofd, POLLIN, 0 }, { efd, POLLIN, 0 } };
+	char chunk[8192];
+	int open_fds = 2;
+
+	while (open_fds > 0) {
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(pf[i].fd, chunk, sizeof(chunk));
+			if (n <= 0) {
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			bpg_buf *dst = i == 0 ? out : errout;
+			if (dst->size < BPGD_CAPTURE_MAX)
+				bpg_buf_put(dst, chunk, (size_t)n);
+		}
+	}
+	return 0;
+}
+
+int bpgd_run_capture(const bpgd_config *cfg, char *const argv[], const char *git_dir,
+	const char *principal, const char *input, bpg_buf *out, bpg_buf *errout, int *status, bpg_error *err)
+{
+	child_env env;
+	posix_spawn_file_actions_t fa;
+	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, e[2] = { -1, -1 }, src, st = 0, rc = 0;
+	pid_t pid;
+
+	*status = -1;
+	if (env_build(&env, cfg, NULL, git_dir) < 0 || env_add(&env, "GIT_DIR", git_dir) < 0 ||
+	    env_add(&env, "BPGATE_USER", principal) < 0) {
+		env_release(&env);
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	}
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0) {
+		rc = bpg_error_set(err, BPG_EIO, "pipe: %s", strerror(errno));
+		goto done;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, o[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, e[1], 2);
+	/* Tools find the repository from their working directory, as git does. */
+	if (git_dir)
+		posix_spawn_file_actions_addchdir_np(&fa, git_dir);
+	src = posix_spawn(&pid, argv[0], &fa, NULL, argv, env.vars);
+	posix_spawn_file_actions_destroy(&fa);
+	if (src != 0) {
+		rc = bpg_error_set(err, BPG_EIO, "cannot start %s: %s", argv[0], strerror(src));
+		goto done;
+	}
+	close(in[0]);
+	close(o[1]);
+	close(e[1]);
+	in[0] = o[1] = e[1] = -1;
+	/* Inputs are small (one JSON entry); write it all, then EOF. */
+	if (input) {
+		size_t left = strlen(input);
+		const char *p = input;
+		while (left > 0) {
+			ssize_t n = write(in[1], p, left);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			p += n;
+			left -= (size_t)n;
+		}
+	}
+	close(in[1]);
+	in[1] = -1;
+	drain(o[0], e[0], out, errout);
+	o[0] = e[0] = -1;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			break;
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+done:
+	close_pair(in);
+	close_pair(o);
+	close_pair(e);
+	env_release(&env);
 	return rc;
 }

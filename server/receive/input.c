@@ -4,6 +4,7 @@
  * refs/tags/ or refs/bpgate/. */
 #include "receive.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,27 @@ int rcv_read_updates(rcv_updates *out, FILE *f, bpg_error *err)
 	}
 	if (ferror(f))
 		return bpg_error_set(err, BPG_EIO, "cannot read the ref updates from standard input");
+	return 0;
+}
+
+int rcv_read_push_options(json_t *out, const char *(*lookup)(const char *name), bpg_error *err)
+{
+	const char *cnt = lookup("GIT_PUSH_OPTION_COUNT");
+	char *end = NULL;
+	long n = cnt && *cnt ? strtol(cnt, &end, 10) : 0;
+
+	if (cnt && *cnt && (*end != '\0' || n < 0))
+		return bpg_error_set(err, BPG_EINVALID, "GIT_PUSH_OPTION_COUNT is not a number");
+	if (n > RCV_MAX_PUSH_OPTIONS)
+		return bpg_error_set(err, BPG_EINVALID, "too many push options");
+	for (long i = 0; i < n; i++) {
+		char key[48];
+		snprintf(key, sizeof(key), "GIT_PUSH_OPTION_%ld", i);
+		const char *v = lookup(key);
+		json_t *s = v && strlen(v) <= RCV_MAX_PUSH_OPTION_LEN ? json_string(v) : NULL;
+		if (!s || json_array_append_new(out, s) < 0)
+			return bpg_error_set(err, BPG_EINVALID, "a push option is missing, too long or not UTF-8");
+	}
 	return 0;
 }
 

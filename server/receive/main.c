@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_PUSH_OPTIONS 100
+#define MAX_PUSH_OPTIONS RCV_MAX_PUSH_OPTIONS
 
 static void refuse_line(const char *what, const char *msg, const char *fix)
 {
@@ -309,6 +309,11 @@ static void spool(const rcv_config *cfg, const json_t *records)
 	}
 }
 
+static const char *env_lookup(const char *name)
+{
+	return getenv(name);
+}
+
 static int usage(void)
 {
 	fputs("usage: bpgate-receive [--user-var NAME] [--users FILE] [--policy-ref REF] [--repository NAME]\n"
@@ -400,21 +405,9 @@ int main(int argc, char **argv)
 		refuse_line("who is pushing", msg, "ask an admin to add you to the roles (and the server's user map)");
 		goto done;
 	}
-	const char *cnt = getenv("GIT_PUSH_OPTION_COUNT");
-	long n = cnt ? strtol(cnt, NULL, 10) : 0;
-	if (n < 0 || n > MAX_PUSH_OPTIONS) {
-		refuse_line("push options", "too many push options", NULL);
+	if (rcv_read_push_options(opts_j, env_lookup, &err) < 0) {
+		refuse_line("push options", err.message, NULL);
 		goto done;
-	}
-	for (long i = 0; i < n; i++) {
-		char key[48];
-		snprintf(key, sizeof(key), "GIT_PUSH_OPTION_%ld", i);
-		const char *v = getenv(key);
-		json_t *s = v && strlen(v) < 1024 ? json_string(v) : NULL;
-		if (!s || json_array_append_new(opts_j, s) < 0) {
-			refuse_line("push options", "a push option is missing, too long or not UTF-8", NULL);
-			goto done;
-		}
 	}
 	/* gather options from the trusted policy */
 	{
@@ -443,6 +436,7 @@ int main(int argc, char **argv)
 	gopts.releasers = rel;
 	gopts.nreleasers = nrel;
 	gopts.keys_tree = &keys_tree;
+	gopts.signers = pol.signers; /* SSH-signed commits verified against the trusted allowed_signers */
 	rcv_ctx cx = { repo, &cfg, &pol, now, principal };
 	for (size_t i = 0; i < ups.n; i++) {
 		if (judge_one(&oc, &cx, &ups.v[i], now_s, opts_j, &gopts, &err) < 0) {

@@ -40,6 +40,13 @@ typedef struct {
 int rcv_read_updates(rcv_updates *out, FILE *f, bpg_error *err);
 void rcv_updates_free(rcv_updates *u);
 
+#define RCV_MAX_PUSH_OPTIONS 100
+#define RCV_MAX_PUSH_OPTION_LEN 1023
+/* Append the push options (GIT_PUSH_OPTION_COUNT, GIT_PUSH_OPTION_<i>, read
+ * through lookup, normally getenv) to out as strings: at most 100, each at
+ * most 1023 bytes of UTF-8. BPG_EINVALID otherwise. */
+int rcv_read_push_options(json_t *out, const char *(*lookup)(const char *name), bpg_error *err);
+
 typedef struct {
 	char *user_var;      /* variable naming the pusher */
 	char *users_file;    /* principal map, or NULL */

@@ -31,6 +31,18 @@ seed() { # seed TARGET DIR: copy vector files that suit TARGET into DIR
 	policy) i=0; for f in policy/packs/*/policy.json policy/packs/*/tests/*.json; do
 			i=$((i + 1)); { if [ "${f#*tests/}" != "$f" ]; then printf '\001'; else printf '\000'; fi
 			cat "$f"; } > "$2/seed$i"; done ;;
+	receive_input) z=0000000000000000000000000000000000000000; a=1111111111111111111111111111111111111111
+		printf '\000%s %s refs/heads/main\n%s %s refs/tags/v1\n' $z $a $a $z > "$2"/stdin
+		printf '\000%s %s refs/heads/\033[31mx\n' $a $a > "$2"/stdin-esc
+		printf '\0012\nbpgate.break-glass=INC-42: digest\nci.skip\n' > "$2"/options
+		printf '\002# map\nalice alice\nalice@example.com alice\n' > "$2"/users ;;
+	daemon_cmd) printf "\000git-receive-pack '/team/app.git'" > "$2"/push
+		printf '\000%s' "git upload-pack 'it'\\''s!'" > "$2"/quoted
+		printf '\000user add bob --admin ssh-ed25519 AAAA' > "$2"/user
+		printf '\001%s' "'a'\\!'b'" > "$2"/sq; printf '\002/team/app.git' > "$2"/name
+		printf '\003version=2:object-format=sha1' > "$2"/proto
+		{ printf '\004'; cat "$v"/sshsig/allowed_signers 2>/dev/null | sed 's/^[^ ]* /alice admin /'; } > "$2"/keys
+		printf '\005caf\303\251 \033[2J' > "$2"/esc ;;
 	minisign*|sign*) cp "$v"/minisign/*.minisig "$v"/minisign/*.pub "$v"/minisign/*.key "$2"/ 2>/dev/null ;;
 	esac 2>/dev/null
 	return 0

@@ -1,0 +1,229 @@
+/* Policy from a commit and the server's release records (see releases.h). */
+#include "releases.h"
+#include "bpgate/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int add_blob(bpg_policy_files *files, git_repository *repo, const git_tree_entry *e, const char *path,
+	bpg_error *err)
+{
+	git_blob *b = NULL;
+	int rc;
+	if (git_blob_lookup(&b, repo, git_tree_entry_id(e)) < 0) {
+		git_error_clear();
+		return bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/%s", path);
+	}
+	if ((size_t)git_blob_rawsize(b) > BPG_POLICY_FILE_MAX)
+		rc = bpg_error_set(err, BPG_ETOOBIG, ".bpgate/%s is larger than the policy file limit", path);
+	else
+		rc = bpg_policy_files_add(files, path, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), err);
+	git_blob_free(b);
+	return rc;
+}
+
+static int add_dir(bpg_policy_files *files, git_repository *repo, const git_tree *root, const char *dir,
+	bpg_error *err)
+{
+	const git_tree_entry *de = git_tree_entry_byname(root, dir);
+	git_tree *t = NULL;
+	int rc = 0;
+
+	if (!de || git_tree_entry_type(de) != GIT_OBJECT_TREE)
+		return 0;
+	if (git_tree_lookup(&t, repo, git_tree_entry_id(de)) < 0) {
+		git_error_clear();
+		return bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/%s/", dir);
+	}
+	for (size_t i = 0; i < git_tree_entrycount(t) && rc == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const char *n = git_tree_entry_name(e);
+		size_t len = strlen(n);
+		char path[512];
+		if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || len < 6 || strcmp(n + len - 5, ".json") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, n);
+		rc = add_blob(files, repo, e, path, err);
+	}
+	git_tree_free(t);
+	return rc;
+}
+
+int rel_policy_load(bpg_policy **policy, bpg_allowed_signers **signers, git_repository *repo,
+	const git_oid *commit, bpg_error *err)
+{
+	bpg_policy_files *files = NULL;
+	bpg_diags *diags = NULL;
+	git_commit *c = NULL;
+	git_tree *root = NULL, *bt = NULL;
+	git_blob *sb = NULL;
+	const git_tree_entry *e;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc;
+
+	*policy = NULL;
+	*signers = NULL;
+	git_oid_tostr(hex, sizeof(hex), commit);
+	if (git_commit_lookup(&c, repo, commit) < 0 || git_commit_tree(&root, c) < 0) {
+		rc = bpg_error_set(err, BPG_ERROR, "cannot read commit %.12s", hex);
+		goto done;
+	}
+	e = git_tree_entry_byname(root, ".bpgate");
+	if (!e || git_tree_entry_type(e) != GIT_OBJECT_TREE || git_tree_lookup(&bt, repo, git_tree_entry_id(e)) < 0) {
+		rc = bpg_error_set(err, BPG_ENOTFOUND, "commit %.12s has no .bpgate/ folder", hex);
+		goto done;
+	}
+	if (!(e = git_tree_entry_byname(bt, "policy.json"))) {
+		rc = bpg_error_set(err, BPG_ENOTFOUND, "commit %.12s has no .bpgate/policy.json", hex);
+		goto done;
+	}
+	if ((rc = bpg_policy_files_new(&files, ".bpgate", err)) < 0 || (rc = add_blob(files, repo, e, "policy.json", err)) < 0)
+		goto done;
+	const git_tree_entry *se = git_tree_entry_byname(bt, "allowed_signers");
+	if (se && (rc = add_blob(files, repo, se, "allowed_signers", err)) < 0)
+		goto done;
+	if ((rc = add_dir(files, repo, bt, "contracts", err)) < 0 || (rc = add_dir(files, repo, bt, "tests", err)) < 0)
+		goto done;
+	if ((rc = bpg_policy_load(policy, &diags, files, err)) < 0)
+		goto done;
+	if (se && git_tree_entry_type(se) == GIT_OBJECT_BLOB && git_blob_lookup(&sb, repo, git_tree_entry_id(se)) == 0 &&
+	    (size_t)git_blob_rawsize(sb) <= BPG_ALLOWED_SIGNERS_MAX &&
+	    (rc = bpg_allowed_signers_parse(signers, git_blob_rawcontent(sb), (size_t)git_blob_rawsize(sb),
+	    ".bpgate/allowed_signers", err)) < 0)
+		goto done;
+	rc = 0;
+done:
+	git_error_clear();
+	git_blob_free(sb);
+	git_tree_free(bt);
+	git_tree_free(root);
+	git_commit_free(c);
+	bpg_diags_free(diags);
+	bpg_policy_files_free(files);
+	if (rc < 0) {
+		bpg_policy_free(*policy);
+		bpg_allowed_signers_free(*signers);
+		*policy = NULL;
+		*signers = NULL;
+	}
+	return rc;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	const char *tx = json_string_value(json_object_get(x, "time")), *ty = json_string_value(json_object_get(y, "time"));
+	int c = strcmp(ty ? ty : "", tx ? tx : "");
+	if (c)
+		return c;
+	return strcmp(json_string_value(json_object_get(y, "record_ref")), json_string_value(json_object_get(x, "record_ref")));
+}
+
+int rel_records(json_t **out, git_repository *repo, const char *env, bpg_error *err)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	json_t **v = NULL;
+	size_t n = 0, cap = 0;
+	char glob[256];
+	int rc = 0;
+
+	*out = NULL;
+	if (env && (strchr(env, '/') || strchr(env, '*') || strchr(env, '?') || strchr(env, '[')))
+		return bpg_error_set(err, BPG_EINVALID, "'%s' is not an environment name", env);
+	snprintf(glob, sizeof(glob), "refs/bpgate/releases/%s/*", env ? env : "*");
+	if (git_reference_iterator_glob_new(&it, repo, glob) < 0) {
+		git_error_clear();
+		return bpg_error_set(err, BPG_ERROR, "cannot list %s", glob);
+	}
+	while (git_reference_next(&ref, it) == 0) {
+		git_blob *b = NULL;
+		json_t *rec = NULL;
+		if (n >= REL_MAX_RECORDS) {
+			rc = bpg_error_set(err, BPG_ETOOBIG, "more than %d release records", REL_MAX_RECORDS);
+			break;
+		}
+		if (git_reference_target(ref) && git_blob_lookup(&b, repo, git_reference_target(ref)) == 0 &&
+		    (size_t)git_blob_rawsize(b) <= REL_RECORD_MAX)
+			rec = json_loadb(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), 0, NULL);
+		git_blob_free(b);
+		git_error_clear();
+		if (json_is_object(rec) && json_is_string(json_object_get(rec, "tree")) &&
+		    json_is_string(json_object_get(rec, "new")) &&
+		    json_object_set_new(rec, "record_ref", json_string(git_reference_name(ref))) == 0) {
+			if (n == cap) {
+				json_t **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+				if (!nv) {
+					json_decref(rec);
+					rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+					break;
+				}
+				v = nv;
+			}
+			v[n++] = rec;
+			rec = NULL;
+		}
+		json_decref(rec);
+		git_reference_free(ref);
+		ref = NULL;
+	}
+	git_reference_free(ref);
+	git_reference_iterator_free(it);
+	if (rc == 0) {
+		if (n > 1)
+			qsort(v, n, sizeof(*v), newest_first);
+		if (!(*out = json_array()))
+			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rc < 0)
+			json_decref(v[i]);
+		else if (json_array_append_new(*out, v[i]) < 0) /* consumes v[i] either way */
+			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	}
+	free(v);
+	if (rc < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int rel_env_branch(char *out, size_t size, const bpg_policy *policy, const char *env)
+{
+	const json_t *e = json_object_get(json_object_get(bpg_policy_json(policy), "environments"), env);
+	const char *b = json_string_value(json_object_get(e, "branch"));
+	if (!b)
+		return BPG_ENOTFOUND;
+	snprintf(out, size, "%s%s", strncmp(b, "refs/", 5) == 0 ? "" : "refs/heads/", b);
+	return 0;
+}
+
+int rel_time_parse(const char *s, time_t *out)
+{
+	struct tm tm;
+	char z = 0;
+	memset(&tm, 0, sizeof(tm));
+	if (!s || strlen(s) != 20 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
+		return BPG_EINVALID;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*out = timegm(&tm);
+	return 0;
+}
+
+void rel_now(time_t *now, char out[32])
+{
+	struct tm tm;
+	if (rel_time_parse(getenv("BPGATE_TIME"), now) < 0)
+		*now = time(NULL);
+	gmtime_r(now, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+const json_t *rel_rule_param(const bpg_policy *policy, const char *rule, const char *name)
+{
+	return json_object_get(json_object_get(json_object_get(bpg_policy_json(policy), "rules"), rule), name);
+}

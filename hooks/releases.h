@@ -1,0 +1,44 @@
+/*
+ * What `bpgate pending` and `bpgate rollback` share: the policy as a commit
+ * has it (.bpgate/ of its tree), and the server's release records
+ * (refs/bpgate/releases/<env>/<commit>, JSON blobs written by
+ * bpgate-receive's post-receive; see docs/readme/server.md).
+ *
+ * Ownership: every out-parameter is the caller's (bpg_policy_free,
+ * bpg_allowed_signers_free, json_decref). The repository stays the caller's.
+ */
+#ifndef BPG_RELEASES_H
+#define BPG_RELEASES_H
+
+#include <time.h>
+#include <git2.h>
+#include <jansson.h>
+#include "bpgate/common.h"
+#include "bpgate/policy.h"
+#include "bpgate/sshsig.h"
+
+#define REL_MAX_RECORDS 20000
+#define REL_RECORD_MAX ((size_t)1 << 20)
+
+/* Load .bpgate/ (policy.json, allowed_signers, contracts/, tests/) from the
+ * tree of `commit`. *signers is NULL when the tree has no allowed_signers. */
+int rel_policy_load(bpg_policy **policy, bpg_allowed_signers **signers, git_repository *repo,
+	const git_oid *commit, bpg_error *err);
+
+/* The release records of `env` (every environment when NULL), newest first
+ * (by "time", then ref name). Each is the record's JSON plus "record_ref".
+ * Unreadable or malformed records are skipped (they are the server's). */
+int rel_records(json_t **out, git_repository *repo, const char *env, bpg_error *err);
+
+/* The branch of an environment as a full ref name, written to out. */
+int rel_env_branch(char *out, size_t size, const bpg_policy *policy, const char *env);
+
+/* Now: $BPGATE_TIME (reproducible runs) or the clock, as time_t and RFC 3339. */
+void rel_now(time_t *now, char out[32]);
+/* Parse "YYYY-MM-DDTHH:MM:SSZ". */
+int rel_time_parse(const char *s, time_t *out);
+
+/* rules.<rule>.<name> of the policy, or NULL. */
+const json_t *rel_rule_param(const bpg_policy *policy, const char *rule, const char *name);
+
+#endif
