@@ -148,7 +148,7 @@ on erin status acme/scenarios "$rev"
 
 say "Erin (releaser) promotes stage to prod with a signed push"
 as erin fetch -q origin
-as erin branch -f main origin/stage
+as erin branch -f --no-track main origin/stage
 show "git push --signed origin main"
 GIT_SSH_COMMAND=$(sshcmd erin) git -c gpg.format=ssh -c user.signingkey="$keys/erin.pub" \
   push --signed -q origin main 2>&1 | sed -n 's/^remote: //p'
