@@ -153,22 +153,22 @@ static bool scenario_differs(rb_ctx *cx, const git_oid *tree)
 	return hit;
 }
 
-/* tree hex -> newest commit hex of the first-parent history of the tip. */
+/* The first-parent history of the tip, newest first: [[commit hex, tree hex], ...]. */
 static json_t *history(git_repository *repo, const git_oid *tip)
 {
-	json_t *map = json_object();
+	json_t *arr = json_array();
 	git_commit *c = NULL, *p = NULL;
 	char th[GIT_OID_HEXSZ + 1], ch[GIT_OID_HEXSZ + 1];
-	if (!map || git_commit_lookup(&c, repo, tip) < 0) {
+	if (!arr || git_commit_lookup(&c, repo, tip) < 0) {
 		git_error_clear();
-		json_decref(map);
+		json_decref(arr);
 		return NULL;
 	}
 	for (size_t n = 0; c && n < RB_HISTORY_MAX; n++) {
 		git_oid_tostr(th, sizeof(th), git_commit_tree_id(c));
 		git_oid_tostr(ch, sizeof(ch), git_commit_id(c));
-		if (!json_object_get(map, th))
-			json_object_set_new(map, th, json_string(ch));
+		if (json_array_append_new(arr, json_pack("[ss]", ch, th)) < 0)
+			break;
 		if (git_commit_parentcount(c) == 0 || git_commit_parent(&p, c, 0) < 0)
 			break;
 		git_commit_free(c);
@@ -177,7 +177,18 @@ static json_t *history(git_repository *repo, const git_oid *tip)
 	}
 	git_error_clear();
 	git_commit_free(c);
-	return map;
+	return arr;
+}
+
+/* The newest commit of the history with this tree, or NULL. */
+static const char *commit_with_tree(const json_t *hist, const char *tree)
+{
+	size_t i;
+	json_t *h;
+	json_array_foreach(hist, i, h)
+		if (strcmp(json_string_value(json_array_get(h, 1)), tree) == 0)
+			return json_string_value(json_array_get(h, 0));
+	return NULL;
 }
 
 static int read_side(bpg_buf *out, git_repository *repo, const git_diff_file *f)
@@ -429,14 +440,21 @@ done:
 /* Bring the environment's branch and the release records from the remote (best effort). */
 static void fetch(const rb_ctx *cx)
 {
-	git_remote *r = NULL;
+	git_config *cfg = NULL;
 	bpg_buf b1 = BPG_BUF_INIT;
 	const char *dir = git_repository_workdir(cx->repo) ? git_repository_workdir(cx->repo) : git_repository_path(cx->repo);
-	if (git_remote_lookup(&r, cx->repo, cx->remote) < 0) {
-		git_error_clear();
+	const char *url = NULL;
+	/* remote.<name>.url rather than git_remote_lookup, whose regex use leaks under libgit2 1.5 + pcre2 */
+	bpg_buf_printf(&b1, "remote.%s.url", cx->remote);
+	bool known = b1.ptr && git_repository_config_snapshot(&cfg, cx->repo) == 0 &&
+		git_config_get_string(&url, cfg, b1.ptr) == 0 && url;
+	git_config_free(cfg);
+	git_error_clear();
+	bpg_buf_clear(&b1);
+	if (!known) {
+		bpg_buf_dispose(&b1);
 		return;
 	}
-	git_remote_free(r);
 	bpg_buf_printf(&b1, "+%s:refs/remotes/%s/%s", cx->branch, cx->remote, cx->short_branch);
 	char *argv[] = { "git", "-C", (char *)dir, "fetch", "-q", (char *)cx->remote, b1.ptr,
 		"+refs/bpgate/releases/*:refs/bpgate/releases/*", NULL };
@@ -471,8 +489,8 @@ static int find_tip(rb_ctx *cx)
 /* The target: --to REV, or the newest release whose scenario files differ from now. */
 static int find_target(rb_ctx *cx, const char *to, const json_t *records, const json_t *hist)
 {
-	size_t i;
-	json_t *rec;
+	size_t i, k;
+	json_t *rec, *r, *h;
 	char th[GIT_OID_HEXSZ + 1];
 
 	if (to) {
@@ -488,31 +506,38 @@ static int find_target(rb_ctx *cx, const char *to, const json_t *records, const 
 			return BPG_EXIT_ERROR;
 		}
 		git_oid_tostr(th, sizeof(th), &cx->to_tree);
-		if (git_oid_equal(&cx->to_tree, &cx->tip_tree) || !json_object_get(hist, th)) {
+		const char *c = commit_with_tree(hist, th);
+		if (git_oid_equal(&cx->to_tree, &cx->tip_tree) || !c) {
 			fprintf(stderr, "bpgate rollback: %s's tree %.12s %s; the gate accepts a rollback only to a tree %s "
 				"had before\n", to, th, git_oid_equal(&cx->to_tree, &cx->tip_tree) ? "is the current one" :
 				"was never on the branch", cx->short_branch);
 			return BPG_EXIT_FINDINGS;
 		}
-		git_oid_fromstr(&cx->to_commit, json_string_value(json_object_get(hist, th)));
+		git_oid_fromstr(&cx->to_commit, c);
 		json_array_foreach(records, i, rec)
-			if (strcmp(json_string_value(json_object_get(rec, "tree")), th) == 0) {
+			if (strcmp(json_string_value(json_object_get(rec, "new")), c) == 0)
 				cx->record = rec;
-				break;
-			}
 		return 0;
 	}
-	json_array_foreach(records, i, rec) {
-		const char *t = json_string_value(json_object_get(rec, "tree"));
+	/* releases in the branch's own order (record times can tie), newest first */
+	json_t *by_commit = json_object();
+	if (!by_commit)
+		return BPG_EXIT_ERROR;
+	json_array_foreach(records, i, r)
+		json_object_set(by_commit, json_string_value(json_object_get(r, "new")), r);
+	json_array_foreach(hist, k, h) {
+		const char *c = json_string_value(json_array_get(h, 0)), *t = json_string_value(json_array_get(h, 1));
 		git_oid tid;
-		if (git_oid_fromstr(&tid, t) < 0 || git_oid_equal(&tid, &cx->tip_tree) || !json_object_get(hist, t) ||
-		    !scenario_differs(cx, &tid))
+		rec = json_object_get(by_commit, c);
+		if (!rec || strcmp(json_string_value(json_object_get(rec, "tree")), t) != 0 || git_oid_fromstr(&tid, t) < 0 || git_oid_equal(&tid, &cx->tip_tree) || !scenario_differs(cx, &tid))
 			continue;
-		cx->record = rec;
+		cx->record = rec; /* still owned by records */
 		git_oid_cpy(&cx->to_tree, &tid);
-		git_oid_fromstr(&cx->to_commit, json_string_value(json_object_get(hist, t)));
+		git_oid_fromstr(&cx->to_commit, c);
+		json_decref(by_commit);
 		return 0;
 	}
+	json_decref(by_commit);
 	fprintf(stderr, "bpgate rollback: no earlier release of %s on %s differs from the current one "
 		"(%zu release record(s) read; fetch them with: git fetch %s '+refs/bpgate/releases/*:refs/bpgate/releases/*')\n",
 		cx->scenario, cx->env, json_array_size(records), cx->remote);

@@ -43,6 +43,15 @@ cp "$pack/policy.json" .bpgate/policy.json
 cp -r "$pack/contracts" .bpgate/contracts
 cp "$keys/allowed_signers" .bpgate/allowed_signers
 echo "Weekly KPI digest" > scenarios/weekly-digest/README.md
+# a small blueprint (v0; v1 is released later and rolled back with bpgate rollback)
+cat > "$E2E_TMP/bp-v0.json" <<'J'
+{"name": "Weekly KPI digest", "flow": [
+ {"id": 1, "module": "util:SetVariable2", "version": 1, "parameters": {}, "mapper": {"name": "subject", "scope": "roundtrip", "value": "Weekly digest"}, "metadata": {"designer": {"x": 0, "y": 0}}},
+ {"id": 2, "module": "util:SetVariable2", "version": 1, "parameters": {}, "mapper": {"name": "period", "scope": "roundtrip", "value": "7 days"}, "metadata": {"designer": {"x": 300, "y": 0}}}],
+ "metadata": {"instant": false, "version": 1, "scenario": {"roundtrips": 1, "maxErrors": 3, "autoCommit": true, "sequential": false, "confidential": false, "dataloss": false, "dlq": false}, "designer": {"orphans": []}, "zone": "eu1.make.com"}}
+J
+sed -e 's/"7 days"/"14 days"/' -e 's|"metadata": {"designer": {"x": 300, "y": 0}}}\],|"metadata": {"designer": {"x": 300, "y": 0}}},\n {"id": 3, "module": "util:SetVariable2", "version": 1, "parameters": {}, "mapper": {"name": "footer", "scope": "roundtrip", "value": "See you next week"}, "metadata": {"designer": {"x": 600, "y": 0}}}],|' "$E2E_TMP/bp-v0.json" > "$E2E_TMP/bp-v1.json"
+cp "$E2E_TMP/bp-v0.json" scenarios/weekly-digest/main.blueprint.json
 echo "Paid invoices to the ledger" > scenarios/invoice-export/README.md
 echo "UAT run 2025-06-01: pass" > uat/crm-contact-sync/2025-06-01.md
 cat > health/stage.json <<'J'
@@ -186,6 +195,14 @@ git -C "$srv" cat-file blob "refs/bpgate/releases/prod/$(git rev-parse main)" > 
 expect_grep "$E2E_TMP/rec" '"kind":"break-glass"' "break-glass recorded"
 expect_grep "$E2E_TMP/rec" '"incident":"INC-42: digest spams customers"' "incident recorded"
 bg=$(git rev-parse main)
+BPGATE_TIME=2025-06-07T12:30:00Z expect_exit 1 "bpgate pending on the server lists the break-glass change (exit 1)" -- bpgate pending --repo "$srv"
+expect_grep "$E2E_TMP/out" "prod  commit ${bg:0:12}  tree $(git rev-parse "main^{tree}" | cut -c1-12)  INC-42: digest spams customers" "pending names commit, tree and incident"
+expect_grep "$E2E_TMP/out" "by grace at 2025-06-07T10:30:00Z, 0 day(s) ago; scenarios: weekly-digest" "pending names who, when, the age and the scenario"
+expect_grep "$E2E_TMP/out" "retroactive approvals: 0 of 1" "pending counts the approvals"
+expect_grep "$E2E_TMP/out" "due within the 3-day limit of break-glass-overdue" "pending: not overdue yet"
+git fetch -q origin '+refs/bpgate/releases/*:refs/bpgate/releases/*'
+BPGATE_TIME=2025-06-07T12:30:00Z expect_exit 1 "bpgate pending in a clone that fetched the release records" -- bpgate pending
+expect_grep "$E2E_TMP/out" "fix: a reviewer runs \`bpgate approve ${bg:0:12} --for prod\`" "pending says how to approve"
 git checkout -q dev; git merge -q --ff-only main
 sed -i 's/2025-06-03T00:00:00Z/2025-06-10T00:00:00Z/' health/stage.json
 change alice scenarios/weekly-digest/README.md "more" "digest: more"
@@ -193,7 +210,13 @@ push alice 0 "dev" origin dev; promote dev stage; push bob 0 "stage" origin stag
 BPGATE_TIME=2025-06-11T10:30:00Z approve carol main prod
 BPGATE_TIME=2025-06-11T10:30:00Z spush erin erin 1 "a break-glass change unapproved after 3 days freezes its scenario" origin main
 expect_grep "$E2E_TMP/err" "[break-glass-overdue] scenario weekly-digest was changed on prod by break-glass INC-42" "overdue named"
+BPGATE_TIME=2025-06-11T10:30:00Z expect_exit 1 "bpgate pending --format json marks the overdue change" -- bpgate pending --repo "$srv" --format json
+expect_grep "$E2E_TMP/out" '"overdue": true' "overdue after 3 days"
+expect_grep "$E2E_TMP/out" '"age_days": 4' "age in days"
+expect_grep "$E2E_TMP/out" '"limit_days": 3' "the policy's limit"
 BPGATE_TIME=2025-06-11T10:30:00Z approve dave "$bg" prod
+BPGATE_TIME=2025-06-11T10:30:00Z expect_exit 0 "nothing pending once the retroactive approval exists" -- bpgate pending --repo "$srv"
+expect_grep "$E2E_TMP/out" "no break-glass change is waiting for retroactive approval" "pending says so"
 BPGATE_TIME=2025-06-11T10:30:00Z spush erin erin 0 "after the retroactive approval the scenario moves again" origin main
 
 # --- rollback ----------------------------------------------------------------------------------------
@@ -226,6 +249,51 @@ git add -A; as alice git commit -qm "invoices: stage health after the fix"
 push alice 0 "dev" origin dev; promote dev stage; push bob 0 "stage" origin stage; promote stage main
 approve carol main prod
 spush erin erin 0 "evidence and healthy stage figures: released" origin main
+# --- commit signatures verified on the server -----------------------------------------------------------
+git checkout -q dev
+echo "signed note" >> scenarios/weekly-digest/README.md; git add -A
+as frank git -c gpg.format=ssh -c user.signingkey="$keys/frank.pub" commit -q -S -m "digest: signed note"
+BPGATE_RECEIVE_DUMP_FACTS=1 push alice 0 "dev takes a commit signed by frank" origin dev
+expect_grep "$E2E_TMP/err" '"reason": "good signature"' "the gate verifies commit signatures against the policy's allowed_signers"
+expect_grep "$E2E_TMP/err" '"principal": "frank"' "the signing principal is in the facts"
+
+# --- bpgate rollback SCENARIO ---------------------------------------------------------------------------
+cp "$E2E_TMP/bp-v1.json" scenarios/weekly-digest/main.blueprint.json; git add -A
+as alice git commit -qm "digest: two-week period and a footer" -m "Purpose: digest covers two weeks
+Risk: low
+Test-Plan: ran on stage
+Rollback: revert"
+push alice 0 "dev" origin dev; promote dev stage; push bob 0 "stage" origin stage; promote stage main
+approve carol main prod
+spush erin erin 0 "a blueprint change is released to prod" origin main
+released=$(git rev-parse main)
+expect_exit 1 "rolling back invoice-export would also change weekly-digest back: stops" -- bpgate rollback invoice-export --dry-run
+expect_grep "$E2E_TMP/err" "also changes back 1 other scenario(s)" "names the other scenarios"
+expect_grep "$E2E_TMP/out" "scenario weekly-digest (risk low, owner bob)  <- another scenario" "marks the other scenario"
+expect_exit 1 "--to the current tree is not a rollback" -- bpgate rollback weekly-digest --to main --no-fetch
+expect_grep "$E2E_TMP/err" "is the current one" "says why"
+git checkout -q main
+expect_exit 0 "bpgate rollback weekly-digest prepares the rollback" -- as erin bpgate rollback weekly-digest
+prev=$(git rev-parse "$released~2")
+expect_grep "$E2E_TMP/out" "back to: tree $(git rev-parse "$prev^{tree}" | cut -c1-12), on prod as commit ${prev:0:12} (release 2025-06-11T10:30:00Z by erin)" "the last earlier release of the scenario"
+expect_grep "$E2E_TMP/out" "    M scenarios/weekly-digest/main.blueprint.json" "the blueprint changes back"
+expect_grep "$E2E_TMP/out" "      module 2 util:SetVariable2: mapper" "a changed module"
+expect_grep "$E2E_TMP/out" "      module 3 util:SetVariable2: goes away" "a module that goes away"
+expect_grep "$E2E_TMP/out" "systems written to by the scenarios changing back: none" "systems"
+expect_grep "$E2E_TMP/out" "created commit" "the commit is created"
+expect_grep "$E2E_TMP/out" "  git push --signed origin rollback/weekly-digest:main" "prints the push the releaser runs"
+[ "$(git rev-parse rollback/weekly-digest^)" = "$released" ] && [ "$(git rev-parse "rollback/weekly-digest^{tree}")" = "$(git rev-parse "$prev^{tree}")" ] \
+  && ok "rollback/weekly-digest: parent is prod's tip, tree the earlier release" || fail "rollback commit has the wrong parent or tree"
+git log -1 --format=%B rollback/weekly-digest > "$E2E_TMP/msg"
+expect_grep "$E2E_TMP/msg" "Purpose: rollback weekly-digest on prod to tree" "Purpose trailer"
+expect_grep "$E2E_TMP/msg" "Risk: low" "Risk trailer"
+spush erin erin 0 "the prepared rollback pushed by the releaser is accepted" origin rollback/weekly-digest:main
+expect_grep "$E2E_TMP/err" "[rollback] rollback of refs/heads/main (environment prod) by erin" "the gate records it as a rollback"
+git -C "$srv" cat-file blob "refs/bpgate/releases/prod/$(git rev-parse rollback/weekly-digest)" > "$E2E_TMP/rec"
+expect_grep "$E2E_TMP/rec" '"kind":"rollback"' "rollback release record"
+git checkout -q dev; git merge -q --ff-only origin/main
+push alice 0 "dev follows the rollback" origin dev; promote dev stage; push bob 0 "stage follows the rollback" origin stage
+
 # --- segregation of duties ------------------------------------------------------------------------
 git checkout -q dev
 change carol scenarios/weekly-digest/README.md "carol's idea" "digest: carol"
