@@ -79,32 +79,51 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The union of two objects' keys, sorted. *keys_obj owns the strings that
+ * *out points to (decref it, free *out). */
+static int union_keys(const char ***out, size_t *n, json_t **keys_obj, const json_t *a, const json_t *b)
+{
+	json_t *keys = json_object(), *v;
+	const char *key;
+
+	*out = NULL;
+	*n = 0;
+	*keys_obj = keys;
+	if (!keys)
+		return BPG_ENOMEM;
+	json_object_foreach((json_t *)a, key, v)
+		if (json_object_set(keys, key, json_true()) < 0)
+			return BPG_ENOMEM;
+	json_object_foreach((json_t *)b, key, v)
+		if (json_object_set(keys, key, json_true()) < 0)
+			return BPG_ENOMEM;
+	if (json_object_size(keys) == 0)
+		return 0;
+	if (!(*out = calloc(json_object_size(keys), sizeof(**out))))
+		return BPG_ENOMEM;
+	json_object_foreach(keys, key, v)
+		(*out)[(*n)++] = key;
+	qsort(*out, *n, sizeof(**out), cmp_cstr);
+	return 0;
+}
+
 /* Compare two flattened objects; one change per differing leaf, in key order.
  * `skip` names top-level keys compared elsewhere (connection references). */
 static int diff_leaves(bpg_bpdiff *d, bpg_change_kind kind, const bpg_module *m,
 	const json_t *a, const json_t *b, const char *prefix, const bpg_module *skip_refs)
 {
-	json_t *la = json_object(), *lb = json_object(), *keys = json_object();
+	json_t *la = json_object(), *lb = json_object(), *keys = NULL;
 	bpg_buf p = BPG_BUF_INIT;
-	const char **sorted = NULL, *key;
-	json_t *v;
+	const char **sorted = NULL;
 	size_t n = 0;
 	int rc = BPG_ENOMEM;
 
-	if (!la || !lb || !keys)
+	if (!la || !lb)
 		goto done;
 	if ((a && flatten(la, a, &p, 0) < 0) || (bpg_buf_clear(&p), b && flatten(lb, b, &p, 0) < 0))
 		goto done;
-	json_object_foreach(la, key, v)
-		json_object_set(keys, key, json_true());
-	json_object_foreach(lb, key, v)
-		json_object_set(keys, key, json_true());
-	if (json_object_size(keys) && !(sorted = calloc(json_object_size(keys), sizeof(*sorted))))
+	if (union_keys(&sorted, &n, &keys, la, lb) < 0)
 		goto done;
-	json_object_foreach(keys, key, v)
-		sorted[n++] = key;
-	if (n)
-		qsort(sorted, n, sizeof(*sorted), cmp_cstr);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *va = json_object_get(la, sorted[i]), *vb = json_object_get(lb, sorted[i]);
 		const char *field;
@@ -208,23 +227,13 @@ static int diff_module(bpg_bpdiff *d, const bpg_module *a, const bpg_module *b)
 static int diff_settings(bpg_bpdiff *d, const bpg_blueprint *a, const bpg_blueprint *b)
 {
 	const json_t *sa = bpg_blueprint_settings(a), *sb = bpg_blueprint_settings(b);
-	json_t *keys = json_object(), *v;
-	const char **sorted = NULL, *key;
+	json_t *keys = NULL;
+	const char **sorted = NULL;
 	size_t n = 0;
 	int rc = BPG_ENOMEM;
 
-	if (!keys)
+	if (union_keys(&sorted, &n, &keys, sa, sb) < 0)
 		goto done;
-	json_object_foreach((json_t *)sa, key, v)
-		json_object_set(keys, key, json_true());
-	json_object_foreach((json_t *)sb, key, v)
-		json_object_set(keys, key, json_true());
-	if (json_object_size(keys) && !(sorted = calloc(json_object_size(keys), sizeof(*sorted))))
-		goto done;
-	json_object_foreach(keys, key, v)
-		sorted[n++] = key;
-	if (n)
-		qsort(sorted, n, sizeof(*sorted), cmp_cstr);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *va = json_object_get(sa, sorted[i]), *vb = json_object_get(sb, sorted[i]);
 		const char *field;
