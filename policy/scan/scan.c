@@ -171,7 +171,7 @@ int scan_windows(scan_ctx *c, const char *seg, size_t len, size_t raw, const uin
 			break;
 		if ((rc = scan_flush(c, err)) < 0)
 			break;
-		if (c->release && !map && c->seg_raw - c->released > ((size_t)64 << 20)) {
+		if (c->release && !map && c->seg_raw - c->released > ((size_t)16 << 20)) {
 			scan_advance(c, c->seg_raw);
 			c->release(c->release_arg, c->seg_raw);
 			c->released = c->seg_raw;
