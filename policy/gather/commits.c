@@ -2,6 +2,7 @@
 #include "internal.h"
 #include "bpgate/sshsig.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MESSAGE_MAX ((size_t)64 << 10)
@@ -156,16 +157,28 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 	bool hide_heads, const bpg_gather_opts *opts, git_oid *oldest, bool *have_oldest, bpg_error *err)
 {
 	git_revwalk *walk = NULL;
-	json_t *commits = g_array_of(facts, "commits");
-	git_oid id;
-	size_t count = 0;
+	json_t *commits = g_array_of(facts, "commits"), *seen = json_object(), *cj;
+	git_oid *ids = NULL;
+	size_t count = 0, cap = 0, i;
 	int rc = 0, r;
 
 	*have_oldest = false;
-	if (!commits)
-		return g_oom(err);
-	if (git_revwalk_new(&walk, repo) < 0)
-		return g_git_error(err, "cannot walk the commits");
+	if (!commits || !seen) {
+		rc = g_oom(err);
+		goto done;
+	}
+	/* Commits already in the facts (an earlier range) as a hash set: one lookup per commit, not a scan. */
+	json_array_foreach(commits, i, cj) {
+		const char *id = json_string_value(json_object_get(cj, "id"));
+		if (id && json_object_set_new(seen, id, json_true()) < 0) {
+			rc = g_oom(err);
+			goto done;
+		}
+	}
+	if (git_revwalk_new(&walk, repo) < 0) {
+		rc = g_git_error(err, "cannot walk the commits");
+		goto done;
+	}
 	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
 	if (git_revwalk_push(walk, to) < 0 || (from && git_revwalk_hide(walk, from) < 0) ||
 	    (hide_heads && git_revwalk_hide_glob(walk, "refs/heads/*") < 0 && git_error_last() &&
@@ -173,36 +186,55 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 		rc = g_git_error(err, "cannot walk the commits of the change");
 		goto done;
 	}
-	while ((r = git_revwalk_next(&id, walk)) == 0) {
-		char hex[GIT_OID_HEXSZ + 1];
-		git_commit *c = NULL;
-		json_t *cj = NULL;
+	/* Collect the ids first: an oversized change is refused in the time of a walk, before any is judged. */
+	for (;;) {
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			git_oid *n = realloc(ids, ncap * sizeof(*ids));
+			if (!n) {
+				rc = g_oom(err);
+				goto done;
+			}
+			ids = n;
+			cap = ncap;
+		}
+		if ((r = git_revwalk_next(&ids[count], walk)) != 0)
+			break;
 		if (++count > BPG_GATHER_MAX_COMMITS) {
 			rc = bpg_error_set(err, BPG_ETOOBIG, "the change has more than %d commits; the gate "
 				"judges at most that many at once: push it in parts", BPG_GATHER_MAX_COMMITS);
 			goto done;
 		}
+	}
+	if (r != GIT_ITEROVER) {
+		rc = g_git_error(err, "walking the commits failed");
+		goto done;
+	}
+	for (i = 0; i < count; i++) {
+		char hex[GIT_OID_HEXSZ + 1];
+		git_commit *c = NULL;
 		if (!*have_oldest) {
-			*oldest = id;
+			*oldest = ids[i];
 			*have_oldest = true;
 		}
-		git_oid_tostr(hex, sizeof(hex), &id);
-		if (g_find_by(commits, "id", hex))
+		git_oid_tostr(hex, sizeof(hex), &ids[i]);
+		if (json_object_get(seen, hex))
 			continue;
-		if (git_commit_lookup(&c, repo, &id) < 0) {
+		if (git_commit_lookup(&c, repo, &ids[i]) < 0) {
 			rc = g_git_error(err, "cannot read a commit of the change");
 			goto done;
 		}
+		cj = NULL;
 		rc = commit_json(&cj, repo, c, opts, err);
 		git_commit_free(c);
-		if (rc < 0 || json_array_append_new(commits, cj) < 0) {
+		if (rc < 0 || json_array_append_new(commits, cj) < 0 || json_object_set_new(seen, hex, json_true()) < 0) {
 			rc = rc < 0 ? rc : g_oom(err);
 			goto done;
 		}
 	}
-	if (r != GIT_ITEROVER)
-		rc = g_git_error(err, "walking the commits failed");
 done:
+	json_decref(seen);
+	free(ids);
 	git_revwalk_free(walk);
 	return rc;
 }

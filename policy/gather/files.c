@@ -11,6 +11,7 @@
 typedef struct {
 	bpg_scanner *scanner;   /* compiled once per gather call, lazily */
 	const bpg_gather_opts *opts;
+	json_t *paths;          /* paths already in the facts: a hash set, not a scan per delta */
 } gather_state;
 
 static bool wants_scan(const bpg_gather_opts *opts, const char *path)
@@ -133,12 +134,24 @@ bool bpg_gather_is_blueprint(const char *path, const char *data, size_t len)
 static int read_blob(bpg_buf *out, git_repository *repo, const git_oid *id, bool *too_big, bpg_error *err)
 {
 	git_blob *blob = NULL;
+	git_odb *odb = NULL;
 	git_object_size_t size;
+	git_object_t type;
+	size_t hsize = 0;
 	int rc = 0;
 
 	*too_big = false;
 	if (git_oid_is_zero(id))
 		return BPG_ENOTFOUND;
+	/* The size from the object header first: an oversized blob is never inflated into memory. */
+	rc = git_repository_odb(&odb, repo) < 0 || git_odb_read_header(&hsize, &type, odb, id) < 0 ? -1 : 0;
+	git_odb_free(odb);
+	if (rc < 0)
+		return g_git_error(err, "cannot read a blob of the change");
+	if (hsize > BPG_GATHER_MAX_BLOB) {
+		*too_big = true;
+		return 0;
+	}
 	if (git_blob_lookup(&blob, repo, id) < 0)
 		return g_git_error(err, "cannot read a blob of the change");
 	size = git_blob_rawsize(blob);
@@ -248,11 +261,15 @@ static int describe_delta(gather_state *st, json_t *files, git_repository *repo,
 	json_t *file;
 	int rc = 0;
 
-	if (g_find_by(files, "path", path))
+	if (json_object_get(st->paths, path))
 		return 0;
 	file = json_pack("{s:s, s:s}", "path", path, "status", status_name(delta->status));
 	if (!file)
 		return bpg_error_set(err, BPG_EINVALID, "a changed path is not valid UTF-8; rename it");
+	if (json_object_set_new(st->paths, path, json_true()) < 0) {
+		json_decref(file);
+		return g_oom(err);
+	}
 	if (json_array_append_new(files, file) < 0)
 		return g_oom(err);
 	if (delta->status == GIT_DELTA_RENAMED &&
@@ -293,17 +310,29 @@ int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, 
 	git_diff_options dopts;
 	git_diff *diff = NULL;
 	json_t *files = g_array_of(facts, "files");
-	gather_state st = { NULL, opts };
+	gather_state st = { NULL, opts, json_object() };
+	json_t *f;
 	size_t n;
 	int rc = 0;
 
-	if (!files)
-		return g_oom(err);
+	if (!files || !st.paths) {
+		rc = g_oom(err);
+		goto done;
+	}
+	json_array_foreach(files, n, f) {
+		const char *p = json_string_value(json_object_get(f, "path"));
+		if (p && json_object_set_new(st.paths, p, json_true()) < 0) {
+			rc = g_oom(err);
+			goto done;
+		}
+	}
 	git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
 	dopts.flags |= GIT_DIFF_SKIP_BINARY_CHECK;
 	if ((index ? git_diff_tree_to_index(&diff, repo, old_tree, index, &dopts)
-	           : git_diff_tree_to_tree(&diff, repo, old_tree, new_tree, &dopts)) < 0)
-		return g_git_error(err, "cannot compute the changed files");
+	           : git_diff_tree_to_tree(&diff, repo, old_tree, new_tree, &dopts)) < 0) {
+		rc = g_git_error(err, "cannot compute the changed files");
+		goto done;
+	}
 	n = git_diff_num_deltas(diff);
 	if (n > BPG_GATHER_MAX_FILES) {
 		rc = bpg_error_set(err, BPG_ETOOBIG, "the change touches %zu files, more than the %d the gate "
@@ -315,6 +344,7 @@ int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, 
 	if (rc == 0 && !(opts && opts->no_bundles))
 		rc = g_check_bundles(facts, repo, new_tree, index, opts, err);
 done:
+	json_decref(st.paths);
 	bpg_scanner_free(st.scanner);
 	git_diff_free(diff);
 	return rc;
