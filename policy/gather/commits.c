@@ -7,40 +7,118 @@
 
 #define MESSAGE_MAX ((size_t)64 << 10)
 
-/* Paths a commit changes against its first parent (all of them for a root). */
+#define TREE_DEPTH_MAX 256
+
+/* git's tree order: names compared bytewise, a tree's name as if followed by '/'. */
+static int entry_cmp(const git_tree_entry *a, const git_tree_entry *b)
+{
+	const char *x = git_tree_entry_name(a), *y = git_tree_entry_name(b);
+	size_t lx = strlen(x), ly = strlen(y), n = lx < ly ? lx : ly;
+	int c = memcmp(x, y, n);
+	if (c)
+		return c;
+	unsigned char cx = n < lx ? (unsigned char)x[n] : git_tree_entry_type(a) == GIT_OBJECT_TREE ? '/' : 0;
+	unsigned char cy = n < ly ? (unsigned char)y[n] : git_tree_entry_type(b) == GIT_OBJECT_TREE ? '/' : 0;
+	return cx < cy ? -1 : cx > cy ? 1 : 0;
+}
+
+typedef struct {
+	git_repository *repo;
+	json_t *paths;
+	bpg_buf path;
+	bpg_error *err;
+} tree_walk;
+
+static int tree_changes(tree_walk *w, const git_oid *a, const git_oid *b, int depth);
+
+/* One side's entry (or both, when they pair up) under the current path. */
+static int entry_changes(tree_walk *w, const git_tree_entry *ea, const git_tree_entry *eb, int depth)
+{
+	const git_tree_entry *e = ea ? ea : eb;
+	size_t len = w->path.size;
+	int rc = 0;
+
+	if (ea && eb && git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb)) &&
+	    git_tree_entry_filemode(ea) == git_tree_entry_filemode(eb))
+		return 0;
+	if (bpg_buf_printf(&w->path, "%s%s", len ? "/" : "", git_tree_entry_name(e)) < 0)
+		return g_oom(w->err);
+	if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+		rc = tree_changes(w, ea ? git_tree_entry_id(ea) : NULL, eb ? git_tree_entry_id(eb) : NULL, depth + 1);
+	} else if (json_array_size(w->paths) >= BPG_GATHER_MAX_FILES) {
+		rc = bpg_error_set(w->err, BPG_ETOOBIG, "a commit changes more than %d files", BPG_GATHER_MAX_FILES);
+	} else if (json_array_append_new(w->paths, json_stringn(w->path.ptr, w->path.size)) < 0) {
+		rc = g_oom(w->err);
+	}
+	w->path.size = len;
+	if (w->path.ptr)
+		w->path.ptr[len] = '\0';
+	return rc;
+}
+
+/* Paths of blobs that differ between trees a and b (NULL: empty), in git's
+ * diff order; subtrees with the same id are skipped without being read. */
+static int tree_changes(tree_walk *w, const git_oid *a, const git_oid *b, int depth)
+{
+	git_tree *ta = NULL, *tb = NULL;
+	size_t i = 0, k = 0, na, nb;
+	int rc = 0;
+
+	if (a && b && git_oid_equal(a, b))
+		return 0;
+	if (depth > TREE_DEPTH_MAX)
+		return bpg_error_set(w->err, BPG_ETOOBIG, "trees nested deeper than %d levels", TREE_DEPTH_MAX);
+	if ((a && git_tree_lookup(&ta, w->repo, a) < 0) || (b && git_tree_lookup(&tb, w->repo, b) < 0)) {
+		rc = g_git_error(w->err, "cannot read a tree of a commit");
+		goto done;
+	}
+	na = ta ? git_tree_entrycount(ta) : 0;
+	nb = tb ? git_tree_entrycount(tb) : 0;
+	while (rc == 0 && (i < na || k < nb)) {
+		const git_tree_entry *ea = i < na ? git_tree_entry_byindex(ta, i) : NULL;
+		const git_tree_entry *eb = k < nb ? git_tree_entry_byindex(tb, k) : NULL;
+		int c = !ea ? 1 : !eb ? -1 : entry_cmp(ea, eb);
+		rc = entry_changes(w, c <= 0 ? ea : NULL, c >= 0 ? eb : NULL, depth);
+		i += c <= 0;
+		k += c >= 0;
+	}
+done:
+	git_tree_free(ta);
+	git_tree_free(tb);
+	return rc;
+}
+
+/* Paths a commit changes against its first parent (all of them for a root).
+ * A direct walk of the two trees rather than git_diff_tree_to_tree: it is
+ * run for every commit of a push, and the general diff machinery was most
+ * of the gate's time on large pushes (tests/bench/receive_bench.sh). */
 static json_t *commit_paths(git_repository *repo, git_commit *c, bpg_error *err)
 {
-	git_tree *tree = NULL, *ptree = NULL;
+	tree_walk w = { repo, json_array(), BPG_BUF_INIT, err };
+	const git_oid *parent_tree = NULL;
 	git_commit *parent = NULL;
-	git_diff *diff = NULL;
-	json_t *paths = json_array();
 
-	if (!paths)
-		goto fail;
-	if (git_commit_tree(&tree, c) < 0 ||
-	    (git_commit_parentcount(c) > 0 && (git_commit_parent(&parent, c, 0) < 0 ||
-	     git_commit_tree(&ptree, parent) < 0)) ||
-	    git_diff_tree_to_tree(&diff, repo, ptree, tree, NULL) < 0) {
-		g_git_error(err, "cannot diff a commit against its parent");
-		goto fail;
+	if (!w.paths) {
+		g_oom(err);
+		return NULL;
 	}
-	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
-		const git_diff_delta *d = git_diff_get_delta(diff, i);
-		const char *p = d->new_file.path ? d->new_file.path : d->old_file.path;
-		json_t *s = json_string(p);
-		if (s && json_array_append_new(paths, s) < 0)
+	if (git_commit_parentcount(c) > 0) {
+		if (git_commit_parent(&parent, c, 0) < 0) {
+			g_git_error(err, "cannot diff a commit against its parent");
 			goto fail;
+		}
+		parent_tree = git_commit_tree_id(parent);
 	}
+	if (tree_changes(&w, parent_tree, git_commit_tree_id(c), 0) < 0)
+		goto fail;
 	goto done;
 fail:
-	json_decref(paths);
-	paths = NULL;
+	json_decref(w.paths);
+	w.paths = NULL;
 done:
-	git_diff_free(diff);
-	git_tree_free(tree);
-	git_tree_free(ptree);
+	bpg_buf_dispose(&w.path);
 	git_commit_free(parent);
-	return paths;
+	return w.paths;
 }
 
 /* Verify an SSH-signed commit against the trusted allowed_signers, at the

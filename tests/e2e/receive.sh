@@ -321,10 +321,10 @@ push bob 0 "with the admin's approval the policy change reaches stage" origin st
 
 # --- approvals as refs -----------------------------------------------------------------------------------
 expect_exit 0 "mallory forges an approval in carol's name (locally)" -- bpgate approve main --for prod -f "$keys/mallory" --as carol --no-push
-forged=$(git for-each-ref --format='%(refname)' 'refs/bpgate/approvals/prod/*/carol/*' | tail -n1)
+forged=$(git for-each-ref --format='%(refname)' "refs/bpgate/approvals/prod/$(git rev-parse 'main^{tree}')/carol/*" | tail -n1)
 git update-ref -d "$forged" 2>/dev/null; bpgate approve main --for prod -f "$keys/mallory" --as carol --no-push >/dev/null
 BPGATE_TIME=2025-06-11T10:31:00Z expect_exit 0 "forged, later" -- bpgate approve main --for prod -f "$keys/mallory" --as carol --no-push
-forged=$(git for-each-ref --sort=refname --format='%(refname)' 'refs/bpgate/approvals/prod/*/carol/*' | tail -n1)
+forged=$(git for-each-ref --sort=refname --format='%(refname)' "refs/bpgate/approvals/prod/$(git rev-parse 'main^{tree}')/carol/*" | tail -n1)
 push carol 1 "an approval that does not verify is refused" origin "$forged:$forged"
 expect_grep "$E2E_TMP/err" "does not verify" "forged approval named"
 push carol 1 "approvals cannot be deleted" origin ":$(git ls-remote "$srv" 'refs/bpgate/approvals/*' | head -n1 | cut -f2)"

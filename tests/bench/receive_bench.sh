@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Added time of bpgate-receive (the pre-receive gate) against the same push
+# into a bare repository whose pre-receive hook does nothing (reads stdin,
+# exits 0). Local pushes (git push /path/repo.git), release build of its own.
+#
+#   tests/bench/receive_bench.sh [SMALL_ROUNDS] [LARGE_ROUNDS]   (defaults 10, 3)
+#
+# small push: one commit changing one blueprint (medians of SMALL_ROUNDS)
+# large push: 2,000 commits touching 500 blueprints, pushed to dev at once
+#             (medians of LARGE_ROUNDS, each into a fresh copy of the base)
+# Targets (issue 6): under 50 ms added on the small push, under 1.3x on the large.
+# Not run by install/test.sh. BENCH_PERF=1 records a perf profile of one large
+# push of the gate into $PWD/receive-bench.perf.data.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+src=$PWD
+small_rounds=${1:-10}
+large_rounds=${2:-3}
+b=build-receive-bench
+[ -f $b/build.ninja ] || meson setup $b -Dbuildtype=release -Dtests=false >/dev/null
+ninja -C $b server/bpgate-receive >/dev/null
+gate="$src/$b/server/bpgate-receive"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/receive-bench.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
+export HOME="$tmp/home" GIT_CONFIG_NOSYSTEM=1 NO_COLOR=1 LC_ALL=C BPGATE_USER=alice
+export BPGATE_TIME=2025-06-04T10:30:00Z
+mkdir -p "$HOME"
+git config --global user.name alice; git config --global user.email alice@example.com
+git config --global init.defaultBranch main
+pack="$src/policy/packs/regulated"
+bp="$pack/blueprints/crm-contact-sync.good.blueprint.json"
+printf '#!/bin/sh\ncat >/dev/null\nexit 0\n' > "$tmp/noop"; chmod +x "$tmp/noop"
+now_ms() { date +%s%3N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# --- the governed source: policy + 500 blueprints (one catalogued scenario) ----------------
+src_repo="$tmp/src"
+git init -q "$src_repo"; cd "$src_repo"
+mkdir -p .bpgate scenarios/crm-contact-sync
+cp "$pack/policy.json" .bpgate/policy.json; cp -r "$pack/contracts" .bpgate/contracts
+for i in $(seq 1 500); do sed "s/Web form to HubSpot contact/Web form $i to HubSpot contact/" "$bp" > "scenarios/crm-contact-sync/s$i.blueprint.json"; done
+git add -A && git commit -qm "base: policy and 500 blueprints"
+git branch stage; git branch dev
+base_commit=$(git rev-parse HEAD)
+
+# the base bare repository (no hook while seeding), copied for every measurement
+git init -q --bare "$tmp/base.git"
+git -C "$tmp/base.git" symbolic-ref HEAD refs/heads/main
+git push -q "$tmp/base.git" main stage dev
+new_repo() { # new_repo NAME HOOK -> path
+  cp -a "$tmp/base.git" "$tmp/$1.git"
+  ln -s "$2" "$tmp/$1.git/hooks/pre-receive"
+  echo "$tmp/$1.git"
+}
+
+# --- the large change: 2,000 commits on dev touching all 500 blueprints ------------------------
+git checkout -q dev
+{ for i in $(seq 1 2000); do
+    f=$(( (i * 7) % 500 + 1 ))
+    echo "commit refs/heads/dev"; echo "author Alice <alice@example.com> $((1748000000 + i)) +0000"
+    echo "committer Alice <alice@example.com> $((1748000000 + i)) +0000"
+    msg="crm: form $f tweak $i
+
+Purpose: bench change $i
+Risk: high
+Test-Plan: stage run
+Rollback: revert
+UAT-Evidence: UAT-$i"
+    echo "data ${#msg}"; echo "$msg"
+    [ "$i" = 1 ] && echo "from $base_commit"
+    content=$(sed "s/Web form to HubSpot contact/Web form $f rev $i to HubSpot contact/" "$bp")
+    echo "M 100644 inline scenarios/crm-contact-sync/s$f.blueprint.json"; echo "data ${#content}"; echo "$content"
+  done; } | git fast-import --quiet
+large_tip=$(git rev-parse dev)
+echo "large change: $(git rev-list --count "$base_commit..$large_tip") commits, $(git diff --name-only "$base_commit" "$large_tip" | wc -l) blueprints changed"
+
+# sanity: the gate accepts both pushes (a refused push would not measure the accepting path)
+r=$(new_repo check "$gate")
+git push -q "$r" "$large_tip:refs/heads/dev" 2>"$tmp/check.err" || { echo "the gate refused the large push:"; head -20 "$tmp/check.err"; exit 1; }
+
+bench_large() { # HOOK -> median ms
+  local i t0 r
+  for i in $(seq 1 "$large_rounds"); do
+    r=$(new_repo "large-$i-$RANDOM" "$1")
+    t0=$(now_ms); git push -q "$r" "$large_tip:refs/heads/dev" 2>/dev/null; echo $(( $(now_ms) - t0 ))
+    rm -rf "$r"
+  done | median
+}
+
+# --- the small change: one commit, one blueprint, pushed to both repositories alternately ------
+rn=$(new_repo small-noop "$tmp/noop"); rg=$(new_repo small-gate "$gate")
+git checkout -q -b small "$base_commit"
+: > "$tmp/small.noop"; : > "$tmp/small.gate"
+for i in $(seq 1 "$small_rounds"); do
+  sed "s/Web form to HubSpot contact/Web form small $i to HubSpot contact/" "$bp" > scenarios/crm-contact-sync/s1.blueprint.json
+  git add -A; git commit -qm "crm: small $i" -m "Purpose: p
+Risk: high
+Test-Plan: t
+Rollback: r
+UAT-Evidence: u"
+  t0=$(now_ms); git push -q "$rn" small:dev 2>/dev/null; echo $(( $(now_ms) - t0 )) >> "$tmp/small.noop"
+  t0=$(now_ms); git push -q "$rg" small:dev 2>"$tmp/small.err" || { echo "the gate refused the small push:"; head "$tmp/small.err"; exit 1; }
+  echo $(( $(now_ms) - t0 )) >> "$tmp/small.gate"
+done
+sn=$(median < "$tmp/small.noop"); sg=$(median < "$tmp/small.gate")
+ln_=$(bench_large "$tmp/noop"); lg=$(bench_large "$gate")
+
+# the gate alone, run as git runs it (GIT_DIR, the update on stdin), to separate its own cost from
+# the push's and from the machine's load: median wall and CPU (user+sys) ms of 5 runs each
+alone() { # alone REPO OLD NEW -> "wall cpu"
+  local i
+  echo "$2 $3 refs/heads/dev" > "$tmp/alone.in"
+  for i in 1 2 3 4 5; do
+    { TIMEFORMAT='%R %U %S'; time (cd "$1" && GIT_DIR=. "$gate" < "$tmp/alone.in" >/dev/null 2>&1); } 2>&1 |
+      awk '{printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000}'
+  done > "$tmp/alone.out"
+  echo "$(cut -d' ' -f1 "$tmp/alone.out" | median) $(cut -d' ' -f2 "$tmp/alone.out" | median)"
+}
+read -r aw_s ac_s <<< "$(alone "$rg" "$(git rev-parse small~1)" "$(git rev-parse small)")"
+read -r aw_l ac_l <<< "$(alone "$r" "$base_commit" "$large_tip")"
+for i in 1 2 3 4 5; do { TIMEFORMAT='%R'; time /bin/true; } 2>&1; done | awk '{printf "%d\n", $1 * 1000}' > "$tmp/true.out"
+true_ms=$(median < "$tmp/true.out")
+
+if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+  r=$(new_repo perf "$tmp/perfhook")
+  printf '#!/bin/sh\nexec perf record -g -o %s -- %s\n' "$src/receive-bench.perf.data" "$gate" > "$tmp/perfhook"; chmod +x "$tmp/perfhook"
+  git push -q "$r" "$large_tip:refs/heads/dev" 2>/dev/null || true
+  echo "perf profile: $src/receive-bench.perf.data (perf report -i ...)"
+fi
+
+printf '\n%-46s %9s %9s %9s %7s\n' "push (ms, median)" "no-op" "bpgate" "added" "ratio"
+printf '%-46s %9s %9s %9s %7s\n' "small: 1 commit, 1 blueprint ($small_rounds runs)" "$sn" "$sg" "$((sg - sn))" \
+  "$(awk -v a="$sg" -v b="$sn" 'BEGIN{printf "%.2fx", a/b}')"
+printf '%-46s %9s %9s %9s %7s\n' "large: 2000 commits, 500 blueprints ($large_rounds runs)" "$ln_" "$lg" "$((lg - ln_))" \
+  "$(awk -v a="$lg" -v b="$ln_" 'BEGIN{printf "%.2fx", a/b}')"
+printf '\n%-46s %9s %9s\n' "the gate alone (ms, median of 5)" "wall" "cpu"
+printf '%-46s %9s %9s\n' "small update" "$aw_s" "$ac_s" "large update (2000 commits)" "$aw_l" "$ac_l" \
+  "(process start here: /bin/true)" "$true_ms" "-"
+echo "(targets: small < 50 ms added, large < 1.3x; local pushes, release build, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
