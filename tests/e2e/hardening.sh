@@ -209,7 +209,11 @@ for what in "commit garbage" "commit swap" "blob garbage" "blob swap"; do
   echo "$2" > "$T/corrupt-how"
   before=$(refs_of "$srv")
   push_as alice 1 "quarantine: a corrupt $1 object ($2) is refused" origin dev
-  expect_grep "$T/err" "remote: error: bpgate: cannot judge refs/heads/dev:" "quarantine ($what): the gate says it cannot judge"
+  if [ "$2" = garbage ]; then
+    expect_grep "$T/err" "remote: error: bpgate: cannot judge refs/heads/dev:" "quarantine ($what): the gate says it cannot judge"
+  else # bpgate-receive does not re-hash what index-pack checked: it judges the swapped bytes (not JSON)
+    expect_grep "$T/err" "(pre-receive hook declined)" "quarantine ($what): refused"
+  fi
   same_refs "$srv" "$before" "quarantine ($what)"
 done
 ln -sf "$receive" "$srv/hooks/pre-receive"
@@ -412,6 +416,16 @@ git -C "$srv" config receive.advertisePushOptions true
 push_as alice 1 "a push option with escape sequences (break-glass to prod)" -o "bpgate.break-glass=${esc}" origin dev:main
 expect_grep "$T/err" '\x1b]0;owned\x07' "the option is shown escaped"
 if grep -q $'[\033\007]' "$T/err"; then fail "raw ESC/BEL echoed (push option)"; else ok "no raw ESC/BEL echoed (push option)"; fi
+
+# --- a push that turns the rule off in its own policy gains nothing ------------------------------
+section "a pushed policy is not trusted"
+sed -i 's/"blueprint-parses": { "mode": "enforce" }/"blueprint-parses": { "mode": "off" }/' .bpgate/policy.json
+grep -q '"blueprint-parses": { "mode": "off" }' .bpgate/policy.json || fail "test setup: the policy edit did not apply"
+echo '{"flow": [' > scenarios/weekly-digest/bad.blueprint.json
+git add -A; git commit -qm "digest: switch the parse rule off and push a broken blueprint" -m "$TRAILERS"
+push_as alice 1 "a push that switches a rule off in .bpgate/policy.json is still judged by the policy ref" origin dev
+expect_grep "$T/err" "[blueprint-parses]" "the rule it switched off still refuses it"
+git reset -q --hard HEAD~1
 
 ln -sf "$receive" "$srv/hooks/pre-receive"
 intact "$srv" "$audit" "after the abuse"
