@@ -10,6 +10,8 @@ E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bpg-e2e.XXXXXX")
 export HOME="$E2E_TMP/home"
 mkdir -p "$HOME"
 trap 'rm -rf "$E2E_TMP"' EXIT
+# Never start inside the source tree: a stray `git commit` would land in it.
+cd "$E2E_TMP"
 git config --global init.defaultBranch main
 git config --global user.name tester
 git config --global user.email tester@example.com
