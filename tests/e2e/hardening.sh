@@ -32,7 +32,7 @@ MOUNTS=() PIDS=()
 cleanup() {
   local p m
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || true; done
+  for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
   rm -rf "$E2E_TMP"
 }
 trap cleanup EXIT
