@@ -16,3 +16,11 @@ ninja -C "$builddir"
 meson test -C "$builddir" --print-errorlogs --num-processes 2 "$@"
 # Every libFuzzer target for a few seconds (skipped when clang is missing).
 bash tests/bench/fuzz.sh "${BPG_FUZZ_SECONDS:-3}"
+# The closing line: every test meson ran (unit suites and end-to-end scripts).
+python3 - "$builddir/meson-logs/testlog.json" <<'PY'
+import json, sys
+res = [json.loads(l)["result"] for l in open(sys.argv[1]) if l.strip()]
+ok = sum(r in ("OK", "EXPECTEDFAIL") for r in res)
+skip = sum(r == "SKIP" for r in res)
+print(f"tests: {ok} passed, {len(res) - ok - skip} failed, {skip} skipped")
+PY
