@@ -1,54 +1,11 @@
 /* Policy from a commit and the server's release records (see releases.h). */
 #include "releases.h"
+#include "bpgate/gather.h"
 #include "bpgate/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int add_blob(bpg_policy_files *files, git_repository *repo, const git_tree_entry *e, const char *path,
-	bpg_error *err)
-{
-	git_blob *b = NULL;
-	int rc;
-	if (git_blob_lookup(&b, repo, git_tree_entry_id(e)) < 0) {
-		git_error_clear();
-		return bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/%s", path);
-	}
-	if ((size_t)git_blob_rawsize(b) > BPG_POLICY_FILE_MAX)
-		rc = bpg_error_set(err, BPG_ETOOBIG, ".bpgate/%s is larger than the policy file limit", path);
-	else
-		rc = bpg_policy_files_add(files, path, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), err);
-	git_blob_free(b);
-	return rc;
-}
-
-static int add_dir(bpg_policy_files *files, git_repository *repo, const git_tree *root, const char *dir,
-	bpg_error *err)
-{
-	const git_tree_entry *de = git_tree_entry_byname(root, dir);
-	git_tree *t = NULL;
-	int rc = 0;
-
-	if (!de || git_tree_entry_type(de) != GIT_OBJECT_TREE)
-		return 0;
-	if (git_tree_lookup(&t, repo, git_tree_entry_id(de)) < 0) {
-		git_error_clear();
-		return bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/%s/", dir);
-	}
-	for (size_t i = 0; i < git_tree_entrycount(t) && rc == 0; i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(t, i);
-		const char *n = git_tree_entry_name(e);
-		size_t len = strlen(n);
-		char path[512];
-		if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || len < 6 || strcmp(n + len - 5, ".json") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, n);
-		rc = add_blob(files, repo, e, path, err);
-	}
-	git_tree_free(t);
-	return rc;
-}
 
 int rel_policy_load(bpg_policy **policy, bpg_allowed_signers **signers, git_repository *repo,
 	const git_oid *commit, bpg_error *err)
@@ -74,17 +31,12 @@ int rel_policy_load(bpg_policy **policy, bpg_allowed_signers **signers, git_repo
 		rc = bpg_error_set(err, BPG_ENOTFOUND, "commit %.12s has no .bpgate/ folder", hex);
 		goto done;
 	}
-	if (!(e = git_tree_entry_byname(bt, "policy.json"))) {
-		rc = bpg_error_set(err, BPG_ENOTFOUND, "commit %.12s has no .bpgate/policy.json", hex);
+	if ((rc = bpg_gather_policy_files(&files, repo, bt, err)) < 0) {
+		if (rc == BPG_ENOTFOUND)
+			bpg_error_set(err, BPG_ENOTFOUND, "commit %.12s has no .bpgate/policy.json", hex);
 		goto done;
 	}
-	if ((rc = bpg_policy_files_new(&files, ".bpgate", err)) < 0 || (rc = add_blob(files, repo, e, "policy.json", err)) < 0)
-		goto done;
 	const git_tree_entry *se = git_tree_entry_byname(bt, "allowed_signers");
-	if (se && (rc = add_blob(files, repo, se, "allowed_signers", err)) < 0)
-		goto done;
-	if ((rc = add_dir(files, repo, bt, "contracts", err)) < 0 || (rc = add_dir(files, repo, bt, "tests", err)) < 0)
-		goto done;
 	if ((rc = bpg_policy_load(policy, &diags, files, err)) < 0)
 		goto done;
 	if (se && git_tree_entry_type(se) == GIT_OBJECT_BLOB && git_blob_lookup(&sb, repo, git_tree_entry_id(se)) == 0 &&

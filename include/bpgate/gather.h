@@ -105,6 +105,16 @@ BPG_EXTERN(int) bpg_gather_ref(json_t *facts, git_repository *repo, const char *
  */
 BPG_EXTERN(int) bpg_trailers_parse(json_t **out, const char *message, size_t len, bpg_error *err);
 
+struct bpg_policy_files;
+/**
+ * The policy files of a `.bpgate/` tree held in git (policy.json, required;
+ * allowed_signers; contracts/ *.json; tests/ *.json), ready for
+ * bpg_policy_load(). BPG_ENOTFOUND when policy.json is missing. *out is
+ * the caller's (bpg_policy_files_free()).
+ */
+BPG_EXTERN(int) bpg_gather_policy_files(struct bpg_policy_files **out, git_repository *repo,
+	const git_tree *bpgate, bpg_error *err);
+
 /** Is this path a blueprint by name (*.blueprint.json) or, for *.json, by content? */
 BPG_EXTERN(bool) bpg_gather_is_blueprint(const char *path, const char *data, size_t len);
 

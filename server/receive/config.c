@@ -1,5 +1,6 @@
 /* Settings, the principal map, and the policy as the policy ref has it before the push. */
 #include "receive.h"
+#include "bpgate/gather.h"
 #include "bpgate/util.h"
 
 #include <stddef.h>
@@ -173,46 +174,6 @@ const char *rcv_principal(const rcv_config *cfg, const char *name)
 
 /* ---- policy from the policy ref ------------------------------------------ */
 
-static int add_blob(bpg_policy_files *files, git_repository *repo, const git_tree_entry *e, const char *path,
-	bpg_error *err)
-{
-	git_blob *b = NULL;
-	int rc;
-	if (git_blob_lookup(&b, repo, git_tree_entry_id(e)) < 0)
-		return bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/%s from the policy ref", path);
-	if ((size_t)git_blob_rawsize(b) > BPG_POLICY_FILE_MAX)
-		rc = bpg_error_set(err, BPG_ETOOBIG, ".bpgate/%s is larger than the policy file limit", path);
-	else
-		rc = bpg_policy_files_add(files, path, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), err);
-	git_blob_free(b);
-	return rc;
-}
-
-static int add_dir(bpg_policy_files *files, git_repository *repo, const git_tree *root, const char *dir,
-	bpg_error *err)
-{
-	const git_tree_entry *de = git_tree_entry_byname(root, dir);
-	git_tree *t = NULL;
-	int rc = 0;
-
-	if (!de || git_tree_entry_type(de) != GIT_OBJECT_TREE)
-		return 0;
-	if (git_tree_lookup(&t, repo, git_tree_entry_id(de)) < 0)
-		return bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/%s/ from the policy ref", dir);
-	for (size_t i = 0; i < git_tree_entrycount(t) && rc == 0; i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(t, i);
-		const char *n = git_tree_entry_name(e);
-		size_t len = strlen(n);
-		char path[512];
-		if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || len < 6 || strcmp(n + len - 5, ".json") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, n);
-		rc = add_blob(files, repo, e, path, err);
-	}
-	git_tree_free(t);
-	return rc;
-}
-
 static int read_small(bpg_buf *out, git_repository *repo, const git_tree *t, const char *name)
 {
 	const git_tree_entry *e = git_tree_entry_byname(t, name);
@@ -251,18 +212,11 @@ int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_re
 		rc = bpg_error_set(err, BPG_ENOTFOUND, "%s has no .bpgate/ folder: nothing to judge with", policy_ref);
 		goto done;
 	}
-	if ((rc = bpg_policy_files_new(&files, ".bpgate", err)) < 0)
-		goto done;
-	if (!(e = git_tree_entry_byname(bt, "policy.json"))) {
-		rc = bpg_error_set(err, BPG_ENOTFOUND, "%s has no .bpgate/policy.json", policy_ref);
+	if ((rc = bpg_gather_policy_files(&files, repo, bt, err)) < 0) {
+		if (rc == BPG_ENOTFOUND)
+			bpg_error_set(err, BPG_ENOTFOUND, "%s has no .bpgate/policy.json", policy_ref);
 		goto done;
 	}
-	if ((rc = add_blob(files, repo, e, "policy.json", err)) < 0)
-		goto done;
-	if ((e = git_tree_entry_byname(bt, "allowed_signers")) && (rc = add_blob(files, repo, e, "allowed_signers", err)) < 0)
-		goto done;
-	if ((rc = add_dir(files, repo, bt, "contracts", err)) < 0 || (rc = add_dir(files, repo, bt, "tests", err)) < 0)
-		goto done;
 	if ((rc = bpg_policy_load(&out->policy, &diags, files, err)) < 0)
 		goto done;
 	if ((rc = read_small(&data, repo, bt, "allowed_signers")) == 0) {
