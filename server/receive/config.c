@@ -213,8 +213,13 @@ int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_re
 		goto done;
 	}
 	if ((rc = bpg_gather_policy_files(&files, repo, bt, err)) < 0) {
-		if (rc == BPG_ENOTFOUND)
+		if (rc == BPG_ENOTFOUND) {
 			bpg_error_set(err, BPG_ENOTFOUND, "%s has no .bpgate/policy.json", policy_ref);
+		} else if (err) {
+			char what[sizeof(err->message)];
+			snprintf(what, sizeof(what), "%s", err->message);
+			bpg_error_set(err, rc, "%.900s from the policy ref", what);
+		}
 		goto done;
 	}
 	if ((rc = bpg_policy_load(&out->policy, &diags, files, err)) < 0)
