@@ -1,125 +1,12 @@
 /* Commits, staged changes, messages being written and ref updates. */
 #include "internal.h"
 #include "bpgate/sshsig.h"
+#include "treediff.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define MESSAGE_MAX ((size_t)64 << 10)
-
-#define TREE_DEPTH_MAX 256
-
-/* git's tree order: names compared bytewise, a tree's name as if followed by '/'. */
-static int entry_cmp(const git_tree_entry *a, const git_tree_entry *b)
-{
-	const char *x = git_tree_entry_name(a), *y = git_tree_entry_name(b);
-	size_t lx = strlen(x), ly = strlen(y), n = lx < ly ? lx : ly;
-	int c = memcmp(x, y, n);
-	if (c)
-		return c;
-	unsigned char cx = n < lx ? (unsigned char)x[n] : git_tree_entry_type(a) == GIT_OBJECT_TREE ? '/' : 0;
-	unsigned char cy = n < ly ? (unsigned char)y[n] : git_tree_entry_type(b) == GIT_OBJECT_TREE ? '/' : 0;
-	return cx < cy ? -1 : cx > cy ? 1 : 0;
-}
-
-typedef struct {
-	git_repository *repo;
-	json_t *paths;
-	bpg_buf path;
-	bpg_error *err;
-} tree_walk;
-
-static int tree_changes(tree_walk *w, const git_oid *a, const git_oid *b, int depth);
-
-/* One side's entry (or both, when they pair up) under the current path. */
-static int entry_changes(tree_walk *w, const git_tree_entry *ea, const git_tree_entry *eb, int depth)
-{
-	const git_tree_entry *e = ea ? ea : eb;
-	size_t len = w->path.size;
-	int rc = 0;
-
-	if (ea && eb && git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb)) &&
-	    git_tree_entry_filemode(ea) == git_tree_entry_filemode(eb))
-		return 0;
-	if (bpg_buf_printf(&w->path, "%s%s", len ? "/" : "", git_tree_entry_name(e)) < 0)
-		return g_oom(w->err);
-	if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
-		rc = tree_changes(w, ea ? git_tree_entry_id(ea) : NULL, eb ? git_tree_entry_id(eb) : NULL, depth + 1);
-	} else if (json_array_size(w->paths) >= BPG_GATHER_MAX_FILES) {
-		rc = bpg_error_set(w->err, BPG_ETOOBIG, "a commit changes more than %d files", BPG_GATHER_MAX_FILES);
-	} else if (json_array_append_new(w->paths, json_stringn(w->path.ptr, w->path.size)) < 0) {
-		rc = g_oom(w->err);
-	}
-	w->path.size = len;
-	if (w->path.ptr)
-		w->path.ptr[len] = '\0';
-	return rc;
-}
-
-/* Paths of blobs that differ between trees a and b (NULL: empty), in git's
- * diff order; subtrees with the same id are skipped without being read. */
-static int tree_changes(tree_walk *w, const git_oid *a, const git_oid *b, int depth)
-{
-	git_tree *ta = NULL, *tb = NULL;
-	size_t i = 0, k = 0, na, nb;
-	int rc = 0;
-
-	if (a && b && git_oid_equal(a, b))
-		return 0;
-	if (depth > TREE_DEPTH_MAX)
-		return bpg_error_set(w->err, BPG_ETOOBIG, "trees nested deeper than %d levels", TREE_DEPTH_MAX);
-	if ((a && git_tree_lookup(&ta, w->repo, a) < 0) || (b && git_tree_lookup(&tb, w->repo, b) < 0)) {
-		rc = g_git_error(w->err, "cannot read a tree of a commit");
-		goto done;
-	}
-	na = ta ? git_tree_entrycount(ta) : 0;
-	nb = tb ? git_tree_entrycount(tb) : 0;
-	while (rc == 0 && (i < na || k < nb)) {
-		const git_tree_entry *ea = i < na ? git_tree_entry_byindex(ta, i) : NULL;
-		const git_tree_entry *eb = k < nb ? git_tree_entry_byindex(tb, k) : NULL;
-		int c = !ea ? 1 : !eb ? -1 : entry_cmp(ea, eb);
-		rc = entry_changes(w, c <= 0 ? ea : NULL, c >= 0 ? eb : NULL, depth);
-		i += c <= 0;
-		k += c >= 0;
-	}
-done:
-	git_tree_free(ta);
-	git_tree_free(tb);
-	return rc;
-}
-
-/* Paths a commit changes against its first parent (all of them for a root).
- * A direct walk of the two trees rather than git_diff_tree_to_tree: it is
- * run for every commit of a push, and the general diff machinery was most
- * of the gate's time on large pushes (tests/bench/receive_bench.sh). */
-static json_t *commit_paths(git_repository *repo, git_commit *c, bpg_error *err)
-{
-	tree_walk w = { repo, json_array(), BPG_BUF_INIT, err };
-	const git_oid *parent_tree = NULL;
-	git_commit *parent = NULL;
-
-	if (!w.paths) {
-		g_oom(err);
-		return NULL;
-	}
-	if (git_commit_parentcount(c) > 0) {
-		if (git_commit_parent(&parent, c, 0) < 0) {
-			g_git_error(err, "cannot diff a commit against its parent");
-			goto fail;
-		}
-		parent_tree = git_commit_tree_id(parent);
-	}
-	if (tree_changes(&w, parent_tree, git_commit_tree_id(c), 0) < 0)
-		goto fail;
-	goto done;
-fail:
-	json_decref(w.paths);
-	w.paths = NULL;
-done:
-	bpg_buf_dispose(&w.path);
-	git_commit_free(parent);
-	return w.paths;
-}
 
 /* Verify an SSH-signed commit against the trusted allowed_signers, at the
  * committer time as git does. */
@@ -152,14 +39,36 @@ done:
 	return out;
 }
 
-static int commit_json(json_t **out, git_repository *repo, git_commit *c, const bpg_gather_opts *opts,
-	bpg_error *err)
+/* The tree of a commit's first parent (NULL for a root commit). */
+static int parent_tree_id(const git_oid **out, git_commit *c, git_commit **parent, bpg_error *err)
+{
+	*out = NULL;
+	if (git_commit_parentcount(c) == 0)
+		return 0;
+	if (git_commit_parent(parent, c, 0) < 0)
+		return g_git_error(err, "cannot diff a commit against its parent");
+	*out = git_commit_tree_id(*parent);
+	return 0;
+}
+
+/* Whether the commit carries a signature header (reading it costs a second
+ * parse of the commit, so only signed commits pay for it). */
+static bool has_signature(git_commit *c)
+{
+	const char *h = git_commit_raw_header(c);
+	return h && (strncmp(h, "gpgsig ", 7) == 0 || strstr(h, "\ngpgsig "));
+}
+
+static int commit_json(json_t **out, git_repository *repo, g_treediff *td, git_commit *c,
+	const bpg_gather_opts *opts, bpg_error *err)
 {
 	char id[GIT_OID_HEXSZ + 1], tid[GIT_OID_HEXSZ + 1];
 	const char *msg = git_commit_message_raw(c);
 	size_t mlen = msg ? strlen(msg) : 0;
 	json_t *parents = json_array(), *trailers = NULL, *paths = NULL, *o = NULL, *m;
 	git_buf sig = { 0 }, signed_data = { 0 };
+	git_commit *parent = NULL;
+	const git_oid *ptree;
 	int rc;
 
 	*out = NULL;
@@ -176,7 +85,9 @@ static int commit_json(json_t **out, git_repository *repo, git_commit *c, const 
 		mlen = MESSAGE_MAX;
 	if ((rc = bpg_trailers_parse(&trailers, msg ? msg : "", mlen, err)) < 0)
 		goto done;
-	if (!(paths = commit_paths(repo, c, err))) {
+	if ((rc = parent_tree_id(&ptree, c, &parent, err)) < 0)
+		goto done;
+	if (!(paths = g_treediff_paths(td, ptree, git_commit_tree_id(c), err))) {
 		rc = err && err->code ? err->code : g_oom(err);
 		goto done;
 	}
@@ -194,7 +105,8 @@ static int commit_json(json_t **out, git_repository *repo, git_commit *c, const 
 	}
 	/* Whether it is signed; verification against allowed_signers is the
 	 * front end's, which knows which allowed_signers to trust. */
-	if (git_commit_extract_signature(&sig, &signed_data, repo, (git_oid *)git_commit_id(c), NULL) == 0) {
+	if (has_signature(c) &&
+	    git_commit_extract_signature(&sig, &signed_data, repo, (git_oid *)git_commit_id(c), NULL) == 0) {
 		bool ssh = sig.ptr && strstr(sig.ptr, "-----BEGIN SSH SIGNATURE-----");
 		json_t *sj = ssh && opts && opts->signers ? verified_signature(repo, c, opts) :
 			json_pack("{s:b, s:s, s:s}", "verified", 0, "format", ssh ? "ssh" : "other",
@@ -207,6 +119,7 @@ static int commit_json(json_t **out, git_repository *repo, git_commit *c, const 
 	o = NULL;
 	rc = 0;
 done:
+	git_commit_free(parent);
 	git_buf_dispose(&sig);
 	git_buf_dispose(&signed_data);
 	json_decref(parents);
@@ -235,6 +148,7 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 	bool hide_heads, const bpg_gather_opts *opts, git_oid *oldest, bool *have_oldest, bpg_error *err)
 {
 	git_revwalk *walk = NULL;
+	g_treediff *td = NULL;
 	json_t *commits = g_array_of(facts, "commits"), *seen = json_object(), *cj;
 	git_oid *ids = NULL;
 	size_t count = 0, cap = 0, i;
@@ -288,6 +202,8 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 		rc = g_git_error(err, "walking the commits failed");
 		goto done;
 	}
+	if (count && (rc = g_treediff_new(&td, repo, err)) < 0)
+		goto done;
 	for (i = 0; i < count; i++) {
 		char hex[GIT_OID_HEXSZ + 1];
 		git_commit *c = NULL;
@@ -303,7 +219,7 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 			goto done;
 		}
 		cj = NULL;
-		rc = commit_json(&cj, repo, c, opts, err);
+		rc = commit_json(&cj, repo, td, c, opts, err);
 		git_commit_free(c);
 		if (rc < 0 || json_array_append_new(commits, cj) < 0 || json_object_set_new(seen, hex, json_true()) < 0) {
 			rc = rc < 0 ? rc : g_oom(err);
@@ -311,6 +227,7 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 		}
 	}
 done:
+	g_treediff_free(td);
 	json_decref(seen);
 	free(ids);
 	git_revwalk_free(walk);

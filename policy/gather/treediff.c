@@ -1,0 +1,265 @@
+/*
+ * The paths each commit of a push changes against its first parent.
+ *
+ * Run for every commit of a push, this was most of the gate's time on large
+ * pushes (tests/bench/receive_bench.sh): first git_diff_tree_to_tree, then
+ * git_tree_lookup, whose parser allocates and grows an entry array for every
+ * tree version read. Here the raw tree objects are compared in place, and the
+ * trees a commit read on its new side are kept for the next commit, whose
+ * parent tree they usually are (commits are walked parents first), so each
+ * tree version is read once.
+ *
+ * Tree objects are hostile input: every entry is bounds-checked and a
+ * malformed tree is an error, not a guess.
+ */
+#include "internal.h"
+#include "treediff.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TREE_DEPTH_MAX 256
+/* trees kept from one commit for the next: enough for any sane nesting */
+#define KEEP_MAX 64
+
+typedef struct {
+	git_oid id;
+	git_odb_object *obj;
+} kept_tree;
+
+struct g_treediff {
+	git_odb *odb;
+	kept_tree prev[KEEP_MAX], cur[KEEP_MAX];
+	size_t nprev, ncur;
+	bpg_buf path;
+};
+
+/* One entry of a raw tree object. */
+typedef struct {
+	const char *name;
+	size_t name_len;
+	unsigned mode;
+	const unsigned char *oid;
+} raw_entry;
+
+typedef struct {
+	const char *start, *p, *end;
+} raw_tree;
+
+static void kept_clear(kept_tree *k, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		git_odb_object_free(k[i].obj);
+	*n = 0;
+}
+
+int g_treediff_new(g_treediff **out, git_repository *repo, bpg_error *err)
+{
+	g_treediff *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (!t)
+		return g_oom(err);
+	t->path = (bpg_buf)BPG_BUF_INIT;
+	if (git_repository_odb(&t->odb, repo) < 0) {
+		free(t);
+		return g_git_error(err, "cannot open the object database");
+	}
+	*out = t;
+	return 0;
+}
+
+void g_treediff_free(g_treediff *t)
+{
+	if (!t)
+		return;
+	kept_clear(t->prev, &t->nprev);
+	kept_clear(t->cur, &t->ncur);
+	git_odb_free(t->odb);
+	bpg_buf_dispose(&t->path);
+	free(t);
+}
+
+/* The tree object `id`, from the previous commit's new side or the object
+ * database; the caller frees it. */
+static int tree_read(git_odb_object **out, g_treediff *t, const git_oid *id, bool keep, bpg_error *err)
+{
+	*out = NULL;
+	for (size_t i = 0; i < t->nprev; i++)
+		if (git_oid_equal(&t->prev[i].id, id)) {
+			git_odb_object_dup(out, t->prev[i].obj);
+			break;
+		}
+	if (!*out) {
+		if (git_odb_read(out, t->odb, id) < 0)
+			return g_git_error(err, "cannot read a tree of a commit");
+		if (git_odb_object_type(*out) != GIT_OBJECT_TREE) {
+			git_odb_object_free(*out);
+			*out = NULL;
+			return bpg_error_set(err, BPG_EINVALID, "a commit names as a tree an object that is not one");
+		}
+	}
+	if (keep && t->ncur < KEEP_MAX) {
+		t->cur[t->ncur].id = *id;
+		git_odb_object_dup(&t->cur[t->ncur].obj, *out);
+		t->ncur++;
+	}
+	return 0;
+}
+
+/* Git keeps only these modes; others (old 100664 files) read as regular files, as libgit2 does. */
+static unsigned normal_mode(unsigned m)
+{
+	if (m == 040000 || m == 0100755 || m == 0120000 || m == 0160000)
+		return m;
+	return (m & 0170000) == 0100000 ? 0100644 : m;
+}
+
+/* The next entry: 1 read, 0 at the end, negative when the tree is malformed. */
+static int raw_next(raw_tree *r, raw_entry *e, bpg_error *err)
+{
+	const char *p = r->p, *sp, *nul;
+	unsigned mode = 0;
+
+	if (p == r->end)
+		return 0;
+	sp = memchr(p, ' ', (size_t)(r->end - p));
+	if (!sp || sp == p || sp - p > 7)
+		goto bad;
+	for (const char *q = p; q < sp; q++) {
+		if (*q < '0' || *q > '7')
+			goto bad;
+		mode = mode * 8 + (unsigned)(*q - '0');
+	}
+	nul = memchr(sp + 1, '\0', (size_t)(r->end - sp - 1));
+	if (!nul || nul == sp + 1 || r->end - nul - 1 < GIT_OID_RAWSZ)
+		goto bad;
+	e->mode = normal_mode(mode);
+	e->name = sp + 1;
+	e->name_len = (size_t)(nul - sp - 1);
+	e->oid = (const unsigned char *)nul + 1;
+	r->p = nul + 1 + GIT_OID_RAWSZ;
+	return 1;
+bad:
+	return bpg_error_set(err, BPG_EINVALID, "a tree object is malformed (entry at byte %zu)",
+		(size_t)(p - r->start));
+}
+
+static bool is_tree(const raw_entry *e)
+{
+	return e->mode == 040000;
+}
+
+/* git's tree order: names compared bytewise, a tree's name as if followed by '/'. */
+static int entry_cmp(const raw_entry *a, const raw_entry *b)
+{
+	size_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
+	int c = memcmp(a->name, b->name, n);
+	if (c)
+		return c;
+	unsigned char ca = n < a->name_len ? (unsigned char)a->name[n] : is_tree(a) ? '/' : 0;
+	unsigned char cb = n < b->name_len ? (unsigned char)b->name[n] : is_tree(b) ? '/' : 0;
+	return ca < cb ? -1 : ca > cb ? 1 : 0;
+}
+
+static int tree_changes(g_treediff *t, json_t *paths, const git_oid *a, const git_oid *b, int depth,
+	bpg_error *err);
+
+/* One side's entry (or both, when they pair up) under the current path. */
+static int entry_changes(g_treediff *t, json_t *paths, const raw_entry *ea, const raw_entry *eb, int depth,
+	bpg_error *err)
+{
+	const raw_entry *e = ea ? ea : eb;
+	size_t len = t->path.size;
+	int rc = 0;
+
+	if (ea && eb && ea->mode == eb->mode && memcmp(ea->oid, eb->oid, GIT_OID_RAWSZ) == 0)
+		return 0;
+	if ((len && bpg_buf_put(&t->path, "/", 1) < 0) || bpg_buf_put(&t->path, e->name, e->name_len) < 0)
+		return g_oom(err);
+	/* Entries pair up only with the same name and tree-ness (a tree sorts as
+	 * "name/"), so a file replaced by a directory is a deletion and an addition. */
+	if (is_tree(e)) {
+		git_oid ia, ib;
+		if (ea)
+			git_oid_fromraw(&ia, ea->oid);
+		if (eb)
+			git_oid_fromraw(&ib, eb->oid);
+		rc = tree_changes(t, paths, ea ? &ia : NULL, eb ? &ib : NULL, depth + 1, err);
+	} else if (json_array_size(paths) >= BPG_GATHER_MAX_FILES)
+		rc = bpg_error_set(err, BPG_ETOOBIG, "a commit changes more than %d files", BPG_GATHER_MAX_FILES);
+	else if (json_array_append_new(paths, json_stringn(t->path.ptr, t->path.size)) < 0)
+		rc = g_oom(err);
+	t->path.size = len;
+	if (t->path.ptr)
+		t->path.ptr[len] = '\0';
+	return rc;
+}
+
+/* Paths of blobs that differ between trees a and b (NULL: empty), in tree
+ * order; subtrees with the same id are skipped without being read. */
+static int tree_changes(g_treediff *t, json_t *paths, const git_oid *a, const git_oid *b, int depth,
+	bpg_error *err)
+{
+	git_odb_object *oa = NULL, *ob = NULL;
+	raw_tree ra = { NULL, NULL, NULL }, rb = { NULL, NULL, NULL };
+	raw_entry ea, eb;
+	int ha = 0, hb = 0, rc = 0;
+
+	if (a && b && git_oid_equal(a, b))
+		return 0;
+	if (depth > TREE_DEPTH_MAX)
+		return bpg_error_set(err, BPG_ETOOBIG, "trees nested deeper than %d levels", TREE_DEPTH_MAX);
+	if ((a && (rc = tree_read(&oa, t, a, false, err)) < 0) || (b && (rc = tree_read(&ob, t, b, true, err)) < 0))
+		goto done;
+	if (oa) {
+		ra.start = ra.p = git_odb_object_data(oa);
+		ra.end = ra.p + git_odb_object_size(oa);
+	}
+	if (ob) {
+		rb.start = rb.p = git_odb_object_data(ob);
+		rb.end = rb.p + git_odb_object_size(ob);
+	}
+	if ((ha = raw_next(&ra, &ea, err)) < 0 || (hb = raw_next(&rb, &eb, err)) < 0) {
+		rc = ha < 0 ? ha : hb;
+		goto done;
+	}
+	while (ha || hb) {
+		int c = !ha ? 1 : !hb ? -1 : entry_cmp(&ea, &eb);
+		if ((rc = entry_changes(t, paths, c <= 0 ? &ea : NULL, c >= 0 ? &eb : NULL, depth, err)) < 0)
+			goto done;
+		if (c <= 0 && (ha = raw_next(&ra, &ea, err)) < 0) {
+			rc = ha;
+			goto done;
+		}
+		if (c >= 0 && (hb = raw_next(&rb, &eb, err)) < 0) {
+			rc = hb;
+			goto done;
+		}
+	}
+done:
+	git_odb_object_free(oa);
+	git_odb_object_free(ob);
+	return rc;
+}
+
+json_t *g_treediff_paths(g_treediff *t, const git_oid *parent_tree, const git_oid *tree, bpg_error *err)
+{
+	json_t *paths = json_array();
+
+	if (!paths) {
+		g_oom(err);
+		return NULL;
+	}
+	t->path.size = 0;
+	if (tree_changes(t, paths, parent_tree, tree, 0, err) < 0) {
+		json_decref(paths);
+		paths = NULL;
+	}
+	/* this commit's new trees are the next one's old trees */
+	kept_clear(t->prev, &t->nprev);
+	memcpy(t->prev, t->cur, t->ncur * sizeof(t->cur[0]));
+	t->nprev = t->ncur;
+	t->ncur = 0;
+	return paths;
+}
