@@ -69,6 +69,13 @@ typedef struct {
 	/** trusted allowed_signers (sshsig.h) to verify SSH-signed commits with, or
 	 * NULL to only record whether a commit is signed */
 	const struct bpg_allowed_signers *signers;
+	/** Opens a second handle on the same repository, as the caller opened its
+	 * own (quarantine and alternates included), or NULL. When given, the
+	 * paths each commit of a large change touches are worked out on a thread
+	 * of their own while the files are read (libgit2 handles are not shared
+	 * between threads). The handle is gathering's, freed before it returns. */
+	int (*open_repository)(git_repository **out, void *arg);
+	void *open_arg;
 } bpg_gather_opts;
 
 /**

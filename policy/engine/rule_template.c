@@ -35,37 +35,50 @@ static const char *trailer(const json_t *commit, const char *key)
 	return found;
 }
 
-static bool is_blueprint_path(const bpg_eval *ev, const char *path)
+/* Which changed files are blueprints, by path: built once per evaluation,
+ * since every commit of a push asks it for each of its paths. New reference. */
+static json_t *blueprint_files(const bpg_eval *ev)
 {
+	json_t *set = json_object(), *f;
 	size_t i;
-	json_t *f;
+
+	if (!set)
+		return NULL;
 	json_array_foreach(json_object_get(bpg_ev_facts(ev), "files"), i, f) {
 		const char *p = bpg_jstr(f, "path");
-		if (p && strcmp(p, path) == 0)
-			return json_object_get(f, "blueprint") || json_object_get(f, "parse_error") ||
-				json_object_get(f, "old_blueprint") || bpg_pol_path_is(bpg_ev_policy(ev), "blueprints", p);
+		bool bp = p && (json_object_get(f, "blueprint") || json_object_get(f, "parse_error") ||
+			json_object_get(f, "old_blueprint") || bpg_pol_path_is(bpg_ev_policy(ev), "blueprints", p));
+		if (p && !json_object_get(set, p) && json_object_set_new(set, p, json_boolean(bp)) < 0) {
+			json_decref(set);
+			return NULL;
+		}
 	}
-	return bpg_pol_path_is(bpg_ev_policy(ev), "blueprints", path);
+	return set;
 }
 
-static bool touches_blueprints(const bpg_eval *ev, const json_t *commit)
+static bool is_blueprint_path(const bpg_eval *ev, const json_t *files, const char *path)
+{
+	const json_t *known = json_object_get(files, path);
+	return known ? json_is_true(known) : bpg_pol_path_is(bpg_ev_policy(ev), "blueprints", path);
+}
+
+static bool touches_blueprints(const bpg_eval *ev, const json_t *files, const json_t *commit)
 {
 	const json_t *paths = json_object_get(commit, "paths");
+	const char *k;
 	size_t i;
 	json_t *v;
 
 	if (paths) {
 		json_array_foreach(paths, i, v)
-			if (json_is_string(v) && is_blueprint_path(ev, json_string_value(v)))
+			if (json_is_string(v) && is_blueprint_path(ev, files, json_string_value(v)))
 				return true;
 		return false;
 	}
 	/* no per-commit paths: every commit of a change that touches blueprints */
-	json_array_foreach(json_object_get(bpg_ev_facts(ev), "files"), i, v) {
-		const char *p = bpg_jstr(v, "path");
-		if (p && is_blueprint_path(ev, p))
+	json_object_foreach((json_t *)files, k, v)
+		if (json_is_true(v))
 			return true;
-	}
 	return false;
 }
 
@@ -76,13 +89,15 @@ static int eval(bpg_eval *ev)
 	const char *risk_key = bpg_ev_param_str(ev, "risk_trailer");
 	const char *uat_key = bpg_ev_param_str(ev, "uat_trailer");
 	size_t i, j;
-	json_t *c, *t;
+	json_t *c, *t, *files = blueprint_files(ev);
 	int rc = 0;
 
+	if (!files)
+		return BPG_ENOMEM;
 	json_array_foreach(json_object_get(bpg_ev_facts(ev), "commits"), i, c) {
 		const char *id = bpg_jstr(c, "id");
 		bpg_where w = { NULL, NULL, id && *id ? id : NULL, NULL, 0, 0 };
-		if (!touches_blueprints(ev, c))
+		if (!touches_blueprints(ev, files, c))
 			continue;
 		json_array_foreach(bpg_ev_param(ev, "trailers"), j, t) {
 			const char *key = json_string_value(t);
@@ -92,7 +107,7 @@ static int eval(bpg_eval *ev)
 				"add the trailer as the last paragraph of the message, e.g. "
 				"git commit --amend --trailer 'Key: value'",
 				"commit changes blueprints but its message has no '%s:' trailer", key)) < 0)
-				return rc;
+				goto done;
 		}
 		const char *risk = trailer(c, risk_key);
 		if (!risk)
@@ -106,16 +121,19 @@ static int eval(bpg_eval *ev)
 				list.ptr ? list.ptr : "");
 			bpg_buf_dispose(&list);
 			if (rc < 0)
-				return rc;
+				goto done;
 		} else if (bpg_pol_is_high_risk(p, risk) && !trailer(c, uat_key)) {
 			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
 				"name the UAT evidence (a test run, ticket or file) in the trailer",
 				"high-risk change (%s: %s) without a '%s:' trailer naming its UAT evidence",
 				risk_key, risk, uat_key)) < 0)
-				return rc;
+				goto done;
 		}
 	}
-	return 0;
+	rc = 0;
+done:
+	json_decref(files);
+	return rc;
 }
 
 const bpg_rule_def bpg_rule_change_template = {

@@ -39,18 +39,6 @@ done:
 	return out;
 }
 
-/* The tree of a commit's first parent (NULL for a root commit). */
-static int parent_tree_id(const git_oid **out, git_commit *c, git_commit **parent, bpg_error *err)
-{
-	*out = NULL;
-	if (git_commit_parentcount(c) == 0)
-		return 0;
-	if (git_commit_parent(parent, c, 0) < 0)
-		return g_git_error(err, "cannot diff a commit against its parent");
-	*out = git_commit_tree_id(*parent);
-	return 0;
-}
-
 /* Whether the commit carries a signature header (reading it costs a second
  * parse of the commit, so only signed commits pay for it). */
 static bool has_signature(git_commit *c)
@@ -59,16 +47,15 @@ static bool has_signature(git_commit *c)
 	return h && (strncmp(h, "gpgsig ", 7) == 0 || strstr(h, "\ngpgsig "));
 }
 
-static int commit_json(json_t **out, git_repository *repo, g_treediff *td, git_commit *c,
-	const bpg_gather_opts *opts, bpg_error *err)
+/* The commit's facts; its "paths" are filled in later from the paths job. */
+static int commit_json(json_t **out, git_repository *repo, git_commit *c, const bpg_gather_opts *opts,
+	bpg_error *err)
 {
 	char id[GIT_OID_HEXSZ + 1], tid[GIT_OID_HEXSZ + 1];
 	const char *msg = git_commit_message_raw(c);
 	size_t mlen = msg ? strlen(msg) : 0;
-	json_t *parents = json_array(), *trailers = NULL, *paths = NULL, *o = NULL, *m;
+	json_t *parents = json_array(), *trailers = NULL, *o = NULL, *m;
 	git_buf sig = { 0 }, signed_data = { 0 };
-	git_commit *parent = NULL;
-	const git_oid *ptree;
 	int rc;
 
 	*out = NULL;
@@ -85,20 +72,14 @@ static int commit_json(json_t **out, git_repository *repo, g_treediff *td, git_c
 		mlen = MESSAGE_MAX;
 	if ((rc = bpg_trailers_parse(&trailers, msg ? msg : "", mlen, err)) < 0)
 		goto done;
-	if ((rc = parent_tree_id(&ptree, c, &parent, err)) < 0)
-		goto done;
-	if (!(paths = g_treediff_paths(td, ptree, git_commit_tree_id(c), err))) {
-		rc = err && err->code ? err->code : g_oom(err);
-		goto done;
-	}
 	m = json_stringn(msg ? msg : "", mlen);
 	if (!m)
 		m = json_string("(message is not UTF-8)");
-	o = json_pack("{s:s, s:s, s:O, s:o, s:o, s:o, s:O, s:O}",
+	o = json_pack("{s:s, s:s, s:O, s:o, s:o, s:o, s:O, s:o}",
 		"id", id, "tree", tid, "parents", parents,
 		"author", g_person_json(git_commit_author(c)),
 		"committer", g_person_json(git_commit_committer(c)),
-		"message", m, "trailers", trailers, "paths", paths);
+		"message", m, "trailers", trailers, "paths", json_null());
 	if (!o) {
 		rc = g_oom(err);
 		goto done;
@@ -119,12 +100,10 @@ static int commit_json(json_t **out, git_repository *repo, g_treediff *td, git_c
 	o = NULL;
 	rc = 0;
 done:
-	git_commit_free(parent);
 	git_buf_dispose(&sig);
 	git_buf_dispose(&signed_data);
 	json_decref(parents);
 	json_decref(trailers);
-	json_decref(paths);
 	json_decref(o);
 	return rc;
 }
@@ -143,15 +122,40 @@ static int tree_of(git_tree **out, git_repository *repo, const git_oid *commit_i
 	return rc;
 }
 
+/* Commits of a change being gathered: their facts are in facts.commits from
+ * index `first` on, their paths still being worked out by `job`. */
+typedef struct {
+	g_paths_job *job;
+	size_t first;
+} walked;
+
+/* Put each commit's paths in its facts, once the paths job is done. */
+static int walked_finish(json_t *facts, walked *w, bpg_error *err)
+{
+	json_t *commits = json_object_get(facts, "commits");
+	int rc;
+
+	if (!w->job)
+		return 0;
+	if ((rc = g_paths_finish(w->job, err)) < 0)
+		return rc;
+	for (size_t i = w->first; i < json_array_size(commits); i++) {
+		json_t *paths = g_paths_take(w->job, i - w->first);
+		if (!paths || json_object_set_new(json_array_get(commits, i), "paths", paths) < 0)
+			return g_oom(err);
+	}
+	return 0;
+}
+
 /* Walk `to` hiding `from` (or, when hide_heads, every existing branch). */
 static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from, const git_oid *to,
-	bool hide_heads, const bpg_gather_opts *opts, git_oid *oldest, bool *have_oldest, bpg_error *err)
+	bool hide_heads, const bpg_gather_opts *opts, walked *out, git_oid *oldest, bool *have_oldest,
+	bpg_error *err)
 {
 	git_revwalk *walk = NULL;
-	g_treediff *td = NULL;
 	json_t *commits = g_array_of(facts, "commits"), *seen = json_object(), *cj;
 	git_oid *ids = NULL;
-	size_t count = 0, cap = 0, i;
+	size_t count = 0, cap = 0, i, fresh = 0;
 	int rc = 0, r;
 
 	*have_oldest = false;
@@ -159,6 +163,7 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 		rc = g_oom(err);
 		goto done;
 	}
+	out->first = json_array_size(commits);
 	/* Commits already in the facts (an earlier range) as a hash set: one lookup per commit, not a scan. */
 	json_array_foreach(commits, i, cj) {
 		const char *id = json_string_value(json_object_get(cj, "id"));
@@ -202,32 +207,41 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 		rc = g_git_error(err, "walking the commits failed");
 		goto done;
 	}
-	if (count && (rc = g_treediff_new(&td, repo, err)) < 0)
-		goto done;
+	if (count) {
+		*oldest = ids[0];
+		*have_oldest = true;
+	}
+	/* the new ones, in order, at the front of ids */
 	for (i = 0; i < count; i++) {
 		char hex[GIT_OID_HEXSZ + 1];
-		git_commit *c = NULL;
-		if (!*have_oldest) {
-			*oldest = ids[i];
-			*have_oldest = true;
-		}
 		git_oid_tostr(hex, sizeof(hex), &ids[i]);
 		if (json_object_get(seen, hex))
 			continue;
+		if (json_object_set_new(seen, hex, json_true()) < 0) {
+			rc = g_oom(err);
+			goto done;
+		}
+		ids[fresh++] = ids[i];
+	}
+	/* the paths (most of the work on a large change) go first, maybe on a thread */
+	if ((rc = g_paths_start(&out->job, repo, opts ? opts->open_repository : NULL, opts ? opts->open_arg : NULL,
+	    ids, fresh, err)) < 0)
+		goto done;
+	for (i = 0; i < fresh; i++) {
+		git_commit *c = NULL;
 		if (git_commit_lookup(&c, repo, &ids[i]) < 0) {
 			rc = g_git_error(err, "cannot read a commit of the change");
 			goto done;
 		}
 		cj = NULL;
-		rc = commit_json(&cj, repo, td, c, opts, err);
+		rc = commit_json(&cj, repo, c, opts, err);
 		git_commit_free(c);
-		if (rc < 0 || json_array_append_new(commits, cj) < 0 || json_object_set_new(seen, hex, json_true()) < 0) {
+		if (rc < 0 || json_array_append_new(commits, cj) < 0) {
 			rc = rc < 0 ? rc : g_oom(err);
 			goto done;
 		}
 	}
 done:
-	g_treediff_free(td);
 	json_decref(seen);
 	free(ids);
 	git_revwalk_free(walk);
@@ -238,16 +252,20 @@ int bpg_gather_range(json_t *facts, git_repository *repo, const git_oid *from, c
 	const bpg_gather_opts *opts, bpg_error *err)
 {
 	git_tree *old_tree = NULL, *new_tree = NULL;
+	walked w = { NULL, 0 };
 	git_oid oldest;
 	bool have_oldest;
 	int rc;
 
-	if ((rc = walk_commits(facts, repo, from, to, false, opts, &oldest, &have_oldest, err)) < 0)
+	if ((rc = walk_commits(facts, repo, from, to, false, opts, &w, &oldest, &have_oldest, err)) < 0)
 		goto done;
 	if ((rc = tree_of(&old_tree, repo, from, err)) < 0 || (rc = tree_of(&new_tree, repo, to, err)) < 0)
 		goto done;
-	rc = g_gather_tree_diff(facts, repo, old_tree, new_tree, NULL, opts, err);
+	if ((rc = g_gather_tree_diff(facts, repo, old_tree, new_tree, NULL, opts, err)) < 0)
+		goto done;
+	rc = walked_finish(facts, &w, err);
 done:
+	g_paths_free(w.job);
 	git_tree_free(old_tree);
 	git_tree_free(new_tree);
 	return rc;
@@ -353,6 +371,7 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 	git_tree *base_tree = NULL, *new_tree = NULL;
 	git_commit *oldest_c = NULL, *parent = NULL;
 	json_t *refs = g_array_of(facts, "refs"), *r;
+	walked w = { NULL, 0 };
 	bool created, deleted, ff = false, have_oldest = false;
 	int rc = 0;
 
@@ -377,7 +396,7 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 		return bpg_error_set(err, BPG_EINVALID, "ref name %s is not valid UTF-8", "given");
 	if (deleted)
 		return 0;
-	if ((rc = walk_commits(facts, repo, created ? NULL : &old_id, &new_id, created, opts, &oldest,
+	if ((rc = walk_commits(facts, repo, created ? NULL : &old_id, &new_id, created, opts, &w, &oldest,
 	    &have_oldest, err)) < 0)
 		goto done;
 	/* Files: against the old tip, or for a new branch against the parent of
@@ -393,8 +412,11 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 	}
 	if (rc < 0 || (rc = tree_of(&new_tree, repo, &new_id, err)) < 0)
 		goto done;
-	rc = g_gather_tree_diff(facts, repo, base_tree, new_tree, NULL, opts, err);
+	if ((rc = g_gather_tree_diff(facts, repo, base_tree, new_tree, NULL, opts, err)) < 0)
+		goto done;
+	rc = walked_finish(facts, &w, err);
 done:
+	g_paths_free(w.job);
 	git_commit_free(oldest_c);
 	git_commit_free(parent);
 	git_tree_free(base_tree);

@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "treediff.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,12 +108,18 @@ static int tree_read(git_odb_object **out, g_treediff *t, const git_oid *id, boo
 	return 0;
 }
 
-/* Git keeps only these modes; others (old 100664 files) read as regular files, as libgit2 does. */
+/* Modes by their type bits, as git's canon_mode() reads them: any 04xxxx is
+ * a directory (a tree written as 40755 must not hide its files), a regular
+ * file is 644 or 755 by its owner's execute bit. */
 static unsigned normal_mode(unsigned m)
 {
-	if (m == 040000 || m == 0100755 || m == 0120000 || m == 0160000)
-		return m;
-	return (m & 0170000) == 0100000 ? 0100644 : m;
+	switch (m & 0170000) {
+	case 0040000: return 040000;
+	case 0100000: return (m & 0100) ? 0100755 : 0100644;
+	case 0120000: return 0120000;
+	case 0160000: return 0160000;
+	}
+	return m;
 }
 
 /* The next entry: 1 read, 0 at the end, negative when the tree is malformed. */
@@ -262,4 +269,134 @@ json_t *g_treediff_paths(g_treediff *t, const git_oid *parent_tree, const git_oi
 	t->nprev = t->ncur;
 	t->ncur = 0;
 	return paths;
+}
+
+/* ---- the paths of a whole change, maybe on a thread of their own ---------- */
+
+/* Below this many commits a thread costs more than it saves. */
+#define THREAD_MIN_COMMITS 64
+
+struct g_paths_job {
+	git_repository *repo;  /* the caller's, or the thread's own handle */
+	bool own_repo, threaded, joined;
+	pthread_t thread;
+	git_oid *ids;
+	json_t **paths;
+	size_t n;
+	int rc;
+	bpg_error err;
+};
+
+static int commit_paths(json_t **out, git_repository *repo, g_treediff *td, const git_oid *id, bpg_error *err)
+{
+	git_commit *c = NULL, *parent = NULL;
+	const git_oid *ptree = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (git_commit_lookup(&c, repo, id) < 0) {
+		rc = g_git_error(err, "cannot read a commit of the change");
+		goto done;
+	}
+	if (git_commit_parentcount(c) > 0) {
+		if (git_commit_parent(&parent, c, 0) < 0) {
+			rc = g_git_error(err, "cannot diff a commit against its parent");
+			goto done;
+		}
+		ptree = git_commit_tree_id(parent);
+	}
+	if (!(*out = g_treediff_paths(td, ptree, git_commit_tree_id(c), err)))
+		rc = err && err->code ? err->code : BPG_ENOMEM;
+done:
+	git_commit_free(parent);
+	git_commit_free(c);
+	return rc;
+}
+
+static int job_run(g_paths_job *job)
+{
+	g_treediff *td = NULL;
+	int rc = g_treediff_new(&td, job->repo, &job->err);
+
+	for (size_t i = 0; rc == 0 && i < job->n; i++)
+		rc = commit_paths(&job->paths[i], job->repo, td, &job->ids[i], &job->err);
+	g_treediff_free(td);
+	return rc;
+}
+
+static void *job_thread(void *arg)
+{
+	g_paths_job *job = arg;
+	job->rc = job_run(job);
+	return NULL;
+}
+
+int g_paths_start(g_paths_job **out, git_repository *repo, int (*open_repository)(git_repository **, void *),
+	void *open_arg, const git_oid *ids, size_t n, bpg_error *err)
+{
+	g_paths_job *job = calloc(1, sizeof(*job));
+	int rc = 0;
+
+	*out = NULL;
+	if (!job || !(job->ids = malloc((n ? n : 1) * sizeof(*ids))) || !(job->paths = calloc(n ? n : 1, sizeof(json_t *)))) {
+		rc = g_oom(err);
+		goto fail;
+	}
+	memcpy(job->ids, ids, n * sizeof(*ids));
+	job->n = n;
+	job->repo = repo;
+	job->joined = true;
+	if (open_repository && n >= THREAD_MIN_COMMITS && open_repository(&job->repo, open_arg) == 0) {
+		job->own_repo = true;
+		if (pthread_create(&job->thread, NULL, job_thread, job) == 0) {
+			job->threaded = true;
+			job->joined = false;
+			*out = job;
+			return 0;
+		}
+	}
+	git_error_clear(); /* no second handle or thread: work it out here */
+	if ((rc = job_run(job)) < 0) {
+		bpg_error_set(err, rc, "%s", job->err.message);
+		goto fail;
+	}
+	*out = job;
+	return 0;
+fail:
+	g_paths_free(job);
+	return rc;
+}
+
+int g_paths_finish(g_paths_job *job, bpg_error *err)
+{
+	if (!job->joined) {
+		pthread_join(job->thread, NULL);
+		job->joined = true;
+	}
+	if (job->rc < 0)
+		return bpg_error_set(err, job->rc, "%s", job->err.message);
+	return 0;
+}
+
+json_t *g_paths_take(g_paths_job *job, size_t i)
+{
+	json_t *p = i < job->n ? job->paths[i] : NULL;
+	if (p)
+		job->paths[i] = NULL;
+	return p;
+}
+
+void g_paths_free(g_paths_job *job)
+{
+	if (!job)
+		return;
+	if (!job->joined)
+		pthread_join(job->thread, NULL);
+	if (job->own_repo)
+		git_repository_free(job->repo);
+	for (size_t i = 0; job->paths && i < job->n; i++)
+		json_decref(job->paths[i]);
+	free(job->paths);
+	free(job->ids);
+	free(job);
 }

@@ -107,10 +107,20 @@ static git_oid raw_object(const void *data, size_t len, git_object_t type)
 
 /* ---- gathering and checking ---- */
 
+/* A second handle for the paths thread; `threaded` turns it on. */
+static bool threaded;
+
+static int open_again(git_repository **out, void *arg)
+{
+	(void)arg;
+	return git_repository_open(out, dir);
+}
+
 static int gather(json_t **facts, const git_oid *from, const git_oid *to, bpg_error *err)
 {
 	static const bpg_facts_opts fo = { .context = "check", .time = "2025-06-03T09:00:00Z" };
-	const bpg_gather_opts go = { .no_scan = true, .no_bundles = true };
+	const bpg_gather_opts go = { .no_scan = true, .no_bundles = true,
+		.open_repository = threaded ? open_again : NULL };
 
 	cr_assert_eq(bpg_facts_new(facts, &fo, err), 0);
 	return bpg_gather_range(*facts, repo, from, to, &go, err);
@@ -495,10 +505,8 @@ Test(gather, nesting_is_bounded)
 
 /* git reads any 04xxxx mode as a directory (canon_mode; fsck only warns
  * "badFilemode"), and libgit2's diff does too: a directory written "40755"
- * must not hide the paths under it. KNOWN BUG, disabled until fixed:
- * treediff.c's normal_mode() keeps 040755, is_tree() wants exactly 040000,
- * so the per-commit paths are ["hidden"] (files[] is right). */
-Test(gather, noncanonical_directory_mode_is_a_directory, .disabled = true)
+ * must not hide the paths under it. */
+Test(gather, noncanonical_directory_mode_is_a_directory)
 {
 	git_oid blob, sub, t, c;
 	bpg_buf b = BPG_BUF_INIT;
@@ -517,4 +525,68 @@ Test(gather, noncanonical_directory_mode_is_a_directory, .disabled = true)
 		"files");
 	assert_paths(facts, 0, &c, "[\"hidden/x.txt\"]");
 	json_decref(facts);
+}
+
+/* Past 64 commits the paths are worked out on a thread with a handle of its
+ * own: the facts must be byte for byte those of one thread, and a bad tree
+ * met on the thread must still fail the gather with its message. */
+Test(gather, long_change_on_a_thread_same_facts)
+{
+	enum { N = 150 };
+	static char contents[8][32];
+	static const char *names[8] = { "a/x", "a/y", "b/c/z", "b/w", "d", "e/f/g/h", "i", "j" };
+	file f[8];
+	git_oid ids[N], t;
+	json_t *one, *two;
+	char *s1, *s2;
+
+	for (size_t i = 0; i < 8; i++) {
+		snprintf(contents[i], sizeof(contents[i]), "v0 of %zu", i);
+		f[i] = (file){ names[i], 0, contents[i] };
+	}
+	t = tree_of(f, 8);
+	ids[0] = commit_of(&t, NULL, 0, "root");
+	for (size_t k = 1; k < N; k++) {
+		size_t which = (k * 3) % 8;
+		snprintf(contents[which], sizeof(contents[which]), "v%zu of %zu", k, which);
+		t = tree_of(f, 8);
+		ids[k] = commit_of(&t, &ids[k - 1], 1, "step");
+	}
+	threaded = false;
+	one = gather_ok(&ids[0], &ids[N - 1]);
+	threaded = true;
+	two = gather_ok(&ids[0], &ids[N - 1]);
+	s1 = json_dumps(one, JSON_COMPACT);
+	s2 = json_dumps(two, JSON_COMPACT);
+	cr_assert_str_eq(s2, s1);
+	cr_assert_eq(json_array_size(json_object_get(two, "commits")), N - 1);
+	for (size_t k = 1; k < N; k++) {
+		char want[64];
+		snprintf(want, sizeof(want), "[\"%s\"]", names[(k * 3) % 8]);
+		assert_paths(two, k - 1, &ids[k], want);
+	}
+	free(s1);
+	free(s2);
+	json_decref(one);
+	json_decref(two);
+
+	/* a malformed tree in the middle of the change, met on the thread */
+	{
+		bpg_buf b = BPG_BUF_INIT;
+		bpg_error err;
+		json_t *facts;
+		git_oid bad, chain[N];
+		int rc;
+		bpg_buf_puts(&b, "100644 broken");
+		bad = raw_object(b.ptr, b.size, GIT_OBJECT_TREE);
+		bpg_buf_dispose(&b);
+		chain[0] = ids[0];
+		for (size_t k = 1; k < N; k++)
+			chain[k] = commit_of(k == N / 2 ? &bad : &t, &chain[k - 1], 1, "again");
+		rc = gather(&facts, &chain[0], &chain[N - 1], &err);
+		cr_assert_lt(rc, 0);
+		cr_assert(strstr(err.message, "tree"), "message: %s", err.message);
+		json_decref(facts);
+	}
+	threaded = false;
 }
