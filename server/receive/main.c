@@ -296,6 +296,39 @@ static int audit_append(const rcv_config *cfg, const json_t *entry, bpg_error *e
 	return rc;
 }
 
+static json_t *text_json(const char *s)
+{
+	json_t *v = s ? json_string(s) : json_null();
+	return v ? v : json_string("(not UTF-8)");
+}
+
+/* A push refused before it could be judged (malformed input, too many refs,
+ * no readable policy, an unknown pusher, bad push options) is written to the
+ * audit log too: the trail must hold every refusal, not only judged ones.
+ * Refusals before the configuration is read cannot be: it names the log. */
+static void refuse_early(const rcv_config *cfg, const char *now_s, const char *user, const char *principal,
+	const rcv_updates *ups, const char *rule, const char *what, const char *msg, const char *fix)
+{
+	json_t *refs = json_array(), *entry = NULL;
+	bpg_error err;
+
+	refuse_line(what, msg, fix);
+	for (size_t i = 0; refs && i < ups->n; i++)
+		json_array_append_new(refs, json_pack("{s:o, s:s, s:s}", "name", text_json(ups->v[i].name),
+			"old", ups->v[i].old_hex, "new", ups->v[i].new_hex));
+	if (refs)
+		entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:O, s:[{s:s, s:o}]}", "type", "bpgate-push",
+			"time", now_s, "repository", cfg->repository, "user", text_json(user), "pusher",
+			text_json(principal), "decision", "refuse", "stage", "before-judgement", "refs", refs,
+			"findings", "rule", rule, "message", text_json(msg));
+	if (!entry)
+		fputs("error: bpgate: the refusal could not be written to the audit log: out of memory\n", stderr);
+	else if (audit_append(cfg, entry, &err) < 0)
+		fprintf(stderr, "error: bpgate: the refusal could not be written to the audit log: %s\n", err.message);
+	json_decref(refs);
+	json_decref(entry);
+}
+
 /* Release records for post-receive (which may write refs; pre-receive may not). */
 static void spool(const rcv_config *cfg, const json_t *records)
 {
@@ -388,24 +421,34 @@ int main(int argc, char **argv)
 		exit_code = 0;
 		goto done;
 	}
-	if (rcv_read_updates(&ups, stdin, &err) < 0) {
-		refuse_line("input", err.message, NULL);
-		goto done;
-	}
 	now_string(now_s, &now);
 	name = pusher_name(&cfg, &var);
+	if (rcv_read_updates(&ups, stdin, &err) < 0) {
+		refuse_early(&cfg, now_s, name, NULL, &ups, "input", "input", err.message, NULL);
+		goto done;
+	}
 	if (!(pref = policy_ref_name(&cfg, repo))) {
-		refuse_line("internal error", "out of memory", NULL);
+		refuse_early(&cfg, now_s, name, NULL, &ups, "internal-error", "internal error", "out of memory", NULL);
 		goto done;
 	}
 	if (rcv_policy_load(&pol, repo, pref, &err) < 0) {
 		if (err.code == BPG_ENOTFOUND && cfg.bootstrap && name && *name) {
-			fprintf(stderr, "warning: bpgate: %s; accepted WITHOUT judgement because bpgate.bootstrap is set: "
-				"unset it once the policy is in place\n", err.message);
-			exit_code = 0;
+			json_t *e = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "type", "bpgate-push", "time", now_s,
+				"repository", cfg.repository, "user", text_json(name), "decision", "accept-unjudged",
+				"stage", "bootstrap", "message", err.message);
+			if (!e || audit_append(&cfg, e, &err) < 0)
+				refuse_line("audit log", e ? err.message : "out of memory",
+					"the server cannot record the decision, so it refuses the push: tell the administrator");
+			else {
+				fprintf(stderr, "warning: bpgate: no policy yet; accepted WITHOUT judgement because "
+					"bpgate.bootstrap is set: unset it once the policy is in place\n");
+				exit_code = 0;
+			}
+			json_decref(e);
 		} else {
-			refuse_line("the policy cannot be loaded", err.message,
-				"fix .bpgate/ on the policy branch (bpgate policy check); the server never judges with the pushed policy");
+			refuse_early(&cfg, now_s, name, NULL, &ups, "policy-unreadable", "the policy cannot be loaded",
+				err.message, "fix .bpgate/ on the policy branch (bpgate policy check); the server never "
+				"judges with the pushed policy");
 		}
 		goto done;
 	}
@@ -414,11 +457,12 @@ int main(int argc, char **argv)
 		char msg[512];
 		snprintf(msg, sizeof(msg), "unknown pusher '%s' (from %s): not mapped to a principal with a role in "
 			".bpgate/policy.json", name ? name : "", var);
-		refuse_line("who is pushing", msg, "ask an admin to add you to the roles (and the server's user map)");
+		refuse_early(&cfg, now_s, name, NULL, &ups, "unknown-pusher", "who is pushing", msg,
+			"ask an admin to add you to the roles (and the server's user map)");
 		goto done;
 	}
 	if (rcv_read_push_options(opts_j, env_lookup, &err) < 0) {
-		refuse_line("push options", err.message, NULL);
+		refuse_early(&cfg, now_s, name, principal, &ups, "push-options", "push options", err.message, NULL);
 		goto done;
 	}
 	/* gather options from the trusted policy */
@@ -436,7 +480,7 @@ int main(int argc, char **argv)
 				rel[nrel++] = json_string_value(g);
 	}
 	if (bpg_tree_git(&keys_tree, repo, pol.tree, &err) < 0) {
-		refuse_line("internal error", err.message, NULL);
+		refuse_early(&cfg, now_s, name, principal, &ups, "internal-error", "internal error", err.message, NULL);
 		goto done;
 	}
 	have_keys = true;

@@ -206,6 +206,6 @@ expect_grep "$E2E_TMP/out" "\"recovered_by\": \"$rb\"" "names the rollback that 
 expect_exit 2 "a bad date is a usage error" -- bpgate audit export --log "$audit" --since 2025-13-01 --until 2025-06-30
 expect_exit 2 "both dates are required" -- bpgate audit export --log "$audit" --since 2025-06-01
 echo '{"type":"tamper"}' >> "$audit/entries"
-sed -i '1s/"decision":"accept"/"decision":"refuse"/' "$audit/entries"
+sed -i '1s/"decision":"/"decision":"x/' "$audit/entries"
 expect_exit 1 "a tampered log is not exported" -- bpgate audit export --log "$audit" --key "$keys/audit.vkey" --since 2025-06-01 --until 2025-06-30
 finish

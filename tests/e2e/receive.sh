@@ -90,13 +90,36 @@ promote() { # promote <from> <to>: fast-forward a local branch
 push alice 0 "bootstrap: the first push that creates the policy branch is let through" origin main stage dev
 expect_grep "$E2E_TMP/err" "accepted WITHOUT judgement because bpgate.bootstrap is set" "bootstrap is loud"
 git -C "$srv" config --unset bpgate.bootstrap
+last_audit() { tail -n1 "$E2E_TMP/audit/entries"; }
+if [ -f "$keys/audit.skey" ]; then
+  last_audit > "$E2E_TMP/entry"
+  expect_grep "$E2E_TMP/entry" '"decision":"accept-unjudged"' "the unjudged bootstrap push is in the audit log"
+fi
 
 # --- who pushes ------------------------------------------------------------------
 git checkout -q dev
 change alice scenarios/weekly-digest/README.md "Sent on Mondays" "digest: wording"
 push mallory 1 "unknown pusher refused" origin dev
 expect_grep "$E2E_TMP/err" "remote: error: bpgate: who is pushing: unknown pusher 'mallory'" "names the unknown pusher"
+if [ -f "$keys/audit.skey" ]; then
+  last_audit > "$E2E_TMP/entry"
+  expect_grep "$E2E_TMP/entry" '"decision":"refuse","findings":[{"message":"unknown pusher '"'"'mallory'"'"' (from BPGATE_USER)' \
+    "the refused unknown pusher is in the audit log"
+  expect_grep "$E2E_TMP/entry" '"rule":"unknown-pusher"}],"pusher":null,"refs":[{"name":"refs/heads/dev"' "with the rule and the ref"
+  expect_grep "$E2E_TMP/entry" '"stage":"before-judgement"' "marked as refused before judgement"
+fi
 expect_exit 1 "no pusher at all refused" -- env -u BPGATE_USER git push origin dev
+# malformed hook input (git never sends it; a broken server or a test might): refused and recorded
+printf 'garbage\n' > "$E2E_TMP/stdin"
+rc=0; (cd "$srv" && GIT_DIR=. BPGATE_USER=alice "$receive" <"$E2E_TMP/stdin" >/dev/null 2>"$E2E_TMP/err") || rc=$?
+[ "$rc" -eq 1 ] && ok "malformed hook input refused" || fail "malformed hook input: exit $rc"
+expect_grep "$E2E_TMP/err" "input line 1 is not '<old> <new> <ref>'" "names the line"
+if [ -f "$keys/audit.skey" ]; then
+  last_audit > "$E2E_TMP/entry"
+  expect_grep "$E2E_TMP/entry" '"rule":"input"}],"pusher":null,"refs":[],"repository":"acme/make-scenarios","stage":"before-judgement"' \
+    "the malformed input is in the audit log"
+  expect_grep "$E2E_TMP/entry" '"user":"alice"' "with who sent it"
+fi
 push alice 0 "a builder pushes to dev" origin dev
 expect_grep "$E2E_TMP/err" "remote: bpgate: accepted 1 ref update(s) from alice" "one-line summary on accept"
 
@@ -334,6 +357,7 @@ expect_grep "$E2E_TMP/err" "approvals cannot be deleted" "deletion of approvals 
 if [ -f "$keys/audit.skey" ]; then
   grep -q '"decision":"refuse"' "$E2E_TMP/audit/entries" && grep -q '"decision":"accept"' "$E2E_TMP/audit/entries" \
     && ok "every decision is in the audit log" || fail "audit log incomplete"
+  expect_exit 0 "the audit log with early refusals verifies" -- bpgate audit verify --log "$E2E_TMP/audit" --key "$keys/audit.vkey"
 else
   ok "audit log not configured (no audit key tool) - skipped"
 fi
