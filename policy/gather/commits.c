@@ -47,10 +47,11 @@ static bool has_signature(git_commit *c)
 	return h && (strncmp(h, "gpgsig ", 7) == 0 || strstr(h, "\ngpgsig "));
 }
 
-/* The commit's facts; its "paths" are filled in later from the paths job. */
-static int commit_json(json_t **out, git_repository *repo, git_commit *c, const bpg_gather_opts *opts,
-	bpg_error *err)
+/* The commit's facts (a g_commit_describer, run on the commits job's thread);
+ * the job fills in "paths". */
+static int commit_json(json_t **out, git_repository *repo, git_commit *c, const void *arg, bpg_error *err)
 {
+	const bpg_gather_opts *opts = arg;
 	char id[GIT_OID_HEXSZ + 1], tid[GIT_OID_HEXSZ + 1];
 	const char *msg = git_commit_message_raw(c);
 	size_t mlen = msg ? strlen(msg) : 0;
@@ -122,26 +123,28 @@ static int tree_of(git_tree **out, git_repository *repo, const git_oid *commit_i
 	return rc;
 }
 
-/* Commits of a change being gathered: their facts are in facts.commits from
- * index `first` on, their paths still being worked out by `job`. */
+/* The new commits of a change being gathered, their facts still being
+ * worked out by `job` (maybe on a thread of its own). */
 typedef struct {
-	g_paths_job *job;
-	size_t first;
+	g_commits_job *job;
+	size_t n;
 } walked;
 
-/* Put each commit's paths in its facts, once the paths job is done. */
+/* Append the commits' facts, in order, once the job is done. */
 static int walked_finish(json_t *facts, walked *w, bpg_error *err)
 {
-	json_t *commits = json_object_get(facts, "commits");
+	json_t *commits = g_array_of(facts, "commits");
 	int rc;
 
 	if (!w->job)
 		return 0;
-	if ((rc = g_paths_finish(w->job, err)) < 0)
+	if (!commits)
+		return g_oom(err);
+	if ((rc = g_commits_finish(w->job, err)) < 0)
 		return rc;
-	for (size_t i = w->first; i < json_array_size(commits); i++) {
-		json_t *paths = g_paths_take(w->job, i - w->first);
-		if (!paths || json_object_set_new(json_array_get(commits, i), "paths", paths) < 0)
+	for (size_t i = 0; i < w->n; i++) {
+		json_t *c = g_commits_take(w->job, i);
+		if (!c || json_array_append_new(commits, c) < 0)
 			return g_oom(err);
 	}
 	return 0;
@@ -163,7 +166,6 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 		rc = g_oom(err);
 		goto done;
 	}
-	out->first = json_array_size(commits);
 	/* Commits already in the facts (an earlier range) as a hash set: one lookup per commit, not a scan. */
 	json_array_foreach(commits, i, cj) {
 		const char *id = json_string_value(json_object_get(cj, "id"));
@@ -223,24 +225,11 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 		}
 		ids[fresh++] = ids[i];
 	}
-	/* the paths (most of the work on a large change) go first, maybe on a thread */
-	if ((rc = g_paths_start(&out->job, repo, opts ? opts->open_repository : NULL, opts ? opts->open_arg : NULL,
-	    ids, fresh, err)) < 0)
-		goto done;
-	for (i = 0; i < fresh; i++) {
-		git_commit *c = NULL;
-		if (git_commit_lookup(&c, repo, &ids[i]) < 0) {
-			rc = g_git_error(err, "cannot read a commit of the change");
-			goto done;
-		}
-		cj = NULL;
-		rc = commit_json(&cj, repo, c, opts, err);
-		git_commit_free(c);
-		if (rc < 0 || json_array_append_new(commits, cj) < 0) {
-			rc = rc < 0 ? rc : g_oom(err);
-			goto done;
-		}
-	}
+	/* the commits' facts (most of the work on a large change: their paths) on a
+	 * thread of their own while the caller goes on to the files */
+	out->n = fresh;
+	rc = g_commits_start(&out->job, repo, opts ? opts->open_repository : NULL, opts ? opts->open_arg : NULL,
+		commit_json, opts, ids, fresh, err);
 done:
 	json_decref(seen);
 	free(ids);
@@ -265,7 +254,7 @@ int bpg_gather_range(json_t *facts, git_repository *repo, const git_oid *from, c
 		goto done;
 	rc = walked_finish(facts, &w, err);
 done:
-	g_paths_free(w.job);
+	g_commits_free(w.job);
 	git_tree_free(old_tree);
 	git_tree_free(new_tree);
 	return rc;
@@ -383,12 +372,6 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 			refname);
 	created = git_oid_is_zero(&old_id);
 	deleted = git_oid_is_zero(&new_id);
-	if (!created && !deleted) {
-		int d = git_graph_descendant_of(repo, &new_id, &old_id);
-		if (d < 0)
-			return g_git_error(err, "cannot tell whether the update is a fast-forward");
-		ff = d == 1 || git_oid_equal(&new_id, &old_id);
-	}
 	r = json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:b}", "name", refname, "old", old_hex, "new", new_hex,
 		"environment", environment ? json_string(environment) : json_null(),
 		"fast_forward", ff, "deleted", deleted, "created", created);
@@ -399,6 +382,19 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 	if ((rc = walk_commits(facts, repo, created ? NULL : &old_id, &new_id, created, opts, &w, &oldest,
 	    &have_oldest, err)) < 0)
 		goto done;
+	/* after the walk, so it overlaps the commits' thread on a large push */
+	if (!created) {
+		int d = git_graph_descendant_of(repo, &new_id, &old_id);
+		if (d < 0) {
+			rc = g_git_error(err, "cannot tell whether the update is a fast-forward");
+			goto done;
+		}
+		ff = d == 1 || git_oid_equal(&new_id, &old_id);
+		if (json_object_set_new(r, "fast_forward", json_boolean(ff)) < 0) {
+			rc = g_oom(err);
+			goto done;
+		}
+	}
 	/* Files: against the old tip, or for a new branch against the parent of
 	 * its oldest new commit (the point it left existing history). */
 	if (!created) {
@@ -416,7 +412,7 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 		goto done;
 	rc = walked_finish(facts, &w, err);
 done:
-	g_paths_free(w.job);
+	g_commits_free(w.job);
 	git_commit_free(oldest_c);
 	git_commit_free(parent);
 	git_tree_free(base_tree);

@@ -271,30 +271,34 @@ json_t *g_treediff_paths(g_treediff *t, const git_oid *parent_tree, const git_oi
 	return paths;
 }
 
-/* ---- the paths of a whole change, maybe on a thread of their own ---------- */
+/* ---- the commits of a whole change, maybe on a thread of their own -------- */
 
 /* Below this many commits a thread costs more than it saves. */
 #define THREAD_MIN_COMMITS 64
 
-struct g_paths_job {
+struct g_commits_job {
 	git_repository *repo;  /* the caller's, or the thread's own handle */
 	bool own_repo, threaded, joined;
 	pthread_t thread;
+	g_commit_describer describe;
+	const void *describe_arg;
 	git_oid *ids;
-	json_t **paths;
+	json_t **out;
 	size_t n;
 	int rc;
 	bpg_error err;
 };
 
-static int commit_paths(json_t **out, git_repository *repo, g_treediff *td, const git_oid *id, bpg_error *err)
+/* One commit's facts, its paths included. */
+static int commit_facts(json_t **out, g_commits_job *job, g_treediff *td, const git_oid *id, bpg_error *err)
 {
 	git_commit *c = NULL, *parent = NULL;
 	const git_oid *ptree = NULL;
+	json_t *o = NULL, *paths = NULL;
 	int rc = 0;
 
 	*out = NULL;
-	if (git_commit_lookup(&c, repo, id) < 0) {
+	if (git_commit_lookup(&c, job->repo, id) < 0) {
 		rc = g_git_error(err, "cannot read a commit of the change");
 		goto done;
 	}
@@ -305,46 +309,63 @@ static int commit_paths(json_t **out, git_repository *repo, g_treediff *td, cons
 		}
 		ptree = git_commit_tree_id(parent);
 	}
-	if (!(*out = g_treediff_paths(td, ptree, git_commit_tree_id(c), err)))
+	if (!(paths = g_treediff_paths(td, ptree, git_commit_tree_id(c), err))) {
 		rc = err && err->code ? err->code : BPG_ENOMEM;
+		goto done;
+	}
+	if ((rc = job->describe(&o, job->repo, c, job->describe_arg, err)) < 0)
+		goto done;
+	if (json_object_set_new(o, "paths", paths) < 0) {
+		paths = NULL;
+		rc = g_oom(err);
+		goto done;
+	}
+	paths = NULL;
+	*out = o;
+	o = NULL;
 done:
+	json_decref(o);
+	json_decref(paths);
 	git_commit_free(parent);
 	git_commit_free(c);
 	return rc;
 }
 
-static int job_run(g_paths_job *job)
+static int job_run(g_commits_job *job)
 {
 	g_treediff *td = NULL;
 	int rc = g_treediff_new(&td, job->repo, &job->err);
 
 	for (size_t i = 0; rc == 0 && i < job->n; i++)
-		rc = commit_paths(&job->paths[i], job->repo, td, &job->ids[i], &job->err);
+		rc = commit_facts(&job->out[i], job, td, &job->ids[i], &job->err);
 	g_treediff_free(td);
 	return rc;
 }
 
 static void *job_thread(void *arg)
 {
-	g_paths_job *job = arg;
+	g_commits_job *job = arg;
 	job->rc = job_run(job);
 	return NULL;
 }
 
-int g_paths_start(g_paths_job **out, git_repository *repo, int (*open_repository)(git_repository **, void *),
-	void *open_arg, const git_oid *ids, size_t n, bpg_error *err)
+int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_repository)(git_repository **, void *),
+	void *open_arg, g_commit_describer describe, const void *describe_arg, const git_oid *ids, size_t n,
+	bpg_error *err)
 {
-	g_paths_job *job = calloc(1, sizeof(*job));
+	g_commits_job *job = calloc(1, sizeof(*job));
 	int rc = 0;
 
 	*out = NULL;
-	if (!job || !(job->ids = malloc((n ? n : 1) * sizeof(*ids))) || !(job->paths = calloc(n ? n : 1, sizeof(json_t *)))) {
+	if (!job || !(job->ids = malloc((n ? n : 1) * sizeof(*ids))) || !(job->out = calloc(n ? n : 1, sizeof(json_t *)))) {
 		rc = g_oom(err);
 		goto fail;
 	}
 	memcpy(job->ids, ids, n * sizeof(*ids));
 	job->n = n;
 	job->repo = repo;
+	job->describe = describe;
+	job->describe_arg = describe_arg;
 	job->joined = true;
 	if (open_repository && n >= THREAD_MIN_COMMITS && open_repository(&job->repo, open_arg) == 0) {
 		job->own_repo = true;
@@ -363,11 +384,11 @@ int g_paths_start(g_paths_job **out, git_repository *repo, int (*open_repository
 	*out = job;
 	return 0;
 fail:
-	g_paths_free(job);
+	g_commits_free(job);
 	return rc;
 }
 
-int g_paths_finish(g_paths_job *job, bpg_error *err)
+int g_commits_finish(g_commits_job *job, bpg_error *err)
 {
 	if (!job->joined) {
 		pthread_join(job->thread, NULL);
@@ -378,15 +399,15 @@ int g_paths_finish(g_paths_job *job, bpg_error *err)
 	return 0;
 }
 
-json_t *g_paths_take(g_paths_job *job, size_t i)
+json_t *g_commits_take(g_commits_job *job, size_t i)
 {
-	json_t *p = i < job->n ? job->paths[i] : NULL;
+	json_t *p = i < job->n ? job->out[i] : NULL;
 	if (p)
-		job->paths[i] = NULL;
+		job->out[i] = NULL;
 	return p;
 }
 
-void g_paths_free(g_paths_job *job)
+void g_commits_free(g_commits_job *job)
 {
 	if (!job)
 		return;
@@ -394,9 +415,9 @@ void g_paths_free(g_paths_job *job)
 		pthread_join(job->thread, NULL);
 	if (job->own_repo)
 		git_repository_free(job->repo);
-	for (size_t i = 0; job->paths && i < job->n; i++)
-		json_decref(job->paths[i]);
-	free(job->paths);
+	for (size_t i = 0; job->out && i < job->n; i++)
+		json_decref(job->out[i]);
+	free(job->out);
 	free(job->ids);
 	free(job);
 }

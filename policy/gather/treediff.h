@@ -21,18 +21,22 @@ void g_treediff_free(g_treediff *t);
 json_t *g_treediff_paths(g_treediff *t, const git_oid *parent_tree, const git_oid *tree, bpg_error *err);
 
 /*
- * The paths of n commits (ids, parents first), worked out on a thread with
- * its own repository handle when opts->open_repository is given and the
- * change is large, else at once on the caller's. g_paths_finish() waits for
- * it; g_paths_take() then hands over commit i's paths (a new reference, or
- * NULL). g_paths_free() waits too, so it is safe on any error path.
+ * The facts of n commits (ids, parents first): describe() builds each
+ * commit's object, then its "paths" are set. The work runs on a thread with
+ * its own repository handle when open_repository is given and the change is
+ * large, else at once on the caller's. g_commits_finish() waits for it;
+ * g_commits_take() then hands over commit i's object (a new reference, or
+ * NULL). g_commits_free() waits too, so it is safe on any error path.
  */
-typedef struct g_paths_job g_paths_job;
+typedef int (*g_commit_describer)(json_t **out, git_repository *repo, git_commit *c, const void *arg,
+	bpg_error *err);
+typedef struct g_commits_job g_commits_job;
 
-int g_paths_start(g_paths_job **out, git_repository *repo, int (*open_repository)(git_repository **, void *),
-	void *open_arg, const git_oid *ids, size_t n, bpg_error *err);
-int g_paths_finish(g_paths_job *job, bpg_error *err);
-json_t *g_paths_take(g_paths_job *job, size_t i);
-void g_paths_free(g_paths_job *job);
+int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_repository)(git_repository **, void *),
+	void *open_arg, g_commit_describer describe, const void *describe_arg, const git_oid *ids, size_t n,
+	bpg_error *err);
+int g_commits_finish(g_commits_job *job, bpg_error *err);
+json_t *g_commits_take(g_commits_job *job, size_t i);
+void g_commits_free(g_commits_job *job);
 
 #endif

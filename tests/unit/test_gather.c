@@ -590,3 +590,56 @@ Test(gather, long_change_on_a_thread_same_facts)
 	}
 	threaded = false;
 }
+
+/* Many changed files (blueprint models and diffs, scanner findings) with
+ * and without a second repository handle: the same facts, byte for byte,
+ * in the diff's order. */
+Test(gather, many_files_same_facts_with_a_second_handle)
+{
+	enum { N = 60 };
+	static char names[N][48], before[N][256], after[N][256];
+	file f0[N], f1[N];
+	git_oid t0, t1, c0, c1;
+	json_t *one, *two;
+	char *s1, *s2;
+	bpg_error err;
+	static const bpg_facts_opts fo = { .context = "check", .time = "2025-06-03T09:00:00Z" };
+
+	for (size_t i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "scenarios/s%02zu.blueprint.json", i);
+		snprintf(before[i], sizeof(before[i]), "{\"name\": \"S%zu\", \"flow\": [{\"id\": 1, \"module\": "
+			"\"gateway:CustomWebHook\", \"version\": 1, \"parameters\": {}, \"mapper\": {}}], "
+			"\"metadata\": {\"version\": 1}}", i);
+		snprintf(after[i], sizeof(after[i]), "{\"name\": \"S%zu\", \"flow\": [{\"id\": 1, \"module\": "
+			"\"gateway:CustomWebHook\", \"version\": 1, \"parameters\": {}, \"mapper\": {\"to\": "
+			"\"jane.doe%zu@corp-mail.net\"}}], \"metadata\": {\"version\": 1}}", i, i);
+		f0[i] = (file){ names[i], 0, before[i] };
+		f1[i] = (file){ names[i], 0, after[i] };
+	}
+	t0 = tree_of(f0, N);
+	t1 = tree_of(f1, N);
+	c0 = commit_of(&t0, NULL, 0, "before");
+	c1 = commit_of(&t1, &c0, 1, "after");
+	for (int k = 0; k < 2; k++) {
+		const bpg_gather_opts go = { .no_bundles = true, .open_repository = k ? open_again : NULL };
+		json_t **out = k ? &two : &one;
+		cr_assert_eq(bpg_facts_new(out, &fo, &err), 0);
+		cr_assert_eq(bpg_gather_range(*out, repo, &c0, &c1, &go, &err), 0, "%s", err.message);
+	}
+	s1 = json_dumps(one, JSON_COMPACT);
+	s2 = json_dumps(two, JSON_COMPACT);
+	cr_assert_str_eq(s2, s1);
+	cr_assert_eq(json_array_size(json_object_get(two, "files")), N);
+	for (size_t i = 0; i < N; i++) {
+		json_t *fj = json_array_get(json_object_get(two, "files"), i);
+		cr_assert_str_eq(json_string_value(json_object_get(fj, "path")), names[i]);
+		cr_assert(json_object_get(fj, "blueprint") && json_object_get(fj, "old_blueprint") &&
+			json_object_get(fj, "diff"), "%s: models and diff", names[i]);
+		cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
+			json_object_get(fj, "scan_findings"), 0), "rule")), "EMAIL", "%s", names[i]);
+	}
+	free(s1);
+	free(s2);
+	json_decref(one);
+	json_decref(two);
+}
