@@ -250,7 +250,7 @@ int bpg_gather_range(json_t *facts, git_repository *repo, const git_oid *from, c
 		goto done;
 	if ((rc = tree_of(&old_tree, repo, from, err)) < 0 || (rc = tree_of(&new_tree, repo, to, err)) < 0)
 		goto done;
-	if ((rc = g_gather_tree_diff(facts, repo, old_tree, new_tree, NULL, opts, err)) < 0)
+	if ((rc = g_gather_tree_diff(facts, repo, old_tree, new_tree, NULL, w.job, opts, err)) < 0)
 		goto done;
 	rc = walked_finish(facts, &w, err);
 done:
@@ -288,7 +288,7 @@ int bpg_gather_staged(json_t *facts, git_repository *repo, const bpg_gather_opts
 		rc = g_git_error(err, "cannot read the index");
 		goto done;
 	}
-	rc = g_gather_tree_diff(facts, repo, head, NULL, index, opts, err);
+	rc = g_gather_tree_diff(facts, repo, head, NULL, index, NULL, opts, err);
 done:
 	git_index_free(index);
 	git_tree_free(head);
@@ -408,7 +408,7 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 	}
 	if (rc < 0 || (rc = tree_of(&new_tree, repo, &new_id, err)) < 0)
 		goto done;
-	if ((rc = g_gather_tree_diff(facts, repo, base_tree, new_tree, NULL, opts, err)) < 0)
+	if ((rc = g_gather_tree_diff(facts, repo, base_tree, new_tree, NULL, w.job, opts, err)) < 0)
 		goto done;
 	rc = walked_finish(facts, &w, err);
 done:

@@ -1,18 +1,29 @@
 /* The files a change touches: blueprint models and diffs, data contracts,
  * release bundles. */
 #include "internal.h"
+#include "treediff.h"
 #include "bpgate/blueprint.h"
 #include "bpgate/bundle.h"
 #include "bpgate/scan.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* What reads file contents: one per thread (libgit2 handles and the
+ * scanner's match state are not shared between threads). */
 typedef struct {
-	bpg_scanner *scanner;   /* compiled once per gather call, lazily */
+	git_repository *repo;
+	bpg_scanner *scanner;   /* compiled once per gather call and thread, lazily */
 	const bpg_gather_opts *opts;
-	json_t *paths;          /* paths already in the facts: a hash set, not a scan per delta */
-} gather_state;
+} reader;
+
+/* A changed file whose content is to be described. */
+typedef struct {
+	json_t *file;                 /* its facts (borrowed from files[]) */
+	const git_diff_delta *delta;  /* borrowed from the diff */
+	bool scan;
+} content_item;
 
 static bool wants_scan(const bpg_gather_opts *opts, const char *path)
 {
@@ -48,9 +59,10 @@ static bool line_added(const added_lines *a, size_t line)
 	return !a->bits || (line <= a->nlines && (a->bits[line / 8] >> (line % 8)) & 1);
 }
 
-static int scan_delta(gather_state *st, json_t *file, git_repository *repo, const git_diff_delta *delta,
-	const char *path, const bpg_buf *data, bpg_error *err)
+static int scan_delta(reader *st, json_t *file, const git_diff_delta *delta, const char *path,
+	const bpg_buf *data, bpg_error *err)
 {
+	git_repository *repo = st->repo;
 	bpg_findings *found = NULL;
 	added_lines added = { NULL, 0 };
 	git_blob *old_blob = NULL, *new_blob = NULL;
@@ -251,22 +263,21 @@ static const char *status_name(git_delta_t s)
 	}
 }
 
-static int describe_delta(gather_state *st, json_t *files, git_repository *repo, const git_diff_delta *delta,
-	bpg_error *err)
+/* The file's entry in files[] (in the diff's order); item->file is set when
+ * its content is still to be described. */
+static int delta_entry(json_t *paths, json_t *files, const bpg_gather_opts *opts, const git_diff_delta *delta,
+	content_item *item, bpg_error *err)
 {
 	const char *path = delta->new_file.path ? delta->new_file.path : delta->old_file.path;
-	bool has_old = delta->status != GIT_DELTA_ADDED, has_new = delta->status != GIT_DELTA_DELETED;
-	bool big_old = false, big_new = false;
-	bpg_buf od = BPG_BUF_INIT, nd = BPG_BUF_INIT;
 	json_t *file;
-	int rc = 0;
 
-	if (json_object_get(st->paths, path))
+	item->file = NULL;
+	if (json_object_get(paths, path))
 		return 0;
 	file = json_pack("{s:s, s:s}", "path", path, "status", status_name(delta->status));
 	if (!file)
 		return bpg_error_set(err, BPG_EINVALID, "a changed path is not valid UTF-8; rename it");
-	if (json_object_set_new(st->paths, path, json_true()) < 0) {
+	if (json_object_set_new(paths, path, json_true()) < 0) {
 		json_decref(file);
 		return g_oom(err);
 	}
@@ -275,13 +286,29 @@ static int describe_delta(gather_state *st, json_t *files, git_repository *repo,
 	if (delta->status == GIT_DELTA_RENAMED &&
 	    json_object_set_new(file, "old_path", json_string(delta->old_file.path)) < 0)
 		return g_oom(err);
-	bool scan = has_new && wants_scan(st->opts, path);
-	/* Only blueprints, contracts and scanned files need their content here. */
-	if (!strstr(path, ".json") && !scan)
-		return 0;
-	if (has_new && (rc = read_blob(&nd, repo, &delta->new_file.id, &big_new, err)) < 0)
+	item->scan = delta->status != GIT_DELTA_DELETED && wants_scan(opts, path);
+	/* Only blueprints, contracts and scanned files need their content. */
+	if (strstr(path, ".json") || item->scan) {
+		item->file = file;
+		item->delta = delta;
+	}
+	return 0;
+}
+
+/* Blueprint models and diff, contract, scanner findings of one file. */
+static int describe_content(reader *rd, const content_item *item, bpg_error *err)
+{
+	const git_diff_delta *delta = item->delta;
+	const char *path = delta->new_file.path ? delta->new_file.path : delta->old_file.path;
+	bool has_old = delta->status != GIT_DELTA_ADDED, has_new = delta->status != GIT_DELTA_DELETED;
+	bool big_old = false, big_new = false;
+	bpg_buf od = BPG_BUF_INIT, nd = BPG_BUF_INIT;
+	json_t *file = item->file;
+	int rc = 0;
+
+	if (has_new && (rc = read_blob(&nd, rd->repo, &delta->new_file.id, &big_new, err)) < 0)
 		goto done;
-	if (has_old && (rc = read_blob(&od, repo, &delta->old_file.id, &big_old, err)) < 0)
+	if (has_old && (rc = read_blob(&od, rd->repo, &delta->old_file.id, &big_old, err)) < 0)
 		goto done;
 	if (big_new) {
 		if (add_parse_error(file, "larger than the 64 MiB limit of a blueprint or contract") < 0)
@@ -296,32 +323,96 @@ static int describe_delta(gather_state *st, json_t *files, git_repository *repo,
 		rc = g_oom(err);
 		goto done;
 	}
-	if (scan)
-		rc = scan_delta(st, file, repo, delta, path, &nd, err);
+	if (item->scan)
+		rc = scan_delta(rd, file, delta, path, &nd, err);
 done:
 	bpg_buf_dispose(&od);
 	bpg_buf_dispose(&nd);
 	return rc;
 }
 
+/*
+ * The file contents are described from a queue that the caller works through
+ * and that the commits' thread (see treediff.h), once its commits are done,
+ * helps with, with its own repository handle and scanner: on a large push the
+ * two finish together. Each item's JSON is touched by one thread only, and
+ * files[] keeps the diff's order.
+ */
+typedef struct {
+	const content_item *items;
+	size_t n, next;
+	bool failed;
+	pthread_mutex_t lock;
+	const bpg_gather_opts *opts;
+	int helper_rc;
+	bpg_error helper_err;
+} content_queue;
+
+static size_t take_item(content_queue *q)
+{
+	size_t i;
+	pthread_mutex_lock(&q->lock);
+	i = q->failed ? q->n : q->next++;
+	pthread_mutex_unlock(&q->lock);
+	return i;
+}
+
+static int work_queue(content_queue *q, reader *rd, bpg_error *err)
+{
+	int rc = 0;
+	for (size_t i = take_item(q); i < q->n; i = take_item(q)) {
+		if ((rc = describe_content(rd, &q->items[i], err)) < 0) {
+			pthread_mutex_lock(&q->lock);
+			q->failed = true;
+			pthread_mutex_unlock(&q->lock);
+			break;
+		}
+	}
+	return rc;
+}
+
+static void helper_work(void *arg, git_repository *repo)
+{
+	content_queue *q = arg;
+	reader rd = { repo, NULL, q->opts };
+	q->helper_rc = work_queue(q, &rd, &q->helper_err);
+	bpg_scanner_free(rd.scanner);
+}
+
+static int describe_contents(reader *rd, g_commits_job *helper, const content_item *items, size_t n,
+	bpg_error *err)
+{
+	content_queue q = { items, n, 0, false, PTHREAD_MUTEX_INITIALIZER, rd->opts, 0, { 0, "" } };
+	bool offered = n > 1 && g_commits_offer(helper, helper_work, &q);
+	int rc = work_queue(&q, rd, err);
+
+	if (offered)
+		g_commits_offer_wait(helper);
+	if (rc == 0 && q.helper_rc < 0)
+		rc = bpg_error_set(err, q.helper_rc, "%s", q.helper_err.message);
+	pthread_mutex_destroy(&q.lock);
+	return rc;
+}
+
 int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, git_tree *new_tree,
-	git_index *index, const bpg_gather_opts *opts, bpg_error *err)
+	git_index *index, g_commits_job *helper, const bpg_gather_opts *opts, bpg_error *err)
 {
 	git_diff_options dopts;
 	git_diff *diff = NULL;
-	json_t *files = g_array_of(facts, "files");
-	gather_state st = { NULL, opts, json_object() };
+	json_t *files = g_array_of(facts, "files"), *paths = json_object();
+	reader rd = { repo, NULL, opts };
+	content_item *items = NULL;
+	size_t n, nitems = 0;
 	json_t *f;
-	size_t n;
 	int rc = 0;
 
-	if (!files || !st.paths) {
+	if (!files || !paths) {
 		rc = g_oom(err);
 		goto done;
 	}
 	json_array_foreach(files, n, f) {
 		const char *p = json_string_value(json_object_get(f, "path"));
-		if (p && json_object_set_new(st.paths, p, json_true()) < 0) {
+		if (p && json_object_set_new(paths, p, json_true()) < 0) {
 			rc = g_oom(err);
 			goto done;
 		}
@@ -339,13 +430,23 @@ int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, 
 			"judges at once; split it", n, BPG_GATHER_MAX_FILES);
 		goto done;
 	}
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = describe_delta(&st, files, repo, git_diff_get_delta(diff, i), err);
-	if (rc == 0 && !(opts && opts->no_bundles))
+	if (!(items = calloc(n ? n : 1, sizeof(*items)))) {
+		rc = g_oom(err);
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = delta_entry(paths, files, opts, git_diff_get_delta(diff, i), &items[nitems], err)) < 0)
+			goto done;
+		nitems += items[nitems].file != NULL;
+	}
+	if ((rc = describe_contents(&rd, helper, items, nitems, err)) < 0)
+		goto done;
+	if (!(opts && opts->no_bundles))
 		rc = g_check_bundles(facts, repo, new_tree, index, opts, err);
 done:
-	json_decref(st.paths);
-	bpg_scanner_free(st.scanner);
+	free(items);
+	json_decref(paths);
+	bpg_scanner_free(rd.scanner);
 	git_diff_free(diff);
 	return rc;
 }

@@ -15,10 +15,12 @@ json_t *g_find_by(json_t *arr, const char *key, const char *value);
 int g_oom(bpg_error *err);
 int g_git_error(bpg_error *err, const char *what);
 
+struct g_commits_job;
 /* Record the changes between two trees (either may be NULL) as files[];
- * `content_tree` is the tree the bundle checks read from. */
+ * `content_tree` is the tree the bundle checks read from. `helper`, when not
+ * NULL, is a commits job whose thread may help with the file contents. */
 int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, git_tree *new_tree,
-	git_index *index, const bpg_gather_opts *opts, bpg_error *err);
+	git_index *index, struct g_commits_job *helper, const bpg_gather_opts *opts, bpg_error *err);
 
 /* Check every release bundle the change adds or modifies (bundles[]). */
 int g_check_bundles(json_t *facts, git_repository *repo, git_tree *new_tree, git_index *index,

@@ -287,6 +287,12 @@ struct g_commits_job {
 	size_t n;
 	int rc;
 	bpg_error err;
+	/* work offered for after the commits (g_commits_offer) */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool commits_done, offered_done;
+	g_offered_fn offered;
+	void *offered_arg;
 };
 
 /* One commit's facts, its paths included. */
@@ -345,8 +351,44 @@ static int job_run(g_commits_job *job)
 static void *job_thread(void *arg)
 {
 	g_commits_job *job = arg;
+	g_offered_fn fn;
+
 	job->rc = job_run(job);
+	pthread_mutex_lock(&job->lock);
+	job->commits_done = true;
+	fn = job->offered;
+	pthread_mutex_unlock(&job->lock);
+	if (fn)
+		fn(job->offered_arg, job->repo);
+	pthread_mutex_lock(&job->lock);
+	job->offered_done = true;
+	pthread_cond_broadcast(&job->cond);
+	pthread_mutex_unlock(&job->lock);
 	return NULL;
+}
+
+bool g_commits_offer(g_commits_job *job, g_offered_fn fn, void *arg)
+{
+	bool taken = false;
+
+	if (!job || !job->threaded)
+		return false;
+	pthread_mutex_lock(&job->lock);
+	if (!job->commits_done) {
+		job->offered = fn;
+		job->offered_arg = arg;
+		taken = true;
+	}
+	pthread_mutex_unlock(&job->lock);
+	return taken;
+}
+
+void g_commits_offer_wait(g_commits_job *job)
+{
+	pthread_mutex_lock(&job->lock);
+	while (!job->offered_done)
+		pthread_cond_wait(&job->cond, &job->lock);
+	pthread_mutex_unlock(&job->lock);
 }
 
 int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_repository)(git_repository **, void *),
@@ -357,6 +399,10 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
 	int rc = 0;
 
 	*out = NULL;
+	if (job) {
+		pthread_mutex_init(&job->lock, NULL);
+		pthread_cond_init(&job->cond, NULL);
+	}
 	if (!job || !(job->ids = malloc((n ? n : 1) * sizeof(*ids))) || !(job->out = calloc(n ? n : 1, sizeof(json_t *)))) {
 		rc = g_oom(err);
 		goto fail;
@@ -366,6 +412,7 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
 	job->repo = repo;
 	job->describe = describe;
 	job->describe_arg = describe_arg;
+
 	job->joined = true;
 	if (open_repository && n >= THREAD_MIN_COMMITS && open_repository(&job->repo, open_arg) == 0) {
 		job->own_repo = true;
@@ -415,6 +462,8 @@ void g_commits_free(g_commits_job *job)
 		pthread_join(job->thread, NULL);
 	if (job->own_repo)
 		git_repository_free(job->repo);
+	pthread_mutex_destroy(&job->lock);
+	pthread_cond_destroy(&job->cond);
 	for (size_t i = 0; job->out && i < job->n; i++)
 		json_decref(job->out[i]);
 	free(job->out);

@@ -36,6 +36,14 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
 	void *open_arg, g_commit_describer describe, const void *describe_arg, const git_oid *ids, size_t n,
 	bpg_error *err);
 int g_commits_finish(g_commits_job *job, bpg_error *err);
+
+/* More work for the job's thread once its commits are done: fn(arg, the
+ * thread's own repository) runs there. False when there is no thread or it is
+ * done already: the caller does all of that work itself then. After a true,
+ * g_commits_offer_wait() returns once fn has returned. */
+typedef void (*g_offered_fn)(void *arg, git_repository *repo);
+bool g_commits_offer(g_commits_job *job, g_offered_fn fn, void *arg);
+void g_commits_offer_wait(g_commits_job *job);
 json_t *g_commits_take(g_commits_job *job, size_t i);
 void g_commits_free(g_commits_job *job);
 

@@ -591,10 +591,11 @@ Test(gather, long_change_on_a_thread_same_facts)
 	threaded = false;
 }
 
-/* Many changed files (blueprint models and diffs, scanner findings) with
- * and without a second repository handle: the same facts, byte for byte,
- * in the diff's order. */
-Test(gather, many_files_same_facts_with_a_second_handle)
+/* Many changed files (blueprint models and diffs, scanner findings) at the
+ * end of a change long enough for the commits' thread, which then helps with
+ * the files: the same facts as on one thread, byte for byte, in the diff's
+ * order. */
+Test(gather, many_files_shared_with_the_commits_thread_same_facts)
 {
 	enum { N = 60 };
 	static char names[N][48], before[N][256], after[N][256];
@@ -619,7 +620,10 @@ Test(gather, many_files_same_facts_with_a_second_handle)
 	t0 = tree_of(f0, N);
 	t1 = tree_of(f1, N);
 	c0 = commit_of(&t0, NULL, 0, "before");
-	c1 = commit_of(&t1, &c0, 1, "after");
+	c1 = c0;
+	for (int k = 0; k < 80; k++) /* past the thread's threshold */
+		c1 = commit_of(&t0, &c1, 1, "nothing yet");
+	c1 = commit_of(&t1, &c1, 1, "after");
 	for (int k = 0; k < 2; k++) {
 		const bpg_gather_opts go = { .no_bundles = true, .open_repository = k ? open_again : NULL };
 		json_t **out = k ? &two : &one;
