@@ -2,6 +2,7 @@
 #include "bpgate/util.h"
 
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -124,23 +125,45 @@ bool bpg_glob_match(const char *glob, const char *path)
 	return ok[0][0];
 }
 
+/* Called for every key and element of large documents (facts validation,
+ * the scanner's JSON walk): one growth check, then plain stores. */
 int bpg_jsonptr_push(bpg_buf *ptr, const char *token, size_t len)
 {
-	int rc = bpg_buf_putc(ptr, '/');
-	for (size_t i = 0; rc == 0 && i < len; i++) {
-		if (token[i] == '~')
-			rc = bpg_buf_put(ptr, "~0", 2);
-		else if (token[i] == '/')
-			rc = bpg_buf_put(ptr, "~1", 2);
-		else
-			rc = bpg_buf_putc(ptr, token[i]);
+	size_t escapes = 0;
+	char *o;
+	int rc;
+
+	for (size_t i = 0; i < len; i++)
+		escapes += token[i] == '~' || token[i] == '/';
+	if (len > SIZE_MAX / 2 || (rc = bpg_buf_grow(ptr, 1 + len + escapes)) < 0)
+		return len > SIZE_MAX / 2 ? BPG_ETOOBIG : rc;
+	o = ptr->ptr + ptr->size;
+	*o++ = '/';
+	for (size_t i = 0; i < len; i++) {
+		if (token[i] == '~' || token[i] == '/') {
+			*o++ = '~';
+			*o++ = token[i] == '~' ? '0' : '1';
+		} else {
+			*o++ = token[i];
+		}
 	}
-	return rc;
+	ptr->size = (size_t)(o - ptr->ptr);
+	ptr->ptr[ptr->size] = '\0';
+	return 0;
 }
 
 int bpg_jsonptr_push_index(bpg_buf *ptr, size_t index)
 {
-	return bpg_buf_printf(ptr, "/%zu", index);
+	char digits[24], *d = digits + sizeof(digits);
+	int rc;
+
+	do {
+		*--d = (char)('0' + index % 10);
+		index /= 10;
+	} while (index);
+	if ((rc = bpg_buf_putc(ptr, '/')) < 0)
+		return rc;
+	return bpg_buf_put(ptr, d, (size_t)(digits + sizeof(digits) - d));
 }
 
 void bpg_hex_encode(char *out, const unsigned char *in, size_t len)

@@ -242,6 +242,8 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 		    (strcmp(f->rule, "rollback") == 0 || strcmp(f->rule, "break-glass") == 0 ||
 		     strcmp(f->rule, "change-window") == 0)))
 			print_finding(f, u->name);
+		if (!cx->cfg->audit_dir) /* the findings' JSON is for the audit entry only */
+			continue;
 		json_array_append_new(oc->findings, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b}", "rule", f->rule,
 			"severity", bpg_severity_name(f->severity), "message", f->message, "ref", f->ref ? f->ref : u->name,
 			"commit", f->commit, "file", f->file, "blocking", f->blocking));

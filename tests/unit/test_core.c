@@ -50,6 +50,18 @@ Test(core, jsonptr_escapes)
 	cr_assert_eq(bpg_jsonptr_push(&b, "a/b~c", 5), 0);
 	cr_assert_eq(bpg_jsonptr_push_index(&b, 12), 0);
 	cr_assert_str_eq(b.ptr, "/a~1b~0c/12");
+	cr_assert_eq(bpg_jsonptr_push(&b, "", 0), 0);
+	cr_assert_eq(bpg_jsonptr_push_index(&b, 0), 0);
+	cr_assert_eq(bpg_jsonptr_push(&b, "~~//", 4), 0);
+	cr_assert_eq(bpg_jsonptr_push_index(&b, 18446744073709551615u), 0);
+	cr_assert_str_eq(b.ptr, "/a~1b~0c/12//0/~0~0~1~1/18446744073709551615");
+	cr_assert_eq(b.size, strlen(b.ptr));
+	bpg_buf_dispose(&b);
+	/* a bounded buffer refuses what does not fit, and stays as it was */
+	b.max = 4;
+	cr_assert_eq(bpg_jsonptr_push(&b, "ab", 2), 0);
+	cr_assert_lt(bpg_jsonptr_push(&b, "cd", 2), 0);
+	cr_assert_str_eq(b.ptr, "/ab");
 	bpg_buf_dispose(&b);
 }
 
