@@ -44,7 +44,7 @@ static void ctab_init(void)
 		if (ch && strchr("pstacPSTAC-", ch))
 			k |= K_KW;
 		/* bytes scan_features() looks at beyond alphanumeric runs */
-		if ((k & (K_DIGIT | K_UPPER)) || (ch && strchr("@_:-=ehxbdBD", ch)))
+		if ((k & (K_DIGIT | K_UPPER)) || (ch && strchr("@_:-=.ehxbdBD", ch)))
 			k |= K_FEAT;
 		ctab[ch] = (unsigned char)k;
 	}
@@ -339,6 +339,12 @@ size_t scan_cand_next(int which, const char *s, size_t n, size_t i)
 	return i;
 }
 
+/* Bytes before a capital that make scan_names() pass it by. */
+static bool name_stop(char prev)
+{
+	return ALNUM(prev) || prev == '@' || prev == '.' || prev == '_' || prev == '-';
+}
+
 /*
  * One pass of cheap features of a segment; scan_segment() decides from them
  * which families can match at all (see there for what each one gates).
@@ -349,6 +355,7 @@ void scan_features(const char *s, size_t n, scan_seg_features *f)
 
 	pthread_once(&ctab_once, ctab_init);
 	memset(f, 0, sizeof(*f));
+	f->name_at = n;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
 		unsigned k = CL(ch);
@@ -368,6 +375,8 @@ void scan_features(const char *s, size_t n, scan_seg_features *f)
 		}
 		if (k & K_UPPER) {
 			f->upper = true;
+			if (f->name_at == n && (i == 0 || !name_stop(s[i - 1])))
+				f->name_at = i;
 			/* Mr Ms Mi(ss), Dr, Pr(of) */
 			if (i + 1 < n && ((ch == 'M' && (s[i + 1] == 'r' || s[i + 1] == 's' || s[i + 1] == 'i')) ||
 			    ((ch == 'D' || ch == 'P') && s[i + 1] == 'r')))
@@ -378,7 +387,14 @@ void scan_features(const char *s, size_t n, scan_seg_features *f)
 		}
 		switch (ch) {
 		case '@': f->at = true; break;
-		case '_': f->under = true; break;
+		case '_':
+			/* gh[pousr]_, [rs]k_, github_pat_: the only secret branches with '_' */
+			if ((i >= 3 && s[i - 3] == 'g' && s[i - 2] == 'h') ||
+			    (i >= 2 && s[i - 1] == 'k' && (s[i - 2] == 'r' || s[i - 2] == 's')) ||
+			    (i >= 6 && memcmp(s + i - 6, "github", 6) == 0))
+				f->under = true;
+			break;
+		case '.': f->dots++; break;
 		case ':': f->colons++; break;
 		case '=': f->eq = true; break;
 		case '-':

@@ -559,12 +559,13 @@ static int run_cand(scan_ctx *c, int which, hit_fn fn, bpg_error *err)
 
 /* Capitalised words that are common given names (a C loop: a regex branch
  * starting at every capital letter costs more than the rest together). */
-static int scan_names(scan_ctx *c, bpg_error *err)
+static int scan_names(scan_ctx *c, size_t from, bpg_error *err)
 {
 	const char *s = c->seg;
 	size_t n = c->seg_len;
 
-	for (size_t i = 0; i < n; i++) {
+	/* before `from` (scan_features' name_at) every byte is passed by one at a time */
+	for (size_t i = from; i < n; i++) {
 		size_t j;
 		unsigned char prev = i ? (unsigned char)s[i - 1] : ' ';
 		if (!isupper((unsigned char)s[i]) || isalnum(prev) || prev == '@' || prev == '.' ||
@@ -592,6 +593,7 @@ int scan_segment(scan_ctx *c, bpg_error *err)
 	const char *s = c->seg;
 	size_t n = c->seg_len;
 	scan_seg_features f;
+	bool num;
 	int rc;
 
 	c->seg_found = 0;
@@ -599,8 +601,10 @@ int scan_segment(scan_ctx *c, bpg_error *err)
 		return 0;
 	/* one pass of cheap features decides which patterns can match at all */
 	scan_features(s, n, &f);
+	/* a number candidate needs six digits or three dots (scan_cand.c) */
+	num = f.digits >= 4 && (f.digits >= 6 || f.dots >= 3);
 	if (c->json_number) {
-		if (f.digits >= 4 && (rc = run_cand(c, P_NUMBER, scan_on_number, err)) < 0)
+		if (num && (rc = run_cand(c, P_NUMBER, scan_on_number, err)) < 0)
 			return rc;
 		return 0;
 	}
@@ -610,9 +614,9 @@ int scan_segment(scan_ctx *c, bpg_error *err)
 	if ((f.digits >= 5 || f.street || (f.upper && f.honorific)) &&
 	    (rc = run_cand(c, P_ALPHA, scan_on_alpha, err)) < 0)
 		return rc;
-	if (f.upper && (rc = scan_names(c, err)) < 0)
+	if (f.name_at < n && (rc = scan_names(c, f.name_at, err)) < 0)
 		return rc;
-	if (f.digits >= 4 && (rc = run_cand(c, P_NUMBER, scan_on_number, err)) < 0)
+	if (num && (rc = run_cand(c, P_NUMBER, scan_on_number, err)) < 0)
 		return rc;
 	if ((!c->in_json || f.colons || f.eq) && (rc = run_cand(c, P_KEYWORD, on_kw, err)) < 0)
 		return rc;

@@ -114,8 +114,10 @@ int scan_buffer_ctx(scan_ctx *c, bpg_error *err);
 size_t scan_cand_next(int which, const char *s, size_t n, size_t i);
 
 typedef struct {
-	size_t digits, colons, maxrun; /* maxrun: longest alphanumeric run */
-	bool at, under, upper, eq;     /* '@', '_', a capital, '=' */
+	size_t digits, colons, dots, maxrun; /* maxrun: longest alphanumeric run */
+	size_t name_at; /* first capital scan_names() looks at (n: none) */
+	bool at, upper, eq;             /* '@', a capital, '=' */
+	bool under;     /* '_' after gh?, [rs]k or github (GitHub, Stripe tokens) */
 	bool street;    /* a digit, a blank, a capital */
 	bool lead;      /* -----, eyJ, hook, xo / xa */
 	bool honorific; /* Mr Ms Mi Dr Pr */

@@ -17,13 +17,26 @@
 #define INHERIT (C_MAKE | C_AWS | C_NAME)
 #define SPECIFIC_KEYS (C_SSN | C_DOB | C_DL | C_PASSPORT | C_BANK | C_MRN | C_PHONE | C_ITIN | \
 	C_NHS | C_NPI | C_NINO | C_CARD | C_MBI)
-#define KCACHE 4096
+/*
+ * The key cache: text (keys, and short values of "name"-like keys) -> its
+ * classes and the flags the walker asks of a key. A blueprint has a few
+ * dozen distinct keys read hundreds of thousands of times, so a lookup must
+ * cost less than a byte loop over the key: the text is held as zero-padded
+ * 64-bit words, hashed and compared a word at a time.
+ */
+#define KCACHE_BITS 12
+#define KCACHE ((size_t)1 << KCACHE_BITS)
+#define KC_MAX 46
+#define KC_WORDS 6
+
+enum { KF_NAME = 1, KF_VALUE = 2, KF_TYPE = 4, KF_AT = 8, KF_PTRESC = 16, KF_CODE = 32,
+	KF_TEXT = 64, KF_SYSTEM = 128 };
 
 struct key_cache_ent {
-	uint32_t hash;
-	uint8_t len;
-	char key[47];
+	uint64_t w[KC_WORDS];
+	uint32_t len; /* n + 1; 0: empty */
 	unsigned cls;
+	unsigned flags;
 };
 
 typedef struct {
@@ -36,27 +49,6 @@ typedef struct {
 	size_t type_owner; /* inside the "type" member of the object at this depth (0: not) */
 	bool next_is_value_key;
 } frame;
-
-static unsigned key_classes(bpg_scanner *s, const char *k, size_t n)
-{
-	uint32_t h = 2166136261u;
-	struct key_cache_ent *e;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)k[i]) * 16777619u;
-	if (n >= sizeof(e->key))
-		return scan_words_classes(k, n, true);
-	if (!s->kcache && !(s->kcache = calloc(KCACHE, sizeof(*s->kcache))))
-		return scan_words_classes(k, n, true);
-	e = &s->kcache[h % KCACHE];
-	if (e->len == n + 1 && e->hash == h && memcmp(e->key, k, n) == 0)
-		return e->cls;
-	e->hash = h;
-	e->len = (uint8_t)(n + 1);
-	memcpy(e->key, k, n);
-	e->cls = scan_words_classes(k, n, true);
-	return e->cls;
-}
 
 static int hexv(char ch)
 {
@@ -166,10 +158,20 @@ static int string_end(const char *b, size_t len, size_t p, size_t *end, bool *es
 
 	*esc = false;
 	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
+		uint64_t w, m;
 		memcpy(&w, b + i, 8);
-		if (swar_eq(w, 0x2222222222222222ull) | swar_eq(w, 0x5c5c5c5c5c5c5c5cull))
+		m = swar_eq(w, 0x2222222222222222ull) | swar_eq(w, 0x5c5c5c5c5c5c5c5cull);
+		if (m) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/* the lowest flagged byte is exact (a false flag only follows a true one) */
+			i += (size_t)__builtin_ctzll(m) / 8;
+			if (b[i] == '"') {
+				*end = i;
+				return 0;
+			}
+#endif
 			break;
+		}
 	}
 	for (; i < len; i++) {
 		if (b[i] == '"') {
@@ -212,17 +214,16 @@ static unsigned hl7_id_type(const char *v, size_t n)
  * or the words of "system" (".../mrn", ".../us-ssn"). Those classes are
  * given to the "value" member like a "name" member's are.
  */
-static void identifier_context(frame *st, size_t depth, const char *key, size_t kn,
-	const char *v, size_t n)
+static void identifier_context(frame *st, size_t depth, unsigned kflags, const char *v, size_t n)
 {
 	size_t owner = st[depth].type_owner;
 	if (n == 0 || n > 64)
 		return;
-	if (owner && key_is(key, kn, "code"))
+	if (owner && (kflags & KF_CODE))
 		st[owner].sibling |= hl7_id_type(v, n);
-	else if (owner && key_is(key, kn, "text"))
+	else if (owner && (kflags & KF_TEXT))
 		st[owner].sibling |= scan_words_classes(v, n, false) & ID_CLASSES;
-	else if (key_is(key, kn, "system"))
+	else if (kflags & KF_SYSTEM)
 		st[depth].sibling |= scan_words_classes(v, n, false) & ID_CLASSES;
 }
 
@@ -233,6 +234,88 @@ static bool is_name_key(const char *k, size_t n)
 		if (strlen(names[i]) == n && memcmp(names[i], k, n) == 0)
 			return true;
 	return false;
+}
+
+/* The flags of a key (its raw text, escapes not decoded). */
+static unsigned key_flags(const char *k, size_t n)
+{
+	unsigned f = 0;
+	if (is_name_key(k, n))
+		f |= KF_NAME;
+	if (key_is(k, n, "value"))
+		f |= KF_VALUE;
+	if (key_is(k, n, "type"))
+		f |= KF_TYPE;
+	if (key_is(k, n, "code"))
+		f |= KF_CODE;
+	if (key_is(k, n, "text"))
+		f |= KF_TEXT;
+	if (key_is(k, n, "system"))
+		f |= KF_SYSTEM;
+	if (memchr(k, '@', n))
+		f |= KF_AT;
+	if (memchr(k, '~', n) || memchr(k, '/', n))
+		f |= KF_PTRESC;
+	return f;
+}
+
+/* k[0, n) as zero-padded words; `avail` bytes can be read from k (the
+ * input goes on after the key), so usually whole words are loaded and
+ * masked rather than copied byte by byte. */
+static void key_words(uint64_t w[KC_WORDS], const char *k, size_t n, size_t avail)
+{
+	size_t nw = (n + 7) / 8;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (avail >= nw * 8) {
+		for (size_t i = 0; i < KC_WORDS; i++)
+			w[i] = 0;
+		for (size_t i = 0; i < nw; i++)
+			memcpy(&w[i], k + 8 * i, 8);
+		if (n % 8)
+			w[nw - 1] &= ((uint64_t)1 << (8 * (n % 8))) - 1;
+		return;
+	}
+#endif
+	(void)avail;
+	{
+		unsigned char t[KC_WORDS * 8] = { 0 };
+		memcpy(t, k, n);
+		memcpy(w, t, sizeof(t));
+	}
+}
+
+/* The cache entry of k[0, n) (n <= KC_MAX), filled on a miss; NULL without memory. */
+static const struct key_cache_ent *key_lookup(bpg_scanner *s, const char *k, size_t n,
+	size_t avail)
+{
+	uint64_t w[KC_WORDS], h = n;
+	size_t nw = (n + 7) / 8;
+	struct key_cache_ent *e;
+	bool same;
+
+	if (!s->kcache && !(s->kcache = calloc(KCACHE, sizeof(*s->kcache))))
+		return NULL;
+	key_words(w, k, n, avail);
+	/* the first and last words and the length tell keys apart well enough */
+	if (nw)
+		h = (h ^ w[0] ^ w[nw - 1] << 1) * 0x9E3779B97F4A7C15ull;
+	e = &s->kcache[h >> (64 - KCACHE_BITS)]; /* the top bits mix every input bit */
+	same = e->len == n + 1;
+	for (size_t i = 0; same && i < nw; i++)
+		same = e->w[i] == w[i];
+	if (same)
+		return e;
+	memcpy(e->w, w, sizeof(w));
+	e->len = (uint32_t)(n + 1);
+	e->cls = scan_words_classes(k, n, true);
+	e->flags = key_flags(k, n);
+	return e;
+}
+
+static unsigned key_classes(bpg_scanner *s, const char *k, size_t n, size_t avail)
+{
+	const struct key_cache_ent *e = n <= KC_MAX ? key_lookup(s, k, n, avail) : NULL;
+	return e ? e->cls : scan_words_classes(k, n, true);
 }
 
 static int scan_string_value(scan_ctx *c, size_t p, size_t end, bool esc, bpg_error *err)
@@ -249,6 +332,24 @@ static int scan_string_value(scan_ctx *c, size_t p, size_t end, bool esc, bpg_er
 		return scan_windows(c, s->scratch.ptr, s->scratch.size, p + 1, s->map, true, err);
 	}
 	return scan_windows(c, raw, n, p + 1, NULL, true, err);
+}
+
+/* "/" and the key (no '~' or '/' in it): bpg_buf_putc() then bpg_buf_put(),
+ * inline when the room is there (it is, after the first few keys). */
+static int ptr_put_key(bpg_buf *ptr, const char *k, size_t n)
+{
+	int rc;
+	if (ptr->ptr && ptr->asize - ptr->size >= n + 2 &&
+	    ptr->size + n + 1 <= (ptr->max ? ptr->max : BPG_BUF_DEFAULT_MAX)) {
+		ptr->ptr[ptr->size] = '/';
+		memcpy(ptr->ptr + ptr->size + 1, k, n);
+		ptr->size += n + 1;
+		ptr->ptr[ptr->size] = '\0';
+		return 0;
+	}
+	if ((rc = bpg_buf_putc(ptr, '/')) == 0)
+		rc = bpg_buf_put(ptr, k, n);
+	return rc;
 }
 
 /* "/<index>" without printf: it runs for every array element. */
@@ -284,8 +385,8 @@ int scan_json(scan_ctx *c, bpg_error *err)
 	int state = S_VALUE, rc = 0;
 	unsigned keyself = 0, keyctx = 0;
 	bool value_key = false;
-	const char *last_key = NULL;
-	size_t last_key_len = 0;
+	bool have_key = false;
+	unsigned kflags = 0; /* KF_* of the last key */
 
 	bpg_buf_clear(&s->ptr);
 	if (bpg_buf_puts(&s->ptr, "") < 0 ||
@@ -336,7 +437,7 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				f->inherit = keyctx | (keyself & INHERIT);
 				f->keycls = keyself;
 				f->type_owner = st[depth - 1].type_owner;
-				if (st[depth - 1].is_obj && last_key && key_is(last_key, last_key_len, "type"))
+				if (st[depth - 1].is_obj && have_key && (kflags & KF_TYPE))
 					f->type_owner = depth - 1;
 				p++;
 				state = f->is_obj ? S_KEY_OR_END : S_VALUE_OR_END;
@@ -349,11 +450,12 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				c->keyctx = keyctx;
 				if ((rc = scan_string_value(c, p, end, esc, err)) < 0)
 					goto done;
-				if (depth > 0 && st[depth].is_obj && last_key &&
-				    is_name_key(last_key, last_key_len) && end - p - 1 < 64)
-					st[depth].sibling = key_classes(s, b + p + 1, end - p - 1);
-				else if (depth > 0 && st[depth].is_obj && last_key && !esc)
-					identifier_context(st, depth, last_key, last_key_len, b + p + 1, end - p - 1);
+				if (depth > 0 && st[depth].is_obj && have_key && (kflags & KF_NAME) &&
+				    end - p - 1 < 64)
+					st[depth].sibling = key_classes(s, b + p + 1, end - p - 1, len - p - 1);
+				else if (depth > 0 && st[depth].is_obj && have_key && !esc &&
+				         (kflags & (KF_CODE | KF_TEXT | KF_SYSTEM)))
+					identifier_context(st, depth, kflags, b + p + 1, end - p - 1);
 				p = end + 1;
 				state = S_AFTER;
 			} else if (ch == '-' || (ch >= '0' && ch <= '9')) {
@@ -393,9 +495,11 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			}
 			/* fall through */
 		case S_KEY: {
-			size_t end, q;
+			size_t end, q, kn;
 			bool esc;
 			frame *f = &st[depth];
+			const char *key;
+			const struct key_cache_ent *ke;
 			if (b[p] != '"' || (rc = string_end(b, len, p, &end, &esc)) < 0) {
 				rc = BPG_EINVALID;
 				goto done;
@@ -403,27 +507,30 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			s->ptr.size = f->ptrlen;
 			if (s->ptr.ptr)
 				s->ptr.ptr[s->ptr.size] = '\0';
-			last_key = b + p + 1;
-			last_key_len = end - p - 1;
+			key = b + p + 1;
+			kn = end - p - 1;
+			have_key = true;
+			ke = !esc && kn <= KC_MAX ? key_lookup(s, key, kn, len - p - 1) : NULL;
+			kflags = ke ? ke->flags : key_flags(key, kn);
 			if (esc) {
-				if ((rc = decode(s, last_key, last_key_len, err)) < 0)
+				if ((rc = decode(s, key, kn, err)) < 0)
 					goto done;
 				rc = bpg_jsonptr_push(&s->ptr, s->scratch.ptr, s->scratch.size);
 				keyself = scan_words_classes(s->scratch.ptr, s->scratch.size, true);
 			} else {
-				if (memchr(last_key, '~', last_key_len) || memchr(last_key, '/', last_key_len))
-					rc = bpg_jsonptr_push(&s->ptr, last_key, last_key_len);
-				else if ((rc = bpg_buf_putc(&s->ptr, '/')) == 0)
-					rc = bpg_buf_put(&s->ptr, last_key, last_key_len);
-				keyself = key_classes(s, last_key, last_key_len);
+				if (kflags & KF_PTRESC)
+					rc = bpg_jsonptr_push(&s->ptr, key, kn);
+				else
+					rc = ptr_put_key(&s->ptr, key, kn);
+				keyself = ke ? ke->cls : scan_words_classes(key, kn, true);
 			}
 			if (rc < 0) {
 				rc = bpg_error_set(err, rc, "scan: JSON pointer too long");
 				goto done;
 			}
-			value_key = last_key_len == 5 && memcmp(last_key, "value", 5) == 0;
+			value_key = (kflags & KF_VALUE) != 0;
 			keyctx = f->inherit;
-			if (memchr(last_key, '@', last_key_len)) {
+			if (kflags & KF_AT) {
 				c->keyself = 0;
 				c->keyctx = keyctx;
 				if ((rc = scan_string_value(c, p, end, esc, err)) < 0)
