@@ -164,6 +164,7 @@ int scan_windows(scan_ctx *c, const char *seg, size_t len, size_t raw, const uin
 		c->seg_len = wlen;
 		c->seg_raw = raw + (map ? 0 : off);
 		c->map = map ? map + off : NULL;
+		c->seg_lo = map ? seg : c->base; /* raw segments are slices of base */
 		c->accept_end = off + wlen == len ? wlen + 1 : BPG_SCAN_WINDOW;
 		if ((rc = scan_segment(c, err)) < 0)
 			break;

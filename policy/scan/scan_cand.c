@@ -17,10 +17,10 @@
 #include <string.h>
 
 enum { K_DIGIT = 1, K_UPPER = 2, K_LOWER = 4, K_ALNUM = 7, K_NUMRUN = 8, K_MAILPRE = 16,
-	K_SEC = 32, K_KW = 64, K_FEAT = 128 };
+	K_SEC = 32, K_KW = 64, K_FEAT = 128, K_NUMSTART = 256, K_NUMSTOP = 512 };
 
 /* Byte classes (ASCII only: the scanner runs in the C locale). */
-static unsigned char ctab[256];
+static unsigned short ctab[256];
 static pthread_once_t ctab_once = PTHREAD_ONCE_INIT;
 
 static void ctab_init(void)
@@ -43,10 +43,15 @@ static void ctab_init(void)
 		/* first bytes of the pat_keyword branches, either case */
 		if (ch && strchr("pstacPSTAC-", ch))
 			k |= K_KW;
-		/* bytes scan_features() looks at beyond alphanumeric runs */
-		if ((k & (K_DIGIT | K_UPPER)) || (ch && strchr("@_:-=.ehxbdBD", ch)))
+		/* bytes scan_features() looks at beyond its counts */
+		if ((k & K_UPPER) || (ch && strchr("_-ykxbd", ch)))
 			k |= K_FEAT;
-		ctab[ch] = (unsigned char)k;
+		/* a number may start at a digit, '+' or '(' but not after [A-Za-z0-9_.+/-] */
+		if ((k & K_DIGIT) || ch == '+' || ch == '(')
+			k |= K_NUMSTART;
+		if ((k & K_ALNUM) || (ch && strchr("_.+/-", ch)))
+			k |= K_NUMSTOP;
+		ctab[ch] = (unsigned short)k;
 	}
 }
 
@@ -146,15 +151,15 @@ static bool secret_at(const char *s, size_t n, size_t i)
  * non-alphanumeric byte with a letter that has a digit within four bytes
  * (DE, NI, IB, ID), an honorific (HN), or digits followed by a letter (MB,
  * ID) or by " X" (SA). */
-static bool alpha_at(const char *s, size_t n, size_t i)
+static bool alpha_at(const char *s, size_t n, size_t i, size_t tl)
 {
 	unsigned k = CL(s[i]);
-	size_t tl; /* length of the alphanumeric token at i */
 
 	if (i > 0 && ALNUM(s[i - 1]))
 		return false;
-	for (tl = 1; i + tl < n && ALNUM(s[i + tl]); tl++)
-		;
+	if (!tl) /* the length of the alphanumeric token at i, when not known */
+		for (tl = 1; i + tl < n && ALNUM(s[i + tl]); tl++)
+			;
 	if (k & (K_UPPER | K_LOWER)) {
 		size_t j = i + 1;
 		/* DE, IB, ID: letters (at most four) then a digit; NI: two letters, a blank, a digit */
@@ -263,41 +268,48 @@ static int digit_chain(const char *s, size_t n, size_t i, size_t *end, size_t *d
 	return 0;
 }
 
+/* At a byte of K_NUMSTART: true when a number candidate starts at i, else
+ * *next is where the search goes on (past a run the handler ignores). */
+static bool number_at(const char *s, size_t n, size_t i, size_t *next)
+{
+	char ch = s[i], prev = i ? s[i - 1] : ' ';
+	size_t j, digits = 0, dots = 0;
+
+	*next = i + 1;
+	if (!(DIGIT(ch) || ((ch == '+' || ch == '(') && i + 1 < n && DIGIT(s[i + 1]))) ||
+	    (CL(prev) & K_NUMSTOP))
+		return false;
+	if (DIGIT(ch)) {
+		/* no optional prefix can match: the match is the possessive chain
+		 * [0-9]{1,19} ([ ./-][0-9]{1,19}){0,12} and its lookahead */
+		if (digit_chain(s, n, i, &j, &digits, &dots) < 0)
+			return false;
+		if (digits >= 6 || dots >= 3)
+			return true;
+		*next = j; /* a hit the number handler ignores: resume after it */
+		return false;
+	}
+	for (j = i; j < n && (CL(s[j]) & K_NUMRUN); j++) {
+		digits += DIGIT(s[j]) != 0;
+		dots += s[j] == '.';
+	}
+	if (digits >= 6 || dots >= 3)
+		return true;
+	*next = j;
+	return false;
+}
+
 static size_t number_next(const char *s, size_t n, size_t i)
 {
 	while (i < n) {
-		char ch = s[i], prev;
-		size_t j, digits = 0, dots = 0;
-		if (!DIGIT(ch) && ch != '+' && ch != '(') {
+		size_t next;
+		if (!(CL(s[i]) & K_NUMSTART)) {
 			i++;
 			continue;
 		}
-		prev = i ? s[i - 1] : ' ';
-		if (!(DIGIT(ch) || ((ch == '+' || ch == '(') && i + 1 < n && DIGIT(s[i + 1]))) ||
-		    ALNUM(prev) || prev == '_' || prev == '.' || prev == '+' || prev == '/' || prev == '-') {
-			i++;
-			continue;
-		}
-		if (DIGIT(ch)) {
-			/* no optional prefix can match: the match is the possessive chain
-			 * [0-9]{1,19} ([ ./-][0-9]{1,19}){0,12} and its lookahead */
-			int m = digit_chain(s, n, i, &j, &digits, &dots);
-			if (m < 0) {
-				i++;
-				continue;
-			}
-			if (digits >= 6 || dots >= 3)
-				return i;
-			i = j; /* a hit the number handler ignores: resume after it */
-			continue;
-		}
-		for (j = i; j < n && (CL(s[j]) & K_NUMRUN); j++) {
-			digits += DIGIT(s[j]) != 0;
-			dots += s[j] == '.';
-		}
-		if (digits >= 6 || dots >= 3)
+		if (number_at(s, n, i, &next))
 			return i;
-		i = j;
+		i = next;
 	}
 	return n;
 }
@@ -309,9 +321,13 @@ static bool birth_at(const char *s, size_t i)
 	return (a == 'b' && (b == 'i' || b == 'o')) || (a == 'd' && b == 'o' && (s[i + 2] | 0x20) == 'b');
 }
 
-size_t scan_cand_next(int which, const char *s, size_t n, size_t i)
+void scan_cand_init(void)
 {
 	pthread_once(&ctab_once, ctab_init);
+}
+
+size_t scan_cand_next(int which, const char *s, size_t n, size_t i)
+{
 	switch (which) {
 	case P_NUMBER:
 		return number_next(s, n, i);
@@ -324,7 +340,7 @@ size_t scan_cand_next(int which, const char *s, size_t n, size_t i)
 		for (; i < n; i++) {
 			if (!ALNUM(s[i]))
 				continue;
-			if (alpha_at(s, n, i))
+			if (alpha_at(s, n, i, 0))
 				return i;
 			while (i + 1 < n && ALNUM(s[i + 1]))
 				i++;
@@ -339,85 +355,275 @@ size_t scan_cand_next(int which, const char *s, size_t n, size_t i)
 	return i;
 }
 
+/*
+ * scan_cand_next() for a segment of at most 64 bytes whose stops are known:
+ * bit k of m is set where the family's byte loop would stop to look (from
+ * scan_cand_stops()), every other byte it passes by.
+ */
+size_t scan_cand_next_mask(int which, const char *s, size_t n, size_t i, uint64_t m,
+	uint64_t alnum)
+{
+	m = i < 64 ? m & (~(uint64_t)0 << i) : 0;
+	while (m) {
+		size_t at = (size_t)__builtin_ctzll(m), next = at + 1;
+		bool hit = false;
+		switch (which) {
+		case P_NUMBER: hit = number_at(s, n, at, &next); break;
+		case P_SECRET: hit = secret_at(s, n, at); break;
+		case P_ALPHA: { /* the token: the run of alnum bits from at */
+			uint64_t gap = ~(alnum >> at);
+			hit = alpha_at(s, n, at, gap ? (size_t)__builtin_ctzll(gap) : 64 - at);
+			break;
+		}
+		case P_KEYWORD: hit = keyword_at(s, n, at); break;
+		}
+		if (hit)
+			return at;
+		m = next < 64 ? m & (~(uint64_t)0 << next) : 0;
+	}
+	return n;
+}
+
 /* Bytes before a capital that make scan_names() pass it by. */
 static bool name_stop(char prev)
 {
 	return ALNUM(prev) || prev == '@' || prev == '.' || prev == '_' || prev == '-';
 }
 
+/* The features only some bytes (K_FEAT) add, read around byte i. */
+static inline void feat_byte(const char *s, size_t n, size_t i, scan_seg_features *f)
+{
+	char ch = s[i];
+
+	if (CL(ch) & K_UPPER) {
+		f->upper = true;
+		if (f->name_at == n && (i == 0 || !name_stop(s[i - 1])))
+			f->name_at = i;
+		/* a digit, a blank, a capital (read from the capital) */
+		if (i >= 2 && s[i - 1] == ' ' && DIGIT(s[i - 2]))
+			f->street = true;
+		/* Mr Ms Mi(ss), Dr, Pr(of) */
+		if (i + 1 < n && ((ch == 'M' && (s[i + 1] == 'r' || s[i + 1] == 's' || s[i + 1] == 'i')) ||
+		    ((ch == 'D' || ch == 'P') && s[i + 1] == 'r')))
+			f->honorific = true;
+		if ((ch == 'B' || ch == 'D') && i + 3 <= n)
+			f->birth |= birth_at(s, i);
+		return;
+	}
+	/* leads are read from a rarer byte than their first: eyJ at 'y', hook at 'k' */
+	switch (ch) {
+	case '_':
+		/* gh[pousr]_, [rs]k_, github_pat_: the only secret branches with '_' */
+		if ((i >= 3 && s[i - 3] == 'g' && s[i - 2] == 'h') ||
+		    (i >= 2 && s[i - 1] == 'k' && (s[i - 2] == 'r' || s[i - 2] == 's')) ||
+		    (i >= 6 && memcmp(s + i - 6, "github", 6) == 0))
+			f->under = true;
+		break;
+	case '-':
+		if (i + 4 < n && memcmp(s + i, "-----", 5) == 0)
+			f->lead = true;
+		break;
+	case 'y': /* eyJ, with a byte after it */
+		if (i >= 1 && i + 2 < n && s[i - 1] == 'e' && s[i + 1] == 'J')
+			f->lead = true;
+		break;
+	case 'k': /* hook */
+		if (i >= 3 && s[i - 3] == 'h' && s[i - 2] == 'o' && s[i - 1] == 'o')
+			f->lead = true;
+		break;
+	case 'x':
+		if (i + 3 < n && (s[i + 1] == 'o' || s[i + 1] == 'a'))
+			f->lead = true;
+		break;
+	case 'b':
+	case 'd':
+		if (i + 3 <= n)
+			f->birth |= birth_at(s, i);
+		break;
+	}
+}
+
 /*
  * One pass of cheap features of a segment; scan_segment() decides from them
  * which families can match at all (see there for what each one gates).
+ * This is the byte loop; scan_features() gives the same result faster.
  */
-void scan_features(const char *s, size_t n, scan_seg_features *f)
+void scan_features_ref(const char *s, size_t n, scan_seg_features *f)
 {
-	size_t run = 0;
+	size_t run = 0, maxrun = 0, digits = 0, colons = 0, dots = 0;
+	bool at = false, eq = false;
 
-	pthread_once(&ctab_once, ctab_init);
 	memset(f, 0, sizeof(*f));
 	f->name_at = n;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
 		unsigned k = CL(ch);
-		if (k & K_ALNUM) {
-			if (++run > f->maxrun)
-				f->maxrun = run;
-		} else {
-			run = 0;
-		}
-		if (!(k & K_FEAT))
-			continue;
-		if (k & K_DIGIT) {
-			f->digits++;
-			if (i + 2 < n && s[i + 1] == ' ' && (CL(s[i + 2]) & K_UPPER))
-				f->street = true;
-			continue;
-		}
-		if (k & K_UPPER) {
-			f->upper = true;
-			if (f->name_at == n && (i == 0 || !name_stop(s[i - 1])))
-				f->name_at = i;
-			/* Mr Ms Mi(ss), Dr, Pr(of) */
-			if (i + 1 < n && ((ch == 'M' && (s[i + 1] == 'r' || s[i + 1] == 's' || s[i + 1] == 'i')) ||
-			    ((ch == 'D' || ch == 'P') && s[i + 1] == 'r')))
-				f->honorific = true;
-			if ((ch == 'B' || ch == 'D') && i + 3 <= n)
-				f->birth |= birth_at(s, i);
-			continue;
-		}
-		switch (ch) {
-		case '@': f->at = true; break;
-		case '_':
-			/* gh[pousr]_, [rs]k_, github_pat_: the only secret branches with '_' */
-			if ((i >= 3 && s[i - 3] == 'g' && s[i - 2] == 'h') ||
-			    (i >= 2 && s[i - 1] == 'k' && (s[i - 2] == 'r' || s[i - 2] == 's')) ||
-			    (i >= 6 && memcmp(s + i - 6, "github", 6) == 0))
-				f->under = true;
-			break;
-		case '.': f->dots++; break;
-		case ':': f->colons++; break;
-		case '=': f->eq = true; break;
-		case '-':
-			if (i + 4 < n && memcmp(s + i, "-----", 5) == 0)
-				f->lead = true;
-			break;
-		case 'e':
-			if (i + 3 < n && s[i + 1] == 'y' && s[i + 2] == 'J')
-				f->lead = true;
-			break;
-		case 'h':
-			if (i + 3 < n && s[i + 1] == 'o' && s[i + 2] == 'o' && s[i + 3] == 'k')
-				f->lead = true;
-			break;
-		case 'x':
-			if (i + 3 < n && (s[i + 1] == 'o' || s[i + 1] == 'a'))
-				f->lead = true;
-			break;
-		case 'b':
-		case 'd':
-			if (i + 3 <= n)
-				f->birth |= birth_at(s, i);
-			break;
-		}
+		/* the counts without branches: these bytes are too mixed to predict */
+		run = (k & K_ALNUM) ? run + 1 : 0;
+		maxrun = run > maxrun ? run : maxrun;
+		digits += k & K_DIGIT;
+		colons += ch == ':';
+		dots += ch == '.';
+		at |= ch == '@';
+		eq |= ch == '=';
+		if (k & K_FEAT)
+			feat_byte(s, n, i, f);
 	}
+	f->maxrun = maxrun;
+	f->digits = digits;
+	f->colons = colons;
+	f->dots = dots;
+	f->at = at;
+	f->eq = eq;
+}
+
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+
+/* Bytes of x in [lo, hi] (ASCII; bytes over 0x7f are negative and never in). */
+static inline __m128i in_range(__m128i x, char lo, char hi)
+{
+	return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8((char)(lo - 1))),
+		_mm_cmplt_epi8(x, _mm_set1_epi8((char)(hi + 1))));
+}
+
+static inline unsigned eq_mask(__m128i x, char ch)
+{
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(ch)));
+}
+
+/* Set bits (no popcnt instruction in the baseline x86-64 target). */
+static inline size_t popcount64(uint64_t x)
+{
+	x -= (x >> 1) & 0x5555555555555555ull;
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (size_t)((x * 0x0101010101010101ull) >> 56);
+}
+
+/* Class masks of 16 bytes, a bit per byte. */
+typedef struct {
+	unsigned alnum, digit, colon, dot, feat, at, eq;
+} chunk_masks;
+
+static inline void chunk_classes(__m128i x, chunk_masks *m)
+{
+	__m128i d = in_range(x, '0', '9'), u = in_range(x, 'A', 'Z'), l = in_range(x, 'a', 'z');
+
+	m->digit = (unsigned)_mm_movemask_epi8(d);
+	m->alnum = (unsigned)_mm_movemask_epi8(_mm_or_si128(d, _mm_or_si128(u, l)));
+	m->feat = (unsigned)_mm_movemask_epi8(u) | eq_mask(x, '_') | eq_mask(x, '-') | eq_mask(x, 'y') |
+		eq_mask(x, 'k') | eq_mask(x, 'x') | eq_mask(x, 'b') | eq_mask(x, 'd');
+	m->colon = eq_mask(x, ':');
+	m->dot = eq_mask(x, '.');
+	m->at = eq_mask(x, '@');
+	m->eq = eq_mask(x, '=');
+}
+
+/* The 16 bytes of s[0, n) from offset o, and how many low bits of their
+ * masks to drop: a partial last chunk is read as the 16 bytes that end the
+ * segment (they may start before it, in the same buffer). */
+static inline __m128i chunk_at(const char *s, size_t n, size_t o, unsigned *sh)
+{
+	*sh = n - o >= 16 ? 0 : (unsigned)(16 - (n - o));
+	return _mm_loadu_si128((const __m128i *)(const void *)(s + o - *sh));
+}
+
+/*
+ * Segments of up to 64 bytes (most JSON strings): a bit per byte for each
+ * class, 16 bytes at a time, then feat_byte() at the few K_FEAT bytes.
+ */
+static void features_short(const char *s, size_t n, scan_seg_features *f)
+{
+	uint64_t alnum = 0, digit = 0, colon = 0, dot = 0, feat = 0;
+	unsigned atm = 0, eqm = 0;
+	size_t run = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->name_at = n;
+	for (size_t o = 0; o < n; o += 16) {
+		chunk_masks m;
+		unsigned sh;
+		chunk_classes(chunk_at(s, n, o, &sh), &m);
+		alnum |= (uint64_t)(m.alnum >> sh) << o;
+		digit |= (uint64_t)(m.digit >> sh) << o;
+		colon |= (uint64_t)(m.colon >> sh) << o;
+		dot |= (uint64_t)(m.dot >> sh) << o;
+		feat |= (uint64_t)(m.feat >> sh) << o;
+		atm |= m.at >> sh;
+		eqm |= m.eq >> sh;
+	}
+	/* the longest run of set bits: each step shortens every run by one */
+	for (uint64_t m = alnum; m; m &= m >> 1)
+		run++;
+	f->maxrun = run;
+	f->digits = popcount64(digit);
+	f->colons = popcount64(colon);
+	f->dots = popcount64(dot);
+	f->at = atm != 0;
+	f->eq = eqm != 0;
+	f->alnum = alnum;
+	f->vec = true;
+	for (; feat; feat &= feat - 1)
+		feat_byte(s, n, (size_t)__builtin_ctzll(feat), f);
+}
+
+/* The stops of a family's candidate loop in 16 bytes (K_SEC, K_KW, K_NUMSTART). */
+static inline unsigned chunk_stops(int which, __m128i x, unsigned *numstop)
+{
+	__m128i lo;
+	switch (which) {
+	case P_SECRET:
+		return eq_mask(x, ':') | eq_mask(x, '@') | eq_mask(x, '-') | eq_mask(x, 'h') |
+			eq_mask(x, 'A') | eq_mask(x, 'g') | eq_mask(x, 'x') | eq_mask(x, 'r') |
+			eq_mask(x, 's') | eq_mask(x, 'e') | eq_mask(x, 'b') | eq_mask(x, '1') | eq_mask(x, '3');
+	case P_KEYWORD:
+		lo = _mm_or_si128(x, _mm_set1_epi8(0x20));
+		return eq_mask(lo, 'p') | eq_mask(lo, 's') | eq_mask(lo, 't') | eq_mask(lo, 'a') |
+			eq_mask(lo, 'c') | eq_mask(x, '-');
+	case P_NUMBER:
+		*numstop = eq_mask(x, '_') | eq_mask(x, '.') | eq_mask(x, '+') | eq_mask(x, '/') |
+			eq_mask(x, '-');
+		return (unsigned)_mm_movemask_epi8(in_range(x, '0', '9')) | eq_mask(x, '+') |
+			eq_mask(x, '(');
+	}
+	return 0;
+}
+#endif
+
+/*
+ * Where the candidate loop of a family stops in a segment scan_features()
+ * read with its vector path (f->vec): a bit per byte, for
+ * scan_cand_next_mask(). A number may start only after a byte outside
+ * K_NUMSTOP; the identifier loop looks at the first byte of each token.
+ */
+uint64_t scan_cand_stops(int which, const char *s, size_t n, const scan_seg_features *f)
+{
+	uint64_t m = 0, stop = 0;
+#if defined(__SSE2__) && defined(__GNUC__)
+	if (which == P_ALPHA)
+		return f->alnum & ~(f->alnum << 1);
+	for (size_t o = 0; o < n; o += 16) {
+		unsigned sh, ns = 0;
+		__m128i x = chunk_at(s, n, o, &sh); /* sets sh: a statement of its own */
+		m |= (uint64_t)(chunk_stops(which, x, &ns) >> sh) << o;
+		stop |= (uint64_t)(ns >> sh) << o;
+	}
+	if (which == P_NUMBER)
+		m &= ~((stop | f->alnum) << 1);
+#else
+	(void)which, (void)s, (void)n, (void)f;
+#endif
+	return m;
+}
+
+void scan_features(const char *s, size_t n, size_t before, scan_seg_features *f)
+{
+#if defined(__SSE2__) && defined(__GNUC__)
+	if (n > 0 && n + before >= 16 && n <= 64) { /* the chunks may start before s */
+		features_short(s, n, f);
+		return;
+	}
+#endif
+	scan_features_ref(s, n, f);
 }

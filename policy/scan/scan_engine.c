@@ -523,17 +523,22 @@ static int run_pattern(scan_ctx *c, int which, hit_fn fn, bpg_error *err)
  * search would not have matched either, so the hits, and the offsets the
  * handlers return, are the same.
  */
-static int run_cand(scan_ctx *c, int which, hit_fn fn, bpg_error *err)
+static int run_cand(scan_ctx *c, int which, hit_fn fn, const scan_seg_features *f,
+	bpg_error *err)
 {
 	bpg_scanner *s = c->s;
 	size_t off = 0;
 	size_t limit = c->accept_end < c->seg_len ? c->accept_end : c->seg_len;
+	uint64_t stops = 0;
 
 	if (!s->anchored[which])
 		return run_pattern(c, which, fn, err);
+	if (f->vec)
+		stops = scan_cand_stops(which, c->seg, c->seg_len, f);
 	while (off < limit) {
 		PCRE2_SIZE *ov;
-		size_t at = scan_cand_next(which, c->seg, c->seg_len, off), ms, me, next;
+		size_t at = f->vec ? scan_cand_next_mask(which, c->seg, c->seg_len, off, stops, f->alnum) :
+			scan_cand_next(which, c->seg, c->seg_len, off), ms, me, next;
 		const char *mark;
 		int r, rc;
 
@@ -600,25 +605,25 @@ int scan_segment(scan_ctx *c, bpg_error *err)
 	if (n == 0)
 		return 0;
 	/* one pass of cheap features decides which patterns can match at all */
-	scan_features(s, n, &f);
+	scan_features(s, n, (size_t)(s - c->seg_lo), &f);
 	/* a number candidate needs six digits or three dots (scan_cand.c) */
 	num = f.digits >= 4 && (f.digits >= 6 || f.dots >= 3);
 	if (c->json_number) {
-		if (num && (rc = run_cand(c, P_NUMBER, scan_on_number, err)) < 0)
+		if (num && (rc = run_cand(c, P_NUMBER, scan_on_number, &f, err)) < 0)
 			return rc;
 		return 0;
 	}
 	if ((f.at || f.under || f.lead || f.maxrun >= 20 || (f.digits && f.maxrun >= 14)) &&
-	    (rc = run_cand(c, P_SECRET, on_secret, err)) < 0)
+	    (rc = run_cand(c, P_SECRET, on_secret, &f, err)) < 0)
 		return rc;
 	if ((f.digits >= 5 || f.street || (f.upper && f.honorific)) &&
-	    (rc = run_cand(c, P_ALPHA, scan_on_alpha, err)) < 0)
+	    (rc = run_cand(c, P_ALPHA, scan_on_alpha, &f, err)) < 0)
 		return rc;
 	if (f.name_at < n && (rc = scan_names(c, f.name_at, err)) < 0)
 		return rc;
-	if (num && (rc = run_cand(c, P_NUMBER, scan_on_number, err)) < 0)
+	if (num && (rc = run_cand(c, P_NUMBER, scan_on_number, &f, err)) < 0)
 		return rc;
-	if ((!c->in_json || f.colons || f.eq) && (rc = run_cand(c, P_KEYWORD, on_kw, err)) < 0)
+	if ((!c->in_json || f.colons || f.eq) && (rc = run_cand(c, P_KEYWORD, on_kw, &f, err)) < 0)
 		return rc;
 	if (f.colons >= 2 && (rc = run_pattern(c, P_IPV6, on_secret, err)) < 0)
 		return rc;

@@ -78,6 +78,7 @@ typedef struct {
 	size_t seg_len;
 	size_t seg_raw;       /* offset of the segment in base */
 	const uint32_t *map;  /* seg offset -> offset from seg_raw; NULL = identity */
+	const char *seg_lo;   /* start of the buffer seg lies in (base, or the decoded string) */
 	bool in_json;
 	bool json_number;
 	size_t accept_end;    /* matches starting at or past this seg offset belong to the next window */
@@ -112,6 +113,12 @@ int scan_buffer_ctx(scan_ctx *c, bpg_error *err);
  * family `which` can start, n when none; only P_SECRET, P_NUMBER, P_ALPHA and
  * P_KEYWORD have them. */
 size_t scan_cand_next(int which, const char *s, size_t n, size_t i);
+/* alnum: scan_features()' f->alnum of the segment */
+size_t scan_cand_next_mask(int which, const char *s, size_t n, size_t i, uint64_t stops,
+	uint64_t alnum);
+/* The byte tables of scan_cand_next() and scan_features(): once, before either runs
+ * (scan_compile() does it). */
+void scan_cand_init(void);
 
 typedef struct {
 	size_t digits, colons, dots, maxrun; /* maxrun: longest alphanumeric run */
@@ -122,9 +129,18 @@ typedef struct {
 	bool lead;      /* -----, eyJ, hook, xo / xa */
 	bool honorific; /* Mr Ms Mi Dr Pr */
 	bool birth;     /* bi, bo, dob (any case) */
+	bool vec;       /* read by the vector path (segments of up to 64 bytes): */
+	uint64_t alnum; /* a bit per alphanumeric byte */
 } scan_seg_features;
 
-void scan_features(const char *s, size_t n, scan_seg_features *f);
+void scan_features(const char *s, size_t n, size_t before, scan_seg_features *f);
+/* The same as a plain byte loop (scan_features() takes a vector path for
+ * short segments, reading up to `before` bytes before s, which must belong
+ * to the same buffer; tests compare the two). */
+void scan_features_ref(const char *s, size_t n, scan_seg_features *f);
+/* For a segment read by the vector path (f->vec): a bit per byte where the
+ * candidate loop of `which` stops, for scan_cand_next_mask(). */
+uint64_t scan_cand_stops(int which, const char *s, size_t n, const scan_seg_features *f);
 
 /* engine */
 int scan_segment(scan_ctx *c, bpg_error *err);

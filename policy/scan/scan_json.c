@@ -186,6 +186,39 @@ static int string_end(const char *b, size_t len, size_t p, size_t *end, bool *es
 	return BPG_EINVALID;
 }
 
+/*
+ * string_end() for a key, which also reads the key's cache words on the way
+ * when it is short and has no escape: 1 then, 0 when only *end and *esc are
+ * set, BPG_EINVALID when the string does not end.
+ */
+static int key_end(const char *b, size_t len, size_t p, size_t *end, bool *esc,
+	uint64_t w[KC_WORDS])
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	size_t i = p + 1;
+	for (size_t k = 0; k < KC_WORDS && i + 8 <= len; k++, i += 8) {
+		uint64_t x, m;
+		memcpy(&x, b + i, 8);
+		m = swar_eq(x, 0x2222222222222222ull) | swar_eq(x, 0x5c5c5c5c5c5c5c5cull);
+		if (m) {
+			size_t at = (size_t)__builtin_ctzll(m) / 8;
+			if (b[i + at] != '"')
+				break; /* an escape: the slow way */
+			w[k] = at ? x & (((uint64_t)1 << (8 * at)) - 1) : 0;
+			while (++k < KC_WORDS)
+				w[k] = 0;
+			*end = i + at;
+			*esc = false;
+			return 1;
+		}
+		w[k] = x;
+	}
+#else
+	(void)w;
+#endif
+	return string_end(b, len, p, end, esc) < 0 ? BPG_EINVALID : 0;
+}
+
 #define ID_CLASSES (C_MRN | C_SSN | C_DL | C_PASSPORT | C_NPI | C_MBI | C_BANK | C_MEDLIC | \
 	C_NHS | C_NINO | C_ITIN)
 
@@ -284,18 +317,18 @@ static void key_words(uint64_t w[KC_WORDS], const char *k, size_t n, size_t avai
 	}
 }
 
-/* The cache entry of k[0, n) (n <= KC_MAX), filled on a miss; NULL without memory. */
-static const struct key_cache_ent *key_lookup(bpg_scanner *s, const char *k, size_t n,
-	size_t avail)
+/* The cache entry of k[0, n) (n <= KC_MAX) whose words are w, filled on a
+ * miss; NULL without memory. */
+static const struct key_cache_ent *key_lookup_w(bpg_scanner *s, const uint64_t w[KC_WORDS],
+	const char *k, size_t n)
 {
-	uint64_t w[KC_WORDS], h = n;
+	uint64_t h = n;
 	size_t nw = (n + 7) / 8;
 	struct key_cache_ent *e;
 	bool same;
 
 	if (!s->kcache && !(s->kcache = calloc(KCACHE, sizeof(*s->kcache))))
 		return NULL;
-	key_words(w, k, n, avail);
 	/* the first and last words and the length tell keys apart well enough */
 	if (nw)
 		h = (h ^ w[0] ^ w[nw - 1] << 1) * 0x9E3779B97F4A7C15ull;
@@ -305,11 +338,19 @@ static const struct key_cache_ent *key_lookup(bpg_scanner *s, const char *k, siz
 		same = e->w[i] == w[i];
 	if (same)
 		return e;
-	memcpy(e->w, w, sizeof(w));
+	memcpy(e->w, w, sizeof(e->w));
 	e->len = (uint32_t)(n + 1);
 	e->cls = scan_words_classes(k, n, true);
 	e->flags = key_flags(k, n);
 	return e;
+}
+
+static const struct key_cache_ent *key_lookup(bpg_scanner *s, const char *k, size_t n,
+	size_t avail)
+{
+	uint64_t w[KC_WORDS];
+	key_words(w, k, n, avail);
+	return key_lookup_w(s, w, k, n);
 }
 
 static unsigned key_classes(bpg_scanner *s, const char *k, size_t n, size_t avail)
@@ -500,7 +541,9 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			frame *f = &st[depth];
 			const char *key;
 			const struct key_cache_ent *ke;
-			if (b[p] != '"' || (rc = string_end(b, len, p, &end, &esc)) < 0) {
+			uint64_t w[KC_WORDS];
+			int kw;
+			if (b[p] != '"' || (kw = key_end(b, len, p, &end, &esc, w)) < 0) {
 				rc = BPG_EINVALID;
 				goto done;
 			}
@@ -510,7 +553,11 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			key = b + p + 1;
 			kn = end - p - 1;
 			have_key = true;
-			ke = !esc && kn <= KC_MAX ? key_lookup(s, key, kn, len - p - 1) : NULL;
+			ke = NULL;
+			if (kw == 1 && kn <= KC_MAX)
+				ke = key_lookup_w(s, w, key, kn);
+			else if (!esc && kn <= KC_MAX)
+				ke = key_lookup(s, key, kn, len - p - 1);
 			kflags = ke ? ke->flags : key_flags(key, kn);
 			if (esc) {
 				if ((rc = decode(s, key, kn, err)) < 0)

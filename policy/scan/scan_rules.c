@@ -125,6 +125,7 @@ int scan_compile(bpg_scanner *s, bpg_error *err)
 		pat_ipv6, pat_date };
 	static const char *const names[P_COUNT] = { "secret", "number", "alpha", "keyword", "ipv6", "date" };
 
+	scan_cand_init();
 	for (int i = 0; i < P_COUNT; i++) {
 		int ec;
 		PCRE2_SIZE eo;

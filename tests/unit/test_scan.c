@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bpgate/scan.h"
+#include "../../policy/scan/scan_internal.h" /* the features/candidate cross-check */
 
 static bpg_scanner *sc;
 static bpg_findings *fs;
@@ -352,4 +353,72 @@ Test(scan, staged_added_lines_only)
 	git_libgit2_shutdown();
 	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
 	cr_assert_eq(system(p), 0);
+}
+
+/* Keys read through the key cache (plain, with ~ / @, escaped, too long to
+ * cache, the same text as key and as a value) give the same pointers and
+ * context as the slow path, and keep doing so once cached. */
+Test(scan, json_key_cache_and_pointers)
+{
+	static const char doc[] = "{\"a~b/c\": {\"ssn\": \"078-05-1123\"}, "
+		"\"k\\u0065y\": [\"x\", {\"ssn\": \"078-05-1123\"}], "
+		"\"customerContactEmailAddressForBillingNotificationsOfThisAccount\": "
+		"{\"ssn\": \"078-05-1123\"}, "
+		"\"jane.roe@acme-mail.com\": 1, "
+		"\"list\": [{\"name\": \"ssn\", \"value\": \"078051123\"}, "
+		"{\"name\": \"note\", \"value\": \"078051123\"}]}";
+	/* a bare 9-digit value is an SSN by its sibling "name" only */
+	static const char *const want[] = { "/a~0b~1c/ssn", "/key/1/ssn",
+		"/customerContactEmailAddressForBillingNotificationsOfThisAccount/ssn",
+		"/jane.roe@acme-mail.com", "/list/0/value" };
+
+	for (int round = 0; round < 2; round++) { /* the second round hits the cache */
+		cr_assert_eq(scan(doc), 5, "round %d: %zu findings", round, bpg_findings_count(fs));
+		for (size_t i = 0; i < 5; i++)
+			cr_assert_str_eq(bpg_findings_get(fs, i)->pointer, want[i], "round %d, finding %zu",
+				round, i);
+	}
+}
+
+/* The vector path of scan_features() and the candidate stops it gives equal
+ * the byte loops on random text rich in the bytes they look at. */
+Test(scan, features_vector_path_equals_byte_loop)
+{
+	static const char alpha[] = "aAbBdDeEhHkKMPrRsStTxXyYgG0123456789 _-.:@=+()/'\"J\n\xc3\xa9";
+	char buf[16 + 80];
+	uint64_t r = 0x9E3779B97F4A7C15ull;
+	size_t vec = 0;
+
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t n, before;
+		scan_seg_features a, b;
+		r = r * 6364136223846793005ull + 1442695040888963407ull;
+		n = (size_t)(r >> 33) % 80;
+		before = (size_t)(r >> 20) % 17;
+		for (size_t i = 0; i < sizeof(buf); i++) {
+			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			buf[i] = alpha[(r >> 40) % (sizeof(alpha) - 1)];
+		}
+		const char *s = buf + before;
+		scan_features(s, n, before, &a);
+		scan_features_ref(s, n, &b);
+		cr_assert_eq(a.digits, b.digits);
+		cr_assert_eq(a.colons, b.colons);
+		cr_assert_eq(a.dots, b.dots);
+		cr_assert_eq(a.maxrun, b.maxrun, "maxrun of %.*s", (int)n, s);
+		cr_assert_eq(a.name_at, b.name_at);
+		cr_assert(a.at == b.at && a.upper == b.upper && a.eq == b.eq && a.under == b.under);
+		cr_assert(a.street == b.street && a.lead == b.lead && a.honorific == b.honorific &&
+			a.birth == b.birth, "flags of %.*s", (int)n, s);
+		if (!a.vec)
+			continue;
+		vec++;
+		for (int w = P_SECRET; w <= P_KEYWORD; w++) {
+			uint64_t stops = scan_cand_stops(w, s, n, &a);
+			for (size_t i = 0; i <= n; i++)
+				cr_assert_eq(scan_cand_next_mask(w, s, n, i, stops, a.alnum),
+					scan_cand_next(w, s, n, i), "family %d from %zu in %.*s", w, i, (int)n, s);
+		}
+	}
+	cr_assert_gt(vec, 100000); /* the vector path did run */
 }
