@@ -151,16 +151,60 @@ static bool secret_at(const char *s, size_t n, size_t i)
  * non-alphanumeric byte with a letter that has a digit within four bytes
  * (DE, NI, IB, ID), an honorific (HN), or digits followed by a letter (MB,
  * ID) or by " X" (SA). */
-static bool alpha_at(const char *s, size_t n, size_t i, size_t tl)
+/* The NI branch from i, its letter classes aside: two letters, three pairs
+ * of digits and a letter A-D, each after an optional blank, then no
+ * alphanumeric byte (a blank before a digit or letter is always taken). */
+static bool ni_shape(const char *s, size_t n, size_t i)
 {
-	unsigned k = CL(s[i]);
+	size_t p = i + 2;
 
-	if (i > 0 && ALNUM(s[i - 1]))
+	if (p > n || !(CL(s[i]) & (K_UPPER | K_LOWER)) || !(CL(s[i + 1]) & (K_UPPER | K_LOWER)))
 		return false;
-	if (!tl) /* the length of the alphanumeric token at i, when not known */
-		for (tl = 1; i + tl < n && ALNUM(s[i + tl]); tl++)
-			;
-	if (k & (K_UPPER | K_LOWER)) {
+	for (int k = 0; k < 3; k++, p += 2) {
+		if (p < n && s[p] == ' ')
+			p++;
+		if (p + 2 > n || !DIGIT(s[p]) || !DIGIT(s[p + 1]))
+			return false;
+	}
+	if (p < n && s[p] == ' ')
+		p++;
+	if (p >= n || (s[p] | 0x20) < 'a' || (s[p] | 0x20) > 'd')
+		return false;
+	return p + 1 >= n || !ALNUM(s[p + 1]);
+}
+
+/* The MB branch from i, its letter classes aside: [1-9], a letter, a letter
+ * or digit, a digit, '-'?, a letter, a letter or digit, a digit, '-'?, two
+ * letters, two digits, then no alphanumeric byte. */
+static bool mb_shape(const char *s, size_t n, size_t i)
+{
+	static const char shape[] = "1LAD-LAD-LLDD";
+	size_t p = i;
+
+	for (const char *t = shape; *t; t++) {
+		unsigned k;
+		bool ok;
+		if (*t == '-') {
+			if (p < n && s[p] == '-')
+				p++;
+			continue;
+		}
+		if (p >= n)
+			return false;
+		k = CL(s[p]);
+		ok = *t == '1' ? (s[p] >= '1' && s[p] <= '9') : *t == 'L' ? (k & (K_UPPER | K_LOWER)) != 0 :
+			*t == 'A' ? (k & K_ALNUM) != 0 : (k & K_DIGIT) != 0;
+		if (!ok)
+			return false;
+		p++;
+	}
+	return p >= n || !ALNUM(s[p]);
+}
+
+/* alpha_at() from a letter: DE, IB, ID, NI, HN. */
+static bool alpha_letter_at(const char *s, size_t n, size_t i, size_t tl)
+{
+	{
 		size_t j = i + 1;
 		/* DE, IB, ID: letters (at most four) then a digit; NI: two letters, a blank, a digit */
 		while (j < n && j <= i + 4 && (CL(s[j]) & (K_UPPER | K_LOWER)))
@@ -180,6 +224,22 @@ static bool alpha_at(const char *s, size_t n, size_t i, size_t tl)
 		}
 		return false;
 	}
+}
+
+static bool alpha_at(const char *s, size_t n, size_t i, size_t tl)
+{
+	unsigned k = CL(s[i]);
+
+	if (i > 0 && ALNUM(s[i - 1]))
+		return false;
+	if (!tl) /* the length of the alphanumeric token at i, when not known */
+		for (tl = 1; i + tl < n && ALNUM(s[i + tl]); tl++)
+			;
+	/* from a lower-case letter only NI (case-insensitive) can match */
+	if (k & K_UPPER)
+		return alpha_letter_at(s, n, i, tl);
+	if (k & K_LOWER)
+		return ni_shape(s, n, i) && alpha_letter_at(s, n, i, tl);
 	if (k & K_DIGIT) {
 		size_t j = i;
 		while (j < n && j - i < 17 && DIGIT(s[j]))
@@ -187,9 +247,11 @@ static bool alpha_at(const char *s, size_t n, size_t i, size_t tl)
 		/* ID: digits, then a capital, in a token of six or more */
 		if (j < n && (CL(s[j]) & K_UPPER) && tl >= 6)
 			return true;
-		/* MB: [1-9], a letter, a letter or digit, a digit; 11 long or dashed */
+		/* MB: [1-9], a letter, a letter or digit, a digit; 11 long (then no
+		 * alphanumeric byte) or dashed. A longer token can still hold an ID
+		 * match, but only with a capital after the digit (the test above). */
 		if (i + 4 < n && s[i] != '0' && (CL(s[i + 1]) & (K_UPPER | K_LOWER)) && ALNUM(s[i + 2]) &&
-		    DIGIT(s[i + 3]) && (tl >= 11 || s[i + 4] == '-'))
+		    DIGIT(s[i + 3]) && (tl == 11 || s[i + 4] == '-') && mb_shape(s, n, i))
 			return true;
 		return j - i <= 6 && j + 1 < n && s[j] == ' ' && (CL(s[j + 1]) & K_UPPER);
 	}
@@ -530,42 +592,59 @@ static inline __m128i chunk_at(const char *s, size_t n, size_t o, unsigned *sh)
 }
 
 /*
- * Segments of up to 64 bytes (most JSON strings): a bit per byte for each
+ * Segments of up to 128 bytes (most JSON strings): a bit per byte for each
  * class, 16 bytes at a time, then feat_byte() at the few K_FEAT bytes.
  */
+static size_t longest_run(uint64_t m)
+{
+	size_t run = 0;
+	for (; m; m &= m >> 1) /* each step shortens every run of set bits by one */
+		run++;
+	return run;
+}
+
 static void features_short(const char *s, size_t n, scan_seg_features *f)
 {
-	uint64_t alnum = 0, digit = 0, colon = 0, dot = 0, feat = 0;
+	/* [0]: bytes 0-63, [1]: bytes 64-127 */
+	uint64_t alnum[2] = { 0, 0 }, digit[2] = { 0, 0 }, colon[2] = { 0, 0 }, dot[2] = { 0, 0 };
+	uint64_t feat[2] = { 0, 0 };
 	unsigned atm = 0, eqm = 0;
-	size_t run = 0;
+	size_t run;
 
 	memset(f, 0, sizeof(*f));
 	f->name_at = n;
 	for (size_t o = 0; o < n; o += 16) {
 		chunk_masks m;
 		unsigned sh;
+		size_t h = o / 64, b = o % 64;
 		chunk_classes(chunk_at(s, n, o, &sh), &m);
-		alnum |= (uint64_t)(m.alnum >> sh) << o;
-		digit |= (uint64_t)(m.digit >> sh) << o;
-		colon |= (uint64_t)(m.colon >> sh) << o;
-		dot |= (uint64_t)(m.dot >> sh) << o;
-		feat |= (uint64_t)(m.feat >> sh) << o;
+		alnum[h] |= (uint64_t)(m.alnum >> sh) << b;
+		digit[h] |= (uint64_t)(m.digit >> sh) << b;
+		colon[h] |= (uint64_t)(m.colon >> sh) << b;
+		dot[h] |= (uint64_t)(m.dot >> sh) << b;
+		feat[h] |= (uint64_t)(m.feat >> sh) << b;
 		atm |= m.at >> sh;
 		eqm |= m.eq >> sh;
 	}
-	/* the longest run of set bits: each step shortens every run by one */
-	for (uint64_t m = alnum; m; m &= m >> 1)
-		run++;
+	run = longest_run(alnum[0]);
+	if (n > 64) { /* the second half, and a run across the two */
+		size_t top = ~alnum[0] ? (size_t)__builtin_clzll(~alnum[0]) : 64;
+		size_t low = ~alnum[1] ? (size_t)__builtin_ctzll(~alnum[1]) : 64;
+		size_t r1 = longest_run(alnum[1]);
+		run = run > r1 ? run : r1;
+		run = run > top + low ? run : top + low;
+	}
 	f->maxrun = run;
-	f->digits = popcount64(digit);
-	f->colons = popcount64(colon);
-	f->dots = popcount64(dot);
+	f->digits = popcount64(digit[0]) + popcount64(digit[1]);
+	f->colons = popcount64(colon[0]) + popcount64(colon[1]);
+	f->dots = popcount64(dot[0]) + popcount64(dot[1]);
 	f->at = atm != 0;
 	f->eq = eqm != 0;
-	f->alnum = alnum;
-	f->vec = true;
-	for (; feat; feat &= feat - 1)
-		feat_byte(s, n, (size_t)__builtin_ctzll(feat), f);
+	f->alnum = alnum[0];
+	f->vec = n <= 64; /* the candidate stops are single words */
+	for (size_t h = 0; h < 2; h++)
+		for (; feat[h]; feat[h] &= feat[h] - 1)
+			feat_byte(s, n, 64 * h + (size_t)__builtin_ctzll(feat[h]), f);
 }
 
 /* The stops of a family's candidate loop in 16 bytes (K_SEC, K_KW, K_NUMSTART). */
@@ -617,10 +696,27 @@ uint64_t scan_cand_stops(int which, const char *s, size_t n, const scan_seg_feat
 	return m;
 }
 
+uint64_t scan_name_starts(const char *s, size_t n, const scan_seg_features *f)
+{
+	uint64_t up = 0, stop = f->alnum;
+#if defined(__SSE2__) && defined(__GNUC__)
+	for (size_t o = 0; o < n; o += 16) {
+		unsigned sh;
+		__m128i x = chunk_at(s, n, o, &sh);
+		up |= (uint64_t)((unsigned)_mm_movemask_epi8(in_range(x, 'A', 'Z')) >> sh) << o;
+		stop |= (uint64_t)((eq_mask(x, '@') | eq_mask(x, '.') | eq_mask(x, '_') |
+			eq_mask(x, '-')) >> sh) << o;
+	}
+#else
+	(void)s, (void)n;
+#endif
+	return up & ~(stop << 1);
+}
+
 void scan_features(const char *s, size_t n, size_t before, scan_seg_features *f)
 {
 #if defined(__SSE2__) && defined(__GNUC__)
-	if (n > 0 && n + before >= 16 && n <= 64) { /* the chunks may start before s */
+	if (n > 0 && n + before >= 16 && n <= 128) { /* the chunks may start before s */
 		features_short(s, n, f);
 		return;
 	}

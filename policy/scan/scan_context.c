@@ -238,11 +238,17 @@ static const char *const first_names[] = {
 };
 
 #define NNAMES (sizeof(first_names) / sizeof(first_names[0]))
-static const char *sorted_names[NNAMES];
+/* first_names as an open-addressing hash set: index + 1, 0 = empty (a
+ * capitalised word is looked up for every one in the text). */
+#define NAME_SLOTS 1024
+static unsigned short name_slot[NAME_SLOTS];
 
-static int cmp_name(const void *a, const void *b)
+static size_t name_hash(const char *s, size_t n)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h % NAME_SLOTS;
 }
 
 /* first two letters of some name ('A'..'Z' x 'a'..'z'): most capitalised
@@ -251,21 +257,26 @@ static bool name_pair[26][26];
 
 static void names_init(void)
 {
-	memcpy(sorted_names, first_names, sizeof(first_names));
-	qsort(sorted_names, NNAMES, sizeof(sorted_names[0]), cmp_name);
-	for (size_t i = 0; i < NNAMES; i++)
+	for (size_t i = 0; i < NNAMES; i++) {
+		size_t h = name_hash(first_names[i], strlen(first_names[i]));
+		while (name_slot[h])
+			h = (h + 1) % NAME_SLOTS;
+		name_slot[h] = (unsigned short)(i + 1);
 		name_pair[first_names[i][0] - 'A'][first_names[i][1] - 'a'] = true;
+	}
 }
 
 bool v_first_name(const char *s, size_t n)
 {
-	char key[16];
-	const char *kp = key;
 	pthread_once(&tables_once, tables_init);
-	if (n < 2 || n >= sizeof(key) || s[0] < 'A' || s[0] > 'Z' || s[1] < 'a' || s[1] > 'z' ||
+	if (n < 2 || n >= 16 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'a' || s[1] > 'z' ||
 	    !name_pair[s[0] - 'A'][s[1] - 'a'])
 		return false;
-	memcpy(key, s, n);
-	key[n] = '\0';
-	return bsearch(&kp, sorted_names, NNAMES, sizeof(sorted_names[0]), cmp_name) != NULL;
+	n = strnlen(s, n); /* the text up to a NUL, as a C string compare would see it */
+	for (size_t h = name_hash(s, n); name_slot[h]; h = (h + 1) % NAME_SLOTS) {
+		const char *w = first_names[name_slot[h] - 1];
+		if (strlen(w) == n && memcmp(w, s, n) == 0)
+			return true;
+	}
+	return false;
 }

@@ -564,18 +564,26 @@ static int run_cand(scan_ctx *c, int which, hit_fn fn, const scan_seg_features *
 
 /* Capitalised words that are common given names (a C loop: a regex branch
  * starting at every capital letter costs more than the rest together). */
-static int scan_names(scan_ctx *c, size_t from, bpg_error *err)
+static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
 {
 	const char *s = c->seg;
 	size_t n = c->seg_len;
+	uint64_t starts = f->vec ? scan_name_starts(s, n, f) : 0;
 
-	/* before `from` (scan_features' name_at) every byte is passed by one at a time */
-	for (size_t i = from; i < n; i++) {
+	/* before f->name_at every byte is passed by one at a time */
+	for (size_t i = f->name_at; i < n; i++) {
 		size_t j;
-		unsigned char prev = i ? (unsigned char)s[i - 1] : ' ';
-		if (!isupper((unsigned char)s[i]) || isalnum(prev) || prev == '@' || prev == '.' ||
-		    prev == '_' || prev == '-')
-			continue;
+		if (f->vec) { /* the next capital the test below lets through */
+			uint64_t r = i < 64 ? starts & (~(uint64_t)0 << i) : 0;
+			if (!r)
+				break;
+			i = (size_t)__builtin_ctzll(r);
+		} else {
+			unsigned char prev = i ? (unsigned char)s[i - 1] : ' ';
+			if (!isupper((unsigned char)s[i]) || isalnum(prev) || prev == '@' || prev == '.' ||
+			    prev == '_' || prev == '-')
+				continue;
+		}
 		for (j = i + 1; j < n && j - i <= 15 && islower((unsigned char)s[j]); j++)
 			;
 		if (j - i < 2 || j - i > 14 || (j < n && (isalnum((unsigned char)s[j]) || s[j] == '@'))) {
@@ -619,7 +627,7 @@ int scan_segment(scan_ctx *c, bpg_error *err)
 	if ((f.digits >= 5 || f.street || (f.upper && f.honorific)) &&
 	    (rc = run_cand(c, P_ALPHA, scan_on_alpha, &f, err)) < 0)
 		return rc;
-	if (f.name_at < n && (rc = scan_names(c, f.name_at, err)) < 0)
+	if (f.name_at < n && (rc = scan_names(c, &f, err)) < 0)
 		return rc;
 	if (num && (rc = run_cand(c, P_NUMBER, scan_on_number, &f, err)) < 0)
 		return rc;

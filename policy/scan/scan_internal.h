@@ -129,7 +129,7 @@ typedef struct {
 	bool lead;      /* -----, eyJ, hook, xo / xa */
 	bool honorific; /* Mr Ms Mi Dr Pr */
 	bool birth;     /* bi, bo, dob (any case) */
-	bool vec;       /* read by the vector path (segments of up to 64 bytes): */
+	bool vec;       /* read by the vector path, up to 64 bytes (candidate stops): */
 	uint64_t alnum; /* a bit per alphanumeric byte */
 } scan_seg_features;
 
@@ -141,6 +141,9 @@ void scan_features_ref(const char *s, size_t n, scan_seg_features *f);
 /* For a segment read by the vector path (f->vec): a bit per byte where the
  * candidate loop of `which` stops, for scan_cand_next_mask(). */
 uint64_t scan_cand_stops(int which, const char *s, size_t n, const scan_seg_features *f);
+/* ... and a bit per capital not after an alphanumeric byte or one of @ . _ -
+ * (where scan_names() looks for a name). */
+uint64_t scan_name_starts(const char *s, size_t n, const scan_seg_features *f);
 
 /* engine */
 int scan_segment(scan_ctx *c, bpg_error *err);
