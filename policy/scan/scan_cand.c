@@ -557,6 +557,8 @@ static inline unsigned eq_mask(__m128i x, char ch)
 /* Set bits (no popcnt instruction in the baseline x86-64 target). */
 static inline size_t popcount64(uint64_t x)
 {
+	if (!x) /* the usual case for the rarer classes */
+		return 0;
 	x -= (x >> 1) & 0x5555555555555555ull;
 	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
 	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;

@@ -562,6 +562,35 @@ static int run_cand(scan_ctx *c, int which, hit_fn fn, const scan_seg_features *
 	return 0;
 }
 
+static bool hex_digit(char ch)
+{
+	return (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f');
+}
+
+/* Can pat_ipv6 match anywhere in s? Its start follows no [A-Za-z0-9:.] and
+ * its lookahead wants up to four hex digits, ':', up to four, ':' (a run of
+ * five or more hex digits cannot shrink to fit: the next byte must be ':').
+ * Where no offset passes this, the unanchored search finds nothing. */
+static bool ipv6_possible(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+		if (i > 0 && (ISALNUM(s[i - 1]) || s[i - 1] == ':' || s[i - 1] == '.'))
+			continue;
+		for (int part = 0; part < 2; part++, j++) {
+			size_t k = j;
+			while (k < n && k - j < 5 && hex_digit(s[k]))
+				k++;
+			if (k - j > 4 || k >= n || s[k] != ':')
+				break;
+			j = k;
+			if (part == 1)
+				return true;
+		}
+	}
+	return false;
+}
+
 /* Capitalised words that are common given names (a C loop: a regex branch
  * starting at every capital letter costs more than the rest together). */
 static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
@@ -633,7 +662,7 @@ int scan_segment(scan_ctx *c, bpg_error *err)
 		return rc;
 	if ((!c->in_json || f.colons || f.eq) && (rc = run_cand(c, P_KEYWORD, on_kw, &f, err)) < 0)
 		return rc;
-	if (f.colons >= 2 && (rc = run_pattern(c, P_IPV6, on_secret, err)) < 0)
+	if (f.colons >= 2 && ipv6_possible(s, n) && (rc = run_pattern(c, P_IPV6, on_secret, err)) < 0)
 		return rc;
 	if (f.digits >= 4 && (f.birth || ((c->keyself | c->keyctx) & C_DOB)) &&
 	    (rc = run_pattern(c, P_DATE, scan_on_alpha, err)) < 0)

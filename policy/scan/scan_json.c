@@ -204,9 +204,9 @@ static int key_end(const char *b, size_t len, size_t p, size_t *end, bool *esc,
 			size_t at = (size_t)__builtin_ctzll(m) / 8;
 			if (b[i + at] != '"')
 				break; /* an escape: the slow way */
+			/* the words past the key's are not read (key_lookup_w() compares
+			 * and stores (n + 7) / 8 words) */
 			w[k] = at ? x & (((uint64_t)1 << (8 * at)) - 1) : 0;
-			while (++k < KC_WORDS)
-				w[k] = 0;
 			*end = i + at;
 			*esc = false;
 			return 1;
@@ -338,7 +338,8 @@ static const struct key_cache_ent *key_lookup_w(bpg_scanner *s, const uint64_t w
 		same = e->w[i] == w[i];
 	if (same)
 		return e;
-	memcpy(e->w, w, sizeof(e->w));
+	for (size_t i = 0; i < KC_WORDS; i++)
+		e->w[i] = i < nw ? w[i] : 0;
 	e->len = (uint32_t)(n + 1);
 	e->cls = scan_words_classes(k, n, true);
 	e->flags = key_flags(k, n);
