@@ -13,6 +13,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__SSE2__) && defined(__GNUC__) && defined(__x86_64__)
+#include <emmintrin.h>
+#define SCAN_SSE2_COLS 1
+#endif
 
 #define MATCH_LIMIT 200000
 #define DEPTH_LIMIT 5000
@@ -81,6 +85,19 @@ static size_t utf8_chars(const char *p, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)p;
 	size_t cont = 0, i = 0;
+#ifdef SCAN_SSE2_COLS
+	/* sixteen at a time: a continuation byte is below 0xC0 as a signed
+	 * byte; per-byte counters, summed before they can wrap (255 rounds) */
+	while (n - i >= 16) {
+		size_t rounds = (n - i) / 16 > 255 ? 255 : (n - i) / 16;
+		__m128i acc = _mm_setzero_si128(), sad;
+		const __m128i lim = _mm_set1_epi8((char)0xC0);
+		for (size_t k = 0; k < rounds; k++, i += 16)
+			acc = _mm_sub_epi8(acc, _mm_cmplt_epi8(_mm_loadu_si128((const __m128i *)(u + i)), lim));
+		sad = _mm_sad_epu8(acc, _mm_setzero_si128());
+		cont += (size_t)_mm_cvtsi128_si64(sad) + (size_t)_mm_extract_epi16(sad, 4);
+	}
+#endif
 	for (; i + 8 <= n; i += 8) { /* continuation bytes: bit 7 set, bit 6 clear */
 		uint64_t w;
 		memcpy(&w, u + i, 8);

@@ -12,6 +12,13 @@
 #include <strings.h>
 
 #define ISALNUM(ch) isalnum((unsigned char)(ch))
+/* ASCII classes without a ctype call, for the per-byte loops below (the
+ * CLI runs in the "C" locale, where they are the same) */
+#define A_UPPER(ch) ((unsigned)(unsigned char)(ch) - 'A' < 26u)
+#define A_LOWER(ch) ((unsigned)(unsigned char)(ch) - 'a' < 26u)
+#define A_DIGIT(ch) ((unsigned)(unsigned char)(ch) - '0' < 10u)
+#define A_ALPHA(ch) (((unsigned)(unsigned char)(ch) | 0x20u) - 'a' < 26u)
+#define A_ALNUM(ch) (A_ALPHA(ch) || A_DIGIT(ch))
 
 int scan_emit(scan_ctx *c, scan_rule rule, size_t start, size_t vlen, bool synthetic,
 	bpg_error *err)
@@ -609,13 +616,13 @@ static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
 			i = (size_t)__builtin_ctzll(r);
 		} else {
 			unsigned char prev = i ? (unsigned char)s[i - 1] : ' ';
-			if (!isupper((unsigned char)s[i]) || isalnum(prev) || prev == '@' || prev == '.' ||
+			if (!A_UPPER(s[i]) || A_ALNUM(prev) || prev == '@' || prev == '.' ||
 			    prev == '_' || prev == '-')
 				continue;
 		}
-		for (j = i + 1; j < n && j - i <= 15 && islower((unsigned char)s[j]); j++)
+		for (j = i + 1; j < n && j - i <= 15 && A_LOWER(s[j]); j++)
 			;
-		if (j - i < 2 || j - i > 14 || (j < n && (isalnum((unsigned char)s[j]) || s[j] == '@'))) {
+		if (j - i < 2 || j - i > 14 || (j < n && (A_ALNUM(s[j]) || s[j] == '@'))) {
 			i = j;
 			continue;
 		}
@@ -684,8 +691,8 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 	if (n == 0 || n > 512 || v_placeholder(v, n))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		digits += isdigit((unsigned char)v[i]) != 0;
-		alpha += isalpha((unsigned char)v[i]) != 0;
+		digits += A_DIGIT(v[i]);
+		alpha += A_ALPHA(v[i]);
 		spaces += v[i] == ' ';
 	}
 	if ((k & C_SECRET) && !(k & (C_NOTSECRET | C_IDLIKE)) && c->seg_found == 0)

@@ -373,6 +373,27 @@ static int scan_string_value(scan_ctx *c, size_t p, size_t end, bool esc, bpg_er
 			return rc;
 		return scan_windows(c, s->scratch.ptr, s->scratch.size, p + 1, s->map, true, err);
 	}
+	if (n <= BPG_SCAN_WINDOW + BPG_SCAN_OVERLAP) {
+		/* one window (nearly every string): scan_windows()' one round
+		 * without its loop */
+		c->seg = raw;
+		c->seg_len = n;
+		c->seg_raw = p + 1;
+		c->map = NULL;
+		c->seg_lo = c->base;
+		c->accept_end = n + 1;
+		if ((rc = scan_segment(c, err)) < 0 || (rc = scan_key_rules(c, err)) < 0 ||
+		    (s->npend && (rc = scan_flush(c, err)) < 0)) {
+			s->npend = 0;
+			return rc;
+		}
+		if (c->release && c->seg_raw - c->released > ((size_t)16 << 20)) {
+			scan_advance(c, c->seg_raw);
+			c->release(c->release_arg, c->seg_raw);
+			c->released = c->seg_raw;
+		}
+		return 0;
+	}
 	return scan_windows(c, raw, n, p + 1, NULL, true, err);
 }
 
@@ -392,6 +413,29 @@ static int ptr_put_key(bpg_buf *ptr, const char *k, size_t n)
 	if ((rc = bpg_buf_putc(ptr, '/')) == 0)
 		rc = bpg_buf_put(ptr, k, n);
 	return rc;
+}
+
+/* ptr_put_key() for a key whose zero-padded words key_end() has read: word
+ * stores instead of a memcpy() call of a variable length. */
+static int ptr_put_key_w(bpg_buf *ptr, const char *k, size_t n, const uint64_t w[KC_WORDS])
+{
+	size_t nw = (n + 7) / 8;
+	if (ptr->ptr && ptr->asize - ptr->size >= (nw ? nw : 1) * 8 + 2 &&
+	    ptr->size + n + 1 <= (ptr->max ? ptr->max : BPG_BUF_DEFAULT_MAX)) {
+		char *d = ptr->ptr + ptr->size;
+		d[0] = '/';
+		/* unrolled: a loop here is turned into a memcpy() call again */
+		memcpy(d + 1, &w[0], 8); /* w[0] is set even for an empty key */
+		if (nw > 1) memcpy(d + 9, &w[1], 8);
+		if (nw > 2) memcpy(d + 17, &w[2], 8);
+		if (nw > 3) memcpy(d + 25, &w[3], 8);
+		if (nw > 4) memcpy(d + 33, &w[4], 8);
+		if (nw > 5) memcpy(d + 41, &w[5], 8);
+		ptr->size += n + 1;
+		ptr->ptr[ptr->size] = '\0';
+		return 0;
+	}
+	return ptr_put_key(ptr, k, n);
 }
 
 /* "/<index>" without printf: it runs for every array element. */
@@ -428,6 +472,7 @@ int scan_json(scan_ctx *c, bpg_error *err)
 	unsigned keyself = 0, keyctx = 0;
 	bool value_key = false;
 	bool have_key = false;
+	bool release = c->release != NULL;
 	unsigned kflags = 0; /* KF_* of the last key */
 
 	bpg_buf_clear(&s->ptr);
@@ -440,9 +485,10 @@ int scan_json(scan_ctx *c, bpg_error *err)
 		p = 3;
 	c->in_json = true;
 	for (;;) {
-		while (p < len && (b[p] == ' ' || b[p] == '\n' || b[p] == '\r' || b[p] == '\t'))
-			p++;
-		if (c->release && p - c->released > ((size_t)16 << 20)) {
+		if (p < len && (unsigned char)b[p] <= ' ') /* minified JSON has no blanks */
+			while (p < len && (b[p] == ' ' || b[p] == '\n' || b[p] == '\r' || b[p] == '\t'))
+				p++;
+		if (release && p - c->released > ((size_t)16 << 20)) {
 			scan_advance(c, p);
 			c->release(c->release_arg, p);
 			c->released = p;
@@ -568,6 +614,8 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			} else {
 				if (kflags & KF_PTRESC)
 					rc = bpg_jsonptr_push(&s->ptr, key, kn);
+				else if (kw == 1)
+					rc = ptr_put_key_w(&s->ptr, key, kn, w);
 				else
 					rc = ptr_put_key(&s->ptr, key, kn);
 				keyself = ke ? ke->cls : scan_words_classes(key, kn, true);
