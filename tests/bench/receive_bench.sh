@@ -10,7 +10,9 @@
 #             (medians of LARGE_ROUNDS, each into a fresh copy of the base)
 # Targets (issue 6): under 50 ms added on the small push, under 1.3x on the large.
 # Not run by install/test.sh. BENCH_PERF=1 records a perf profile of one large
-# push of the gate into $PWD/receive-bench.perf.data.
+# push of the gate into $PWD/receive-bench.perf.data. BENCH_TSAN=1 also runs a
+# ThreadSanitizer build of the gate (build-receive-tsan) on the large update, as
+# git runs it, and fails on any report (the gather uses two threads there).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD
@@ -119,6 +121,17 @@ read -r aw_s ac_s <<< "$(alone "$rg" "$(git rev-parse small~1)" "$(git rev-parse
 read -r aw_l ac_l <<< "$(alone "$r" "$base_commit" "$large_tip")"
 for i in 1 2 3 4 5; do { TIMEFORMAT='%R'; time /bin/true; } 2>&1; done | awk '{printf "%d\n", $1 * 1000}' > "$tmp/true.out"
 true_ms=$(median < "$tmp/true.out")
+
+if [ "${BENCH_TSAN:-0}" = 1 ]; then
+  t=build-receive-tsan
+  [ -f "$src/$t/build.ninja" ] || meson setup "$src/$t" "$src" -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug \
+    -Doptimization=1 -Dtests=false >/dev/null
+  ninja -C "$src/$t" server/bpgate-receive >/dev/null
+  echo "$base_commit $large_tip refs/heads/dev" > "$tmp/tsan.in"
+  (cd "$r" && GIT_DIR=. TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$src/$t/server/bpgate-receive" \
+    < "$tmp/tsan.in" >/dev/null 2>"$tmp/tsan.err") && echo "ThreadSanitizer: no reports on the large update" ||
+    { echo "ThreadSanitizer (or the gate) failed:"; head -40 "$tmp/tsan.err"; exit 1; }
+fi
 
 if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
   r=$(new_repo perf "$tmp/perfhook")
