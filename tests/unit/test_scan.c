@@ -422,3 +422,40 @@ Test(scan, features_vector_path_equals_byte_loop)
 	}
 	cr_assert_gt(vec, 50000); /* the vector path with candidate stops did run */
 }
+
+/* Columns count characters, not bytes, across long lines (the column
+ * counter reads 16 bytes at a time, with a byte tail): every prefix length
+ * from 0 to 300 characters of mixed 1-, 2-, 3- and 4-byte UTF-8. */
+Test(scan, columns_count_utf8_characters)
+{
+	static const char *ch[] = { "a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", " " };
+	char text[2048];
+	for (size_t n = 0; n <= 300; n += (n < 40 ? 1 : 7)) {
+		size_t o = 0;
+		const bpg_scan_finding *f;
+		for (size_t i = 0; i < n; i++) {
+			const char *c = ch[(i * 7 + n) % 5];
+			memcpy(text + o, c, strlen(c));
+			o += strlen(c);
+		}
+		strcpy(text + o, " jane.roe@acme-mail.com");
+		cr_assert_eq(scan(text), 1, "prefix of %zu characters", n);
+		f = bpg_findings_get(fs, 0);
+		cr_assert_eq(f->line, 1);
+		cr_assert_eq(f->column, n + 2, "prefix of %zu characters: column %zu", n, f->column);
+	}
+	{ /* past 255 rounds of 16 bytes (the per-byte counters are summed before they wrap) */
+		size_t n = 3001, o = 0;
+		char *big = malloc(n * 4 + 64);
+		cr_assert_not_null(big);
+		for (size_t i = 0; i < n; i++) {
+			const char *c = ch[i % 4];
+			memcpy(big + o, c, strlen(c));
+			o += strlen(c);
+		}
+		strcpy(big + o, " jane.roe@acme-mail.com");
+		cr_assert_eq(scan(big), 1);
+		cr_assert_eq(bpg_findings_get(fs, 0)->column, n + 2);
+		free(big);
+	}
+}
