@@ -603,21 +603,30 @@ static size_t longest_run(uint64_t m)
 	 * then built greedily from the largest power down (a run of r + 2^k
 	 * starts where one of r does and one of 2^k starts r bits higher), in
 	 * six steps instead of one per bit of the longest run */
-	uint64_t x[6], cur = ~(uint64_t)0;
-	size_t run = 0;
+	uint64_t x1 = m, x2, x4, x8, x16, x32, cur, cand;
+	size_t run;
 
 	if (!~m)
 		return 64;
-	x[0] = m;
-	for (int k = 1; k < 6; k++)
-		x[k] = x[k - 1] & (x[k - 1] >> (1u << (k - 1)));
-	for (int k = 5; k >= 0; k--) {
-		uint64_t cand = cur & (x[k] >> run);
-		if (cand) {
-			cur = cand;
-			run += (size_t)1 << k;
-		}
-	}
+	x2 = x1 & (x1 >> 1);
+	x4 = x2 & (x2 >> 2);
+	x8 = x4 & (x4 >> 4);
+	x16 = x8 & (x8 >> 8);
+	x32 = x16 & (x16 >> 16);
+	/* written out (conditional moves): a loop over an array of them is
+	 * neither unrolled nor kept in registers at -O2 */
+	run = x32 ? 32 : 0;
+	cur = x32 ? x32 : ~(uint64_t)0;
+#define LR_STEP(xk, k) \
+	cand = cur & ((xk) >> run); \
+	run = cand ? run + (k) : run; \
+	cur = cand ? cand : cur;
+	LR_STEP(x16, 16)
+	LR_STEP(x8, 8)
+	LR_STEP(x4, 4)
+	LR_STEP(x2, 2)
+	LR_STEP(x1, 1)
+#undef LR_STEP
 	return run;
 }
 

@@ -459,3 +459,30 @@ Test(scan, columns_count_utf8_characters)
 		free(big);
 	}
 }
+
+/* String ends found 16, then 8 bytes at a time: an escaped quote or
+ * backslash at every offset of strings up to 40 bytes keeps the walker in
+ * step (the email in the next member is found, with its pointer and column). */
+Test(scan, json_string_ends_at_every_offset)
+{
+	char text[256];
+	for (size_t n = 0; n <= 40; n++)
+		for (size_t at = 0; at <= n; at++)
+			for (int kind = 0; kind < 3; kind++) {
+				const bpg_scan_finding *f;
+				size_t o = (size_t)snprintf(text, sizeof(text), "{\"a\":\"");
+				for (size_t i = 0; i < n; i++) {
+					if (i == at && kind < 2) {
+						text[o++] = '\\';
+						text[o++] = kind ? '\\' : '"';
+					} else {
+						text[o++] = 'x';
+					}
+				}
+				o += (size_t)snprintf(text + o, sizeof(text) - o, "\",\"b\":\"jane.roe@acme-mail.com\"}");
+				cr_assert_eq(scan(text), 1, "n %zu at %zu kind %d", n, at, kind);
+				f = bpg_findings_get(fs, 0);
+				cr_assert_str_eq(f->pointer, "/b");
+				cr_assert_eq(f->column, o - 24 + 1, "n %zu at %zu kind %d", n, at, kind);
+			}
+}
