@@ -462,7 +462,8 @@ bool v_date(const char *s, size_t n)
 	bool month_word = false;
 	for (size_t i = 0; i < n && k < 3; i++) {
 		if (isdigit((unsigned char)s[i])) {
-			nums[k] = nums[k] * 10 + (s[i] - '0');
+			/* saturate: a long digit run is no year, and must not overflow */
+			nums[k] = nums[k] >= 100000 ? 100000 : nums[k] * 10 + (s[i] - '0');
 			digits++;
 			if (i + 1 == n || !isdigit((unsigned char)s[i + 1]))
 				k++;

@@ -486,3 +486,14 @@ Test(scan, json_string_ends_at_every_offset)
 				cr_assert_eq(f->column, o - 24 + 1, "n %zu at %zu kind %d", n, at, kind);
 			}
 }
+
+/* Found by fuzzing: a long digit run under a birth-date key overflowed the
+ * date check's int (UBSan); it is no date, and no finding. */
+Test(scan, long_digit_run_is_no_birth_date)
+{
+	cr_assert(!v_date("12345678901234567890", 20));
+	(void)v_date("362272062362272062-1-1", 22); /* defined behaviour under UBSan is the test */
+	cr_assert(v_date("1971-03-03", 10));
+	cr_assert(v_date("3 March 1971", 12));
+	cr_assert(v_date("99999999999 1999 x", 18));
+}
