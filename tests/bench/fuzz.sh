@@ -56,14 +56,15 @@ for exe in "$builddir"/tests/fuzz/fuzz_*; do
 	name=$(basename "$exe"); name=${name#fuzz_}
 	mkdir -p "$work/$name"
 	seed "$name" "$work/$name"
-	if ASAN_OPTIONS=detect_leaks=1 "$exe" -max_total_time="$secs" -max_len=8192 -print_final_stats=1 \
+	# UBSan reports are recoverable by default: libFuzzer would run on past them
+	if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$exe" -max_total_time="$secs" -max_len=8192 -print_final_stats=1 \
 		"$work/$name" >"$work/$name.log" 2>&1; then
 		runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/$name.log" | grep -o '[0-9]*$')
 		cov=$(grep -o 'cov: [0-9]*' "$work/$name.log" | tail -1)
 		printf '%-20s ok   %8s runs in %ss (%s/s), %s\n' "$name" "${runs:-?}" "$secs" "$(( ${runs:-0} / secs ))" "$cov"
 	else
 		printf '%-20s FAIL (see below)\n' "$name"
-		grep -E 'ERROR|SUMMARY|Test unit written' "$work/$name.log" | head -5
+		grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$work/$name.log" | head -5
 		fails=$((fails + 1))
 	fi
 done
