@@ -20,23 +20,13 @@ static const json_t *catalog_entry(const json_t *policy, const char *path)
 	return NULL;
 }
 
-static bool has_string(const json_t *arr, const char *s)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(arr, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-			return true;
-	return false;
-}
-
 /* Every connection id the catalog allows in any environment. */
 static bool connection_catalogued(const json_t *entry, const char *id)
 {
 	const char *env;
 	json_t *ids;
 	json_object_foreach(json_object_get(entry, "connections"), env, ids)
-		if (has_string(ids, id))
+		if (bpg_strings_has(ids, id))
 			return true;
 	return false;
 }
@@ -48,8 +38,8 @@ static json_t *inventory_row(const json_t *policy, const char *path, const bpg_b
 	size_t writes = 0;
 	bpg_error err;
 	bpg_flag dlq = bpg_blueprint_flag(bp, "dlq"), conf = bpg_blueprint_flag(bp, "confidential");
-	bool personal = entry && (has_string(json_object_get(entry, "data_classes"), "PII") ||
-		has_string(json_object_get(entry, "data_classes"), "PHI"));
+	bool personal = entry && (bpg_strings_has(json_object_get(entry, "data_classes"), "PII") ||
+		bpg_strings_has(json_object_get(entry, "data_classes"), "PHI"));
 
 	for (size_t i = 0; i < bpg_blueprint_module_count(bp); i++)
 		if (bpg_blueprint_module(bp, i)->writes && bpg_blueprint_module(bp, i)->container != BPG_CONTAINER_ORPHAN)

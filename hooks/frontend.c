@@ -182,18 +182,10 @@ json_t *fe_facts(fe_ctx *ctx, const char *context, const char *environment, cons
 	return facts;
 }
 
-/* A second handle for gathering's worker thread on large ranges, opened as
- * fe_open() opens the first (the process never changes directory). */
-static int reopen_repository(git_repository **out, void *arg)
-{
-	(void)arg;
-	return git_repository_open_ext(out, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
-}
-
 void fe_gather_opts(const fe_ctx *ctx, bpg_gather_opts *opts)
 {
 	memset(opts, 0, sizeof(*opts));
-	opts->open_repository = reopen_repository;
+	opts->open_repository = bpg_gather_open_from_env; /* opened as the first handle */
 	opts->scan_globs = ctx->scan_globs;
 	opts->nscan_globs = ctx->nscan_globs;
 	opts->releasers = ctx->releasers;

@@ -122,6 +122,14 @@ struct bpg_policy_files;
 BPG_EXTERN(int) bpg_gather_policy_files(struct bpg_policy_files **out, git_repository *repo,
 	const git_tree *bpgate, bpg_error *err);
 
+/**
+ * An opener for bpg_gather_opts.open_repository: the repository as
+ * GIT_REPOSITORY_OPEN_FROM_ENV finds it from the current directory (GIT_DIR,
+ * GIT_OBJECT_DIRECTORY and alternates, so a pre-receive quarantine too), for
+ * front ends that opened their own handle that way and never change directory.
+ */
+BPG_EXTERN(int) bpg_gather_open_from_env(git_repository **out, void *arg);
+
 /** Is this path a blueprint by name (*.blueprint.json) or, for *.json, by content? */
 BPG_EXTERN(bool) bpg_gather_is_blueprint(const char *path, const char *data, size_t len);
 

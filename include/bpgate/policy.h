@@ -92,6 +92,9 @@ BPG_EXTERN(int) bpg_policy_load_dir(bpg_policy **out, const char *dir, bpg_error
 /** The validated policy.json (borrowed), for front ends that need e.g. environments. */
 BPG_EXTERN(const json_t *) bpg_policy_json(const bpg_policy *policy);
 
+/** Does a policy value (a string, or an array of strings) name s? Borrowed arguments. */
+BPG_EXTERN(bool) bpg_strings_has(const json_t *arr, const char *s);
+
 /* ---- rules -------------------------------------------------------------- */
 
 typedef enum { BPG_SEV_ERROR = 0, BPG_SEV_WARNING, BPG_SEV_INFO } bpg_severity;

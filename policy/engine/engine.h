@@ -112,7 +112,6 @@ bool bpg_pol_path_is(const bpg_policy *p, const char *kind, const char *path);
 const char *bpg_pol_env_for_path(const bpg_policy *p, const char *path);
 bool bpg_pol_has_role(const bpg_policy *p, const char *role, const char *principal);
 bool bpg_pol_is_high_risk(const bpg_policy *p, const char *tier);
-bool bpg_strings_has(const json_t *arr, const char *s);
 /* A documented, unexpired exception of a catalog entry for rule (and module id, 0 = any). */
 const json_t *bpg_pol_exception(const bpg_policy *p, const json_t *entry, const char *rule,
 	long long module_id, const char *now);

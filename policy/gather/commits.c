@@ -343,6 +343,12 @@ done:
 	return rc;
 }
 
+int bpg_gather_open_from_env(git_repository **out, void *arg)
+{
+	(void)arg;
+	return git_repository_open_ext(out, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+}
+
 static bool hex_ok(const char *hex)
 {
 	if (!hex || strlen(hex) != GIT_OID_HEXSZ)

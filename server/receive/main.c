@@ -74,22 +74,12 @@ static const char *pusher_name(const rcv_config *cfg, const char **var)
 	return NULL;
 }
 
-static bool bpg_strings_has_c(const json_t *arr, const char *s)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(arr, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-			return true;
-	return false;
-}
-
 static bool has_any_role(const bpg_policy *p, const char *principal)
 {
 	const char *k;
 	json_t *members;
 	json_object_foreach(json_object_get(bpg_policy_json(p), "roles"), k, members)
-		if (bpg_strings_has_c(members, principal))
+		if (json_is_array(members) && bpg_strings_has(members, principal))
 			return true;
 	return false;
 }
@@ -108,13 +98,6 @@ static char *policy_ref_name(const rcv_config *cfg, git_repository *repo)
 }
 
 /* Commit authors and committers are claimed e-mail addresses: map them to principals. */
-/* A second handle for gathering's worker thread, opened as main() opens the first. */
-static int reopen_repository(git_repository **out, void *arg)
-{
-	(void)arg;
-	return git_repository_open_ext(out, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
-}
-
 static void map_people(json_t *facts, const rcv_config *cfg)
 {
 	static const char *who[] = { "author", "committer" };
@@ -493,7 +476,7 @@ int main(int argc, char **argv)
 	have_keys = true;
 	bpg_gather_opts gopts;
 	memset(&gopts, 0, sizeof(gopts));
-	gopts.open_repository = reopen_repository;
+	gopts.open_repository = bpg_gather_open_from_env; /* opened as the first handle */
 	gopts.scan_globs = nglobs ? globs : NULL;
 	gopts.nscan_globs = nglobs;
 	gopts.scan_ignore = pol.scan_ignore;
