@@ -386,6 +386,9 @@ static int describe_contents(reader *rd, g_commits_job *helper, const content_it
 	bool offered = n > 1 && g_commits_offer(helper, helper_work, &q);
 	int rc = work_queue(&q, rd, err);
 
+	/* files done here: share the commits the thread has not reached yet */
+	if (rc == 0)
+		g_commits_help(helper);
 	if (offered)
 		g_commits_offer_wait(helper);
 	if (rc == 0 && q.helper_rc < 0)

@@ -14,6 +14,7 @@
  */
 #include "internal.h"
 #include "treediff.h"
+#include "bpgate/heap.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -275,9 +276,14 @@ json_t *g_treediff_paths(g_treediff *t, const git_oid *parent_tree, const git_oi
 
 /* Below this many commits a thread costs more than it saves. */
 #define THREAD_MIN_COMMITS 64
+/* Commits are handed out in blocks: the thread takes them from the front, the
+ * caller (once its own work is done) from the back. Each block's first commit
+ * reads its parent's trees afresh, so a block should be much longer than 1. */
+#define BLOCK 16
 
 struct g_commits_job {
-	git_repository *repo;  /* the caller's, or the thread's own handle */
+	git_repository *repo;  /* the thread's own handle, or the caller's */
+	git_repository *caller_repo;
 	bool own_repo, threaded, joined;
 	pthread_t thread;
 	g_commit_describer describe;
@@ -285,18 +291,22 @@ struct g_commits_job {
 	git_oid *ids;
 	json_t **out;
 	size_t n;
-	int rc;
-	bpg_error err;
-	/* work offered for after the commits (g_commits_offer) */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	/* blocks not taken yet: [front, back); failed stops both takers */
+	size_t front, back;
+	bool failed;
+	int rc, help_rc;
+	bpg_error err, help_err;
+	/* work offered for after the commits (g_commits_offer) */
 	bool commits_done, offered_done;
 	g_offered_fn offered;
 	void *offered_arg;
 };
 
 /* One commit's facts, its paths included. */
-static int commit_facts(json_t **out, g_commits_job *job, g_treediff *td, const git_oid *id, bpg_error *err)
+static int commit_facts(json_t **out, g_commits_job *job, git_repository *repo, g_treediff *td, const git_oid *id,
+	bpg_error *err)
 {
 	git_commit *c = NULL, *parent = NULL;
 	const git_oid *ptree = NULL;
@@ -304,7 +314,7 @@ static int commit_facts(json_t **out, g_commits_job *job, g_treediff *td, const 
 	int rc = 0;
 
 	*out = NULL;
-	if (git_commit_lookup(&c, job->repo, id) < 0) {
+	if (git_commit_lookup(&c, repo, id) < 0) {
 		rc = g_git_error(err, "cannot read a commit of the change");
 		goto done;
 	}
@@ -319,7 +329,7 @@ static int commit_facts(json_t **out, g_commits_job *job, g_treediff *td, const 
 		rc = err && err->code ? err->code : BPG_ENOMEM;
 		goto done;
 	}
-	if ((rc = job->describe(&o, job->repo, c, job->describe_arg, err)) < 0)
+	if ((rc = job->describe(&o, repo, c, job->describe_arg, err)) < 0)
 		goto done;
 	if (json_object_set_new(o, "paths", paths) < 0) {
 		paths = NULL;
@@ -337,15 +347,44 @@ done:
 	return rc;
 }
 
-static int job_run(g_commits_job *job)
+static bool take_block(g_commits_job *job, bool from_back, size_t *lo, size_t *hi)
+{
+	size_t b;
+
+	pthread_mutex_lock(&job->lock);
+	if (job->failed || job->front >= job->back) {
+		pthread_mutex_unlock(&job->lock);
+		return false;
+	}
+	b = from_back ? --job->back : job->front++;
+	pthread_mutex_unlock(&job->lock);
+	*lo = b * BLOCK;
+	*hi = *lo + BLOCK < job->n ? *lo + BLOCK : job->n;
+	return true;
+}
+
+/* Work through blocks with one repository handle until none is left. */
+static int run_blocks(g_commits_job *job, git_repository *repo, bool from_back, bpg_error *err)
 {
 	g_treediff *td = NULL;
-	int rc = g_treediff_new(&td, job->repo, &job->err);
+	size_t lo, hi;
+	int rc = g_treediff_new(&td, repo, err);
 
-	for (size_t i = 0; rc == 0 && i < job->n; i++)
-		rc = commit_facts(&job->out[i], job, td, &job->ids[i], &job->err);
+	while (rc == 0 && take_block(job, from_back, &lo, &hi))
+		for (size_t i = lo; rc == 0 && i < hi; i++)
+			rc = commit_facts(&job->out[i], job, repo, td, &job->ids[i], err);
+	if (rc < 0) {
+		pthread_mutex_lock(&job->lock);
+		job->failed = true;
+		pthread_mutex_unlock(&job->lock);
+	}
 	g_treediff_free(td);
 	return rc;
+}
+
+static int job_run(g_commits_job *job)
+{
+	return run_blocks(job, job->repo, false, &job->err);
 }
 
 static void *job_thread(void *arg)
@@ -353,6 +392,7 @@ static void *job_thread(void *arg)
 	g_commits_job *job = arg;
 	g_offered_fn fn;
 
+	bpg_heap_thread_start();
 	job->rc = job_run(job);
 	pthread_mutex_lock(&job->lock);
 	job->commits_done = true;
@@ -409,7 +449,8 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
 	}
 	memcpy(job->ids, ids, n * sizeof(*ids));
 	job->n = n;
-	job->repo = repo;
+	job->back = (n + BLOCK - 1) / BLOCK;
+	job->repo = job->caller_repo = repo;
 	job->describe = describe;
 	job->describe_arg = describe_arg;
 
@@ -435,14 +476,28 @@ fail:
 	return rc;
 }
 
+void g_commits_help(g_commits_job *job)
+{
+	int rc;
+
+	if (!job || !job->threaded || job->joined)
+		return;
+	rc = run_blocks(job, job->caller_repo, true, &job->help_err);
+	if (rc < 0 && job->help_rc == 0)
+		job->help_rc = rc;
+}
+
 int g_commits_finish(g_commits_job *job, bpg_error *err)
 {
 	if (!job->joined) {
+		g_commits_help(job);
 		pthread_join(job->thread, NULL);
 		job->joined = true;
 	}
 	if (job->rc < 0)
 		return bpg_error_set(err, job->rc, "%s", job->err.message);
+	if (job->help_rc < 0)
+		return bpg_error_set(err, job->help_rc, "%s", job->help_err.message);
 	return 0;
 }
 

@@ -24,7 +24,10 @@ json_t *g_treediff_paths(g_treediff *t, const git_oid *parent_tree, const git_oi
  * The facts of n commits (ids, parents first): describe() builds each
  * commit's object, then its "paths" are set. The work runs on a thread with
  * its own repository handle when open_repository is given and the change is
- * large, else at once on the caller's. g_commits_finish() waits for it;
+ * large, else at once on the caller's. The caller can take part with
+ * g_commits_help() once it has nothing else to do: the two share the commits
+ * in blocks (the thread from the front, the caller from the back) and then
+ * the work offered below. g_commits_finish() helps, then waits;
  * g_commits_take() then hands over commit i's object (a new reference, or
  * NULL). g_commits_free() waits too, so it is safe on any error path.
  */
@@ -36,6 +39,9 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
 	void *open_arg, g_commit_describer describe, const void *describe_arg, const git_oid *ids, size_t n,
 	bpg_error *err);
 int g_commits_finish(g_commits_job *job, bpg_error *err);
+/* Take commits from the back with the caller's repository handle until none
+ * is left (no-op without a thread). Errors are reported by finish(). */
+void g_commits_help(g_commits_job *job);
 
 /* More work for the job's thread once its commits are done: fn(arg, the
  * thread's own repository) runs there. False when there is no thread or it is

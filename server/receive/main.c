@@ -12,6 +12,7 @@
 #include "bpgate/audit.h"
 #include "bpgate/bundle.h"
 #include "bpgate/gather.h"
+#include "bpgate/heap.h"
 #include "bpgate/util.h"
 
 #include <errno.h>
@@ -389,6 +390,7 @@ int main(int argc, char **argv)
 	 * with glibc's fastbins their frees are consolidated in one long pass
 	 * inside the next large free (~8 % of a 2,000-commit push). */
 	mallopt(M_MXFAST, 0);
+	bpg_heap_prefer_large_pages();
 	unsetenv("GIT_WORK_TREE");
 	unsetenv("GIT_COMMON_DIR");
 	if (!opts_j || !oc.refs || !oc.findings || !oc.records) {

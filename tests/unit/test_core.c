@@ -1,11 +1,13 @@
 /* Unit tests for the core helpers: buffers, globs, pointers, masking. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "bpgate/buf.h"
+#include "bpgate/heap.h"
 #include "bpgate/util.h"
 
 Test(core, buf_grows_and_respects_max)
@@ -129,4 +131,45 @@ Test(core, file_read_refuses_oversized_and_writes_atomically)
 	unlink(path);
 	rmdir(dir);
 	bpg_buf_dispose(&b);
+}
+
+/* The heap advice is best effort: it must never break allocation, whether it
+ * applies (plain glibc build) or not (sanitizers: returns 0). */
+static void *heap_worker(void *arg)
+{
+	size_t i, n = 20000;
+	char **blocks = calloc(n, sizeof(*blocks));
+	int ok = blocks != NULL;
+
+	(void)arg;
+	bpg_heap_thread_start();
+	for (i = 0; ok && i < n; i++) {
+		if (!(blocks[i] = malloc(48 + i % 200)))
+			ok = 0;
+		else
+			memset(blocks[i], (int)(i & 0x7f), 48);
+	}
+	for (i = 0; ok && i < n; i++)
+		ok = blocks[i][47] == (char)(i & 0x7f);
+	for (i = 0; blocks && i < n; i++)
+		free(blocks[i]);
+	free(blocks);
+	return ok ? (void *)1 : NULL;
+}
+
+Test(core, heap_advice_keeps_malloc_working)
+{
+	pthread_t t;
+	void *ok = NULL;
+	int first = bpg_heap_prefer_large_pages();
+
+	cr_assert(first == 0 || first == 1);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	cr_assert_eq(first, 0, "under a sanitizer the heap is the sanitizer's");
+#endif
+	cr_assert_eq(bpg_heap_prefer_large_pages(), 0, "the advice is taken once");
+	cr_assert_eq(pthread_create(&t, NULL, heap_worker, NULL), 0);
+	cr_assert_eq(pthread_join(t, &ok), 0);
+	cr_assert_not_null(ok);
+	cr_assert_not_null(heap_worker(NULL));
 }

@@ -570,8 +570,11 @@ Test(gather, long_change_on_a_thread_same_facts)
 	json_decref(one);
 	json_decref(two);
 
-	/* a malformed tree in the middle of the change, met on the thread */
-	{
+	/* a malformed tree near the start (met by the thread, which takes blocks
+	 * from the front), in the middle, and near the end (the caller takes
+	 * blocks from the back once its files are done) */
+	for (size_t at = 0; at < 3; at++) {
+		const size_t where[3] = { 2, N / 2, N - 3 };
 		bpg_buf b = BPG_BUF_INIT;
 		bpg_error err;
 		json_t *facts;
@@ -582,9 +585,9 @@ Test(gather, long_change_on_a_thread_same_facts)
 		bpg_buf_dispose(&b);
 		chain[0] = ids[0];
 		for (size_t k = 1; k < N; k++)
-			chain[k] = commit_of(k == N / 2 ? &bad : &t, &chain[k - 1], 1, "again");
+			chain[k] = commit_of(k == where[at] ? &bad : &t, &chain[k - 1], 1, at ? "again" : "once more");
 		rc = gather(&facts, &chain[0], &chain[N - 1], &err);
-		cr_assert_lt(rc, 0);
+		cr_assert_lt(rc, 0, "bad tree at commit %zu", where[at]);
 		cr_assert(strstr(err.message, "tree"), "message: %s", err.message);
 		json_decref(facts);
 	}

@@ -1,0 +1,40 @@
+/*
+ * bpgate — heap tuning for short processes that build large fact documents.
+ *
+ * A large push makes the gate allocate tens of megabytes of small JSON
+ * values, libgit2 objects and blueprint models in a few hundred
+ * milliseconds. On virtual machines every first touch of a 4 KiB page is an
+ * expensive fault (about a third of the gate's CPU time on the 2,000-commit
+ * benchmark). These calls ask glibc to grow its heaps in large steps and the
+ * kernel to back them with transparent huge pages, which is what
+ * GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.top_pad=... would do
+ * (a git hook cannot choose its environment).
+ *
+ * Advisory only: without glibc, without transparent huge pages
+ * (/sys/kernel/mm/transparent_hugepage/enabled = never) or under a
+ * sanitizer, they change nothing. Nothing is allocated for the caller.
+ */
+#ifndef INCLUDE_bpgate_heap_h__
+#define INCLUDE_bpgate_heap_h__
+
+#include "common.h"
+
+BPG_BEGIN_DECL
+
+/**
+ * Once, early in main(), before any thread starts: grow the main heap in
+ * 64 MiB steps and advise huge pages for it. Returns 1 when the advice was
+ * taken, 0 when it does not apply here.
+ */
+BPG_EXTERN(int) bpg_heap_prefer_large_pages(void);
+
+/**
+ * First thing on a worker thread that allocates much: advise huge pages for
+ * that thread's own malloc heap too. Does nothing unless
+ * bpg_heap_prefer_large_pages() was called and took effect.
+ */
+BPG_EXTERN(void) bpg_heap_thread_start(void);
+
+BPG_END_DECL
+
+#endif

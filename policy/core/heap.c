@@ -1,0 +1,93 @@
+/*
+ * Heap tuning: large heap steps and transparent huge pages (see heap.h for
+ * why). Everything here is advice; any failure leaves the defaults.
+ */
+#define _DEFAULT_SOURCE
+#include "bpgate/heap.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define BPG_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BPG_SANITIZED 1
+#endif
+
+#if defined(__GLIBC__) && defined(__linux__) && !defined(BPG_SANITIZED)
+#include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+#define TOP_PAD ((size_t)64 << 20)
+/* glibc gives each thread arena one mapping of this size, aligned to it
+ * (HEAP_MAX_SIZE = 2 * DEFAULT_MMAP_THRESHOLD_MAX on 64-bit). */
+#define THREAD_HEAP ((uintptr_t)64 << 20)
+
+static atomic_bool taken;
+
+static void advise(uintptr_t lo, uintptr_t hi)
+{
+	lo = (lo + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	hi &= ~(HUGE_PAGE - 1);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
+int bpg_heap_prefer_large_pages(void)
+{
+	void *grow[4] = { NULL };
+	uintptr_t before, after;
+	size_t i;
+
+	if (sizeof(void *) != 8 || atomic_load(&taken) || mallopt(M_TOP_PAD, (int)TOP_PAD) != 1)
+		return 0;
+	/* Make the main heap take its large step now, so the advice covers the
+	 * memory malloc hands out next: a later brk extension is a new mapping
+	 * without it. Each block stays under the mmap threshold. */
+	before = (uintptr_t)sbrk(0);
+	for (i = 0; i < 4 && (uintptr_t)sbrk(0) - before < TOP_PAD / 2; i++)
+		grow[i] = malloc(60 * 1024);
+	after = (uintptr_t)sbrk(0);
+	for (i = 0; i < 4; i++)
+		free(grow[i]);
+	if (before == (uintptr_t)-1 || after - before < TOP_PAD / 2)
+		return 0;
+	advise(before, after);
+	atomic_store(&taken, true);
+	return 1;
+}
+
+void bpg_heap_thread_start(void)
+{
+	void *probe;
+	uintptr_t at, heap;
+
+	if (!atomic_load(&taken) || !(probe = malloc(64)))
+		return;
+	at = (uintptr_t)probe;
+	free(probe);
+	if (at < (uintptr_t)sbrk(0))
+		return; /* in the main heap (brk lies below the mmap area): advised already */
+	heap = at & ~(THREAD_HEAP - 1);
+	advise(heap, heap + THREAD_HEAP);
+}
+
+#else
+
+int bpg_heap_prefer_large_pages(void)
+{
+	return 0;
+}
+
+void bpg_heap_thread_start(void)
+{
+}
+
+#endif
