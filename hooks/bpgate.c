@@ -1,7 +1,9 @@
 /* `bpgate`: the command-line front end. Dispatches to the sub-commands. */
 #include "cli.h"
+#include "bpgate/heap.h"
 
 #include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,32 +11,33 @@ typedef struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
+	bool gathers; /* judges whole ranges of commits: the gate's heap tuning pays off */
 } command;
 
 static const command commands[] = {
-	{ "blueprint", cmd_blueprint, "show the model of a blueprint (blueprint show FILE)" },
-	{ "diff", cmd_diff, "semantic diff of two blueprints; git diff driver setup" },
-	{ "scan", cmd_scan, "scan files for personal data and secrets" },
-	{ "keygen", cmd_keygen, "create a minisign-compatible key pair" },
-	{ "sign", cmd_sign, "sign a file (minisign format)" },
-	{ "verify", cmd_verify, "verify a minisign signature" },
-	{ "bundle", cmd_bundle, "create, sign and verify release bundles" },
-	{ "sshsig", cmd_sshsig, "sign and verify SSHSIG signatures (ssh-keygen -Y)" },
-	{ "verify-commit", cmd_verify_commit, "verify an SSH-signed git commit or tag" },
-	{ "audit", cmd_audit, "verify, prove and export the audit log" },
-	{ "evidence", cmd_evidence, "build or verify a release evidence package" },
-	{ "policy", cmd_policy, "check and test policy files" },
-	{ "explain", cmd_explain, "print the facts of a change and the outcome rule by rule" },
-	{ "init", cmd_init, "govern this repository: .bpgate/ from a shipped pack, and the hooks" },
-	{ "install", cmd_install, "install (or --uninstall) the git hooks" },
-	{ "hook", cmd_hook, "what the installed hooks run (pre-commit, commit-msg, pre-push)" },
-	{ "check", cmd_check, "judge a range of commits as the hooks and the server would (for CI)" },
-	{ "inventory", cmd_inventory, "every blueprint with its catalog entry and what it shows" },
-	{ "approve", cmd_approve, "sign an approval of a commit's tree for an environment and push it" },
-	{ "pending", cmd_pending, "break-glass changes still waiting for retroactive approval" },
-	{ "rollback", cmd_rollback, "prepare a rollback of a scenario to its previous release, with its impact" },
-	{ "status", cmd_status, "where a revision stands: environments that have it, approvals recorded" },
-	{ "version", cmd_version, "print the version" },
+	{ "blueprint", cmd_blueprint, "show the model of a blueprint (blueprint show FILE)", false },
+	{ "diff", cmd_diff, "semantic diff of two blueprints; git diff driver setup", false },
+	{ "scan", cmd_scan, "scan files for personal data and secrets", false },
+	{ "keygen", cmd_keygen, "create a minisign-compatible key pair", false },
+	{ "sign", cmd_sign, "sign a file (minisign format)", false },
+	{ "verify", cmd_verify, "verify a minisign signature", false },
+	{ "bundle", cmd_bundle, "create, sign and verify release bundles", false },
+	{ "sshsig", cmd_sshsig, "sign and verify SSHSIG signatures (ssh-keygen -Y)", false },
+	{ "verify-commit", cmd_verify_commit, "verify an SSH-signed git commit or tag", false },
+	{ "audit", cmd_audit, "verify, prove and export the audit log", false },
+	{ "evidence", cmd_evidence, "build or verify a release evidence package", false },
+	{ "policy", cmd_policy, "check and test policy files", false },
+	{ "explain", cmd_explain, "print the facts of a change and the outcome rule by rule", true },
+	{ "init", cmd_init, "govern this repository: .bpgate/ from a shipped pack, and the hooks", false },
+	{ "install", cmd_install, "install (or --uninstall) the git hooks", false },
+	{ "hook", cmd_hook, "what the installed hooks run (pre-commit, commit-msg, pre-push)", true },
+	{ "check", cmd_check, "judge a range of commits as the hooks and the server would (for CI)", true },
+	{ "inventory", cmd_inventory, "every blueprint with its catalog entry and what it shows", false },
+	{ "approve", cmd_approve, "sign an approval of a commit's tree for an environment and push it", false },
+	{ "pending", cmd_pending, "break-glass changes still waiting for retroactive approval", false },
+	{ "rollback", cmd_rollback, "prepare a rollback of a scenario to its previous release, with its impact", false },
+	{ "status", cmd_status, "where a revision stands: environments that have it, approvals recorded", false },
+	{ "version", cmd_version, "print the version", false },
 };
 
 static int usage(FILE *out)
@@ -64,8 +67,11 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--version") == 0)
 		return cmd_version(0, NULL);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			if (commands[i].gathers)
+				bpg_heap_prefer_large_pages();
 			return commands[i].run(argc - 1, argv + 1);
+		}
 	fprintf(stderr, "bpgate: '%s' is not a command; see 'bpgate --help'\n", argv[1]);
 	return BPG_EXIT_ERROR;
 }
