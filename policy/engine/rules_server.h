@@ -26,6 +26,28 @@ const json_t *srv_fact(const bpg_eval *ev, const char *key);
 /* Emit "missing fact" (fail closed) for the ref. */
 int srv_missing(bpg_eval *ev, const json_t *ref, const char *key);
 
+/* The ref updates a server rule judges, one at a time:
+ *
+ *     srv_ref r;
+ *     for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_LISTED | SRV_REF_KEPT, &r);) ...
+ *
+ * Only refs of facts.refs[] that name an environment, and only in the
+ * server's context; the flags narrow it down further. */
+enum {
+	SRV_REF_KNOWN = 1 << 0,   /* the environment is one of policy.json's */
+	SRV_REF_LISTED = 1 << 1,  /* and the rule's "environments" parameter lists it */
+	SRV_REF_KEPT = 1 << 2,    /* not a deletion */
+	SRV_REF_JUDGED = 1 << 3,  /* not a valid break-glass push, not a rollback */
+};
+typedef struct {
+	const json_t *ref;    /* facts.refs[i] */
+	const char *name;     /* the ref name */
+	const char *envname;  /* its environment */
+	const json_t *env;    /* policy.json's environment object, or NULL */
+	bpg_where where;      /* the ref and its new commit, for findings */
+} srv_ref;
+bool srv_ref_next(const bpg_eval *ev, size_t *i, unsigned flags, srv_ref *out);
+
 /* The environment object of policy.json for a name, or NULL. */
 const json_t *srv_env(const bpg_eval *ev, const char *name);
 /* Is `env` listed in the rule's parameter `param` (array of names)? */

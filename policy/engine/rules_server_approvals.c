@@ -163,18 +163,13 @@ static int require(bpg_eval *ev, const json_t *ref, const char *role, const char
 
 static int eval_approvals(bpg_eval *ev)
 {
-	size_t i;
-	json_t *r;
+	srv_ref r;
 	int rc;
 
-	if (!srv_active(ev))
-		return 0;
-	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
-		const char *env = bpg_jstr(r, "environment");
-		const json_t *tiers = json_object_get(bpg_ev_param(ev, "required"), env ? env : "");
-		if (!env || !tiers || bpg_jbool(r, "deleted"))
-			continue;
-		if (srv_break_glass(ev, NULL) || srv_rollback(ev, r, NULL))
+	for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_KEPT | SRV_REF_JUDGED, &r);) {
+		const char *env = r.envname;
+		const json_t *tiers = json_object_get(bpg_ev_param(ev, "required"), env);
+		if (!tiers)
 			continue;
 		const char *tier = srv_change_tier(ev);
 		const json_t *need = tier ? json_object_get(tiers, tier) : NULL;
@@ -184,13 +179,13 @@ static int eval_approvals(bpg_eval *ev)
 			continue;
 		const char *tree = json_string_value(srv_fact(ev, "new_tree"));
 		if (!tree) {
-			if ((rc = srv_missing(ev, r, "new_tree")) < 0)
+			if ((rc = srv_missing(ev, r.ref, "new_tree")) < 0)
 				return rc;
 			continue;
 		}
-		if ((rc = require(ev, r, "reviewers", "reviewers", json_integer_value(json_object_get(need, "reviewers")),
+		if ((rc = require(ev, r.ref, "reviewers", "reviewers", json_integer_value(json_object_get(need, "reviewers")),
 			env, tier, tree)) < 0 ||
-		    (rc = require(ev, r, "cab", "the change board (cab)", json_integer_value(json_object_get(need, "cab")),
+		    (rc = require(ev, r.ref, "cab", "the change board (cab)", json_integer_value(json_object_get(need, "cab")),
 			env, tier, tree)) < 0)
 			return rc;
 	}
@@ -199,16 +194,15 @@ static int eval_approvals(bpg_eval *ev)
 
 static int eval_policy_change(bpg_eval *ev)
 {
-	size_t i, k;
-	json_t *r, *f;
+	size_t k;
+	json_t *f;
+	srv_ref r;
 	int rc;
 
-	if (!srv_active(ev))
-		return 0;
-	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
-		const char *env = bpg_jstr(r, "environment");
+	for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_KNOWN | SRV_REF_KEPT, &r);) {
+		const char *env = r.envname;
 		const char *changed = NULL;
-		if (!bpg_jbool(srv_env(ev, env), "protected") || bpg_jbool(r, "deleted"))
+		if (!bpg_jbool(r.env, "protected"))
 			continue;
 		json_array_foreach(json_object_get(bpg_ev_facts(ev), "files"), k, f) {
 			size_t g;
@@ -221,7 +215,7 @@ static int eval_policy_change(bpg_eval *ev)
 			continue;
 		const char *tree = json_string_value(srv_fact(ev, "new_tree"));
 		if (!tree) {
-			if ((rc = srv_missing(ev, r, "new_tree")) < 0)
+			if ((rc = srv_missing(ev, r.ref, "new_tree")) < 0)
 				return rc;
 			continue;
 		}
@@ -230,10 +224,11 @@ static int eval_policy_change(bpg_eval *ev)
 		count_role(&t, ev, "admins", env, tree);
 		if ((long long)t.n >= need)
 			continue;
-		bpg_where w = { changed, NULL, bpg_jstr(r, "new"), bpg_jstr(r, "name"), 0, 0 };
+		bpg_where w = r.where;
 		char fix[256];
+		w.file = changed;
 		snprintf(fix, sizeof(fix), "the policy governs itself: ask an admin who did not author the change to run "
-			"`bpgate approve %.12s --for %s`", bpg_jstr(r, "new") ? bpg_jstr(r, "new") : "REV", env);
+			"`bpgate approve %.12s --for %s`", w.commit ? w.commit : "REV", env);
 		if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix,
 			"a change to the policy (%s) on %s needs %lld admin approval(s) of tree %.12s (have %zu%s%s)%s%s",
 			changed, env, need, tree, t.n, t.n ? ": " : "", t.have, t.notes[0] ? "; " : "", t.notes)) < 0)

@@ -70,19 +70,19 @@ static size_t retro_approvals(const bpg_eval *ev, const json_t *rec)
 static int eval_overdue(bpg_eval *ev)
 {
 	long long now, max_days = json_integer_value(bpg_ev_param(ev, "max_days"));
-	size_t i, k, s;
-	json_t *r, *rec, *sc;
+	size_t k, s;
+	json_t *rec, *sc;
+	srv_ref r;
 	int rc;
 
-	if (!srv_active(ev) || !srv_time_parse(bpg_ev_now(ev), &now))
+	if (!srv_time_parse(bpg_ev_now(ev), &now))
 		return 0;
-	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
-		const char *env = bpg_jstr(r, "environment");
-		if (!srv_env_listed(ev, "environments", env) || bpg_jbool(r, "deleted") || srv_break_glass(ev, NULL))
-			continue;
+	/* a break-glass push itself is not held up by earlier ones */
+	for (size_t i = 0; !srv_break_glass(ev, NULL) && srv_ref_next(ev, &i, SRV_REF_LISTED | SRV_REF_KEPT, &r);) {
+		const char *env = r.envname;
 		const json_t *log = srv_fact(ev, "break_glass_log");
 		if (!json_is_array(log)) {
-			if ((rc = srv_missing(ev, r, "break_glass_log")) < 0)
+			if ((rc = srv_missing(ev, r.ref, "break_glass_log")) < 0)
 				return rc;
 			continue;
 		}
@@ -99,7 +99,8 @@ static int eval_overdue(bpg_eval *ev)
 			json_array_foreach(json_object_get(rec, "scenarios"), s, sc) {
 				if (!json_is_string(sc) || !bpg_strings_has(changed, json_string_value(sc)))
 					continue;
-				bpg_where w = { NULL, NULL, bpg_jstr(rec, "commit"), bpg_jstr(r, "name"), 0, 0 };
+				bpg_where w = r.where;
+				w.commit = bpg_jstr(rec, "commit");
 				char fix[256];
 				snprintf(fix, sizeof(fix), "have it approved retroactively: `bpgate approve %.12s --for %s` "
 					"by a reviewer (see `bpgate pending`)", bpg_jstr(rec, "commit") ? bpg_jstr(rec, "commit") : "REV",

@@ -38,6 +38,28 @@ bool srv_env_listed(const bpg_eval *ev, const char *param, const char *env)
 	return env && bpg_strings_has(bpg_ev_param(ev, param), env);
 }
 
+bool srv_ref_next(const bpg_eval *ev, size_t *i, unsigned flags, srv_ref *out)
+{
+	const json_t *refs = json_object_get(bpg_ev_facts(ev), "refs");
+
+	if (!srv_active(ev))
+		return false;
+	while (*i < json_array_size(refs)) {
+		const json_t *r = json_array_get(refs, (*i)++);
+		const char *envname = bpg_jstr(r, "environment");
+		const json_t *env = srv_env(ev, envname);
+		if (!envname || ((flags & SRV_REF_KNOWN) && !env) ||
+		    ((flags & SRV_REF_LISTED) && !srv_env_listed(ev, "environments", envname)) ||
+		    ((flags & SRV_REF_KEPT) && bpg_jbool(r, "deleted")) ||
+		    ((flags & SRV_REF_JUDGED) && (srv_break_glass(ev, NULL) || srv_rollback(ev, r, NULL))))
+			continue;
+		*out = (srv_ref){ r, bpg_jstr(r, "name"), envname, env,
+			{ NULL, NULL, bpg_jstr(r, "new"), bpg_jstr(r, "name"), 0, 0 } };
+		return true;
+	}
+	return false;
+}
+
 const char *srv_break_glass_option(const bpg_eval *ev)
 {
 	size_t i;

@@ -16,25 +16,17 @@
 
 static int eval_promotion(bpg_eval *ev)
 {
-	size_t i;
-	json_t *r;
+	srv_ref r;
 	int rc;
 
-	if (!srv_active(ev))
-		return 0;
-	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
-		const char *envn = bpg_jstr(r, "environment"), *name = bpg_jstr(r, "name");
-		const json_t *env = srv_env(ev, envn);
-		const char *from = bpg_jstr(env, "promotes_from");
-		bpg_where w = { NULL, NULL, bpg_jstr(r, "new"), name, 0, 0 };
-		if (!env || !from || bpg_jbool(r, "deleted"))
-			continue;
-		if (srv_break_glass(ev, NULL) || srv_rollback(ev, r, NULL))
+	for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_KNOWN | SRV_REF_KEPT | SRV_REF_JUDGED, &r);) {
+		const char *name = r.name, *from = bpg_jstr(r.env, "promotes_from");
+		if (!from)
 			continue;
 		const char *tree = json_string_value(srv_fact(ev, "new_tree"));
 		const json_t *trees = srv_fact(ev, "source_trees");
 		if (!tree || !json_is_array(trees)) {
-			if ((rc = srv_missing(ev, r, !tree ? "new_tree" : "source_trees")) < 0)
+			if ((rc = srv_missing(ev, r.ref, !tree ? "new_tree" : "source_trees")) < 0)
 				return rc;
 			continue;
 		}
@@ -47,9 +39,9 @@ static int eval_promotion(bpg_eval *ev)
 		char fix[512];
 		snprintf(fix, sizeof(fix), "push the change to %s first (branch %s), let it pass there, then promote "
 			"exactly that commit: git push origin %s:%s", from, sshort, sshort, tb);
-		if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix,
+		if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &r.where, fix,
 			"%s (environment %s) may only move to content that %s had: tree %.12s of commit %.12s was never on %s",
-			name, envn, from, tree, bpg_jstr(r, "new"), sb)) < 0)
+			name, r.envname, from, tree, r.where.commit, sb)) < 0)
 			return rc;
 	}
 	return 0;
@@ -57,20 +49,16 @@ static int eval_promotion(bpg_eval *ev)
 
 static int eval_rollback(bpg_eval *ev)
 {
-	size_t i;
-	json_t *r;
+	srv_ref r;
 	int rc;
 
-	if (!srv_active(ev))
-		return 0;
-	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
+	for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_KNOWN, &r);) {
 		const char *earlier = NULL;
-		if (!srv_env(ev, bpg_jstr(r, "environment")) || !srv_rollback(ev, r, &earlier))
+		if (!srv_rollback(ev, r.ref, &earlier))
 			continue;
-		bpg_where w = { NULL, NULL, bpg_jstr(r, "new"), bpg_jstr(r, "name"), 0, 0 };
-		if ((rc = bpg_ev_emit(ev, BPG_SEV_INFO, &w, "nothing to do: recorded as a rollback in the audit log",
+		if ((rc = bpg_ev_emit(ev, BPG_SEV_INFO, &r.where, "nothing to do: recorded as a rollback in the audit log",
 			"rollback of %s (environment %s) by %s to tree %.12s, released before as commit %.12s",
-			bpg_jstr(r, "name"), bpg_jstr(r, "environment"), bpg_jstr(bpg_ev_facts(ev), "pusher"),
+			r.name, r.envname, bpg_jstr(bpg_ev_facts(ev), "pusher"),
 			json_string_value(srv_fact(ev, "new_tree")), earlier ? earlier : "?")) < 0)
 			return rc;
 	}

@@ -20,18 +20,13 @@ static const bpg_sfield protected_params[] = {
 static int eval_protected(bpg_eval *ev)
 {
 	const char *pusher = bpg_jstr(bpg_ev_facts(ev), "pusher");
-	size_t i;
-	json_t *r;
+	srv_ref ref;
 	int rc;
 
-	if (!srv_active(ev))
-		return 0;
-	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
-		const char *name = bpg_jstr(r, "name"), *envn = bpg_jstr(r, "environment");
-		const json_t *env = srv_env(ev, envn);
-		bpg_where w = { NULL, NULL, bpg_jstr(r, "new"), name, 0, 0 };
-		if (!env)
-			continue;
+	for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_KNOWN, &ref);) {
+		const json_t *r = ref.ref, *env = ref.env;
+		const char *name = ref.name, *envn = ref.envname;
+		bpg_where w = ref.where;
 		if (bpg_jbool(env, "protected") && bpg_jbool(r, "deleted")) {
 			w.commit = bpg_jstr(r, "old");
 			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,

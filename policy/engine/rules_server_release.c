@@ -41,23 +41,18 @@ static const bpg_sfield health_params[] = {
 static int eval_signed(bpg_eval *ev)
 {
 	const char *pusher = bpg_jstr(bpg_ev_facts(ev), "pusher");
-	size_t i;
-	json_t *r;
+	srv_ref r;
 	int rc = 0;
 
-	if (!srv_active(ev))
-		return 0;
-	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
-		const char *env = bpg_jstr(r, "environment");
-		if (!srv_env_listed(ev, "environments", env) || bpg_jbool(r, "deleted"))
-			continue;
-		const json_t *s = json_object_get(json_object_get(json_object_get(bpg_ev_facts(ev), "extra"), "server"), "push_cert");
-		bpg_where w = { NULL, NULL, bpg_jstr(r, "new"), bpg_jstr(r, "name"), 0, 0 };
+	for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_LISTED | SRV_REF_KEPT, &r);) {
+		const char *env = r.envname;
+		const json_t *s = srv_fact(ev, "push_cert");
+		const bpg_where w = r.where;
 		const char *fix = "sign the push with your SSH key: git -c gpg.format=ssh -c user.signingkey=~/.ssh/id_ed25519.pub "
 			"push --signed (the key must be yours in .bpgate/allowed_signers)";
 		const char *st = bpg_jstr(s, "status"), *ns = bpg_jstr(s, "nonce_status"), *pr = bpg_jstr(s, "principal");
 		if (!s) {
-			rc = srv_missing(ev, r, "push_cert");
+			rc = srv_missing(ev, r.ref, "push_cert");
 		} else if (json_is_null(s)) {
 			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix, "a push to %s must be signed (push certificate), and this one is not", env);
 		} else if (st && strcmp(st, "B") == 0) {
@@ -93,33 +88,28 @@ static bool tier_wanted(const bpg_eval *ev, const char *scenario)
 
 static int eval_uat(bpg_eval *ev)
 {
-	size_t i, k;
-	json_t *r, *sc;
+	size_t k;
+	json_t *sc;
+	srv_ref r;
 	int rc = 0;
 
-	if (!srv_active(ev))
-		return 0;
-	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
-		const char *env = bpg_jstr(r, "environment");
-		if (!srv_env_listed(ev, "environments", env) || bpg_jbool(r, "deleted") ||
-		    srv_break_glass(ev, NULL) || srv_rollback(ev, r, NULL))
-			continue;
+	for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_LISTED | SRV_REF_KEPT | SRV_REF_JUDGED, &r);) {
+		const char *env = r.envname;
 		const json_t *ev_map = srv_fact(ev, "uat_evidence");
 		json_t *changed = srv_changed_scenarios(ev);
 		if (!changed)
 			return BPG_ENOMEM;
 		if (json_array_size(changed) && !json_is_object(ev_map))
-			rc = srv_missing(ev, r, "uat_evidence");
+			rc = srv_missing(ev, r.ref, "uat_evidence");
 		json_array_foreach(changed, k, sc) {
 			const char *id = json_string_value(sc);
 			if (rc < 0 || !json_is_object(ev_map) || !tier_wanted(ev, id) ||
 			    json_array_size(json_object_get(ev_map, id)) > 0)
 				continue;
-			bpg_where w = { NULL, NULL, bpg_jstr(r, "new"), bpg_jstr(r, "name"), 0, 0 };
 			char fix[256];
 			snprintf(fix, sizeof(fix), "commit the UAT results under %s/%s/ on stage, then promote",
 				bpg_ev_param_str(ev, "dir"), id);
-			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix, "no UAT evidence for scenario %s before %s: "
+			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &r.where, fix, "no UAT evidence for scenario %s before %s: "
 				"nothing under %s/%s/ in the tree pushed", id, env, bpg_ev_param_str(ev, "dir"), id);
 		}
 		json_decref(changed);
@@ -155,18 +145,14 @@ static int health_one(bpg_eval *ev, const json_t *r, const json_t *rep, const ch
 
 static int eval_health(bpg_eval *ev)
 {
-	size_t i, k;
-	json_t *r, *sc;
+	size_t k;
+	json_t *sc;
+	srv_ref r;
 	int rc = 0;
 	long long now, t;
 
-	if (!srv_active(ev))
-		return 0;
-	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
-		const char *env = bpg_jstr(r, "environment");
-		if (!srv_env_listed(ev, "environments", env) || bpg_jbool(r, "deleted") ||
-		    srv_break_glass(ev, NULL) || srv_rollback(ev, r, NULL))
-			continue;
+	for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_LISTED | SRV_REF_KEPT | SRV_REF_JUDGED, &r);) {
+		const char *env = r.envname;
 		json_t *changed = srv_changed_scenarios(ev), *wanted = json_array();
 		if (!changed || !wanted) {
 			json_decref(changed);
@@ -178,11 +164,12 @@ static int eval_health(bpg_eval *ev)
 				json_array_append(wanted, sc);
 		json_decref(changed);
 		const json_t *rep = srv_fact(ev, "stage_health");
-		bpg_where w = { bpg_ev_param_str(ev, "report"), NULL, bpg_jstr(r, "new"), bpg_jstr(r, "name"), 0, 0 };
+		bpg_where w = r.where;
+		w.file = bpg_ev_param_str(ev, "report");
 		if (json_array_size(wanted) == 0) {
 			rc = 0;
 		} else if (!rep) {
-			rc = srv_missing(ev, r, "stage_health");
+			rc = srv_missing(ev, r.ref, "stage_health");
 		} else if (!json_is_object(rep) || json_object_get(rep, "error")) {
 			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
 				"commit a stage health report (see docs: {\"measured_at\":..., \"scenarios\": {...}}) on stage",
@@ -196,7 +183,7 @@ static int eval_health(bpg_eval *ev)
 				bpg_jstr(rep, "measured_at") ? bpg_jstr(rep, "measured_at") : "missing");
 		} else {
 			json_array_foreach(wanted, k, sc)
-				if ((rc = health_one(ev, r, rep, json_string_value(sc), env)) < 0)
+				if ((rc = health_one(ev, r.ref, rep, json_string_value(sc), env)) < 0)
 					break;
 		}
 		json_decref(wanted);

@@ -21,23 +21,21 @@ static const bpg_sfield sod_params[] = {
 static int eval_sod(bpg_eval *ev)
 {
 	const char *pusher = bpg_jstr(bpg_ev_facts(ev), "pusher");
-	size_t i, k;
-	json_t *r, *a;
+	size_t k;
+	json_t *a;
+	srv_ref r;
 	int rc;
 
-	if (!srv_active(ev))
-		return 0;
-	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
-		const char *env = bpg_jstr(r, "environment");
-		if (!srv_env_listed(ev, "environments", env) || bpg_jbool(r, "deleted"))
-			continue;
+	for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_LISTED | SRV_REF_KEPT, &r);) {
+		const char *env = r.envname;
 		const char *tree = json_string_value(srv_fact(ev, "new_tree"));
 		if (!tree) {
-			if ((rc = srv_missing(ev, r, "new_tree")) < 0)
+			if ((rc = srv_missing(ev, r.ref, "new_tree")) < 0)
 				return rc;
 			continue;
 		}
-		bpg_where w = { NULL, NULL, NULL, bpg_jstr(r, "name"), 0, 0 };
+		bpg_where w = r.where;
+		w.commit = NULL;
 		json_array_foreach(json_object_get(bpg_ev_facts(ev), "approvals"), k, a) {
 			const char *who = bpg_jstr(a, "approver"), *commit = NULL;
 			if (srv_approval_check(ev, a, env, tree) != SRV_APPROVAL_OK || !srv_authored(ev, who, &commit))
@@ -49,7 +47,7 @@ static int eval_sod(bpg_eval *ev)
 				who, commit, env)) < 0)
 				return rc;
 		}
-		if (srv_break_glass(ev, NULL) || srv_rollback(ev, r, NULL))
+		if (srv_break_glass(ev, NULL) || srv_rollback(ev, r.ref, NULL))
 			continue;
 		const char *commit = NULL;
 		if (srv_authored(ev, pusher, &commit)) {
@@ -63,7 +61,7 @@ static int eval_sod(bpg_eval *ev)
 		json_array_foreach(json_object_get(bpg_ev_facts(ev), "approvals"), k, a) {
 			if (srv_approval_check(ev, a, env, tree) != SRV_APPROVAL_OK || !srv_same(bpg_jstr(a, "approver"), pusher))
 				continue;
-			w.commit = bpg_jstr(r, "new");
+			w.commit = r.where.commit;
 			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
 				"approver and releaser must be different people: ask another releaser to push it",
 				"segregation of duties: the releaser %s also approved tree %.12s for %s", pusher, tree, env)) < 0)

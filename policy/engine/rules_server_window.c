@@ -123,16 +123,11 @@ static void describe(char *out, size_t size, const json_t *list)
 static int eval_window(bpg_eval *ev)
 {
 	const char *tz = bpg_ev_param_str(ev, "timezone");
-	size_t i;
-	json_t *r;
+	srv_ref r;
 	int rc;
 
-	if (!srv_active(ev))
-		return 0;
-	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
-		const char *env = bpg_jstr(r, "environment"), *tier = srv_change_tier(ev), *incident = NULL;
-		if (!srv_env_listed(ev, "environments", env) || bpg_jbool(r, "deleted"))
-			continue;
+	for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_LISTED | SRV_REF_KEPT, &r);) {
+		const char *env = r.envname, *tier = srv_change_tier(ev), *incident = NULL;
 		const json_t *windows = bpg_ev_param(ev, "windows");
 		const json_t *list = tier ? json_object_get(windows, tier) : NULL;
 		if (!list)
@@ -142,7 +137,7 @@ static int eval_window(bpg_eval *ev)
 		int wday, minute;
 		char date[11], desc[512], why[1024];
 		if (!local_parts(local, &wday, &minute, date)) {
-			if ((rc = srv_missing(ev, r, "local_time")) < 0)
+			if ((rc = srv_missing(ev, r.ref, "local_time")) < 0)
 				return rc;
 			continue;
 		}
@@ -156,7 +151,7 @@ static int eval_window(bpg_eval *ev)
 		}
 		if (!why[0])
 			continue;
-		bpg_where w = { NULL, NULL, bpg_jstr(r, "new"), bpg_jstr(r, "name"), 0, 0 };
+		const bpg_where w = r.where;
 		if (srv_break_glass(ev, &incident))
 			rc = bpg_ev_emit(ev, BPG_SEV_INFO, &w, "record retroactive approvals (see `bpgate pending`)",
 				"%s; accepted as break-glass (%s)", why, incident);
