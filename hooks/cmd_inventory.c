@@ -9,17 +9,6 @@
 #include "bpgate/buf.h"
 #include "bpgate/util.h"
 
-static const json_t *catalog_entry(const json_t *policy, const char *path)
-{
-	size_t i, j;
-	json_t *e, *g;
-	json_array_foreach(json_object_get(policy, "catalog"), i, e)
-		json_array_foreach(json_object_get(e, "paths"), j, g)
-			if (json_is_string(g) && bpg_glob_match(json_string_value(g), path))
-				return e;
-	return NULL;
-}
-
 /* Every connection id the catalog allows in any environment. */
 static bool connection_catalogued(const json_t *entry, const char *id)
 {
@@ -33,7 +22,7 @@ static bool connection_catalogued(const json_t *entry, const char *id)
 
 static json_t *inventory_row(const json_t *policy, const char *path, const bpg_blueprint *bp)
 {
-	const json_t *entry = catalog_entry(policy, path);
+	const json_t *entry = bpg_catalog_match(policy, path);
 	json_t *problems = json_array(), *model = NULL, *row;
 	size_t writes = 0;
 	bpg_error err;

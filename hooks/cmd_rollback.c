@@ -96,33 +96,13 @@ static void add_str(json_t *arr, const char *s)
 
 static const json_t *catalog_entry(const bpg_policy *p, const char *id)
 {
-	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(bpg_policy_json(p), "catalog"), i, e)
-		if (id && json_is_string(json_object_get(e, "id")) && strcmp(json_string_value(json_object_get(e, "id")), id) == 0)
-			return e;
-	return NULL;
-}
-
-static bool entry_matches(const json_t *e, const char *path)
-{
-	size_t i;
-	json_t *g;
-	json_array_foreach(json_object_get(e, "paths"), i, g)
-		if (json_is_string(g) && bpg_glob_match(json_string_value(g), path))
-			return true;
-	return false;
+	return bpg_catalog_find(bpg_policy_json(p), id);
 }
 
 /* The first catalog entry whose paths match (the server's rule), or NULL. */
 static const json_t *scenario_of(const bpg_policy *p, const char *path)
 {
-	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(bpg_policy_json(p), "catalog"), i, e)
-		if (entry_matches(e, path))
-			return e;
-	return NULL;
+	return bpg_catalog_match(bpg_policy_json(p), path);
 }
 
 static int tree_diff(git_diff **out, git_repository *repo, const git_oid *a, const git_oid *b)

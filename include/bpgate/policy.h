@@ -95,6 +95,16 @@ BPG_EXTERN(const json_t *) bpg_policy_json(const bpg_policy *policy);
 /** Does a policy value (a string, or an array of strings) name s? Borrowed arguments. */
 BPG_EXTERN(bool) bpg_strings_has(const json_t *arr, const char *s);
 
+/**
+ * The scenario catalog of a policy.json (its "catalog" array): the first
+ * entry whose "paths" globs match a repository path (the rule the gate, the
+ * evidence and the front ends all share), or the entry with a scenario id.
+ * NULL when there is none or an argument is NULL; the entry is borrowed from
+ * policy_json.
+ */
+BPG_EXTERN(const json_t *) bpg_catalog_match(const json_t *policy_json, const char *path);
+BPG_EXTERN(const json_t *) bpg_catalog_find(const json_t *policy_json, const char *id);
+
 /* ---- rules -------------------------------------------------------------- */
 
 typedef enum { BPG_SEV_ERROR = 0, BPG_SEV_WARNING, BPG_SEV_INFO } bpg_severity;

@@ -13,14 +13,35 @@ static bool any_glob(const json_t *globs, const char *path)
 	return false;
 }
 
-const json_t *bpg_pol_catalog_for(const bpg_policy *p, const char *path)
+const json_t *bpg_catalog_match(const json_t *policy_json, const char *path)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(p->root, "catalog"), i, e)
+	if (!path)
+		return NULL;
+	json_array_foreach(json_object_get(policy_json, "catalog"), i, e)
 		if (any_glob(json_object_get(e, "paths"), path))
 			return e;
 	return NULL;
+}
+
+const json_t *bpg_catalog_find(const json_t *policy_json, const char *id)
+{
+	size_t i;
+	json_t *e;
+	if (!id)
+		return NULL;
+	json_array_foreach(json_object_get(policy_json, "catalog"), i, e) {
+		const char *eid = json_string_value(json_object_get(e, "id"));
+		if (eid && strcmp(eid, id) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+const json_t *bpg_pol_catalog_for(const bpg_policy *p, const char *path)
+{
+	return bpg_catalog_match(p->root, path);
 }
 
 /* Default globs when policy.json has no "paths" section. */

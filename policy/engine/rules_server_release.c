@@ -76,14 +76,10 @@ static int eval_signed(bpg_eval *ev)
 static bool tier_wanted(const bpg_eval *ev, const char *scenario)
 {
 	const json_t *tiers = bpg_ev_param(ev, "tiers");
-	size_t i;
-	json_t *e;
+	const char *risk = bpg_jstr(bpg_catalog_find(bpg_ev_policy(ev)->root, scenario), "risk");
 	if (json_array_size(tiers) == 0)
 		return true;
-	json_array_foreach(json_object_get(bpg_ev_policy(ev)->root, "catalog"), i, e)
-		if (bpg_jstr(e, "id") && strcmp(bpg_jstr(e, "id"), scenario) == 0)
-			return bpg_jstr(e, "risk") && bpg_strings_has(tiers, bpg_jstr(e, "risk"));
-	return false;
+	return risk && bpg_strings_has(tiers, risk);
 }
 
 static int eval_uat(bpg_eval *ev)

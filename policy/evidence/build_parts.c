@@ -8,6 +8,7 @@
 #include "bpgate/bundle.h"
 #include "bpgate/dsse.h"
 #include "bpgate/gather.h"
+#include "bpgate/policy.h"
 #include "bpgate/sshsig.h"
 #include "bpgate/util.h"
 
@@ -16,24 +17,7 @@
 
 const char *ev_scenario_of(const json_t *policy, const char *path)
 {
-	size_t i, k;
-	json_t *e, *g;
-
-	json_array_foreach(json_object_get(policy, "catalog"), i, e)
-		json_array_foreach(json_object_get(e, "paths"), k, g)
-			if (path && json_is_string(g) && bpg_glob_match(json_string_value(g), path))
-				return ev_str(e, "id");
-	return NULL;
-}
-
-static const json_t *catalog_entry(const json_t *policy, const char *id)
-{
-	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(policy, "catalog"), i, e)
-		if (ev_streq(ev_str(e, "id"), id))
-			return e;
-	return NULL;
+	return ev_str(bpg_catalog_match(policy, path), "id");
 }
 
 static int blob_sha256(char hex[65], size_t *size, git_repository *repo, const git_oid *id)
@@ -123,7 +107,7 @@ int ev_subjects(json_t *stmt, git_repository *repo, git_tree *tree, const json_t
 
 static json_t *scenario_json(const json_t *policy, const char *id)
 {
-	const json_t *e = catalog_entry(policy, id);
+	const json_t *e = bpg_catalog_find(policy, id);
 	return json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:[]}", "id", id, "name", json_object_get(e, "name"),
 		"owner", json_object_get(e, "owner"), "risk", json_object_get(e, "risk"), "data_classes",
 		json_object_get(e, "data_classes"), "files");

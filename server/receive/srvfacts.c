@@ -16,16 +16,6 @@ static int oom(bpg_error *err)
 	return bpg_error_set(err, BPG_ENOMEM, "out of memory gathering the server facts");
 }
 
-static bool bpg_strings_has_json(const json_t *arr, const char *s)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(arr, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-			return true;
-	return false;
-}
-
 static const char *bpg_memmem_str(const char *hay, size_t len, const char *needle)
 {
 	const void *p = memmem(hay, len, needle, strlen(needle));
@@ -54,7 +44,7 @@ static int first_parent_history(json_t *out, git_repository *repo, const git_oid
 			json_t *o = json_pack("{s:o, s:o}", "commit", hex_json(git_commit_id(c)), "tree", t);
 			if (!o || json_array_append_new(out, o) < 0)
 				goto fail;
-		} else if (!bpg_strings_has_json(out, json_string_value(t))) {
+		} else if (!bpg_strings_has(out, json_string_value(t))) {
 			if (json_array_append_new(out, t) < 0)
 				goto fail;
 		} else {
@@ -313,23 +303,16 @@ static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *en
 
 json_t *rcv_scenarios(const bpg_policy *policy, const json_t *facts)
 {
-	json_t *out = json_array(), *f, *e, *g;
-	size_t i, k, j;
+	json_t *out = json_array(), *f;
+	size_t i;
 
 	if (!out)
 		return NULL;
 	json_array_foreach(json_object_get(facts, "files"), i, f) {
 		const char *path = json_string_value(json_object_get(f, "path"));
-		json_array_foreach(json_object_get(bpg_policy_json(policy), "catalog"), k, e) {
-			const char *id = json_string_value(json_object_get(e, "id"));
-			bool hit = false;
-			json_array_foreach(json_object_get(e, "paths"), j, g)
-				hit |= path && json_is_string(g) && bpg_glob_match(json_string_value(g), path);
-			if (hit && id && !bpg_strings_has_json(out, id))
-				json_array_append_new(out, json_string(id));
-			if (hit)
-				break;
-		}
+		const char *id = json_string_value(json_object_get(bpg_catalog_match(bpg_policy_json(policy), path), "id"));
+		if (id && !bpg_strings_has(out, id))
+			json_array_append_new(out, json_string(id));
 	}
 	return out;
 }

@@ -497,3 +497,33 @@ Test(engine, allocation_failures_never_crash)
 	json_decref(facts);
 	bpg_policy_free(p);
 }
+
+/* The catalog lookups every front end shares: first entry whose globs match
+ * wins, ids match exactly, and odd input is a NULL, never a crash. */
+Test(engine, catalog_match_and_find)
+{
+	json_error_t jerr;
+	json_t *p = json_loads("{\"catalog\": ["
+		"{\"id\": \"crm\", \"paths\": [\"scenarios/crm/**\", 7]},"
+		"{\"id\": \"all\", \"paths\": [\"scenarios/**\"]},"
+		"{\"paths\": [\"loose/*.json\"]},"
+		"{\"id\": \"odd\", \"paths\": \"odd/x\"}]}", 0, &jerr), *empty = json_array();
+
+	cr_assert_not_null(p, "%s", jerr.text);
+	cr_assert_str_eq(json_string_value(json_object_get(bpg_catalog_match(p, "scenarios/crm/a.blueprint.json"), "id")),
+		"crm");
+	cr_assert_str_eq(json_string_value(json_object_get(bpg_catalog_match(p, "scenarios/hr/b.blueprint.json"), "id")),
+		"all");
+	cr_assert_not_null(bpg_catalog_match(p, "loose/c.json"));
+	cr_assert_null(json_object_get(bpg_catalog_match(p, "loose/c.json"), "id"));
+	cr_assert_null(bpg_catalog_match(p, "elsewhere/d.json"));
+	cr_assert_null(bpg_catalog_match(p, "odd/x"), "a paths string is not a list of globs");
+	cr_assert_null(bpg_catalog_match(p, NULL));
+	cr_assert_eq(bpg_catalog_find(p, "all"), json_array_get(json_object_get(p, "catalog"), 1));
+	cr_assert_null(bpg_catalog_find(p, "al"));
+	cr_assert_null(bpg_catalog_find(p, NULL));
+	cr_assert_null(bpg_catalog_find(NULL, "crm"));
+	cr_assert_null(bpg_catalog_match(empty, "scenarios/crm/a"));
+	json_decref(empty);
+	json_decref(p);
+}
