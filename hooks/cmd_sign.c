@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "bpgate/bundle.h"
 #include "bpgate/sign.h"
+#include "bpgate/sshagent.h"
 #include "bpgate/sshkey.h"
 #include "bpgate/util.h"
 
@@ -58,9 +59,19 @@ static bool file_exists(const char *path)
 
 /* ---- secret keys: minisign files, or OpenSSH ed25519 keys -------------- */
 
+/* A passphrase-protected OpenSSH key signs through ssh-agent (bpgate does
+ * not decrypt OpenSSH keys): the agent is asked only when a signature is
+ * needed, so `keygen -R` works from the key file alone. */
+typedef struct {
+	const char *path;
+	bpg_ssh_pubkey pub;
+	bpg_ssh_agent *agent;
+} agent_signer;
+
 typedef struct {
 	bpg_minisign_seckey *key;
-	bpg_ssh_seckey *ssh; /* the signer behind key when it is an OpenSSH key */
+	bpg_ssh_seckey *ssh;   /* the signer behind key when it is an OpenSSH key */
+	agent_signer *agent;   /* ... or when it is one behind a passphrase */
 } loaded_key;
 
 static int ssh_sign_fn(unsigned char sig[64], const void *msg, size_t len, void *payload, bpg_error *err)
@@ -68,23 +79,49 @@ static int ssh_sign_fn(unsigned char sig[64], const void *msg, size_t len, void 
 	return bpg_ssh_seckey_sign_raw(sig, payload, msg, len, err);
 }
 
+static int agent_sign_fn(unsigned char sig[64], const void *msg, size_t len, void *payload, bpg_error *err)
+{
+	agent_signer *s = payload;
+	bool has = false;
+	int rc;
+
+	if (!s->agent) {
+		if ((rc = bpg_ssh_agent_open(&s->agent, NULL, err)) < 0 ||
+		    (rc = bpg_ssh_agent_has(&has, s->agent, &s->pub, err)) < 0) {
+			bpg_error_prefix(err, "%s is passphrase-protected, so bpgate signs with it through ssh-agent: ",
+				s->path);
+			return rc;
+		}
+		if (!has)
+			return bpg_error_set(err, BPG_ENOTFOUND, "%s is passphrase-protected and ssh-agent does not "
+				"hold it: run `ssh-add %s`, then sign again", s->path, s->path);
+	}
+	return bpg_ssh_agent_sign_raw(sig, s->agent, &s->pub, msg, len, err);
+}
+
 static void loaded_key_dispose(loaded_key *k)
 {
 	bpg_minisign_seckey_free(k->key);
 	bpg_ssh_seckey_free(k->ssh);
+	if (k->agent)
+		bpg_ssh_agent_free(k->agent->agent);
+	free(k->agent);
 	k->key = NULL;
 	k->ssh = NULL;
+	k->agent = NULL;
 }
 
 static int load_seckey(loaded_key *out, const char *path, int passfd, bpg_error *err)
 {
 	unsigned char keynum[8];
 	char head[sizeof(SSH_ARMOR)] = "";
+	bpg_buf text = BPG_BUF_INIT;
 	FILE *f;
 	int rc;
 
 	out->key = NULL;
 	out->ssh = NULL;
+	out->agent = NULL;
 	if ((rc = bpg_seckey_file_check_mode(path, err)) < 0)
 		return rc;
 	if ((f = fopen(path, "rb"))) {
@@ -94,12 +131,32 @@ static int load_seckey(loaded_key *out, const char *path, int passfd, bpg_error 
 	}
 	if (strcmp(head, SSH_ARMOR) != 0)
 		return bpg_minisign_seckey_load(&out->key, path, get_pass, &passfd, err);
-	/* An OpenSSH key: signatures are made by it, the key id is derived from its public key. */
+	/* An OpenSSH key: signatures are made by it (or by ssh-agent, for one
+	 * behind a passphrase), the key id is derived from its public key. */
+	if ((rc = bpg_file_read(&text, path, BPG_SSH_KEYFILE_MAX, err)) < 0)
+		goto done;
+	if (bpg_ssh_seckey_is_encrypted(text.ptr, text.size)) {
+		if (!(out->agent = calloc(1, sizeof(*out->agent)))) {
+			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+			goto done;
+		}
+		out->agent->path = path;
+		if ((rc = bpg_ssh_seckey_public(&out->agent->pub, text.ptr, text.size, path, err)) < 0)
+			goto done;
+		bpg_minisign_keynum_for(keynum, out->agent->pub.pk);
+		rc = bpg_minisign_seckey_external(&out->key, keynum, out->agent->pub.pk, agent_sign_fn, out->agent, err);
+		goto done;
+	}
 	if ((rc = bpg_ssh_seckey_load(&out->ssh, path, err)) < 0)
-		return rc;
+		goto done;
 	bpg_minisign_keynum_for(keynum, bpg_ssh_seckey_pubkey(out->ssh)->pk);
-	return bpg_minisign_seckey_external(&out->key, keynum, bpg_ssh_seckey_pubkey(out->ssh)->pk,
+	rc = bpg_minisign_seckey_external(&out->key, keynum, bpg_ssh_seckey_pubkey(out->ssh)->pk,
 		ssh_sign_fn, out->ssh, err);
+done:
+	if (text.ptr)
+		sodium_memzero(text.ptr, text.size);
+	bpg_buf_dispose(&text);
+	return rc;
 }
 
 /* A public key: minisign file, -P string, or an OpenSSH "ssh-ed25519 AAAA..." line. */
@@ -151,7 +208,7 @@ int cmd_keygen(int argc, char **argv)
 	const char *pub = NULL, *sec = NULL, *comment = NULL;
 	bool nopass = false, force = false, recreate = false;
 	int c, passfd = -1, rc = BPG_EXIT_OK;
-	loaded_key k = { NULL, NULL };
+	loaded_key k = { NULL, NULL, NULL };
 	bpg_minisign_pubkey pk;
 	char *pass = NULL;
 	char id[BPG_MINISIGN_KEYID_SIZE];
@@ -237,7 +294,7 @@ int cmd_sign(int argc, char **argv)
 	bpg_minisign_sign_opts o = BPG_MINISIGN_SIGN_OPTS_INIT;
 	const char *sec = NULL, *file = NULL, *sigpath = NULL;
 	bpg_buf defsig = BPG_BUF_INIT;
-	loaded_key k = { NULL, NULL };
+	loaded_key k = { NULL, NULL, NULL };
 	bpg_error err = { 0, "" };
 	int c, passfd = -1, rc = BPG_EXIT_OK;
 
@@ -387,7 +444,7 @@ static int bundle_sign(int argc, char **argv)
 	bpg_minisign_sign_opts so = BPG_MINISIGN_SIGN_OPTS_INIT;
 	const char *sec = NULL, *manifest;
 	bpg_buf text = BPG_BUF_INIT, sigpath = BPG_BUF_INIT, tc = BPG_BUF_INIT, sig = BPG_BUF_INIT;
-	loaded_key k = { NULL, NULL };
+	loaded_key k = { NULL, NULL, NULL };
 	bpg_bundle *b = NULL;
 	bpg_error err = { 0, "" };
 	int c, passfd = -1, rc = BPG_EXIT_OK;

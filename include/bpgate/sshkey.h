@@ -11,8 +11,9 @@
  *
  * Encrypted (passphrase-protected) private keys are refused with BPG_EINVALID
  * and a message saying to sign through ssh-keygen/ssh-agent instead
- * (`bpgate sshsig sign` does that itself); bpg_ssh_seckey_is_encrypted()
- * lets a caller choose that route before trying.
+ * (`bpgate sshsig sign` does that itself, `bpgate sign` asks ssh-agent, see
+ * sshagent.h); bpg_ssh_seckey_is_encrypted() lets a caller choose that route
+ * before trying.
  */
 #ifndef INCLUDE_bpgate_sshkey_h__
 #define INCLUDE_bpgate_sshkey_h__
@@ -84,6 +85,14 @@ BPG_EXTERN(int) bpg_ssh_seckey_parse(bpg_ssh_seckey **out, const char *data, siz
  * read into guarded memory and wiped.
  */
 BPG_EXTERN(int) bpg_ssh_seckey_load(bpg_ssh_seckey **out, const char *path, bpg_error *err);
+
+/**
+ * The public key of an openssh-key-v1 private key file's contents, read
+ * from its public section: a passphrase-protected key has one too (what
+ * signing through ssh-agent needs). Nothing secret is decoded.
+ */
+BPG_EXTERN(int) bpg_ssh_seckey_public(bpg_ssh_pubkey *out, const char *data, size_t len, const char *name,
+	bpg_error *err);
 
 /** True when data is an openssh-key-v1 private key protected by a passphrase. */
 BPG_EXTERN(bool) bpg_ssh_seckey_is_encrypted(const char *data, size_t len);

@@ -209,6 +209,33 @@ bool bpg_ssh_seckey_is_encrypted(const char *data, size_t len)
 	return enc;
 }
 
+int bpg_ssh_seckey_public(bpg_ssh_pubkey *out, const char *data, size_t len, const char *name, bpg_error *err)
+{
+	unsigned char *blob = NULL;
+	size_t blen = 0, slen, publen;
+	const unsigned char *magic, *s, *pub;
+	uint32_t nkeys;
+	ssh_reader r;
+	int rc;
+
+	if ((rc = ssh_dearmor(&blob, &blen, data, len, KEY_LABEL, true, err)) < 0) {
+		bpg_error_prefix(err, "%s: ", name);
+		return rc;
+	}
+	ssh_reader_init(&r, blob, blen);
+	/* magic, cipher, kdf, kdf options, one key, its public blob: all before
+	 * the (maybe encrypted) private section */
+	if (ssh_get_bytes(&r, &magic, sizeof(KEY_MAGIC)) < 0 || memcmp(magic, KEY_MAGIC, sizeof(KEY_MAGIC)) != 0 ||
+	    ssh_get_string(&r, &s, &slen) < 0 || ssh_get_string(&r, &s, &slen) < 0 ||
+	    ssh_get_string(&r, &s, &slen) < 0 || ssh_get_u32(&r, &nkeys) < 0 || nkeys != 1 ||
+	    ssh_get_string(&r, &pub, &publen) < 0)
+		rc = bpg_error_set(err, BPG_EINVALID, "%s: not an openssh-key-v1 private key holding one key", name);
+	else if ((rc = bpg_ssh_pubkey_from_blob(out, pub, publen, err)) < 0)
+		bpg_error_prefix(err, "%s: ", name);
+	ssh_armor_free(blob, blen, true);
+	return rc;
+}
+
 bool bpg_ssh_seckey_is_foreign(const char *data, size_t len)
 {
 	unsigned char *blob = NULL;

@@ -4,6 +4,7 @@
 #    keys made by either tool are read by the other (encrypted and unencrypted);
 #  - every vector in vectors/minisign and vectors/signify gives the expected answer;
 #  - OpenSSH ed25519 keys sign (bpgate sign -s id_ed25519) and keygen -R gives their public key;
+#    a passphrase-protected one signs through ssh-agent once ssh-add has it;
 #  - bundle create/sign/verify; tampered, missing and extra files are reported; an auditor's
 #    `minisign -Vm MANIFEST -p PUB` and `sed ... | sha256sum -c` work.
 source "$(dirname "$0")/lib.sh"
@@ -74,6 +75,29 @@ if command -v ssh-keygen >/dev/null; then
   expect_exit 0 "sign -s id_ed25519" -- bpgate sign -s id_ed25519 -m msg.txt -x ssh.sig
   expect_exit 0 "minisign verifies the ssh-key signature" -- minisign -Vm msg.txt -x ssh.sig -p ssh.pub
   expect_exit 0 "bpgate verify -p id_ed25519.pub" -- bpgate verify -p id_ed25519.pub -m msg.txt -x ssh.sig
+
+  # A passphrase-protected key signs through ssh-agent; bpgate never decrypts it.
+  ssh-keygen -q -t ed25519 -N "correct horse" -C "test-only-pp" -f id_pp
+  expect_exit 0 "keygen -R from a passphrase-protected ssh key (no agent needed)" -- \
+    env -u SSH_AUTH_SOCK bpgate keygen -R -s id_pp -p pp.pub
+  expect_exit 2 "sign with it and no agent: refused" -- env -u SSH_AUTH_SOCK bpgate sign -s id_pp -m msg.txt -x pp.sig
+  expect_grep "$E2E_TMP/err" "passphrase-protected, so bpgate signs with it through ssh-agent" "says why and what to do"
+  [ ! -e pp.sig ] && ok "no signature file left behind" || fail "pp.sig written on a refused signing"
+  eval "$(ssh-agent -s -a "$E2E_TMP/agent.sock")" >/dev/null
+  trap 'ssh-agent -k >/dev/null 2>&1; rm -rf "$E2E_TMP"' EXIT
+  expect_exit 2 "an agent without the key: refused" -- bpgate sign -s id_pp -m msg.txt -x pp.sig
+  expect_grep "$E2E_TMP/err" "ssh-agent does not hold it: run \`ssh-add id_pp\`, then sign again" "says to ssh-add it"
+  printf '#!/bin/sh\necho "correct horse"\n' > askpass && chmod +x askpass
+  SSH_ASKPASS="$PWD/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 ssh-add -q id_pp </dev/null 2>/dev/null
+  expect_exit 0 "sign -s id_pp through the agent" -- bpgate sign -s id_pp -m msg.txt -x pp.sig
+  expect_exit 0 "minisign verifies the agent-made signature" -- minisign -Vm msg.txt -x pp.sig -p pp.pub
+  expect_exit 0 "bpgate verify -p id_pp.pub" -- bpgate verify -p id_pp.pub -m msg.txt -x pp.sig
+  expect_exit 0 "legacy (-l) signature through the agent" -- bpgate sign -l -s id_pp -m msg.txt -x pp-l.sig
+  expect_exit 0 "minisign verifies it" -- minisign -Vm msg.txt -x pp-l.sig -p pp.pub
+  ssh-add -q -D 2>/dev/null
+  expect_exit 2 "key removed from the agent: refused again" -- bpgate sign -s id_pp -m msg.txt -x pp2.sig
+  ssh-agent -k >/dev/null 2>&1
+  trap 'rm -rf "$E2E_TMP"' EXIT
 fi
 
 # --- release bundles ------------------------------------------------------------------------

@@ -3,13 +3,17 @@
  * vectors/git-ssh-signed-commit gives the answer its README expects. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "bpgate/sshagent.h"
 #include "bpgate/sshkey.h"
 #include "bpgate/sshsig.h"
 
@@ -538,4 +542,191 @@ Test(sshsig, git_signature_moved_into_body_is_unsigned)
 	bpg_buf_dispose(&sig);
 	bpg_buf_dispose(&moved);
 	bpg_buf_dispose(&two);
+}
+
+/* ---- ssh-agent client against a fake agent that says what the test wants --- */
+
+typedef struct {
+	int lfd;
+	const unsigned char *reply; /* sent as is (length prefix included) */
+	size_t len;
+	unsigned char request[512]; /* the first bytes of the request it got */
+	size_t request_len;
+} fake_agent;
+
+static void *fake_agent_serve(void *arg)
+{
+	fake_agent *f = arg;
+	unsigned char hdr[4];
+	int c = accept(f->lfd, NULL, NULL);
+
+	if (c < 0)
+		return NULL;
+	if (read(c, hdr, 4) == 4) {
+		size_t n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3], got = 0;
+		unsigned char sink[512];
+		while (got < n) {
+			ssize_t r = read(c, sink, n - got < sizeof(sink) ? n - got : sizeof(sink));
+			if (r <= 0)
+				break;
+			if (got < sizeof(f->request))
+				memcpy(f->request + got, sink, (size_t)r < sizeof(f->request) - got ? (size_t)r : sizeof(f->request) - got);
+			got += (size_t)r;
+		}
+		f->request_len = got;
+		if (f->len && write(c, f->reply, f->len) < 0)
+			f->len = 0;
+	}
+	close(c);
+	return NULL;
+}
+
+/* Run one exchange: the agent answers `reply`; returns what sign (or has) gave. */
+static int agent_exchange(const unsigned char *reply, size_t len, bool list, const bpg_ssh_pubkey *key,
+	const char *msg, unsigned char sig[64], bool *has, bpg_error *err)
+{
+	char dir[] = "/tmp/bpg-agent-XXXXXX", path[64];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	fake_agent f = { -1, reply, len, { 0 }, 0 };
+	bpg_ssh_agent *a = NULL;
+	pthread_t t;
+	int rc;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	cr_assert((f.lfd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+	cr_assert_eq(bind(f.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(f.lfd, 1), 0);
+	cr_assert_eq(pthread_create(&t, NULL, fake_agent_serve, &f), 0);
+	rc = bpg_ssh_agent_open(&a, path, err);
+	cr_assert_eq(rc, 0, "%s", err->message);
+	rc = list ? bpg_ssh_agent_has(has, a, key, err) : bpg_ssh_agent_sign_raw(sig, a, key, msg, strlen(msg), err);
+	bpg_ssh_agent_free(a);
+	pthread_join(t, NULL);
+	close(f.lfd);
+	unlink(path);
+	rmdir(dir);
+	if (!list) { /* the request: type 13, the key blob, the message, flags 0 */
+		cr_assert_eq(f.request[0], 13);
+		cr_assert_eq(f.request_len, 1 + 4 + BPG_SSH_PUBKEY_BLOB_SIZE + 4 + strlen(msg) + 4);
+	}
+	return rc;
+}
+
+static size_t put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return 4;
+}
+
+/* A sign response (type 14) carrying an ssh-ed25519 signature blob. */
+static size_t sign_response(unsigned char *out, const unsigned char raw[64])
+{
+	size_t n = 4;
+	out[n++] = 14;
+	n += put32(out + n, 4 + 11 + 4 + 64);
+	n += put32(out + n, 11);
+	memcpy(out + n, "ssh-ed25519", 11);
+	n += 11;
+	n += put32(out + n, 64);
+	memcpy(out + n, raw, 64);
+	n += 64;
+	put32(out, (uint32_t)(n - 4));
+	return n;
+}
+
+Test(sshsig, agent_client_checks_every_reply)
+{
+	unsigned char pk[32], sk[64], seed[32], raw[64], sig[64], buf[512];
+	const char *msg = "minisign: BLAKE2b-512 of the file goes here";
+	bpg_ssh_pubkey key;
+	bpg_error err;
+	bool has = false;
+	size_t n;
+
+	cr_assert(sodium_init() >= 0);
+	memset(seed, 7, sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+	memcpy(key.pk, pk, 32);
+	crypto_sign_detached(raw, NULL, (const unsigned char *)msg, strlen(msg), sk);
+
+	/* a good signature comes back as is */
+	n = sign_response(buf, raw);
+	cr_assert_eq(agent_exchange(buf, n, false, &key, msg, sig, NULL, &err), 0, "%s", err.message);
+	cr_assert_eq(memcmp(sig, raw, 64), 0);
+	/* one that does not verify is refused */
+	raw[5] ^= 1;
+	n = sign_response(buf, raw);
+	cr_assert_eq(agent_exchange(buf, n, false, &key, msg, sig, NULL, &err), BPG_EVERIFY);
+	cr_assert(strstr(err.message, "does not verify"), "%s", err.message);
+	/* the agent says no */
+	const unsigned char failure[] = { 0, 0, 0, 1, 5 };
+	cr_assert_eq(agent_exchange(failure, sizeof(failure), false, &key, msg, sig, NULL, &err), BPG_EVERIFY);
+	cr_assert(strstr(err.message, "refused to sign"), "%s", err.message);
+	/* lengths that lie: zero, over 256 KiB, longer than what is sent */
+	const unsigned char zero[] = { 0, 0, 0, 0 }, huge[] = { 0, 0x10, 0, 0, 14 }, cut[] = { 0, 0, 0, 100, 14, 0 };
+	cr_assert_eq(agent_exchange(zero, sizeof(zero), false, &key, msg, sig, NULL, &err), BPG_EINVALID);
+	cr_assert_eq(agent_exchange(huge, sizeof(huge), false, &key, msg, sig, NULL, &err), BPG_EINVALID);
+	cr_assert(strstr(err.message, "1048576 bytes"), "%s", err.message);
+	cr_assert_eq(agent_exchange(cut, sizeof(cut), false, &key, msg, sig, NULL, &err), BPG_EIO);
+	cr_assert_eq(agent_exchange(NULL, 0, false, &key, msg, sig, NULL, &err), BPG_EIO, "no reply at all");
+	/* a signature of another type, a trailing byte */
+	n = sign_response(buf, raw);
+	memcpy(buf + 13, "ssh-ed25518", 11);
+	cr_assert_eq(agent_exchange(buf, n, false, &key, msg, sig, NULL, &err), BPG_EINVALID);
+	n = sign_response(buf, raw);
+	buf[n++] = 0;
+	put32(buf, (uint32_t)(n - 4));
+	cr_assert_eq(agent_exchange(buf, n, false, &key, msg, sig, NULL, &err), BPG_EINVALID);
+
+	/* the list of keys: ours among others, then a truncated list */
+	unsigned char blob[BPG_SSH_PUBKEY_BLOB_SIZE], other[32];
+	bpg_ssh_pubkey okey;
+	memset(other, 9, sizeof(other));
+	memcpy(okey.pk, other, 32);
+	n = 4;
+	buf[n++] = 12;
+	n += put32(buf + n, 2);
+	bpg_ssh_pubkey_blob(blob, &okey);
+	n += put32(buf + n, sizeof(blob));
+	memcpy(buf + n, blob, sizeof(blob));
+	n += sizeof(blob);
+	n += put32(buf + n, 3);
+	memcpy(buf + n, "one", 3);
+	n += 3;
+	bpg_ssh_pubkey_blob(blob, &key);
+	n += put32(buf + n, sizeof(blob));
+	memcpy(buf + n, blob, sizeof(blob));
+	n += sizeof(blob);
+	n += put32(buf + n, 0);
+	put32(buf, (uint32_t)(n - 4));
+	cr_assert_eq(agent_exchange(buf, n, true, &key, NULL, NULL, &has, &err), 0, "%s", err.message);
+	cr_assert(has);
+	cr_assert_eq(agent_exchange(buf, n, true, &okey, NULL, NULL, &has, &err), 0, "%s", err.message);
+	cr_assert(has);
+	memset(other, 1, sizeof(other));
+	memcpy(okey.pk, other, 32);
+	cr_assert_eq(agent_exchange(buf, n, true, &okey, NULL, NULL, &has, &err), 0, "%s", err.message);
+	cr_assert_not(has);
+	put32(buf + 5, 3); /* claims three keys, holds two */
+	cr_assert_eq(agent_exchange(buf, n, true, &key, NULL, NULL, &has, &err), BPG_EINVALID);
+	cr_assert(strstr(err.message, "truncated"), "%s", err.message);
+}
+
+Test(sshsig, agent_open_says_what_to_do)
+{
+	bpg_ssh_agent *a = NULL;
+	bpg_error err;
+
+	unsetenv("SSH_AUTH_SOCK");
+	cr_assert_eq(bpg_ssh_agent_open(&a, NULL, &err), BPG_ENOTFOUND);
+	cr_assert(strstr(err.message, "ssh-add"), "%s", err.message);
+	cr_assert_null(a);
+	cr_assert_eq(bpg_ssh_agent_open(&a, "/nonexistent/agent.sock", &err), BPG_ENOTFOUND);
+	cr_assert(strstr(err.message, "/nonexistent/agent.sock"), "%s", err.message);
+	bpg_ssh_agent_free(NULL);
 }
