@@ -90,13 +90,19 @@ static int agent_sign_fn(unsigned char sig[64], const void *msg, size_t len, voi
 		    (rc = bpg_ssh_agent_has(&has, s->agent, &s->pub, err)) < 0) {
 			bpg_error_prefix(err, "%s is passphrase-protected, so bpgate signs with it through ssh-agent: ",
 				s->path);
-			return rc;
+			goto fail;
 		}
-		if (!has)
-			return bpg_error_set(err, BPG_ENOTFOUND, "%s is passphrase-protected and ssh-agent does not "
+		if (!has) {
+			rc = bpg_error_set(err, BPG_ENOTFOUND, "%s is passphrase-protected and ssh-agent does not "
 				"hold it: run `ssh-add %s`, then sign again", s->path, s->path);
+			goto fail;
+		}
 	}
 	return bpg_ssh_agent_sign_raw(sig, s->agent, &s->pub, msg, len, err);
+fail: /* ask again from the start next time */
+	bpg_ssh_agent_free(s->agent);
+	s->agent = NULL;
+	return rc;
 }
 
 static void loaded_key_dispose(loaded_key *k)
@@ -132,10 +138,17 @@ static int load_seckey(loaded_key *out, const char *path, int passfd, bpg_error 
 	if (strcmp(head, SSH_ARMOR) != 0)
 		return bpg_minisign_seckey_load(&out->key, path, get_pass, &passfd, err);
 	/* An OpenSSH key: signatures are made by it (or by ssh-agent, for one
-	 * behind a passphrase), the key id is derived from its public key. */
-	if ((rc = bpg_file_read(&text, path, BPG_SSH_KEYFILE_MAX, err)) < 0)
-		goto done;
-	if (bpg_ssh_seckey_is_encrypted(text.ptr, text.size)) {
+	 * behind a passphrase), the key id is derived from its public key. The
+	 * loader keeps a plain key in guarded memory; only when it turns the key
+	 * down is the file read again as text, to see whether it is encrypted
+	 * (then nothing in it is secret in the clear). */
+	if ((rc = bpg_ssh_seckey_load(&out->ssh, path, err)) == 0) {
+		bpg_minisign_keynum_for(keynum, bpg_ssh_seckey_pubkey(out->ssh)->pk);
+		return bpg_minisign_seckey_external(&out->key, keynum, bpg_ssh_seckey_pubkey(out->ssh)->pk,
+			ssh_sign_fn, out->ssh, err);
+	}
+	if (bpg_file_read(&text, path, BPG_SSH_KEYFILE_MAX, NULL) == 0 &&
+	    bpg_ssh_seckey_is_encrypted(text.ptr, text.size)) {
 		if (!(out->agent = calloc(1, sizeof(*out->agent)))) {
 			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 			goto done;
@@ -145,16 +158,8 @@ static int load_seckey(loaded_key *out, const char *path, int passfd, bpg_error 
 			goto done;
 		bpg_minisign_keynum_for(keynum, out->agent->pub.pk);
 		rc = bpg_minisign_seckey_external(&out->key, keynum, out->agent->pub.pk, agent_sign_fn, out->agent, err);
-		goto done;
 	}
-	if ((rc = bpg_ssh_seckey_load(&out->ssh, path, err)) < 0)
-		goto done;
-	bpg_minisign_keynum_for(keynum, bpg_ssh_seckey_pubkey(out->ssh)->pk);
-	rc = bpg_minisign_seckey_external(&out->key, keynum, bpg_ssh_seckey_pubkey(out->ssh)->pk,
-		ssh_sign_fn, out->ssh, err);
 done:
-	if (text.ptr)
-		sodium_memzero(text.ptr, text.size);
 	bpg_buf_dispose(&text);
 	return rc;
 }

@@ -10,9 +10,13 @@
  * GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.top_pad=... would do
  * (a git hook cannot choose its environment).
  *
- * Advisory only: without glibc, without transparent huge pages
- * (/sys/kernel/mm/transparent_hugepage/enabled = never) or under a
- * sanitizer, they change nothing. Nothing is allocated for the caller.
+ * Advice to the kernel only: without transparent huge pages
+ * (/sys/kernel/mm/transparent_hugepage/enabled = never) the pages stay
+ * 4 KiB. The malloc settings do change: glibc grows the main heap 64 MiB at
+ * a time and, as with any fixed M_TOP_PAD, no longer raises its mmap
+ * threshold by itself, so blocks over 128 KiB are always mapped afresh (the
+ * gate has few of those). Without glibc, under a sanitizer, or when the heap
+ * cannot grow, nothing changes at all. Nothing is allocated for the caller.
  */
 #ifndef INCLUDE_bpgate_heap_h__
 #define INCLUDE_bpgate_heap_h__

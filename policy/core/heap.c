@@ -57,8 +57,10 @@ int bpg_heap_prefer_large_pages(void)
 	after = (uintptr_t)sbrk(0);
 	for (i = 0; i < 4; i++)
 		free(grow[i]);
-	if (before == (uintptr_t)-1 || after - before < TOP_PAD / 2)
+	if (before == (uintptr_t)-1 || after - before < TOP_PAD / 2) {
+		mallopt(M_TOP_PAD, 128 * 1024); /* glibc's default: leave the heap as it was */
 		return 0;
+	}
 	advise(before, after);
 	atomic_store(&taken, true);
 	return 1;
@@ -76,6 +78,11 @@ void bpg_heap_thread_start(void)
 	if (at < (uintptr_t)sbrk(0))
 		return; /* in the main heap (brk lies below the mmap area): advised already */
 	heap = at & ~(THREAD_HEAP - 1);
+	/* A fresh thread arena hands out its first blocks right after its header
+	 * at the start of the aligned mapping; anything else (the main arena on
+	 * mmap'd memory after brk failed) is not advised. */
+	if (at - heap > ((uintptr_t)1 << 20))
+		return;
 	advise(heap, heap + THREAD_HEAP);
 }
 

@@ -297,6 +297,7 @@ struct g_commits_job {
 	size_t front, back;
 	bool failed;
 	int rc, help_rc;
+	size_t err_at, help_at; /* the commit each error came from */
 	bpg_error err, help_err;
 	/* work offered for after the commits (g_commits_offer) */
 	bool commits_done, offered_done;
@@ -363,16 +364,24 @@ static bool take_block(g_commits_job *job, bool from_back, size_t *lo, size_t *h
 	return true;
 }
 
-/* Work through blocks with one repository handle until none is left. */
-static int run_blocks(g_commits_job *job, git_repository *repo, bool from_back, bpg_error *err)
+/* Work through blocks with one repository handle until none is left;
+ * *failed_at gets the commit an error came from. */
+static int run_blocks(g_commits_job *job, git_repository *repo, bool from_back, bpg_error *err,
+	size_t *failed_at)
 {
 	g_treediff *td = NULL;
-	size_t lo, hi;
-	int rc = g_treediff_new(&td, repo, err);
+	size_t lo, hi, i = 0;
+	int rc = 0;
 
-	while (rc == 0 && take_block(job, from_back, &lo, &hi))
-		for (size_t i = lo; rc == 0 && i < hi; i++)
-			rc = commit_facts(&job->out[i], job, repo, td, &job->ids[i], err);
+	while (rc == 0 && take_block(job, from_back, &lo, &hi)) {
+		if (!td && (rc = g_treediff_new(&td, repo, err)) < 0) {
+			i = lo;
+			break;
+		}
+		for (i = lo; i < hi && (rc = commit_facts(&job->out[i], job, repo, td, &job->ids[i], err)) == 0; i++)
+			;
+	}
+	*failed_at = i;
 	if (rc < 0) {
 		pthread_mutex_lock(&job->lock);
 		job->failed = true;
@@ -384,7 +393,7 @@ static int run_blocks(g_commits_job *job, git_repository *repo, bool from_back, 
 
 static int job_run(g_commits_job *job)
 {
-	return run_blocks(job, job->repo, false, &job->err);
+	return run_blocks(job, job->repo, false, &job->err, &job->err_at);
 }
 
 static void *job_thread(void *arg)
@@ -482,7 +491,7 @@ void g_commits_help(g_commits_job *job)
 
 	if (!job || !job->threaded || job->joined)
 		return;
-	rc = run_blocks(job, job->caller_repo, true, &job->help_err);
+	rc = run_blocks(job, job->caller_repo, true, &job->help_err, &job->help_at);
 	if (rc < 0 && job->help_rc == 0)
 		job->help_rc = rc;
 }
@@ -494,7 +503,8 @@ int g_commits_finish(g_commits_job *job, bpg_error *err)
 		pthread_join(job->thread, NULL);
 		job->joined = true;
 	}
-	if (job->rc < 0)
+	/* when both met a bad commit, the earlier one's error (as one thread would) */
+	if (job->rc < 0 && !(job->help_rc < 0 && job->help_at < job->err_at))
 		return bpg_error_set(err, job->rc, "%s", job->err.message);
 	if (job->help_rc < 0)
 		return bpg_error_set(err, job->help_rc, "%s", job->help_err.message);

@@ -667,6 +667,8 @@ Test(sshsig, agent_client_checks_every_reply)
 	const unsigned char failure[] = { 0, 0, 0, 1, 5 };
 	cr_assert_eq(agent_exchange(failure, sizeof(failure), false, &key, msg, sig, NULL, &err), BPG_EVERIFY);
 	cr_assert(strstr(err.message, "refused to sign"), "%s", err.message);
+	const unsigned char failure2[] = { 0, 0, 0, 1, 30 }; /* an older agent's refusal */
+	cr_assert_eq(agent_exchange(failure2, sizeof(failure2), false, &key, msg, sig, NULL, &err), BPG_EVERIFY);
 	/* lengths that lie: zero, over 256 KiB, longer than what is sent */
 	const unsigned char zero[] = { 0, 0, 0, 0 }, huge[] = { 0, 0x10, 0, 0, 14 }, cut[] = { 0, 0, 0, 100, 14, 0 };
 	cr_assert_eq(agent_exchange(zero, sizeof(zero), false, &key, msg, sig, NULL, &err), BPG_EINVALID);
