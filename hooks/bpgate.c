@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0) {
 			if (commands[i].gathers)
-				bpg_heap_prefer_large_pages();
+				bpg_heap_tune_for_facts();
 			return commands[i].run(argc - 1, argv + 1);
 		}
 	fprintf(stderr, "bpgate: '%s' is not a command; see 'bpgate --help'\n", argv[1]);

@@ -26,16 +26,19 @@
 BPG_BEGIN_DECL
 
 /**
- * Once, early in main(), before any thread starts: grow the main heap in
- * 64 MiB steps and advise huge pages for it. Returns 1 when the advice was
- * taken, 0 when it does not apply here.
+ * Once, early in main(), before any thread starts: turn glibc's fastbins off
+ * (the few hundred thousand small JSON values of a large push's facts would
+ * otherwise be consolidated in one long pass inside the next large free,
+ * ~8 % of a 2,000-commit push), grow the main heap in 64 MiB steps and
+ * advise huge pages for it. Returns 1 when the huge-page advice was taken,
+ * 0 when it does not apply here.
  */
-BPG_EXTERN(int) bpg_heap_prefer_large_pages(void);
+BPG_EXTERN(int) bpg_heap_tune_for_facts(void);
 
 /**
  * First thing on a worker thread that allocates much: advise huge pages for
  * that thread's own malloc heap too. Does nothing unless
- * bpg_heap_prefer_large_pages() was called and took effect.
+ * bpg_heap_tune_for_facts() was called and took effect.
  */
 BPG_EXTERN(void) bpg_heap_thread_start(void);
 

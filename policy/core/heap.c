@@ -40,12 +40,13 @@ static void advise(uintptr_t lo, uintptr_t hi)
 		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
 }
 
-int bpg_heap_prefer_large_pages(void)
+int bpg_heap_tune_for_facts(void)
 {
 	void *grow[4] = { NULL };
 	uintptr_t before, after;
 	size_t i;
 
+	mallopt(M_MXFAST, 0); /* see heap.h */
 	if (sizeof(void *) != 8 || atomic_load(&taken) || mallopt(M_TOP_PAD, (int)TOP_PAD) != 1)
 		return 0;
 	/* Make the main heap take its large step now, so the advice covers the
@@ -88,7 +89,7 @@ void bpg_heap_thread_start(void)
 
 #else
 
-int bpg_heap_prefer_large_pages(void)
+int bpg_heap_tune_for_facts(void)
 {
 	return 0;
 }

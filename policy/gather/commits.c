@@ -123,36 +123,19 @@ static int tree_of(git_tree **out, git_repository *repo, const git_oid *commit_i
 	return rc;
 }
 
-/* The new commits of a change being gathered, their facts still being
- * worked out by `job` (maybe on a thread of its own). */
-typedef struct {
-	g_commits_job *job;
-	size_t n;
-} walked;
-
-/* Append the commits' facts, in order, once the job is done. */
-static int walked_finish(json_t *facts, walked *w, bpg_error *err)
+/* Append the commits' facts, in order, once their job is done. */
+static int commits_finish(json_t *facts, g_commits_job *job, bpg_error *err)
 {
 	json_t *commits = g_array_of(facts, "commits");
-	int rc;
 
-	if (!w->job)
+	if (!job)
 		return 0;
-	if (!commits)
-		return g_oom(err);
-	if ((rc = g_commits_finish(w->job, err)) < 0)
-		return rc;
-	for (size_t i = 0; i < w->n; i++) {
-		json_t *c = g_commits_take(w->job, i);
-		if (!c || json_array_append_new(commits, c) < 0)
-			return g_oom(err);
-	}
-	return 0;
+	return commits ? g_commits_finish(job, commits, err) : g_oom(err);
 }
 
 /* Walk `to` hiding `from` (or, when hide_heads, every existing branch). */
 static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from, const git_oid *to,
-	bool hide_heads, const bpg_gather_opts *opts, walked *out, git_oid *oldest, bool *have_oldest,
+	bool hide_heads, const bpg_gather_opts *opts, g_commits_job **out, git_oid *oldest, bool *have_oldest,
 	bpg_error *err)
 {
 	git_revwalk *walk = NULL;
@@ -227,8 +210,7 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 	}
 	/* the commits' facts (most of the work on a large change: their paths) on a
 	 * thread of their own while the caller goes on to the files */
-	out->n = fresh;
-	rc = g_commits_start(&out->job, repo, opts ? opts->open_repository : NULL, opts ? opts->open_arg : NULL,
+	rc = g_commits_start(out, repo, opts ? opts->open_repository : NULL, opts ? opts->open_arg : NULL,
 		commit_json, opts, ids, fresh, err);
 done:
 	json_decref(seen);
@@ -241,20 +223,20 @@ int bpg_gather_range(json_t *facts, git_repository *repo, const git_oid *from, c
 	const bpg_gather_opts *opts, bpg_error *err)
 {
 	git_tree *old_tree = NULL, *new_tree = NULL;
-	walked w = { NULL, 0 };
+	g_commits_job *job = NULL;
 	git_oid oldest;
 	bool have_oldest;
 	int rc;
 
-	if ((rc = walk_commits(facts, repo, from, to, false, opts, &w, &oldest, &have_oldest, err)) < 0)
+	if ((rc = walk_commits(facts, repo, from, to, false, opts, &job, &oldest, &have_oldest, err)) < 0)
 		goto done;
 	if ((rc = tree_of(&old_tree, repo, from, err)) < 0 || (rc = tree_of(&new_tree, repo, to, err)) < 0)
 		goto done;
-	if ((rc = g_gather_tree_diff(facts, repo, old_tree, new_tree, NULL, w.job, opts, err)) < 0)
+	if ((rc = g_gather_tree_diff(facts, repo, old_tree, new_tree, NULL, job, opts, err)) < 0)
 		goto done;
-	rc = walked_finish(facts, &w, err);
+	rc = commits_finish(facts, job, err);
 done:
-	g_commits_free(w.job);
+	g_commits_free(job);
 	git_tree_free(old_tree);
 	git_tree_free(new_tree);
 	return rc;
@@ -366,7 +348,7 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 	git_tree *base_tree = NULL, *new_tree = NULL;
 	git_commit *oldest_c = NULL, *parent = NULL;
 	json_t *refs = g_array_of(facts, "refs"), *r;
-	walked w = { NULL, 0 };
+	g_commits_job *job = NULL;
 	bool created, deleted, ff = false, have_oldest = false;
 	int rc = 0;
 
@@ -385,7 +367,7 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 		return bpg_error_set(err, BPG_EINVALID, "ref name %s is not valid UTF-8", "given");
 	if (deleted)
 		return 0;
-	if ((rc = walk_commits(facts, repo, created ? NULL : &old_id, &new_id, created, opts, &w, &oldest,
+	if ((rc = walk_commits(facts, repo, created ? NULL : &old_id, &new_id, created, opts, &job, &oldest,
 	    &have_oldest, err)) < 0)
 		goto done;
 	/* after the walk, so it overlaps the commits' thread on a large push */
@@ -414,11 +396,11 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 	}
 	if (rc < 0 || (rc = tree_of(&new_tree, repo, &new_id, err)) < 0)
 		goto done;
-	if ((rc = g_gather_tree_diff(facts, repo, base_tree, new_tree, NULL, w.job, opts, err)) < 0)
+	if ((rc = g_gather_tree_diff(facts, repo, base_tree, new_tree, NULL, job, opts, err)) < 0)
 		goto done;
-	rc = walked_finish(facts, &w, err);
+	rc = commits_finish(facts, job, err);
 done:
-	g_commits_free(w.job);
+	g_commits_free(job);
 	git_commit_free(oldest_c);
 	git_commit_free(parent);
 	git_tree_free(base_tree);

@@ -6,7 +6,6 @@
 #include "bpgate/bundle.h"
 #include "bpgate/scan.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -340,34 +339,20 @@ done:
  */
 typedef struct {
 	const content_item *items;
-	size_t n, next;
-	bool failed;
-	pthread_mutex_t lock;
+	g_claims claims;
 	const bpg_gather_opts *opts;
 	int helper_rc;
 	bpg_error helper_err;
 } content_queue;
 
-static size_t take_item(content_queue *q)
-{
-	size_t i;
-	pthread_mutex_lock(&q->lock);
-	i = q->failed ? q->n : q->next++;
-	pthread_mutex_unlock(&q->lock);
-	return i;
-}
-
 static int work_queue(content_queue *q, reader *rd, bpg_error *err)
 {
+	size_t i;
 	int rc = 0;
-	for (size_t i = take_item(q); i < q->n; i = take_item(q)) {
-		if ((rc = describe_content(rd, &q->items[i], err)) < 0) {
-			pthread_mutex_lock(&q->lock);
-			q->failed = true;
-			pthread_mutex_unlock(&q->lock);
-			break;
-		}
-	}
+
+	while (rc == 0 && g_claims_take(&q->claims, false, &i))
+		if ((rc = describe_content(rd, &q->items[i], err)) < 0)
+			g_claims_fail(&q->claims);
 	return rc;
 }
 
@@ -382,9 +367,13 @@ static void helper_work(void *arg, git_repository *repo)
 static int describe_contents(reader *rd, g_commits_job *helper, const content_item *items, size_t n,
 	bpg_error *err)
 {
-	content_queue q = { items, n, 0, false, PTHREAD_MUTEX_INITIALIZER, rd->opts, 0, { 0, "" } };
-	bool offered = n > 1 && g_commits_offer(helper, helper_work, &q);
-	int rc = work_queue(&q, rd, err);
+	content_queue q = { .items = items, .opts = rd->opts };
+	bool offered;
+	int rc;
+
+	g_claims_init(&q.claims, n);
+	offered = n > 1 && g_commits_offer(helper, helper_work, &q);
+	rc = work_queue(&q, rd, err);
 
 	/* files done here: share the commits the thread has not reached yet */
 	if (rc == 0)
@@ -393,7 +382,7 @@ static int describe_contents(reader *rd, g_commits_job *helper, const content_it
 		g_commits_offer_wait(helper);
 	if (rc == 0 && q.helper_rc < 0)
 		rc = bpg_error_set(err, q.helper_rc, "%s", q.helper_err.message);
-	pthread_mutex_destroy(&q.lock);
+	g_claims_dispose(&q.claims);
 	return rc;
 }
 

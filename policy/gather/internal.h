@@ -6,6 +6,9 @@
 #include "bpgate/buf.h"
 #include "bpgate/util.h"
 
+#include <pthread.h>
+#include <stdbool.h>
+
 json_t *g_time_json(git_time_t t);
 json_t *g_person_json(const git_signature *sig);
 /* facts[key] as an array, created when missing (borrowed). */
@@ -14,6 +17,47 @@ json_t *g_array_of(json_t *facts, const char *key);
 json_t *g_find_by(json_t *arr, const char *key, const char *value);
 int g_oom(bpg_error *err);
 int g_git_error(bpg_error *err, const char *what);
+
+/* Work items [0, n) that two threads share: each index is claimed once,
+ * from the front or from the back, under the lock; a failure on either side
+ * stops both (the gatherer's file queue and its blocks of commits). */
+typedef struct {
+	pthread_mutex_t lock;
+	size_t front, back;
+	bool failed;
+} g_claims;
+
+static inline void g_claims_init(g_claims *c, size_t n)
+{
+	pthread_mutex_init(&c->lock, NULL);
+	c->front = 0;
+	c->back = n;
+	c->failed = false;
+}
+
+/* Claim the next index; false when none is left or a claimer failed. */
+static inline bool g_claims_take(g_claims *c, bool from_back, size_t *i)
+{
+	bool ok;
+	pthread_mutex_lock(&c->lock);
+	ok = !c->failed && c->front < c->back;
+	if (ok)
+		*i = from_back ? --c->back : c->front++;
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+static inline void g_claims_fail(g_claims *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->failed = true;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static inline void g_claims_dispose(g_claims *c)
+{
+	pthread_mutex_destroy(&c->lock);
+}
 
 struct g_commits_job;
 /* Record the changes between two trees (either may be NULL) as files[];

@@ -291,11 +291,9 @@ struct g_commits_job {
 	git_oid *ids;
 	json_t **out;
 	size_t n;
-	pthread_mutex_t lock;
+	g_claims blocks;        /* blocks of BLOCK commits */
+	pthread_mutex_t lock;   /* the offered work below */
 	pthread_cond_t cond;
-	/* blocks not taken yet: [front, back); failed stops both takers */
-	size_t front, back;
-	bool failed;
 	int rc, help_rc;
 	size_t err_at, help_at; /* the commit each error came from */
 	bpg_error err, help_err;
@@ -348,32 +346,18 @@ done:
 	return rc;
 }
 
-static bool take_block(g_commits_job *job, bool from_back, size_t *lo, size_t *hi)
-{
-	size_t b;
-
-	pthread_mutex_lock(&job->lock);
-	if (job->failed || job->front >= job->back) {
-		pthread_mutex_unlock(&job->lock);
-		return false;
-	}
-	b = from_back ? --job->back : job->front++;
-	pthread_mutex_unlock(&job->lock);
-	*lo = b * BLOCK;
-	*hi = *lo + BLOCK < job->n ? *lo + BLOCK : job->n;
-	return true;
-}
-
 /* Work through blocks with one repository handle until none is left;
  * *failed_at gets the commit an error came from. */
 static int run_blocks(g_commits_job *job, git_repository *repo, bool from_back, bpg_error *err,
 	size_t *failed_at)
 {
 	g_treediff *td = NULL;
-	size_t lo, hi, i = 0;
+	size_t b, lo, hi, i = 0;
 	int rc = 0;
 
-	while (rc == 0 && take_block(job, from_back, &lo, &hi)) {
+	while (rc == 0 && g_claims_take(&job->blocks, from_back, &b)) {
+		lo = b * BLOCK;
+		hi = lo + BLOCK < job->n ? lo + BLOCK : job->n;
 		if (!td && (rc = g_treediff_new(&td, repo, err)) < 0) {
 			i = lo;
 			break;
@@ -382,11 +366,8 @@ static int run_blocks(g_commits_job *job, git_repository *repo, bool from_back, 
 			;
 	}
 	*failed_at = i;
-	if (rc < 0) {
-		pthread_mutex_lock(&job->lock);
-		job->failed = true;
-		pthread_mutex_unlock(&job->lock);
-	}
+	if (rc < 0)
+		g_claims_fail(&job->blocks);
 	g_treediff_free(td);
 	return rc;
 }
@@ -445,12 +426,14 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
 	bpg_error *err)
 {
 	g_commits_job *job = calloc(1, sizeof(*job));
+	git_repository *own = NULL;
 	int rc = 0;
 
 	*out = NULL;
 	if (job) {
 		pthread_mutex_init(&job->lock, NULL);
 		pthread_cond_init(&job->cond, NULL);
+		g_claims_init(&job->blocks, (n + BLOCK - 1) / BLOCK);
 	}
 	if (!job || !(job->ids = malloc((n ? n : 1) * sizeof(*ids))) || !(job->out = calloc(n ? n : 1, sizeof(json_t *)))) {
 		rc = g_oom(err);
@@ -458,13 +441,13 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
 	}
 	memcpy(job->ids, ids, n * sizeof(*ids));
 	job->n = n;
-	job->back = (n + BLOCK - 1) / BLOCK;
 	job->repo = job->caller_repo = repo;
 	job->describe = describe;
 	job->describe_arg = describe_arg;
 
 	job->joined = true;
-	if (open_repository && n >= THREAD_MIN_COMMITS && open_repository(&job->repo, open_arg) == 0) {
+	if (open_repository && n >= THREAD_MIN_COMMITS && open_repository(&own, open_arg) == 0) {
+		job->repo = own; /* a failed open may leave its output NULL: the caller's stays then */
 		job->own_repo = true;
 		if (pthread_create(&job->thread, NULL, job_thread, job) == 0) {
 			job->threaded = true;
@@ -496,7 +479,7 @@ void g_commits_help(g_commits_job *job)
 		job->help_rc = rc;
 }
 
-int g_commits_finish(g_commits_job *job, bpg_error *err)
+int g_commits_finish(g_commits_job *job, json_t *into, bpg_error *err)
 {
 	if (!job->joined) {
 		g_commits_help(job);
@@ -508,15 +491,14 @@ int g_commits_finish(g_commits_job *job, bpg_error *err)
 		return bpg_error_set(err, job->rc, "%s", job->err.message);
 	if (job->help_rc < 0)
 		return bpg_error_set(err, job->help_rc, "%s", job->help_err.message);
-	return 0;
-}
-
-json_t *g_commits_take(g_commits_job *job, size_t i)
-{
-	json_t *p = i < job->n ? job->out[i] : NULL;
-	if (p)
+	for (size_t i = 0; i < job->n; i++) {
+		if (!job->out[i] || json_array_append_new(into, job->out[i]) < 0) {
+			job->out[i] = NULL;
+			return g_oom(err);
+		}
 		job->out[i] = NULL;
-	return p;
+	}
+	return 0;
 }
 
 void g_commits_free(g_commits_job *job)
@@ -529,6 +511,7 @@ void g_commits_free(g_commits_job *job)
 		git_repository_free(job->repo);
 	pthread_mutex_destroy(&job->lock);
 	pthread_cond_destroy(&job->cond);
+	g_claims_dispose(&job->blocks);
 	for (size_t i = 0; job->out && i < job->n; i++)
 		json_decref(job->out[i]);
 	free(job->out);

@@ -27,9 +27,9 @@ json_t *g_treediff_paths(g_treediff *t, const git_oid *parent_tree, const git_oi
  * large, else at once on the caller's. The caller can take part with
  * g_commits_help() once it has nothing else to do: the two share the commits
  * in blocks (the thread from the front, the caller from the back) and then
- * the work offered below. g_commits_finish() helps, then waits;
- * g_commits_take() then hands over commit i's object (a new reference, or
- * NULL). g_commits_free() waits too, so it is safe on any error path.
+ * the work offered below. g_commits_finish() helps, waits, then appends the
+ * commits' objects to the JSON array `into` in order (handing them over).
+ * g_commits_free() waits too, so it is safe on any error path.
  */
 typedef int (*g_commit_describer)(json_t **out, git_repository *repo, git_commit *c, const void *arg,
 	bpg_error *err);
@@ -38,7 +38,7 @@ typedef struct g_commits_job g_commits_job;
 int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_repository)(git_repository **, void *),
 	void *open_arg, g_commit_describer describe, const void *describe_arg, const git_oid *ids, size_t n,
 	bpg_error *err);
-int g_commits_finish(g_commits_job *job, bpg_error *err);
+int g_commits_finish(g_commits_job *job, json_t *into, bpg_error *err);
 /* Take commits from the back with the caller's repository handle until none
  * is left (no-op without a thread). Errors are reported by finish(). */
 void g_commits_help(g_commits_job *job);
@@ -50,7 +50,6 @@ void g_commits_help(g_commits_job *job);
 typedef void (*g_offered_fn)(void *arg, git_repository *repo);
 bool g_commits_offer(g_commits_job *job, g_offered_fn fn, void *arg);
 void g_commits_offer_wait(g_commits_job *job);
-json_t *g_commits_take(g_commits_job *job, size_t i);
 void g_commits_free(g_commits_job *job);
 
 #endif

@@ -166,27 +166,30 @@ int bpg_ssh_seckey_from_seed(bpg_ssh_seckey **out, const unsigned char seed[32],
 	return seckey_new(out, seed, comment, strlen(comment), err);
 }
 
-/* Read the outer (public) part of an openssh-key-v1 blob up to the private
- * section. *encrypted tells whether the private section is ciphered. */
+/* Read the outer (public) part of an openssh-key-v1 blob and locate the
+ * private section. *encrypted tells whether the private section is ciphered
+ * (the public blob is readable either way). */
 static int key_outer(ssh_reader *r, bool *encrypted, const unsigned char **priv, size_t *privlen,
 	const unsigned char **pubblob, size_t *publen, bpg_error *err)
 {
-	const unsigned char *magic, *kdfopts;
-	size_t kolen;
+	const unsigned char *magic, *cipher, *kdf, *kdfopts;
+	size_t clen, klen, kolen;
 	uint32_t nkeys;
 
 	if (ssh_get_bytes(r, &magic, sizeof(KEY_MAGIC)) < 0 ||
 	    memcmp(magic, KEY_MAGIC, sizeof(KEY_MAGIC)) != 0)
 		return bpg_error_set(err, BPG_EINVALID, "not an openssh-key-v1 private key");
-	*encrypted = ssh_get_expect(r, "none") < 0;
-	if (*encrypted)
-		return 0;
-	if (ssh_get_expect(r, "none") < 0 || ssh_get_string(r, &kdfopts, &kolen) < 0 || kolen != 0)
+	if (ssh_get_string(r, &cipher, &clen) < 0 || ssh_get_string(r, &kdf, &klen) < 0 ||
+	    ssh_get_string(r, &kdfopts, &kolen) < 0)
+		return bpg_error_set(err, BPG_EINVALID, "key file is truncated");
+	*encrypted = !(clen == 4 && memcmp(cipher, "none", 4) == 0);
+	if (!*encrypted && (klen != 4 || memcmp(kdf, "none", 4) != 0 || kolen != 0))
 		return bpg_error_set(err, BPG_EINVALID, "cipher 'none' with a key derivation function: malformed key");
 	if (ssh_get_u32(r, &nkeys) < 0 || nkeys != 1)
 		return bpg_error_set(err, BPG_EINVALID, "the key file must hold exactly one key");
+	/* an AEAD cipher's tag may follow an encrypted section */
 	if (ssh_get_string(r, pubblob, publen) < 0 || ssh_get_string(r, priv, privlen) < 0 ||
-	    !ssh_reader_done(r))
+	    (!*encrypted && !ssh_reader_done(r)))
 		return bpg_error_set(err, BPG_EINVALID, "key file is truncated or has trailing data");
 	return 0;
 }
@@ -212,9 +215,9 @@ bool bpg_ssh_seckey_is_encrypted(const char *data, size_t len)
 int bpg_ssh_seckey_public(bpg_ssh_pubkey *out, const char *data, size_t len, const char *name, bpg_error *err)
 {
 	unsigned char *blob = NULL;
-	size_t blen = 0, slen, publen;
-	const unsigned char *magic, *s, *pub;
-	uint32_t nkeys;
+	size_t blen = 0, privlen, publen;
+	const unsigned char *priv, *pub;
+	bool enc;
 	ssh_reader r;
 	int rc;
 
@@ -223,14 +226,8 @@ int bpg_ssh_seckey_public(bpg_ssh_pubkey *out, const char *data, size_t len, con
 		return rc;
 	}
 	ssh_reader_init(&r, blob, blen);
-	/* magic, cipher, kdf, kdf options, one key, its public blob: all before
-	 * the (maybe encrypted) private section */
-	if (ssh_get_bytes(&r, &magic, sizeof(KEY_MAGIC)) < 0 || memcmp(magic, KEY_MAGIC, sizeof(KEY_MAGIC)) != 0 ||
-	    ssh_get_string(&r, &s, &slen) < 0 || ssh_get_string(&r, &s, &slen) < 0 ||
-	    ssh_get_string(&r, &s, &slen) < 0 || ssh_get_u32(&r, &nkeys) < 0 || nkeys != 1 ||
-	    ssh_get_string(&r, &pub, &publen) < 0)
-		rc = bpg_error_set(err, BPG_EINVALID, "%s: not an openssh-key-v1 private key holding one key", name);
-	else if ((rc = bpg_ssh_pubkey_from_blob(out, pub, publen, err)) < 0)
+	if ((rc = key_outer(&r, &enc, &priv, &privlen, &pub, &publen, err)) < 0 ||
+	    (rc = bpg_ssh_pubkey_from_blob(out, pub, publen, err)) < 0)
 		bpg_error_prefix(err, "%s: ", name);
 	ssh_armor_free(blob, blen, true);
 	return rc;

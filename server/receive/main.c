@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <locale.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -386,11 +385,7 @@ int main(int argc, char **argv)
 	 * gate's time on a 2,000-commit push). Trees are read once each by the gatherer, so
 	 * libgit2's object cache keeps its default limits. */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
-	/* The facts of a large push are a few hundred thousand small JSON values;
-	 * with glibc's fastbins their frees are consolidated in one long pass
-	 * inside the next large free (~8 % of a 2,000-commit push). */
-	mallopt(M_MXFAST, 0);
-	bpg_heap_prefer_large_pages();
+	bpg_heap_tune_for_facts();
 	unsetenv("GIT_WORK_TREE");
 	unsetenv("GIT_COMMON_DIR");
 	if (!opts_j || !oc.refs || !oc.findings || !oc.records) {

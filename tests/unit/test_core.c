@@ -161,13 +161,13 @@ Test(core, heap_advice_keeps_malloc_working)
 {
 	pthread_t t;
 	void *ok = NULL;
-	int first = bpg_heap_prefer_large_pages();
+	int first = bpg_heap_tune_for_facts();
 
 	cr_assert(first == 0 || first == 1);
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 	cr_assert_eq(first, 0, "under a sanitizer the heap is the sanitizer's");
 #endif
-	cr_assert_eq(bpg_heap_prefer_large_pages(), 0, "the advice is taken once");
+	cr_assert_eq(bpg_heap_tune_for_facts(), 0, "the advice is taken once");
 	cr_assert_eq(pthread_create(&t, NULL, heap_worker, NULL), 0);
 	cr_assert_eq(pthread_join(t, &ok), 0);
 	cr_assert_not_null(ok);
