@@ -8,6 +8,7 @@
  * rollback), 2 usage or input error.
  */
 #include "cli.h"
+#include "audit_witness.h"
 #include "bpgate/audit.h"
 #include "bpgate/dsse.h"
 #include "bpgate/evidence.h"
@@ -22,7 +23,7 @@
 #include <unistd.h>
 
 enum { OPT_FORMAT = 1000, OPT_SINCE, OPT_FROM, OPT_HOSTNAME, OPT_SEND, OPT_SYSLOG, OPT_OUT, OPT_UNTIL, OPT_REPO,
-	OPT_ENV, OPT_METRICS };
+	OPT_ENV, OPT_METRICS, OPT_STATE, OPT_WITNESS };
 
 #define AUDIT_USAGE \
 	"bpgate audit <command> [--log DIR] [--key VKEY]\n" \
@@ -30,6 +31,8 @@ enum { OPT_FORMAT = 1000, OPT_SINCE, OPT_FROM, OPT_HOSTNAME, OPT_SEND, OPT_SYSLO
 	"  append --signing-key SKEY [--syslog[=SOCKET]]   append the JSON entry read from stdin\n" \
 	"  checkpoint                      print the latest signed checkpoint\n" \
 	"  verify [--since CHECKPOINT]     check every entry against the latest checkpoint\n" \
+	"  witness add FILE...|-           keep checkpoints (a note, or a push's output) to check the log against\n" \
+	"  witness show                    what this verifier kept\n" \
 	"  prove N [--format text|json]    inclusion proof of entry N\n" \
 	"  check-proof FILE                check a JSON inclusion proof offline (needs --key)\n" \
 	"  consistency OLD [NEW] [--format text|json]   OLD/NEW: a tree size or a checkpoint file\n" \
@@ -37,13 +40,23 @@ enum { OPT_FORMAT = 1000, OPT_SINCE, OPT_FROM, OPT_HOSTNAME, OPT_SEND, OPT_SYSLO
 	"  syslog [--from N] [--hostname H] [--send[=SOCKET]]   RFC 5424 lines\n" \
 	"  export --since DATE --until DATE [--format json|csv] [--metrics] [--repo DIR] [--env ENV]\n" \
 	"                                  chain-of-custody rows and change metrics of the releases\n" \
-	"DIR (--log or --audit-dir) defaults to $BPGATE_AUDIT_DIR, else ./bpgate-audit; VKEY to DIR/log.vkey"
+	"DIR (--log or --audit-dir) defaults to $BPGATE_AUDIT_DIR, else ./bpgate-audit; VKEY to DIR/log.vkey\n" \
+	"verify, prove, consistency, checkpoint and export refuse a log that does not extend the newest\n" \
+	"checkpoint kept in --state DIR (default $BPGATE_AUDIT_STATE, $XDG_STATE_HOME/bpgate/audit,\n" \
+	"~/.local/state/bpgate/audit) or any --witness FILE, and keep the log's checkpoint when newer"
 
 typedef struct {
 	const char *dir, *key, *signing_key, *since, *hostname, *out, *send, *syslog, *until, *repo, *env;
 	bool json, csv, metrics, send_set, syslog_set;
 	uint64_t from;
+	audit_witness_opts *wo;
 } audit_opts;
+
+/* Every command that reads a log: no going back from what this verifier has seen. */
+static int guard(const bpg_audit_log *log, const bpg_note_verifier *v, const audit_opts *o, bpg_error *err)
+{
+	return audit_witness_guard(o->wo, log, v, err);
+}
 
 static int fail(const char *cmd, const bpg_error *err)
 {
@@ -229,7 +242,8 @@ static int audit_checkpoint(const audit_opts *o)
 		goto done;
 	}
 	if (o->key && (load_vkey(&v, o, true, &err) < 0 ||
-			bpg_checkpoint_open(&cp, note, len, v, NULL, &err) < 0)) {
+			bpg_checkpoint_open(&cp, note, len, v, NULL, &err) < 0 || bpg_audit_verify(log, v, &err) < 0 ||
+			guard(log, v, o, &err) < 0)) {
 		rc = fail("audit checkpoint", &err);
 		goto done;
 	}
@@ -268,6 +282,10 @@ static int audit_verify(const audit_opts *o)
 		rc = fail("audit verify", &err);
 		goto done;
 	}
+	if (guard(log, v, o, &err) < 0) {
+		rc = fail("audit verify", &err);
+		goto done;
+	}
 	cp = bpg_audit_checkpoint(log);
 	if (o->since && (read_kept_checkpoint(&kept, o->since, v, &err) < 0 ||
 			bpg_audit_check_extends(log, &kept, &err) < 0)) {
@@ -280,6 +298,13 @@ static int audit_verify(const audit_opts *o)
 	if (o->since)
 		printf("ok: extends the kept checkpoint %s (%llu entries)\n", o->since,
 			(unsigned long long)kept.size);
+	if (o->wo->had_kept)
+		printf("ok: extends the newest checkpoint this verifier kept (%llu entries, %s)\n",
+			(unsigned long long)o->wo->kept_before, o->wo->dir);
+	else
+		printf("note: no checkpoint kept before in %s: this run starts the record\n", o->wo->dir);
+	if (o->wo->nfiles)
+		printf("ok: extends the %zu witness file(s) given\n", o->wo->nfiles);
 	bpg_audit_tail_info(&t, log);
 	if (t.uncommitted || t.torn_bytes)
 		printf("note: %llu uncommitted record(s) and %llu torn byte(s) after the last committed entry "
@@ -317,7 +342,8 @@ static int audit_prove(int argc, char **argv, const audit_opts *o)
 		return cli_usage("bpgate audit prove N [--log DIR] [--key VKEY] [--format text|json]");
 	/* Check the log first: never hand out a proof against a checkpoint that does not verify. */
 	if (open_existing(&log, o, &err) < 0 || load_vkey(&v, o, true, &err) < 0 ||
-	    bpg_audit_verify(log, v, &err) < 0 || bpg_audit_proof_json(&j, log, n, &err) < 0 ||
+	    bpg_audit_verify(log, v, &err) < 0 || guard(log, v, o, &err) < 0 ||
+	    bpg_audit_proof_json(&j, log, n, &err) < 0 ||
 	    bpg_audit_proof_check(j.ptr, j.size, v, &idx, &size, &err) < 0) {
 		rc = fail("audit prove", &err);
 		goto done;
@@ -395,7 +421,8 @@ static int audit_consistency(int argc, char **argv, const audit_opts *o)
 	if (argc < 1 || argc > 2)
 		return cli_usage("bpgate audit consistency OLD [NEW] [--log DIR] [--key VKEY] [--format text|json]");
 	if (open_existing(&log, o, &err) < 0 || load_vkey(&v, o, true, &err) < 0 ||
-	    bpg_audit_verify(log, v, &err) < 0 || resolve_tree(&a, argv[0], log, v, &err) < 0) {
+	    bpg_audit_verify(log, v, &err) < 0 || guard(log, v, o, &err) < 0 ||
+	    resolve_tree(&a, argv[0], log, v, &err) < 0) {
 		rc = fail("audit consistency", &err);
 		goto done;
 	}
@@ -521,7 +548,8 @@ static int audit_export(int argc, const audit_opts *o)
 		return BPG_EXIT_ERROR;
 	}
 	git_libgit2_init();
-	if (open_existing(&log, o, &err) < 0 || load_vkey(&v, o, false, &err) < 0 || bpg_audit_verify(log, v, &err) < 0) {
+	if (open_existing(&log, o, &err) < 0 || load_vkey(&v, o, false, &err) < 0 || bpg_audit_verify(log, v, &err) < 0 ||
+	    guard(log, v, o, &err) < 0) {
 		rc = fail("audit export", &err);
 		goto done;
 	}
@@ -570,6 +598,19 @@ done:
 	return rc;
 }
 
+static int audit_witness_sub(int argc, char **argv, const audit_opts *o)
+{
+	bpg_note_verifier *v = NULL;
+	bpg_error err;
+	int rc;
+
+	if (load_vkey(&v, o, false, &err) < 0)
+		return fail("audit witness", &err);
+	rc = audit_witness_cmd(argc, argv, o->wo, v);
+	bpg_note_verifier_free(v);
+	return rc;
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -587,11 +628,14 @@ int cmd_audit(int argc, char **argv)
 		{ "repo", required_argument, NULL, OPT_REPO },
 		{ "env", required_argument, NULL, OPT_ENV },
 		{ "metrics", no_argument, NULL, OPT_METRICS },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "witness", required_argument, NULL, OPT_WITNESS },
 		{ "audit-dir", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	audit_opts o = { 0 };
+	audit_witness_opts wo = { 0 };
+	audit_opts o = { .wo = &wo };
 	const char *sub, *env = getenv("BPGATE_AUDIT_DIR");
 	bpg_format fmt;
 	int c;
@@ -617,6 +661,12 @@ int cmd_audit(int argc, char **argv)
 		case OPT_REPO: o.repo = optarg; break;
 		case OPT_ENV: o.env = optarg; break;
 		case OPT_METRICS: o.metrics = true; break;
+		case OPT_STATE: wo.state = optarg; break;
+		case OPT_WITNESS:
+			if (wo.nfiles == AUDIT_MAX_WITNESS_FILES)
+				return cli_usage("--witness: at most 64 files (put several checkpoints in one file)");
+			wo.files[wo.nfiles++] = optarg;
+			break;
 		case OPT_SINCE: o.since = optarg; break;
 		case OPT_FROM:
 			if (parse_u64(&o.from, optarg) < 0)
@@ -655,6 +705,8 @@ int cmd_audit(int argc, char **argv)
 		return audit_syslog(&o);
 	if (strcmp(sub, "export") == 0)
 		return audit_export(argc, &o);
+	if (strcmp(sub, "witness") == 0)
+		return audit_witness_sub(argc, argv, &o);
 	fprintf(stderr, "bpgate audit: unknown command '%s'\n", sub);
 	return cli_usage(AUDIT_USAGE);
 }

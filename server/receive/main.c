@@ -10,6 +10,7 @@
  */
 #include "receive.h"
 #include "bpgate/audit.h"
+#include "bpgate/witness.h"
 #include "bpgate/bundle.h"
 #include "bpgate/gather.h"
 #include "bpgate/heap.h"
@@ -282,6 +283,38 @@ static int audit_append(const rcv_config *cfg, const json_t *entry, bpg_error *e
 	return rc;
 }
 
+/*
+ * After an accepted push: print the log's signed checkpoint, one line each
+ * behind BPG_WITNESS_LINE_PREFIX, so that pushers can keep it
+ * (`bpgate audit witness add`) and later catch a log rolled back behind it.
+ * The push is already recorded: a failure here is only a warning.
+ */
+static void print_checkpoint(const rcv_config *cfg)
+{
+	bpg_audit_log *log = NULL;
+	bpg_error err;
+	const char *note;
+	size_t len = 0;
+
+	if (!cfg->audit_dir)
+		return;
+	if (bpg_audit_open(&log, cfg->audit_dir, &err) < 0) {
+		fprintf(stderr, "warning: bpgate: cannot read the audit checkpoint to print it: %s\n", err.message);
+		return;
+	}
+	if ((note = bpg_audit_checkpoint_note(log, &len))) {
+		fputs("bpgate: audit checkpoint (keep it: save this output and run `bpgate audit witness add FILE`):\n",
+			stderr);
+		for (size_t i = 0; i < len;) {
+			const char *nl = memchr(note + i, '\n', len - i);
+			size_t n = nl ? (size_t)(nl - note - i) : len - i;
+			fprintf(stderr, BPG_WITNESS_LINE_PREFIX "%.*s\n", (int)n, note + i);
+			i += n + 1;
+		}
+	}
+	bpg_audit_free(log);
+}
+
 static json_t *text_json(const char *s)
 {
 	json_t *v = s ? json_string(s) : json_null();
@@ -511,6 +544,7 @@ int main(int argc, char **argv)
 	}
 	spool(&cfg, oc.records);
 	fprintf(stderr, "bpgate: accepted %zu ref update(s) from %s under policy %.12s (%s)\n", ups.n, principal, pc, pref);
+	print_checkpoint(&cfg);
 	exit_code = 0;
 done:
 	if (have_keys)
