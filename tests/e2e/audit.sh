@@ -11,6 +11,7 @@ trap 'rm -rf "$T"' EXIT
 cd "$T"
 export NO_COLOR=1
 unset BPGATE_AUDIT_DIR
+export BPGATE_AUDIT_STATE="$T/state"  # never the real HOME
 
 fails=0
 check() { # name expected-rc command...
@@ -77,7 +78,10 @@ check "consistency backwards" 1 "$B" audit consistency 8 3 --log L --key k.vkey
 expect_in "backwards named" err "rolled back"
 
 # --- tampering, each named (exit 1) ----------------------------------------
-fresh() { rm -rf X && cp -r L X; }
+# Each damaged copy is judged by a verifier with no memory of the others (the
+# witness state, docs/readme/audit.md, would rightly call them forks).
+nstate=0
+fresh() { rm -rf X && cp -r L X; nstate=$((nstate + 1)); export BPGATE_AUDIT_STATE="$T/state.$nstate"; }
 fresh; sed -i '3s/push.accepted/push.refused/' X/entries
 check "tampered entry" 1 "$B" audit verify --log X --key k.vkey
 expect_in "tampered named" err "entry 2 tampered"
@@ -105,6 +109,9 @@ expect_in "truncated named" err "log truncated"
 # Rolled back: an older, validly signed state restored (entries and checkpoint of 7).
 fresh; head -n 7 L/entries > X/entries; cp kept-7.checkpoint X/checkpoint
 check "rolled-back log verifies alone" 0 "$B" audit verify --log X --key k.vkey
+check "a verifier that saw L refuses it" 1 "$B" audit verify --log X --key k.vkey --state "$T/state.saw-L-$nstate" \
+	--witness L/checkpoint
+expect_in "rollback against the witness named" err "log rolled back: its checkpoint covers 7 entries"
 cp L/checkpoint kept-8.checkpoint
 check "rolled back against kept checkpoint" 1 "$B" audit verify --log X --key k.vkey --since kept-8.checkpoint
 expect_in "rollback named" err "log rolled back"
@@ -121,6 +128,7 @@ expect_in "append index" out "7"
 check "verify after repair" 0 "$B" audit verify --log X --key k.vkey
 
 # --- concurrent appenders -------------------------------------------------
+export BPGATE_AUDIT_STATE="$T/state.C"
 for w in 1 2 3; do
 	( for n in $(seq 1 15); do
 		echo "{\"writer\":$w,\"n\":$n}" | "$B" audit append --log C --signing-key k.skey >/dev/null
