@@ -34,6 +34,7 @@ static const command commands[] = {
 	{ "check", cmd_check, "judge a range of commits as the hooks and the server would (for CI)", true },
 	{ "inventory", cmd_inventory, "every blueprint with its catalog entry and what it shows", false },
 	{ "approve", cmd_approve, "sign an approval of a commit's tree for an environment and push it", false },
+	{ "uat", cmd_uat, "sign off a scenario's UAT (uat signoff SCENARIO): the evidence uat-evidence wants", false },
 	{ "pending", cmd_pending, "break-glass changes still waiting for retroactive approval", false },
 	{ "rollback", cmd_rollback, "prepare a rollback of a scenario to its previous release, with its impact", false },
 	{ "status", cmd_status, "where a revision stands: environments that have it, approvals recorded", false },

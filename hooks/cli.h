@@ -51,6 +51,7 @@ int cmd_evidence(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
+int cmd_uat(int argc, char **argv);
 int cmd_pending(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 

@@ -6,11 +6,17 @@
  *   (extra.server.push_cert: null when unsigned). Off unless the policy
  *   names environments.
  * uat-evidence: every scenario the change touches (of the tiers named, all
- *   when empty) has an evidence file under <dir>/<scenario id>/ in the tree
- *   pushed (extra.server.uat_evidence: scenario -> paths).
+ *   when empty) has a signed UAT sign-off <dir>/<id>/signoff.json (+ .sig,
+ *   extra.server.uat_signoffs) in the tree pushed: verified against
+ *   allowed_signers for the principal it names, who holds a role of
+ *   `signers` and did not write the change, for exactly the scenario's
+ *   files as they are in the tree (a sign-off of an earlier version does not
+ *   count), result "pass", and not dated in the future. A bare file under
+ *   <dir>/<id>/ is not a sign-off: anyone can write one.
  * stage-health: the stage health report (extra.server.stage_health, read
- *   from <report> in the tree pushed) is recent and meets the SLOs for every
- *   scenario the change touches.
+ *   from <report> in the tree pushed) is recent, not dated in the future
+ *   (beyond `max_clock_skew_minutes`: a report from the future never goes
+ *   stale), and meets the SLOs for every scenario the change touches.
  */
 #include "rules_server.h"
 
@@ -25,6 +31,8 @@ static const bpg_sfield uat_params[] = {
 	{ "environments", &bpg_s_strings, false, "[\"prod\"]" },
 	{ "tiers", &bpg_s_strings, false, "[]" },
 	{ "dir", &bpg_s_nonempty, false, "\"uat\"" },
+	{ "signers", &bpg_s_strings, false, "[\"reviewers\"]" },
+	{ "max_clock_skew_minutes", &bpg_s_int, false, "5" },
 	{ NULL, NULL, false, NULL },
 };
 static const bpg_sfield health_params[] = {
@@ -35,6 +43,7 @@ static const bpg_sfield health_params[] = {
 	{ "min_success_rate", &bpg_s_number, false, "0.99" },
 	{ "max_error_rate", &bpg_s_number, false, "0.01" },
 	{ "max_p95_ms", &bpg_s_number, false, "5000" },
+	{ "max_clock_skew_minutes", &bpg_s_int, false, "5" },
 	{ NULL, NULL, false, NULL },
 };
 
@@ -82,6 +91,90 @@ static bool tier_wanted(const bpg_eval *ev, const char *scenario)
 	return risk && bpg_strings_has(tiers, risk);
 }
 
+/* The signed statement's files must be exactly the scenario's files in the tree. */
+static const char *signoff_mismatch(const json_t *stmt_files, const json_t *tree_files)
+{
+	const char *path;
+	json_t *v;
+
+	if (!json_is_object(stmt_files))
+		return "(the statement lists no files)";
+	json_object_foreach((json_t *)tree_files, path, v)
+		if (!json_equal(json_object_get(stmt_files, path), v))
+			return path;
+	json_object_foreach((json_t *)stmt_files, path, v)
+		if (!json_object_get(tree_files, path))
+			return path;
+	return NULL;
+}
+
+static bool signer_has_role(const bpg_eval *ev, const char *who)
+{
+	size_t k;
+	json_t *role;
+
+	json_array_foreach(bpg_ev_param(ev, "signers"), k, role)
+		if (bpg_pol_has_role(bpg_ev_policy(ev), json_string_value(role), who))
+			return true;
+	return false;
+}
+
+/* One changed scenario's sign-off; emits at most one finding. */
+static int uat_one(bpg_eval *ev, const srv_ref *r, const json_t *so, const char *id)
+{
+	const char *dir = bpg_ev_param_str(ev, "dir"), *env = r->envname;
+	const json_t *st = json_object_get(so, "statement");
+	const char *signer = bpg_jstr(st, "signer"), *commit = NULL, *bad;
+	long long t, now;
+	char fix[512];
+	bpg_where w = r->where;
+
+	snprintf(fix, sizeof(fix), "someone of %s who did not build the change tests scenario %s on stage, runs "
+		"`bpgate uat signoff %s` and commits %s/%s/signoff.json and .sig; then promote", "the sign-off roles",
+		id, id, dir, id);
+	if (!so || json_is_null(so))
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix, "no signed UAT sign-off for scenario %s before %s: "
+			"%s/%s/signoff.json is not in the tree pushed", id, env, dir, id);
+	if (!bpg_jbool(so, "verified"))
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix, "the UAT sign-off of scenario %s does not verify: %s", id,
+			bpg_jstr(so, "problem") ? bpg_jstr(so, "problem") : "no reason given");
+	if (!srv_same(bpg_jstr(st, "type"), "bpgate-uat-signoff/v1") || !srv_same(bpg_jstr(st, "scenario"), id))
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix, "the UAT sign-off at %s/%s/ is not a bpgate-uat-signoff/v1 "
+			"statement for scenario %s", dir, id, id);
+	if (!srv_same(bpg_jstr(st, "result"), "pass"))
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "fix the scenario until UAT passes, then sign off again",
+			"the UAT sign-off of scenario %s by %s says \"%s\", not \"pass\"", id, signer,
+			bpg_jstr(st, "result") ? bpg_jstr(st, "result") : "(no result)");
+	if (!signer_has_role(ev, signer)) {
+		char roles[256] = "";
+		size_t k;
+		json_t *role;
+		json_array_foreach(bpg_ev_param(ev, "signers"), k, role)
+			snprintf(roles + strlen(roles), sizeof(roles) - strlen(roles), "%s%s", k ? ", " : "",
+				json_string_value(role));
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix, "the UAT sign-off of scenario %s is by %s, who holds none of "
+			"the roles allowed to sign off (%s)", id, signer, roles);
+	}
+	if (srv_authored(ev, signer, &commit)) {
+		w.commit = commit;
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix, "the UAT sign-off of scenario %s is by %s, who wrote %.12s of "
+			"the change: a builder cannot sign off her own change", id, signer, commit);
+	}
+	if (!srv_time_parse(bpg_jstr(st, "time"), &t) || !srv_time_parse(bpg_ev_now(ev), &now))
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix, "the UAT sign-off of scenario %s has no valid time "
+			"(RFC 3339 UTC)", id);
+	if (t > now + json_integer_value(bpg_ev_param(ev, "max_clock_skew_minutes")) * 60)
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix, "the UAT sign-off of scenario %s is dated in the future "
+			"(%s, now %s)", id, bpg_jstr(st, "time"), bpg_ev_now(ev));
+	if (bpg_jstr(so, "tree_files_error"))
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix, "the UAT sign-off of scenario %s cannot be matched: %s", id,
+			bpg_jstr(so, "tree_files_error"));
+	if ((bad = signoff_mismatch(json_object_get(st, "files"), json_object_get(so, "tree_files"))))
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix, "the UAT sign-off of scenario %s by %s is for another "
+			"version: %s differs from the tree pushed", id, signer, bad);
+	return 0;
+}
+
 static int eval_uat(bpg_eval *ev)
 {
 	size_t k;
@@ -90,23 +183,17 @@ static int eval_uat(bpg_eval *ev)
 	int rc = 0;
 
 	for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_LISTED | SRV_REF_KEPT | SRV_REF_JUDGED, &r);) {
-		const char *env = r.envname;
-		const json_t *ev_map = srv_fact(ev, "uat_evidence");
+		const json_t *so_map = srv_fact(ev, "uat_signoffs");
 		json_t *changed = srv_changed_scenarios(ev);
 		if (!changed)
 			return BPG_ENOMEM;
-		if (json_array_size(changed) && !json_is_object(ev_map))
-			rc = srv_missing(ev, r.ref, "uat_evidence");
+		if (json_array_size(changed) && !json_is_object(so_map))
+			rc = srv_missing(ev, r.ref, "uat_signoffs");
 		json_array_foreach(changed, k, sc) {
 			const char *id = json_string_value(sc);
-			if (rc < 0 || !json_is_object(ev_map) || !tier_wanted(ev, id) ||
-			    json_array_size(json_object_get(ev_map, id)) > 0)
+			if (rc < 0 || !json_is_object(so_map) || !tier_wanted(ev, id))
 				continue;
-			char fix[256];
-			snprintf(fix, sizeof(fix), "commit the UAT results under %s/%s/ on stage, then promote",
-				bpg_ev_param_str(ev, "dir"), id);
-			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &r.where, fix, "no UAT evidence for scenario %s before %s: "
-				"nothing under %s/%s/ in the tree pushed", id, env, bpg_ev_param_str(ev, "dir"), id);
+			rc = uat_one(ev, &r, json_object_get(so_map, id), id);
 		}
 		json_decref(changed);
 		if (rc < 0)
@@ -171,6 +258,11 @@ static int eval_health(bpg_eval *ev)
 				"commit a stage health report (see docs: {\"measured_at\":..., \"scenarios\": {...}}) on stage",
 				"no usable stage health report before %s: %s", env,
 				json_is_object(rep) ? bpg_jstr(rep, "error") : "the file is missing");
+		} else if (srv_time_parse(bpg_jstr(rep, "measured_at"), &t) && srv_time_parse(bpg_ev_now(ev), &now) &&
+		           t > now + json_integer_value(bpg_ev_param(ev, "max_clock_skew_minutes")) * 60) {
+			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "measure stage health again with a correct clock and commit the report",
+				"the stage health report is dated in the future (measured_at %s, now %s): a report from the future "
+				"never goes stale, so it is refused", bpg_jstr(rep, "measured_at"), bpg_ev_now(ev));
 		} else if (!srv_time_parse(bpg_jstr(rep, "measured_at"), &t) || !srv_time_parse(bpg_ev_now(ev), &now) ||
 		           now - t > json_integer_value(bpg_ev_param(ev, "max_age_hours")) * 3600) {
 			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "refresh the stage health report",

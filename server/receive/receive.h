@@ -5,6 +5,7 @@
  *   input.c   pre-receive stdin: bounded, validated ref updates
  *   config.c  settings (git config bpgate.*, flags), principal map, policy from the policy ref
  *   srvfacts.c the server facts (extra.server, approvals) for one ref update
+ *   uatfacts.c the signed UAT sign-offs of the tree pushed
  *   main.c    the flow: gather, evaluate, print remote: lines, audit, exit (fails closed)
  *   post.c    post-receive: turn spooled release records into refs/bpgate/releases/...
  */
@@ -87,6 +88,9 @@ typedef struct {
 
 /* Add approvals and extra.server to the facts of one ref update. */
 int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, const char *env, bpg_error *err);
+/* extra.server.uat_signoffs: signed UAT sign-offs under <dir>/<scenario>/ of tree (uatfacts.c). */
+int rcv_uat_facts(json_t *server, git_repository *repo, git_tree *tree, const bpg_policy *p,
+	const bpg_allowed_signers *signers, const char *dir, time_t now);
 /* Scenario ids whose catalog paths match the facts' files (new array). */
 json_t *rcv_scenarios(const bpg_policy *policy, const json_t *facts);
 

@@ -376,7 +376,10 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 		goto done;
 	if (add_local_time(server, p, cx->now) < 0 || add_push_cert(server, cx) < 0 ||
 	    add_break_glass_log(server, cx, env) < 0 || add_uat(server, cx->repo, ntree, p) < 0 ||
-	    add_health(server, cx->repo, ntree, p) < 0) {
+	    add_health(server, cx->repo, ntree, p) < 0 ||
+	    rcv_uat_facts(server, cx->repo, ntree, p, cx->pol->signers,
+		    json_string_value(rule_param(p, "uat-evidence", "dir")) ? json_string_value(rule_param(p, "uat-evidence", "dir")) : "uat",
+		    cx->now) < 0) {
 		rc = oom(err);
 		goto done;
 	}

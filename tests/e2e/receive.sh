@@ -14,7 +14,7 @@ for p in alice bob carol dave erin frank grace mallory; do
 done
 : > "$keys/allowed_signers"
 for p in carol dave erin frank grace; do
-  echo "$p namespaces=\"git,bpgate-approval@v1\" $(cut -d' ' -f1,2 "$keys/$p.pub")" >> "$keys/allowed_signers"
+  echo "$p namespaces=\"git,bpgate-approval@v1,bpgate-uat@v1\" $(cut -d' ' -f1,2 "$keys/$p.pub")" >> "$keys/allowed_signers"
 done
 : > "$keys/users"
 for p in alice bob carol dave erin frank grace; do echo "$p $p" >> "$keys/users"; echo "$p@example.com $p" >> "$keys/users"; done
@@ -259,8 +259,8 @@ change alice scenarios/invoice-export/README.md "ledger v2" "invoices: ledger v2
 push alice 0 "dev" origin dev; promote dev stage; push bob 0 "stage" origin stage; promote stage main
 approve carol main prod
 spush erin erin 1 "a medium-risk scenario without UAT evidence is refused" origin main
-expect_grep "$E2E_TMP/err" "[uat-evidence] no UAT evidence for scenario invoice-export before prod" "uat named"
-mkdir -p uat/invoice-export; echo "UAT 2025-06-10: pass" > uat/invoice-export/run.md
+expect_grep "$E2E_TMP/err" "[uat-evidence] no signed UAT sign-off for scenario invoice-export before prod" "uat named"
+expect_exit 0 "a reviewer signs off the scenario's UAT" -- bpgate uat signoff invoice-export -f "$keys/dave"
 sed -i 's/2025-06-03T00:00:00Z/2025-06-10T00:00:00Z/; s/"p95_ms": 900/"p95_ms": 9000/' health/stage.json
 git add -A; as alice git commit -qm "invoices: UAT evidence and stage health"
 push alice 0 "dev" origin dev; promote dev stage; push bob 0 "stage" origin stage; promote stage main
