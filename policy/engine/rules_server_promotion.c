@@ -15,8 +15,12 @@
  * adds to it (extra.server.first_parent_range: old..new along first parents,
  * including the chain of a merge whose first parent does not descend from
  * the old tip) must carry the old tip's tree, the new (judged) tree, or a
- * tree the promotes_from environment had as an accepted tip (source_trees:
- * judged there). Not waived by break-glass or rollback.
+ * tree an environment up its promotes_from chain (stage, dev) had as an
+ * accepted tip (upstream_trees: judged and recorded there). Not waived by
+ * break-glass or rollback. The hard guarantee against fast-tracking such a
+ * tree is the rollback rule's release records; this rule keeps unrecorded
+ * trees (an intermediate commit never pushed as a tip, an orphan's chain)
+ * out of the history.
  */
 #include "rules_server.h"
 
@@ -89,13 +93,13 @@ static int eval_history(bpg_eval *ev)
 		const char *new_tree = json_string_value(srv_fact(ev, "new_tree"));
 		const char *old_tree = json_string_value(srv_fact(ev, "old_tree"));
 		const char *from = bpg_jstr(r.env, "promotes_from");
-		const json_t *range = srv_fact(ev, "first_parent_range"), *src = srv_fact(ev, "source_trees"), *c;
+		const json_t *range = srv_fact(ev, "first_parent_range"), *src = srv_fact(ev, "upstream_trees"), *c;
 		size_t k;
 		if (bpg_jbool(r.ref, "created"))
 			continue; /* a new branch has no history to keep clean; protected-branch governs creation */
 		if (!new_tree || !json_is_array(range) || (from && !json_is_array(src))) {
 			if ((rc = srv_missing(ev, r.ref, !new_tree ? "new_tree" : !json_is_array(range) ?
-				"first_parent_range" : "source_trees")) < 0)
+				"first_parent_range" : "upstream_trees")) < 0)
 				return rc;
 			continue;
 		}
@@ -107,14 +111,14 @@ static int eval_history(bpg_eval *ev)
 			bpg_where w = r.where;
 			w.commit = id;
 			char fix[512];
-			snprintf(fix, sizeof(fix), "promote only commits whose first-parent history carries judged trees: push "
-				"each intermediate tree to %s%s first, or squash the range, or merge it with the old tip of %s "
-				"as first parent (git merge --no-ff)", from ? from : "its environment", from ? " as its tip" : "",
-				r.name);
+			snprintf(fix, sizeof(fix), "promote only commits whose first-parent history carries judged trees: "
+				"push each intermediate commit to %s (or an environment before it) as its tip first, squash the "
+				"range, or merge it with the old tip of %s as first parent (git merge --no-ff)",
+				from ? from : "its environment", r.name);
 			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix, "commit %.12s would put tree %.12s into the "
 				"first-parent history of %s (environment %s) unjudged: it is neither the old tree, nor the "
-				"new tree, nor a tree %s had as an accepted tip", id ? id : "?", t ? t : "?", r.name,
-				r.envname, from ? from : "a source environment")) < 0)
+				"new tree, nor a tree %s or an environment before it had as an accepted tip", id ? id : "?",
+				t ? t : "?", r.name, r.envname, from ? from : "a source environment")) < 0)
 				return rc;
 		}
 	}

@@ -8,6 +8,8 @@
  *   source_trees       trees the promotes_from environment's branch had as an
  *                      accepted *tip* (its verified records of any kind) plus
  *                      its current tip; never the trees of intermediate commits
+ *   upstream_trees     the same for every environment up the promotes_from
+ *                      chain (stage, then dev, ...)
  *   first_parent_range [{commit, tree}]: the commits this update adds to the
  *                      branch's first-parent history, newest first
  *
@@ -161,6 +163,30 @@ done:
 	return rc;
 }
 
+/* The trees an environment had as accepted tips: its verified records and its branch's current tip. */
+static int add_tips(json_t *out, const rcv_ctx *cx, const char *env, bpg_error *err)
+{
+	char branch[512];
+	git_reference *ref = NULL;
+	int rc = 0;
+
+	env_branch(branch, sizeof(branch), cx->pol->policy, env);
+	/* the current tip: accepted when it was pushed (or there before the gate) */
+	if (branch[0] && git_reference_lookup(&ref, cx->repo, branch) == 0) {
+		git_commit *c = NULL;
+		if (git_reference_target(ref) && git_commit_lookup(&c, cx->repo, git_reference_target(ref)) == 0) {
+			char th[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(th, sizeof(th), git_commit_tree_id(c));
+			if (!bpg_strings_has(out, th) && json_array_append_new(out, json_string(th)) < 0)
+				rc = oom(err);
+		}
+		git_commit_free(c);
+	}
+	git_reference_free(ref);
+	git_error_clear();
+	return rc < 0 ? rc : each_record(cx, env, add_tip, out, err);
+}
+
 int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, const char *env, const char *from,
 	bpg_error *err)
 {
@@ -182,22 +208,20 @@ int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, co
 	if ((rc = each_record(cx, env, add_released, released, err)) < 0 || (rc = add_range(range, cx->repo, u, err)) < 0)
 		return rc;
 	if (!from)
-		return 0;
-	char branch[512];
-	git_reference *ref = NULL;
-	env_branch(branch, sizeof(branch), cx->pol->policy, from);
-	/* the source branch's current tip: accepted when it was pushed (or there before the gate) */
-	if (branch[0] && git_reference_lookup(&ref, cx->repo, branch) == 0) {
-		git_commit *c = NULL;
-		if (git_reference_target(ref) && git_commit_lookup(&c, cx->repo, git_reference_target(ref)) == 0) {
-			char th[GIT_OID_HEXSZ + 1];
-			git_oid_tostr(th, sizeof(th), git_commit_tree_id(c));
-			if (json_array_append_new(src, json_string(th)) < 0)
-				rc = oom(err);
-		}
-		git_commit_free(c);
+		return json_object_set_new(server, "upstream_trees", json_array()) < 0 ? oom(err) : 0;
+	if ((rc = add_tips(src, cx, from, err)) < 0)
+		return rc;
+	/* upstream_trees: accepted tips of every environment up the promotes_from chain
+	 * (at most 16 environments deep: a cycle in the policy ends there) */
+	json_t *up = json_array();
+	const json_t *envs = json_object_get(bpg_policy_json(cx->pol->policy), "environments");
+	if (!up || json_object_set_new(server, "upstream_trees", up) < 0)
+		return oom(err);
+	const char *e = from;
+	for (int depth = 0; e && depth < 16 && strcmp(e, env) != 0; depth++) {
+		if ((rc = add_tips(up, cx, e, err)) < 0)
+			return rc;
+		e = json_string_value(json_object_get(json_object_get(envs, e), "promotes_from"));
 	}
-	git_reference_free(ref);
-	git_error_clear();
-	return rc < 0 ? rc : each_record(cx, from, add_tip, src, err);
+	return 0;
 }
