@@ -293,8 +293,12 @@ int cmd_approve(int argc, char **argv)
 	}
 	if (resolve_rev(&commit, &shown, repo, rev, remote) < 0)
 		goto done;
-	printf("approving %s = commit %.12s, tree %.12s\n", shown.ptr ? shown.ptr : rev,
-		git_oid_tostr_s(git_commit_id(commit)), git_oid_tostr_s(git_commit_tree_id(commit)));
+	{
+		char ch[GIT_OID_HEXSZ + 1], th[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(ch, sizeof(ch), git_commit_id(commit));
+		git_oid_tostr(th, sizeof(th), git_commit_tree_id(commit));
+		printf("approving %s = commit %.12s, tree %.12s\n", shown.ptr ? shown.ptr : rev, ch, th);
+	}
 	if (!key) {
 		const char *home = getenv("HOME");
 		bpg_buf_printf(&keybuf, "%s/.ssh/id_ed25519", home ? home : "");
