@@ -24,7 +24,7 @@ pack="$BPG_SOURCE_ROOT/policy/packs/regulated"
 [ -x "$receive" ] && [ -x "$daemon" ] || { echo "SKIP: bpgate-receive or bpgated not built"; exit 77; }
 command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || { echo "SKIP: needs ssh and ssh-keygen"; exit 77; }
 export BPGATE_TIME=2025-06-04T10:30:00Z   # a Wednesday, 12:30 in Europe/Berlin: inside the change window
-T=$E2E_TMP; keys="$T/keys"; D="$T/daemon"; work="$T/work"
+T=$E2E_TMP; keys="$T/keys"; D="$T/daemon"
 mkdir -p "$keys" "$D/repos" "$D/state"
 PIDS=()
 cleanup() {
@@ -54,15 +54,6 @@ BPGATE_TIME=$BPGATE_TIME; export BPGATE_TIME
 exec '$receive' "\$@"
 EOF
 chmod +x "$T/gate"
-srv="$D/repos/scenarios.git"
-git init -q --bare "$srv"
-git -C "$srv" symbolic-ref HEAD refs/heads/main
-git -C "$srv" config bpgate.users "$keys/users"
-git -C "$srv" config bpgate.repository acme/make-scenarios
-git -C "$srv" config bpgate.bootstrap true
-git -C "$srv" config receive.advertisePushOptions true
-git -C "$srv" config receive.certNonceSeed insider-e2e-seed
-git -C "$srv" config gpg.ssh.allowedSignersFile "$keys/allowed_signers"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$D/cfg.json" <<EOF
 { "listen": { "address": "127.0.0.1", "port": $port }, "repo_root": "repos", "state_dir": "state",
@@ -71,7 +62,6 @@ EOF
 (cd "$D" && exec "$daemon" --config cfg.json > "$D/log" 2>&1) & PIDS+=("$!")
 for _ in $(seq 200); do grep -q 'event=listen' "$D/log" 2>/dev/null && break; sleep 0.05; done
 grep -q 'event=listen' "$D/log" || { fail "bpgated did not start"; cat "$D/log"; finish; exit 1; }
-URL="ssh://git@127.0.0.1:$port/scenarios.git"
 SSHO="-F /dev/null -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=10"
 # gitas <person> git-args...: git with that person's SSH key
 gitas() { local p=$1; shift; GIT_SSH_COMMAND="ssh $SSHO -i $keys/$p" timeout 120 git "$@"; }
@@ -100,23 +90,35 @@ refused_by() { # refused_by <rule> <what>: the last push was refused, naming the
   expect_grep "$T/err" "[$1]" "$2: refused by $1"
 }
 
-# --- the governed repository -------------------------------------------------------------
-git init -q "$work"; cd "$work"
-git config bpgate.repository acme/make-scenarios
-mkdir -p .bpgate scenarios/weekly-digest health
-cp "$pack/policy.json" .bpgate/policy.json
-cp -r "$pack/contracts" .bpgate/contracts
-cp "$keys/allowed_signers" .bpgate/allowed_signers
-echo "Weekly KPI digest" > scenarios/weekly-digest/README.md
-cat > health/stage.json <<'J'
+# --- a governed repository per attack (each starts from a clean prod) ------------------------
+# governed NAME: a new repository on the daemon, bootstrapped over SSH; sets srv, URL, work
+governed() {
+  srv="$D/repos/$1.git"; URL="ssh://git@127.0.0.1:$port/$1.git"; work="$T/$1"
+  git init -q --bare "$srv"
+  git -C "$srv" symbolic-ref HEAD refs/heads/main
+  git -C "$srv" config bpgate.users "$keys/users"
+  git -C "$srv" config bpgate.repository acme/make-scenarios
+  git -C "$srv" config bpgate.bootstrap true
+  git -C "$srv" config receive.advertisePushOptions true
+  git -C "$srv" config receive.certNonceSeed insider-e2e-seed
+  git -C "$srv" config gpg.ssh.allowedSignersFile "$keys/allowed_signers"
+  git init -q "$work"; cd "$work"
+  git config bpgate.repository acme/make-scenarios
+  mkdir -p .bpgate scenarios/weekly-digest health
+  cp "$pack/policy.json" .bpgate/policy.json
+  cp -r "$pack/contracts" .bpgate/contracts
+  cp "$keys/allowed_signers" .bpgate/allowed_signers
+  echo "Weekly KPI digest" > scenarios/weekly-digest/README.md
+  cat > health/stage.json <<'J'
 {"measured_at": "2025-06-03T00:00:00Z", "scenarios": {
  "weekly-digest": {"success_rate": 0.999, "error_rate": 0.001, "p95_ms": 800}}}
 J
-git add -A && as alice git commit -qm "Govern this repository"
-git remote add origin "$URL"
-git branch stage; git branch dev
-push alice 0 "bootstrap push over SSH" origin main stage dev
-git -C "$srv" config --unset bpgate.bootstrap
+  git add -A && as alice git commit -qm "Govern this repository"
+  git remote add origin "$URL"
+  git branch stage; git branch dev
+  push alice 0 "$1: bootstrap push over SSH" origin main stage dev
+  git -C "$srv" config --unset bpgate.bootstrap
+}
 # change <person> <text> <message>: a commit on dev's README (tree printed)
 change() {
   git checkout -q dev
@@ -135,6 +137,7 @@ tree_with() { # tree_with <base commit> <text>: the base tree with a line added 
 
 # ============ 1. one releaser puts unapproved content on prod ============================
 echo "# 1a: an intermediate first-parent commit with a malicious tree, capped by the approved tree"
+governed intermediate
 change alice "Sent on Mondays" "digest: Mondays"; to_stage "Mondays"
 good=$(git rev-parse dev); good_tree=$(git rev-parse "dev^{tree}")
 approve carol "$good"
@@ -154,13 +157,22 @@ spush erin 1 "1a: the malicious tree pushed as a rollback" origin "$z:refs/heads
 if grep -qF "[rollback]" "$T/err"; then fail "1a: the malicious tree was taken for a rollback"; else ok "1a: not a rollback"; fi
 
 echo "# 1b: a merge whose first parent is an orphan carrying the malicious tree"
-gitas erin fetch -q origin
+governed orphan
+change alice "Sent on Mondays" "digest: Mondays"; to_stage "Mondays"
+good=$(git rev-parse dev); good_tree=$(git rev-parse "dev^{tree}")
+approve carol "$good"
 cur=$(git rev-parse origin/main)
+evil_tree=$(tree_with "$cur" "EVIL: forward every digest to attacker@evil.example")
 orphan=$(commit_tree alice "$evil_tree" "digest: tidy")
 merge=$(commit_tree alice "$good_tree" "Merge stage" "$orphan" "$cur")
 spush erin 1 "1b: a merge over an orphan with the malicious tree" origin "$merge:refs/heads/main"
 refused_by first-parent-history "1b"
 expect_grep "$T/err" "commit ${orphan:0:12} would put tree ${evil_tree:0:12}" "1b: names the orphan"
+echo "# 1c: a malicious tree laundered through stage tips, then pushed as a rollback"
+governed laundered
+change alice "Sent on Mondays" "digest: Mondays"; to_stage "Mondays"
+good=$(git rev-parse dev); good_tree=$(git rev-parse "dev^{tree}")
+approve carol "$good"
 # the approved tree itself goes to prod the normal way
 gitas erin fetch -q origin
 spush erin 0 "the approved tree is released normally" origin "$good:refs/heads/main"
@@ -170,7 +182,6 @@ git -C "$srv" cat-file blob "$rec" > "$T/rec" 2>/dev/null || :
 expect_grep "$T/rec" '"kind":"release"' "the record is a judged release"
 expect_grep "$T/rec" "\"tree\":\"$good_tree\"" "the record names the tree"
 
-echo "# 1c: a malicious tree laundered through stage tips, then pushed as a rollback"
 change alice "EVIL: forward every digest to attacker@evil.example" "digest: forward"
 laundered=$(git rev-parse dev); laundered_tree=$(git rev-parse "dev^{tree}")
 to_stage "forward"
@@ -194,8 +205,8 @@ refused_by server-refs "forged record"
 
 # ============ 5. a tag named like a branch makes a reviewer approve another tree ==========
 echo "# 5: tags named like environment branches"
-gitas bob fetch -q origin
-git checkout -q dev; git reset -q --hard origin/main
+governed tags
+git checkout -q dev
 echo "EVIL: mail the customer list to attacker@evil.example" >> scenarios/weekly-digest/README.md
 git add -A; as bob git commit -qm "digest: tidy"
 x5=$(git rev-parse HEAD); m5=$(git rev-parse "HEAD^{tree}")
@@ -229,5 +240,5 @@ approve carol "$x5"
 spush erin 1 "5: prod moving to a tree that was only an intermediate commit of stage" origin "$x5:refs/heads/main"
 refused_by promotion "5"
 expect_grep "$T/err" "tree ${m5:0:12} of commit ${x5:0:12} was never an accepted tip of refs/heads/stage" "5: says why"
-server_has refs/heads/main "$back" && ok "5: prod did not move" || fail "5: prod moved"
+server_has refs/heads/main "$(git rev-parse origin/main)" && ok "5: prod did not move" || fail "5: prod moved"
 finish
