@@ -258,7 +258,10 @@ static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *en
 	if (!log || json_object_set_new(server, "break_glass_log", log) < 0)
 		return BPG_ENOMEM;
 	snprintf(prefix, sizeof(prefix), "refs/bpgate/releases/%s/", env);
-	if (git_reference_iterator_glob_new(&it, cx->repo, "refs/bpgate/releases/*") < 0) {
+	char glob[300];
+	/* this environment's records only (the limit below is per environment), when its name fits a glob */
+	snprintf(glob, sizeof(glob), "%s*", rcv_env_name_plain(env) ? prefix : "refs/bpgate/releases/");
+	if (git_reference_iterator_glob_new(&it, cx->repo, glob) < 0) {
 		git_error_clear();
 		return 0;
 	}

@@ -57,11 +57,13 @@ static int each_record(const rcv_ctx *cx, const char *env, record_cb cb, void *a
 	size_t seen = 0;
 	int rc = 0;
 
-	if (strlen(env) > 200)
-		return 0;
+	char glob[310];
+	if (!rcv_env_name_plain(env))
+		return 0; /* not a name a glob can hold: no records are read, which refuses more, never less */
 	snprintf(prefix, sizeof(prefix), "refs/bpgate/releases/%s/", env);
+	snprintf(glob, sizeof(glob), "%s*", prefix);
 	env_branch(branch, sizeof(branch), cx->pol->policy, env);
-	if (git_reference_iterator_glob_new(&it, cx->repo, "refs/bpgate/releases/*") < 0) {
+	if (git_reference_iterator_glob_new(&it, cx->repo, glob) < 0) {
 		git_error_clear();
 		return 0; /* no records: nothing released */
 	}
@@ -187,23 +189,23 @@ static int add_tips(json_t *out, const rcv_ctx *cx, const char *env, bpg_error *
 	return rc < 0 ? rc : each_record(cx, env, add_tip, out, err);
 }
 
+bool rcv_env_name_plain(const char *env)
+{
+	size_t n = env ? strlen(env) : 0;
+	return n > 0 && n <= 200 && strspn(env, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n &&
+		env[0] != '.';
+}
+
 int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, const char *env, const char *from,
 	bpg_error *err)
 {
 	json_t *released = json_array(), *src = json_array(), *range = json_array();
 	int rc = 0;
 
-	if (!released || !src || !range || json_object_set_new(server, "released_trees", released) < 0) {
-		json_decref(released);
-		json_decref(src);
-		json_decref(range);
-		return oom(err);
-	}
-	if (json_object_set_new(server, "source_trees", src) < 0) {
-		json_decref(range);
-		return oom(err);
-	}
-	if (json_object_set_new(server, "first_parent_range", range) < 0)
+	/* json_object_set_new takes the reference, on failure too */
+	if (json_object_set_new(server, "released_trees", released) < 0 ||
+	    json_object_set_new(server, "source_trees", src) < 0 ||
+	    json_object_set_new(server, "first_parent_range", range) < 0 || !released || !src || !range)
 		return oom(err);
 	if ((rc = each_record(cx, env, add_released, released, err)) < 0 || (rc = add_range(range, cx->repo, u, err)) < 0)
 		return rc;
