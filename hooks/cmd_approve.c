@@ -5,6 +5,14 @@
  * (bpgate's own signer for plain ed25519 keys; ssh-keygen -Y sign for
  * agent-held, passphrase-protected or other keys), store it under
  * refs/bpgate/approvals/... and push it.
+ *
+ * REV is resolved without ambiguity (resolve_rev): a full commit id; a full
+ * ref name (refs/...); the name of an environment or of its branch
+ * (.bpgate/policy.json) as refs/heads/<branch>, else
+ * refs/remotes/<remote>/<branch>, refused when any other ref (a tag
+ * "stage", a branch "prod") answers to the same name; any other name only
+ * when exactly one ref answers to it. A suffix (~1, ^2, ...) applies to the
+ * ref found. What is approved (ref, commit, tree) is printed before signing.
  */
 #include "cli.h"
 #include "bpgate/approval.h"
@@ -124,16 +132,138 @@ done:
 	return rc;
 }
 
+static bool ref_exists(git_repository *repo, const char *name)
+{
+	git_reference *r = NULL;
+	bool ok = git_reference_lookup(&r, repo, name) == 0;
+	git_reference_free(r);
+	git_error_clear();
+	return ok;
+}
+
+/* The environment whose name or branch (short or full) is `name`: *branch gets the branch's short name. */
+static bool env_branch_of(json_t *envs, const char *name, char *branch, size_t size)
+{
+	const char *env;
+	json_t *e;
+	json_object_foreach(envs, env, e) {
+		const char *b = json_string_value(json_object_get(e, "branch"));
+		const char *bs = b && strncmp(b, "refs/heads/", 11) == 0 ? b + 11 : b;
+		if (bs && (strcmp(name, env) == 0 || strcmp(name, bs) == 0)) {
+			snprintf(branch, size, "%s", bs);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* .bpgate/policy.json's environments in the work tree (NULL when there is none). */
+static json_t *load_envs(git_repository *repo)
+{
+	bpg_buf p = BPG_BUF_INIT, data = BPG_BUF_INIT;
+	bpg_error err;
+	json_t *pol = NULL, *envs = NULL;
+	if (git_repository_workdir(repo) &&
+	    bpg_buf_printf(&p, "%s.bpgate/policy.json", git_repository_workdir(repo)) == 0 &&
+	    bpg_file_read(&data, p.ptr, (size_t)4 << 20, &err) == 0)
+		pol = json_loadb(data.ptr, data.size, 0, NULL);
+	envs = json_incref(json_object_get(pol, "environments"));
+	json_decref(pol);
+	bpg_buf_dispose(&p);
+	bpg_buf_dispose(&data);
+	return json_is_object(envs) ? envs : (json_decref(envs), NULL);
+}
+
+/* Resolve REV to a commit without ambiguity (see the top of the file); *shown gets what it resolved to. */
+static int resolve_rev(git_commit **out, bpg_buf *shown, git_repository *repo, const char *rev, const char *remote)
+{
+	/* git's own order of names a short name may mean (git help revisions) */
+	static const char *dwim[][2] = { { "refs/", "" }, { "refs/tags/", "" }, { "refs/heads/", "" },
+		{ "refs/remotes/", "" }, { "refs/remotes/", "/HEAD" } };
+	size_t blen = strcspn(rev, "~^:@");
+	char base[512], branch[512], chosen[1200] = "", found[1200] = "", cand[1200];
+	json_t *envs = NULL;
+	git_object *obj = NULL;
+	git_oid id;
+	int rc = -1, n = 0;
+
+	*out = NULL;
+	if (blen >= sizeof(base) || strlen(rev) > 1024) {
+		fprintf(stderr, "bpgate approve: '%.40s...' is too long\n", rev);
+		return -1;
+	}
+	memcpy(base, rev, blen);
+	base[blen] = '\0';
+	if (strlen(rev) == GIT_OID_HEXSZ && strspn(rev, "0123456789abcdef") == GIT_OID_HEXSZ) {
+		git_oid_fromstr(&id, rev);
+		rc = git_object_lookup(&obj, repo, &id, GIT_OBJECT_ANY);
+		bpg_buf_puts(shown, "commit id");
+		goto peel;
+	}
+	if (blen && strncmp(base, "refs/", 5) == 0) {
+		if (!ref_exists(repo, base)) {
+			fprintf(stderr, "bpgate approve: there is no ref %s\n", base);
+			return -1;
+		}
+		snprintf(chosen, sizeof(chosen), "%s", base);
+	} else if (blen) {
+		envs = load_envs(repo);
+		bool is_env = envs && env_branch_of(envs, base, branch, sizeof(branch));
+		json_decref(envs);
+		if (is_env) {
+			snprintf(chosen, sizeof(chosen), "refs/heads/%s", branch);
+			if (!ref_exists(repo, chosen))
+				snprintf(chosen, sizeof(chosen), "refs/remotes/%s/%s", remote, branch);
+			if (!ref_exists(repo, chosen)) {
+				fprintf(stderr, "bpgate approve: '%s' names an environment's branch, but neither refs/heads/%s nor "
+					"refs/remotes/%s/%s exists: fetch it first\n", base, branch, remote, branch);
+				return -1;
+			}
+		}
+		for (size_t k = 0; k < sizeof(dwim) / sizeof(dwim[0]); k++) {
+			snprintf(cand, sizeof(cand), "%s%s%s", dwim[k][0], base, dwim[k][1]);
+			if (!ref_exists(repo, cand) || strcmp(cand, chosen) == 0)
+				continue;
+			if (is_env || n++ > 0) {
+				fprintf(stderr, "bpgate approve: '%s' is ambiguous: %s and %s both answer to it; name the ref in full "
+					"(e.g. refs/remotes/%s/...) or give the commit id\n", base, is_env ? chosen : found, cand, remote);
+				return -1;
+			}
+			snprintf(found, sizeof(found), "%s", cand);
+		}
+		if (!is_env && n == 1)
+			snprintf(chosen, sizeof(chosen), "%s", found);
+	}
+	if (chosen[0]) {
+		bpg_buf spec = BPG_BUF_INIT;
+		bpg_buf_printf(&spec, "%s%s", chosen, rev + blen);
+		rc = git_revparse_single(&obj, repo, spec.ptr);
+		bpg_buf_puts(shown, spec.ptr);
+		bpg_buf_dispose(&spec);
+	} else {
+		rc = git_revparse_single(&obj, repo, rev); /* HEAD, an abbreviated id, ... */
+		bpg_buf_puts(shown, rev);
+	}
+peel:
+	if (rc < 0 || git_object_peel((git_object **)out, obj, GIT_OBJECT_COMMIT) < 0) {
+		fprintf(stderr, "bpgate approve: '%s' is not a commit\n", rev);
+		rc = -1;
+	}
+	git_error_clear();
+	git_object_free(obj);
+	return rc < 0 ? -1 : 0;
+}
+
 int cmd_approve(int argc, char **argv)
 {
 	const char *rev = NULL, *env = NULL, *key = NULL, *as = NULL, *remote = "origin", *repo_opt = NULL;
 	bool push = true;
 	git_repository *repo = NULL;
-	git_object *obj = NULL;
 	git_commit *commit = NULL;
 	git_reference *ref = NULL;
 	bpg_allowed_signers *signers = NULL;
 	bpg_buf stmt = BPG_BUF_INIT, sig = BPG_BUF_INIT, refname = BPG_BUF_INIT, keybuf = BPG_BUF_INIT, found = BPG_BUF_INIT;
+	bpg_buf shown = BPG_BUF_INIT;
 	bpg_approval a;
 	bpg_ssh_pubkey pub;
 	bpg_error err;
@@ -161,9 +291,13 @@ int cmd_approve(int argc, char **argv)
 		fprintf(stderr, "bpgate approve: not inside a git repository\n");
 		goto done;
 	}
-	if (git_revparse_single(&obj, repo, rev) < 0 || git_object_peel((git_object **)&commit, obj, GIT_OBJECT_COMMIT) < 0) {
-		fprintf(stderr, "bpgate approve: '%s' is not a commit\n", rev);
+	if (resolve_rev(&commit, &shown, repo, rev, remote) < 0)
 		goto done;
+	{
+		char ch[GIT_OID_HEXSZ + 1], th[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(ch, sizeof(ch), git_commit_id(commit));
+		git_oid_tostr(th, sizeof(th), git_commit_tree_id(commit));
+		printf("approving %s = commit %.12s, tree %.12s\n", shown.ptr ? shown.ptr : rev, ch, th);
 	}
 	if (!key) {
 		const char *home = getenv("HOME");
@@ -232,7 +366,6 @@ int cmd_approve(int argc, char **argv)
 done:
 	git_reference_free(ref);
 	git_commit_free(commit);
-	git_object_free(obj);
 	bpg_allowed_signers_free(signers);
 	git_repository_free(repo);
 	bpg_buf_dispose(&stmt);
@@ -240,6 +373,7 @@ done:
 	bpg_buf_dispose(&refname);
 	bpg_buf_dispose(&keybuf);
 	bpg_buf_dispose(&found);
+	bpg_buf_dispose(&shown);
 	git_libgit2_shutdown();
 	return rc;
 }

@@ -6,7 +6,9 @@
  * environment's branch goes back to the last tree released there (release
  * records refs/bpgate/releases/<env>/<commit>) in which the scenario's files
  * differ from now, or to --to REV's tree. The gate recognises a rollback only
- * when the WHOLE tree is one the branch had, so the commit restores that
+ * when the WHOLE tree is one the environment released (a record of kind
+ * "release"; rollbacks and break-glass changes are not targets), so the
+ * commit restores that
  * whole tree; the impact summary says which scenarios (with their modules and
  * connections, from the semantic blueprint diff), systems (catalog writes_to)
  * and other files change back. When other scenarios would change back too it
@@ -467,6 +469,14 @@ static int find_tip(rb_ctx *cx)
 }
 
 /* The target: --to REV, or the newest release whose scenario files differ from now. */
+/* A record of a judged release (not a rollback, a break-glass change or a non-release update). */
+static bool is_release(const json_t *rec)
+{
+	const char *k = json_string_value(json_object_get(rec, "kind"));
+	return k && strcmp(k, "release") == 0 && json_string_value(json_object_get(rec, "tree")) &&
+		json_string_value(json_object_get(rec, "new"));
+}
+
 static int find_target(rb_ctx *cx, const char *to, const json_t *records, const json_t *hist)
 {
 	size_t i, k;
@@ -487,16 +497,20 @@ static int find_target(rb_ctx *cx, const char *to, const json_t *records, const 
 		}
 		git_oid_tostr(th, sizeof(th), &cx->to_tree);
 		const char *c = commit_with_tree(hist, th);
-		if (git_oid_equal(&cx->to_tree, &cx->tip_tree) || !c) {
+		/* the gate fast-tracks only a tree the environment released (a record of kind release) */
+		json_array_foreach(records, i, rec)
+			if (c && is_release(rec) && strcmp(json_string_value(json_object_get(rec, "tree")), th) == 0) {
+				cx->record = rec;
+				c = json_string_value(json_object_get(rec, "new"));
+			}
+		if (git_oid_equal(&cx->to_tree, &cx->tip_tree) || !c || !cx->record) {
 			fprintf(stderr, "bpgate rollback: %s's tree %.12s %s; the gate accepts a rollback only to a tree %s "
-				"had before\n", to, th, git_oid_equal(&cx->to_tree, &cx->tip_tree) ? "is the current one" :
-				"was never on the branch", cx->short_branch);
+				"released before\n", to, th, git_oid_equal(&cx->to_tree, &cx->tip_tree) ? "is the current one" :
+				!c ? "was never on the branch" : "was never released there", cx->env);
+			cx->record = NULL;
 			return BPG_EXIT_FINDINGS;
 		}
 		git_oid_fromstr(&cx->to_commit, c);
-		json_array_foreach(records, i, rec)
-			if (strcmp(json_string_value(json_object_get(rec, "new")), c) == 0)
-				cx->record = rec;
 		return 0;
 	}
 	/* releases in the branch's own order (record times can tie), newest first */
@@ -509,7 +523,7 @@ static int find_target(rb_ctx *cx, const char *to, const json_t *records, const 
 		const char *c = json_string_value(json_array_get(h, 0)), *t = json_string_value(json_array_get(h, 1));
 		git_oid tid;
 		rec = json_object_get(by_commit, c);
-		if (!rec || strcmp(json_string_value(json_object_get(rec, "tree")), t) != 0 || git_oid_fromstr(&tid, t) < 0 || git_oid_equal(&tid, &cx->tip_tree) || !scenario_differs(cx, &tid))
+		if (!rec || !is_release(rec) || strcmp(json_string_value(json_object_get(rec, "tree")), t) != 0 || git_oid_fromstr(&tid, t) < 0 || git_oid_equal(&tid, &cx->tip_tree) || !scenario_differs(cx, &tid))
 			continue;
 		cx->record = rec; /* still owned by records */
 		git_oid_cpy(&cx->to_tree, &tid);
@@ -665,8 +679,6 @@ int cmd_rollback(int argc, char **argv)
 		printf(" by ");
 		put_safe(json_string_value(json_object_get(cx.record, "pusher")));
 		printf(")");
-	} else {
-		printf(" (no release record: it was on the branch, the gate accepts it as a rollback)");
 	}
 	printf("\n");
 	if (impact(&cx) < 0)

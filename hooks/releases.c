@@ -101,6 +101,11 @@ int rel_records(json_t **out, git_repository *repo, const char *env, bpg_error *
 			rec = json_loadb(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), 0, NULL);
 		git_blob_free(b);
 		git_error_clear();
+		const char *kind = json_string_value(json_object_get(rec, "kind"));
+		if (kind && strcmp(kind, "update") == 0) { /* an unprotected environment's accepted tip: not a release */
+			json_decref(rec);
+			rec = NULL;
+		}
 		if (json_is_object(rec) && json_is_string(json_object_get(rec, "tree")) &&
 		    json_is_string(json_object_get(rec, "new")) &&
 		    json_object_set_new(rec, "record_ref", json_string(git_reference_name(ref))) == 0) {

@@ -27,7 +27,9 @@ int rel_policy_load(bpg_policy **policy, bpg_allowed_signers **signers, git_repo
 
 /* The release records of `env` (every environment when NULL), newest first
  * (by "time", then ref name). Each is the record's JSON plus "record_ref".
- * Unreadable or malformed records are skipped (they are the server's). */
+ * Unreadable or malformed records are skipped (they are the server's), and so
+ * are records of kind "update" (accepted tips of unprotected environments:
+ * no release). */
 int rel_records(json_t **out, git_repository *repo, const char *env, bpg_error *err);
 
 /* The branch of an environment as a full ref name, written to out. */

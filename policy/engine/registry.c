@@ -11,6 +11,7 @@ extern const bpg_rule_def bpg_rule_blueprint_parses, bpg_rule_catalogued, bpg_ru
 	bpg_rule_schema_drift;
 /* server rules (rules_server_*.c; judge pushes in context pre-receive only) */
 extern const bpg_rule_def bpg_rule_protected_branch, bpg_rule_server_refs, bpg_rule_promotion, bpg_rule_rollback,
+	bpg_rule_first_parent_history,
 	bpg_rule_break_glass, bpg_rule_break_glass_overdue, bpg_rule_approvals, bpg_rule_policy_change,
 	bpg_rule_segregation, bpg_rule_change_window, bpg_rule_signed_push, bpg_rule_uat_evidence,
 	bpg_rule_stage_health;
@@ -32,6 +33,7 @@ const bpg_rule_def *const bpg_rule_table[] = {
 	&bpg_rule_server_refs,
 	&bpg_rule_promotion,
 	&bpg_rule_rollback,
+	&bpg_rule_first_parent_history,
 	&bpg_rule_break_glass,
 	&bpg_rule_break_glass_overdue,
 	&bpg_rule_approvals,

@@ -62,8 +62,9 @@ const char *srv_break_glass_option(const bpg_eval *ev);
 bool srv_incident_valid(const char *v);
 
 /* Is this ref update a rollback: a fast-forward of an existing ref to a
- * tree its branch had before (extra.server.target_history), pushed by a
- * releaser? *commit (may be NULL) gets the earlier commit with that tree. */
+ * tree the environment released before (extra.server.released_trees: the
+ * server's verified records of judged releases), pushed by a releaser?
+ * *commit (may be NULL) gets the released commit with that tree. */
 bool srv_rollback(const bpg_eval *ev, const json_t *ref, const char **commit);
 
 /* Did a principal author or commit any commit of the range? *which gets the commit. */

@@ -116,7 +116,9 @@ bool srv_rollback(const bpg_eval *ev, const json_t *ref, const char **commit)
 		return false;
 	if (old_tree && strcmp(old_tree, new_tree) == 0)
 		return false;
-	json_array_foreach(srv_fact(ev, "target_history"), i, h) {
+	/* only a tree this environment released (a verified record of a judged update), never one
+	 * that merely appears in its history (an intermediate commit, an orphan's first parent) */
+	json_array_foreach(srv_fact(ev, "released_trees"), i, h) {
 		const char *t = bpg_jstr(h, "tree");
 		if (t && strcmp(t, new_tree) == 0) {
 			if (commit)

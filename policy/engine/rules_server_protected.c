@@ -5,7 +5,14 @@
  * emergency role may push with a valid break-glass).
  * server-refs: refs/bpgate/ is ours. Approvals (refs/bpgate/approvals/...)
  * may be created, never updated or deleted, and must verify; anything else
- * under refs/bpgate/ is written by the server only.
+ * under refs/bpgate/ is written by the server only. Names that make an
+ * environment ambiguous are refused too (created or updated, never deleted):
+ * a tag whose name is, or ends in "/" followed by, an environment's name or
+ * its branch's short name (refs/tags/main, refs/tags/stage, refs/tags/prod,
+ * refs/tags/origin/main), and a branch that is not an environment's branch
+ * but is named like an environment (refs/heads/prod when prod's branch is
+ * main) or starts with tags/, heads/, remotes/ or refs/, or is HEAD:
+ * `git rev-parse stage` prefers refs/tags/stage over every branch.
  */
 #include "rules_server.h"
 
@@ -63,6 +70,56 @@ static int eval_protected(bpg_eval *ev)
 	return 0;
 }
 
+/* Does `name` equal `what`, or end in "/" + `what`? */
+static bool names(const char *name, const char *what, bool suffix)
+{
+	size_t n = strlen(name), w = strlen(what);
+	if (!w)
+		return false;
+	return strcmp(name, what) == 0 || (suffix && n > w && name[n - w - 1] == '/' && strcmp(name + n - w, what) == 0);
+}
+
+/* The environment a tag or branch name would be mistaken for, or NULL. */
+static const char *ambiguous_env(const bpg_eval *ev, const char *ref, const char **why)
+{
+	static const char *reserved[] = { "tags/", "heads/", "remotes/", "refs/" };
+	bool tag = strncmp(ref, "refs/tags/", 10) == 0, head = strncmp(ref, "refs/heads/", 11) == 0;
+	const char *shortn = ref + (tag ? 10 : 11), *env;
+	json_t *e;
+
+	if (!tag && !head)
+		return NULL;
+	json_object_foreach(json_object_get(bpg_ev_policy(ev)->root, "environments"), env, e) {
+		const char *b = bpg_jstr(e, "branch");
+		if (b && head && (strcmp(b, ref) == 0 || strcmp(b, shortn) == 0))
+			return NULL; /* an environment's own branch */
+	}
+	json_object_foreach(json_object_get(bpg_ev_policy(ev)->root, "environments"), env, e) {
+		const char *b = bpg_jstr(e, "branch");
+		const char *bs = b && strncmp(b, "refs/heads/", 11) == 0 ? b + 11 : b;
+		if (names(shortn, env, tag)) {
+			*why = "the environment's name";
+			return env;
+		}
+		if (bs && names(shortn, bs, tag)) {
+			*why = "the short name of the environment's branch";
+			return env;
+		}
+	}
+	if (head) {
+		for (size_t k = 0; k < sizeof(reserved) / sizeof(reserved[0]); k++)
+			if (strncmp(shortn, reserved[k], strlen(reserved[k])) == 0) {
+				*why = "a prefix git reads as a ref namespace";
+				return "";
+			}
+		if (strcmp(shortn, "HEAD") == 0) {
+			*why = "HEAD";
+			return "";
+		}
+	}
+	return NULL;
+}
+
 static int eval_refs(bpg_eval *ev)
 {
 	const char *pfx = "refs/bpgate/approvals/";
@@ -75,6 +132,16 @@ static int eval_refs(bpg_eval *ev)
 	json_array_foreach(json_object_get(bpg_ev_facts(ev), "refs"), i, r) {
 		const char *name = bpg_jstr(r, "name");
 		bpg_where w = { NULL, NULL, bpg_jstr(r, "new"), name, 0, 0 };
+		const char *why = NULL, *amb = name && !bpg_jbool(r, "deleted") ? ambiguous_env(ev, name, &why) : NULL;
+		if (amb) {
+			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
+				"choose another name: tags and branches may not be named like an environment or its branch "
+				"(reviewers and `bpgate approve` would take it for the environment)",
+				"%s is named like %s%s (%s): it would make the name ambiguous", name, *amb ? "environment " : "",
+				*amb ? amb : "a ref namespace", why)) < 0)
+				return rc;
+			continue;
+		}
 		if (!name || strncmp(name, "refs/bpgate/", 12) != 0)
 			continue;
 		if (strncmp(name, pfx, strlen(pfx)) != 0) {
@@ -121,7 +188,7 @@ const bpg_rule_def bpg_rule_protected_branch = {
 };
 
 const bpg_rule_def bpg_rule_server_refs = {
-	.info = { "server-refs", "refs/bpgate/ holds verified approvals (create only) and server records", BPG_MODE_ENFORCE },
+	.info = { "server-refs", "refs/bpgate/ holds verified approvals (create only) and server records; no tag or branch is named like an environment", BPG_MODE_ENFORCE },
 	.params = NULL,
 	.eval = eval_refs,
 };

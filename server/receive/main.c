@@ -243,7 +243,10 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (strcmp(kind, "update") != 0) {
+	/* a record for every accepted update of an environment's branch: its tips are what
+	 * may be promoted from it (source_trees); prod's "release" records are what may be
+	 * rolled back to (released_trees) */
+	if (strcmp(kind, "update") != 0 || (env && strspn(u->new_hex, "0") != 40)) {
 		json_t *rec = json_deep_copy(ref);
 		json_t *cert = json_object_get(server, "push_cert");
 		if (!rec || json_object_set_new(rec, "pusher", json_string(cx->pusher)) < 0 ||
@@ -361,7 +364,8 @@ static void spool(const rcv_config *cfg, const json_t *records)
 		bpg_buf path = BPG_BUF_INIT;
 		bpg_error err;
 		char *s = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
-		if (s && bpg_buf_printf(&path, "%s/%s.json", cfg->spool_dir, json_string_value(json_object_get(r, "new"))) == 0)
+		if (s && rcv_spool_path(&path, cfg, json_string_value(json_object_get(r, "ref")),
+		    json_string_value(json_object_get(r, "new"))) == 0)
 			bpg_file_write_atomic(path.ptr, s, strlen(s), 0600, &err);
 		free(s);
 		bpg_buf_dispose(&path);

@@ -12,6 +12,16 @@
 #include <string.h>
 #include <unistd.h>
 
+int rcv_spool_path(bpg_buf *out, const rcv_config *cfg, const char *ref, const char *new_hex)
+{
+	int rc;
+	if (!ref || !new_hex || (rc = bpg_buf_printf(out, "%s/%s-", cfg->spool_dir, new_hex)) < 0)
+		return BPG_EINVALID;
+	for (const char *c = ref; *c && rc == 0; c++) /* ref names are validated; '/' is the only separator */
+		rc = bpg_buf_printf(out, "%c", *c == '/' ? '_' : *c);
+	return rc < 0 ? rc : bpg_buf_puts(out, ".json");
+}
+
 static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_update *u, bpg_error *err)
 {
 	bpg_buf path = BPG_BUF_INIT, data = BPG_BUF_INIT, refname = BPG_BUF_INIT;
@@ -21,7 +31,7 @@ static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_u
 	char *text = NULL;
 	int rc;
 
-	if ((rc = bpg_buf_printf(&path, "%s/%s.json", cfg->spool_dir, u->new_hex)) < 0)
+	if ((rc = rcv_spool_path(&path, cfg, u->name, u->new_hex)) < 0)
 		goto done;
 	if ((rc = bpg_file_read(&data, path.ptr, (size_t)1 << 20, err)) < 0) {
 		rc = rc == BPG_ENOTFOUND ? 0 : rc;

@@ -6,6 +6,7 @@
  *   config.c  settings (git config bpgate.*, flags), principal map, policy from the policy ref
  *   srvfacts.c the server facts (extra.server, approvals) for one ref update
  *   uatfacts.c the signed UAT sign-offs of the tree pushed
+ *   srvfacts_release.c the facts from the server's release records and the first-parent range
  *   main.c    the flow: gather, evaluate, print remote: lines, audit, exit (fails closed)
  *   post.c    post-receive: turn spooled release records into refs/bpgate/releases/...
  */
@@ -91,9 +92,19 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 /* extra.server.uat_signoffs: signed UAT sign-offs under <dir>/<scenario>/ of tree (uatfacts.c). */
 int rcv_uat_facts(json_t *server, git_repository *repo, git_tree *tree, const bpg_policy *p,
 	const bpg_allowed_signers *signers, const char *dir, time_t now);
+/* extra.server.released_trees, source_trees (the promotes_from environment `from`'s accepted tips; NULL:
+ * empty) and first_parent_range of one ref update of environment env, from the server's verified
+ * release records (srvfacts_release.c). */
+int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, const char *env, const char *from,
+	bpg_error *err);
+/* Is an environment name plain ([A-Za-z0-9._-], at most 200, not starting with '.'): usable in a ref glob? */
+bool rcv_env_name_plain(const char *env);
 /* Scenario ids whose catalog paths match the facts' files (new array). */
 json_t *rcv_scenarios(const bpg_policy *policy, const json_t *facts);
 
+/* The spool file of a release record: <spool_dir>/<new>-<ref with '/' as '_'>.json (one per ref,
+ * so one commit pushed to two environments keeps both records). */
+int rcv_spool_path(bpg_buf *out, const rcv_config *cfg, const char *ref, const char *new_hex);
 /* post-receive mode. */
 int rcv_post_receive(git_repository *repo, const rcv_config *cfg, bpg_error *err);
 

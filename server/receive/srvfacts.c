@@ -258,7 +258,10 @@ static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *en
 	if (!log || json_object_set_new(server, "break_glass_log", log) < 0)
 		return BPG_ENOMEM;
 	snprintf(prefix, sizeof(prefix), "refs/bpgate/releases/%s/", env);
-	if (git_reference_iterator_glob_new(&it, cx->repo, "refs/bpgate/releases/*") < 0) {
+	char glob[300];
+	/* this environment's records only (the limit below is per environment), when its name fits a glob */
+	snprintf(glob, sizeof(glob), "%s*", rcv_env_name_plain(env) ? prefix : "refs/bpgate/releases/");
+	if (git_reference_iterator_glob_new(&it, cx->repo, glob) < 0) {
 		git_error_clear();
 		return 0;
 	}
@@ -360,18 +363,12 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 		goto done; /* the rest concerns environments */
 	const json_t *envj = json_object_get(json_object_get(bpg_policy_json(p), "environments"), env);
 	const char *from = json_string_value(json_object_get(envj, "promotes_from"));
-	const json_t *src = from ? json_object_get(json_object_get(bpg_policy_json(p), "environments"), from) : NULL;
-	const char *sb = json_string_value(json_object_get(src, "branch"));
-	char sbuf[512];
-	if (sb && strncmp(sb, "refs/", 5) != 0) {
-		snprintf(sbuf, sizeof(sbuf), "refs/heads/%s", sb);
-		sb = sbuf;
-	}
 	if (from && json_object_set_new(server, "source_env", json_string(from)) < 0) {
 		rc = oom(err);
 		goto done;
 	}
-	if ((rc = branch_history(server, "source_trees", cx->repo, sb, false, err)) < 0 ||
+	/* source_trees: the source's accepted tips (srvfacts_release.c), never its intermediate commits */
+	if ((rc = rcv_release_facts(server, cx, u, env, from, err)) < 0 ||
 	    (rc = branch_history(server, "target_history", cx->repo, u->name, true, err)) < 0)
 		goto done;
 	if (add_local_time(server, p, cx->now) < 0 || add_push_cert(server, cx) < 0 ||

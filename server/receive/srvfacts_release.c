@@ -1,0 +1,229 @@
+/*
+ * The server facts that come from the records the server itself writes
+ * (refs/bpgate/releases/<env>/<commit>, see post.c) and from the first-parent
+ * range of a push (docs/readme/server.md, "Server facts"):
+ *
+ *   released_trees     [{commit, tree, time}]: verified records of kind
+ *                      "release" (accepted, judged updates) of this environment
+ *   source_trees       trees the promotes_from environment's branch had as an
+ *                      accepted *tip* (its verified records of any kind) plus
+ *                      its current tip; never the trees of intermediate commits
+ *   upstream_trees     the same for every environment up the promotes_from
+ *                      chain (stage, then dev, ...)
+ *   first_parent_range [{commit, tree}]: the commits this update adds to the
+ *                      branch's first-parent history, newest first
+ *
+ * A record counts only when it is consistent: its ref is
+ * refs/bpgate/releases/<env>/<40-hex commit>, it points to a blob of at most
+ * 1 MiB holding a JSON object whose environment, ref (the environment's
+ * branch), new (the commit of the ref name) and tree (the tree of that
+ * commit, read from git) all agree. Its trust is that only the server writes
+ * under refs/bpgate/ (server-refs refuses every push there except new,
+ * verified approvals). Reads git; decides nothing.
+ */
+#include "receive.h"
+#include "bpgate/util.h"
+
+#include <string.h>
+
+static int oom(bpg_error *err)
+{
+	return bpg_error_set(err, BPG_ENOMEM, "out of memory gathering the server facts");
+}
+
+static bool is_hex40(const char *s)
+{
+	return strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
+}
+
+/* The full ref name of an environment's branch ("main" -> refs/heads/main). */
+static void env_branch(char *out, size_t size, const bpg_policy *p, const char *env)
+{
+	const json_t *e = json_object_get(json_object_get(bpg_policy_json(p), "environments"), env);
+	const char *b = json_string_value(json_object_get(e, "branch"));
+	out[0] = '\0';
+	if (b)
+		snprintf(out, size, "%s%s", strncmp(b, "refs/", 5) == 0 ? "" : "refs/heads/", b);
+}
+
+/* Visit the consistent records of an environment: cb(record, commit hex, tree hex). */
+typedef int (*record_cb)(const json_t *rec, const char *commit, const char *tree, void *arg);
+
+static int each_record(const rcv_ctx *cx, const char *env, record_cb cb, void *arg, bpg_error *err)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	char prefix[300], branch[512];
+	size_t seen = 0;
+	int rc = 0;
+
+	char glob[310];
+	if (!rcv_env_name_plain(env))
+		return 0; /* not a name a glob can hold: no records are read, which refuses more, never less */
+	snprintf(prefix, sizeof(prefix), "refs/bpgate/releases/%s/", env);
+	snprintf(glob, sizeof(glob), "%s*", prefix);
+	env_branch(branch, sizeof(branch), cx->pol->policy, env);
+	if (git_reference_iterator_glob_new(&it, cx->repo, glob) < 0) {
+		git_error_clear();
+		return 0; /* no records: nothing released */
+	}
+	while (rc == 0 && git_reference_next(&ref, it) == 0 && seen++ < RCV_HISTORY_MAX) {
+		const char *name = git_reference_name(ref), *commit = name + strlen(prefix);
+		git_blob *b = NULL;
+		git_commit *c = NULL;
+		git_oid cid;
+		json_t *rec = NULL;
+		char tree[GIT_OID_HEXSZ + 1];
+		if (strncmp(name, prefix, strlen(prefix)) == 0 && is_hex40(commit) && git_reference_target(ref) &&
+		    git_oid_fromstr(&cid, commit) == 0 && git_commit_lookup(&c, cx->repo, &cid) == 0 &&
+		    git_blob_lookup(&b, cx->repo, git_reference_target(ref)) == 0 && git_blob_rawsize(b) <= (1 << 20))
+			rec = json_loadb(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), JSON_REJECT_DUPLICATES, NULL);
+		if (c)
+			git_oid_tostr(tree, sizeof(tree), git_commit_tree_id(c));
+		const char *re = json_string_value(json_object_get(rec, "environment"));
+		const char *rr = json_string_value(json_object_get(rec, "ref"));
+		const char *rn = json_string_value(json_object_get(rec, "new"));
+		const char *rt = json_string_value(json_object_get(rec, "tree"));
+		if (json_is_object(rec) && c && re && strcmp(re, env) == 0 && rr && strcmp(rr, branch) == 0 && rn &&
+		    strcmp(rn, commit) == 0 && rt && strcmp(rt, tree) == 0)
+			rc = cb(rec, commit, tree, arg);
+		json_decref(rec);
+		git_blob_free(b);
+		git_commit_free(c);
+		git_reference_free(ref);
+		ref = NULL;
+		git_error_clear();
+	}
+	git_reference_free(ref);
+	git_reference_iterator_free(it);
+	git_error_clear();
+	return rc < 0 ? oom(err) : 0;
+}
+
+static int add_released(const json_t *rec, const char *commit, const char *tree, void *arg)
+{
+	const char *kind = json_string_value(json_object_get(rec, "kind"));
+	if (!kind || strcmp(kind, "release") != 0)
+		return 0; /* rollbacks and break-glass changes were not judged */
+	json_t *o = json_pack("{s:s, s:s, s:O?}", "commit", commit, "tree", tree, "time", json_object_get(rec, "time"));
+	return !o || json_array_append_new(arg, o) < 0 ? -1 : 0;
+}
+
+static int add_tip(const json_t *rec, const char *commit, const char *tree, void *arg)
+{
+	(void)rec;
+	(void)commit;
+	if (bpg_strings_has(arg, tree))
+		return 0;
+	return json_array_append_new(arg, json_string(tree)) < 0 ? -1 : 0;
+}
+
+/* The commits old..new along first parents (hiding old and everything it reaches). */
+static int add_range(json_t *out, git_repository *repo, const rcv_update *u, bpg_error *err)
+{
+	git_revwalk *w = NULL;
+	git_oid nid, oid, id;
+	size_t n = 0;
+	int rc = 0, wrc;
+
+	git_oid_fromstr(&nid, u->new_hex);
+	git_oid_fromstr(&oid, u->old_hex);
+	if (git_oid_is_zero(&nid))
+		return 0;
+	if (git_revwalk_new(&w, repo) < 0 || git_revwalk_push(w, &nid) < 0 ||
+	    (!git_oid_is_zero(&oid) && git_revwalk_hide(w, &oid) < 0)) {
+		rc = bpg_error_set(err, BPG_ERROR, "%s: cannot walk the first-parent history of the push", u->name);
+		goto done;
+	}
+	git_revwalk_simplify_first_parent(w);
+	while ((wrc = git_revwalk_next(&id, w)) == 0) {
+		git_commit *c = NULL;
+		char ch[GIT_OID_HEXSZ + 1], th[GIT_OID_HEXSZ + 1];
+		if (++n > RCV_HISTORY_MAX) {
+			rc = bpg_error_set(err, BPG_ETOOBIG, "%s: the push adds more than %d commits to the branch's "
+				"first-parent history (limit)", u->name, RCV_HISTORY_MAX);
+			goto done;
+		}
+		if (git_commit_lookup(&c, repo, &id) < 0) {
+			rc = bpg_error_set(err, BPG_ERROR, "%s: a commit of the push cannot be read", u->name);
+			goto done;
+		}
+		git_oid_tostr(ch, sizeof(ch), &id);
+		git_oid_tostr(th, sizeof(th), git_commit_tree_id(c));
+		git_commit_free(c);
+		json_t *o = json_pack("{s:s, s:s}", "commit", ch, "tree", th);
+		if (!o || json_array_append_new(out, o) < 0) {
+			rc = oom(err);
+			goto done;
+		}
+	}
+	if (wrc != GIT_ITEROVER)
+		rc = bpg_error_set(err, BPG_ERROR, "%s: cannot walk the first-parent history of the push", u->name);
+done:
+	git_error_clear();
+	git_revwalk_free(w);
+	return rc;
+}
+
+/* The trees an environment had as accepted tips: its verified records and its branch's current tip. */
+static int add_tips(json_t *out, const rcv_ctx *cx, const char *env, bpg_error *err)
+{
+	char branch[512];
+	git_reference *ref = NULL;
+	int rc = 0;
+
+	env_branch(branch, sizeof(branch), cx->pol->policy, env);
+	/* the current tip: accepted when it was pushed (or there before the gate) */
+	if (branch[0] && git_reference_lookup(&ref, cx->repo, branch) == 0) {
+		git_commit *c = NULL;
+		if (git_reference_target(ref) && git_commit_lookup(&c, cx->repo, git_reference_target(ref)) == 0) {
+			char th[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(th, sizeof(th), git_commit_tree_id(c));
+			if (!bpg_strings_has(out, th) && json_array_append_new(out, json_string(th)) < 0)
+				rc = oom(err);
+		}
+		git_commit_free(c);
+	}
+	git_reference_free(ref);
+	git_error_clear();
+	return rc < 0 ? rc : each_record(cx, env, add_tip, out, err);
+}
+
+bool rcv_env_name_plain(const char *env)
+{
+	size_t n = env ? strlen(env) : 0;
+	return n > 0 && n <= 200 && strspn(env, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n &&
+		env[0] != '.';
+}
+
+int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, const char *env, const char *from,
+	bpg_error *err)
+{
+	json_t *released = json_array(), *src = json_array(), *range = json_array();
+	int rc = 0;
+
+	/* json_object_set_new takes the reference, on failure too */
+	if (json_object_set_new(server, "released_trees", released) < 0 ||
+	    json_object_set_new(server, "source_trees", src) < 0 ||
+	    json_object_set_new(server, "first_parent_range", range) < 0 || !released || !src || !range)
+		return oom(err);
+	if ((rc = each_record(cx, env, add_released, released, err)) < 0 || (rc = add_range(range, cx->repo, u, err)) < 0)
+		return rc;
+	if (!from)
+		return json_object_set_new(server, "upstream_trees", json_array()) < 0 ? oom(err) : 0;
+	if ((rc = add_tips(src, cx, from, err)) < 0)
+		return rc;
+	/* upstream_trees: accepted tips of every environment up the promotes_from chain
+	 * (at most 16 environments deep: a cycle in the policy ends there) */
+	json_t *up = json_array();
+	const json_t *envs = json_object_get(bpg_policy_json(cx->pol->policy), "environments");
+	if (!up || json_object_set_new(server, "upstream_trees", up) < 0)
+		return oom(err);
+	const char *e = from;
+	for (int depth = 0; e && depth < 16 && strcmp(e, env) != 0; depth++) {
+		if ((rc = add_tips(up, cx, e, err)) < 0)
+			return rc;
+		e = json_string_value(json_object_get(json_object_get(envs, e), "promotes_from"));
+	}
+	return 0;
+}
