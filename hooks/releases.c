@@ -174,8 +174,3 @@ void rel_now(time_t *now, char out[32])
 	gmtime_r(now, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
-
-const json_t *rel_rule_param(const bpg_policy *policy, const char *rule, const char *name)
-{
-	return json_object_get(json_object_get(json_object_get(bpg_policy_json(policy), "rules"), rule), name);
-}

@@ -16,7 +16,8 @@
 static const char *const severities[] = { "error", "warning", "info", NULL };
 static const bpg_schema severity_s = { SK_ENUM, NULL, NULL, severities };
 static const bpg_sfield hr_params[] = {
-	{ "risk_trailer", &bpg_s_nonempty, false, "\"Risk\"" },
+	/* default: change-template's risk_trailer (bpg_policy_risk_trailer) */
+	{ "risk_trailer", &bpg_s_nonempty, false, NULL },
 	{ NULL, NULL, false, NULL },
 };
 static const bpg_sfield drift_params[] = {
@@ -29,6 +30,9 @@ static int eval_high(bpg_eval *ev)
 	const bpg_policy *p = bpg_ev_policy(ev);
 	const char *risk_key = bpg_ev_param_str(ev, "risk_trailer");
 	size_t i;
+
+	if (!risk_key)
+		risk_key = bpg_policy_risk_trailer(p);
 	json_t *f, *c;
 	int rc;
 
