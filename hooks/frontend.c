@@ -129,22 +129,7 @@ void fe_close(fe_ctx *ctx)
 
 const char *fe_env_for_branch(const fe_ctx *ctx, const char *branch)
 {
-	const json_t *envs = json_object_get(bpg_policy_json(ctx->policy), "environments");
-	const char *name;
-	json_t *e;
-
-	if (!branch)
-		return NULL;
-	if (strncmp(branch, "refs/heads/", 11) == 0)
-		branch += 11;
-	json_object_foreach((json_t *)envs, name, e) {
-		const char *b = json_string_value(json_object_get(e, "branch"));
-		if (b && strncmp(b, "refs/heads/", 11) == 0)
-			b += 11;
-		if (b && strcmp(b, branch) == 0)
-			return name;
-	}
-	return NULL;
+	return bpg_policy_env_for_ref(ctx->policy, branch);
 }
 
 json_t *fe_facts(fe_ctx *ctx, const char *context, const char *environment, const char *who)

@@ -20,6 +20,17 @@
 
 BPG_BEGIN_DECL
 
+/* ---- environments ----------------------------------------------------------- */
+
+/**
+ * The environment whose branch is ref: a full ref name ("refs/heads/main") or
+ * a short branch name ("main"); the policy may write its branch either way.
+ * NULL when none (or ref is NULL).
+ */
+BPG_EXTERN(const char *) bpg_policy_env_for_ref(const bpg_policy *policy, const char *ref);
+/** The branch of an environment as the policy writes it, or NULL. */
+BPG_EXTERN(const char *) bpg_policy_env_branch(const bpg_policy *policy, const char *env);
+
 /* ---- rules ---------------------------------------------------------------- */
 
 /**

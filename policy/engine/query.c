@@ -239,6 +239,33 @@ done:
 	return rc;
 }
 
+/* ---- environments ---------------------------------------------------------------- */
+
+static const char *short_branch(const char *ref)
+{
+	return strncmp(ref, "refs/heads/", 11) == 0 ? ref + 11 : ref;
+}
+
+const char *bpg_policy_env_for_ref(const bpg_policy *p, const char *ref)
+{
+	const char *k;
+	json_t *e;
+	if (!ref)
+		return NULL;
+	json_object_foreach(json_object_get(p->root, "environments"), k, e) {
+		const char *b = json_string_value(json_object_get(e, "branch"));
+		if (b && strcmp(short_branch(b), short_branch(ref)) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+const char *bpg_policy_env_branch(const bpg_policy *p, const char *env)
+{
+	return env ? json_string_value(json_object_get(json_object_get(json_object_get(p->root, "environments"), env),
+		"branch")) : NULL;
+}
+
 /* ---- rules -------------------------------------------------------------------- */
 
 int bpg_policy_rule_find(bpg_mode *mode, const json_t **params, const bpg_policy *p, const char *rule)

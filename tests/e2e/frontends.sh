@@ -6,7 +6,8 @@
 #    high_risk_tiers to its default): `bpgate rollback` writes the names the
 #    server checks, and the server accepts the rollback it prepared;
 #  - a policy with 70 fixture globs: the 65th is scanned by the pre-commit hook
-#    and by the server.
+#    and by the server;
+#  - `bpgate inventory` flags only the data classes the confidential rule covers.
 # Everything is driven by real `git commit` and `git push` to a bare repository
 # whose pre-receive and post-receive hooks are bpgate-receive.
 source "$(dirname "$0")/lib.sh"
@@ -52,13 +53,14 @@ cat > .bpgate/policy.json <<J
   "risk_tiers": ["low", "high"],
   "paths": {"fixtures": [$globs]},
   "catalog": [
-    {"id": "digest", "paths": ["scenarios/digest/**"], "owner": "alice", "risk": "low"},
+    {"id": "digest", "paths": ["scenarios/digest/**"], "owner": "alice", "risk": "low", "data_classes": ["PII"]},
     {"id": "pay", "paths": ["scenarios/pay/**"], "owner": "alice", "risk": "high"}
   ],
   "rules": {
     "change-template": {"trailers": ["Why", "Level", "Checks", "Undo"], "risk_trailer": "Level",
                         "uat_trailer": "Proof"},
     "approvals": {"required": {"prod": {"default": {"reviewers": 1}}}},
+    "confidential": {"data_classes": ["PHI"]},
     "uat-evidence": {"mode": "off"},
     "stage-health": {"mode": "off"}
   }
@@ -69,6 +71,7 @@ bp() { # bp <value>: a small blueprint whose one variable has that value
   printf '{"name": "Pay", "flow": [{"id": 1, "module": "util:SetVariable2", "version": 1, "parameters": {}, "mapper": {"name": "v", "scope": "roundtrip", "value": "%s"}, "metadata": {"designer": {"x": 0, "y": 0}}}], "metadata": {"instant": false, "version": 1, "scenario": {"roundtrips": 1, "maxErrors": 3, "autoCommit": true, "sequential": false, "confidential": false, "dataloss": false, "dlq": false}, "designer": {"orphans": []}, "zone": "eu1.make.com"}}\n' "$1"
 }
 bp v0 > scenarios/pay/main.blueprint.json
+bp v0 > scenarios/digest/main.blueprint.json
 echo "Weekly digest" > scenarios/digest/README.md
 git add -A && git commit -qm "Govern this repository"
 git remote add origin "$srv"
@@ -161,4 +164,11 @@ expect_grep "$E2E_TMP/err" "fx65/people.json" "the server names the file"
 mkdir -p fx70; git mv fx65/people.json fx70/people.json; as alice git commit -q --no-verify -m "fixtures, moved"
 push alice 1 "and the 70th" origin stage
 expect_grep "$E2E_TMP/err" "fx70/people.json" "the server names the file under the 70th glob"
+
+# --- bpgate inventory applies the confidential rule's data_classes (PHI only here) -------
+git reset -q --hard origin/stage
+expect_exit 0 "bpgate inventory" -- bpgate inventory
+expect_grep "$E2E_TMP/out" "scenarios/digest/main.blueprint.json" "inventory lists the PII scenario"
+grep -q "not marked confidential" "$E2E_TMP/out" \
+  && fail "inventory flags PII although the confidential rule covers PHI only" || ok "inventory agrees with the confidential rule"
 finish

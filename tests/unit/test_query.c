@@ -287,3 +287,26 @@ Test(query, scan_globs_have_no_ceiling)
 	cr_assert_str_eq(g[0], "**/uat/**");
 	bpg_policy_free(p);
 }
+
+Test(query, environments_of_refs)
+{
+	bpg_buf b = BPG_BUF_INIT;
+	cr_assert_eq(bpg_buf_puts(&b, "{\"version\": 1, \"environments\": {\"stage\": {\"branch\": \"refs/heads/stage\"}, "
+		"\"prod\": {\"branch\": \"main\"}, \"tags\": {\"branch\": \"refs/tags/live\"}}, \"roles\": {}, "
+		"\"risk_tiers\": [\"low\"], \"catalog\": []}"), 0);
+	bpg_policy *p = load(b.ptr);
+	cr_assert_str_eq(bpg_policy_env_for_ref(p, "refs/heads/main"), "prod");
+	cr_assert_str_eq(bpg_policy_env_for_ref(p, "main"), "prod");
+	cr_assert_str_eq(bpg_policy_env_for_ref(p, "refs/heads/stage"), "stage");
+	cr_assert_str_eq(bpg_policy_env_for_ref(p, "stage"), "stage");
+	cr_assert_str_eq(bpg_policy_env_for_ref(p, "refs/tags/live"), "tags");
+	cr_assert_null(bpg_policy_env_for_ref(p, "refs/heads/dev"));
+	cr_assert_null(bpg_policy_env_for_ref(p, "refs/tags/main"));
+	cr_assert_null(bpg_policy_env_for_ref(p, NULL));
+	cr_assert_str_eq(bpg_policy_env_branch(p, "prod"), "main");
+	cr_assert_str_eq(bpg_policy_env_branch(p, "stage"), "refs/heads/stage");
+	cr_assert_null(bpg_policy_env_branch(p, "dev"));
+	cr_assert_null(bpg_policy_env_branch(p, NULL));
+	bpg_policy_free(p);
+	bpg_buf_dispose(&b);
+}
