@@ -310,3 +310,97 @@ Test(query, environments_of_refs)
 	bpg_policy_free(p);
 	bpg_buf_dispose(&b);
 }
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "%s", path);
+	bpg_buf b = BPG_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		cr_assert_eq(bpg_buf_put(&b, chunk, n), 0);
+	fclose(f);
+	cr_assert_eq(bpg_buf_put(&b, "", 1), 0);
+	return b.ptr;
+}
+
+static char *subst(char *s, const char *from, const char *to)
+{
+	char *at = strstr(s, from);
+	cr_assert_not_null(at, "'%s' not in text", from);
+	char *out = malloc(strlen(s) + strlen(to) + 1);
+	cr_assert_not_null(out);
+	memcpy(out, s, (size_t)(at - s));
+	strcpy(out + (at - s), to);
+	strcat(out, at + strlen(from));
+	free(s);
+	return out;
+}
+
+/* The server's change tier (approvals, change windows) reads the risk trailer
+ * the policy names, as change-template does: a commit declaring "Level: high"
+ * under a policy whose risk_trailer is Level needs the high-risk approvals. */
+Test(query, server_change_tier_reads_the_renamed_risk_trailer)
+{
+	const char *root = getenv("BPG_SOURCE_ROOT");
+	cr_assert_not_null(root);
+	bpg_buf path = BPG_BUF_INIT;
+	bpg_policy_files *files = NULL;
+	bpg_policy *p = NULL;
+	bpg_error err;
+
+	cr_assert_eq(bpg_buf_printf(&path, "%s/policy/packs/regulated/policy.json", root), 0);
+	char *pol = subst(slurp(path.ptr), "\"risk_trailer\": \"Risk\"", "\"risk_trailer\": \"Level\"");
+	pol = subst(pol, "\"trailers\": [\"Purpose\", \"Risk\",", "\"trailers\": [\"Purpose\", \"Level\",");
+	cr_assert_eq(bpg_policy_files_new(&files, ".bpgate", &err), 0);
+	cr_assert_eq(bpg_policy_files_add(files, "policy.json", pol, strlen(pol), &err), 0);
+	const char *contracts[] = { "hubspot-contact.json" };
+	for (size_t i = 0; i < sizeof(contracts) / sizeof(contracts[0]); i++) {
+		bpg_buf_clear(&path);
+		cr_assert_eq(bpg_buf_printf(&path, "%s/policy/packs/regulated/contracts/%s", root, contracts[i]), 0);
+		char *c = slurp(path.ptr);
+		bpg_buf name = BPG_BUF_INIT;
+		cr_assert_eq(bpg_buf_printf(&name, "contracts/%s", contracts[i]), 0);
+		cr_assert_eq(bpg_policy_files_add(files, name.ptr, c, strlen(c), &err), 0, "%s", err.message);
+		bpg_buf_dispose(&name);
+		free(c);
+	}
+	cr_assert_eq(bpg_policy_load(&p, NULL, files, &err), 0, "%s", err.message);
+	cr_assert_str_eq(bpg_policy_risk_trailer(p), "Level");
+
+	bpg_buf_clear(&path);
+	cr_assert_eq(bpg_buf_printf(&path, "%s/policy/packs/regulated/tests/39-server-approval-expired.json", root), 0);
+	char *t = subst(slurp(path.ptr), "\"time\": \"2025-05-01T09:00:00Z\"", "\"time\": \"2025-06-03T09:00:00Z\"");
+	json_error_t je;
+	json_t *test = json_loads(t, 0, &je);
+	cr_assert_not_null(test, "%s", je.text);
+	json_t *facts = json_object_get(test, "facts");
+	json_t *commit = json_array_get(json_object_get(facts, "commits"), 0);
+	char got[4096];
+	char *fs = dump(facts);
+	evaluate(got, sizeof(got), p, fs);
+	cr_assert_str_eq(got, "", "a low-risk change with one fresh approval passes");
+	free(fs);
+
+	cr_assert_eq(json_object_set_new(commit, "trailers", json_pack("{s:s}", "Level", "high")), 0);
+	fs = dump(facts);
+	evaluate(got, sizeof(got), p, fs);
+	cr_assert(strstr(got, "approvals: prod requires 2 approval(s) from reviewers for a high-risk change"),
+		"got: %s", got);
+	free(fs);
+
+	/* "Risk: high" is not this policy's risk trailer */
+	cr_assert_eq(json_object_set_new(commit, "trailers", json_pack("{s:s}", "Risk", "high")), 0);
+	fs = dump(facts);
+	evaluate(got, sizeof(got), p, fs);
+	cr_assert_str_eq(got, "");
+	free(fs);
+
+	json_decref(test);
+	free(t);
+	free(pol);
+	bpg_policy_free(p);
+	bpg_policy_files_free(files);
+	bpg_buf_dispose(&path);
+}
