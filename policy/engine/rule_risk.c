@@ -30,11 +30,11 @@ static int eval_high(bpg_eval *ev)
 	const bpg_policy *p = bpg_ev_policy(ev);
 	const char *risk_key = bpg_ev_param_str(ev, "risk_trailer");
 	size_t i;
+	json_t *f, *c;
+	int rc;
 
 	if (!risk_key)
 		risk_key = bpg_policy_risk_trailer(p);
-	json_t *f, *c;
-	int rc;
 
 	json_array_foreach(json_object_get(bpg_ev_facts(ev), "files"), i, f) {
 		const char *path = bpg_jstr(f, "path");
