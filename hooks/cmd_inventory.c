@@ -7,6 +7,7 @@
 
 #include "bpgate/blueprint.h"
 #include "bpgate/buf.h"
+#include "bpgate/query.h"
 #include "bpgate/util.h"
 
 /* Every connection id the catalog allows in any environment. */
@@ -20,15 +21,30 @@ static bool connection_catalogued(const json_t *entry, const char *id)
 	return false;
 }
 
-static json_t *inventory_row(const json_t *policy, const char *path, const bpg_blueprint *bp)
+/* The first data class of the entry that the confidential rule covers (its
+ * data_classes parameter, default PII and PHI), or NULL; NULL when the rule is off. */
+static const char *confidential_class(const bpg_policy *p, const json_t *entry)
 {
+	const json_t *classes = bpg_policy_rule_param(p, "confidential", "data_classes");
+	size_t i;
+	json_t *c;
+	if (!entry || !bpg_policy_rule_on(p, "confidential"))
+		return NULL;
+	json_array_foreach(json_object_get(entry, "data_classes"), i, c)
+		if (json_is_string(c) && bpg_strings_has(classes, json_string_value(c)))
+			return json_string_value(c);
+	return NULL;
+}
+
+static json_t *inventory_row(const bpg_policy *p, const char *path, const bpg_blueprint *bp)
+{
+	const json_t *policy = bpg_policy_json(p);
 	const json_t *entry = bpg_catalog_match(policy, path);
 	json_t *problems = json_array(), *model = NULL, *row;
 	size_t writes = 0;
 	bpg_error err;
 	bpg_flag dlq = bpg_blueprint_flag(bp, "dlq"), conf = bpg_blueprint_flag(bp, "confidential");
-	bool personal = entry && (bpg_strings_has(json_object_get(entry, "data_classes"), "PII") ||
-		bpg_strings_has(json_object_get(entry, "data_classes"), "PHI"));
+	const char *personal = confidential_class(p, entry);
 
 	for (size_t i = 0; i < bpg_blueprint_module_count(bp); i++)
 		if (bpg_blueprint_module(bp, i)->writes && bpg_blueprint_module(bp, i)->container != BPG_CONTAINER_ORPHAN)
@@ -37,11 +53,12 @@ static json_t *inventory_row(const json_t *policy, const char *path, const bpg_b
 		return NULL;
 	if (!entry)
 		json_array_append_new(problems, json_string("not in the catalog"));
-	if (writes && dlq != BPG_FLAG_TRUE)
+	/* the rules' own parameters and modes (bpgate/query.h); `bpgate check` gives the verdict */
+	if (writes && dlq != BPG_FLAG_TRUE && bpg_policy_rule_on(p, "writeback-dlq"))
 		json_array_append_new(problems, json_string("writes back but does not keep incomplete executions (dlq)"));
 	if (personal && conf != BPG_FLAG_TRUE)
-		json_array_append_new(problems, json_string("handles PII/PHI but is not marked confidential"));
-	if (entry) {
+		json_array_append_new(problems, json_sprintf("handles %s data but is not marked confidential", personal));
+	if (entry && bpg_policy_rule_on(p, "connections")) {
 		size_t i;
 		json_t *c;
 		json_array_foreach(json_object_get(model, "connections"), i, c)
@@ -191,7 +208,7 @@ int cmd_inventory(int argc, char **argv)
 		    bpg_gather_is_blueprint(e->path, data.ptr, data.size)) {
 			if (bpg_blueprint_parse(&bp, data.ptr ? data.ptr : "", data.size, e->path, &err) < 0)
 				fprintf(stderr, "bpgate inventory: %s\n", err.message);
-			else if ((rows[n] = inventory_row(bpg_policy_json(ctx.policy), e->path, bp)))
+			else if ((rows[n] = inventory_row(ctx.policy, e->path, bp)))
 				n++;
 		}
 		bpg_blueprint_free(bp);

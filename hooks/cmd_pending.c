@@ -8,6 +8,8 @@
  * verified against .bpgate/allowed_signers, the one who broke the glass not
  * counted). Each comes with its age in days and whether the rule's limit
  * is passed (then the server refuses further promotions of its scenarios).
+ * Whether a record is pending, overdue and blocking is the engine's verdict
+ * (bpg_policy_break_glass_state, the function the rule decides with).
  * The policy is read from --policy-ref, git config bpgate.policyRef, or HEAD.
  * Exit: 0 nothing pending, 1 something pending, 2 error.
  */
@@ -15,6 +17,7 @@
 #include "releases.h"
 #include "bpgate/approval.h"
 #include "bpgate/buf.h"
+#include "bpgate/query.h"
 #include "bpgate/util.h"
 
 #include <stdlib.h>
@@ -27,16 +30,6 @@ static void put_safe(FILE *f, const char *s)
 	if (s && bpg_safe_put(&b, s, strlen(s), 300) == 0 && b.ptr)
 		fputs(b.ptr, f);
 	bpg_buf_dispose(&b);
-}
-
-static bool listed(const json_t *arr, const char *s)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(arr, i, v)
-		if (s && json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-			return true;
-	return false;
 }
 
 /* Distinct verified approvers of the record's tree, the glass-breaker not counted (as the rule counts). */
@@ -129,9 +122,15 @@ static void print_text(const json_t *list, time_t now_unused)
 		}
 		printf("%s\n", json_array_size(json_object_get(p, "approvers")) ? ")" : "");
 		const json_t *limit = json_object_get(p, "limit_days");
-		if (json_is_true(json_object_get(p, "overdue")))
+		if (json_is_true(json_object_get(p, "blocking")))
 			printf("  OVERDUE: past the %lld-day limit of break-glass-overdue: the server refuses further %s "
 				"promotions of these scenarios\n", (long long)json_integer_value(limit), env);
+		else if (json_is_true(json_object_get(p, "overdue")))
+			printf("  overdue: past the %lld-day limit of break-glass-overdue, which the policy sets to warn: "
+				"the server warns on further %s promotions of these scenarios\n",
+				(long long)json_integer_value(limit), env);
+		else if (json_is_true(json_object_get(p, "rule_off")))
+			printf("  break-glass-overdue is off in the policy: no overdue limit\n");
 		else if (json_is_integer(limit))
 			printf("  due within the %lld-day limit of break-glass-overdue\n", (long long)json_integer_value(limit));
 		else
@@ -184,20 +183,12 @@ int cmd_pending(int argc, char **argv)
 		cli_report_error("pending", &err);
 		goto done;
 	}
-	const json_t *envs = rel_rule_param(policy, "break-glass-overdue", "environments");
-	const json_t *mdj = rel_rule_param(policy, "break-glass-overdue", "max_days");
-	const json_t *apj = rel_rule_param(policy, "break-glass-overdue", "approvals");
-	const json_t *mode = rel_rule_param(policy, "break-glass-overdue", "mode");
-	bool rule_on = json_object_get(json_object_get(bpg_policy_json(policy), "rules"), "break-glass-overdue") &&
-		!(json_is_string(mode) && strcmp(json_string_value(mode), "off") == 0);
-	long long max_days = json_is_integer(mdj) ? json_integer_value(mdj) : 3; /* the rule's defaults */
-	long long required = json_is_integer(apj) ? json_integer_value(apj) : 1;
 	json_array_foreach(records, ri, rec) {
 		const char *kind = json_string_value(json_object_get(rec, "kind"));
 		const char *renv = json_string_value(json_object_get(rec, "environment"));
 		const char *tree = json_string_value(json_object_get(rec, "tree"));
 		const char *pusher = json_string_value(json_object_get(rec, "pusher"));
-		time_t t;
+		time_t t = 0;
 		if (!kind || strcmp(kind, "break-glass") != 0 || !renv || (env && strcmp(env, renv) != 0))
 			continue;
 		json_t *who = retro_approvers(repo, renv, tree, pusher, signers, now, &err);
@@ -205,20 +196,21 @@ int cmd_pending(int argc, char **argv)
 			cli_report_error("pending", &err);
 			goto done;
 		}
-		if ((long long)json_array_size(who) >= (required > 0 ? required : 1)) {
+		/* the engine's own verdict (break-glass-overdue), defaults applied as the server applies them */
+		bpg_break_glass_state st;
+		bool has_time = rel_time_parse(json_string_value(json_object_get(rec, "time")), &t) == 0;
+		bpg_policy_break_glass_state(&st, policy, renv, has_time, (long long)t, (long long)now, json_array_size(who));
+		if (!st.pending) {
 			json_decref(who);
 			continue;
 		}
-		bool has_time = rel_time_parse(json_string_value(json_object_get(rec, "time")), &t) == 0;
-		long long age = has_time && now > t ? (long long)(now - t) / 86400 : 0;
-		bool limited = rule_on && (envs ? listed(envs, renv) : strcmp(renv, "prod") == 0);
-		bool overdue = limited && has_time && (long long)(now - t) > max_days * 86400;
-		json_t *o = json_pack("{s:s, s:O, s:s, s:O?, s:O?, s:O?, s:I, s:O?, s:o, s:I, s:b, s:O}",
+		json_t *o = json_pack("{s:s, s:O, s:s, s:O?, s:O?, s:O?, s:I, s:O?, s:o, s:I, s:b, s:b, s:b, s:O}",
 			"environment", renv, "commit", json_object_get(rec, "new"), "tree", tree,
 			"incident", json_object_get(rec, "incident"), "pusher", json_object_get(rec, "pusher"),
-			"time", json_object_get(rec, "time"), "age_days", age, "scenarios", json_object_get(rec, "scenarios"),
-			"approvers", who, "required", required, "overdue", overdue, "record_ref", json_object_get(rec, "record_ref"));
-		if (!o || json_object_set_new(o, "limit_days", limited ? json_integer(max_days) : json_null()) < 0 ||
+			"time", json_object_get(rec, "time"), "age_days", st.age_days, "scenarios", json_object_get(rec, "scenarios"),
+			"approvers", who, "required", st.approvals, "overdue", st.overdue, "blocking", st.blocking,
+			"rule_off", !st.rule_on, "record_ref", json_object_get(rec, "record_ref"));
+		if (!o || json_object_set_new(o, "limit_days", st.limited ? json_integer(st.max_days) : json_null()) < 0 ||
 		    json_array_append_new(list, o) < 0) {
 			fprintf(stderr, "bpgate pending: out of memory\n");
 			goto done;

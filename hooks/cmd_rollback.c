@@ -25,11 +25,14 @@
 #include "bpgate/blueprint.h"
 #include "bpgate/buf.h"
 #include "bpgate/gather.h"
+#include "bpgate/query.h"
 #include "bpgate/util.h"
 
 #include <spawn.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 
 extern char **environ;
@@ -324,30 +327,45 @@ static int impact(rb_ctx *cx)
 	return 0;
 }
 
-/* The highest catalog risk tier among the scenarios changing back (policy order). */
+/* The highest catalog risk tier among the scenarios changing back, ranked as
+ * the server ranks a change (bpg_policy_tier_max); the policy's lowest tier
+ * when none is catalogued. */
 static const char *risk_of(const rb_ctx *cx)
 {
-	const json_t *tiers = json_object_get(bpg_policy_json(cx->policy), "risk_tiers");
-	const char *best = json_string_value(json_array_get(tiers, 0));
-	size_t bi = 0, i, k;
-	json_t *id, *t;
-	json_array_foreach(cx->changed, i, id) {
-		const char *r = json_string_value(json_object_get(catalog_entry(cx->policy, json_string_value(id)), "risk"));
-		json_array_foreach(tiers, k, t)
-			if (r && json_is_string(t) && strcmp(r, json_string_value(t)) == 0 && k >= bi) {
-				bi = k;
-				best = r;
-			}
-	}
+	const char *best = NULL;
+	size_t i;
+	json_t *id;
+	json_array_foreach(cx->changed, i, id)
+		best = bpg_policy_tier_max(cx->policy, best,
+			json_string_value(json_object_get(catalog_entry(cx->policy, json_string_value(id)), "risk")));
+	if (!best)
+		best = json_string_value(json_array_get(json_object_get(bpg_policy_json(cx->policy), "risk_tiers"), 0));
 	return best ? best : "low";
 }
 
-static bool high_risk(const rb_ctx *cx, const char *tier)
+/* One trailer "Key: value" line, unless a trailer of that key (case-insensitive, as git) is already there. */
+static void put_trailer(bpg_buf *trailers, json_t *done, const char *key, const char *fmt, ...) BPG_PRINTF(4, 5);
+static void put_trailer(bpg_buf *trailers, json_t *done, const char *key, const char *fmt, ...)
 {
-	return has_str(json_object_get(bpg_policy_json(cx->policy), "high_risk_tiers"), tier);
+	size_t i;
+	json_t *k;
+	va_list ap;
+	if (!key || !*key)
+		return;
+	json_array_foreach(done, i, k)
+		if (strcasecmp(json_string_value(k), key) == 0)
+			return;
+	json_array_append_new(done, json_string(key));
+	bpg_buf_printf(trailers, "%s: ", key);
+	va_start(ap, fmt);
+	bpg_buf_vprintf(trailers, fmt, ap);
+	va_end(ap);
+	bpg_buf_puts(trailers, "\n");
 }
 
-/* Subject, body and the change-template trailers (as one paragraph, last). */
+/* Subject, body and the change-template trailers (as one paragraph, last): every
+ * trailer the policy's change-template asks for, under the names the policy gives
+ * them (bpgate/query.h), plus the risk trailer and, for a high-risk tier, the UAT one. */
 static void message(bpg_buf *subject, bpg_buf *body, bpg_buf *trailers, const rb_ctx *cx)
 {
 	char to[GIT_OID_HEXSZ + 1], tip[GIT_OID_HEXSZ + 1], from_c[GIT_OID_HEXSZ + 1];
@@ -365,14 +383,30 @@ static void message(bpg_buf *subject, bpg_buf *body, bpg_buf *trailers, const rb
 	json_array_foreach(cx->changed, i, s)
 		bpg_buf_printf(body, " %s", json_string_value(s));
 	bpg_buf_printf(body, ".\nPrepared with `bpgate rollback %s --env %s`.", cx->scenario, cx->env);
-	bpg_buf_printf(trailers, "Purpose: rollback %s on %s to tree %.12s, released before as commit %.12s\n",
-		cx->scenario, cx->env, to, from_c);
-	bpg_buf_printf(trailers, "Risk: %s\n", tier);
-	bpg_buf_printf(trailers, "Test-Plan: none new: this tree ran on %s as commit %.12s; watch the scenario's "
-		"executions after the push\n", cx->env, from_c);
-	bpg_buf_printf(trailers, "Rollback: promote the rolled-back change (commit %.12s) again through stage\n", tip);
-	if (high_risk(cx, tier))
-		bpg_buf_printf(trailers, "UAT-Evidence: released on %s before as commit %.12s\n", cx->env, from_c);
+	json_t *done = json_array();
+	if (!done)
+		return;
+	const char *risk_key = bpg_policy_risk_trailer(cx->policy);
+	for (i = 0; i < bpg_policy_trailer_count(cx->policy); i++) {
+		const char *key = bpg_policy_trailer(cx->policy, i);
+		if (!key)
+			continue;
+		if (strcasecmp(key, risk_key) == 0)
+			put_trailer(trailers, done, key, "%s", tier);
+		else if (strcasecmp(key, "Test-Plan") == 0)
+			put_trailer(trailers, done, key, "none new: this tree ran on %s as commit %.12s; watch the scenario's "
+				"executions after the push", cx->env, from_c);
+		else if (strcasecmp(key, "Rollback") == 0)
+			put_trailer(trailers, done, key, "promote the rolled-back change (commit %.12s) again through stage", tip);
+		else
+			put_trailer(trailers, done, key, "rollback %s on %s to tree %.12s, released before as commit %.12s",
+				cx->scenario, cx->env, to, from_c);
+	}
+	put_trailer(trailers, done, risk_key, "%s", tier);
+	if (bpg_policy_tier_is_high(cx->policy, tier))
+		put_trailer(trailers, done, bpg_policy_uat_trailer(cx->policy), "released on %s before as commit %.12s",
+			cx->env, from_c);
+	json_decref(done);
 }
 
 static int signature(git_signature **out, git_repository *repo, const char *who)
@@ -541,8 +575,8 @@ static int find_target(rb_ctx *cx, const char *to, const json_t *records, const 
 static void print_next(const rb_ctx *cx, const char *branch_ref, bool dry, const bpg_buf *subject,
 	const bpg_buf *body, const bpg_buf *trailers)
 {
-	const json_t *signed_envs = rel_rule_param(cx->policy, "signed-push", "environments");
-	bool sign = has_str(signed_envs, cx->env);
+	bool sign = bpg_policy_rule_on(cx->policy, "signed-push") &&
+		has_str(bpg_policy_rule_param(cx->policy, "signed-push", "environments"), cx->env);
 	const char *local = branch_ref + 11;
 	char tip[GIT_OID_HEXSZ + 1], to[GIT_OID_HEXSZ + 1];
 	bpg_buf cmd = BPG_BUF_INIT;

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "frontend.h"
 #include "sshsign.h"
+#include "bpgate/query.h"
 #include "bpgate/util.h"
 
 #include <errno.h>
@@ -103,11 +104,12 @@ int cmd_uat(int argc, char **argv)
 		fprintf(stderr, "bpgate uat signoff: '%s' is not a scenario of the catalog in .bpgate/policy.json\n", id);
 		goto done;
 	}
-	/* The rule's directory; the same default as the uat-evidence rule. */
-	const char *dir = json_string_value(json_object_get(json_object_get(json_object_get(pj, "rules"),
-		"uat-evidence"), "dir"));
-	if (!dir)
-		dir = "uat";
+	/* The rule's directory, its default applied by the engine. */
+	const char *dir = json_string_value(bpg_policy_rule_param(ctx.policy, "uat-evidence", "dir"));
+	if (!dir) {
+		fprintf(stderr, "bpgate uat signoff: the policy has no uat-evidence directory\n");
+		goto done;
+	}
 	if (git_revparse_single(&obj, ctx.repo, rev) < 0 ||
 	    git_object_peel((git_object **)&commit, obj, GIT_OBJECT_COMMIT) < 0 || git_commit_tree(&tree, commit) < 0) {
 		fprintf(stderr, "bpgate uat signoff: '%s' is not a commit\n", rev);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bpgate/buf.h"
+#include "bpgate/query.h"
 #include "bpgate/report.h"
 #include "bpgate/scan.h"
 #include "bpgate/sshsig.h"
@@ -14,26 +15,6 @@ static void git_fail(const char *who, const char *what)
 {
 	const git_error *e = git_error_last();
 	fprintf(stderr, "bpgate %s: %s: %s\n", who, what, e && e->message ? e->message : "git error");
-}
-
-static void load_scan_globs(fe_ctx *ctx)
-{
-	static const char *kinds[] = { "fixtures", "uat", "blueprints" };
-	static const char *defaults[] = { "**/fixtures/**", "**/testdata/**", "**/uat/**", "**/*.blueprint.json" };
-	const json_t *paths = json_object_get(bpg_policy_json(ctx->policy), "paths");
-
-	ctx->nscan_globs = 0;
-	for (size_t k = 0; k < 3; k++) {
-		const json_t *globs = json_object_get(paths, kinds[k]);
-		size_t i;
-		json_t *g;
-		json_array_foreach(globs, i, g)
-			if (ctx->nscan_globs < 64 && json_is_string(g))
-				ctx->scan_globs[ctx->nscan_globs++] = json_string_value(g);
-	}
-	if (ctx->nscan_globs == 0)
-		for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-			ctx->scan_globs[ctx->nscan_globs++] = defaults[i];
 }
 
 static void clock_now(char out[32])
@@ -101,15 +82,10 @@ int fe_open(fe_ctx *ctx, const char *who)
 		bpg_buf_dispose(&line);
 		goto done;
 	}
-	load_scan_globs(ctx);
-	{
-		const json_t *rel = json_object_get(json_object_get(bpg_policy_json(ctx->policy), "roles"), "releasers");
-		size_t i;
-		json_t *v;
-		json_array_foreach(rel, i, v)
-			if (ctx->nreleasers < 64 && json_is_string(v))
-				ctx->releasers[ctx->nreleasers++] = json_string_value(v);
-	}
+	/* what to scan and whose keys sign bundles: the engine's answers, never a copy */
+	ctx->nscan_globs = bpg_policy_scan_globs(&ctx->scan_globs, ctx->policy);
+	ctx->nreleasers = bpg_policy_role_principals(&ctx->releasers, ctx->policy,
+		bpg_policy_bundle_signer_role(ctx->policy));
 	{
 		bpg_buf p = BPG_BUF_INIT;
 		bpg_buf_printf(&p, "%s.bpgate/allowed_signers", ctx->workdir);
@@ -153,22 +129,7 @@ void fe_close(fe_ctx *ctx)
 
 const char *fe_env_for_branch(const fe_ctx *ctx, const char *branch)
 {
-	const json_t *envs = json_object_get(bpg_policy_json(ctx->policy), "environments");
-	const char *name;
-	json_t *e;
-
-	if (!branch)
-		return NULL;
-	if (strncmp(branch, "refs/heads/", 11) == 0)
-		branch += 11;
-	json_object_foreach((json_t *)envs, name, e) {
-		const char *b = json_string_value(json_object_get(e, "branch"));
-		if (b && strncmp(b, "refs/heads/", 11) == 0)
-			b += 11;
-		if (b && strcmp(b, branch) == 0)
-			return name;
-	}
-	return NULL;
+	return bpg_policy_env_for_ref(ctx->policy, branch);
 }
 
 json_t *fe_facts(fe_ctx *ctx, const char *context, const char *environment, const char *who)

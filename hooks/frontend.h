@@ -20,9 +20,10 @@ typedef struct {
 	const char *workdir;      /* borrowed from repo */
 	char branch[256];         /* current branch short name, "" when detached */
 	char now[32];             /* RFC 3339 UTC, or $BPGATE_TIME for reproducible runs */
-	const char *scan_globs[64];
+	/* scan globs and bundle signers: borrowed from the policy (bpgate/query.h), every one of them */
+	const char *const *scan_globs;
 	size_t nscan_globs;
-	const char *releasers[64];
+	const char *const *releasers;
 	size_t nreleasers;
 	struct bpg_allowed_signers *signers; /* .bpgate/allowed_signers, or NULL */
 	struct bpg_scan_ignore *ignore;      /* .bpgate/ignore, or NULL */

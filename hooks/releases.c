@@ -1,6 +1,7 @@
 /* Policy from a commit and the server's release records (see releases.h). */
 #include "releases.h"
 #include "bpgate/gather.h"
+#include "bpgate/query.h"
 #include "bpgate/util.h"
 
 #include <stdio.h>
@@ -149,8 +150,7 @@ int rel_records(json_t **out, git_repository *repo, const char *env, bpg_error *
 
 int rel_env_branch(char *out, size_t size, const bpg_policy *policy, const char *env)
 {
-	const json_t *e = json_object_get(json_object_get(bpg_policy_json(policy), "environments"), env);
-	const char *b = json_string_value(json_object_get(e, "branch"));
+	const char *b = bpg_policy_env_branch(policy, env);
 	if (!b)
 		return BPG_ENOTFOUND;
 	snprintf(out, size, "%s%s", strncmp(b, "refs/", 5) == 0 ? "" : "refs/heads/", b);
@@ -178,9 +178,4 @@ void rel_now(time_t *now, char out[32])
 		*now = time(NULL);
 	gmtime_r(now, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-const json_t *rel_rule_param(const bpg_policy *policy, const char *rule, const char *name)
-{
-	return json_object_get(json_object_get(json_object_get(bpg_policy_json(policy), "rules"), rule), name);
 }

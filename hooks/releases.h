@@ -40,7 +40,4 @@ void rel_now(time_t *now, char out[32]);
 /* Parse "YYYY-MM-DDTHH:MM:SSZ". */
 int rel_time_parse(const char *s, time_t *out);
 
-/* rules.<rule>.<name> of the policy, or NULL. */
-const json_t *rel_rule_param(const bpg_policy *policy, const char *rule, const char *name);
-
 #endif

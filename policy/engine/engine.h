@@ -14,6 +14,7 @@
 #define BPG_ENGINE_INTERNAL_H
 
 #include "bpgate/policy.h"
+#include "bpgate/query.h"
 #include "bpgate/buf.h"
 #include "bpgate/util.h"
 
@@ -104,7 +105,12 @@ struct bpg_policy {
 	bpg_ptest *tests;
 	size_t ntests;
 	bpg_rule_cfg *rules; /* one per registry entry */
+	struct bpg_query_index *qx; /* query.c: answers built once at load (roles, scan globs) */
 };
+
+/* Build / free p->qx (query.c); called by bpg_policy_load once the policy is valid. */
+int bpg_query_index_build(bpg_policy *p);
+void bpg_query_index_free(struct bpg_query_index *qx);
 
 /* Queries used by rules (pure). Borrowed results. */
 const json_t *bpg_pol_catalog_for(const bpg_policy *p, const char *path);

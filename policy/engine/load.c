@@ -554,6 +554,7 @@ void bpg_policy_free(bpg_policy *p)
 		for (size_t i = 0; i < bpg_rule_table_len; i++)
 			json_decref(p->rules[i].params);
 	free(p->rules);
+	bpg_query_index_free(p->qx);
 	free(p);
 }
 
@@ -625,6 +626,8 @@ int bpg_policy_load(bpg_policy **out, bpg_diags **diags_out, const bpg_policy_fi
 		bpg_buf_dispose(&msg);
 		goto done;
 	}
+	if ((rc = bpg_query_index_build(p)) < 0)
+		goto done;
 	*out = p;
 	p = NULL;
 done:

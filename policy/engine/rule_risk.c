@@ -16,7 +16,8 @@
 static const char *const severities[] = { "error", "warning", "info", NULL };
 static const bpg_schema severity_s = { SK_ENUM, NULL, NULL, severities };
 static const bpg_sfield hr_params[] = {
-	{ "risk_trailer", &bpg_s_nonempty, false, "\"Risk\"" },
+	/* default: change-template's risk_trailer (bpg_policy_risk_trailer) */
+	{ "risk_trailer", &bpg_s_nonempty, false, NULL },
 	{ NULL, NULL, false, NULL },
 };
 static const bpg_sfield drift_params[] = {
@@ -31,6 +32,9 @@ static int eval_high(bpg_eval *ev)
 	size_t i;
 	json_t *f, *c;
 	int rc;
+
+	if (!risk_key)
+		risk_key = bpg_policy_risk_trailer(p);
 
 	json_array_foreach(json_object_get(bpg_ev_facts(ev), "files"), i, f) {
 		const char *path = bpg_jstr(f, "path");

@@ -86,8 +86,7 @@ static int eval(bpg_eval *ev)
 {
 	const bpg_policy *p = bpg_ev_policy(ev);
 	const json_t *tiers = json_object_get(bpg_policy_json(p), "risk_tiers");
-	const char *risk_key = bpg_ev_param_str(ev, "risk_trailer");
-	const char *uat_key = bpg_ev_param_str(ev, "uat_trailer");
+	const char *risk_key = bpg_policy_risk_trailer(p), *uat_key = bpg_policy_uat_trailer(p);
 	size_t i, j;
 	json_t *c, *t, *files = blueprint_files(ev);
 	int rc = 0;
@@ -99,9 +98,9 @@ static int eval(bpg_eval *ev)
 		bpg_where w = { NULL, NULL, id && *id ? id : NULL, NULL, 0, 0 };
 		if (!touches_blueprints(ev, files, c))
 			continue;
-		json_array_foreach(bpg_ev_param(ev, "trailers"), j, t) {
-			const char *key = json_string_value(t);
-			if (trailer(c, key))
+		for (j = 0; j < bpg_policy_trailer_count(p); j++) {
+			const char *key = bpg_policy_trailer(p, j);
+			if (!key || trailer(c, key))
 				continue;
 			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
 				"add the trailer as the last paragraph of the message, e.g. "

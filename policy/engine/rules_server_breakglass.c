@@ -69,7 +69,7 @@ static size_t retro_approvals(const bpg_eval *ev, const json_t *rec)
 
 static int eval_overdue(bpg_eval *ev)
 {
-	long long now, max_days = json_integer_value(bpg_ev_param(ev, "max_days"));
+	long long now;
 	size_t k, s;
 	json_t *rec, *sc;
 	srv_ref r;
@@ -92,9 +92,12 @@ static int eval_overdue(bpg_eval *ev)
 		json_array_foreach(log, k, rec) {
 			long long t;
 			const char *renv = bpg_jstr(rec, "environment");
-			if ((renv && strcmp(renv, env) != 0) || !srv_time_parse(bpg_jstr(rec, "time"), &t) ||
-			    now - t <= max_days * 86400 ||
-			    retro_approvals(ev, rec) >= (size_t)json_integer_value(bpg_ev_param(ev, "approvals")))
+			bpg_break_glass_state st;
+			if ((renv && strcmp(renv, env) != 0) || !srv_time_parse(bpg_jstr(rec, "time"), &t))
+				continue;
+			/* the one definition `bpgate pending` shares */
+			bpg_policy_break_glass_state(&st, bpg_ev_policy(ev), env, true, t, now, retro_approvals(ev, rec));
+			if (!st.overdue)
 				continue;
 			json_array_foreach(json_object_get(rec, "scenarios"), s, sc) {
 				if (!json_is_string(sc) || !bpg_strings_has(changed, json_string_value(sc)))

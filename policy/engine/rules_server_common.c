@@ -151,16 +151,6 @@ bool srv_authored(const bpg_eval *ev, const char *principal, const char **which)
 	return false;
 }
 
-static int tier_rank(const bpg_policy *p, const char *tier)
-{
-	size_t i;
-	json_t *t;
-	json_array_foreach(json_object_get(p->root, "risk_tiers"), i, t)
-		if (json_is_string(t) && tier && strcmp(json_string_value(t), tier) == 0)
-			return (int)i;
-	return -1;
-}
-
 const char *srv_change_tier(const bpg_eval *ev)
 {
 	const bpg_policy *p = bpg_ev_policy(ev);
@@ -172,7 +162,7 @@ const char *srv_change_tier(const bpg_eval *ev)
 	json_array_foreach(json_object_get(bpg_ev_facts(ev), "files"), i, f) {
 		const json_t *e = bpg_pol_catalog_for(p, bpg_jstr(f, "path"));
 		const char *t = bpg_jstr(e, "risk");
-		int r = tier_rank(p, t);
+		int r = bpg_policy_tier_rank(p, t);
 		if (t && r > rank)
 			rank = r, best = t;
 		else if (t && !best)
@@ -182,9 +172,9 @@ const char *srv_change_tier(const bpg_eval *ev)
 		const char *k;
 		json_t *v;
 		json_object_foreach(json_object_get(c, "trailers"), k, v) {
-			if (strcasecmp(k, "Risk") != 0 || !json_is_string(v))
+			if (strcasecmp(k, bpg_policy_risk_trailer(p)) != 0 || !json_is_string(v))
 				continue;
-			int r = tier_rank(p, json_string_value(v));
+			int r = bpg_policy_tier_rank(p, json_string_value(v));
 			if (r > rank)
 				rank = r, best = json_string_value(v);
 		}

@@ -1,6 +1,7 @@
 /* Settings, the principal map, and the policy as the policy ref has it before the push. */
 #include "receive.h"
 #include "bpgate/gather.h"
+#include "bpgate/query.h"
 #include "bpgate/util.h"
 
 #include <stddef.h>
@@ -261,14 +262,5 @@ void rcv_policy_free(rcv_policy *p)
 
 const char *rcv_env_for_ref(const bpg_policy *policy, const char *refname)
 {
-	const char *name;
-	json_t *e;
-	json_object_foreach(json_object_get(bpg_policy_json(policy), "environments"), name, e) {
-		const char *b = json_string_value(json_object_get(e, "branch"));
-		if (!b)
-			continue;
-		if (strcmp(b, refname) == 0 || (strncmp(refname, "refs/heads/", 11) == 0 && strcmp(b, refname + 11) == 0))
-			return name;
-	}
-	return NULL;
+	return bpg_policy_env_for_ref(policy, refname); /* the engine's one definition */
 }

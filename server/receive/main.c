@@ -14,6 +14,7 @@
 #include "bpgate/bundle.h"
 #include "bpgate/gather.h"
 #include "bpgate/heap.h"
+#include "bpgate/query.h"
 #include "bpgate/util.h"
 
 #include <errno.h>
@@ -73,16 +74,6 @@ static const char *pusher_name(const rcv_config *cfg, const char **var)
 	}
 	*var = "BPGATE_USER, GL_USER or REMOTE_USER";
 	return NULL;
-}
-
-static bool has_any_role(const bpg_policy *p, const char *principal)
-{
-	const char *k;
-	json_t *members;
-	json_object_foreach(json_object_get(bpg_policy_json(p), "roles"), k, members)
-		if (json_is_array(members) && bpg_strings_has(members, principal))
-			return true;
-	return false;
 }
 
 static char *policy_ref_name(const rcv_config *cfg, git_repository *repo)
@@ -396,9 +387,7 @@ int main(int argc, char **argv)
 	bpg_tree keys_tree;
 	bool have_keys = false;
 	char now_s[32], *pref = NULL;
-	const char *var, *name, *globs[64];
-	size_t nglobs = 0, nrel = 0;
-	const char *rel[64];
+	const char *var, *name;
 	json_t *opts_j = json_array(), *entry = NULL;
 	outcome oc = { json_array(), json_array(), json_array(), 0, 0 };
 	bpg_error err;
@@ -477,7 +466,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	const char *principal = rcv_principal(&cfg, name);
-	if (!principal || !has_any_role(pol.policy, principal)) {
+	if (!principal || !bpg_policy_has_any_role(pol.policy, principal)) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "unknown pusher '%s' (from %s): not mapped to a principal with a role in "
 			".bpgate/policy.json", name ? name : "", var);
@@ -489,20 +478,6 @@ int main(int argc, char **argv)
 		refuse_early(&cfg, now_s, name, principal, &ups, "push-options", "push options", err.message, NULL);
 		goto done;
 	}
-	/* gather options from the trusted policy */
-	{
-		static const char *kinds[] = { "fixtures", "uat", "blueprints" };
-		const json_t *paths = json_object_get(bpg_policy_json(pol.policy), "paths");
-		size_t i;
-		json_t *g;
-		for (size_t k = 0; k < 3; k++)
-			json_array_foreach(json_object_get(paths, kinds[k]), i, g)
-				if (nglobs < 64)
-					globs[nglobs++] = json_string_value(g);
-		json_array_foreach(json_object_get(json_object_get(bpg_policy_json(pol.policy), "roles"), "releasers"), i, g)
-			if (nrel < 64)
-				rel[nrel++] = json_string_value(g);
-	}
 	if (bpg_tree_git(&keys_tree, repo, pol.tree, &err) < 0) {
 		refuse_early(&cfg, now_s, name, principal, &ups, "internal-error", "internal error", err.message, NULL);
 		goto done;
@@ -511,11 +486,11 @@ int main(int argc, char **argv)
 	bpg_gather_opts gopts;
 	memset(&gopts, 0, sizeof(gopts));
 	gopts.open_repository = bpg_gather_open_from_env; /* opened as the first handle */
-	gopts.scan_globs = nglobs ? globs : NULL;
-	gopts.nscan_globs = nglobs;
+	/* gather options from the trusted policy: the engine's answers (bpgate/query.h), all of them */
+	gopts.nscan_globs = bpg_policy_scan_globs(&gopts.scan_globs, pol.policy);
 	gopts.scan_ignore = pol.scan_ignore;
-	gopts.releasers = rel;
-	gopts.nreleasers = nrel;
+	gopts.nreleasers = bpg_policy_role_principals(&gopts.releasers, pol.policy,
+		bpg_policy_bundle_signer_role(pol.policy));
 	gopts.keys_tree = &keys_tree;
 	gopts.signers = pol.signers; /* SSH-signed commits verified against the trusted allowed_signers */
 	rcv_ctx cx = { repo, &cfg, &pol, now, principal };

@@ -5,6 +5,7 @@
  */
 #include "receive.h"
 #include "bpgate/approval.h"
+#include "bpgate/query.h"
 #include "bpgate/util.h"
 
 #include <stdlib.h>
@@ -87,15 +88,10 @@ static int branch_history(json_t *server, const char *key, git_repository *repo,
 	return rc;
 }
 
-static const json_t *rule_param(const bpg_policy *p, const char *rule, const char *name)
-{
-	return json_object_get(json_object_get(json_object_get(bpg_policy_json(p), "rules"), rule), name);
-}
-
 /* The policy's change-window time zone, as a validated zoneinfo name. */
 static int add_local_time(json_t *server, const bpg_policy *p, time_t now)
 {
-	const char *tz = json_string_value(rule_param(p, "change-window", "timezone"));
+	const char *tz = json_string_value(bpg_policy_rule_param(p, "change-window", "timezone"));
 	char path[512], buf[32], *old = NULL;
 	struct stat st;
 	struct tm tm;
@@ -148,14 +144,14 @@ static int read_blob_at(bpg_buf *out, git_repository *repo, git_tree *tree, cons
 /* uat_evidence: scenario id -> names under <dir>/<id>/ in the new tree. */
 static int add_uat(json_t *server, git_repository *repo, git_tree *tree, const bpg_policy *p)
 {
-	const char *dir = json_string_value(rule_param(p, "uat-evidence", "dir"));
+	const char *dir = json_string_value(bpg_policy_rule_param(p, "uat-evidence", "dir")); /* default applied */
 	json_t *map = json_object(), *e;
 	size_t i;
 
 	if (!map || json_object_set_new(server, "uat_evidence", map) < 0)
 		return BPG_ENOMEM;
 	if (!dir)
-		dir = "uat"; /* the rule's default */
+		return 0;
 	json_array_foreach(json_object_get(bpg_policy_json(p), "catalog"), i, e) {
 		const char *id = json_string_value(json_object_get(e, "id"));
 		char path[1024];
@@ -182,14 +178,14 @@ static int add_uat(json_t *server, git_repository *repo, git_tree *tree, const b
 
 static int add_health(json_t *server, git_repository *repo, git_tree *tree, const bpg_policy *p)
 {
-	const char *path = json_string_value(rule_param(p, "stage-health", "report"));
+	const char *path = json_string_value(bpg_policy_rule_param(p, "stage-health", "report")); /* default applied */
 	bpg_buf data = BPG_BUF_INIT;
 	json_error_t je;
 	json_t *v;
 	int rc;
 
 	if (!path)
-		path = "health/stage.json"; /* the rule's default */
+		return 0;
 	rc = tree ? read_blob_at(&data, repo, tree, path, (size_t)1 << 20) : BPG_ENOTFOUND;
 	if (rc < 0) {
 		v = json_pack("{s:s+}", "error", path, rc == BPG_ETOOBIG ? " is larger than 1 MiB" : " is not in the tree pushed");
@@ -375,7 +371,7 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 	    add_break_glass_log(server, cx, env) < 0 || add_uat(server, cx->repo, ntree, p) < 0 ||
 	    add_health(server, cx->repo, ntree, p) < 0 ||
 	    rcv_uat_facts(server, cx->repo, ntree, p, cx->pol->signers,
-		    json_string_value(rule_param(p, "uat-evidence", "dir")) ? json_string_value(rule_param(p, "uat-evidence", "dir")) : "uat",
+		    json_string_value(bpg_policy_rule_param(p, "uat-evidence", "dir")) /* default applied */,
 		    cx->now) < 0) {
 		rc = oom(err);
 		goto done;
