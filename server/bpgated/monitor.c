@@ -231,7 +231,7 @@ static int reply_error(bpg_buf *reply, const char *msg)
 
 int bpgd_monitor_answer(const bpgd_monitor *m, const char *principal, const char *req, bpg_buf *reply)
 {
-	char copy[BPGD_MONITOR_REQ_MAX], *f[4], *save = NULL;
+	char copy[BPGD_MONITOR_REQ_MAX], *f[4];
 	bpg_buf stmt = BPG_BUF_INIT, sig = BPG_BUF_INIT, name = BPG_BUF_INIT;
 	bpg_approval a;
 	bpg_error err;
@@ -245,13 +245,18 @@ int bpgd_monitor_answer(const bpgd_monitor *m, const char *principal, const char
 	if (strlen(req) >= sizeof(copy) || strncmp(req, "A ", 2) != 0)
 		return reply_error(reply, "unknown request");
 	memcpy(copy, req + 2, strlen(req + 2) + 1);
-	for (int i = 0; i < 4; i++) {
-		f[i] = strtok_r(i ? NULL : copy, " ", &save);
-		if (!f[i])
+	/* Exactly four fields, one space apart: nothing else can ride along. */
+	f[0] = copy;
+	for (int i = 1; i < 4; i++) {
+		char *sp = strchr(f[i - 1], ' ');
+		if (!sp)
 			return reply_error(reply, "malformed request");
+		*sp = '\0';
+		f[i] = sp + 1;
 	}
-	if (strtok_r(NULL, " ", &save))
-		return reply_error(reply, "malformed request");
+	for (int i = 0; i < 4; i++)
+		if (!f[i][0] || strchr(f[i], ' '))
+			return reply_error(reply, "malformed request");
 	/* The repository must already be a normalised name, the rest exact words. */
 	if (bpgd_repo_name(&name, f[0], &err) < 0 || strcmp(name.ptr, f[0]) != 0 || !env_word(f[1]) ||
 	    !oid_hex(f[2]) || !oid_hex(f[3])) {
