@@ -106,6 +106,19 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 		bpg_buf_printf(errout, "bpgated: repository root unavailable\n");
 		goto done;
 	}
+	/* Refuse what would fail before auditing it; then audit, then act (parents included). */
+	{
+		bpg_buf existing = BPG_BUF_INIT;
+		int r = bpgd_repo_resolve(&existing, cfg->repo_root, cmd->repo, &err);
+		bpg_buf_dispose(&existing);
+		if (r == 0)
+			bpg_error_set(&err, BPG_EINVALID, "repository '%s' already exists", cmd->repo);
+		if (r != BPG_ENOTFOUND)
+			goto fail;
+		bpg_error_clear(&err);
+	}
+	if (audit_admin(who, "repo.create", cmd->repo, &err) < 0)
+		goto fail;
 	if (make_parents(rootfd, cmd->repo, &parent, &leaf, &err) < 0)
 		goto fail;
 	if (bpg_buf_printf(&leafname, "%s.git", leaf) < 0 ||
@@ -113,13 +126,6 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 		bpg_error_set(&err, BPG_ENOMEM, "out of memory");
 		goto fail;
 	}
-	/* Refuse what would fail before auditing it; then audit, then act. */
-	if (faccessat(parent, leafname.ptr, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-		bpg_error_set(&err, BPG_EINVALID, "repository '%s' already exists", cmd->repo);
-		goto fail;
-	}
-	if (audit_admin(who, "repo.create", cmd->repo, &err) < 0)
-		goto fail;
 	/* mkdir is the claim: a second create of the same name fails here. */
 	if (mkdirat(parent, leafname.ptr, 0755) < 0) {
 		if (errno == EEXIST)

@@ -92,8 +92,10 @@ expect_grep "$T/err" "the audit log cannot record it" "user add says why (the au
 expect_grep "$T/err" "nothing was changed" "user add says nothing was changed"
 expect_exit 1 "user remove refused when the audit entry cannot be written" -- sshas grace user remove bob
 expect_exit 1 "repo create refused when the audit entry cannot be written" -- sshas grace repo create team/other
+expect_exit 1 "...also under a new parent folder" -- sshas grace repo create newteam/app
 cmp -s keys.before srv/keysdir/keys && ok "the keys file is unchanged" || fail "the keys file changed without an audit entry"
 [ ! -e srv/repos/team/other.git ] && ok "no repository was created" || fail "team/other.git exists without an audit entry"
+[ ! -e srv/repos/newteam ] && ok "no parent folder was created" || fail "newteam/ exists without an audit entry"
 expect_exit 0 "bob can still log in (not removed)" -- sshas bob whoami
 expect_exit 255 "eve cannot log in (not added)" -- timeout 60 ssh $SSHOPTS -p "$PORT" -i "$T/eve" git@127.0.0.1 whoami
 rm srv/auditlog; mv srv/auditlog.off srv/auditlog
