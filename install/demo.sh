@@ -61,8 +61,9 @@ on grace repo create acme/scenarios
 repo="$srv/repos/acme/scenarios.git"
 for p in $people; do echo "$p $p"; echo "$p@example.com $p"; done > "$srv/users"
 { for p in carol dave erin frank; do echo "$p namespaces=\"git,bpgate-approval@v1\" $(cut -d' ' -f1,2 "$keys/$p.pub")"; done
-  # approvals made over ssh (`approve`) are signed by the server on the caller's behalf
-  echo "* namespaces=\"bpgate-approval@v1\" $(ssh-keygen -y -f "$srv/state/ssh_host_ed25519_key" | cut -d' ' -f1,2)"
+  # approvals made over ssh (`approve`) are signed by the daemon's approval key (held by its
+  # monitor process, never by a session) on the caller's behalf
+  echo "* namespaces=\"bpgate-approval@v1\" $(cut -d' ' -f1,2 "$srv/state/approval_ed25519_key.pub")"
 } > "$srv/allowed_signers"
 git --git-dir="$repo" config bpgate.users "$srv/users"
 git --git-dir="$repo" config gpg.ssh.allowedSignersFile "$srv/allowed_signers"

@@ -125,6 +125,18 @@ BPG_EXTERN(const bpg_rule_info *) bpg_rule_get(size_t i);
 /** The mode a policy gives rule i. */
 BPG_EXTERN(bpg_mode) bpg_policy_rule_mode(const bpg_policy *policy, size_t i);
 
+/**
+ * Which roles' approvals count for `environment`, as the rules that count
+ * approvals see it: `approvals` (the roles its `required` parameter asks
+ * for there, in any risk tier) and `policy-change` (admins, when the
+ * environment is protected). Rules whose mode is off count nothing.
+ * Returns true when `principal` holds one of them. Otherwise false, and
+ * `why` (may be NULL) gets a sentence for the principal: which roles would
+ * do, or that the environment is unknown / counts no approvals.
+ */
+BPG_EXTERN(bool) bpg_policy_may_approve(const bpg_policy *policy, const char *environment,
+	const char *principal, bpg_buf *why);
+
 /* ---- evaluation --------------------------------------------------------- */
 
 typedef struct {

@@ -5,8 +5,8 @@
  * counts and reaps, and one forked child per connection that runs the whole
  * SSH session (key exchange, public-key auth, one session channel, one
  * command) and exits. The child asks the parent, over a socketpair, whether
- * its principal is still under the per-principal limit: the parent's whole
- * request table is that one question.
+ * its principal is still under the per-principal limit, and to sign one
+ * approval for that principal (monitor.c has the request table).
  *
  * Ownership: every struct here is owned by whoever declared it (usually on
  * the stack or in the per-connection context) and released with its
@@ -33,6 +33,8 @@ typedef struct {
 	char *repo_root;          /**< required; absolute */
 	char *state_dir;          /**< default /var/lib/bpgated */
 	char *host_key;           /**< default <state_dir>/ssh_host_ed25519_key */
+	char *approval_key;       /**< default <state_dir>/approval_ed25519_key: signs `approve`, held by the monitor only */
+	char *session_user;       /**< optional: sessions drop to this user when the daemon runs as root */
 	char *hooks_dir;          /**< default <state_dir>/hooks (core.hooksPath) */
 	char *keys_file;          /**< required: principals and their keys */
 	char *server_signing_key; /**< optional: handed to the gate (audit/approvals) */
@@ -200,10 +202,50 @@ typedef struct {
 	const char *principal;
 	bool admin;
 	const char *key_fp;
+	int monitor_fd;   /**< the session's channel to the monitor (approvals are signed there); -1 none */
 } bpgd_caller;
 
 /** Run one of our commands: output to out/errout, returns the exit status. */
 int bpgd_command_run(const bpgd_cmd *cmd, const bpgd_caller *who, bpg_buf *out, bpg_buf *errout);
+
+/* ---- the session side of `approve` (approve.c) ---------------------------- */
+
+/**
+ * approve <repo> <rev> --for <env>: resolve rev, ask the engine whether the
+ * caller's principal holds a role whose approvals count for env (policy of
+ * the repository's HEAD, the policy branch), have the monitor sign the
+ * statement, store it under refs/bpgate/approvals/. Returns the exit status.
+ */
+int bpgd_approve_run(const bpgd_caller *who, const char *repo, const char *rev, const char *env,
+	bpg_buf *out, bpg_buf *errout);
+
+/* ---- privilege separation (monitor.c) ------------------------------------- */
+
+/**
+ * The monitor's state: the approval signing key (guarded memory) and the
+ * session user. Created in the parent before it listens; owned by it.
+ * Request table (session -> monitor, one line each, over the socketpair):
+ *   "C <principal>"                     claim a per-principal slot (main.c), once, at authentication
+ *   "A <repo> <env> <tree> <commit>"    sign an approval statement for the claimed principal, once
+ * Answers: 'Y'/'N' for C; "S <stmtlen> <siglen>\n<stmt><sig>" or "E <reason>\n" for A.
+ */
+typedef struct bpgd_monitor bpgd_monitor;
+#define BPGD_MONITOR_REQ_MAX 512
+
+/** Make the approval key if missing, load it, PR_SET_DUMPABLE 0, check session_user. */
+int bpgd_monitor_new(bpgd_monitor **out, const bpgd_config *cfg, bpg_error *err);
+void bpgd_monitor_free(bpgd_monitor *m);
+/** In a freshly forked session: wipe the inherited key, drop to session_user. -1 on failure. */
+int bpgd_monitor_session_setup(bpgd_monitor *m);
+/**
+ * Answer one "A ..." request (no LF) for `principal` (the slot's claimed
+ * principal, NULL when none): the whole reply into `reply`. 0 signed, 1
+ * refused (reply is "E ..."), < 0 out of memory.
+ */
+int bpgd_monitor_answer(const bpgd_monitor *m, const char *principal, const char *req, bpg_buf *reply);
+/** Session side: ask the monitor to sign; stmt and sig get the statement and the armored SSHSIG. */
+int bpgd_monitor_sign_approval(bpg_buf *stmt, bpg_buf *sig, int fd, const char *repo, const char *env,
+	const char *tree, const char *commit, bpg_error *err);
 
 /* ---- sessions (session.c) and the parent (main.c) ------------------------- */
 

@@ -1,10 +1,11 @@
 /*
  * Our own commands on the SSH connection (not git): whoami, help, and the
- * admin-only repo create / user add|remove|list. approve, status, pending
- * and audit verify need engine modules (sshsig approvals, policy, audit)
- * that this build does not link yet: they answer so, with exit status 2,
- * instead of pretending. Each handler writes human text to out (stdout) or
- * errout (stderr) and returns the exit status for the channel.
+ * admin-only repo create / user add|remove|list; approve (approve.c, signed
+ * by the monitor), status, pending and audit verify (run as `bpgate`).
+ * Admin changes are audited before they are made: when the audit entry
+ * cannot be written the change is refused and nothing is changed. Each
+ * handler writes human text to out (stdout) or errout (stderr) and returns
+ * the exit status for the channel.
  */
 #include "bpgated.h"
 
@@ -22,7 +23,7 @@
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
 
-static void audit_admin(const bpgd_caller *who, const char *action, const char *target);
+static int audit_admin(const bpgd_caller *who, const char *action, const char *target, bpg_error *err);
 
 static int cmd_whoami(const bpgd_caller *who, bpg_buf *out)
 {
@@ -105,6 +106,19 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 		bpg_buf_printf(errout, "bpgated: repository root unavailable\n");
 		goto done;
 	}
+	/* Refuse what would fail before auditing it; then audit, then act (parents included). */
+	{
+		bpg_buf existing = BPG_BUF_INIT;
+		int r = bpgd_repo_resolve(&existing, cfg->repo_root, cmd->repo, &err);
+		bpg_buf_dispose(&existing);
+		if (r == 0)
+			bpg_error_set(&err, BPG_EINVALID, "repository '%s' already exists", cmd->repo);
+		if (r != BPG_ENOTFOUND)
+			goto fail;
+		bpg_error_clear(&err);
+	}
+	if (audit_admin(who, "repo.create", cmd->repo, &err) < 0)
+		goto fail;
 	if (make_parents(rootfd, cmd->repo, &parent, &leaf, &err) < 0)
 		goto fail;
 	if (bpg_buf_printf(&leafname, "%s.git", leaf) < 0 ||
@@ -154,7 +168,6 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 	}
 	bpg_buf_printf(out, "created %s\n", cmd->repo);
 	bpgd_log(BPGD_LOG_INFO, "repo.create", "principal=%s repo=%s", who->principal, cmd->repo);
-	audit_admin(who, "repo.create", cmd->repo);
 	ret = 0;
 	goto done;
 fail:
@@ -167,6 +180,47 @@ done:
 	bpg_buf_dispose(&leafname);
 	bpg_buf_dispose(&dir);
 	return ret;
+}
+
+/* user add would succeed: the line parses and its key is not listed yet. */
+static int precheck_add(const char *path, const char *principal, bool admin, const char *type, const char *b64,
+	bpg_error *err)
+{
+	bpg_buf line = BPG_BUF_INIT;
+	bpgd_keys keys, one;
+	int rc;
+
+	if ((rc = bpg_buf_printf(&line, "%s%s %s %s\n", principal, admin ? " admin" : "", type, b64)) < 0) {
+		bpg_buf_dispose(&line);
+		return bpg_error_set(err, rc, "out of memory");
+	}
+	rc = bpgd_keys_parse(&one, line.ptr, line.size, "the new key", err);
+	bpg_buf_dispose(&line);
+	if (rc < 0)
+		return rc;
+	if ((rc = bpgd_keys_load(&keys, path, err)) == 0) {
+		const bpgd_keyent *e = bpgd_keys_find(&keys, one.ents[0].blob_b64);
+		if (e)
+			rc = bpg_error_set(err, BPG_EINVALID, "this key already belongs to principal '%s'", e->principal);
+		bpgd_keys_release(&keys);
+	}
+	bpgd_keys_release(&one);
+	return rc;
+}
+
+/* user remove would succeed: the principal has a key. */
+static int precheck_remove(const char *path, const char *principal, bpg_error *err)
+{
+	bpgd_keys keys;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = bpgd_keys_load(&keys, path, err)) < 0)
+		return rc;
+	for (size_t i = 0; i < keys.count; i++)
+		n += strcmp(keys.ents[i].principal, principal) == 0;
+	bpgd_keys_release(&keys);
+	return n ? 0 : bpg_error_set(err, BPG_ENOTFOUND, "no key of '%s' is listed", principal);
 }
 
 static int cmd_user(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, bpg_buf *errout)
@@ -183,6 +237,9 @@ static int cmd_user(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, b
 			return EXIT_USAGE;
 		}
 		action = "user.add";
+		if (precheck_add(cfg->keys_file, cmd->args[0], admin, cmd->args[admin ? 2 : 1], cmd->args[admin ? 3 : 2],
+		    &err) < 0 || audit_admin(who, action, cmd->args[0], &err) < 0)
+			goto fail;
 		if (bpgd_keys_add(cfg->keys_file, cmd->args[0], admin, cmd->args[admin ? 2 : 1],
 			cmd->args[admin ? 3 : 2], &err) < 0)
 			goto fail;
@@ -194,6 +251,8 @@ static int cmd_user(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, b
 			bpg_buf_puts(errout, "bpgated: user remove: refusing to remove yourself (ask another admin)\n");
 			return EXIT_REFUSED;
 		}
+		if (precheck_remove(cfg->keys_file, cmd->args[0], &err) < 0 || audit_admin(who, action, cmd->args[0], &err) < 0)
+			goto fail;
 		if (bpgd_keys_remove(cfg->keys_file, cmd->args[0], &n, &err) < 0)
 			goto fail;
 		bpg_buf_printf(out, "removed %zu key%s of %s\n", n, n == 1 ? "" : "s", cmd->args[0]);
@@ -208,11 +267,10 @@ static int cmd_user(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, b
 		return 0;
 	}
 	bpgd_log(BPGD_LOG_INFO, action, "principal=%s target=%s", who->principal, cmd->args[0]);
-	audit_admin(who, action, cmd->args[0]);
 	return 0;
 fail:
 	bpg_buf_printf(errout, "bpgated: %s: %s\n", action + 5, err.message);
-	return err.code == BPG_EINVALID || err.code == BPG_ENOTFOUND ? EXIT_REFUSED : EXIT_USAGE;
+	return err.code == BPG_EINVALID || err.code == BPG_ENOTFOUND || err.code == BPG_EIO ? EXIT_REFUSED : EXIT_USAGE;
 }
 
 /* A word the client sends that ends up in a tool's argv: never an option. */
@@ -259,7 +317,7 @@ done:
 }
 
 /* approve <repo> <rev> --for <env>: the identity is the key's principal; the
- * approval is signed with the server's host key on the principal's behalf
+ * approval is signed by the monitor's approval key on the principal's behalf
  * (allowed_signers trusts that key for approvals: see the README). */
 static int cmd_approve(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, bpg_buf *errout)
 {
@@ -268,12 +326,7 @@ static int cmd_approve(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out
 		bpg_buf_puts(errout, "usage: approve <repo> <rev> --for <env>\n");
 		return EXIT_USAGE;
 	}
-	const char *args[] = { "approve", cmd->args[1], "--for", cmd->args[3], "-f", who->cfg->host_key,
-		"--as", who->principal, "--repository", cmd->repo, "--no-push" };
-	int rc = run_bpgate(who, cmd, args, sizeof(args) / sizeof(args[0]), NULL, out, errout);
-	bpgd_log(rc == 0 ? BPGD_LOG_INFO : BPGD_LOG_WARN, "approve", "principal=%s repo=%s rev=%s env=%s status=%d",
-		who->principal, cmd->repo, cmd->args[1], cmd->args[3], rc);
-	return rc;
+	return bpgd_approve_run(who, cmd->repo, cmd->args[1], cmd->args[3], out, errout);
 }
 
 static int cmd_status(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, bpg_buf *errout)
@@ -316,30 +369,35 @@ static int cmd_audit_verify(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf
 	return rc;
 }
 
-/* Admin actions are audit entries too, when the server keeps a log. */
-static void audit_admin(const bpgd_caller *who, const char *action, const char *target)
+/* Admin actions are audit entries too, when the server keeps a log: written
+ * BEFORE the change, which is refused (nothing changed) when it cannot be. */
+static int audit_admin(const bpgd_caller *who, const char *action, const char *target, bpg_error *err)
 {
 	const bpgd_config *cfg = who->cfg;
-	bpg_buf entry = BPG_BUF_INIT, o = BPG_BUF_INIT, e = BPG_BUF_INIT;
+	bpg_buf o = BPG_BUF_INIT, e = BPG_BUF_INIT;
 	json_t *j;
 	char *text;
-	int status;
-	bpg_error err;
+	int status = -1, rc = 0;
+	bpg_error rerr;
 
 	if (!cfg->audit_log || !cfg->server_signing_key)
-		return;
+		return 0;
+	bpg_error_clear(&rerr);
 	j = json_pack("{s:s, s:s, s:s, s:I}", "type", action, "principal", who->principal, "target", target,
 		"time", (json_int_t)time(NULL));
 	text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	char *argv[] = { cfg->bpgate, (char *)"audit", (char *)"append", (char *)"--signing-key",
 		cfg->server_signing_key, (char *)"--log", cfg->audit_log, NULL };
-	if (!text || bpgd_run_capture(cfg, argv, NULL, who->principal, text, &o, &e, &status, &err) < 0 || status != 0)
-		bpgd_log(BPGD_LOG_WARN, "audit.unrecorded", "action=%s target=%s", action, target);
+	if (!text || bpgd_run_capture(cfg, argv, NULL, who->principal, text, &o, &e, &status, &rerr) < 0 || status != 0) {
+		bpgd_log(BPGD_LOG_WARN, "audit.unrecorded", "action=%s target=%s status=%d", action, target, status);
+		rc = bpg_error_set(err, BPG_EIO, "refused: the audit log cannot record it (%s); nothing was changed",
+			rerr.message[0] ? rerr.message : "bpgate audit append failed; see the server log");
+	}
 	free(text);
 	json_decref(j);
-	bpg_buf_dispose(&entry);
 	bpg_buf_dispose(&o);
 	bpg_buf_dispose(&e);
+	return rc;
 }
 
 int bpgd_command_run(const bpgd_cmd *cmd, const bpgd_caller *who, bpg_buf *out, bpg_buf *errout)

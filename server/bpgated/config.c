@@ -106,6 +106,7 @@ static int check_members(json_t *obj, const char *const *allowed, const char *pr
 
 static const char *const top_members[] = { "listen", "repo_root", "state_dir", "host_key",
 	"hooks_dir", "keys_file", "server_signing_key", "audit_log", "pre_receive_hook", "bpgate", "git",
+	"approval_key", "session_user",
 	"path", "home", "log_level", "limits", NULL };
 static const char *const listen_members[] = { "address", "port", NULL };
 static const char *const limit_members[] = { "max_connections", "max_per_principal",
@@ -131,7 +132,7 @@ static int load_paths(bpgd_config *cfg, json_t *root, const char *dir, const cha
 		{ "host_key", &cfg->host_key }, { "hooks_dir", &cfg->hooks_dir },
 		{ "keys_file", &cfg->keys_file }, { "server_signing_key", &cfg->server_signing_key },
 		{ "audit_log", &cfg->audit_log }, { "pre_receive_hook", &cfg->pre_receive_hook },
-		{ "bpgate", &cfg->bpgate },
+		{ "bpgate", &cfg->bpgate }, { "approval_key", &cfg->approval_key },
 		{ "git", &cfg->git }, { "home", &cfg->child_home },
 	};
 	const char *s;
@@ -145,6 +146,12 @@ static int load_paths(bpgd_config *cfg, json_t *root, const char *dir, const cha
 		if (s && path_into(paths[i].dst, dir, s) < 0)
 			return bpg_error_set(err, BPG_ENOMEM, "out of memory");
 	}
+	if ((rc = get_string(root, "session_user", "/session_user", &s, file, err)) < 0)
+		return rc;
+	if (s && !bpgd_principal_valid(s))
+		return cfg_err(err, file, "/session_user", "expected a user name ([A-Za-z0-9][A-Za-z0-9._-]*)", NULL);
+	if (s && dup_into(&cfg->session_user, s) < 0)
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
 	if ((rc = get_string(root, "path", "/path", &s, file, err)) < 0)
 		return rc;
 	if (s && dup_into(&cfg->child_path, s) < 0)
@@ -169,6 +176,11 @@ static int fill_defaults(bpgd_config *cfg, const char *self_dir)
 		if ((rc = bpg_buf_printf(&b, "%s/ssh_host_ed25519_key", cfg->state_dir)) < 0)
 			goto done;
 		cfg->host_key = bpg_buf_detach(&b);
+	}
+	if (!cfg->approval_key) {
+		if ((rc = bpg_buf_printf(&b, "%s/approval_ed25519_key", cfg->state_dir)) < 0)
+			goto done;
+		cfg->approval_key = bpg_buf_detach(&b);
 	}
 	if (!cfg->hooks_dir) {
 		if ((rc = bpg_buf_printf(&b, "%s/hooks", cfg->state_dir)) < 0)
@@ -327,6 +339,8 @@ void bpgd_config_release(bpgd_config *cfg)
 	free(cfg->repo_root);
 	free(cfg->state_dir);
 	free(cfg->host_key);
+	free(cfg->approval_key);
+	free(cfg->session_user);
 	free(cfg->hooks_dir);
 	free(cfg->keys_file);
 	free(cfg->server_signing_key);

@@ -2,8 +2,10 @@
  * bpgated: the parent. It loads the config, makes sure the host key and the
  * gate link exist, listens, and then only accepts, forks, counts and reaps.
  * It never parses a byte from a client: each connection is served by its
- * own child (session.c). The one thing a child may ask the parent is
- * "C <principal>\n" (may I take a per-principal slot?), answered 'Y' or 'N'.
+ * own child (session.c). A child may ask the parent (the monitor) two
+ * things: "C <principal>\n" (may I take a per-principal slot?), answered
+ * 'Y' or 'N', and, once claimed, "A ...\n" (sign one approval for that
+ * principal: monitor.c).
  *
  * SIGTERM/SIGINT: stop accepting, tell the children (idle ones leave,
  * running commands finish), wait up to limits.shutdown_grace seconds, then
@@ -31,13 +33,15 @@
 
 typedef struct {
 	pid_t pid;
-	int fd;              /* socketpair end for claims; -1 once closed */
+	int fd;              /* socketpair end for requests; -1 once closed */
 	char principal[72];  /* empty until claimed */
+	bool signed_one;     /* its one approval signature is spent */
 	char conn[24];
 } child_slot;
 
 typedef struct {
 	const bpgd_config *cfg;
+	bpgd_monitor *mon;
 	child_slot *slots;
 	size_t nslots;
 	unsigned long next_conn;
@@ -119,14 +123,34 @@ static size_t principal_count(const parent_state *ps, const char *principal)
 	return n;
 }
 
-/* A child's claim: "C <principal>\n". Anything else closes the channel. */
+/* One approval signature per connection, for the principal it claimed. */
+static void answer_sign(parent_state *ps, child_slot *s, const char *req)
+{
+	bpg_buf reply = BPG_BUF_INIT;
+	int rc = s->signed_one ? (bpg_buf_puts(&reply, "E one approval per connection\n"), 1)
+		: bpgd_monitor_answer(ps->mon, s->principal, req, &reply);
+
+	s->signed_one = true;
+	if (rc < 0 || write(s->fd, reply.ptr, reply.size) != (ssize_t)reply.size) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	bpg_buf_dispose(&reply);
+}
+
+/* A child's request: "C <principal>\n" or "A ...\n". Anything else closes the channel. */
 static void answer_claim(parent_state *ps, child_slot *s)
 {
-	char req[96];
+	char req[BPGD_MONITOR_REQ_MAX];
 	ssize_t n = read(s->fd, req, sizeof(req) - 1);
 	char ans = 'N';
 
-	if (n <= 0 || req[n - 1] != '\n' || n < 4 || req[0] != 'C' || req[1] != ' ' || s->principal[0]) {
+	if (n > 2 && req[n - 1] == '\n' && req[0] == 'A' && req[1] == ' ' && s->principal[0]) {
+		req[n - 1] = '\0';
+		answer_sign(ps, s, req);
+		return;
+	}
+	if (n <= 0 || req[n - 1] != '\n' || n < 4 || n > 80 || req[0] != 'C' || req[1] != ' ' || s->principal[0]) {
 		close(s->fd);
 		s->fd = -1;
 		return;
@@ -228,6 +252,10 @@ static void accept_one(parent_state *ps, ssh_bind bind)
 				close(ps->slots[i].fd);
 		ssh_bind_free(bind); /* closes the listening socket in the child */
 		bpgd_log_set_conn(conn);
+		if (bpgd_monitor_session_setup(ps->mon) < 0) {
+			bpgd_log(BPGD_LOG_ERR, "privsep.failed", "error=\"cannot drop privileges\"");
+			_exit(1);
+		}
 		bpgd_log(BPGD_LOG_INFO, "conn.start", "remote=%s", remote);
 		bpgd_session_serve(ps->cfg, session, pair[1], remote);
 	}
@@ -336,6 +364,7 @@ int main(int argc, char **argv)
 	bpgd_config cfg;
 	bpg_error err;
 	ssh_bind bind = NULL;
+	bpgd_monitor *mon = NULL;
 	parent_state ps;
 	int rc = 2;
 
@@ -374,6 +403,11 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto done;
 	}
+	if (bpgd_monitor_new(&mon, &cfg, &err) < 0) {
+		bpgd_log(BPGD_LOG_ERR, "startup.failed", "error=\"%s\"", err.message);
+		rc = 1;
+		goto done;
+	}
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		rc = 1;
 		goto done;
@@ -404,6 +438,7 @@ int main(int argc, char **argv)
 		cfg.port, cfg.repo_root, cfg.pre_receive_hook, cfg.limits.max_connections);
 	memset(&ps, 0, sizeof(ps));
 	ps.cfg = &cfg;
+	ps.mon = mon;
 	ps.slots = calloc((size_t)cfg.limits.max_connections, sizeof(*ps.slots));
 	if (!ps.slots) {
 		rc = 1;
@@ -415,6 +450,7 @@ done:
 	if (bind)
 		ssh_bind_free(bind);
 	ssh_finalize();
+	bpgd_monitor_free(mon);
 	bpgd_config_release(&cfg);
 	return rc;
 }

@@ -393,7 +393,7 @@ done:
 static void run_own(bpgd_conn *c, const bpgd_cmd *cmd)
 {
 	bpg_buf out = BPG_BUF_INIT, errout = BPG_BUF_INIT;
-	bpgd_caller who = { c->cfg, c->principal, c->admin, c->key_fp };
+	bpgd_caller who = { c->cfg, c->principal, c->admin, c->key_fp, c->parent_fd };
 	int status = bpgd_command_run(cmd, &who, &out, &errout);
 
 	bpgd_log(BPGD_LOG_INFO, "command", "principal=%s kind=%d status=%d", c->principal, (int)cmd->kind, status);

@@ -131,7 +131,7 @@ check "repo create twice is refused" sh -c "test $rc = 1 && grep -q 'already exi
 sshas bob git@127.0.0.1 repo create bobs > out 2>&1 && rc=0 || rc=$?
 check "repo create refused for a non-admin" sh -c "test $rc = 1 && grep -q 'only admins' out && test ! -e repos/bobs.git"
 sshas alice git@127.0.0.1 approve team/app HEAD --for prod > out 2>&1 && rc=0 || rc=$?
-check "approve runs bpgate approve in the repository (no commit there yet: refused)" sh -c "test $rc != 0 && grep -q 'bpgate approve' out"
+check "approve resolves rev in the repository (no commit there yet: refused)" sh -c "test $rc != 0 && grep -q 'is not a commit' out"
 sshas alice git@127.0.0.1 approve team/app --oops --for prod > out 2>&1 && rc=0 || rc=$?
 check "approve refuses option-looking words" sh -c "test $rc = 2 && grep -q 'usage: approve' out"
 sshas alice git@127.0.0.1 audit verify team/app > out 2>&1 && rc=0 || rc=$?

@@ -140,3 +140,144 @@ Test(bpgated, principals_file_errors_are_located)
 		cr_assert(strstr(err.message, cases[i].msg) == err.message, "case %zu: '%s'", i, err.message);
 	}
 }
+
+/* ---- privilege separation: who may approve, and what the monitor signs ---- */
+
+#include "bpgate/approval.h"
+#include "bpgate/policy.h"
+#include "bpgate/sshsig.h"
+#include <stdlib.h>
+#include <unistd.h>
+
+static bpg_policy *regulated_pack(void)
+{
+	const char *src = getenv("BPG_SOURCE_ROOT");
+	char dir[4096];
+	bpg_policy *p = NULL;
+	bpg_error err;
+	cr_assert_not_null(src);
+	snprintf(dir, sizeof(dir), "%s/policy/packs/regulated", src);
+	cr_assert_eq(bpg_policy_load_dir(&p, dir, &err), 0, "%s", err.message);
+	return p;
+}
+
+static void expect_may(const bpg_policy *p, const char *env, const char *who, bool want, const char *why_want)
+{
+	bpg_buf why = BPG_BUF_INIT;
+	cr_assert_eq(bpg_policy_may_approve(p, env, who, &why), want, "%s for %s", who, env);
+	cr_assert_str_eq(why.ptr ? why.ptr : "", why_want);
+	bpg_buf_dispose(&why);
+}
+
+Test(bpgated, approving_roles_come_from_the_approval_rules)
+{
+	bpg_policy *p = regulated_pack();
+	expect_may(p, "prod", "carol", true, "");  /* reviewers */
+	expect_may(p, "prod", "frank", true, "");  /* cab, asked for high risk */
+	expect_may(p, "prod", "grace", true, "");  /* admins: policy-change on a protected environment */
+	expect_may(p, "stage", "grace", true, "");
+	expect_may(p, "prod", "bob", false, "'bob' has no role whose approvals count for prod (roles: reviewers, cab, admins)");
+	expect_may(p, "stage", "carol", false, "'carol' has no role whose approvals count for stage (roles: admins)");
+	expect_may(p, "dev", "carol", false, "the policy counts no approvals for dev");
+	expect_may(p, "qa", "carol", false, "the policy has no environment 'qa'");
+	cr_assert_not(bpg_policy_may_approve(p, "prod", NULL, NULL));
+	bpg_policy_free(p);
+}
+
+#define TREE "0123456789abcdef0123456789abcdef01234567"
+#define COMMIT "89abcdef0123456789abcdef0123456789abcdef"
+
+static bpgd_monitor *test_monitor(char *dir, size_t n, bpgd_config *cfg)
+{
+	bpgd_monitor *m = NULL;
+	bpg_error err;
+	snprintf(dir, n, "/tmp/bpgd-mon-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->approval_key = malloc(strlen(dir) + 32);
+	sprintf(cfg->approval_key, "%s/approval_key", dir);
+	cr_assert_eq(bpgd_monitor_new(&m, cfg, &err), 0, "%s", err.message);
+	return m;
+}
+
+static void cleanup_monitor(bpgd_monitor *m, const char *dir, bpgd_config *cfg)
+{
+	char p[4200];
+	bpgd_monitor_free(m);
+	unlink(cfg->approval_key);
+	snprintf(p, sizeof(p), "%s.pub", cfg->approval_key);
+	unlink(p);
+	rmdir(dir);
+	free(cfg->approval_key);
+}
+
+Test(bpgated, monitor_signs_the_statement_it_builds_for_the_authenticated_principal)
+{
+	char dir[64], pubpath[4200];
+	bpgd_config cfg;
+	bpgd_monitor *m = test_monitor(dir, sizeof(dir), &cfg);
+	bpg_buf reply = BPG_BUF_INIT, pubtext = BPG_BUF_INIT;
+	bpg_approval a;
+	bpg_ssh_pubkey pub;
+	bpg_sshsig *sig = NULL;
+	bpg_sshsig_reason reason;
+	bpg_error err;
+	size_t slen = 0, glen = 0;
+
+	cr_assert_eq(bpgd_monitor_answer(m, "carol", "A team/app prod " TREE " " COMMIT, &reply), 0);
+	cr_assert_eq(sscanf(reply.ptr, "S %zu %zu\n", &slen, &glen), 2);
+	const char *body = strchr(reply.ptr, '\n') + 1;
+	cr_assert_eq((size_t)(reply.ptr + reply.size - body), slen + glen);
+	cr_assert_eq(bpg_approval_parse(&a, body, slen, &err), 0, "%s", err.message);
+	cr_assert_str_eq(a.approver, "carol");
+	cr_assert_str_eq(a.repository, "team/app");
+	cr_assert_str_eq(a.environment, "prod");
+	cr_assert_str_eq(a.tree, TREE);
+	cr_assert_str_eq(a.commit, COMMIT);
+	/* signed by the key whose .pub was written beside it */
+	snprintf(pubpath, sizeof(pubpath), "%s.pub", cfg.approval_key);
+	cr_assert_eq(bpg_file_read(&pubtext, pubpath, 16384, &err), 0);
+	cr_assert_eq(bpg_ssh_pubkey_parse(&pub, NULL, pubtext.ptr, pubtext.size, &err), 0);
+	cr_assert_eq(bpg_sshsig_parse(&sig, body + slen, glen, &err), 0, "%s", err.message);
+	cr_assert_eq(bpg_sshsig_check(&reason, sig, body, slen, BPG_APPROVAL_NAMESPACE, &err), 0);
+	cr_assert_eq(reason, BPG_SSHSIG_OK);
+	cr_assert(bpg_ssh_pubkey_equal(bpg_sshsig_pubkey(sig), &pub));
+	bpg_sshsig_free(sig);
+	bpg_buf_dispose(&pubtext);
+	bpg_buf_dispose(&reply);
+	cleanup_monitor(m, dir, &cfg);
+}
+
+Test(bpgated, monitor_refuses_anything_off_its_request_table)
+{
+	static const char *const bad[] = {
+		"A team/app prod " TREE " " COMMIT " carol",        /* a fifth field: no principal of the session's choosing */
+		"A team/app prod " TREE,                            /* too few */
+		"A /team/app.git prod " TREE " " COMMIT,            /* not the normalised name */
+		"A ../x prod " TREE " " COMMIT,
+		"A team/app -prod " TREE " " COMMIT,
+		"A team/app prod 0123456789ABCDEF0123456789abcdef01234567 " COMMIT,
+		"A team/app prod " TREE " " COMMIT "0",
+		"S anything",
+		"A  team/app prod " TREE " " COMMIT,
+	};
+	char dir[64];
+	bpgd_config cfg;
+	bpgd_monitor *m = test_monitor(dir, sizeof(dir), &cfg);
+	bpg_buf reply = BPG_BUF_INIT;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(bpgd_monitor_answer(m, "carol", bad[i], &reply), 1, "%s", bad[i]);
+		cr_assert(reply.size > 2 && reply.ptr[0] == 'E' && reply.ptr[reply.size - 1] == '\n', "%s", bad[i]);
+	}
+	/* no principal claimed yet: nothing is signed */
+	cr_assert_eq(bpgd_monitor_answer(m, "", "A team/app prod " TREE " " COMMIT, &reply), 1);
+	cr_assert_str_eq(reply.ptr, "E not authenticated\n");
+	cr_assert_eq(bpgd_monitor_answer(m, NULL, "A team/app prod " TREE " " COMMIT, &reply), 1);
+	/* a session's copy of the monitor: the key is gone */
+	cr_assert_eq(bpgd_monitor_session_setup(m), 0);
+	cr_assert_eq(bpgd_monitor_answer(m, "carol", "A team/app prod " TREE " " COMMIT, &reply), 1);
+	cr_assert_str_eq(reply.ptr, "E no approval key\n");
+	bpg_buf_dispose(&reply);
+	cleanup_monitor(m, dir, &cfg);
+}
