@@ -7,6 +7,7 @@
  *   srvfacts.c the server facts (extra.server, approvals) for one ref update
  *   main.c    the flow: gather, evaluate, print remote: lines, audit, exit (fails closed)
  *   post.c    post-receive: turn spooled release records into refs/bpgate/releases/...
+ *   provenance.c who pushed each commit and blob first ($GIT_DIR/bpgate/provenance)
  */
 #ifndef BPG_RECEIVE_H
 #define BPG_RECEIVE_H
@@ -90,8 +91,20 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 /* Scenario ids whose catalog paths match the facts' files (new array). */
 json_t *rcv_scenarios(const bpg_policy *policy, const json_t *facts);
 
-/* post-receive mode. */
-int rcv_post_receive(git_repository *repo, const rcv_config *cfg, bpg_error *err);
+/* post-receive mode. pusher: the authenticated principal (NULL when unknown:
+ * nothing is recorded for it). */
+int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *pusher, bpg_error *err);
+
+/* provenance.c. Post-receive: append to $GIT_DIR/bpgate/provenance the commits
+ * newly reachable from the updated refs and the blobs they introduced, with
+ * the pusher, for every such object the record does not name yet. */
+int rcv_provenance_record(git_repository *repo, const char *principal, const rcv_updates *ups, bpg_error *err);
+/* Pre-receive: extra.server.provenance of a ref update: {"content": [{path, blob,
+ * pushed_by}], "commits": [{commit, pushed_by}]} (pushed_by null when no record
+ * names the object), or {"error": why} when it cannot be told. commits:
+ * the facts' commits (borrowed). */
+int rcv_provenance_facts(json_t *server, git_repository *repo, const rcv_update *u, const json_t *commits,
+	bpg_error *err);
 
 /* Write s to f with control characters escaped (\xNN), bounded. */
 void rcv_put_safe(FILE *f, const char *s);

@@ -17,7 +17,7 @@ expect() {
 
 # 1. the pack is valid and its own tests pass
 expect 0 "$bpgate" policy check "$pack"
-[ "$out" = "policy OK: 25 rules, 59 policy tests" ] || fail "check: $out"
+[ "$out" = "policy OK: 25 rules, 66 policy tests" ] || fail "check: $out"
 expect 0 "$bpgate" policy test "$pack"
 [ "$(tail -n1 <<<"$out")" = "59 passed, 0 failed" ] || fail "test: $out"
 
