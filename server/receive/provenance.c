@@ -20,6 +20,8 @@
  * the blobs that differ between the ref's old and new trees (the content of
  * the change) and the range's commits, each with the principal who pushed it
  * first, or null when no record names it (pushed before the record existed).
+ * Objects this very push brings (git's quarantine) are the pusher's: the
+ * record gets them only once the push is accepted.
  * Gathering only: segregation-of-duties decides.
  */
 #include "receive.h"
@@ -430,7 +432,8 @@ done:
 
 typedef struct {
 	oidset idx;      /* object -> index in objs */
-	json_t **objs;   /* the fact entry of each object (borrowed from the fact) */
+	json_t **objs;   /* the fact entry of each object (borrowed from the fact), NULL once resolved */
+	git_oid *ids;    /* the object of each */
 	size_t n, cap, open;
 	json_t *content;
 } wanted;
@@ -450,10 +453,15 @@ static int want(wanted *w, const git_oid *id, json_t *entry)
 		if (!o)
 			return BPG_ENOMEM;
 		w->objs = o;
+		git_oid *ids = realloc(w->ids, nc * sizeof(*ids));
+		if (!ids)
+			return BPG_ENOMEM;
+		w->ids = ids;
 		w->cap = nc;
 	}
 	if (oidset_put(&w->idx, id, w->n) < 0)
 		return BPG_ENOMEM;
+	git_oid_cpy(&w->ids[w->n], id);
 	w->objs[w->n++] = entry;
 	w->open++;
 	return 0;
@@ -559,6 +567,27 @@ done:
 	return rc;
 }
 
+/* Objects no record names that this very push brings (they are in git's
+ * quarantine, GIT_QUARANTINE_PATH): the pusher's. */
+static void pushed_now(wanted *w, const char *pusher)
+{
+	const char *q = getenv("GIT_QUARANTINE_PATH");
+	git_odb *odb = NULL;
+
+	if (!w->open || !q || !*q || !principal_ok(pusher) || git_odb_open(&odb, q) < 0) {
+		git_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < w->n && w->open; i++)
+		if (w->objs[i] && git_odb_exists(odb, &w->ids[i])) {
+			resolve(w->objs[i], pusher);
+			w->objs[i] = NULL;
+			w->open--;
+		}
+	git_odb_free(odb);
+	git_error_clear();
+}
+
 static int tree_of(git_tree **out, git_repository *repo, const char *hex)
 {
 	git_oid id;
@@ -575,7 +604,7 @@ static int tree_of(git_tree **out, git_repository *repo, const char *hex)
 }
 
 int rcv_provenance_facts(json_t *server, git_repository *repo, const rcv_update *u, const json_t *commits,
-	bpg_error *err)
+	const char *pusher, bpg_error *err)
 {
 	wanted w;
 	json_t *prov = NULL, *content = json_array(), *cj = json_array(), *c;
@@ -617,6 +646,8 @@ int rcv_provenance_facts(json_t *server, git_repository *repo, const rcv_update 
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
 	}
+	if (!problem[0])
+		pushed_now(&w, pusher);
 	unchain(&w);
 	prov = problem[0] ? json_pack("{s:s}", "error", problem) :
 		json_pack("{s:O, s:O}", "content", content, "commits", cj);
@@ -631,6 +662,7 @@ done:
 	json_decref(cj);
 	oidset_dispose(&w.idx);
 	free(w.objs);
+	free(w.ids);
 	bpg_buf_dispose(&path);
 	return rc;
 }

@@ -101,10 +101,10 @@ int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *pu
 int rcv_provenance_record(git_repository *repo, const char *principal, const rcv_updates *ups, bpg_error *err);
 /* Pre-receive: extra.server.provenance of a ref update: {"content": [{path, blob,
  * pushed_by}], "commits": [{commit, pushed_by}]} (pushed_by null when no record
- * names the object), or {"error": why} when it cannot be told. commits:
- * the facts' commits (borrowed). */
+ * names the object; objects in this push's quarantine are the pusher's), or
+ * {"error": why} when it cannot be told. commits: the facts' commits (borrowed). */
 int rcv_provenance_facts(json_t *server, git_repository *repo, const rcv_update *u, const json_t *commits,
-	bpg_error *err);
+	const char *pusher, bpg_error *err);
 
 /* Write s to f with control characters escaped (\xNN), bounded. */
 void rcv_put_safe(FILE *f, const char *s);
