@@ -113,6 +113,14 @@ push erin 1 "a1: content no provenance record names is refused" origin main
 expect_grep "$E2E_TMP/err" "[segregation-of-duties] segregation of duties: who wrote 1 changed file(s) promoted to prod is unknown (first: scenarios/weekly-digest/README.md)" "a1: unknown authorship named"
 expect_grep "$E2E_TMP/err" 'set segregation-of-duties.unknown_provenance to "claims"' "a1: with the way out"
 if [ -f "$E2E_TMP/prov.saved" ]; then mv "$E2E_TMP/prov.saved" "$D/repos/team/a1.git/bpgate/provenance"; fi
+# a damaged record: refused too (it is the server's own file; only an intruder or a disk error damages it)
+if [ -f "$D/repos/team/a1.git/bpgate/provenance" ]; then
+  cp "$D/repos/team/a1.git/bpgate/provenance" "$E2E_TMP/prov.saved"
+  sed -i '1i not a record line' "$D/repos/team/a1.git/bpgate/provenance"
+fi
+push erin 1 "a1: a damaged provenance record is refused" origin main
+expect_grep "$E2E_TMP/err" "cannot tell who wrote the change promoted to prod: the provenance record is damaged at line 1" "a1: the damage is named"
+if [ -f "$E2E_TMP/prov.saved" ]; then mv "$E2E_TMP/prov.saved" "$D/repos/team/a1.git/bpgate/provenance"; fi
 push erin 0 "a1: an honest change (alice wrote, dave approved, erin releases) is accepted" origin main
 # a push the gate refuses records nothing
 echo '{"flow": [' > scenarios/weekly-digest/broken.blueprint.json
