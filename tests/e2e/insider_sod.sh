@@ -77,10 +77,12 @@ new_repo() {
   # Change windows, stage health and signed pushes are not under test here
   # (receive.sh covers them): off, so the test does not depend on the clock.
   python3 - "$pack/policy.json" > .bpgate/policy.json <<'PY'
-import json, sys
+import json, os, sys
 p = json.load(open(sys.argv[1]))
 for r in ("change-window", "stage-health", "signed-push"):
     p["rules"][r] = {"mode": "off"}
+if os.environ.get("SOD_ENVS"):
+    p["rules"]["segregation-of-duties"]["environments"] = json.loads(os.environ["SOD_ENVS"])
 print(json.dumps(p, indent=2))
 PY
   cp -r "$pack/contracts" .bpgate/contracts
@@ -179,5 +181,16 @@ git branch -f main dev
 approve dave main
 push erin 1 "a3: without a user map the releaser still cannot release her own change" origin main
 expect_grep "$E2E_TMP/err" "[segregation-of-duties] segregation of duties: the releaser erin pushed the content of scenarios/weekly-digest/README.md (blob ${e3:0:12}) to the server first" "a3: releaser named"
+
+# ===================== 4. content of the push being judged is the pusher's ===================
+# (not yet in the record, which post-receive writes only after acceptance, but
+# in git's quarantine): with segregation of duties on dev too, the pusher of
+# new content is its writer, not "unknown"
+SOD_ENVS='["dev", "prod"]' new_repo a4 map
+commit Bob bob@example.com scenarios/weekly-digest/README.md "alice pushes, bob claims" "digest: claimed"
+c4=$(blob HEAD scenarios/weekly-digest/README.md)
+push alice 1 "a4: content new in the push judged is the pusher's" origin dev
+expect_grep "$E2E_TMP/err" "[segregation-of-duties] segregation of duties: the releaser alice pushed the content of scenarios/weekly-digest/README.md (blob ${c4:0:12}) to the server first, part of the change promoted to dev" "a4: named as alice's"
+record a4 | grep -q "^$c4 " && fail "a4: the refused content was recorded" || ok "a4: the refused content is not recorded"
 
 finish
