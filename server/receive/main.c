@@ -429,7 +429,8 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (post) {
-		if (rcv_post_receive(repo, &cfg, &err) < 0)
+		name = pusher_name(&cfg, &var);
+		if (rcv_post_receive(repo, &cfg, rcv_principal(&cfg, name), &err) < 0)
 			fprintf(stderr, "warning: bpgate: release records not written: %s\n", err.message);
 		exit_code = 0;
 		goto done;

@@ -76,13 +76,17 @@ done:
 	return rc;
 }
 
-int rcv_post_receive(git_repository *repo, const rcv_config *cfg, bpg_error *err)
+int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *pusher, bpg_error *err)
 {
 	rcv_updates ups;
 	int rc;
 
 	if ((rc = rcv_read_updates(&ups, stdin, err)) < 0)
 		goto done;
+	bpg_error perr; /* provenance first: segregation of duties fails closed without it */
+	if (rcv_provenance_record(repo, pusher, &ups, &perr) < 0)
+		fprintf(stderr, "warning: bpgate: who pushed this content was not recorded (%s); releases of it "
+			"will be refused as of unknown authorship: tell the administrator\n", perr.message);
 	for (size_t i = 0; i < ups.n && rc == 0; i++)
 		if (strspn(ups.v[i].new_hex, "0") != 40)
 			rc = write_record(repo, cfg, &ups.v[i], err);

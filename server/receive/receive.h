@@ -9,6 +9,7 @@
  *   srvfacts_release.c the facts from the server's release records and the first-parent range
  *   main.c    the flow: gather, evaluate, print remote: lines, audit, exit (fails closed)
  *   post.c    post-receive: turn spooled release records into refs/bpgate/releases/...
+ *   provenance.c who pushed each commit and blob first ($GIT_DIR/bpgate/provenance)
  */
 #ifndef BPG_RECEIVE_H
 #define BPG_RECEIVE_H
@@ -106,7 +107,20 @@ json_t *rcv_scenarios(const bpg_policy *policy, const json_t *facts);
  * so one commit pushed to two environments keeps both records). */
 int rcv_spool_path(bpg_buf *out, const rcv_config *cfg, const char *ref, const char *new_hex);
 /* post-receive mode. */
-int rcv_post_receive(git_repository *repo, const rcv_config *cfg, bpg_error *err);
+/* post-receive mode. pusher: the authenticated principal (NULL when unknown:
+ * nothing is recorded for it). */
+int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *pusher, bpg_error *err);
+
+/* provenance.c. Post-receive: append to $GIT_DIR/bpgate/provenance the commits
+ * newly reachable from the updated refs and the blobs they introduced, with
+ * the pusher, for every such object the record does not name yet. */
+int rcv_provenance_record(git_repository *repo, const char *principal, const rcv_updates *ups, bpg_error *err);
+/* Pre-receive: extra.server.provenance of a ref update: {"content": [{path, blob,
+ * pushed_by}], "commits": [{commit, pushed_by}]} (pushed_by null when no record
+ * names the object; objects in this push's quarantine are the pusher's), or
+ * {"error": why} when it cannot be told. commits: the facts' commits (borrowed). */
+int rcv_provenance_facts(json_t *server, git_repository *repo, const rcv_update *u, const json_t *commits,
+	const char *pusher, bpg_error *err);
 
 /* Write s to f with control characters escaped (\xNN), bounded. */
 void rcv_put_safe(FILE *f, const char *s);

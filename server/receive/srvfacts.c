@@ -357,6 +357,8 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 	git_error_clear();
 	if (!env)
 		goto done; /* the rest concerns environments */
+	if (nc && (rc = rcv_provenance_facts(server, cx->repo, u, json_object_get(facts, "commits"), cx->pusher, err)) < 0)
+		goto done;
 	const json_t *envj = json_object_get(json_object_get(bpg_policy_json(p), "environments"), env);
 	const char *from = json_string_value(json_object_get(envj, "promotes_from"));
 	if (from && json_object_set_new(server, "source_env", json_string(from)) < 0) {

@@ -323,7 +323,7 @@ change carol scenarios/weekly-digest/README.md "carol's idea" "digest: carol"
 push carol 0 "dev" origin dev; promote dev stage; push carol 0 "stage" origin stage; promote stage main
 approve carol main prod
 spush erin erin 1 "an approver who authored a commit of the range is refused" origin main
-expect_grep "$E2E_TMP/err" "[segregation-of-duties] segregation of duties: approver carol authored or committed" "SoD named"
+expect_grep "$E2E_TMP/err" "[segregation-of-duties] segregation of duties: approver carol pushed the content of scenarios/weekly-digest/README.md" "SoD named (who pushed the content first)"
 approve dave main prod
 spush erin erin 1 "still refused while the author's approval stands next to a valid one" origin main
 git checkout -q dev
@@ -331,7 +331,7 @@ change erin scenarios/weekly-digest/README.md "erin's idea" "digest: erin"
 push erin 0 "dev" origin dev; promote dev stage; push erin 0 "stage" origin stage; promote stage main
 approve frank main prod; approve dave main prod
 spush erin erin 1 "the releaser authored part of the range" origin main
-expect_grep "$E2E_TMP/err" "the releaser erin authored or committed" "releaser SoD named"
+expect_grep "$E2E_TMP/err" "the releaser erin pushed the content of scenarios/weekly-digest/README.md" "releaser SoD named (who pushed the content first)"
 
 # --- policy changes need the admins
 sed -i 's/"max_days": 3 }/"max_days": 2 }/' .bpgate/policy.json
