@@ -6,7 +6,8 @@
  *   config.c  settings (git config bpgate.*, flags), principal map, policy from the policy ref
  *   srvfacts.c the server facts (extra.server, approvals) for one ref update
  *   main.c    the flow: gather, evaluate, print remote: lines, audit, exit (fails closed)
- *   post.c    post-receive: turn spooled release records into refs/bpgate/releases/...
+ *   post.c    the spool of release records (pre-receive) and post-receive: the `bpgate-applied`
+ *             audit entry and the records as refs/bpgate/releases/...
  */
 #ifndef BPG_RECEIVE_H
 #define BPG_RECEIVE_H
@@ -39,6 +40,11 @@ typedef struct {
 /* Read "<old> SP <new> SP <ref> LF" lines from f (bounded, validated). */
 int rcv_read_updates(rcv_updates *out, FILE *f, bpg_error *err);
 void rcv_updates_free(rcv_updates *u);
+/* Every update's old id must be the ref's value now (zeros: the ref does not
+ * exist). git's ref lock refuses a mismatch after the hook, so judging a
+ * claimed old value would judge (and record) an update that never happens.
+ * BPG_EINVALID naming the first ref that differs. */
+int rcv_check_old_values(git_repository *repo, const rcv_updates *ups, bpg_error *err);
 
 #define RCV_MAX_PUSH_OPTIONS 100
 #define RCV_MAX_PUSH_OPTION_LEN 1023
@@ -55,6 +61,7 @@ typedef struct {
 	char *audit_dir, *audit_key;
 	char *spool_dir;     /* $GIT_DIR/bpgate-spool */
 	bool bootstrap;      /* accept pushes while the policy ref does not exist */
+	json_t *bootstrap_principals; /* bpgate.bootstrapPrincipal values (array of strings, may be empty) */
 	json_t *users;       /* name -> principal (object), or NULL */
 } rcv_config;
 
@@ -70,6 +77,13 @@ typedef struct {
 	bpg_allowed_signers *signers; /* .bpgate/allowed_signers or NULL */
 	void *scan_ignore;          /* bpg_scan_ignore, or NULL */
 } rcv_policy;
+
+/* May this push create the policy branch unjudged (bpgate.bootstrap)? Only a
+ * principal named by bpgate.bootstrapPrincipal, only when it creates
+ * policy_ref, and only branches at that same commit besides it (no tags, no
+ * refs/bpgate/ records). 0, or BPG_EINVALID with the reason. */
+int rcv_bootstrap_check(const rcv_config *cfg, const char *principal, const char *policy_ref,
+	const rcv_updates *ups, bpg_error *err);
 
 /* Load the policy from the policy ref as it is before the push. BPG_ENOTFOUND when the ref is missing. */
 int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_ref, bpg_error *err);
@@ -90,8 +104,19 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 /* Scenario ids whose catalog paths match the facts' files (new array). */
 json_t *rcv_scenarios(const bpg_policy *policy, const json_t *facts);
 
-/* post-receive mode. */
-int rcv_post_receive(git_repository *repo, const rcv_config *cfg, bpg_error *err);
+/* Append entry (compact, sorted keys) to the audit log; 0 when none is configured. */
+int rcv_audit_append(const rcv_config *cfg, const json_t *entry, bpg_error *err);
+/* Spool the release records of an accepted push for post-receive: one file per
+ * update, named by the ref (hashed), the old and the new id, created
+ * exclusively. An existing file is an error (never overwritten), unless it is
+ * older than RCV_SPOOL_STALE_SECONDS: the leftover of an accepted update that
+ * git did not apply, replaced with a warning. On any error the files of this
+ * call are removed. */
+#define RCV_SPOOL_STALE_SECONDS 600
+int rcv_spool(const rcv_config *cfg, const json_t *records, bpg_error *err);
+/* post-receive mode: appends a `bpgate-applied` audit entry listing the
+ * updates git applied (stdin), then writes their spooled release records. */
+int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *now_s, bpg_error *err);
 
 /* Write s to f with control characters escaped (\xNN), bounded. */
 void rcv_put_safe(FILE *f, const char *s);

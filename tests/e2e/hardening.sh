@@ -69,6 +69,7 @@ git branch dev
 # bootstrap SRV: the first push (policy branch) is let through once
 bootstrap() {
   git -C "$1" config bpgate.bootstrap true
+  git -C "$1" config bpgate.bootstrapPrincipal alice
   env BPGATE_USER=alice git push -q "$1" main dev 2>/dev/null
   git -C "$1" config --unset bpgate.bootstrap
 }
