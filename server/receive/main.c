@@ -466,6 +466,14 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	/* Release records before the decision is recorded: a record that cannot be spooled
+	 * (one for the same update exists) refuses the push, and the audit entry says so. */
+	if (!oc.blocking && rcv_spool(&cfg, oc.records, &err) < 0) {
+		refuse_line("release records", err.message, NULL);
+		oc.blocking++;
+		json_array_append_new(oc.findings, json_pack("{s:s, s:s, s:s}", "rule", "release-records", "message",
+			err.message, "severity", "error"));
+	}
 	char pc[GIT_OID_HEXSZ + 1];
 	git_oid_tostr(pc, sizeof(pc), &pol.commit);
 	/* "judged": git applies the updates after this; post-receive confirms them (bpgate-applied) */
@@ -476,15 +484,13 @@ int main(int argc, char **argv)
 	if (!entry || audit_append(&cfg, entry, &err) < 0) {
 		refuse_line("audit log", entry ? err.message : "out of memory",
 			"the server cannot record the decision, so it refuses the push: tell the administrator");
+		if (!oc.blocking)
+			rcv_spool_discard(&cfg, oc.records);
 		goto done;
 	}
 	if (oc.blocking) {
 		fprintf(stderr, "error: bpgate: push refused: %zu problem(s) in %zu ref update(s); nothing was updated\n",
 			oc.blocking, ups.n);
-		goto done;
-	}
-	if (rcv_spool(&cfg, oc.records, &err) < 0) {
-		refuse_line("release records", err.message, "tell the administrator");
 		goto done;
 	}
 	fprintf(stderr, "bpgate: accepted %zu ref update(s) from %s under policy %.12s (%s)\n", ups.n, principal, pc, pref);

@@ -58,6 +58,19 @@ static int spool_path(bpg_buf *out, const rcv_config *cfg, const char *ref, cons
 	return bpg_buf_printf(out, "%s/%s.%s.%s.json", cfg->spool_dir, hex, old_hex, new_hex);
 }
 
+void rcv_spool_discard(const rcv_config *cfg, const json_t *records)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(records, i, r) {
+		bpg_buf path = BPG_BUF_INIT;
+		if (spool_path(&path, cfg, json_string_value(json_object_get(r, "ref")),
+		    json_string_value(json_object_get(r, "old")), json_string_value(json_object_get(r, "new"))) == 0)
+			unlink(path.ptr);
+		bpg_buf_dispose(&path);
+	}
+}
+
 /* Write data to a new file path (never replacing one): a temporary file, then link(2). */
 static int write_exclusive(const char *path, const char *data, size_t len, bpg_error *err)
 {

@@ -114,6 +114,8 @@ int rcv_audit_append(const rcv_config *cfg, const json_t *entry, bpg_error *err)
  * call are removed. */
 #define RCV_SPOOL_STALE_SECONDS 600
 int rcv_spool(const rcv_config *cfg, const json_t *records, bpg_error *err);
+/* Remove the spooled files of records (the push was refused after rcv_spool). */
+void rcv_spool_discard(const rcv_config *cfg, const json_t *records);
 /* post-receive mode: appends a `bpgate-applied` audit entry listing the
  * updates git applied (stdin), then writes their spooled release records. */
 int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *now_s, bpg_error *err);
