@@ -93,8 +93,10 @@ expect_grep "$E2E_TMP/err" "accepted WITHOUT judgement because bpgate.bootstrap 
 git -C "$srv" config --unset bpgate.bootstrap
 last_audit() { tail -n1 "$E2E_TMP/audit/entries"; }
 if [ -f "$keys/audit.skey" ]; then
-  last_audit > "$E2E_TMP/entry"
+  tail -n2 "$E2E_TMP/audit/entries" | head -n1 > "$E2E_TMP/entry"   # the last is post-receive's bpgate-applied
   expect_grep "$E2E_TMP/entry" '"decision":"accept-unjudged"' "the unjudged bootstrap push is in the audit log"
+  last_audit > "$E2E_TMP/entry"
+  expect_grep "$E2E_TMP/entry" '"type":"bpgate-applied"' "post-receive confirms what git applied"
 fi
 
 # --- who pushes ------------------------------------------------------------------
