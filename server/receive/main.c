@@ -309,7 +309,8 @@ static int usage(void)
 		"                      [--audit-dir DIR --audit-key FILE] [--post-receive]\n"
 		"Install as the pre-receive hook (and, for release records, as post-receive).\n"
 		"The same settings come from git config: bpgate.userVar, bpgate.users, bpgate.policyRef,\n"
-		"bpgate.repository, bpgate.auditDir, bpgate.auditKey, bpgate.bootstrap.\n", stdout);
+		"bpgate.repository, bpgate.auditDir, bpgate.auditKey, bpgate.bootstrap (with\n"
+		"bpgate.bootstrapPrincipal: who may create the policy branch).\n", stdout);
 	return 0;
 }
 
