@@ -87,9 +87,9 @@ cat > health/stage.json <<J
  "weekly-digest": {"success_rate": 0.998, "error_rate": 0.002, "p95_ms": 850}}}
 J
 as alice add -A && as alice commit -qm "Govern this repository with the regulated pack"
-show "git push origin main dev stage   # the first push creates the policy branch (bootstrap)"
+show "git push origin main dev stage   # grace, who created the repository, pushes the policy branch first (bootstrap)"
 as alice branch dev; as alice branch stage
-as alice push -q origin main dev stage 2>&1 | sed -n 's/^remote: //p' | grep -v '^$' || true
+as grace push -q origin main dev stage 2>&1 | sed -n 's/^remote: //p' | grep -v '^$' || true
 git --git-dir="$repo" config --unset bpgate.bootstrap
 
 say "A change with personal data in a fixture is stopped on the laptop (pre-commit)"

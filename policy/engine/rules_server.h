@@ -53,11 +53,13 @@ const json_t *srv_env(const bpg_eval *ev, const char *name);
 /* Is `env` listed in the rule's parameter `param` (array of names)? */
 bool srv_env_listed(const bpg_eval *ev, const char *param, const char *env);
 
-/* Valid break-glass for this push: the option is present, well formed and
- * the pusher has the emergency role. *incident gets the text (borrowed). */
+/* Valid break-glass for this push: the option is present once, well formed
+ * and the pusher has the emergency role. *incident gets the text (borrowed). */
 bool srv_break_glass(const bpg_eval *ev, const char **incident);
-/* The raw option value when present (well formed or not), else NULL. */
+/* The raw option value when present (well formed or not; the first), else NULL. */
 const char *srv_break_glass_option(const bpg_eval *ev);
+/* How many break-glass options the push carries (more than one is refused). */
+size_t srv_break_glass_count(const bpg_eval *ev);
 /* Is "INC-123: reason" well formed (ticket id, colon, non-empty reason)? */
 bool srv_incident_valid(const char *v);
 

@@ -1,7 +1,7 @@
 /*
  * break-glass: the push option bpgate.break-glass="INC-123: reason" is
- * accepted from the emergency role only, and must name a ticket and a
- * reason. A valid one waives change windows, approvals, promotion and the
+ * accepted from the emergency role only, once per push, and must name a
+ * ticket and a reason. A valid one waives change windows, approvals, promotion and the
  * releaser's segregation checks (never the content rules, deletion or
  * non-fast-forward); it is reported (info) and recorded by the server.
  * break-glass-overdue: a scenario changed by break-glass on an environment
@@ -35,6 +35,9 @@ static int eval_break_glass(bpg_eval *ev)
 
 	if (!srv_active(ev) || !opt)
 		return 0;
+	if (srv_break_glass_count(ev) > 1) /* one is validated, which one recorded? neither */
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "push with one -o bpgate.break-glass=\"INC-123: what broke\"",
+			"break-glass refused: %zu break-glass options in one push (at most one)", srv_break_glass_count(ev));
 	if (!srv_incident_valid(opt))
 		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
 			"name the incident ticket and the reason: git push -o bpgate.break-glass=\"INC-123: what broke\"",

@@ -74,6 +74,18 @@ const char *srv_break_glass_option(const bpg_eval *ev)
 	return NULL;
 }
 
+size_t srv_break_glass_count(const bpg_eval *ev)
+{
+	size_t i, n = 0;
+	json_t *o;
+
+	json_array_foreach(json_object_get(bpg_ev_facts(ev), "push_options"), i, o) {
+		const char *s = json_string_value(o);
+		n += s && strncmp(s, SRV_BREAK_GLASS_OPT, strlen(SRV_BREAK_GLASS_OPT)) == 0;
+	}
+	return n;
+}
+
 bool srv_incident_valid(const char *v)
 {
 	const char *p = v;
@@ -99,7 +111,8 @@ bool srv_break_glass(const bpg_eval *ev, const char **incident)
 
 	if (incident)
 		*incident = v;
-	return v && srv_incident_valid(v) && bpg_pol_has_role(bpg_ev_policy(ev), "emergency", pusher);
+	return v && srv_break_glass_count(ev) == 1 && srv_incident_valid(v) &&
+		bpg_pol_has_role(bpg_ev_policy(ev), "emergency", pusher);
 }
 
 bool srv_rollback(const bpg_eval *ev, const json_t *ref, const char **commit)

@@ -123,7 +123,8 @@ bool ev_ref_concerns(const json_t *ref, const json_t *commits, const char *hex, 
 	return name && tree && strncmp(name, prefix, strlen(prefix)) == 0;
 }
 
-bool ev_entry_is_release(const json_t *entry, const char *env, const char *hex, const char *kind)
+bool ev_entry_is_release(const json_t *entry, const char *env, const char *hex, const char *kind,
+	const json_t *applied, uint64_t idx)
 {
 	size_t i;
 	json_t *r;
@@ -132,16 +133,86 @@ bool ev_entry_is_release(const json_t *entry, const char *env, const char *hex, 
 		return false;
 	json_array_foreach(json_object_get(entry, "refs"), i, r)
 		if (ev_streq(ev_str(r, "environment"), env) && ev_streq(ev_str(r, "new"), hex) &&
-		    (!kind || ev_streq(ev_str(r, "kind"), kind)))
+		    (!kind || ev_streq(ev_str(r, "kind"), kind)) && (!applied || ev_ref_applied(applied, entry, idx, r)))
 			return true;
 	return false;
+}
+
+bool ev_update_key(char *out, size_t n, const json_t *ref)
+{
+	const char *name = ev_str(ref, "ref"), *old = ev_str(ref, "old"), *nw = ev_str(ref, "new");
+	if (!name || !old || !nw)
+		return false;
+	int w = snprintf(out, n, "%s %s %s", name, old, nw);
+	return w > 0 && (size_t)w < n;
+}
+
+int ev_applied_index(json_t **out, const bpg_audit_log *log, bpg_error *err)
+{
+	json_t *pending = json_object(), *applied = json_object();
+	uint64_t n = bpg_audit_size(log);
+	int rc = 0;
+
+	*out = NULL;
+	if (!pending || !applied) {
+		rc = ev_oom(err);
+		goto done;
+	}
+	for (uint64_t i = 0; i < n && rc == 0; i++) {
+		const char *bytes;
+		size_t len, k;
+		json_t *e, *r;
+		char key[4200], mark[4240];
+		bool judged, confirm;
+
+		if ((rc = bpg_audit_entry(&bytes, &len, log, i, err)) < 0)
+			break;
+		if (!(e = json_loadb(bytes, len, 0, NULL)))
+			continue;
+		judged = ev_streq(ev_str(e, "type"), "bpgate-push") && ev_streq(ev_str(e, "decision"), "accept") &&
+			ev_streq(ev_str(e, "stage"), "judged");
+		confirm = ev_streq(ev_str(e, "type"), "bpgate-applied");
+		json_array_foreach(json_object_get(e, "refs"), k, r) {
+			if ((!judged && !confirm) || !ev_update_key(key, sizeof(key), r))
+				continue;
+			if (judged) { /* the latest judgement of an update is the one git applies next */
+				if (json_object_set_new(pending, key, json_integer((json_int_t)i)) < 0)
+					rc = ev_oom(err);
+				continue;
+			}
+			json_t *at = json_object_get(pending, key);
+			if (!at)
+				continue;
+			snprintf(mark, sizeof(mark), "%lld %s", (long long)json_integer_value(at), ev_str(r, "ref"));
+			if (json_object_set_new(applied, mark, json_true()) < 0 || json_object_del(pending, key) < 0)
+				rc = ev_oom(err);
+		}
+		json_decref(e);
+	}
+	if (rc == 0) {
+		*out = applied;
+		applied = NULL;
+	}
+done:
+	json_decref(pending);
+	json_decref(applied);
+	return rc;
+}
+
+bool ev_ref_applied(const json_t *applied, const json_t *entry, uint64_t i, const json_t *ref)
+{
+	char mark[4240];
+	if (!ev_streq(ev_str(entry, "stage"), "judged"))
+		return true;
+	snprintf(mark, sizeof(mark), "%llu %s", (unsigned long long)i, ev_str(ref, "ref") ? ev_str(ref, "ref") : "");
+	return json_object_get(applied, mark) != NULL;
 }
 
 /* The audit entries of the promotion, with inclusion proofs; sets *policy_commit. */
 static int audit_section(json_t *pred, const bpg_audit_log *log, const json_t *commits, const char *hex,
 	const char *env, const char *tree, const char *kind, char policy_commit[41], bpg_error *err)
 {
-	json_t *audit = json_object(), *entries = json_array(), *proofs = json_array();
+	json_t *audit = json_object(), *entries = json_array(), *proofs = json_array(), *applied = NULL;
 	const char *note;
 	size_t note_len;
 	uint64_t n = bpg_audit_size(log), release_index = UINT64_MAX;
@@ -159,6 +230,8 @@ static int audit_section(json_t *pred, const bpg_audit_log *log, const json_t *c
 		return bpg_error_set(err, BPG_EVERIFY, "the audit log has no signed checkpoint");
 	if (json_object_set_new(audit, "checkpoint", json_stringn(note, note_len)) < 0)
 		return ev_oom(err);
+	if ((rc = ev_applied_index(&applied, log, err)) < 0)
+		return rc;
 	for (uint64_t i = 0; i < n && rc == 0; i++) {
 		const char *bytes;
 		size_t len, k;
@@ -171,7 +244,7 @@ static int audit_section(json_t *pred, const bpg_audit_log *log, const json_t *c
 			continue;
 		json_array_foreach(json_object_get(e, "refs"), k, r)
 			hit |= ev_ref_concerns(r, commits, hex, env, tree);
-		if (hit && ev_entry_is_release(e, env, hex, kind)) {
+		if (hit && ev_entry_is_release(e, env, hex, kind, applied, i)) {
 			release_index = i;
 			snprintf(policy_commit, 41, "%s", ev_str(e, "policy_commit") ? ev_str(e, "policy_commit") : "");
 			if (ev_str(e, "repository"))
@@ -194,11 +267,12 @@ static int audit_section(json_t *pred, const bpg_audit_log *log, const json_t *c
 		bpg_buf_dispose(&pj);
 	}
 	if (rc == 0 && release_index == UINT64_MAX)
-		rc = bpg_error_set(err, BPG_EVERIFY, "the audit log holds no accepted %s decision for %s in %s; "
+		rc = bpg_error_set(err, BPG_EVERIFY, "the audit log holds no accepted %s decision for %s in %s that git applied; "
 			"a release record without its decision is not evidence (pass the log of this server: --audit-dir)",
 			kind, hex, env);
 	if (rc == 0 && json_object_set_new(audit, "release_entry", json_integer((json_int_t)release_index)) < 0)
 		rc = ev_oom(err);
+	json_decref(applied);
 	return rc;
 }
 

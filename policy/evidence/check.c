@@ -70,6 +70,8 @@ static int check_audit(const json_t *pred, const bpg_evidence_check_opts *o, bpg
 	const char *pc = ev_str(json_object_get(pred, "policy"), "commit");
 	json_int_t want = json_integer_value(json_object_get(audit, "release_entry"));
 	bool release_seen = false;
+	char key[4200], release_key[4200] = "";
+	json_int_t applied_at = -1; /* a proven bpgate-applied entry after the release listing its update */
 	size_t i;
 
 	if (json_is_null(audit) || !audit)
@@ -104,9 +106,25 @@ static int check_audit(const json_t *pred, const bpg_evidence_check_opts *o, bpg
 		if (!(e = json_loads(ev_str(p, "entry"), 0, NULL)))
 			return bpg_error_set(err, BPG_EINVALID, "/predicate/audit/proofs/%zu: the entry is not JSON", i);
 		if ((json_int_t)idx == want) {
-			release_seen = ev_entry_is_release(e, env, hex, ev_str(rel, "kind")) &&
+			release_seen = ev_entry_is_release(e, env, hex, ev_str(rel, "kind"), NULL, 0) &&
 				ev_streq(ev_str(e, "policy_commit"), pc) && ev_streq(ev_str(e, "time"), ev_str(rel, "time")) &&
 				ev_streq(ev_str(e, "pusher"), ev_str(rel, "pusher"));
+			if (release_seen && ev_streq(ev_str(e, "stage"), "judged")) { /* git applies it after: confirmed? */
+				size_t k;
+				json_t *r;
+				json_array_foreach(json_object_get(e, "refs"), k, r)
+					if (!release_key[0] && ev_streq(ev_str(r, "environment"), env) && ev_streq(ev_str(r, "new"), hex))
+						ev_update_key(release_key, sizeof(release_key), r);
+				release_seen = release_key[0] != '\0';
+			}
+		}
+		if (ev_streq(ev_str(e, "type"), "bpgate-applied")) {
+			size_t k;
+			json_t *r;
+			json_array_foreach(json_object_get(e, "refs"), k, r)
+				if (ev_update_key(key, sizeof(key), r) && (json_int_t)idx > want && release_key[0] &&
+				    strcmp(key, release_key) == 0 && applied_at < 0)
+					applied_at = (json_int_t)idx;
 		}
 		json_decref(e);
 		sum->audit_entries++;
@@ -116,6 +134,10 @@ static int check_audit(const json_t *pred, const bpg_evidence_check_opts *o, bpg
 			"accepted %s of %s to %s by %s at %s under policy %s", ev_str(rel, "kind") ? ev_str(rel, "kind") : "?",
 			hex ? hex : "?", env ? env : "?", ev_str(rel, "pusher") ? ev_str(rel, "pusher") : "?",
 			ev_str(rel, "time") ? ev_str(rel, "time") : "?", pc ? pc : "?");
+	if (release_key[0] && applied_at < 0)
+		return bpg_error_set(err, BPG_EVERIFY, "/predicate/audit/release_entry: the accepted %s of %s to %s was "
+			"judged, but no proven bpgate-applied entry after it says git applied it",
+			ev_str(rel, "kind") ? ev_str(rel, "kind") : "?", hex ? hex : "?", env ? env : "?");
 	return 0;
 }
 

@@ -1,6 +1,8 @@
 /*
  * bpg_audit_export(): the chain of custody of an environment's releases,
- * read from the audit log (the accepted decisions are the record), with the
+ * read from the audit log (the accepted decisions that git applied are the
+ * record: a "judged" entry counts once a later bpgate-applied entry confirms
+ * its update), with the
  * authors of each promoted range and the approvers of each released tree
  * read from git, and the change metrics:
  *   cycle time       = release time - earliest author time of the range
@@ -150,12 +152,15 @@ static const char *incident_of(const json_t *entry)
 	return NULL;
 }
 
-/* Every deployment of env in the log, in log order. */
+/* Every deployment of env in the log that git applied, in log order. */
 static int deployments(json_t *out, const bpg_audit_log *log, const char *env, bpg_error *err)
 {
 	uint64_t n = bpg_audit_size(log);
-	int rc = 0;
+	json_t *applied = NULL;
+	int rc;
 
+	if ((rc = ev_applied_index(&applied, log, err)) < 0)
+		return rc;
 	for (uint64_t i = 0; i < n && rc == 0; i++) {
 		const char *bytes;
 		size_t len, k;
@@ -171,7 +176,8 @@ static int deployments(json_t *out, const bpg_audit_log *log, const char *env, b
 			json_array_foreach(json_object_get(e, "refs"), k, r) {
 				const char *kind = ev_str(r, "kind");
 				if (!ev_streq(ev_str(r, "environment"), env) || !(ev_streq(kind, "release") ||
-				    ev_streq(kind, "rollback") || ev_streq(kind, "break-glass")) || !ev_str(r, "new"))
+				    ev_streq(kind, "rollback") || ev_streq(kind, "break-glass")) || !ev_str(r, "new") ||
+				    !ev_ref_applied(applied, e, i, r)) /* judged, but git never applied it */
 					continue;
 				if (json_array_size(out) >= EXPORT_MAX_DEPLOYS) {
 					rc = bpg_error_set(err, BPG_ETOOBIG, "more than %d deployments of %s", EXPORT_MAX_DEPLOYS, env);
@@ -191,6 +197,7 @@ static int deployments(json_t *out, const bpg_audit_log *log, const char *env, b
 		}
 		json_decref(e);
 	}
+	json_decref(applied);
 	return rc;
 }
 

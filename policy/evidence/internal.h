@@ -4,6 +4,7 @@
 
 #include "bpgate/evidence.h"
 #include "bpgate/buf.h"
+#include "bpgate/audit.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -34,8 +35,18 @@ bool ev_time(const char *s, time_t *out);
 /** Does an audit entry's ref object concern this commit (any env) or the approvals of tree for env? */
 bool ev_ref_concerns(const json_t *ref, const json_t *commits, const char *hex, const char *env,
 	const char *tree);
-/** Is this audit entry the accepted decision that released hex to env as kind? */
-bool ev_entry_is_release(const json_t *entry, const char *env, const char *hex, const char *kind);
+/** Is this audit entry the accepted decision that released hex to env as kind? With applied
+ *  (from ev_applied_index, entry at index i), only a release that git applied counts. */
+bool ev_entry_is_release(const json_t *entry, const char *env, const char *hex, const char *kind,
+	const json_t *applied, uint64_t i);
+/** Which ref updates of accepted, "judged" bpgate-push entries a later bpgate-applied entry
+ *  (written by post-receive) confirms: a new object for ev_ref_applied (caller decrefs). */
+int ev_applied_index(json_t **out, const bpg_audit_log *log, bpg_error *err);
+/** Did git apply ref (an element of entry's refs; entry at index i of the log)? Entries
+ *  without "stage": "judged" come from gates that wrote no confirmation: taken as applied. */
+bool ev_ref_applied(const json_t *applied, const json_t *entry, uint64_t i, const json_t *ref);
+/** "<ref> <old> <new>" of a ref object of an audit entry (false when a field is missing). */
+bool ev_update_key(char *out, size_t n, const json_t *ref);
 
 /* build_parts.c: the sections of the predicate */
 int ev_subjects(json_t *stmt, git_repository *repo, git_tree *tree, const json_t *policy, bpg_error *err);

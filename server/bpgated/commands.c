@@ -142,7 +142,8 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 		goto fail;
 	}
 	/* What the gate needs from a repository of ours: push options and signed
-	 * pushes on, its name, and bootstrap until the policy branch exists. */
+	 * pushes on, its name, and bootstrap until the policy branch exists, by
+	 * the creating admin only (the gate refuses any other bootstrap pusher). */
 	{
 		unsigned char seed[16];
 		char hex[33];
@@ -150,7 +151,7 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 		bpg_hex_encode(hex, seed, sizeof(seed));
 		const char *settings[][2] = { { "receive.advertisePushOptions", "true" },
 			{ "receive.certNonceSeed", hex }, { "bpgate.repository", cmd->repo },
-			{ "bpgate.bootstrap", "true" } };
+			{ "bpgate.bootstrap", "true" }, { "bpgate.bootstrapPrincipal", who->principal } };
 		for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 			bpg_buf gd = BPG_BUF_INIT;
 			bpg_buf_printf(&gd, "--git-dir=%s", dir.ptr);

@@ -47,6 +47,19 @@ static int from_git(rcv_config *cfg, git_repository *repo)
 	if (git_config_get_bool(&b, c, "bpgate.bootstrap") == 0)
 		cfg->bootstrap = b != 0;
 	git_error_clear();
+	if (rc == 0 && !(cfg->bootstrap_principals = json_array()))
+		rc = BPG_ENOMEM;
+	if (rc == 0) {
+		git_config_iterator *it = NULL;
+		git_config_entry *e;
+		if (git_config_multivar_iterator_new(&it, c, "bpgate.bootstrapPrincipal", NULL) == 0)
+			while (rc == 0 && git_config_next(&e, it) == 0)
+				if (e->value && *e->value && json_array_size(cfg->bootstrap_principals) < 64 &&
+				    json_array_append_new(cfg->bootstrap_principals, json_string(e->value)) < 0)
+					rc = BPG_ENOMEM;
+		git_config_iterator_free(it);
+		git_error_clear();
+	}
 	git_config_free(c);
 	return rc;
 }
@@ -160,6 +173,7 @@ void rcv_config_free(rcv_config *cfg)
 	free(cfg->audit_dir);
 	free(cfg->audit_key);
 	free(cfg->spool_dir);
+	json_decref(cfg->bootstrap_principals);
 	json_decref(cfg->users);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -171,6 +185,45 @@ const char *rcv_principal(const rcv_config *cfg, const char *name)
 	if (!cfg->users)
 		return name;
 	return json_string_value(json_object_get(cfg->users, name));
+}
+
+/* ---- bootstrap: the first push, which creates the policy branch ----------- */
+
+int rcv_bootstrap_check(const rcv_config *cfg, const char *principal, const char *policy_ref,
+	const rcv_updates *ups, bpg_error *err)
+{
+	const char *policy_new = NULL;
+	char names[256] = "";
+	size_t i, len = 0;
+	json_t *p;
+
+	json_array_foreach(cfg->bootstrap_principals, i, p)
+		if (len < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "", json_string_value(p));
+	if (json_array_size(cfg->bootstrap_principals) == 0)
+		return bpg_error_set(err, BPG_EINVALID, "bpgate.bootstrap is set but bpgate.bootstrapPrincipal names "
+			"nobody: the server admin names who may create the policy branch");
+	if (!principal || !bpg_strings_has(cfg->bootstrap_principals, principal))
+		return bpg_error_set(err, BPG_EINVALID, "no policy yet: only the bootstrap principal (%s) may create the "
+			"policy branch %s; %s may not", names, policy_ref, principal ? principal : "(an unknown pusher)");
+	for (i = 0; i < ups->n; i++)
+		if (strcmp(ups->v[i].name, policy_ref) == 0 && strspn(ups->v[i].new_hex, "0") != 40)
+			policy_new = ups->v[i].new_hex;
+	if (!policy_new)
+		return bpg_error_set(err, BPG_EINVALID, "no policy yet: the first push must create the policy branch %s",
+			policy_ref);
+	for (i = 0; i < ups->n; i++) {
+		const rcv_update *u = &ups->v[i];
+		if (strcmp(u->name, policy_ref) == 0)
+			continue;
+		if (strncmp(u->name, "refs/heads/", 11) != 0)
+			return bpg_error_set(err, BPG_EINVALID, "no policy yet: %s cannot be pushed with the policy branch "
+				"(only branches; no tags, no refs/bpgate/ records)", u->name);
+		if (strcmp(u->new_hex, policy_new) != 0)
+			return bpg_error_set(err, BPG_EINVALID, "no policy yet: %s must point at the policy branch's commit "
+				"%.12s (nothing else enters unjudged)", u->name, policy_new);
+	}
+	return 0;
 }
 
 /* ---- policy from the policy ref ------------------------------------------ */

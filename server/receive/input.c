@@ -78,6 +78,34 @@ int rcv_read_updates(rcv_updates *out, FILE *f, bpg_error *err)
 	return 0;
 }
 
+int rcv_check_old_values(git_repository *repo, const rcv_updates *ups, bpg_error *err)
+{
+	for (size_t i = 0; i < ups->n; i++) {
+		const rcv_update *u = &ups->v[i];
+		char real[GIT_OID_HEXSZ + 1];
+		git_oid id;
+		int r = git_reference_name_to_id(&id, repo, u->name);
+		if (r == GIT_ENOTFOUND) {
+			memset(real, '0', 40);
+			real[40] = '\0';
+		} else if (r < 0) {
+			const git_error *ge = git_error_last();
+			int rc = bpg_error_set(err, BPG_ERROR, "cannot read %s: %s", u->name,
+				ge && ge->message ? ge->message : "git error");
+			git_error_clear();
+			return rc;
+		} else {
+			git_oid_tostr(real, sizeof(real), &id);
+		}
+		git_error_clear();
+		if (strcmp(real, u->old_hex) != 0)
+			return bpg_error_set(err, BPG_EINVALID, "%s: the update says the ref is at %s but it is at %s "
+				"(a forged or stale old value: git would not apply it); nothing was judged", u->name,
+				strspn(u->old_hex, "0") == 40 ? "(none)" : u->old_hex, strspn(real, "0") == 40 ? "(none)" : real);
+	}
+	return 0;
+}
+
 int rcv_read_push_options(json_t *out, const char *(*lookup)(const char *name), bpg_error *err)
 {
 	const char *cnt = lookup("GIT_PUSH_OPTION_COUNT");

@@ -159,7 +159,7 @@ static const char *kind_of(const bpg_decision *d, const char *env, const rcv_upd
 			size_t k;
 			json_t *o;
 			json_array_foreach(json_object_get(facts, "push_options"), k, o)
-				if (strncmp(json_string_value(o), "bpgate.break-glass=", 19) == 0)
+				if (!*incident && strncmp(json_string_value(o), "bpgate.break-glass=", 19) == 0)
 					*incident = json_string_value(o) + 19;
 			return env ? "break-glass" : "update";
 		}
@@ -257,24 +257,7 @@ done:
 
 static int audit_append(const rcv_config *cfg, const json_t *entry, bpg_error *err)
 {
-	bpg_audit_log *log = NULL;
-	bpg_note_signer *key = NULL;
-	char *s = NULL;
-	int rc;
-
-	if (!cfg->audit_dir)
-		return 0;
-	if (!cfg->audit_key)
-		return bpg_error_set(err, BPG_EINVALID, "bpgate.auditDir is set but bpgate.auditKey is not");
-	if (!(s = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS)))
-		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
-	if ((rc = bpg_note_signer_load(&key, cfg->audit_key, err)) == 0 &&
-	    (rc = bpg_audit_open(&log, cfg->audit_dir, err)) == 0)
-		rc = bpg_audit_append(log, s, strlen(s), key, NULL, err);
-	bpg_audit_free(log);
-	bpg_note_signer_free(key);
-	free(s);
-	return rc;
+	return rcv_audit_append(cfg, entry, err);
 }
 
 /*
@@ -342,27 +325,6 @@ static void refuse_early(const rcv_config *cfg, const char *now_s, const char *u
 	json_decref(entry);
 }
 
-/* Release records for post-receive (which may write refs; pre-receive may not). */
-static void spool(const rcv_config *cfg, const json_t *records)
-{
-	size_t i;
-	json_t *r;
-	if (json_array_size(records) == 0)
-		return;
-	if (mkdir(cfg->spool_dir, 0700) < 0 && errno != EEXIST)
-		return;
-	json_array_foreach(records, i, r) {
-		bpg_buf path = BPG_BUF_INIT;
-		bpg_error err;
-		char *s = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
-		if (s && rcv_spool_path(&path, cfg, json_string_value(json_object_get(r, "ref")),
-		    json_string_value(json_object_get(r, "new"))) == 0)
-			bpg_file_write_atomic(path.ptr, s, strlen(s), 0600, &err);
-		free(s);
-		bpg_buf_dispose(&path);
-	}
-}
-
 static const char *env_lookup(const char *name)
 {
 	return getenv(name);
@@ -374,7 +336,8 @@ static int usage(void)
 		"                      [--audit-dir DIR --audit-key FILE] [--post-receive]\n"
 		"Install as the pre-receive hook (and, for release records, as post-receive).\n"
 		"The same settings come from git config: bpgate.userVar, bpgate.users, bpgate.policyRef,\n"
-		"bpgate.repository, bpgate.auditDir, bpgate.auditKey, bpgate.bootstrap.\n", stdout);
+		"bpgate.repository, bpgate.auditDir, bpgate.auditKey, bpgate.bootstrap (with\n"
+		"bpgate.bootstrapPrincipal: who may create the policy branch).\n", stdout);
 	return 0;
 }
 
@@ -428,17 +391,22 @@ int main(int argc, char **argv)
 		refuse_line("configuration", err.message, "see bpgate-receive --help");
 		goto done;
 	}
+	now_string(now_s, &now);
 	if (post) {
 		name = pusher_name(&cfg, &var);
-		if (rcv_post_receive(repo, &cfg, rcv_principal(&cfg, name), &err) < 0)
-			fprintf(stderr, "warning: bpgate: release records not written: %s\n", err.message);
+		if (rcv_post_receive(repo, &cfg, rcv_principal(&cfg, name), now_s, &err) < 0)
+			fprintf(stderr, "warning: bpgate: post-receive: %s\n", err.message);
 		exit_code = 0;
 		goto done;
 	}
-	now_string(now_s, &now);
 	name = pusher_name(&cfg, &var);
 	if (rcv_read_updates(&ups, stdin, &err) < 0) {
 		refuse_early(&cfg, now_s, name, NULL, &ups, "input", "input", err.message, NULL);
+		goto done;
+	}
+	if (rcv_check_old_values(repo, &ups, &err) < 0) { /* judge only what git can apply */
+		refuse_early(&cfg, now_s, name, NULL, &ups, "old-value", "ref update", err.message,
+			"fetch and push again: the server judges the update from the ref's real value");
 		goto done;
 	}
 	if (!(pref = policy_ref_name(&cfg, repo))) {
@@ -447,6 +415,11 @@ int main(int argc, char **argv)
 	}
 	if (rcv_policy_load(&pol, repo, pref, &err) < 0) {
 		if (err.code == BPG_ENOTFOUND && cfg.bootstrap && name && *name) {
+			if (rcv_bootstrap_check(&cfg, rcv_principal(&cfg, name), pref, &ups, &err) < 0) {
+				refuse_early(&cfg, now_s, name, NULL, &ups, "bootstrap", "bootstrap", err.message,
+					"the bootstrap principal pushes the policy branch first (bpgate.bootstrapPrincipal)");
+				goto done;
+			}
 			json_t *e = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "type", "bpgate-push", "time", now_s,
 				"repository", cfg.repository, "user", text_json(name), "decision", "accept-unjudged",
 				"stage", "bootstrap", "message", err.message);
@@ -506,15 +479,26 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	/* Release records before the decision is recorded: a record that cannot be spooled
+	 * (one for the same update exists) refuses the push, and the audit entry says so. */
+	if (!oc.blocking && rcv_spool(&cfg, oc.records, &err) < 0) {
+		refuse_line("release records", err.message, NULL);
+		oc.blocking++;
+		json_array_append_new(oc.findings, json_pack("{s:s, s:s, s:s}", "rule", "release-records", "message",
+			err.message, "severity", "error"));
+	}
 	char pc[GIT_OID_HEXSZ + 1];
 	git_oid_tostr(pc, sizeof(pc), &pol.commit);
-	entry = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:O}", "type", "bpgate-push",
+	/* "judged": git applies the updates after this; post-receive confirms them (bpgate-applied) */
+	entry = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:O}", "type", "bpgate-push",
 		"time", now_s, "repository", cfg.repository, "pusher", principal, "decision",
-		oc.blocking ? "refuse" : "accept", "policy_ref", pref, "policy_commit", pc, "push_options", opts_j,
-		"refs", oc.refs, "findings", oc.findings);
+		oc.blocking ? "refuse" : "accept", "stage", "judged", "policy_ref", pref, "policy_commit", pc,
+		"push_options", opts_j, "refs", oc.refs, "findings", oc.findings);
 	if (!entry || audit_append(&cfg, entry, &err) < 0) {
 		refuse_line("audit log", entry ? err.message : "out of memory",
 			"the server cannot record the decision, so it refuses the push: tell the administrator");
+		if (!oc.blocking)
+			rcv_spool_discard(&cfg, oc.records);
 		goto done;
 	}
 	if (oc.blocking) {
@@ -522,7 +506,6 @@ int main(int argc, char **argv)
 			oc.blocking, ups.n);
 		goto done;
 	}
-	spool(&cfg, oc.records);
 	fprintf(stderr, "bpgate: accepted %zu ref update(s) from %s under policy %.12s (%s)\n", ups.n, principal, pc, pref);
 	print_checkpoint(&cfg);
 	exit_code = 0;

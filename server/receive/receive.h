@@ -8,8 +8,9 @@
  *   uatfacts.c the signed UAT sign-offs of the tree pushed
  *   srvfacts_release.c the facts from the server's release records and the first-parent range
  *   main.c    the flow: gather, evaluate, print remote: lines, audit, exit (fails closed)
- *   post.c    post-receive: turn spooled release records into refs/bpgate/releases/...
  *   provenance.c who pushed each commit and blob first ($GIT_DIR/bpgate/provenance)
+ *   post.c    the spool of release records (pre-receive) and post-receive: the `bpgate-applied`
+ *             audit entry and the records as refs/bpgate/releases/...
  */
 #ifndef BPG_RECEIVE_H
 #define BPG_RECEIVE_H
@@ -42,6 +43,11 @@ typedef struct {
 /* Read "<old> SP <new> SP <ref> LF" lines from f (bounded, validated). */
 int rcv_read_updates(rcv_updates *out, FILE *f, bpg_error *err);
 void rcv_updates_free(rcv_updates *u);
+/* Every update's old id must be the ref's value now (zeros: the ref does not
+ * exist). git's ref lock refuses a mismatch after the hook, so judging a
+ * claimed old value would judge (and record) an update that never happens.
+ * BPG_EINVALID naming the first ref that differs. */
+int rcv_check_old_values(git_repository *repo, const rcv_updates *ups, bpg_error *err);
 
 #define RCV_MAX_PUSH_OPTIONS 100
 #define RCV_MAX_PUSH_OPTION_LEN 1023
@@ -58,6 +64,7 @@ typedef struct {
 	char *audit_dir, *audit_key;
 	char *spool_dir;     /* $GIT_DIR/bpgate-spool */
 	bool bootstrap;      /* accept pushes while the policy ref does not exist */
+	json_t *bootstrap_principals; /* bpgate.bootstrapPrincipal values (array of strings, may be empty) */
 	json_t *users;       /* name -> principal (object), or NULL */
 } rcv_config;
 
@@ -73,6 +80,13 @@ typedef struct {
 	bpg_allowed_signers *signers; /* .bpgate/allowed_signers or NULL */
 	void *scan_ignore;          /* bpg_scan_ignore, or NULL */
 } rcv_policy;
+
+/* May this push create the policy branch unjudged (bpgate.bootstrap)? Only a
+ * principal named by bpgate.bootstrapPrincipal, only when it creates
+ * policy_ref, and only branches at that same commit besides it (no tags, no
+ * refs/bpgate/ records). 0, or BPG_EINVALID with the reason. */
+int rcv_bootstrap_check(const rcv_config *cfg, const char *principal, const char *policy_ref,
+	const rcv_updates *ups, bpg_error *err);
 
 /* Load the policy from the policy ref as it is before the push. BPG_ENOTFOUND when the ref is missing. */
 int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_ref, bpg_error *err);
@@ -103,13 +117,23 @@ bool rcv_env_name_plain(const char *env);
 /* Scenario ids whose catalog paths match the facts' files (new array). */
 json_t *rcv_scenarios(const bpg_policy *policy, const json_t *facts);
 
-/* The spool file of a release record: <spool_dir>/<new>-<ref with '/' as '_'>.json (one per ref,
- * so one commit pushed to two environments keeps both records). */
-int rcv_spool_path(bpg_buf *out, const rcv_config *cfg, const char *ref, const char *new_hex);
-/* post-receive mode. */
-/* post-receive mode. pusher: the authenticated principal (NULL when unknown:
- * nothing is recorded for it). */
-int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *pusher, bpg_error *err);
+/* Append entry (compact, sorted keys) to the audit log; 0 when none is configured. */
+int rcv_audit_append(const rcv_config *cfg, const json_t *entry, bpg_error *err);
+/* Spool the release records of an accepted push for post-receive: one file per
+ * update, named by the ref (hashed), the old and the new id, created
+ * exclusively. An existing file is an error (never overwritten), unless it is
+ * older than RCV_SPOOL_STALE_SECONDS: the leftover of an accepted update that
+ * git did not apply, replaced with a warning. On any error the files of this
+ * call are removed. */
+#define RCV_SPOOL_STALE_SECONDS 600
+int rcv_spool(const rcv_config *cfg, const json_t *records, bpg_error *err);
+/* Remove the spooled files of records (the push was refused after rcv_spool). */
+void rcv_spool_discard(const rcv_config *cfg, const json_t *records);
+/* post-receive mode: records who pushed the new objects (pusher: the authenticated
+ * principal, NULL when unknown: nothing is recorded for it), appends a `bpgate-applied`
+ * audit entry listing the updates git applied (stdin), then writes their spooled release records. */
+int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *pusher, const char *now_s,
+	bpg_error *err);
 
 /* provenance.c. Post-receive: append to $GIT_DIR/bpgate/provenance the commits
  * newly reachable from the updated refs and the blobs they introduced, with

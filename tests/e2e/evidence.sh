@@ -28,6 +28,7 @@ git -C "$srv" symbolic-ref HEAD refs/heads/main
 git -C "$srv" config bpgate.users "$keys/users"
 git -C "$srv" config bpgate.repository acme/make-scenarios
 git -C "$srv" config bpgate.bootstrap true
+git -C "$srv" config bpgate.bootstrapPrincipal alice
 git -C "$srv" config bpgate.auditDir "$audit"
 git -C "$srv" config bpgate.auditKey "$keys/audit.skey"
 git -C "$srv" config receive.advertisePushOptions true

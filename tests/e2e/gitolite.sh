@@ -83,6 +83,7 @@ srv="$GLH/repositories/scenarios.git"
 [ -L "$srv/hooks/pre-receive" ] && [ -L "$srv/hooks/pre-receive.h00-bpgate-pre" ] \
   && ok "repo-specific-hooks installed bpgate-receive as pre-receive" || fail "hooks not installed: $(ls "$srv/hooks")"
 asg git --git-dir="$srv" config bpgate.bootstrap true   # only for the first push that creates the policy branch
+asg git --git-dir="$srv" config bpgate.bootstrapPrincipal alice   # by alice only
 
 # --- sshd on a free port -------------------------------------------------------------
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

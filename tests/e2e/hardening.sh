@@ -66,10 +66,11 @@ cp -r "$pack/contracts" .bpgate/contracts
 echo "Weekly KPI digest" > scenarios/weekly-digest/README.md
 git add -A && git commit -qm "Govern this repository"
 git branch dev
-# bootstrap SRV: the first push (policy branch) is let through once
+# bootstrap SRV: the first push (policy branch, and dev at its commit) is let through once
 bootstrap() {
   git -C "$1" config bpgate.bootstrap true
-  env BPGATE_USER=alice git push -q "$1" main dev 2>/dev/null
+  git -C "$1" config bpgate.bootstrapPrincipal alice
+  env BPGATE_USER=alice git push -q "$1" main main:refs/heads/dev 2>/dev/null
   git -C "$1" config --unset bpgate.bootstrap
 }
 # push_as USER WANT WHAT git-push-args...

@@ -25,6 +25,7 @@ git -C "$srv" symbolic-ref HEAD refs/heads/main
 git -C "$srv" config bpgate.users "$keys/users"
 git -C "$srv" config bpgate.repository acme/make-scenarios
 git -C "$srv" config bpgate.bootstrap true
+git -C "$srv" config bpgate.bootstrapPrincipal alice   # who may create the policy branch
 git -C "$srv" config receive.advertisePushOptions true
 git -C "$srv" config receive.certNonceSeed e2e-seed
 git -C "$srv" config gpg.ssh.allowedSignersFile "$keys/allowed_signers"
@@ -92,8 +93,10 @@ expect_grep "$E2E_TMP/err" "accepted WITHOUT judgement because bpgate.bootstrap 
 git -C "$srv" config --unset bpgate.bootstrap
 last_audit() { tail -n1 "$E2E_TMP/audit/entries"; }
 if [ -f "$keys/audit.skey" ]; then
-  last_audit > "$E2E_TMP/entry"
+  tail -n2 "$E2E_TMP/audit/entries" | head -n1 > "$E2E_TMP/entry"   # the last is post-receive's bpgate-applied
   expect_grep "$E2E_TMP/entry" '"decision":"accept-unjudged"' "the unjudged bootstrap push is in the audit log"
+  last_audit > "$E2E_TMP/entry"
+  expect_grep "$E2E_TMP/entry" '"type":"bpgate-applied"' "post-receive confirms what git applied"
 fi
 
 # --- who pushes ------------------------------------------------------------------

@@ -250,3 +250,81 @@ Test(export, rows_and_metrics_without_a_repository)
 	}
 	rmdir(cmd);
 }
+
+/* ---- a "judged" release counts once post-receive's bpgate-applied entry confirms it ---- */
+
+static void append_raw(bpg_audit_log *log, const bpg_note_signer *k, const char *e)
+{
+	bpg_error err;
+	cr_assert_eq(bpg_audit_append(log, e, strlen(e), k, NULL, &err), 0, "%s", err.message);
+}
+
+static void judged(bpg_audit_log *log, const bpg_note_signer *k, const char *time, const char *commit, const char *old)
+{
+	char e[1024];
+	snprintf(e, sizeof(e), "{\"decision\":\"accept\",\"findings\":[],\"policy_commit\":\"%040d\",\"policy_ref\":"
+		"\"refs/heads/main\",\"push_options\":[],\"pusher\":\"erin\",\"refs\":[{\"commits\":1,\"environment\":"
+		"\"prod\",\"kind\":\"release\",\"new\":\"%s\",\"old\":\"%s\",\"ref\":\"refs/heads/main\",\"scenarios\":"
+		"[\"weekly-digest\"],\"tree\":\"%040d\"}],\"repository\":\"acme/x\",\"stage\":\"judged\",\"time\":\"%s\","
+		"\"type\":\"bpgate-push\"}", 0, commit, old, 0, time);
+	append_raw(log, k, e);
+}
+
+static void applied(bpg_audit_log *log, const bpg_note_signer *k, const char *time, const char *ref, const char *commit,
+	const char *old)
+{
+	char e[512];
+	snprintf(e, sizeof(e), "{\"refs\":[{\"new\":\"%s\",\"old\":\"%s\",\"ref\":\"%s\"}],\"repository\":\"acme/x\","
+		"\"time\":\"%s\",\"type\":\"bpgate-applied\"}", commit, old, ref, time);
+	append_raw(log, k, e);
+}
+
+Test(export, only_applied_releases)
+{
+	char dir[] = "/tmp/bpg-ev-XXXXXX";
+	unsigned char seed[32] = { 9 };
+	bpg_note_signer *k = NULL;
+	bpg_audit_log *log = NULL;
+	json_t *ex = NULL, *row;
+	bpg_error err;
+	char c1[41], c2[41], c3[41], c4[41];
+	size_t i;
+
+	snprintf(c1, 41, "%040d", 1);
+	snprintf(c2, 41, "%040d", 2);
+	snprintf(c3, 41, "%040d", 3);
+	snprintf(c4, 41, "%040d", 4);
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(bpg_note_signer_from_seed(&k, "example.com/audit", seed, &err), 0);
+	cr_assert_eq(bpg_audit_open(&log, dir, &err), 0);
+	judged(log, k, "2025-06-03T10:00:00Z", c2, c1);                          /* 0: applied by 1 */
+	applied(log, k, "2025-06-03T10:00:00Z", "refs/heads/main", c2, c1);      /* 1 */
+	judged(log, k, "2025-06-04T10:00:00Z", c3, c1);                          /* 2: forged old id: never applied */
+	judged(log, k, "2025-06-04T11:00:00Z", c3, c2);                          /* 3: judged, not applied (update hook) */
+	judged(log, k, "2025-06-04T12:00:00Z", c3, c2);                          /* 4: the same update again: applied by 6 */
+	applied(log, k, "2025-06-04T12:00:00Z", "refs/heads/stage", c3, c2);     /* 5: another ref: confirms nothing */
+	applied(log, k, "2025-06-04T12:00:00Z", "refs/heads/main", c3, c2);      /* 6 */
+	judged(log, k, "2025-06-05T10:00:00Z", c4, c3);                          /* 7: no post-receive yet */
+
+	bpg_export_opts o = { NULL, 0, 0, NULL };
+	bpg_evidence_parse_time(&o.since, "2025-06-01", false, &err);
+	bpg_evidence_parse_time(&o.until, "2025-06-30", true, &err);
+	cr_assert_eq(bpg_audit_export(&ex, log, &o, &err), 0, "%s", err.message);
+	cr_assert_eq(json_array_size(json_object_get(ex, "rows")), 2);
+	static const json_int_t want_entry[] = { 0, 4 };
+	const char *want_commit[] = { c2, c3 };
+	json_array_foreach(json_object_get(ex, "rows"), i, row) {
+		cr_expect_str_eq(json_string_value(json_object_get(row, "commit")), want_commit[i]);
+		cr_expect_eq(json_integer_value(json_object_get(row, "audit_entry")), want_entry[i]);
+	}
+	json_decref(ex);
+	bpg_audit_free(log);
+	bpg_note_signer_free(k);
+	static const char *const files[] = { "entries", "checkpoint", "lock", "log.vkey" };
+	for (size_t f = 0; f < 4; f++) {
+		char p[128];
+		snprintf(p, sizeof(p), "%s/%s", dir, files[f]);
+		unlink(p);
+	}
+	rmdir(dir);
+}

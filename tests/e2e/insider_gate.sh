@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# End-to-end: the gate's controls against insiders (principals the daemon
+# knows, pushing for real with `git push` over SSH to bpgated, whose pre- and
+# post-receive hooks run the real bpgate-receive with the daemon's audit log).
+#
+#  3. the bootstrap window: between `repo create` and the admin's first push,
+#     a principal without a role cannot push her own policy or plant a
+#     break-glass record; the admin's bootstrap push takes only the policy
+#     branch (and branches at its commit), no refs/bpgate/ records.
+#  4. break-glass records: one commit pushed to main and stage together keeps
+#     BOTH records (the prod one was lost: same spool file), so five days later
+#     break-glass-overdue refuses the next promotion of the scenario; two
+#     break-glass options in one push are refused.
+#  8. a forged old id (a raw receive-pack session over the same SSH server) is
+#     refused, naming the ref, and never listed as a release; a release the
+#     gate accepted but git did not apply (an update hook said no) is judged in
+#     the audit log, and `audit export` lists only what post-receive confirmed
+#     (bpgate-applied).
+#
+# The gate reads its clock from BPGATE_TIME: a wrapper around bpgate-receive
+# (the daemon's pre_receive_hook) sets it from a file the test writes, so the
+# "five days later" is exact. Rules that need keys and signatures the test is
+# not about (approvals, signed-push) are off in the test's policy.
+source "$(dirname "$0")/lib.sh"
+receive="$BPG_BUILD_ROOT/server/bpgate-receive"
+daemon="$BPG_BUILD_ROOT/server/bpgated"
+pack="$BPG_SOURCE_ROOT/policy/packs/regulated"
+[ -x "$receive" ] && [ -x "$daemon" ] || { echo "SKIP: bpgate-receive or bpgated not built"; exit 77; }
+command -v ssh >/dev/null && command -v ssh-keygen >/dev/null && command -v python3 >/dev/null ||
+  { echo "SKIP: needs ssh, ssh-keygen and python3"; exit 77; }
+
+T="$E2E_TMP"; D="$T/d"; mkdir -p "$D/repos" "$D/state"
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$E2E_TMP"
+}
+trap cleanup EXIT
+
+# --- the daemon: principals, audit log, the gate behind a clock wrapper ---------
+people="grace alice bob erin mallory"
+for p in $people; do ssh-keygen -q -t ed25519 -N '' -C "$p" -f "$D/$p"; done
+for p in $people; do
+  opt=; [ "$p" = grace ] && opt=admin
+  echo "$p $opt $(cut -d' ' -f1,2 "$D/$p.pub")"
+done > "$D/keys"
+bpgate audit keygen example.com/audit --out "$D/audit" >/dev/null
+echo 2025-06-04T10:30:00Z > "$D/clock"   # a Wednesday, 12:30 in Europe/Berlin
+cat > "$D/gate" <<EOF
+#!/bin/sh
+# the server admin's clock for the gate (tests only): BPGATE_TIME
+BPGATE_TIME=\$(cat "$D/clock"); export BPGATE_TIME
+exec "$receive" "\$@"
+EOF
+chmod +x "$D/gate"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$D/cfg.json" <<EOF
+{ "listen": { "address": "127.0.0.1", "port": $port }, "repo_root": "repos", "state_dir": "state",
+  "keys_file": "keys", "pre_receive_hook": "$D/gate", "audit_log": "auditlog", "server_signing_key": "audit.skey",
+  "path": "$BPG_BUILD_ROOT/hooks:$BPG_BUILD_ROOT/server:/usr/local/bin:/usr/bin:/bin",
+  "limits": { "idle_timeout": 60 } }
+EOF
+"$daemon" --config "$D/cfg.json" > "$D/log" 2>&1 & PIDS+=($!)
+for _ in $(seq 200); do grep -q 'event=listen' "$D/log" && break; sleep 0.05; done
+grep -q 'event=listen' "$D/log" || { fail "bpgated did not start"; cat "$D/log"; finish; exit 1; }
+
+SSHO="-F /dev/null -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=10"
+sshas() { local who=$1; shift; timeout 60 ssh $SSHO -p "$port" -i "$D/$who" git@127.0.0.1 "$@"; }
+# push_as WHO WANT WHAT git-push-args...: a real push over SSH with WHO's key
+push_as() {
+  local who=$1 want=$2 what=$3; shift 3
+  expect_exit "$want" "$what" -- env GIT_SSH_COMMAND="ssh $SSHO -i $D/$who" timeout 120 git push "$@"
+}
+# section 3 works on its own repository (acme/boot), 4 and 8 on acme/app
+url="ssh://git@127.0.0.1:$port/acme/boot.git"
+srv="$D/repos/acme/boot.git"
+on_server() { git --git-dir="$srv" "$@"; }
+has_ref() { git --git-dir="$srv" rev-parse -q --verify "$1" >/dev/null; }
+# export_commits ENV: the commits `bpgate audit export` lists as deployments of ENV, one a line
+export_commits() {
+  bpgate audit export --log "$(audit_dir)" --key "$D/audit.vkey" --since 2025-06-01 --until 2025-06-30 \
+    --env "$1" --format json 2>/dev/null | python3 -c 'import json,sys; [print(r["commit"]) for r in json.load(sys.stdin)["rows"]]'
+}
+audit_dir() { if [ -d "$D/auditlog" ]; then echo "$D/auditlog"; else echo "$D/state/auditlog"; fi; }
+
+# --- the governed content --------------------------------------------------------
+work="$T/work"; git init -q "$work"; cd "$work"
+mkdir -p .bpgate scenarios/weekly-digest health
+cp "$pack/policy.json" .bpgate/policy.json
+cp -r "$pack/contracts" .bpgate/contracts
+python3 - <<'P'
+import json
+p = json.load(open(".bpgate/policy.json"))
+for r in ("approvals", "signed-push"):   # not under test here: they need reviewer keys and signed pushes
+    p["rules"][r]["mode"] = "off"
+json.dump(p, open(".bpgate/policy.json", "w"), indent=2)
+P
+echo "Weekly KPI digest" > scenarios/weekly-digest/README.md
+cat > health/stage.json <<'J'
+{"measured_at": "2025-06-03T00:00:00Z", "scenarios": {"weekly-digest": {"success_rate": 0.999, "error_rate": 0.001, "p95_ms": 800}}}
+J
+git add -A && git commit -qm "Govern this repository"
+base=$(git rev-parse HEAD)
+as() { local p=$1; shift; GIT_AUTHOR_NAME=$p GIT_AUTHOR_EMAIL=$p@example.com GIT_COMMITTER_NAME=$p GIT_COMMITTER_EMAIL=$p@example.com "$@"; }
+change() { echo "$3" >> "$2"; git add -A; as "$1" git commit -qm "$4"; }
+
+# ================= 3. the bootstrap window ============================================
+expect_exit 0 "grace (daemon admin) creates the repository" -- sshas grace repo create acme/boot
+[ "$(on_server config bpgate.bootstrapPrincipal)" = grace ] && ok "repo create names its admin as the bootstrap principal" ||
+  fail "bpgate.bootstrapPrincipal is '$(on_server config bpgate.bootstrapPrincipal || true)', wanted grace"
+# mallory, a principal with no role anywhere, pushes a policy that makes her everything
+git checkout -q -b evil
+python3 - <<'P'
+import json
+p = json.load(open(".bpgate/policy.json"))
+for k in p["roles"]:
+    p["roles"][k] = ["mallory"]
+json.dump(p, open(".bpgate/policy.json", "w"), indent=2)
+P
+git add -A; as mallory git commit -qm "my policy now"
+push_as mallory 1 "bootstrap: a principal without a role cannot push her own policy" "$url" evil:refs/heads/main
+expect_grep "$T/err" "remote: error: bpgate: bootstrap: no policy yet: only the bootstrap principal (grace) may create the policy branch refs/heads/main; mallory may not" "the refusal names who may bootstrap"
+has_ref refs/heads/main && fail "mallory's policy branch exists" || ok "no policy branch was created"
+# ...nor plant a break-glass record that nobody could ever remove
+rec=$(printf '{"commit":"%s","environment":"prod","incident":"INC-1: planted","kind":"break-glass","pusher":"mallory","scenarios":["weekly-digest"],"time":"2025-06-01T00:00:00Z","tree":"%s"}' \
+  "$base" "$(git rev-parse "$base^{tree}")" | git hash-object -w --stdin)
+push_as mallory 1 "bootstrap: a planted break-glass record is refused" "$url" "$rec:refs/bpgate/releases/prod/$base"
+expect_grep "$T/err" "mallory may not" "the record is refused for who pushes it"
+has_ref "refs/bpgate/releases/prod/$base" && fail "the planted record exists" || ok "no record was planted"
+git checkout -q main
+# the bootstrap principal herself: the policy branch only, no records, nothing else unjudged
+push_as grace 1 "bootstrap: the admin cannot push a record with the policy branch" "$url" main "$rec:refs/bpgate/releases/prod/$base"
+expect_grep "$T/err" "refs/bpgate/releases/prod/$base cannot be pushed with the policy branch (only branches; no tags, no refs/bpgate/ records)" "names the record"
+push_as grace 1 "bootstrap: nor another commit on another branch" "$url" main evil:refs/heads/dev
+expect_grep "$T/err" "refs/heads/dev must point at the policy branch's commit" "names the branch"
+push_as grace 1 "bootstrap: the first push must create the policy branch" "$url" main:refs/heads/dev
+expect_grep "$T/err" "the first push must create the policy branch refs/heads/main" "says which branch"
+has_ref refs/heads/main || has_ref refs/heads/dev && fail "a refused bootstrap left a branch" || ok "the refused bootstraps left nothing"
+git branch -q stage; git branch -q dev
+push_as grace 0 "bootstrap: the admin creates the policy branch (with stage and dev at its commit)" "$url" main stage dev
+expect_grep "$T/err" "accepted WITHOUT judgement because bpgate.bootstrap is set" "bootstrap is loud"
+
+# --- acme/app: bootstrapped by its admin, as it should be ------------------------------
+url="ssh://git@127.0.0.1:$port/acme/app.git"
+srv="$D/repos/acme/app.git"
+expect_exit 0 "grace creates acme/app" -- sshas grace repo create acme/app
+push_as grace 0 "grace bootstraps acme/app" "$url" main stage dev
+on_server config --unset bpgate.bootstrap
+
+# ================= 4. break-glass records never collide ===============================
+change grace scenarios/weekly-digest/README.md "hotfix" "digest: emergency fix"
+bg=$(git rev-parse HEAD)
+push_as grace 0 "break-glass of one commit to main and stage in one push" \
+  -o "bpgate.break-glass=INC-7: digest spams customers" "$url" HEAD:refs/heads/main HEAD:refs/heads/stage
+expect_grep "$T/err" "break-glass INC-7: digest spams customers by grace accepted and recorded" "break-glass noted"
+for env in prod stage; do
+  if on_server cat-file blob "refs/bpgate/releases/$env/$bg" > "$T/rec.$env" 2>/dev/null; then
+    ok "the $env break-glass record exists"
+    expect_grep "$T/rec.$env" '"kind":"break-glass"' "$env record: kind"
+    expect_grep "$T/rec.$env" '"incident":"INC-7: digest spams customers"' "$env record: incident"
+  else
+    fail "the $env break-glass record was lost"
+  fi
+done
+[ -z "$(ls -A "$srv/bpgate-spool" 2>/dev/null)" ] && ok "the spool is empty after post-receive" || fail "spool left: $(ls "$srv/bpgate-spool")"
+# five days later, the scenario is promoted again without a retroactive approval
+echo 2025-06-09T10:30:00Z > "$D/clock"   # Monday, 12:30 Berlin: inside the change window
+git checkout -q dev; git merge -q --ff-only "$bg"
+change alice scenarios/weekly-digest/README.md "next" "digest: next change"
+push_as alice 0 "dev (five days later)" "$url" dev
+push_as bob 0 "stage (five days later)" "$url" dev:stage
+push_as erin 1 "prod: the unapproved break-glass change of five days ago freezes the scenario" "$url" dev:main
+expect_grep "$T/err" "[break-glass-overdue] scenario weekly-digest was changed on prod by break-glass INC-7: digest spams customers (2025-06-04T10:30:00Z) 5 day(s) ago and still has no retroactive approval" "break-glass-overdue names the incident and the age"
+[ "$(on_server rev-parse refs/heads/main)" = "$bg" ] && ok "prod did not move" || fail "prod moved"
+# two break-glass options: the first was validated, the last recorded
+git checkout -q -b bg2 "$bg"; change grace scenarios/weekly-digest/README.md "again" "digest: second fix"
+push_as grace 1 "two break-glass options in one push are refused" \
+  -o "bpgate.break-glass=INC-8: real outage" -o "bpgate.break-glass=INC-9: something else" "$url" HEAD:refs/heads/main
+expect_grep "$T/err" "[break-glass] break-glass refused: 2 break-glass options in one push (at most one)" "the refusal says why"
+has_ref "refs/bpgate/releases/prod/$(git rev-parse HEAD)" && fail "a record was written" || ok "no record was written"
+git checkout -q dev; git branch -q -D bg2
+
+# ================= 8. the gate judges only what git applies ===========================
+change alice scenarios/weekly-digest/README.md "m" "digest: m"; m=$(git rev-parse HEAD)
+change alice scenarios/weekly-digest/README.md "n" "digest: n"; n=$(git rev-parse HEAD)
+push_as alice 0 "dev: two more commits" "$url" dev
+stage_was=$(on_server rev-parse refs/heads/stage)
+# bob speaks receive-pack himself: "stage moves from M to N", while stage is at S
+cat > "$T/rawpush.py" <<'PY'
+import hashlib, subprocess, sys
+old, new, ref = sys.argv[1:4]
+p = subprocess.Popen(sys.argv[4:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def read_pkt():
+    n = p.stdout.read(4)
+    if len(n) < 4:
+        sys.exit("no pkt-line from the server")
+    n = int(n, 16)
+    return b"" if n == 0 else p.stdout.read(n - 4)
+while read_pkt() != b"":      # the ref advertisement
+    pass
+line = ("%s %s %s" % (old, new, ref)).encode() + b"\0report-status\n"
+pack = b"PACK" + (2).to_bytes(4, "big") + (0).to_bytes(4, "big")   # N's objects are on the server (dev)
+p.stdin.write(b"%04x" % (len(line) + 4) + line + b"0000" + pack + hashlib.sha1(pack).digest())
+p.stdin.close()
+while True:
+    l = read_pkt()
+    if l == b"":
+        break
+    print(l.decode().rstrip("\n"))
+p.wait()
+PY
+expect_exit 0 "bob's raw receive-pack session with a forged old id of stage" -- \
+  timeout 120 python3 "$T/rawpush.py" "$m" "$n" refs/heads/stage ssh $SSHO -p "$port" -i "$D/bob" git@127.0.0.1 "git-receive-pack 'acme/app.git'"
+expect_grep "$T/out" "ng refs/heads/stage pre-receive hook declined" "the gate refuses it (not git's ref lock)"
+expect_grep "$T/err" "error: bpgate: ref update: refs/heads/stage: the update says the ref is at $m but it is at $stage_was" "the refusal names the ref, the claimed and the real id"
+[ "$(on_server rev-parse refs/heads/stage)" = "$stage_was" ] && ok "stage did not move" || fail "stage moved"
+tail -n1 "$(audit_dir)/entries" > "$T/entry"
+expect_grep "$T/entry" '"decision":"refuse"' "the audit log records a refusal"
+expect_grep "$T/entry" '"rule":"old-value"' "with the rule"
+export_commits stage > "$T/rows"
+grep -qx "$n" "$T/rows" && fail "audit export lists a stage release of $n that never happened" || ok "audit export lists no release that never happened"
+# the same update, honestly: judged, applied, confirmed, listed once
+push_as bob 0 "the real push of stage to N" "$url" dev:stage
+tail -n1 "$(audit_dir)/entries" > "$T/entry"
+expect_grep "$T/entry" "\"type\":\"bpgate-applied\"" "post-receive appends a bpgate-applied entry"
+expect_grep "$T/entry" "{\"new\":\"$n\",\"old\":\"$stage_was\",\"ref\":\"refs/heads/stage\"}" "listing the update git applied"
+export_commits stage > "$T/rows"
+[ "$(grep -cx "$n" "$T/rows")" = 1 ] && ok "audit export lists the applied stage release once" || { fail "export rows for $n:"; cat "$T/rows"; }
+# accepted by the gate, then not applied by git (an update hook says no): judged, never listed
+cat > "$D/state/hooks/update" <<EOF
+#!/bin/sh
+[ -e "$D/deny-stage" ] && [ "\$1" = refs/heads/stage ] && { echo "update hook: stage is frozen" >&2; exit 1; }
+exit 0
+EOF
+chmod +x "$D/state/hooks/update"; touch "$D/deny-stage"
+change alice scenarios/weekly-digest/README.md "p" "digest: p"; p=$(git rev-parse HEAD)
+push_as alice 0 "dev: one more commit" "$url" dev
+push_as bob 1 "stage: the gate accepts, git's update hook refuses" "$url" dev:stage
+expect_grep "$T/err" "remote: bpgate: accepted 1 ref update(s) from bob" "the gate had accepted it"
+expect_grep "$T/err" "(hook declined)" "git did not apply it"
+grep -q "\"decision\":\"accept\".*\"new\":\"$p\".*\"stage\":\"judged\"" "$(audit_dir)/entries" &&
+  ok "the audit log holds the judged decision" || fail "no judged decision for $p"
+export_commits stage > "$T/rows"
+grep -qx "$p" "$T/rows" && fail "audit export lists a release git never applied" || ok "audit export lists only applied releases"
+# the leftover spool file of that update: a retry within the stale time is refused, after it replaced
+rm -f "$D/deny-stage"
+push_as bob 1 "the same update again while its spooled record is fresh: refused" "$url" dev:stage
+expect_grep "$T/err" "is already spooled: another push of the same update is running" "the collision is an error, not an overwrite"
+touch -d '-1 hour' "$srv"/bpgate-spool/*.json
+push_as bob 0 "the same update once the leftover is older than any push: accepted" "$url" dev:stage
+expect_grep "$T/err" "a leftover release record of an update that was never applied is replaced" "the replacement is loud"
+export_commits stage > "$T/rows"
+[ "$(grep -cx "$p" "$T/rows")" = 1 ] && ok "now the stage release of P is listed, once" || { fail "export rows for $p:"; cat "$T/rows"; }
+expect_exit 0 "the audit log verifies" -- bpgate audit verify --log "$(audit_dir)" --key "$D/audit.vkey"
+finish
