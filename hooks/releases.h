@@ -16,6 +16,7 @@
 #include "bpgate/common.h"
 #include "bpgate/policy.h"
 #include "bpgate/sshsig.h"
+#include "bpgate/approval.h"
 
 #define REL_MAX_RECORDS 20000
 #define REL_RECORD_MAX ((size_t)1 << 20)
@@ -40,5 +41,13 @@ int rel_time_parse(const char *s, time_t *out);
 
 /* rules.<rule>.<name> of the policy, or NULL. */
 const json_t *rel_rule_param(const bpg_policy *policy, const char *rule, const char *name);
+
+/* approve_admit.c (for `bpgate approve --check-only/--check-policy`): may
+ * a->approver record this approval? 0 when the policy of git config
+ * bpgate.policyRef (else HEAD) admits it (bpg_policy_approval_admit, with the
+ * approvals already stored for the approver, tree and environment);
+ * BPG_EINVALID (no approving role) or BPG_ETOOBIG (the per-tree bound) with
+ * the reason; other codes when the policy cannot be read. */
+int approve_admit(git_repository *repo, const bpg_approval *a, bpg_error *err);
 
 #endif

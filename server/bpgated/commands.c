@@ -268,9 +268,19 @@ static int cmd_approve(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out
 		bpg_buf_puts(errout, "usage: approve <repo> <rev> --for <env>\n");
 		return EXIT_USAGE;
 	}
+	/* Before anything is signed: only a role that approves for the environment may, at most
+	 * max_approvals_per_tree times per tree (the engine answers from the policy ref). */
+	const char *check[] = { "approve", cmd->args[1], "--for", cmd->args[3], "--as", who->principal,
+		"--repository", cmd->repo, "--check-only" };
+	int rc = run_bpgate(who, cmd, check, sizeof(check) / sizeof(check[0]), NULL, out, errout);
+	if (rc != 0) {
+		bpgd_log(BPGD_LOG_WARN, "approve.refused", "principal=%s repo=%s rev=%s env=%s status=%d",
+			who->principal, cmd->repo, cmd->args[1], cmd->args[3], rc);
+		return rc;
+	}
 	const char *args[] = { "approve", cmd->args[1], "--for", cmd->args[3], "-f", who->cfg->host_key,
 		"--as", who->principal, "--repository", cmd->repo, "--no-push" };
-	int rc = run_bpgate(who, cmd, args, sizeof(args) / sizeof(args[0]), NULL, out, errout);
+	rc = run_bpgate(who, cmd, args, sizeof(args) / sizeof(args[0]), NULL, out, errout);
 	bpgd_log(rc == 0 ? BPGD_LOG_INFO : BPGD_LOG_WARN, "approve", "principal=%s repo=%s rev=%s env=%s status=%d",
 		who->principal, cmd->repo, cmd->args[1], cmd->args[3], rc);
 	return rc;
