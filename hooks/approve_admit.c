@@ -9,6 +9,7 @@
 #include "releases.h"
 #include "bpgate/approval.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,8 +44,13 @@ int approve_admit(git_repository *repo, const bpg_approval *a, bpg_error *err)
 	int rc;
 
 	if ((rc = policy_commit(&pc, repo, err)) < 0 || (rc = rel_policy_load(&policy, &signers, repo, &pc, err)) < 0 ||
-	    (rc = bpg_approvals_count(&existing, repo, a, BPG_APPROVAL_MAX_REFS, err)) < 0)
+	    (rc = bpg_approvals_count(&existing, repo, a, BPG_APPROVAL_MAX_REFS, err)) < 0) {
+		/* not an answer of the policy: an error (the caller fails closed) */
+		char why[sizeof(err->message)];
+		snprintf(why, sizeof(why), "%s", err->message);
+		rc = bpg_error_set(err, BPG_ERROR, "cannot ask the policy: %s", why);
 		goto done;
+	}
 	rc = bpg_policy_approval_admit(policy, a->environment, a->approver, existing, err);
 done:
 	bpg_policy_free(policy);

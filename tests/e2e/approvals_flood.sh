@@ -1,7 +1,7 @@
 # End-to-end: approvals under volume and under privilege, with bpgate-receive
 # as the pre-receive hook of a bare repository and real `git push`:
 #  * 20,001 approval refs of OTHER trees (written straight into the bare
-#    repository, loose and then packed) leave every push judgeable: the
+#    repository: packed-refs, then 20,001 more loose ones) leave every push judgeable: the
 #    prod push is refused for its missing approval, then accepted once a
 #    reviewer approves (before: "more than 20000 approval refs" refused
 #    every environment push until an admin cleaned up);
@@ -79,25 +79,36 @@ other_ref=$(git for-each-ref --format='%(refname)' refs/bpgate/approvals/prod/ |
 other_obj=$(git rev-parse "$other_ref")
 git -C "$srv" fetch -q "$work" "$other_ref" # the object only (FETCH_HEAD): fetch runs no hook
 git checkout -q main
-python3 - "$other_obj" > "$E2E_TMP/flood" <<'PY'
+# packed: written straight into packed-refs (git's own format, sorted)
+[ ! -e "$srv/packed-refs" ] || { fail "the server already has packed-refs"; }
+python3 - "$other_obj" packed > "$srv/packed-refs" <<'PY'
 import hashlib, sys
-for i in range(20001):
-    t = hashlib.sha1(b"flood-%d" % i).hexdigest()
-    print("create refs/bpgate/approvals/prod/%s/carol/20250604T103000Z %s" % (t, sys.argv[1]))
+names = sorted("refs/bpgate/approvals/prod/%s/carol/20250604T103000Z" % hashlib.sha1(b"%s-%d" % (sys.argv[2].encode(), i)).hexdigest()
+               for i in range(20001))
+print("# pack-refs with: peeled fully-peeled sorted ")
+for n in names:
+    print("%s %s" % (sys.argv[1], n))
 PY
-git -C "$srv" update-ref --stdin < "$E2E_TMP/flood"
-n=$(git -C "$srv" for-each-ref 'refs/bpgate/approvals/' | wc -l)
-[ "$n" -ge 20001 ] && ok "the bare repository holds $n approval refs (loose)" || fail "flood: only $n refs"
+n=$(git -C "$srv" for-each-ref refs/bpgate/approvals/ | wc -l)
+[ "$n" -ge 20001 ] && ok "the bare repository holds $n approval refs (packed)" || fail "flood: only $n refs"
 
-spush erin 1 "with 20,001 loose approval refs of other trees, prod without an approval is judged (and refused)" origin main
+spush erin 1 "with 20,001 packed approval refs of other trees, prod without an approval is judged (and refused)" origin main
 expect_grep "$E2E_TMP/err" "[approvals] prod requires 1 approval(s) from reviewers for a low-risk change of tree ${tree:0:12} (have 0)" \
   "judged by the approvals rule, not refused at a count limit"
 if grep -q "approval refs" "$E2E_TMP/err"; then fail "a count limit answered instead of the policy"; sed 's/^/    /' "$E2E_TMP/err" | head; else ok "no count limit named"; fi
 
-git -C "$srv" pack-refs --all
-[ -s "$srv/packed-refs" ] && ok "the approval refs are packed now" || fail "pack-refs wrote nothing"
+# loose: 20,001 more through git update-ref
+python3 - "$other_obj" loose > "$E2E_TMP/flood" <<'PY'
+import hashlib, sys
+for i in range(20001):
+    t = hashlib.sha1(b"%s-%d" % (sys.argv[2].encode(), i)).hexdigest()
+    print("create refs/bpgate/approvals/prod/%s/carol/20250604T103000Z %s" % (t, sys.argv[1]))
+PY
+git -C "$srv" update-ref --stdin < "$E2E_TMP/flood"
+n=$(find "$srv/refs/bpgate/approvals/prod" -type f | wc -l)
+[ "$n" -ge 20001 ] && ok "and $n loose approval refs" || fail "flood: only $n loose refs"
 approve carol 0 "a reviewer approves main for prod (pushed and judged by server-refs)" main prod
-spush erin 0 "with 20,001 packed approval refs of other trees, the approved tree is released to prod" origin main
+spush erin 0 "with 40,002 approval refs of other trees (packed and loose), the approved tree is released to prod" origin main
 expect_grep "$E2E_TMP/err" "remote: bpgate: accepted 1 ref update(s) from erin" "accepted"
 
 # --- privilege: only approving roles approve ------------------------------------------------------
