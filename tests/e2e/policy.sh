@@ -19,7 +19,7 @@ expect() {
 expect 0 "$bpgate" policy check "$pack"
 [ "$out" = "policy OK: 25 rules, 59 policy tests" ] || fail "check: $out"
 expect 0 "$bpgate" policy test "$pack"
-[ "$(tail -n1 <<<"$out")" = "59 passed, 0 failed" ] || fail "test: $out"
+[ "$(tail -n1 <<<"$out")" = "62 passed, 0 failed" ] || fail "test: $out"
 
 # 2. a governed repository: DIR is the repository, policy in .bpgate/
 mkdir -p "$work/repo/.bpgate"
