@@ -440,6 +440,8 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto done;
 	}
+	/* the parent accepts itself (accept4): a client gone between poll and accept must not block it */
+	fcntl((int)ssh_bind_get_fd(bind), F_SETFL, fcntl((int)ssh_bind_get_fd(bind), F_GETFL) | O_NONBLOCK);
 	bpgd_log(BPGD_LOG_INFO, "listen", "address=%s port=%d root=%s gate=%s max_connections=%d max_startups=%d:%d:%d "
 		"per_source_max_startups=%d auth_timeout=%d", cfg.listen_address, cfg.port, cfg.repo_root,
 		cfg.pre_receive_hook, cfg.limits.max_connections, cfg.limits.startups_begin, cfg.limits.startups_rate,
