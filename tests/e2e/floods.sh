@@ -144,7 +144,19 @@ git -C work add -A
 git -C work -c user.email=t@e -c user.name=T commit -qm "governed"
 git -C work push -q "$T/repos/team/app.git" HEAD:refs/heads/main
 
-# ---- 1. 64 idle sockets from one source, default limits ---------------------------
+# ---- 1. approve over ssh: only approving roles ------------------------------------------
+PORT=$(free_port)
+write_config approve.json "$PORT" '"auth_timeout": 30'
+start_daemon approve.json approve.log
+timeout 60 ssh $SSHOPTS -p "$PORT" -i "$T/bob" git@127.0.0.1 approve team/app main --for prod > out 2>&1 && rc=0 || rc=$?
+check "approve by a principal with no approving role (bob, a builder) is refused (exit 1)" test "$rc" = 1
+check "and says why" contains out "bob may not approve for prod: only the roles reviewers, cab, admins do, and bob holds none of them"
+check "nothing was recorded for bob" sh -c "! git -C repos/team/app.git for-each-ref refs/bpgate/approvals/ | grep -q /bob/"
+timeout 60 ssh $SSHOPTS -p "$PORT" -i "$T/carol" git@127.0.0.1 approve team/app main --for prod > out 2>&1 && rc=0 || rc=$?
+check "approve by a reviewer (carol) is recorded" sh -c "test $rc = 0 && grep -q 'for prod as carol' out"
+check "carol's approval ref exists" sh -c "git -C repos/team/app.git for-each-ref refs/bpgate/approvals/prod/ | grep -q /carol/"
+
+# ---- 2. 64 idle sockets from one source, default limits ---------------------------
 PORT=$(free_port)
 write_config flood.json "$PORT" '"auth_timeout": 120'
 start_daemon flood.json flood.log
@@ -161,14 +173,6 @@ GIT_SSH_COMMAND="ssh $SSHOPTS -b 127.0.0.2 -i $T/carol" timeout 60 git ls-remote
 check "a real git login from 127.0.0.2 succeeds during the flood" sh -c "test $rc = 0 && grep -q refs/heads/main out"
 check "its session was authenticated" grep -q 'event=auth.ok remote=127.0.0.2:[0-9]* principal=carol' flood.log
 
-# ---- 2. approve over ssh: only approving roles ------------------------------------------
-timeout 60 ssh $SSHOPTS -b 127.0.0.2 -p "$PORT" -i "$T/bob" git@127.0.0.1 approve team/app main --for prod > out 2>&1 && rc=0 || rc=$?
-check "approve by a principal with no approving role (bob, a builder) is refused (exit 1)" test "$rc" = 1
-check "and says why" contains out "bob may not approve for prod: only the roles reviewers, cab, admins do, and bob holds none of them"
-check "nothing was recorded for bob" sh -c "! git -C repos/team/app.git for-each-ref refs/bpgate/approvals/ | grep -q /bob/"
-timeout 60 ssh $SSHOPTS -b 127.0.0.2 -p "$PORT" -i "$T/carol" git@127.0.0.1 approve team/app main --for prod > out 2>&1 && rc=0 || rc=$?
-check "approve by a reviewer (carol) is recorded" sh -c "test $rc = 0 && grep -q 'for prod as carol' out"
-check "carol's approval ref exists" sh -c "git -C repos/team/app.git for-each-ref refs/bpgate/approvals/prod/ | grep -q /carol/"
 kill "$FPID" 2>/dev/null || true
 
 # ---- 3. max_startups start:rate:full (rate 100) and the auth deadline ----------------------
