@@ -1,6 +1,6 @@
 /*
  * bpgate approve REV --for ENV [-f KEY] [--as PRINCIPAL] [--remote NAME]
- *                [--repository NAME] [--no-push]
+ *                [--repository NAME] [--no-push] [--check-policy | --check-only]
  * Sign an approval of REV's tree for ENV with the reviewer's SSH key
  * (bpgate's own signer for plain ed25519 keys; ssh-keygen -Y sign for
  * agent-held, passphrase-protected or other keys), store it under
@@ -13,8 +13,14 @@
  * "stage", a branch "prod") answers to the same name; any other name only
  * when exactly one ref answers to it. A suffix (~1, ^2, ...) applies to the
  * ref found. What is approved (ref, commit, tree) is printed before signing.
+ *
+ * --check-policy first asks the policy the server judges with (bpgate.policyRef,
+ * else HEAD) whether the approver may approve (an approving role for ENV, under
+ * the per-tree bound) and refuses (exit 1) otherwise; --check-only asks and
+ * stops there, silent when admitted (bpgated runs it before it signs).
  */
 #include "cli.h"
+#include "releases.h"
 #include "bpgate/approval.h"
 #include "bpgate/sshsig.h"
 #include "bpgate/util.h"
@@ -257,7 +263,7 @@ peel:
 int cmd_approve(int argc, char **argv)
 {
 	const char *rev = NULL, *env = NULL, *key = NULL, *as = NULL, *remote = "origin", *repo_opt = NULL;
-	bool push = true;
+	bool push = true, check = false, check_only = false;
 	git_repository *repo = NULL;
 	git_commit *commit = NULL;
 	git_reference *ref = NULL;
@@ -270,7 +276,7 @@ int cmd_approve(int argc, char **argv)
 	git_oid id;
 	int rc = BPG_EXIT_ERROR;
 	static const char *use = "usage: bpgate approve REV --for ENV [-f KEY] [--as PRINCIPAL] [--remote NAME] "
-		"[--repository NAME] [--no-push]";
+		"[--repository NAME] [--no-push] [--check-policy | --check-only]";
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--for") == 0 && i + 1 < argc) env = argv[++i];
@@ -279,6 +285,8 @@ int cmd_approve(int argc, char **argv)
 		else if (strcmp(argv[i], "--remote") == 0 && i + 1 < argc) remote = argv[++i];
 		else if (strcmp(argv[i], "--repository") == 0 && i + 1 < argc) repo_opt = argv[++i];
 		else if (strcmp(argv[i], "--no-push") == 0) push = false;
+		else if (strcmp(argv[i], "--check-policy") == 0) check = true;
+		else if (strcmp(argv[i], "--check-only") == 0) check = check_only = true;
 		else if (argv[i][0] != '-' && !rev) rev = argv[i];
 		else return cli_usage(use);
 	}
@@ -338,6 +346,17 @@ int cmd_approve(int argc, char **argv)
 	if (bpg_approval_format(&stmt, &a, &err) < 0) {
 		cli_report_error("approve", &err);
 		goto done;
+	}
+	if (check) {
+		if (approve_admit(repo, &a, &err) < 0) {
+			fprintf(stderr, "bpgate approve: refused: %s\n", err.message);
+			rc = err.code == BPG_EINVALID || err.code == BPG_ETOOBIG ? BPG_EXIT_FINDINGS : BPG_EXIT_ERROR;
+			goto done;
+		}
+		if (check_only) {
+			rc = BPG_EXIT_OK;
+			goto done;
+		}
 	}
 	if (sign(&sig, key, &stmt, &pub) < 0)
 		goto done;

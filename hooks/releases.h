@@ -16,6 +16,7 @@
 #include "bpgate/common.h"
 #include "bpgate/policy.h"
 #include "bpgate/sshsig.h"
+#include "bpgate/approval.h"
 
 #define REL_MAX_RECORDS 20000
 #define REL_RECORD_MAX ((size_t)1 << 20)
@@ -39,5 +40,13 @@ int rel_env_branch(char *out, size_t size, const bpg_policy *policy, const char 
 void rel_now(time_t *now, char out[32]);
 /* Parse "YYYY-MM-DDTHH:MM:SSZ". */
 int rel_time_parse(const char *s, time_t *out);
+
+/* approve_admit.c (for `bpgate approve --check-only/--check-policy`): may
+ * a->approver record this approval? 0 when the policy of git config
+ * bpgate.policyRef (else HEAD) admits it (bpg_policy_approval_admit, with the
+ * approvals already stored for the approver, tree and environment);
+ * BPG_EINVALID (no approving role) or BPG_ETOOBIG (the per-tree bound) with
+ * the reason; other codes when the policy cannot be read. */
+int approve_admit(git_repository *repo, const bpg_approval *a, bpg_error *err);
 
 #endif

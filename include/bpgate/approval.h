@@ -33,7 +33,7 @@ BPG_BEGIN_DECL
 #define BPG_APPROVAL_REF_PREFIX "refs/bpgate/approvals/"
 /** Largest statement and signature accepted. */
 #define BPG_APPROVAL_MAX ((size_t)8192)
-/** Most approval refs one gather call reads. */
+/** Most approval refs one gather call reads (of the trees it is asked about). */
 #define BPG_APPROVAL_MAX_REFS 20000
 
 typedef struct {
@@ -75,10 +75,21 @@ BPG_EXTERN(int) bpg_approval_verify(bpg_approval *out, git_repository *repo, con
  * Append to `approvals` (a JSON array, facts format) every approval under
  * refs/bpgate/approvals/<environment>/ (all environments when NULL) whose
  * tree is one of `trees` (all when ntrees is 0), verified or not
- * ("verified": false for those that fail). Returns the number appended.
+ * ("verified": false for those that fail), in ref name order. Returns the
+ * number appended. With an environment and trees only the refs of those
+ * trees are read, so approvals of other trees never count against
+ * BPG_APPROVAL_MAX_REFS (reaching it is BPG_ETOOBIG).
  */
 BPG_EXTERN(int) bpg_approvals_gather(json_t *approvals, git_repository *repo, const char *environment,
 	const char *const *trees, size_t ntrees, const struct bpg_allowed_signers *signers, time_t now,
+	bpg_error *err);
+
+/**
+ * How many approval refs are stored under the folder of a's approver for
+ * a's environment and tree (refs/bpgate/approvals/<env>/<tree>/<approver>/),
+ * counting up to `max`: what bpg_policy_approval_admit bounds.
+ */
+BPG_EXTERN(int) bpg_approvals_count(size_t *out, git_repository *repo, const bpg_approval *a, size_t max,
 	bpg_error *err);
 
 BPG_END_DECL

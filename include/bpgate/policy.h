@@ -105,6 +105,24 @@ BPG_EXTERN(bool) bpg_strings_has(const json_t *arr, const char *s);
 BPG_EXTERN(const json_t *) bpg_catalog_match(const json_t *policy_json, const char *path);
 BPG_EXTERN(const json_t *) bpg_catalog_find(const json_t *policy_json, const char *id);
 
+/* ---- approvers ---------------------------------------------------------- */
+
+/**
+ * May `principal` record one more approval for `environment`, holding
+ * `existing` approvals of the same tree there already? The one answer the
+ * gate (rule server-refs), `bpgate approve --check-only` and bpgated's
+ * `approve` share. The principal needs a role whose approvals count for the
+ * environment: reviewers / cab where the `approvals` rule requires them (any
+ * risk tier), admins on a protected environment where `policy-change` asks
+ * for admin approvals, any of the three where `break-glass-overdue` asks for
+ * retroactive approvals. And `existing` must stay below the `server-refs`
+ * parameter max_approvals_per_tree (default 3). 0 when admitted;
+ * BPG_EINVALID (no approving role) or BPG_ETOOBIG (the bound) with the
+ * reason in err.
+ */
+BPG_EXTERN(int) bpg_policy_approval_admit(const bpg_policy *policy, const char *environment,
+	const char *principal, size_t existing, bpg_error *err);
+
 /* ---- rules -------------------------------------------------------------- */
 
 typedef enum { BPG_SEV_ERROR = 0, BPG_SEV_WARNING, BPG_SEV_INFO } bpg_severity;

@@ -154,6 +154,28 @@ done:
 	return rc;
 }
 
+static bool hex40(const char *s)
+{
+	if (!s || strlen(s) != 40)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+/* An environment name that can be part of an approval ref (see bpg_approval_refname). */
+static bool plain_env(const char *s)
+{
+	if (!s || !*s || strlen(s) >= sizeof(((bpg_approval *)0)->environment))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_'))
+			return false;
+	return true;
+}
+
 static bool tree_wanted(const char *refname, size_t plen, const char *const *trees, size_t ntrees)
 {
 	/* <env>/<tree>/<approver>/<stamp> after the prefix */
@@ -168,51 +190,48 @@ static bool tree_wanted(const char *refname, size_t plen, const char *const *tre
 	return false;
 }
 
-int bpg_approvals_gather(json_t *approvals, git_repository *repo, const char *environment,
+typedef struct {
+	json_t *found;  /* gathered approvals, sorted by ref name at the end */
+	size_t seen;    /* refs read, against BPG_APPROVAL_MAX_REFS */
+} gathering;
+
+/* Read the approvals under one glob (refs/bpgate/approvals/...): those of
+ * `prefix` and one of `trees` (all when ntrees is 0). */
+static int gather_glob(gathering *g, git_repository *repo, const char *glob, const char *prefix,
 	const char *const *trees, size_t ntrees, const bpg_allowed_signers *signers, time_t now, bpg_error *err)
 {
 	git_reference_iterator *it = NULL;
 	git_reference *ref = NULL;
-	bpg_buf prefix = BPG_BUF_INIT;
-	size_t seen = 0;
-	int rc = 0, n = 0, r;
+	int rc = 0, r;
 
-	if (bpg_buf_printf(&prefix, "%s%s%s", BPG_APPROVAL_REF_PREFIX, environment ? environment : "",
-	    environment ? "/" : "") < 0)
-		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
-	if (git_reference_iterator_glob_new(&it, repo, "refs/bpgate/approvals/*") < 0) {
-		rc = git_fail(err, "cannot list the approvals");
-		goto done;
-	}
+	if (git_reference_iterator_glob_new(&it, repo, glob) < 0)
+		return git_fail(err, "cannot list the approvals");
 	while ((r = git_reference_next(&ref, it)) == 0) {
 		const char *name = git_reference_name(ref);
 		bpg_approval a;
 		bpg_error verr;
 		json_t *o;
-		if (++seen > BPG_APPROVAL_MAX_REFS) {
-			rc = bpg_error_set(err, BPG_ETOOBIG, "more than %d approval refs; archive old ones", BPG_APPROVAL_MAX_REFS);
-			goto done;
-		}
-		if (strncmp(name, prefix.ptr, prefix.size) != 0 || git_reference_type(ref) != GIT_REFERENCE_DIRECT ||
+		if (strncmp(name, prefix, strlen(prefix)) != 0 || git_reference_type(ref) != GIT_REFERENCE_DIRECT ||
 		    !tree_wanted(name, strlen(BPG_APPROVAL_REF_PREFIX), trees, ntrees)) {
 			git_reference_free(ref);
 			ref = NULL;
 			continue;
 		}
-		bool ok = bpg_approval_verify(&a, repo, git_reference_target(ref), name, signers, now, &verr) == 0;
-		if (!a.approver[0]) { /* not even a statement: nothing to report as an approval */
-			git_reference_free(ref);
-			ref = NULL;
-			continue;
-		}
-		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "approver", a.approver, "environment",
-			a.environment, "tree", a.tree, "commit", a.commit, "time", a.time, "repository", a.repository,
-			"ref", name, "verified", ok);
-		if (!o || json_array_append_new(approvals, o) < 0) {
-			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		if (++g->seen > BPG_APPROVAL_MAX_REFS) {
+			rc = bpg_error_set(err, BPG_ETOOBIG, "more than %d approval refs for the trees judged; archive old ones",
+				BPG_APPROVAL_MAX_REFS);
 			goto done;
 		}
-		n++;
+		bool ok = bpg_approval_verify(&a, repo, git_reference_target(ref), name, signers, now, &verr) == 0;
+		if (a.approver[0]) { /* else not even a statement: nothing to report as an approval */
+			o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "approver", a.approver, "environment",
+				a.environment, "tree", a.tree, "commit", a.commit, "time", a.time, "repository", a.repository,
+				"ref", name, "verified", ok);
+			if (!o || json_array_append_new(g->found, o) < 0) {
+				rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+				goto done;
+			}
+		}
 		git_reference_free(ref);
 		ref = NULL;
 	}
@@ -221,6 +240,103 @@ int bpg_approvals_gather(json_t *approvals, git_repository *repo, const char *en
 done:
 	git_reference_free(ref);
 	git_reference_iterator_free(it);
+	return rc;
+}
+
+static int by_ref(const void *x, const void *y)
+{
+	const char *a = json_string_value(json_object_get(*(json_t *const *)x, "ref"));
+	const char *b = json_string_value(json_object_get(*(json_t *const *)y, "ref"));
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+/*
+ * With an environment and trees, only refs/bpgate/approvals/<env>/<tree>/
+ * of those trees are read (libgit2 walks only that folder of loose refs):
+ * approvals of other trees, however many, cost nothing and never reach the
+ * limit. Results come in ref name order either way.
+ */
+int bpg_approvals_gather(json_t *approvals, git_repository *repo, const char *environment,
+	const char *const *trees, size_t ntrees, const bpg_allowed_signers *signers, time_t now, bpg_error *err)
+{
+	gathering g = { json_array(), 0 };
+	bpg_buf prefix = BPG_BUF_INIT, glob = BPG_BUF_INIT;
+	json_t **v = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (!g.found || bpg_buf_printf(&prefix, "%s%s%s", BPG_APPROVAL_REF_PREFIX, environment ? environment : "",
+	    environment ? "/" : "") < 0) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (!environment || ntrees == 0) {
+		rc = gather_glob(&g, repo, BPG_APPROVAL_REF_PREFIX "*", prefix.ptr, trees, ntrees, signers, now, err);
+	} else if (plain_env(environment)) { /* else no approval ref can name it */
+		for (size_t i = 0; i < ntrees && rc == 0; i++) {
+			bool dup = false;
+			for (size_t k = 0; k < i; k++)
+				dup |= trees[k] && trees[i] && strcmp(trees[k], trees[i]) == 0;
+			if (dup || !hex40(trees[i]))
+				continue;
+			bpg_buf_clear(&glob);
+			if (bpg_buf_printf(&glob, "%s%s/*", prefix.ptr, trees[i]) < 0) {
+				rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+				break;
+			}
+			rc = gather_glob(&g, repo, glob.ptr, prefix.ptr, trees + i, 1, signers, now, err);
+		}
+	}
+	if (rc < 0)
+		goto done;
+	n = json_array_size(g.found);
+	if (n && !(v = calloc(n, sizeof(*v)))) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(g.found, i);
+	if (n)
+		qsort(v, n, sizeof(*v), by_ref);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (json_array_append(approvals, v[i]) < 0)
+			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+done:
+	free(v);
+	json_decref(g.found);
 	bpg_buf_dispose(&prefix);
-	return rc < 0 ? rc : n;
+	bpg_buf_dispose(&glob);
+	return rc < 0 ? rc : (int)n;
+}
+
+int bpg_approvals_count(size_t *out, git_repository *repo, const bpg_approval *a, size_t max, bpg_error *err)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	bpg_buf name = BPG_BUF_INIT;
+	char *slash;
+	int rc, r = GIT_ITEROVER;
+
+	*out = 0;
+	if ((rc = bpg_approval_refname(&name, a, err)) < 0)
+		goto done;
+	/* refs/bpgate/approvals/<env>/<tree>/<approver>/<stamp> -> .../<approver>/ * */
+	slash = strrchr(name.ptr, '/');
+	slash[1] = '*';
+	slash[2] = '\0';
+	if (git_reference_iterator_glob_new(&it, repo, name.ptr) < 0) {
+		rc = git_fail(err, "cannot list the approvals");
+		goto done;
+	}
+	while (*out < max && (r = git_reference_next(&ref, it)) == 0) {
+		(*out)++;
+		git_reference_free(ref);
+		ref = NULL;
+	}
+	if (*out < max && r != GIT_ITEROVER)
+		rc = git_fail(err, "cannot list the approvals");
+done:
+	git_reference_iterator_free(it);
+	bpg_buf_dispose(&name);
+	return rc;
 }

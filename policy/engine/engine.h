@@ -118,6 +118,12 @@ bool bpg_pol_path_is(const bpg_policy *p, const char *kind, const char *path);
 const char *bpg_pol_env_for_path(const bpg_policy *p, const char *path);
 bool bpg_pol_has_role(const bpg_policy *p, const char *role, const char *principal);
 bool bpg_pol_is_high_risk(const bpg_policy *p, const char *tier);
+/* The roles whose approvals count for env (approvers.c): "reviewers", "cab",
+ * "admins" in that order, as the approvals, policy-change and
+ * break-glass-overdue rules ask for them. Returns how many (0..3). */
+size_t bpg_pol_approving_roles(const bpg_policy *p, const char *env, const char *roles[3]);
+/* server-refs' max_approvals_per_tree. */
+long long bpg_pol_max_approvals_per_tree(const bpg_policy *p);
 /* A documented, unexpired exception of a catalog entry for rule (and module id, 0 = any). */
 const json_t *bpg_pol_exception(const bpg_policy *p, const json_t *entry, const char *rule,
 	long long module_id, const char *now);

@@ -252,64 +252,36 @@ const bpg_rule_def bpg_rule_policy_change = {
 
 /* ---- who may approve (asked by front ends: the daemon's `approve`) ------ */
 
-static const bpg_rule_cfg *rule_cfg(const bpg_policy *p, const char *id)
-{
-	for (size_t i = 0; i < bpg_rule_count(); i++)
-		if (strcmp(bpg_rule_get(i)->id, id) == 0)
-			return p->rules[i].mode == BPG_MODE_OFF ? NULL : &p->rules[i];
-	return NULL;
-}
-
-/* Does any tier of `tiers` ask for a positive number of `field`? */
-static bool tiers_ask(const json_t *tiers, const char *field)
-{
-	const char *k;
-	json_t *t;
-	json_object_foreach((json_t *)tiers, k, t)
-		if (json_integer_value(json_object_get(t, field)) > 0)
-			return true;
-	return false;
-}
-
 bool bpg_policy_may_approve(const bpg_policy *policy, const char *environment, const char *principal,
 	bpg_buf *why)
 {
-	const json_t *envs, *env;
-	const bpg_rule_cfg *rc;
 	const char *roles[3];
-	size_t n = 0;
+	size_t n;
+	bool ok = true;
 
 	if (!policy || !environment || !principal)
 		return false;
-	envs = json_object_get(policy->root, "environments");
-	env = json_object_get(envs, environment);
-	if (!env) {
+	if (!json_object_get(json_object_get(policy->root, "environments"), environment)) {
 		if (why)
-			bpg_buf_printf(why, "the policy has no environment '%s'", environment);
+			ok = bpg_buf_printf(why, "the policy has no environment '%s'", environment) == 0;
+		(void)ok;
 		return false;
 	}
-	if ((rc = rule_cfg(policy, "approvals")) != NULL) {
-		const json_t *tiers = json_object_get(json_object_get(rc->params, "required"), environment);
-		if (tiers_ask(tiers, "reviewers"))
-			roles[n++] = "reviewers";
-		if (tiers_ask(tiers, "cab"))
-			roles[n++] = "cab";
-	}
-	if ((rc = rule_cfg(policy, "policy-change")) != NULL && bpg_jbool(env, "protected") &&
-	    json_integer_value(json_object_get(rc->params, "admins")) > 0)
-		roles[n++] = "admins";
+	/* One list of approving roles: the one bpg_policy_approval_admit uses (approvers.c). */
+	n = bpg_pol_approving_roles(policy, environment, roles);
 	for (size_t i = 0; i < n; i++)
 		if (bpg_pol_has_role(policy, roles[i], principal))
 			return true;
 	if (!why)
 		return false;
 	if (n == 0) {
-		bpg_buf_printf(why, "the policy counts no approvals for %s", environment);
+		ok = bpg_buf_printf(why, "the policy counts no approvals for %s", environment) == 0;
 		return false;
 	}
-	bpg_buf_printf(why, "'%s' has no role whose approvals count for %s (roles:", principal, environment);
-	for (size_t i = 0; i < n; i++)
-		bpg_buf_printf(why, "%s %s", i ? "," : "", roles[i]);
-	bpg_buf_puts(why, ")");
+	ok = bpg_buf_printf(why, "'%s' has no role whose approvals count for %s (roles:", principal, environment) == 0;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = bpg_buf_printf(why, "%s %s", i ? "," : "", roles[i]) == 0;
+	if (ok)
+		ok = bpg_buf_puts(why, ")") == 0;
 	return false;
 }

@@ -4,8 +4,12 @@
  * policy names for it (parameter push_roles: environment -> roles; the
  * emergency role may push with a valid break-glass).
  * server-refs: refs/bpgate/ is ours. Approvals (refs/bpgate/approvals/...)
- * may be created, never updated or deleted, and must verify; anything else
- * under refs/bpgate/ is written by the server only. Names that make an
+ * may be created, never updated or deleted, and must verify; their approver
+ * must hold a role that approves for the environment, and may hold at most
+ * max_approvals_per_tree approvals of one tree there (those already stored
+ * and those earlier in the same push: extra.server.pushed_approvals[].existing;
+ * bpg_policy_approval_admit answers both). Anything else under refs/bpgate/
+ * is written by the server only. Names that make an
  * environment ambiguous are refused too (created or updated, never deleted):
  * a tag whose name is, or ends in "/" followed by, an environment's name or
  * its branch's short name (refs/tags/main, refs/tags/stage, refs/tags/prod,
@@ -23,6 +27,30 @@ static const bpg_sfield protected_params[] = {
 	{ "push_roles", &roles_map_s, false, "{}" },
 	{ NULL, NULL, false, NULL },
 };
+
+static const bpg_sfield refs_params[] = {
+	{ "max_approvals_per_tree", &bpg_s_int, false, "3" },
+	{ NULL, NULL, false, NULL },
+};
+
+/* A pushed approval that verified: may its approver record it? */
+static int admit_approval(bpg_eval *ev, const json_t *r, const json_t *pa, const bpg_where *w)
+{
+	const json_t *existing = json_object_get(pa, "existing");
+	const char *env = bpg_jstr(pa, "environment"), *who = bpg_jstr(pa, "approver");
+	bpg_error aerr;
+	int code;
+
+	if (!env || !who || !json_is_integer(existing) || json_integer_value(existing) < 0)
+		return srv_missing(ev, r, "pushed_approvals");
+	code = bpg_policy_approval_admit(bpg_ev_policy(ev), env, who, (size_t)json_integer_value(existing), &aerr);
+	if (code == 0)
+		return 0;
+	return bpg_ev_emit(ev, BPG_SEV_ERROR, w, code == BPG_ETOOBIG ?
+		"an approval of the same tree already counts: a further one adds nothing; an admin may archive old ones" :
+		"only people of a role that approves for the environment may record approvals (roles are in .bpgate/policy.json)",
+		"the approval %s is refused: %s", bpg_jstr(r, "name"), aerr.message);
+}
 
 static int eval_protected(bpg_eval *ev)
 {
@@ -170,12 +198,15 @@ static int eval_refs(bpg_eval *ev)
 				return rc;
 			continue;
 		}
-		if (!bpg_jbool(pa, "ok"))
+		if (!bpg_jbool(pa, "ok")) {
 			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
 				"create approvals with `bpgate approve REV --for ENV`, signed by a key in .bpgate/allowed_signers",
 				"the approval %s does not verify: %s", name,
 				bpg_jstr(pa, "problem") ? bpg_jstr(pa, "problem") : "unknown problem")) < 0)
 				return rc;
+		} else if ((rc = admit_approval(ev, r, pa, &w)) < 0) {
+			return rc;
+		}
 	}
 	return 0;
 }
@@ -189,6 +220,6 @@ const bpg_rule_def bpg_rule_protected_branch = {
 
 const bpg_rule_def bpg_rule_server_refs = {
 	.info = { "server-refs", "refs/bpgate/ holds verified approvals (create only) and server records; no tag or branch is named like an environment", BPG_MODE_ENFORCE },
-	.params = NULL,
+	.params = refs_params,
 	.eval = eval_refs,
 };

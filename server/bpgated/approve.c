@@ -87,6 +87,21 @@ int bpgd_approve_run(const bpgd_caller *who, const char *repo_name, const char *
 		bpg_buf_printf(errout, "bpgated: approve: refused: %s\n", why.ptr ? why.ptr : "no approving role");
 		goto log;
 	}
+	/* The per-tree bound the gate applies to pushed approvals (server-refs), from the same engine call. */
+	{
+		bpg_approval q;
+		size_t existing = 0;
+		memset(&q, 0, sizeof(q));
+		snprintf(q.approver, sizeof(q.approver), "%s", who->principal);
+		snprintf(q.environment, sizeof(q.environment), "%s", env);
+		memcpy(q.tree, tree, sizeof(q.tree) < sizeof(tree) ? sizeof(q.tree) : sizeof(tree));
+		if (bpg_approvals_count(&existing, repo, &q, 1000, &err) < 0)
+			goto fail;
+		if (bpg_policy_approval_admit(policy, env, who->principal, existing, &err) < 0) {
+			bpg_buf_printf(errout, "bpgated: approve: refused: %s\n", err.message);
+			goto log;
+		}
+	}
 	if (bpgd_monitor_sign_approval(&stmt, &sig, who->monitor_fd, repo_name, env, tree, chex, &err) < 0)
 		goto fail;
 	/* What the monitor signed must be exactly what was asked, for this principal. */

@@ -52,6 +52,10 @@ typedef struct {
 		int idle_timeout;        /**< seconds, default 600 */
 		int max_command_length;  /**< bytes, default 1024 */
 		int shutdown_grace;      /**< seconds SIGTERM waits for sessions, default 300 */
+		/* unauthenticated connections (from accept until the child claims a principal):
+		 * max_startups "start:rate:full", default "10:30:60", and per source address */
+		int startups_begin, startups_rate, startups_full;
+		int per_source_max_startups; /**< default 8 */
 	} limits;
 } bpgd_config;
 
@@ -65,6 +69,35 @@ int bpgd_config_load(bpgd_config *cfg, const char *path, const char *self_dir, b
 void bpgd_config_release(bpgd_config *cfg);
 /** What --check-config adds to loading: the root, git and the gate exist. */
 int bpgd_config_check_files(const bpgd_config *cfg, bpg_error *err);
+
+/* ---- unauthenticated connections (startups.c) ---------------------------- */
+
+struct sockaddr_storage;
+
+typedef enum {
+	BPGD_STARTUP_ACCEPT = 0,
+	BPGD_STARTUP_PER_SOURCE, /**< per_source_max_startups reached for its source */
+	BPGD_STARTUP_FULL,       /**< max_startups' full reached */
+	BPGD_STARTUP_EARLY_DROP, /**< between start and full: dropped at random */
+} bpgd_startup_verdict;
+
+/** Parse max_startups "start:rate:full" (1 <= start <= full <= 10000, rate 0..100). */
+int bpgd_max_startups_parse(int out[3], const char *s, bpg_error *err);
+/**
+ * Admit a new connection? `unauth`: unauthenticated connections now;
+ * `from_source`: those of them from the new one's source; `rnd`: uniform
+ * in 0..99 (the caller draws it). Between start and full a connection is
+ * dropped with probability rate% rising linearly to 100% at full, as sshd.
+ */
+bpgd_startup_verdict bpgd_startup_admit(const bpgd_config *cfg, size_t unauth, size_t from_source, unsigned rnd);
+const char *bpgd_startup_verdict_name(bpgd_startup_verdict v);
+
+/** A connection's source: the IPv4 address, or the /64 of an IPv6 one. */
+typedef struct {
+	unsigned char b[9];
+} bpgd_source;
+void bpgd_source_key(bpgd_source *out, const struct sockaddr_storage *ss);
+bool bpgd_source_same(const bpgd_source *a, const bpgd_source *b);
 
 /* ---- principals and keys (keys.c) --------------------------------------- */
 

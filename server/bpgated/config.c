@@ -110,7 +110,8 @@ static const char *const top_members[] = { "listen", "repo_root", "state_dir", "
 	"path", "home", "log_level", "limits", NULL };
 static const char *const listen_members[] = { "address", "port", NULL };
 static const char *const limit_members[] = { "max_connections", "max_per_principal",
-	"auth_timeout", "idle_timeout", "max_command_length", "shutdown_grace", NULL };
+	"auth_timeout", "idle_timeout", "max_command_length", "shutdown_grace", "max_startups",
+	"per_source_max_startups", NULL };
 
 static void set_defaults(bpgd_config *cfg)
 {
@@ -121,6 +122,10 @@ static void set_defaults(bpgd_config *cfg)
 	cfg->limits.idle_timeout = 600;
 	cfg->limits.max_command_length = 1024;
 	cfg->limits.shutdown_grace = 300;
+	cfg->limits.startups_begin = 10;
+	cfg->limits.startups_rate = 30;
+	cfg->limits.startups_full = 60;
+	cfg->limits.per_source_max_startups = 8;
 }
 
 /* The path-valued members: name, destination, required. */
@@ -262,8 +267,21 @@ static int load_object(bpgd_config *cfg, json_t *root, const char *dir, const ch
 		    (rc = get_int(limits, "max_command_length", "/limits/max_command_length",
 			&cfg->limits.max_command_length, 64, 65536, file, err)) < 0 ||
 		    (rc = get_int(limits, "shutdown_grace", "/limits/shutdown_grace",
-			&cfg->limits.shutdown_grace, 0, 86400, file, err)) < 0)
+			&cfg->limits.shutdown_grace, 0, 86400, file, err)) < 0 ||
+		    (rc = get_int(limits, "per_source_max_startups", "/limits/per_source_max_startups",
+			&cfg->limits.per_source_max_startups, 1, 10000, file, err)) < 0)
 			return rc;
+		v = json_object_get(limits, "max_startups");
+		if (v) {
+			int ms[3];
+			bpg_error perr;
+			if (!json_is_string(v) || bpgd_max_startups_parse(ms, json_string_value(v), &perr) < 0)
+				return cfg_err(err, file, "/limits/max_startups", json_is_string(v) ? perr.message :
+					"expected a string \"start:rate:full\", e.g. \"10:30:60\"", NULL);
+			cfg->limits.startups_begin = ms[0];
+			cfg->limits.startups_rate = ms[1];
+			cfg->limits.startups_full = ms[2];
+		}
 	}
 	return 0;
 }

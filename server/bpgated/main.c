@@ -7,6 +7,12 @@
  * 'Y' or 'N', and, once claimed, "A ...\n" (sign one approval for that
  * principal: monitor.c).
  *
+ * Unauthenticated connections (accepted, no principal claimed yet) are
+ * bounded per source address and in total as sshd's PerSourceMaxStartups
+ * and MaxStartups start:rate:full (random early drop between start and
+ * full): the next one is accepted and closed at once. Each child's own
+ * auth deadline (limits.auth_timeout) ends an idle one.
+ *
  * SIGTERM/SIGINT: stop accepting, tell the children (idle ones leave,
  * running commands finish), wait up to limits.shutdown_grace seconds, then
  * SIGKILL what is left.
@@ -22,6 +28,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +40,11 @@
 
 typedef struct {
 	pid_t pid;
-	int fd;              /* socketpair end for requests; -1 once closed */
-	char principal[72];  /* empty until claimed */
+	int fd;              /* socketpair end for claims and requests; -1 once closed */
+	char principal[72];  /* empty until claimed: unauthenticated */
 	bool signed_one;     /* its one approval signature is spent */
 	char conn[24];
+	bpgd_source source;  /* its source address (per-source limit) */
 } child_slot;
 
 typedef struct {
@@ -189,54 +197,80 @@ static void reap_children(parent_state *ps)
 	}
 }
 
-static void remote_of(int fd, char *out, size_t len)
+static void remote_str(const struct sockaddr_storage *ss, char *out, size_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 	char host[64] = "?";
 	int port = 0;
 
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-			port = ntohs(in->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-			port = ntohs(in6->sin6_port);
-		}
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
 	}
 	snprintf(out, len, "%s:%d", host, port);
 }
 
+/* Unauthenticated connections in total and from one source. */
+static void count_unauth(const parent_state *ps, const bpgd_source *src, size_t *total, size_t *same)
+{
+	*total = *same = 0;
+	for (size_t i = 0; i < ps->nslots; i++) {
+		if (ps->slots[i].principal[0])
+			continue;
+		(*total)++;
+		if (bpgd_source_same(&ps->slots[i].source, src))
+			(*same)++;
+	}
+}
+
 static void accept_one(parent_state *ps, ssh_bind bind)
 {
-	int pair[2], bindfd = (int)ssh_bind_get_fd(bind);
+	int pair[2], fd, bindfd = (int)ssh_bind_get_fd(bind);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
 	char remote[80], conn[24];
 	ssh_session session;
+	bpgd_source src;
+	size_t unauth, same;
 	pid_t pid;
 
+	memset(&ss, 0, sizeof(ss));
+	fd = accept4(bindfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	remote_str(&ss, remote, sizeof(remote));
 	if (ps->nslots >= (size_t)ps->cfg->limits.max_connections) {
-		/* Full: accept and close at once, so the client fails visibly and fast. */
-		int fd = accept4(bindfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd >= 0) {
-			remote_of(fd, remote, sizeof(remote));
-			close(fd);
-			bpgd_log(BPGD_LOG_WARN, "limit.connections", "remote=%s limit=%d", remote,
-				ps->cfg->limits.max_connections);
-		}
+		/* Full: close at once, so the client fails visibly and fast. */
+		close(fd);
+		bpgd_log(BPGD_LOG_WARN, "limit.connections", "remote=%s limit=%d", remote,
+			ps->cfg->limits.max_connections);
+		return;
+	}
+	bpgd_source_key(&src, &ss);
+	count_unauth(ps, &src, &unauth, &same);
+	bpgd_startup_verdict v = bpgd_startup_admit(ps->cfg, unauth, same, randombytes_uniform(100));
+	if (v != BPGD_STARTUP_ACCEPT) {
+		close(fd);
+		bpgd_log(BPGD_LOG_WARN, "limit.startups", "remote=%s reason=%s unauthenticated=%zu from_source=%zu "
+			"max_startups=%d:%d:%d per_source=%d", remote, bpgd_startup_verdict_name(v), unauth, same,
+			ps->cfg->limits.startups_begin, ps->cfg->limits.startups_rate, ps->cfg->limits.startups_full,
+			ps->cfg->limits.per_source_max_startups);
 		return;
 	}
 	session = ssh_new();
-	if (!session)
+	if (!session) {
+		close(fd);
 		return;
-	if (ssh_bind_accept(bind, session) != SSH_OK) {
+	}
+	if (ssh_bind_accept_fd(bind, session, fd) != SSH_OK) { /* the session owns fd from here */
 		bpgd_log(BPGD_LOG_WARN, "accept.failed", "error=\"%s\"", ssh_get_error(bind));
 		ssh_free(session);
 		return;
 	}
-	remote_of((int)ssh_get_fd(session), remote, sizeof(remote));
 	snprintf(conn, sizeof(conn), "c%lu", ++ps->next_conn);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
 		ssh_free(session);
@@ -271,6 +305,7 @@ static void accept_one(parent_state *ps, ssh_bind bind)
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
 	s->fd = pair[0];
+	s->source = src;
 	snprintf(s->conn, sizeof(s->conn), "%s", conn);
 }
 
@@ -424,6 +459,11 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL); /* keys are read per connection; nothing to reload */
 
 	ssh_init();
+	if (sodium_init() < 0) { /* the random early drop draws from it */
+		bpgd_log(BPGD_LOG_ERR, "startup.failed", "error=\"libsodium cannot be initialised\"");
+		rc = 1;
+		goto done;
+	}
 	bind = ssh_bind_new();
 	if (!bind || ssh_bind_options_set(bind, SSH_BIND_OPTIONS_BINDADDR, cfg.listen_address) < 0 ||
 	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_BINDPORT, &cfg.port) < 0 ||
@@ -434,8 +474,12 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto done;
 	}
-	bpgd_log(BPGD_LOG_INFO, "listen", "address=%s port=%d root=%s gate=%s max_connections=%d", cfg.listen_address,
-		cfg.port, cfg.repo_root, cfg.pre_receive_hook, cfg.limits.max_connections);
+	/* the parent accepts itself (accept4): a client gone between poll and accept must not block it */
+	fcntl((int)ssh_bind_get_fd(bind), F_SETFL, fcntl((int)ssh_bind_get_fd(bind), F_GETFL) | O_NONBLOCK);
+	bpgd_log(BPGD_LOG_INFO, "listen", "address=%s port=%d root=%s gate=%s max_connections=%d max_startups=%d:%d:%d "
+		"per_source_max_startups=%d auth_timeout=%d", cfg.listen_address, cfg.port, cfg.repo_root,
+		cfg.pre_receive_hook, cfg.limits.max_connections, cfg.limits.startups_begin, cfg.limits.startups_rate,
+		cfg.limits.startups_full, cfg.limits.per_source_max_startups, cfg.limits.auth_timeout);
 	memset(&ps, 0, sizeof(ps));
 	ps.cfg = &cfg;
 	ps.mon = mon;

@@ -467,7 +467,7 @@ int main(int argc, char **argv)
 		bpg_policy_bundle_signer_role(pol.policy));
 	gopts.keys_tree = &keys_tree;
 	gopts.signers = pol.signers; /* SSH-signed commits verified against the trusted allowed_signers */
-	rcv_ctx cx = { repo, &cfg, &pol, now, principal };
+	rcv_ctx cx = { repo, &cfg, &pol, now, principal, &ups };
 	for (size_t i = 0; i < ups.n; i++) {
 		if (judge_one(&oc, &cx, &ups.v[i], now_s, opts_j, &gopts, &err) < 0) {
 			char what[600];

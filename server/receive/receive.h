@@ -100,6 +100,7 @@ typedef struct {
 	const rcv_policy *pol;
 	time_t now;
 	const char *pusher;
+	const rcv_updates *updates; /* the whole push (approvals count the earlier ones of it) */
 } rcv_ctx;
 
 /* Add approvals and extra.server to the facts of one ref update. */

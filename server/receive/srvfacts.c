@@ -300,6 +300,43 @@ static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *en
 	return 0;
 }
 
+/* Updates of this push before u that create a ref in the same folder
+ * (refs/bpgate/approvals/<env>/<tree>/<approver>/): they count too. */
+static size_t earlier_in_push(const rcv_ctx *cx, const rcv_update *u)
+{
+	const char *slash = strrchr(u->name, '/');
+	size_t dir = (size_t)(slash - u->name) + 1, n = 0;
+
+	for (size_t i = 0; cx->updates && i < cx->updates->n && &cx->updates->v[i] != u; i++) {
+		const rcv_update *o = &cx->updates->v[i];
+		if (strspn(o->old_hex, "0") == 40 && strspn(o->new_hex, "0") != 40 && strlen(o->name) > dir &&
+		    strncmp(o->name, u->name, dir) == 0 && !strchr(o->name + dir, '/'))
+			n++;
+	}
+	return n;
+}
+
+/* pushed_approvals: [{ref, ok, problem, approver, environment, tree, existing}] for one approval ref. */
+static int pushed_approval(json_t *server, const rcv_ctx *cx, const rcv_update *u, const git_oid *id, bpg_error *err)
+{
+	bpg_approval a;
+	bpg_error verr;
+	size_t existing = 0;
+	bool ok = bpg_approval_verify(&a, cx->repo, id, u->name, cx->pol->signers, cx->now, &verr) == 0;
+	json_t *pa;
+
+	if (ok) {
+		/* bounded by the folder of one approver and tree, and by the gather limit */
+		if (bpg_approvals_count(&existing, cx->repo, &a, BPG_APPROVAL_MAX_REFS, err) < 0)
+			return err->code;
+		existing += earlier_in_push(cx, u);
+	}
+	pa = json_pack("[{s:s, s:b, s:s?, s:s?, s:s?, s:s?, s:I}]", "ref", u->name, "ok", ok, "problem",
+		ok ? NULL : verr.message, "approver", a.approver[0] ? a.approver : NULL, "environment",
+		ok ? a.environment : NULL, "tree", ok ? a.tree : NULL, "existing", (json_int_t)existing);
+	return !pa || json_object_set_new(server, "pushed_approvals", pa) < 0 ? oom(err) : 0;
+}
+
 json_t *rcv_scenarios(const bpg_policy *policy, const json_t *facts)
 {
 	json_t *out = json_array(), *f;
@@ -333,14 +370,8 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 	git_oid_fromstr(&nid, u->new_hex);
 	git_oid_fromstr(&oid, u->old_hex);
 	/* approvals pushed in this push are judged by server-refs */
-	if (strncmp(u->name, BPG_APPROVAL_REF_PREFIX, strlen(BPG_APPROVAL_REF_PREFIX)) == 0 && !git_oid_is_zero(&nid)) {
-		bpg_approval a;
-		bpg_error verr;
-		bool ok = bpg_approval_verify(&a, cx->repo, &nid, u->name, cx->pol->signers, cx->now, &verr) == 0;
-		json_t *pa = json_pack("[{s:s, s:b, s:s?, s:s?}]", "ref", u->name, "ok", ok, "problem",
-			ok ? NULL : verr.message, "approver", a.approver[0] ? a.approver : NULL);
-		return !pa || json_object_set_new(server, "pushed_approvals", pa) < 0 ? oom(err) : 0;
-	}
+	if (strncmp(u->name, BPG_APPROVAL_REF_PREFIX, strlen(BPG_APPROVAL_REF_PREFIX)) == 0 && !git_oid_is_zero(&nid))
+		return pushed_approval(server, cx, u, &nid, err);
 	if (json_object_set_new(server, "pushed_approvals", json_array()) < 0)
 		return oom(err);
 	if (!git_oid_is_zero(&nid)) {

@@ -71,7 +71,8 @@ write_config() { # file port limits
 }
 EOF
 }
-write_config cfg.json "$PORT" '"max_connections": 64, "max_per_principal": 60, "auth_timeout": 10, "idle_timeout": 60'
+# 50 concurrent pushes from one address are all unauthenticated at once: lift the startup limits
+write_config cfg.json "$PORT" '"max_connections": 64, "max_per_principal": 60, "auth_timeout": 10, "idle_timeout": 60, "max_startups": "64:30:64", "per_source_max_startups": 64'
 
 start_daemon() { # config log -> sets DPID
   "$BIN" --config "$1" > "$2" 2>&1 &

@@ -223,3 +223,54 @@ Test(approval, tampered_statement)
 	bpg_buf_dispose(&sig);
 	teardown_fixture(&f);
 }
+
+/* Approvals of other trees, however many, are not read when trees are asked for;
+ * the count of one approver's approvals of one tree is bounded by `max`. */
+Test(approval, gather_per_tree_and_count)
+{
+	fixture f;
+	git_oid id, id2;
+	bpg_buf r1 = BPG_BUF_INIT, r2 = BPG_BUF_INIT, path = BPG_BUF_INIT;
+	bpg_approval a = sample, b = sample;
+	bpg_error err;
+	size_t n;
+	FILE *pf;
+	char hex[GIT_OID_HEXSZ + 1];
+
+	setup_fixture(&f);
+	store(&f, &a, f.carol, BPG_APPROVAL_NAMESPACE, &id, &r1);
+	strcpy(b.time, "2025-06-03T09:10:00Z");
+	store(&f, &b, f.carol, BPG_APPROVAL_NAMESPACE, &id2, &r2);
+	cr_assert_eq(bpg_approvals_count(&n, f.repo, &a, 100, &err), 0, "%s", err.message);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(bpg_approvals_count(&n, f.repo, &a, 1, &err), 0);
+	cr_assert_eq(n, 1, "counting stops at max");
+	bpg_approval other_env = sample;
+	strcpy(other_env.environment, "stage");
+	cr_assert_eq(bpg_approvals_count(&n, f.repo, &other_env, 100, &err), 0);
+	cr_assert_eq(n, 0);
+
+	/* BPG_APPROVAL_MAX_REFS + 1 approval refs of other trees, packed */
+	git_oid_tostr(hex, sizeof(hex), &id);
+	bpg_buf_printf(&path, "%s/packed-refs", f.dir);
+	cr_assert((pf = fopen(path.ptr, "w")) != NULL);
+	fprintf(pf, "# pack-refs with: peeled fully-peeled sorted \n");
+	for (int i = 0; i <= BPG_APPROVAL_MAX_REFS; i++)
+		fprintf(pf, "%s refs/bpgate/approvals/prod/8%039d/carol/20250603T090000Z\n", hex, i);
+	fclose(pf);
+	json_t *arr = json_array();
+	const char *trees[] = { sample.tree, sample.tree, "not a tree" };
+	cr_assert_eq(bpg_approvals_gather(arr, f.repo, "prod", trees, 3, f.signers, NOW, &err), 2, "%s", err.message);
+	/* in ref name order, each once */
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(arr, 0), "ref")), r1.ptr);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(arr, 1), "ref")), r2.ptr);
+	json_array_clear(arr);
+	/* listing everything still stops at the limit, and says so */
+	cr_assert_eq(bpg_approvals_gather(arr, f.repo, NULL, NULL, 0, f.signers, NOW, &err), BPG_ETOOBIG);
+	cr_assert(strstr(err.message, "more than 20000 approval refs"), "%s", err.message);
+	json_decref(arr);
+	bpg_buf_dispose(&r1);
+	bpg_buf_dispose(&r2);
+	bpg_buf_dispose(&path);
+	teardown_fixture(&f);
+}

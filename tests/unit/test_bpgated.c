@@ -1,7 +1,10 @@
 /* Unit tests for bpgated's parsers: exec commands (git's sq_quote rules),
  * repository names, GIT_PROTOCOL values and the principals file. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "bpgated.h"
 
@@ -280,4 +283,107 @@ Test(bpgated, monitor_refuses_anything_off_its_request_table)
 	cr_assert_str_eq(reply.ptr, "E no approval key\n");
 	bpg_buf_dispose(&reply);
 	cleanup_monitor(m, dir, &cfg);
+}
+
+/* ---- unauthenticated connections: max_startups / per_source_max_startups ---- */
+
+static bpgd_config startups_cfg(int begin, int rate, int full, int per_source)
+{
+	bpgd_config c;
+	memset(&c, 0, sizeof(c));
+	c.limits.startups_begin = begin;
+	c.limits.startups_rate = rate;
+	c.limits.startups_full = full;
+	c.limits.per_source_max_startups = per_source;
+	return c;
+}
+
+Test(bpgated, max_startups_parse)
+{
+	int ms[3];
+	bpg_error err;
+	cr_assert_eq(bpgd_max_startups_parse(ms, "10:30:60", &err), 0, "%s", err.message);
+	cr_assert(ms[0] == 10 && ms[1] == 30 && ms[2] == 60);
+	cr_assert_eq(bpgd_max_startups_parse(ms, "5:100:5", &err), 0, "%s", err.message);
+	const char *bad[] = { "", "10", "10:30", "10:30:60:1", "a:30:60", "10:-1:60", "10:30:60x", "0:30:60",
+		"61:30:60", "10:101:60", "10:30:10001", "10::60", " 10:30:60", "999999999999:1:2" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_lt(bpgd_max_startups_parse(ms, bad[i], &err), 0, "'%s' accepted", bad[i]);
+	cr_assert_lt(bpgd_max_startups_parse(ms, "61:30:60", &err), 0);
+	cr_assert(strstr(err.message, "1 <= start <= full <= 10000") != NULL, "%s", err.message);
+}
+
+Test(bpgated, startup_admission_per_source_then_full)
+{
+	bpgd_config c = startups_cfg(10, 30, 60, 8);
+	cr_assert_eq(bpgd_startup_admit(&c, 0, 0, 0), BPGD_STARTUP_ACCEPT);
+	cr_assert_eq(bpgd_startup_admit(&c, 7, 7, 0), BPGD_STARTUP_ACCEPT);
+	cr_assert_eq(bpgd_startup_admit(&c, 8, 8, 99), BPGD_STARTUP_PER_SOURCE);
+	cr_assert_eq(bpgd_startup_admit(&c, 9, 1, 0), BPGD_STARTUP_ACCEPT); /* below start: never dropped */
+	cr_assert_eq(bpgd_startup_admit(&c, 60, 0, 99), BPGD_STARTUP_FULL);
+	cr_assert_eq(bpgd_startup_admit(&c, 1000, 0, 99), BPGD_STARTUP_FULL);
+}
+
+Test(bpgated, startup_admission_random_early_drop)
+{
+	bpgd_config c = startups_cfg(10, 30, 60, 100);
+	/* at start: dropped with probability 30% (rnd 0..29 drop, 30..99 pass) */
+	cr_assert_eq(bpgd_startup_admit(&c, 10, 0, 29), BPGD_STARTUP_EARLY_DROP);
+	cr_assert_eq(bpgd_startup_admit(&c, 10, 0, 30), BPGD_STARTUP_ACCEPT);
+	/* half-way (35): 30 + 70 * 25 / 50 = 65% */
+	cr_assert_eq(bpgd_startup_admit(&c, 35, 0, 64), BPGD_STARTUP_EARLY_DROP);
+	cr_assert_eq(bpgd_startup_admit(&c, 35, 0, 65), BPGD_STARTUP_ACCEPT);
+	/* just below full (59): 30 + 70 * 49 / 50 = 98% */
+	cr_assert_eq(bpgd_startup_admit(&c, 59, 0, 97), BPGD_STARTUP_EARLY_DROP);
+	cr_assert_eq(bpgd_startup_admit(&c, 59, 0, 98), BPGD_STARTUP_ACCEPT);
+	/* rate 0: nothing dropped at start itself; rate 100: everything from start on */
+	bpgd_config z = startups_cfg(4, 0, 8, 100), h = startups_cfg(4, 100, 8, 100);
+	cr_assert_eq(bpgd_startup_admit(&z, 4, 0, 0), BPGD_STARTUP_ACCEPT);
+	cr_assert_eq(bpgd_startup_admit(&h, 4, 0, 99), BPGD_STARTUP_EARLY_DROP);
+	cr_assert_eq(bpgd_startup_admit(&h, 3, 0, 0), BPGD_STARTUP_ACCEPT);
+	/* start == full: a hard limit */
+	bpgd_config e = startups_cfg(5, 30, 5, 100);
+	cr_assert_eq(bpgd_startup_admit(&e, 4, 0, 0), BPGD_STARTUP_ACCEPT);
+	cr_assert_eq(bpgd_startup_admit(&e, 5, 0, 99), BPGD_STARTUP_FULL);
+}
+
+Test(bpgated, startup_sources)
+{
+	struct sockaddr_storage a, b;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&a, *b4 = (struct sockaddr_in *)&b;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&a, *b6 = (struct sockaddr_in6 *)&b;
+	bpgd_source x, y;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a4->sin_family = b4->sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &a4->sin_addr);
+	inet_pton(AF_INET, "127.0.0.2", &b4->sin_addr);
+	a4->sin_port = 1;
+	bpgd_source_key(&x, &a);
+	bpgd_source_key(&y, &b);
+	cr_assert(!bpgd_source_same(&x, &y), "127.0.0.1 and 127.0.0.2 are two sources");
+	inet_pton(AF_INET, "127.0.0.1", &b4->sin_addr);
+	b4->sin_port = 2;
+	bpgd_source_key(&y, &b);
+	cr_assert(bpgd_source_same(&x, &y), "the port does not make another source");
+	/* IPv6: one /64 is one source; a v4-mapped address is its IPv4 source */
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a6->sin6_family = b6->sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8:1:2::1", &a6->sin6_addr);
+	inet_pton(AF_INET6, "2001:db8:1:2:ffff::9", &b6->sin6_addr);
+	bpgd_source_key(&x, &a);
+	bpgd_source_key(&y, &b);
+	cr_assert(bpgd_source_same(&x, &y));
+	inet_pton(AF_INET6, "2001:db8:1:3::1", &b6->sin6_addr);
+	bpgd_source_key(&y, &b);
+	cr_assert(!bpgd_source_same(&x, &y));
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &b6->sin6_addr);
+	bpgd_source_key(&y, &b);
+	memset(&a, 0, sizeof(a));
+	a4->sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &a4->sin_addr);
+	bpgd_source_key(&x, &a);
+	cr_assert(bpgd_source_same(&x, &y));
 }

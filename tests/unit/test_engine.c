@@ -527,3 +527,54 @@ Test(engine, catalog_match_and_find)
 	json_decref(empty);
 	json_decref(p);
 }
+
+/* ---- who may approve (bpg_policy_approval_admit) ------------------------------ */
+
+Test(engine, approval_admission_roles_and_bound)
+{
+	char *t1 = replace(policy_text, "\"roles\": {\"releasers\": [\"erin\"]}",
+		"\"roles\": {\"releasers\": [\"erin\"], \"reviewers\": [\"carol\"], \"cab\": [\"frank\"], \"admins\": [\"grace\"]}");
+	char *t2 = replace(t1, "\"dev\": {\"branch\": \"refs/heads/dev\"}",
+		"\"dev\": {\"branch\": \"refs/heads/dev\"}, \"stage\": {\"branch\": \"refs/heads/stage\", \"protected\": true}");
+	char *t3 = replace(t2, "\"rules\": {",
+		"\"rules\": {\"server-refs\": {\"max_approvals_per_tree\": 2}, "
+		"\"approvals\": {\"required\": {\"prod\": {\"default\": {\"reviewers\": 1}}}}, "
+		"\"break-glass-overdue\": {\"environments\": []}, ");
+	bpg_policy *p = load_texts(t3, contract_text, 0, NULL, 0);
+	bpg_error err;
+
+	/* prod: reviewers (required); cab is not required there; prod is not protected here */
+	cr_assert_eq(bpg_policy_approval_admit(p, "prod", "carol", 0, &err), 0, "%s", err.message);
+	cr_assert_eq(bpg_policy_approval_admit(p, "prod", "carol", 1, &err), 0, "%s", err.message);
+	cr_assert_eq(bpg_policy_approval_admit(p, "prod", "carol", 2, &err), BPG_ETOOBIG);
+	cr_assert_str_eq(err.message, "carol already has 2 approval(s) of this tree for prod: the limit is 2 "
+		"(server-refs max_approvals_per_tree)");
+	cr_assert_eq(bpg_policy_approval_admit(p, "prod", "frank", 0, &err), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "frank may not approve for prod: only the roles reviewers do, and frank holds "
+		"none of them");
+	cr_assert_eq(bpg_policy_approval_admit(p, "prod", "erin", 0, &err), BPG_EINVALID);
+	/* stage: protected, so admins approve policy changes there; nothing else is required */
+	cr_assert_eq(bpg_policy_approval_admit(p, "stage", "grace", 0, &err), 0, "%s", err.message);
+	cr_assert_eq(bpg_policy_approval_admit(p, "stage", "carol", 0, &err), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "carol may not approve for stage: only the roles admins do, and carol holds "
+		"none of them");
+	/* dev: no role approves; unknown environments and principals neither */
+	cr_assert_eq(bpg_policy_approval_admit(p, "dev", "grace", 0, &err), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "grace may not approve for dev: no role approves for that environment in the policy");
+	cr_assert_eq(bpg_policy_approval_admit(p, "qa", "carol", 0, &err), BPG_EINVALID);
+	cr_assert_eq(bpg_policy_approval_admit(p, "prod", "", 0, &err), BPG_EINVALID);
+	cr_assert_eq(bpg_policy_approval_admit(p, NULL, "carol", 0, &err), BPG_EINVALID);
+	bpg_policy_free(p);
+
+	/* break-glass-overdue on prod (its default): every approving role approves there, retroactively */
+	char *t4 = replace(t3, "\"break-glass-overdue\": {\"environments\": []}, ", "");
+	p = load_texts(t4, contract_text, 0, NULL, 0);
+	cr_assert_eq(bpg_policy_approval_admit(p, "prod", "frank", 0, &err), 0, "%s", err.message);
+	cr_assert_eq(bpg_policy_approval_admit(p, "prod", "grace", 0, &err), 0, "%s", err.message);
+	cr_assert_eq(bpg_policy_approval_admit(p, "prod", "erin", 0, &err), BPG_EINVALID);
+	bpg_policy_free(p);
+	free(t1);
+	free(t2);
+	free(t3);
+	free(t4);
+}
