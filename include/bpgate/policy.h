@@ -165,6 +165,8 @@ BPG_EXTERN(int) bpg_evaluate(bpg_decision **out, const bpg_policy *policy,
  */
 BPG_EXTERN(int) bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy,
 	const json_t *facts, const struct bpg_budget *budget, bpg_error *err) BPG_WARN_UNUSED;
+/** Globs in paths fixtures+uat+blueprints, and releasers, a policy may list (more do not load). */
+#define BPG_POLICY_LIST_MAX 64
 /** Findings per decision; one more refuses the decision as a whole. */
 #define BPG_FINDINGS_MAX 100000
 /** Check the shape of a facts document (done by bpg_evaluate too). */

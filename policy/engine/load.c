@@ -277,6 +277,21 @@ static int check_cross(bpg_vctx *vc, const json_t *root, const json_t *contracts
 	if (json_is_integer(v) && json_integer_value(v) != 1 &&
 	    (rc = DIAG(vc, "/version", false, NULL, "expected policy format version 1")) < 0)
 		return rc;
+	/* The front ends keep the scanned globs and the releasers in arrays of
+	 * BPG_POLICY_LIST_MAX: more is refused here, never cut there. */
+	{
+		size_t nglobs = json_array_size(json_object_get(json_object_get(root, "paths"), "fixtures")) +
+			json_array_size(json_object_get(json_object_get(root, "paths"), "uat")) +
+			json_array_size(json_object_get(json_object_get(root, "paths"), "blueprints"));
+		if (nglobs > BPG_POLICY_LIST_MAX && (rc = DIAG(vc, "/paths", false, NULL, "paths fixtures, uat and "
+			"blueprints have %zu globs together, more than the %d the gate scans", nglobs,
+			BPG_POLICY_LIST_MAX)) < 0)
+			return rc;
+		size_t nrel = json_array_size(json_object_get(json_object_get(root, "roles"), "releasers"));
+		if (nrel > BPG_POLICY_LIST_MAX && (rc = DIAG(vc, "/roles/releasers", false, NULL, "%zu releasers, more "
+			"than the %d the gate reads", nrel, BPG_POLICY_LIST_MAX)) < 0)
+			return rc;
+	}
 	json_object_foreach((json_t *)envs, k, e) {
 		const char *from = bpg_jstr(e, "promotes_from");
 		if (!from || json_object_get(envs, from))

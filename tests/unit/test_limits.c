@@ -239,3 +239,32 @@ Test(limits, trailers_past_the_limit_are_refused_not_cut)
 	json_decref(t);
 	free(msg);
 }
+
+Test(limits, policy_lists_past_what_the_front_ends_hold_do_not_load)
+{
+	/* the front ends kept 64 scanned globs and silently skipped the rest */
+	char globs[65 * 16] = "";
+	for (int i = 0; i < 65; i++)
+		snprintf(globs + strlen(globs), sizeof(globs) - strlen(globs), "%s\"f%d/**\"", i ? ", " : "", i);
+	const char *from = "\"fixtures\": [\"fixtures/**\"]";
+	const char *at = strstr(policy_text, from);
+	cr_assert_not_null(at);
+	char *t = malloc(strlen(policy_text) + sizeof(globs) + 32);
+	sprintf(t, "%.*s\"fixtures\": [%s]%s", (int)(at - policy_text), policy_text, globs, at + strlen(from));
+	bpg_policy_files *files = NULL;
+	bpg_policy *p = NULL;
+	bpg_diags *diags = NULL;
+	bpg_error err;
+	cr_assert_eq(bpg_policy_files_new(&files, ".bpgate", &err), 0);
+	cr_assert_eq(bpg_policy_files_add(files, "policy.json", t, strlen(t), &err), 0);
+	cr_assert_lt(bpg_policy_load(&p, &diags, files, &err), 0);
+	bool found = false;
+	for (size_t i = 0; i < bpg_diags_count(diags); i++)
+		found |= strcmp(bpg_diags_get(diags, i)->message,
+			"paths fixtures, uat and blueprints have 66 globs together, more than the 64 the gate scans") == 0;
+	cr_assert(found, "%zu diags, first: %s", bpg_diags_count(diags),
+		bpg_diags_count(diags) ? bpg_diags_get(diags, 0)->message : "");
+	bpg_diags_free(diags);
+	bpg_policy_files_free(files);
+	free(t);
+}
