@@ -99,7 +99,12 @@ int bpg_approval_load(bpg_buf *stmt, bpg_buf *sig, git_repository *repo, const g
 	git_tree *t = NULL;
 	int rc;
 
-	if (git_commit_lookup(&c, repo, id) < 0 || git_commit_tree(&t, c) < 0) {
+	/* sizes from the object headers first: a pushed 1 GiB commit or tree is never inflated */
+	if ((rc = bpg_git_commit_lookup(&c, repo, id, "the approval commit", err)) == BPG_ETOOBIG ||
+	    (rc == 0 && (rc = bpg_git_object_size(NULL, NULL, repo, git_commit_tree_id(c), GIT_OBJECT_ANY,
+	     BPG_APPROVAL_MAX, "the approval's tree", err)) == BPG_ETOOBIG))
+		goto done; /* err names the limit */
+	if (rc < 0 || git_commit_tree(&t, c) < 0) {
 		rc = bpg_error_set(err, BPG_EINVALID, "not an approval: the ref does not point to a commit");
 		git_error_clear();
 		goto done;

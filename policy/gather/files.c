@@ -160,7 +160,7 @@ static int read_blob(bpg_buf *out, git_repository *repo, const git_oid *id, cons
 
 	*too_big = false;
 	if (git_oid_is_zero(id))
-		return BPG_ENOTFOUND;
+		return bpg_error_set(err, BPG_ENOTFOUND, "%s: the change names no content for it", path);
 	/* The size from the object header first: an oversized blob is never inflated into memory. */
 	rc = bpg_git_blob_read(out, repo, id, BPG_GATHER_MAX_BLOB, path, err);
 	if (rc == BPG_ETOOBIG) {
@@ -299,17 +299,20 @@ static int describe_content(reader *rd, const content_item *item, bpg_error *err
 	bool big_old = false, big_new = false;
 	bpg_buf od = BPG_BUF_INIT, nd = BPG_BUF_INIT;
 	json_t *file = item->file;
-	bpg_error big_err;
+	bpg_error big_err, old_err; /* a side over the limit: why, kept apart from err */
 	int rc = 0;
 
+	bpg_error_clear(&big_err);
 	if (rd->opts && (rc = bpg_budget_check(rd->opts->budget, err)) < 0)
 		goto done;
 	if (has_new && (rc = read_blob(&nd, rd->repo, &delta->new_file.id, path, &big_new, &big_err)) < 0) {
 		*err = big_err;
 		goto done;
 	}
-	if (has_old && (rc = read_blob(&od, rd->repo, &delta->old_file.id, path, &big_old, err)) < 0)
+	if (has_old && (rc = read_blob(&od, rd->repo, &delta->old_file.id, path, &big_old, &old_err)) < 0) {
+		*err = old_err;
 		goto done;
+	}
 	/* A file the scanner must read but cannot: the change is refused, not let
 	 * through unscanned (a blueprint or contract gets its parse error below). */
 	if (big_new && item->scan && !is_contract(path) && !bpg_gather_is_blueprint(path, NULL, 0)) {

@@ -21,6 +21,8 @@ static int add_blob(bpg_policy_files *files, git_repository *repo, const git_tre
 	/* the size from the object header first (bpgate/gitobj.h) */
 	if ((rc = bpg_git_blob_read(&data, repo, git_tree_entry_id(e), BPG_POLICY_FILE_MAX, what, err)) == 0)
 		rc = bpg_policy_files_add(files, path, data.ptr ? data.ptr : "", data.size, err);
+	else if (rc != BPG_ETOOBIG && rc != BPG_ENOMEM)
+		rc = bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/%s", path);
 	bpg_buf_dispose(&data);
 	return rc;
 }
