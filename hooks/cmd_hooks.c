@@ -181,9 +181,10 @@ json_t *fe_range_facts(fe_ctx *ctx, const char *range, const char *context, cons
 
 int cmd_check(int argc, char **argv)
 {
-	const char *usage = "bpgate check [--format text|json|sarif] [--explain] [--facts] [RANGE]";
+	const char *usage = "bpgate check [--format text|json|sarif] [--explain] [--facts]\n"
+		"                    [--max-judge-seconds N] [--max-judge-memory SIZE] [RANGE]";
 	bpg_format fmt = BPG_FORMAT_TEXT;
-	const char *range = NULL;
+	const char *range = NULL, *max_s = NULL, *max_m = NULL;
 	bool explain = false, facts_only = false;
 	json_t *facts = NULL;
 	fe_ctx ctx;
@@ -198,6 +199,10 @@ int cmd_check(int argc, char **argv)
 			explain = true;
 		} else if (strcmp(argv[i], "--facts") == 0) {
 			facts_only = true;
+		} else if (strcmp(argv[i], "--max-judge-seconds") == 0 && i + 1 < argc) {
+			max_s = argv[++i];
+		} else if (strcmp(argv[i], "--max-judge-memory") == 0 && i + 1 < argc) {
+			max_m = argv[++i];
 		} else if (!range && argv[i][0] != '-') {
 			range = argv[i];
 		} else {
@@ -206,6 +211,8 @@ int cmd_check(int argc, char **argv)
 	}
 	if (fe_open(&ctx, "check") < 0)
 		return BPG_EXIT_ERROR;
+	if ((max_s || max_m) && fe_budget_set(&ctx, max_s, max_m, "check") < 0)
+		goto done;
 	if (!(facts = fe_range_facts(&ctx, range, "check", "check")))
 		goto done;
 	if (facts_only) {

@@ -82,6 +82,8 @@ int fe_open(fe_ctx *ctx, const char *who)
 		bpg_buf_dispose(&line);
 		goto done;
 	}
+	if (fe_budget_set(ctx, NULL, NULL, who) < 0)
+		goto done;
 	/* what to scan and whose keys sign bundles: the engine's answers, never a copy */
 	ctx->nscan_globs = bpg_policy_scan_globs(&ctx->scan_globs, ctx->policy);
 	ctx->nreleasers = bpg_policy_role_principals(&ctx->releasers, ctx->policy,
@@ -114,8 +116,62 @@ done:
 	return rc;
 }
 
+static char *config_str(git_repository *repo, const char *key)
+{
+	git_config *c = NULL;
+	const char *v = NULL;
+	char *out = NULL;
+
+	if (git_repository_config_snapshot(&c, repo) == 0 && git_config_get_string(&v, c, key) == 0 && v)
+		out = strdup(v);
+	git_error_clear();
+	git_config_free(c);
+	return out;
+}
+
+int fe_budget_set(fe_ctx *ctx, const char *seconds, const char *memory, const char *who)
+{
+	bpg_budget_opts o = { BPG_BUDGET_DEFAULT_SECONDS, BPG_BUDGET_DEFAULT_MEMORY,
+		"--max-judge-seconds or git config bpgate.maxJudgeSeconds",
+		"--max-judge-memory or git config bpgate.maxJudgeMemory" };
+	char *cs = seconds ? NULL : config_str(ctx->repo, "bpgate.maxJudgeSeconds");
+	char *cm = memory ? NULL : config_str(ctx->repo, "bpgate.maxJudgeMemory");
+	const char *s = seconds ? seconds : cs, *m = memory ? memory : cm;
+	bpg_budget *b = NULL;
+	bpg_error err;
+	int rc = -1;
+
+	if (s) {
+		char *end;
+		unsigned long v = strtoul(s, &end, 10);
+		if (!*s || *s == '-' || *end || v > 86400) {
+			fprintf(stderr, "bpgate %s: max judge seconds: '%s' is not a number of seconds from 0 to 86400\n",
+				who, s);
+			goto done;
+		}
+		o.max_seconds = (unsigned)v;
+	}
+	if (m && bpg_budget_parse_size(&o.max_memory, m, &err) < 0) {
+		fprintf(stderr, "bpgate %s: max judge memory: %s\n", who, err.message);
+		goto done;
+	}
+	if (bpg_budget_new(&b, &o, &err) < 0) {
+		fprintf(stderr, "bpgate %s: %s\n", who, err.message);
+		goto done;
+	}
+	bpg_budget_free(ctx->budget);
+	ctx->budget = b;
+	rc = 0;
+done:
+	free(cs);
+	free(cm);
+	return rc;
+}
+
 void fe_close(fe_ctx *ctx)
 {
+	bpg_budget_free(ctx->budget);
+	ctx->budget = NULL;
 	bpg_policy_free(ctx->policy);
 	bpg_allowed_signers_free(ctx->signers);
 	bpg_scan_ignore_free(ctx->ignore);
@@ -153,6 +209,7 @@ void fe_gather_opts(const fe_ctx *ctx, bpg_gather_opts *opts)
 	opts->nreleasers = ctx->nreleasers;
 	opts->signers = ctx->signers;
 	opts->scan_ignore = ctx->ignore;
+	opts->budget = ctx->budget;
 }
 
 int fe_judge(fe_ctx *ctx, json_t *facts, bpg_format fmt, bool to_stderr, bool explain, const char *who)
@@ -164,7 +221,7 @@ int fe_judge(fe_ctx *ctx, json_t *facts, bpg_format fmt, bool to_stderr, bool ex
 	bpg_error err;
 	int rc = BPG_EXIT_ERROR;
 
-	if (bpg_evaluate(&d, ctx->policy, facts, &err) < 0) {
+	if (bpg_evaluate_budget(&d, ctx->policy, facts, ctx->budget, &err) < 0) {
 		fprintf(stderr, "bpgate %s: cannot judge this change (refused): %s\n", who, err.message);
 		goto done;
 	}

@@ -27,12 +27,19 @@ typedef struct {
 	size_t nreleasers;
 	struct bpg_allowed_signers *signers; /* .bpgate/allowed_signers, or NULL */
 	struct bpg_scan_ignore *ignore;      /* .bpgate/ignore, or NULL */
+	/* the judgement's budget, started by fe_open: git config bpgate.maxJudgeSeconds and
+	 * bpgate.maxJudgeMemory, or fe_budget_set (flags); defaults in bpgate/budget.h */
+	struct bpg_budget *budget;
 } fe_ctx;
 
 /* Open the repository around the current directory and load its policy. On
  * failure prints the reason (prefixed with `who`) and returns -1. */
 int fe_open(fe_ctx *ctx, const char *who);
 void fe_close(fe_ctx *ctx);
+
+/* Replace the budget (--max-judge-seconds / --max-judge-memory; NULL keeps that
+ * setting from git config or the default). Prints why and returns -1 on a bad value. */
+int fe_budget_set(fe_ctx *ctx, const char *seconds, const char *memory, const char *who);
 
 /* The environment whose branch is `branch` (short name or refs/heads/...), or NULL. */
 const char *fe_env_for_branch(const fe_ctx *ctx, const char *branch);

@@ -18,13 +18,18 @@
  *
  * Ownership: facts are jansson values owned by the caller (json_decref).
  * The git_repository stays the caller's. Limits: BPG_GATHER_MAX_COMMITS
- * commits and BPG_GATHER_MAX_FILES files per call; past them gathering fails
- * with BPG_ETOOBIG (the server must refuse, not skip).
+ * commits and BPG_GATHER_MAX_FILES files per call, BPG_GATHER_MAX_BLOB bytes
+ * per file read (checked from the object header before it is read; a scanned
+ * file over it fails, a blueprint or contract gets a "parse_error"), commit
+ * messages up to 64 KiB and 256 trailer lines; past them gathering fails with
+ * BPG_ETOOBIG (the server must refuse, not skip). Nothing is truncated
+ * silently.
  */
 #ifndef INCLUDE_bpgate_gather_h__
 #define INCLUDE_bpgate_gather_h__
 
 #include "common.h"
+#include "budget.h"
 #include <stdbool.h>
 #include <git2.h>
 #include <jansson.h>
@@ -76,6 +81,9 @@ typedef struct {
 	 * between threads). The handle is gathering's, freed before it returns. */
 	int (*open_repository)(git_repository **out, void *arg);
 	void *open_arg;
+	/** the judgement's budget (budget.h), checked before each changed file's
+	 * content and each commit; NULL: none */
+	const struct bpg_budget *budget;
 } bpg_gather_opts;
 
 /**

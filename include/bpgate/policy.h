@@ -23,6 +23,7 @@
 
 #include "common.h"
 #include "buf.h"
+#include "budget.h"
 #include <stdbool.h>
 #include <jansson.h>
 
@@ -182,6 +183,20 @@ typedef enum { BPG_RULE_PASS = 0, BPG_RULE_FAIL, BPG_RULE_WARN, BPG_RULE_NOTE, B
  */
 BPG_EXTERN(int) bpg_evaluate(bpg_decision **out, const bpg_policy *policy,
 	const json_t *facts, bpg_error *err) BPG_WARN_UNUSED;
+/**
+ * bpg_evaluate under the budget of the judgement (budget.h; NULL: none),
+ * checked before each rule and every BPG_BUDGET_EVERY findings: the only
+ * clock read, and it never changes a decision, it only refuses to make one
+ * (BPG_ETOOBIG naming the limit).
+ *
+ * Both refuse with BPG_ETOOBIG ("too many findings to judge") when the rules
+ * find more than BPG_FINDINGS_MAX findings: no finding is ever dropped, so a
+ * blocking one cannot hide behind a flood of warnings. Callers refuse.
+ */
+BPG_EXTERN(int) bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy,
+	const json_t *facts, const struct bpg_budget *budget, bpg_error *err) BPG_WARN_UNUSED;
+/** Findings per decision; one more refuses the decision as a whole. */
+#define BPG_FINDINGS_MAX 100000
 /** Check the shape of a facts document (done by bpg_evaluate too). */
 BPG_EXTERN(int) bpg_facts_validate(const json_t *facts, bpg_error *err);
 BPG_EXTERN(void) bpg_decision_free(bpg_decision *decision);

@@ -1,5 +1,6 @@
 /* Approvals in git: write and read the approval commits, verify, gather. */
 #include "bpgate/approval.h"
+#include "bpgate/gitobj.h"
 #include "bpgate/sshsig.h"
 
 #include <stdio.h>
@@ -78,19 +79,18 @@ done:
 static int read_entry(bpg_buf *out, git_repository *repo, const git_tree *tree, const char *name, bpg_error *err)
 {
 	const git_tree_entry *e = git_tree_entry_byname(tree, name);
-	git_blob *blob = NULL;
-	int rc = 0;
+	size_t size;
+	int rc;
 
 	if (!e || git_tree_entry_type(e) != GIT_OBJECT_BLOB)
 		return bpg_error_set(err, BPG_EINVALID, "not an approval: %s is missing", name);
-	if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0)
+	/* the size from the object header first: a pushed 1 GiB "approval" is never inflated */
+	if ((rc = bpg_git_object_size(&size, NULL, repo, git_tree_entry_id(e), GIT_OBJECT_BLOB, BPG_APPROVAL_MAX,
+	     name, err)) == BPG_ETOOBIG)
+		return bpg_error_set(err, BPG_EINVALID, "approval %s larger than %zu bytes", name, BPG_APPROVAL_MAX);
+	if (rc < 0)
 		return git_fail(err, "cannot read an approval");
-	if ((size_t)git_blob_rawsize(blob) > BPG_APPROVAL_MAX)
-		rc = bpg_error_set(err, BPG_EINVALID, "approval %s larger than %zu bytes", name, BPG_APPROVAL_MAX);
-	else if ((rc = bpg_buf_put(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob))) < 0)
-		rc = bpg_error_set(err, rc, "out of memory");
-	git_blob_free(blob);
-	return rc;
+	return bpg_git_blob_read(out, repo, git_tree_entry_id(e), BPG_APPROVAL_MAX, name, err);
 }
 
 int bpg_approval_load(bpg_buf *stmt, bpg_buf *sig, git_repository *repo, const git_oid *id, bpg_error *err)
@@ -99,7 +99,12 @@ int bpg_approval_load(bpg_buf *stmt, bpg_buf *sig, git_repository *repo, const g
 	git_tree *t = NULL;
 	int rc;
 
-	if (git_commit_lookup(&c, repo, id) < 0 || git_commit_tree(&t, c) < 0) {
+	/* sizes from the object headers first: a pushed 1 GiB commit or tree is never inflated */
+	if ((rc = bpg_git_commit_lookup(&c, repo, id, "the approval commit", err)) == BPG_ETOOBIG ||
+	    (rc == 0 && (rc = bpg_git_object_size(NULL, NULL, repo, git_commit_tree_id(c), GIT_OBJECT_ANY,
+	     BPG_APPROVAL_MAX, "the approval's tree", err)) == BPG_ETOOBIG))
+		goto done; /* err names the limit */
+	if (rc < 0 || git_commit_tree(&t, c) < 0) {
 		rc = bpg_error_set(err, BPG_EINVALID, "not an approval: the ref does not point to a commit");
 		git_error_clear();
 		goto done;

@@ -153,6 +153,12 @@ const char *bpg_ev_now(const bpg_eval *ev);
 int bpg_ev_emit(bpg_eval *ev, bpg_severity sev, const bpg_where *w, const char *fix,
 	const char *fmt, ...) BPG_PRINTF(5, 6);
 
+/* Count n steps of work of the running rule (module comparisons, ...): tests
+ * read the total with bpg_decision_steps() to check a rule's cost without a
+ * clock. */
+void bpg_ev_count(bpg_eval *ev, size_t n);
+size_t bpg_decision_steps(const bpg_decision *d);
+
 /* Facts helpers. */
 const char *bpg_jstr(const json_t *obj, const char *key); /* string member or NULL */
 bool bpg_jbool(const json_t *obj, const char *key);

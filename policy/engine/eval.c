@@ -23,6 +23,8 @@ struct bpg_decision {
 	size_t *counts;         /* findings per registry rule */
 	size_t sev[3];
 	bool refused;
+	bool overflow;          /* a rule reached BPG_FINDINGS_MAX */
+	size_t steps;           /* bpg_ev_count */
 };
 
 struct bpg_eval {
@@ -30,9 +32,8 @@ struct bpg_eval {
 	const json_t *facts;
 	bpg_decision *d;
 	size_t rule;
+	const bpg_budget *budget; /* or NULL */
 };
-
-#define BPG_FINDINGS_MAX 100000
 
 const char *bpg_severity_name(bpg_severity s)
 {
@@ -68,6 +69,9 @@ bool bpg_ev_param_bool(const bpg_eval *ev, const char *name)
 	return json_is_true(bpg_ev_param(ev, name));
 }
 
+void bpg_ev_count(bpg_eval *ev, size_t n) { ev->d->steps += n; }
+size_t bpg_decision_steps(const bpg_decision *d) { return d->steps; }
+
 const char *bpg_ev_now(const bpg_eval *ev)
 {
 	const char *t = bpg_jstr(ev->facts, "time");
@@ -99,8 +103,15 @@ int bpg_ev_emit(bpg_eval *ev, bpg_severity sev, const bpg_where *w, const char *
 	finding_slot *s;
 	va_list ap;
 
-	if (d->n >= BPG_FINDINGS_MAX)
-		return 0;
+	/* Never drop a finding: the one dropped could be the blocking one. The
+	 * whole decision is refused instead (bpg_evaluate). */
+	if (d->n >= BPG_FINDINGS_MAX) {
+		d->overflow = true;
+		return BPG_ETOOBIG;
+	}
+	/* the judgement's budget, every BPG_BUDGET_EVERY findings */
+	if (ev->budget && d->n && d->n % BPG_BUDGET_EVERY == 0 && bpg_budget_exceeded(ev->budget))
+		return BPG_ETOOBIG;
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 16;
 		finding_slot *v = realloc(d->v, cap * sizeof(*v));
@@ -202,11 +213,19 @@ static int cmp_finding(const void *x, const void *y)
 
 int bpg_evaluate(bpg_decision **out, const bpg_policy *policy, const json_t *facts, bpg_error *err)
 {
+	return bpg_evaluate_budget(out, policy, facts, NULL, err);
+}
+
+int bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy, const json_t *facts,
+	const bpg_budget *budget, bpg_error *err)
+{
 	bpg_decision *d = NULL;
 	bpg_eval ev;
 	int rc;
 
 	*out = NULL;
+	if ((rc = bpg_budget_check(budget, err)) < 0)
+		return rc;
 	if ((rc = bpg_facts_validate(facts, err)) < 0)
 		return rc;
 	if (!(d = calloc(1, sizeof(*d))) || !(d->modes = calloc(bpg_rule_table_len, sizeof(*d->modes))) ||
@@ -217,16 +236,32 @@ int bpg_evaluate(bpg_decision **out, const bpg_policy *policy, const json_t *fac
 	ev.policy = policy;
 	ev.facts = facts;
 	ev.d = d;
+	ev.budget = budget;
 	for (size_t i = 0; i < bpg_rule_table_len; i++) {
 		d->modes[i] = policy->rules[i].mode;
 		if (d->modes[i] == BPG_MODE_OFF)
 			continue;
 		ev.rule = i;
-		if ((rc = bpg_rule_table[i]->eval(&ev)) < 0) {
+		if ((rc = bpg_budget_check(budget, err)) < 0)
+			goto done;
+		rc = bpg_rule_table[i]->eval(&ev);
+		/* checked whatever the rule returned: a rule that ignores an emit
+		 * error still cannot have a finding dropped */
+		if (d->overflow) {
+			rc = bpg_error_set(err, BPG_ETOOBIG, "too many findings to judge: rule %s reached the "
+				"limit of %d findings per decision, so the whole change is refused; fix the "
+				"findings or split the change", bpg_rule_table[i]->info.id, BPG_FINDINGS_MAX);
+			goto done;
+		}
+		if (rc < 0) {
+			if (rc == BPG_ETOOBIG && bpg_budget_check(budget, err) < 0)
+				goto done; /* err names the limit */
 			bpg_error_set(err, rc, "rule %s could not be evaluated", bpg_rule_table[i]->info.id);
 			goto done;
 		}
 	}
+	if ((rc = bpg_budget_check(budget, err)) < 0)
+		goto done;
 	if (d->n > 1)
 		qsort(d->v, d->n, sizeof(*d->v), cmp_finding);
 	for (size_t i = 0; i < d->n; i++) {

@@ -109,25 +109,63 @@ static int contract_drift(bpg_eval *ev, const json_t *f)
 	return 0;
 }
 
+/* The old side's modules by id, sorted once: each new module finds its
+ * predecessor by binary search, so a change with n write modules costs
+ * n log n, not n^2 (20,000 write modules took 25 s). */
+typedef struct {
+	long long id;
+	size_t index;
+	const json_t *module;
+} module_at;
+
+static int cmp_module_at(const void *x, const void *y)
+{
+	const module_at *a = x, *b = y;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* The module of the old side with this id; the last one when ids repeat
+ * (as the blueprint model keys modules). */
+static const json_t *module_by_id(bpg_eval *ev, const module_at *v, size_t n, long long id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) { /* first entry with an id greater than `id` */
+		size_t mid = lo + (hi - lo) / 2;
+		bpg_ev_count(ev, 1);
+		if (v[mid].id <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && v[lo - 1].id == id ? v[lo - 1].module : NULL;
+}
+
 /* A write module whose mapping of a contract key field changed. */
 static int mapping_drift(bpg_eval *ev, const json_t *f)
 {
 	const bpg_policy *p = bpg_ev_policy(ev);
 	const json_t *bp = json_object_get(f, "blueprint"), *old = json_object_get(f, "old_blueprint");
+	const json_t *old_modules = json_object_get(old, "modules");
 	const char *path = bpg_jstr(f, "path");
-	size_t i, j, k;
+	module_at *index = NULL;
+	size_t i, j, k, nold = json_array_size(old_modules);
 	json_t *m, *om, *c, *key;
-	int rc;
+	int rc = 0;
 
-	if (!bp || !old)
+	if (!bp || !old || !nold || !json_array_size(json_object_get(bp, "modules")))
 		return 0;
+	if (!(index = malloc(nold * sizeof(*index))))
+		return BPG_ENOMEM;
+	json_array_foreach(old_modules, j, om)
+		index[j] = (module_at){ bpg_bp_module_id(om), j, om };
+	bpg_ev_count(ev, nold);
+	qsort(index, nold, sizeof(*index), cmp_module_at);
 	json_array_foreach(json_object_get(bp, "modules"), i, m) {
 		if (!bpg_jbool(m, "writes"))
 			continue;
-		const json_t *prev = NULL;
-		json_array_foreach(json_object_get(old, "modules"), j, om)
-			if (bpg_bp_module_id(om) == bpg_bp_module_id(m))
-				prev = om;
+		const json_t *prev = module_by_id(ev, index, nold, bpg_bp_module_id(m));
 		if (!prev)
 			continue;
 		json_array_foreach(p->contracts, j, c) {
@@ -142,7 +180,8 @@ static int mapping_drift(bpg_eval *ev, const json_t *f)
 				if (bpg_buf_printf(&ptr, "%s/mapper", bpg_jstr(m, "pointer") ? bpg_jstr(m, "pointer") : "") < 0 ||
 				    bpg_jsonptr_push(&ptr, kf, strlen(kf)) < 0) {
 					bpg_buf_dispose(&ptr);
-					return BPG_ENOMEM;
+					rc = BPG_ENOMEM;
+					goto done;
 				}
 				bpg_where w = { path, ptr.ptr, NULL, NULL, 0, 0 };
 				rc = bpg_ev_emit(ev, drift_sev(ev), &w,
@@ -151,11 +190,13 @@ static int mapping_drift(bpg_eval *ev, const json_t *f)
 					bpg_bp_module_id(m), kf, bpg_jstr(c, "id"));
 				bpg_buf_dispose(&ptr);
 				if (rc < 0)
-					return rc;
+					goto done;
 			}
 		}
 	}
-	return 0;
+done:
+	free(index);
+	return rc;
 }
 
 static int eval_drift(bpg_eval *ev)

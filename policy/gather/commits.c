@@ -1,5 +1,6 @@
 /* Commits, staged changes, messages being written and ref updates. */
 #include "internal.h"
+#include "bpgate/gitobj.h"
 #include "bpgate/sshsig.h"
 #include "treediff.h"
 
@@ -69,8 +70,14 @@ static int commit_json(json_t **out, git_repository *repo, git_commit *c, const 
 		git_oid_tostr(pid, sizeof(pid), git_commit_parent_id(c, i));
 		json_array_append_new(parents, json_string(pid));
 	}
-	if (mlen > MESSAGE_MAX)
-		mlen = MESSAGE_MAX;
+	if ((rc = bpg_budget_check(opts ? opts->budget : NULL, err)) < 0)
+		goto done;
+	/* refused, not cut: trailers past the cut (Risk: high) would be lost */
+	if (mlen > MESSAGE_MAX) {
+		rc = bpg_error_set(err, BPG_ETOOBIG, "commit %s: the message is %zu bytes, more than the %zu the "
+			"gate reads; shorten it", id, mlen, MESSAGE_MAX);
+		goto done;
+	}
 	if ((rc = bpg_trailers_parse(&trailers, msg ? msg : "", mlen, err)) < 0)
 		goto done;
 	m = json_stringn(msg ? msg : "", mlen);
@@ -117,7 +124,10 @@ static int tree_of(git_tree **out, git_repository *repo, const git_oid *commit_i
 	*out = NULL;
 	if (!commit_id)
 		return 0;
-	if (git_commit_lookup(&c, repo, commit_id) < 0 || git_commit_tree(out, c) < 0)
+	if ((rc = bpg_git_commit_lookup(&c, repo, commit_id, "a commit of the change", err)) < 0)
+		return rc;
+	if ((rc = bpg_git_object_size(NULL, NULL, repo, git_commit_tree_id(c), GIT_OBJECT_ANY, BPG_GIT_TREE_MAX,
+	     "the tree of a commit of the change", err)) == 0 && git_commit_tree(out, c) < 0)
 		rc = g_git_error(err, "cannot read a commit of the change");
 	git_commit_free(c);
 	return rc;
@@ -291,8 +301,11 @@ int bpg_gather_message(json_t *facts, git_repository *repo, const char *message,
 		rc = g_oom(err);
 		goto done;
 	}
-	if (len > MESSAGE_MAX)
-		len = MESSAGE_MAX;
+	if (len > MESSAGE_MAX) {
+		rc = bpg_error_set(err, BPG_ETOOBIG, "the commit message is %zu bytes, more than the %zu the gate "
+			"reads; shorten it", len, MESSAGE_MAX);
+		goto done;
+	}
 	if ((rc = bpg_trailers_parse(&trailers, message, len, err)) < 0)
 		goto done;
 	if ((rc = head_tree(&head, repo, err)) < 0)
@@ -388,8 +401,18 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 	if (!created) {
 		rc = tree_of(&base_tree, repo, &old_id, err);
 	} else if (have_oldest) {
-		if (git_commit_lookup(&oldest_c, repo, &oldest) == 0 && git_commit_parentcount(oldest_c) > 0 &&
-		    git_commit_parent(&parent, oldest_c, 0) == 0)
+		/* a parent that cannot be read (a shallow clone) means the empty tree, as
+		 * before; one over the size limits is refused */
+		if ((rc = bpg_git_commit_lookup(&oldest_c, repo, &oldest, "the oldest commit of the change", err)) == 0 &&
+		    git_commit_parentcount(oldest_c) > 0)
+			rc = bpg_git_commit_lookup(&parent, repo, git_commit_parent_id(oldest_c, 0),
+				"the parent of the oldest commit", err);
+		if (rc < 0 && rc != BPG_ETOOBIG) {
+			rc = 0;
+			bpg_error_clear(err);
+		}
+		if (rc == 0 && parent && (rc = bpg_git_object_size(NULL, NULL, repo, git_commit_tree_id(parent),
+		    GIT_OBJECT_ANY, BPG_GIT_TREE_MAX, "the tree the change starts from", err)) == 0)
 			rc = git_commit_tree(&base_tree, parent) < 0 ? g_git_error(err, "cannot read a tree") : 0;
 	} else {
 		rc = tree_of(&base_tree, repo, &new_id, err); /* nothing new: no file changes */

@@ -4,6 +4,7 @@
 #include "treediff.h"
 #include "bpgate/blueprint.h"
 #include "bpgate/bundle.h"
+#include "bpgate/gitobj.h"
 #include "bpgate/scan.h"
 
 #include <stdlib.h>
@@ -80,8 +81,18 @@ static int scan_delta(reader *st, json_t *file, const git_diff_delta *delta, con
 		bpg_findings_apply_ignore(found, st->opts->scan_ignore);
 	if (bpg_findings_count(found) == 0)
 		goto done;
-	/* Only what this change adds is its responsibility. */
-	if (delta->status != GIT_DELTA_ADDED && !git_oid_is_zero(&delta->old_file.id)) {
+	/* Only what this change adds is its responsibility. An old side over the
+	 * limit is not read: every line counts as added then. */
+	size_t old_size = 0;
+	if (delta->status != GIT_DELTA_ADDED && !git_oid_is_zero(&delta->old_file.id) &&
+	    (rc = bpg_git_object_size(&old_size, NULL, repo, &delta->old_file.id, GIT_OBJECT_BLOB,
+	     BPG_GATHER_MAX_BLOB, path, err)) < 0 && rc != BPG_ETOOBIG)
+		goto done;
+	if (rc == BPG_ETOOBIG)
+		bpg_error_clear(err);
+	rc = 0;
+	if (delta->status != GIT_DELTA_ADDED && !git_oid_is_zero(&delta->old_file.id) &&
+	    old_size <= BPG_GATHER_MAX_BLOB) {
 		for (size_t i = 0; i < data->size; i++)
 			added.nlines += data->ptr[i] == '\n';
 		added.nlines++;
@@ -142,35 +153,20 @@ bool bpg_gather_is_blueprint(const char *path, const char *data, size_t len)
 	return n >= 5 && strcmp(path + n - 5, ".json") == 0 && data && bpg_blueprint_looks_like(data, len);
 }
 
-static int read_blob(bpg_buf *out, git_repository *repo, const git_oid *id, bool *too_big, bpg_error *err)
+static int read_blob(bpg_buf *out, git_repository *repo, const git_oid *id, const char *path, bool *too_big,
+	bpg_error *err)
 {
-	git_blob *blob = NULL;
-	git_odb *odb = NULL;
-	git_object_size_t size;
-	git_object_t type;
-	size_t hsize = 0;
-	int rc = 0;
+	int rc;
 
 	*too_big = false;
 	if (git_oid_is_zero(id))
-		return BPG_ENOTFOUND;
+		return bpg_error_set(err, BPG_ENOTFOUND, "%s: the change names no content for it", path);
 	/* The size from the object header first: an oversized blob is never inflated into memory. */
-	rc = git_repository_odb(&odb, repo) < 0 || git_odb_read_header(&hsize, &type, odb, id) < 0 ? -1 : 0;
-	git_odb_free(odb);
-	if (rc < 0)
-		return g_git_error(err, "cannot read a blob of the change");
-	if (hsize > BPG_GATHER_MAX_BLOB) {
+	rc = bpg_git_blob_read(out, repo, id, BPG_GATHER_MAX_BLOB, path, err);
+	if (rc == BPG_ETOOBIG) {
 		*too_big = true;
-		return 0;
+		return 0; /* err keeps the message naming the file and the limit */
 	}
-	if (git_blob_lookup(&blob, repo, id) < 0)
-		return g_git_error(err, "cannot read a blob of the change");
-	size = git_blob_rawsize(blob);
-	if (size > BPG_GATHER_MAX_BLOB)
-		*too_big = true;
-	else if (bpg_buf_put(out, git_blob_rawcontent(blob), (size_t)size) < 0)
-		rc = g_oom(err);
-	git_blob_free(blob);
 	return rc;
 }
 
@@ -303,12 +299,26 @@ static int describe_content(reader *rd, const content_item *item, bpg_error *err
 	bool big_old = false, big_new = false;
 	bpg_buf od = BPG_BUF_INIT, nd = BPG_BUF_INIT;
 	json_t *file = item->file;
+	bpg_error big_err, old_err; /* a side over the limit: why, kept apart from err */
 	int rc = 0;
 
-	if (has_new && (rc = read_blob(&nd, rd->repo, &delta->new_file.id, &big_new, err)) < 0)
+	bpg_error_clear(&big_err);
+	if (rd->opts && (rc = bpg_budget_check(rd->opts->budget, err)) < 0)
 		goto done;
-	if (has_old && (rc = read_blob(&od, rd->repo, &delta->old_file.id, &big_old, err)) < 0)
+	if (has_new && (rc = read_blob(&nd, rd->repo, &delta->new_file.id, path, &big_new, &big_err)) < 0) {
+		*err = big_err;
 		goto done;
+	}
+	if (has_old && (rc = read_blob(&od, rd->repo, &delta->old_file.id, path, &big_old, &old_err)) < 0) {
+		*err = old_err;
+		goto done;
+	}
+	/* A file the scanner must read but cannot: the change is refused, not let
+	 * through unscanned (a blueprint or contract gets its parse error below). */
+	if (big_new && item->scan && !is_contract(path) && !bpg_gather_is_blueprint(path, NULL, 0)) {
+		rc = bpg_error_set(err, BPG_ETOOBIG, "%s", big_err.message);
+		goto done;
+	}
 	if (big_new) {
 		if (add_parse_error(file, "larger than the 64 MiB limit of a blueprint or contract") < 0)
 			rc = g_oom(err);

@@ -3,6 +3,7 @@
  * policy taken from git rather than from a working tree. */
 #include "internal.h"
 #include "bpgate/policy.h"
+#include "bpgate/gitobj.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,18 +11,19 @@
 static int add_blob(bpg_policy_files *files, git_repository *repo, const git_tree_entry *e, const char *path,
 	bpg_error *err)
 {
-	git_blob *b = NULL;
+	bpg_buf data = BPG_BUF_INIT;
+	char what[300];
 	int rc;
 
-	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || git_blob_lookup(&b, repo, git_tree_entry_id(e)) < 0) {
-		git_error_clear();
+	snprintf(what, sizeof(what), ".bpgate/%s", path);
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
 		return bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/%s", path);
-	}
-	if ((size_t)git_blob_rawsize(b) > BPG_POLICY_FILE_MAX)
-		rc = bpg_error_set(err, BPG_ETOOBIG, ".bpgate/%s is larger than the policy file limit", path);
-	else
-		rc = bpg_policy_files_add(files, path, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), err);
-	git_blob_free(b);
+	/* the size from the object header first (bpgate/gitobj.h) */
+	if ((rc = bpg_git_blob_read(&data, repo, git_tree_entry_id(e), BPG_POLICY_FILE_MAX, what, err)) == 0)
+		rc = bpg_policy_files_add(files, path, data.ptr ? data.ptr : "", data.size, err);
+	else if (rc != BPG_ETOOBIG && rc != BPG_ENOMEM)
+		rc = bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/%s", path);
+	bpg_buf_dispose(&data);
 	return rc;
 }
 

@@ -93,19 +93,29 @@ int bpg_trailers_parse(json_t **out, const char *msg, size_t len, bpg_error *err
 	/* A single-paragraph message is a subject, never trailers. */
 	if (start == 0)
 		goto done;
-	for (size_t p = start; p < end && n < TRAILER_MAX_LINES;) {
+	/* Every line is looked at (a block is trailers only if all its lines are);
+	 * a trailer block longer than the lines kept is refused, never cut. */
+	size_t total = 0;
+	for (size_t p = start; p < end;) {
 		const char *nl = memchr(msg + p, '\n', end - p);
 		size_t ll = nl ? (size_t)(nl - (msg + p)) : end - p;
 		if (ll && msg[p] != '#') {
-			lines[n] = msg + p;
-			lens[n++] = ll;
+			bool cont = isspace((unsigned char)msg[p]);
+			if ((cont && total == 0) || (!cont && !trailer_key_len(msg + p, ll)))
+				goto done; /* not a trailer block: no trailers at all */
+			if (n < TRAILER_MAX_LINES) {
+				lines[n] = msg + p;
+				lens[n++] = ll;
+			}
+			total++;
 		}
 		p += ll + 1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		bool cont = isspace((unsigned char)lines[i][0]);
-		if ((cont && i == 0) || (!cont && !trailer_key_len(lines[i], lens[i])))
-			goto done; /* not a trailer block: no trailers at all */
+	if (total > TRAILER_MAX_LINES) {
+		json_decref(obj);
+		bpg_buf_dispose(&val);
+		return bpg_error_set(err, BPG_ETOOBIG, "the commit message has %zu trailer lines, more than the %d "
+			"the gate reads; shorten its last paragraph", total, TRAILER_MAX_LINES);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *key = lines[i];

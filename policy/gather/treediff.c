@@ -14,6 +14,7 @@
  */
 #include "internal.h"
 #include "treediff.h"
+#include "bpgate/gitobj.h"
 #include "bpgate/heap.h"
 
 #include <pthread.h>
@@ -93,6 +94,14 @@ static int tree_read(git_odb_object **out, g_treediff *t, const git_oid *id, boo
 			break;
 		}
 	if (!*out) {
+		size_t size;
+		git_object_t type;
+		/* the size from the header first: a huge tree is refused, not inflated */
+		if (git_odb_read_header(&size, &type, t->odb, id) < 0)
+			return g_git_error(err, "cannot read a tree of a commit");
+		if (size > BPG_GIT_TREE_MAX)
+			return bpg_error_set(err, BPG_ETOOBIG, "a tree of the change is %zu MiB, larger than the %zu MiB "
+				"limit of a tree the gate reads", size >> 20, BPG_GIT_TREE_MAX >> 20);
 		if (git_odb_read(out, t->odb, id) < 0)
 			return g_git_error(err, "cannot read a tree of a commit");
 		if (git_odb_object_type(*out) != GIT_OBJECT_TREE) {
@@ -313,10 +322,8 @@ static int commit_facts(json_t **out, g_commits_job *job, git_repository *repo, 
 	int rc = 0;
 
 	*out = NULL;
-	if (git_commit_lookup(&c, repo, id) < 0) {
-		rc = g_git_error(err, "cannot read a commit of the change");
+	if ((rc = bpg_git_commit_lookup(&c, repo, id, "a commit of the change", err)) < 0)
 		goto done;
-	}
 	if (git_commit_parentcount(c) > 0) {
 		if (git_commit_parent(&parent, c, 0) < 0) {
 			rc = g_git_error(err, "cannot diff a commit against its parent");

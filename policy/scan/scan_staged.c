@@ -5,6 +5,7 @@
  * only findings on added lines are kept, with the file's own line numbers.
  */
 #include "scan_internal.h"
+#include "bpgate/gitobj.h"
 
 #include "bpgate/util.h"
 
@@ -76,6 +77,14 @@ static int scan_delta(bpg_scanner *s, bpg_findings *out, git_repository *repo, g
 	scan_ctx c;
 	int rc = 0;
 
+	/* the size from the object header first: a blob over the limit is not inflated */
+	if ((rc = bpg_git_object_size(&size, NULL, repo, &d->new_file.id, GIT_OBJECT_BLOB,
+	     s->opts.max_file_size < SIZE_MAX ? (size_t)s->opts.max_file_size : SIZE_MAX, path, err)) == BPG_ETOOBIG) {
+		bpg_error_clear(err);
+		rc = bpg_findings_add_skip(out, path, "staged file larger than the scan limit", err);
+		goto done;
+	}
+	rc = 0;
 	if (git_blob_lookup(&blob, repo, &d->new_file.id) < 0) {
 		rc = git_fail(err, "cannot read the staged blob of", path);
 		goto done;

@@ -1,5 +1,6 @@
 /* Views of a tree of files for the bundle check: a working tree, a git tree. */
 #include "bundle_internal.h"
+#include "bpgate/gitobj.h"
 
 #include <dirent.h>
 #include <git2.h>
@@ -116,17 +117,13 @@ static int git_read(bpg_buf *out, const char *path, size_t max, void *payload, b
 		rc = bpg_error_set(err, BPG_ENOTFOUND, "%s: no such file in the tree", path);
 		goto done;
 	}
-	if (git_blob_lookup(&blob, v->repo, git_tree_entry_id(e)) < 0) {
-		const git_error *ge = git_error_last();
-		rc = bpg_error_set(err, BPG_EIO, "%s: cannot read the blob: %s", path, ge ? ge->message : "?");
-		goto done;
+	/* the size from the object header first: never inflated when too big */
+	rc = bpg_git_blob_read(out, v->repo, git_tree_entry_id(e), max, path, err);
+	if (rc < 0 && rc != BPG_ETOOBIG && rc != BPG_ENOMEM && rc != BPG_ENOTFOUND) {
+		rc = BPG_EIO;
+		if (err)
+			err->code = rc;
 	}
-	if ((size_t)git_blob_rawsize(blob) > max) {
-		rc = bpg_error_set(err, BPG_ETOOBIG, "%s: larger than %zu bytes", path, max);
-		goto done;
-	}
-	if (bpg_buf_put(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) < 0)
-		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 done:
 	git_blob_free(blob);
 	git_tree_entry_free(e);

@@ -2,6 +2,7 @@
 #include "receive.h"
 #include "bpgate/gather.h"
 #include "bpgate/query.h"
+#include "bpgate/gitobj.h"
 #include "bpgate/util.h"
 
 #include <stddef.h>
@@ -30,6 +31,8 @@ static int from_git(rcv_config *cfg, git_repository *repo)
 		{ "bpgate.repository", offsetof(rcv_config, repository) },
 		{ "bpgate.auditDir", offsetof(rcv_config, audit_dir) },
 		{ "bpgate.auditKey", offsetof(rcv_config, audit_key) },
+		{ "bpgate.maxJudgeSeconds", offsetof(rcv_config, max_judge_seconds) },
+		{ "bpgate.maxJudgeMemory", offsetof(rcv_config, max_judge_memory) },
 	};
 	git_config *c = NULL;
 	int rc = 0, b = 0;
@@ -112,6 +115,8 @@ int rcv_config_load(rcv_config *cfg, git_repository *repo, int argc, char **argv
 			{ "--repository", offsetof(rcv_config, repository) },
 			{ "--audit-dir", offsetof(rcv_config, audit_dir) },
 			{ "--audit-key", offsetof(rcv_config, audit_key) },
+			{ "--max-judge-seconds", offsetof(rcv_config, max_judge_seconds) },
+			{ "--max-judge-memory", offsetof(rcv_config, max_judge_memory) },
 		};
 		bool known = false;
 		if (strcmp(argv[i], "--post-receive") == 0)
@@ -161,7 +166,29 @@ int rcv_config_load(rcv_config *cfg, git_repository *repo, int argc, char **argv
 	cfg->spool_dir = bpg_buf_detach(&spool);
 	if (cfg->users_file && (rc = load_users(cfg, err)) < 0)
 		return rc;
-	return 0;
+	return rcv_budget_new(&cfg->budget, cfg->max_judge_seconds, cfg->max_judge_memory, err);
+}
+
+int rcv_budget_new(struct bpg_budget **out, const char *seconds, const char *memory, bpg_error *err)
+{
+	bpg_budget_opts o = { BPG_BUDGET_DEFAULT_SECONDS, BPG_BUDGET_DEFAULT_MEMORY,
+		"bpgate.maxJudgeSeconds or --max-judge-seconds", "bpgate.maxJudgeMemory or --max-judge-memory" };
+	int rc;
+
+	*out = NULL;
+	if (seconds) {
+		char *end;
+		unsigned long v = strtoul(seconds, &end, 10);
+		if (!*seconds || *seconds == '-' || *end || v > 86400)
+			return bpg_error_set(err, BPG_EINVALID, "bpgate.maxJudgeSeconds: '%s' is not a number of "
+				"seconds from 0 to 86400", seconds);
+		o.max_seconds = (unsigned)v;
+	}
+	if (memory && (rc = bpg_budget_parse_size(&o.max_memory, memory, err)) < 0) {
+		bpg_error_prefix(err, "bpgate.maxJudgeMemory: ");
+		return rc;
+	}
+	return bpg_budget_new(out, &o, err);
 }
 
 void rcv_config_free(rcv_config *cfg)
@@ -175,6 +202,9 @@ void rcv_config_free(rcv_config *cfg)
 	free(cfg->spool_dir);
 	json_decref(cfg->bootstrap_principals);
 	json_decref(cfg->users);
+	free(cfg->max_judge_seconds);
+	free(cfg->max_judge_memory);
+	bpg_budget_free(cfg->budget);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -231,15 +261,13 @@ int rcv_bootstrap_check(const rcv_config *cfg, const char *principal, const char
 static int read_small(bpg_buf *out, git_repository *repo, const git_tree *t, const char *name)
 {
 	const git_tree_entry *e = git_tree_entry_byname(t, name);
-	git_blob *b = NULL;
-	if (!e || git_tree_entry_type(e) != GIT_OBJECT_BLOB || git_blob_lookup(&b, repo, git_tree_entry_id(e)) < 0) {
-		git_error_clear();
+	int rc;
+	if (!e || git_tree_entry_type(e) != GIT_OBJECT_BLOB)
 		return BPG_ENOTFOUND;
-	}
-	int rc = (size_t)git_blob_rawsize(b) > BPG_ALLOWED_SIGNERS_MAX ? BPG_ETOOBIG :
-		bpg_buf_put(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
-	git_blob_free(b);
-	return rc;
+	/* the size from the object header first */
+	rc = bpg_git_blob_read(out, repo, git_tree_entry_id(e), BPG_ALLOWED_SIGNERS_MAX, name, NULL);
+	git_error_clear();
+	return rc == BPG_ETOOBIG || rc == BPG_ENOMEM ? rc : rc < 0 ? BPG_ENOTFOUND : 0;
 }
 
 int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_ref, bpg_error *err)

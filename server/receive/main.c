@@ -207,7 +207,7 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 			fprintf(stderr, "%s\n", s);
 		free(s);
 	}
-	if ((rc = bpg_evaluate(&d, cx->pol->policy, facts, err)) < 0)
+	if ((rc = bpg_evaluate_budget(&d, cx->pol->policy, facts, cx->cfg->budget, err)) < 0)
 		goto done;
 	for (size_t i = 0; i < bpg_decision_finding_count(d); i++) {
 		const bpg_finding *f = bpg_decision_finding(d, i);
@@ -467,6 +467,7 @@ int main(int argc, char **argv)
 		bpg_policy_bundle_signer_role(pol.policy));
 	gopts.keys_tree = &keys_tree;
 	gopts.signers = pol.signers; /* SSH-signed commits verified against the trusted allowed_signers */
+	gopts.budget = cfg.budget;   /* bpgate.maxJudgeSeconds / bpgate.maxJudgeMemory */
 	rcv_ctx cx = { repo, &cfg, &pol, now, principal, &ups };
 	for (size_t i = 0; i < ups.n; i++) {
 		if (judge_one(&oc, &cx, &ups.v[i], now_s, opts_j, &gopts, &err) < 0) {

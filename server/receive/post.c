@@ -14,6 +14,7 @@
  */
 #include "receive.h"
 #include "bpgate/audit.h"
+#include "bpgate/gitobj.h"
 #include "bpgate/util.h"
 
 #include <errno.h>
@@ -185,7 +186,8 @@ static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_u
 	const char *cert = getenv("GIT_PUSH_CERT");
 	git_oid cid;
 	git_blob *cb = NULL;
-	if (cert && git_oid_fromstr(&cid, cert) == 0 && git_blob_lookup(&cb, repo, &cid) == 0) {
+	if (cert && git_oid_fromstr(&cid, cert) == 0 && bpg_git_object_size(NULL, NULL, repo, &cid, GIT_OBJECT_BLOB,
+	    RCV_PUSH_CERT_MAX, "the push certificate", NULL) == 0 && git_blob_lookup(&cb, repo, &cid) == 0) {
 		json_t *t = json_stringn(git_blob_rawcontent(cb), (size_t)git_blob_rawsize(cb));
 		if (t)
 			json_object_set_new(rec, "push_cert_text", t);

@@ -29,6 +29,8 @@
 #define RCV_MAX_REFS 1000
 #define RCV_MAX_LINE 4096
 #define RCV_HISTORY_MAX 10000
+/* Largest push certificate read (git writes it as a blob from the push). */
+#define RCV_PUSH_CERT_MAX ((size_t)64 << 10)
 
 typedef struct {
 	char old_hex[41], new_hex[41];
@@ -66,9 +68,16 @@ typedef struct {
 	bool bootstrap;      /* accept pushes while the policy ref does not exist */
 	json_t *bootstrap_principals; /* bpgate.bootstrapPrincipal values (array of strings, may be empty) */
 	json_t *users;       /* name -> principal (object), or NULL */
+	/* the judgement's budget: bpgate.maxJudgeSeconds / --max-judge-seconds (default
+	 * BPG_BUDGET_DEFAULT_SECONDS), bpgate.maxJudgeMemory / --max-judge-memory (a size,
+	 * default BPG_BUDGET_DEFAULT_MEMORY); started when the configuration is loaded */
+	char *max_judge_seconds, *max_judge_memory;
+	struct bpg_budget *budget;
 } rcv_config;
 
 int rcv_config_load(rcv_config *cfg, git_repository *repo, int argc, char **argv, bpg_error *err);
+/* A budget from the settings' text (NULL: the default); BPG_EINVALID names the setting. */
+int rcv_budget_new(struct bpg_budget **out, const char *seconds, const char *memory, bpg_error *err);
 void rcv_config_free(rcv_config *cfg);
 /* Map a name (pusher name or e-mail address) to a principal; NULL when unknown and a map is set. */
 const char *rcv_principal(const rcv_config *cfg, const char *name);

@@ -6,6 +6,7 @@
 #include "receive.h"
 #include "bpgate/approval.h"
 #include "bpgate/query.h"
+#include "bpgate/gitobj.h"
 #include "bpgate/util.h"
 
 #include <stdlib.h>
@@ -128,15 +129,11 @@ static int add_local_time(json_t *server, const bpg_policy *p, time_t now)
 static int read_blob_at(bpg_buf *out, git_repository *repo, git_tree *tree, const char *path, size_t max)
 {
 	git_tree_entry *e = NULL;
-	git_blob *b = NULL;
 	int rc = BPG_ENOTFOUND;
-	if (git_tree_entry_bypath(&e, tree, path) == 0 && git_tree_entry_type(e) == GIT_OBJECT_BLOB &&
-	    git_blob_lookup(&b, repo, git_tree_entry_id(e)) == 0) {
-		rc = (size_t)git_blob_rawsize(b) > max ? BPG_ETOOBIG :
-			bpg_buf_put(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
-	}
+	/* the size from the object header first: a pushed 1 GiB report is never inflated */
+	if (git_tree_entry_bypath(&e, tree, path) == 0 && git_tree_entry_type(e) == GIT_OBJECT_BLOB)
+		rc = bpg_git_blob_read(out, repo, git_tree_entry_id(e), max, path, NULL);
 	git_error_clear();
-	git_blob_free(b);
 	git_tree_entry_free(e);
 	return rc;
 }
@@ -212,8 +209,10 @@ static int add_push_cert(json_t *server, const rcv_ctx *cx)
 	if (!cert || !*cert)
 		return json_object_set_new(server, "push_cert", json_null()) < 0 ? BPG_ENOMEM : 0;
 	memset(&res, 0, sizeof(res));
-	if (git_oid_fromstr(&id, cert) < 0 || git_blob_lookup(&b, cx->repo, &id) < 0) {
-		snprintf(problem, sizeof(problem), "the certificate blob cannot be read");
+	if (git_oid_fromstr(&id, cert) < 0 || bpg_git_object_size(NULL, NULL, cx->repo, &id, GIT_OBJECT_BLOB,
+	    RCV_PUSH_CERT_MAX, "the push certificate", NULL) < 0 || git_blob_lookup(&b, cx->repo, &id) < 0) {
+		snprintf(problem, sizeof(problem), "the certificate blob cannot be read (or is larger than %zu KiB)",
+			RCV_PUSH_CERT_MAX >> 10);
 	} else {
 		const char *data = git_blob_rawcontent(b);
 		size_t len = (size_t)git_blob_rawsize(b);
@@ -265,6 +264,8 @@ static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *en
 		git_blob *b = NULL;
 		json_t *rec = NULL;
 		if (strncmp(git_reference_name(ref), prefix, strlen(prefix)) == 0 && git_reference_target(ref) &&
+		    bpg_git_object_size(NULL, NULL, cx->repo, git_reference_target(ref), GIT_OBJECT_BLOB, (1 << 20) - 1,
+		    "a release record", NULL) == 0 &&
 		    git_blob_lookup(&b, cx->repo, git_reference_target(ref)) == 0 && git_blob_rawsize(b) < (1 << 20))
 			rec = json_loadb(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), 0, NULL);
 		git_blob_free(b);
@@ -375,7 +376,9 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 	if (json_object_set_new(server, "pushed_approvals", json_array()) < 0)
 		return oom(err);
 	if (!git_oid_is_zero(&nid)) {
-		if (git_commit_lookup(&nc, cx->repo, &nid) < 0 || git_commit_tree(&ntree, nc) < 0) {
+		if ((rc = bpg_git_commit_lookup(&nc, cx->repo, &nid, u->name, err)) == BPG_ETOOBIG)
+			goto done; /* err names the limit */
+		if (rc < 0 || git_commit_tree(&ntree, nc) < 0) {
 			rc = bpg_error_set(err, BPG_EINVALID, "%s: the pushed object is not a commit", u->name);
 			goto done;
 		}

@@ -1,0 +1,128 @@
+/* The budget of one judgement (bpgate/budget.h). */
+#include "bpgate/budget.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+struct bpg_budget {
+	struct timespec start;
+	unsigned max_seconds;
+	size_t max_memory;
+	char seconds_name[128];
+	char memory_name[128];
+	atomic_ulong checks;
+};
+
+static void name_copy(char *dst, size_t cap, const char *src, const char *def)
+{
+	const char *s = src && *src ? src : def;
+	size_t n = strlen(s);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+int bpg_budget_new(bpg_budget **out, const bpg_budget_opts *opts, bpg_error *err)
+{
+	bpg_budget *b;
+
+	*out = NULL;
+	if (!(b = calloc(1, sizeof(*b))))
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	clock_gettime(CLOCK_MONOTONIC, &b->start);
+	b->max_seconds = opts->max_seconds;
+	b->max_memory = opts->max_memory;
+	name_copy(b->seconds_name, sizeof(b->seconds_name), opts->seconds_name, "the time budget");
+	name_copy(b->memory_name, sizeof(b->memory_name), opts->memory_name, "the memory budget");
+	atomic_init(&b->checks, 0);
+	*out = b;
+	return 0;
+}
+
+void bpg_budget_free(bpg_budget *b)
+{
+	free(b);
+}
+
+/* Milliseconds since the start. */
+static unsigned long long elapsed_ms(const bpg_budget *b)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long s = (long long)(now.tv_sec - b->start.tv_sec);
+	long long ns = (long long)(now.tv_nsec - b->start.tv_nsec);
+	long long ms = s * 1000 + ns / 1000000;
+	return ms < 0 ? 0 : (unsigned long long)ms;
+}
+
+static size_t peak_bytes(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) < 0 || ru.ru_maxrss < 0)
+		return 0;
+	return (size_t)ru.ru_maxrss * 1024; /* Linux: kilobytes */
+}
+
+int bpg_budget_check(const bpg_budget *b, bpg_error *err)
+{
+	unsigned long long ms;
+	size_t peak;
+
+	if (!b)
+		return 0;
+	atomic_fetch_add(&((bpg_budget *)b)->checks, 1);
+	/* 0 seconds: spent before the first check, whatever the clock says */
+	if (b->max_seconds == 0 || (ms = elapsed_ms(b)) >= (unsigned long long)b->max_seconds * 1000)
+		return bpg_error_set(err, BPG_ETOOBIG, "the judgement ran out of time: it took longer than "
+			"its budget of %u s (%s); the change is refused, not judged in part", b->max_seconds,
+			b->seconds_name);
+	if (b->max_memory != BPG_BUDGET_UNLIMITED && (peak = peak_bytes()) > b->max_memory)
+		return bpg_error_set(err, BPG_ETOOBIG, "the judgement ran out of memory: it used %zu MiB, more "
+			"than its budget of %zu MiB (%s); the change is refused, not judged in part",
+			peak >> 20, b->max_memory >> 20, b->memory_name);
+	return 0;
+}
+
+bool bpg_budget_exceeded(const bpg_budget *b)
+{
+	return bpg_budget_check(b, NULL) < 0;
+}
+
+unsigned long bpg_budget_checks(const bpg_budget *b)
+{
+	return b ? atomic_load(&((bpg_budget *)b)->checks) : 0;
+}
+
+int bpg_budget_parse_size(size_t *out, const char *s, bpg_error *err)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	*out = 0;
+	if (!s || !isdigit((unsigned char)*s))
+		goto bad;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		goto bad;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end || (shift && v > (SIZE_MAX >> shift)) || v > SIZE_MAX)
+		goto bad;
+	*out = (size_t)v << shift;
+	return 0;
+bad:
+	return bpg_error_set(err, BPG_EINVALID, "'%s' is not a size (a number of bytes, or with a k, m or g suffix)",
+		s ? s : "");
+}
