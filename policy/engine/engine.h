@@ -14,6 +14,7 @@
 #define BPG_ENGINE_INTERNAL_H
 
 #include "bpgate/policy.h"
+#include "bpgate/testhook.h"
 #include "bpgate/buf.h"
 #include "bpgate/util.h"
 

@@ -117,7 +117,7 @@ int bpg_policy_test_run(bool *passed, bpg_buf *why, const bpg_policy *p, size_t 
 	size_t n = bpg_decision_finding_count(d), k;
 	json_t *e;
 	bool ok = true;
-	if (!(used = calloc(n + 1, sizeof(*used)))) {
+	if (!(used = bpg_calloc(n + 1, sizeof(*used)))) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
 	}

@@ -66,13 +66,13 @@ static int collect_manifest(const char *root, const git_tree_entry *entry, void 
 		return 0;
 	if (l->n == l->alloc) {
 		size_t na = l->alloc ? l->alloc * 2 : 8;
-		char **p = realloc(l->paths, na * sizeof(*p));
+		char **p = bpg_realloc(l->paths, na * sizeof(*p));
 		if (!p)
 			return -1;
 		l->paths = p;
 		l->alloc = na;
 	}
-	if (!(l->paths[l->n] = strdup(path)))
+	if (!(l->paths[l->n] = bpg_strdup(path)))
 		return -1;
 	l->n++;
 	return l->n > 10000 ? -1 : 0;

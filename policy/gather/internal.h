@@ -3,6 +3,7 @@
 #define BPG_GATHER_INTERNAL_H
 
 #include "bpgate/gather.h"
+#include "bpgate/testhook.h"
 #include "bpgate/buf.h"
 #include "bpgate/util.h"
 

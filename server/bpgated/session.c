@@ -11,6 +11,7 @@
  * then exit-status (or exit-signal), EOF, CLOSE, then wait for the client.
  */
 #include "session.h"
+#include "bpgate/testhook.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -351,6 +352,7 @@ static void maybe_finish_git(bpgd_conn *c)
 	if (c->child.pid <= 0 || c->finished || !c->child_reaped || c->out_open[0] || c->out_open[1])
 		return;
 	int st = c->child_status;
+	bpg_test_point("daemon-git-exited");
 	if (WIFSIGNALED(st)) {
 		bpgd_log(BPGD_LOG_WARN, "git.signal", "signal=%d", WTERMSIG(st));
 		finish(c, 0, signal_name(WTERMSIG(st)));
@@ -370,6 +372,7 @@ static void start_git(bpgd_conn *c, const bpgd_cmd *cmd)
 		c->git_protocol[0] ? c->git_protocol : NULL };
 
 	bpg_error_clear(&err);
+	bpg_test_point("daemon-exec"); /* test builds: where a test may kill the daemon */
 	if (bpgd_repo_resolve(&dir, c->cfg->repo_root, cmd->repo, &err) < 0 ||
 	    bpgd_spawn_git(&c->child, c->cfg, cmd->kind, dir.ptr, &id, &err) < 0) {
 		bpgd_log(BPGD_LOG_INFO, "exec.refused", "principal=%s repo=%s reason=\"%s\"", c->principal, cmd->repo,
