@@ -82,7 +82,10 @@ static int sign(bpg_buf *sig, const char *key_path, const bpg_buf *stmt, bpg_ssh
 		fprintf(stderr, "bpgate approve: %s\n", err.message);
 		goto done;
 	}
-	bpg_buf_printf(&path, "%s.pub", key_path);
+	if (bpg_buf_printf(&path, "%s.pub", key_path) < 0) {
+		fprintf(stderr, "bpgate approve: out of memory\n");
+		goto done;
+	}
 	if (bpg_file_read(&pubdata, path.ptr, 16384, &err) == 0 && bpg_ssh_pubkey_parse(pub, NULL, pubdata.ptr, pubdata.size, &err) < 0) {
 		fprintf(stderr, "bpgate approve: %s: %s\n", path.ptr, err.message);
 		goto done;
@@ -99,8 +102,7 @@ static int sign(bpg_buf *sig, const char *key_path, const bpg_buf *stmt, bpg_ssh
 		}
 		close(fd);
 		char *argv[] = { "ssh-keygen", "-q", "-Y", "sign", "-n", BPG_APPROVAL_NAMESPACE, "-f", (char *)key_path, tmpl, NULL };
-		bpg_buf_printf(&sp, "%s.sig", tmpl);
-		if (run(argv) == 0 && bpg_file_read(sig, sp.ptr, BPG_APPROVAL_MAX, &err) == 0)
+		if (bpg_buf_printf(&sp, "%s.sig", tmpl) == 0 && run(argv) == 0 && bpg_file_read(sig, sp.ptr, BPG_APPROVAL_MAX, &err) == 0)
 			rc = 0;
 		else
 			fprintf(stderr, "bpgate approve: ssh-keygen -Y sign failed\n");
@@ -167,7 +169,10 @@ int cmd_approve(int argc, char **argv)
 	}
 	if (!key) {
 		const char *home = getenv("HOME");
-		bpg_buf_printf(&keybuf, "%s/.ssh/id_ed25519", home ? home : "");
+		if (bpg_buf_printf(&keybuf, "%s/.ssh/id_ed25519", home ? home : "") < 0) {
+			fprintf(stderr, "bpgate approve: out of memory\n");
+			goto done;
+		}
 		key = keybuf.ptr;
 	}
 	if (repo_opt)
@@ -183,13 +188,15 @@ int cmd_approve(int argc, char **argv)
 	} else {
 		/* find the principal of the key in .bpgate/allowed_signers (needs KEY.pub for agent keys) */
 		bpg_buf p = BPG_BUF_INIT, pubdata = BPG_BUF_INIT;
-		bpg_buf_printf(&p, "%s.pub", key);
-		if (bpg_file_read(&pubdata, p.ptr, 16384, &err) == 0)
+		int prc = bpg_buf_printf(&p, "%s.pub", key);
+		if (prc == 0 && bpg_file_read(&pubdata, p.ptr, 16384, &err) == 0)
 			bpg_ssh_pubkey_parse(&pub, NULL, pubdata.ptr, pubdata.size, &err);
 		bpg_buf_clear(&p);
-		bpg_buf_printf(&p, "%s.bpgate/allowed_signers", git_repository_workdir(repo) ? git_repository_workdir(repo) : "");
-		int n = -1;
-		if (bpg_allowed_signers_load(&signers, p.ptr, &err) == 0)
+		if (prc == 0)
+			prc = bpg_buf_printf(&p, "%s.bpgate/allowed_signers",
+				git_repository_workdir(repo) ? git_repository_workdir(repo) : "");
+		int n = -1; /* out of memory (prc < 0): nobody found, refused below */
+		if (prc == 0 && bpg_allowed_signers_load(&signers, p.ptr, &err) == 0)
 			n = bpg_allowed_signers_find_principals(&found, signers, &pub, BPG_APPROVAL_NAMESPACE, time(NULL), &err);
 		bpg_buf_dispose(&p);
 		bpg_buf_dispose(&pubdata);
@@ -220,9 +227,9 @@ int cmd_approve(int argc, char **argv)
 	rc = BPG_EXIT_OK;
 	if (push) {
 		bpg_buf spec = BPG_BUF_INIT;
-		bpg_buf_printf(&spec, "%s:%s", refname.ptr, refname.ptr);
+		int src = bpg_buf_printf(&spec, "%s:%s", refname.ptr, refname.ptr);
 		char *pargv[] = { "git", "push", "-q", (char *)remote, spec.ptr, NULL };
-		if (run(pargv) != 0) {
+		if (src < 0 || run(pargv) != 0) { /* never a push without the refspec */
 			fprintf(stderr, "bpgate approve: pushing the approval failed; push it later with: git push %s %s\n",
 				remote, spec.ptr);
 			rc = BPG_EXIT_FINDINGS;

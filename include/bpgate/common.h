@@ -31,6 +31,9 @@
 /** A result that must be looked at: a failure ignored is a fault passed on. */
 #define BPG_MUST_CHECK __attribute__((warn_unused_result))
 #define BPG_WARN_UNUSED BPG_MUST_CHECK
+/** Drop a BPG_MUST_CHECK result on purpose (a (void) cast does not silence GCC).
+ * Only where a failure provably cannot matter, with a comment that says why. */
+#define BPG_IGNORE(expr) do { if ((expr) < 0) { /* dropped on purpose */ } } while (0)
 
 BPG_BEGIN_DECL
 

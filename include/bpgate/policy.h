@@ -153,7 +153,7 @@ typedef enum { BPG_RULE_PASS = 0, BPG_RULE_FAIL, BPG_RULE_WARN, BPG_RULE_NOTE, B
 BPG_EXTERN(int) bpg_evaluate(bpg_decision **out, const bpg_policy *policy,
 	const json_t *facts, bpg_error *err) BPG_WARN_UNUSED;
 /** Check the shape of a facts document (done by bpg_evaluate too). */
-BPG_EXTERN(int) bpg_facts_validate(const json_t *facts, bpg_error *err);
+BPG_EXTERN(int) bpg_facts_validate(const json_t *facts, bpg_error *err) BPG_MUST_CHECK;
 BPG_EXTERN(void) bpg_decision_free(bpg_decision *decision);
 
 /** Refused when any finding is blocking. */

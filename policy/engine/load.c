@@ -620,7 +620,8 @@ int bpg_policy_load(bpg_policy **out, bpg_diags **diags_out, const bpg_policy_fi
 		bpg_buf msg = BPG_BUF_INIT;
 		size_t n = bpg_diags_count(diags);
 		if (bpg_diag_format(&msg, bpg_diags_get(diags, 0)) == 0 && n > 1)
-			bpg_buf_printf(&msg, " (and %zu more problem%s)", n - 1, n > 2 ? "s" : "");
+			BPG_IGNORE(bpg_buf_printf(&msg, " (and %zu more problem%s)", n - 1, n > 2 ? "s" : ""));
+			/* failing already (EINVALID below): only the count of further problems is lost */
 		rc = bpg_error_set(err, BPG_EINVALID, "%s", msg.ptr ? msg.ptr : "invalid policy");
 		bpg_buf_dispose(&msg);
 		goto done;

@@ -19,7 +19,10 @@ static int check_one(json_t *bundles, const char *manifest_path, const bpg_tree 
 		return g_oom(err);
 	if ((rc = tree->read(&manifest, manifest_path, BPG_GATHER_MAX_BLOB, tree->payload, err)) < 0)
 		goto done;
-	bpg_buf_printf(&sigpath, "%s.minisig", manifest_path);
+	if (bpg_buf_printf(&sigpath, "%s.minisig", manifest_path) < 0) {
+		rc = g_oom(err); /* never read as "no signature" */
+		goto done;
+	}
 	rc = tree->read(&sig, sigpath.ptr, 1 << 16, tree->payload, err);
 	if (rc < 0 && rc != BPG_ENOTFOUND)
 		goto done;

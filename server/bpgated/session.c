@@ -377,8 +377,7 @@ static void start_git(bpgd_conn *c, const bpgd_cmd *cmd)
 	    bpgd_spawn_git(&c->child, c->cfg, cmd->kind, dir.ptr, &id, &err) < 0) {
 		bpgd_log(BPGD_LOG_INFO, "exec.refused", "principal=%s repo=%s reason=\"%s\"", c->principal, cmd->repo,
 			err.message);
-		bpg_buf_printf(&msg, "bpgated: %s", err.message);
-		refuse(c, msg.ptr ? msg.ptr : "bpgated: refused");
+		refuse(c, bpg_buf_printf(&msg, "bpgated: %s", err.message) < 0 ? "bpgated: refused" : msg.ptr);
 		goto done;
 	}
 	bpgd_log(BPGD_LOG_INFO, "git.start", "principal=%s repo=%s verb=%s pid=%ld protocol=%s", c->principal,
@@ -423,9 +422,8 @@ static void act_on_exec(bpgd_conn *c)
 	bpgd_log(BPGD_LOG_INFO, "exec", "principal=%s command=\"%s\"", c->principal,
 		bpgd_esc(line, sizeof(line), c->exec_line));
 	if (c->over_limit) {
-		bpg_buf_printf(&msg, "bpgated: too many connections for '%s' (limit %d); try again later",
-			c->principal, c->cfg->limits.max_per_principal);
-		refuse(c, msg.ptr);
+		refuse(c, bpg_buf_printf(&msg, "bpgated: too many connections for '%s' (limit %d); try again later",
+			c->principal, c->cfg->limits.max_per_principal) < 0 ? "bpgated: refused" : msg.ptr);
 		goto done;
 	}
 	if (g_terminate) {
@@ -434,8 +432,7 @@ static void act_on_exec(bpgd_conn *c)
 	}
 	if (bpgd_cmd_parse(&cmd, c->exec_line, (size_t)c->cfg->limits.max_command_length, &err) < 0) {
 		bpgd_log(BPGD_LOG_INFO, "exec.refused", "principal=%s reason=\"%s\"", c->principal, err.message);
-		bpg_buf_printf(&msg, "bpgated: %s", err.message);
-		refuse(c, msg.ptr);
+		refuse(c, bpg_buf_printf(&msg, "bpgated: %s", err.message) < 0 ? "bpgated: refused" : msg.ptr);
 		goto done;
 	}
 	if (cmd.kind == BPGD_CMD_RECEIVE_PACK || cmd.kind == BPGD_CMD_UPLOAD_PACK ||
