@@ -6,9 +6,10 @@
  * build with tests (meson -Dtests=true, which defines BPG_TEST_HOOKS for the
  * core library) two hooks exist for the tests; in other builds they do
  * nothing:
- *  - bpg_test_alloc_fail_at(n): the n-th wrapped allocation from now on
- *    (0 = the next one) returns NULL, and so does every later one until the
- *    hook is reset with -1. Thread-safe (an atomic counter).
+ *  - bpg_test_alloc_fail_at(n, count): from the n-th wrapped allocation from
+ *    now on (0 = the next one), count allocations return NULL (count < 0:
+ *    every later one) until the hook is reset with n = -1. Thread-safe (an
+ *    atomic counter).
  *  - bpg_test_point(name): when the environment variable
  *    BPGATE_TEST_PAUSE_AT equals name, the process writes its pid to the
  *    file named by BPGATE_TEST_PAUSE_MARKER (when set) and stops itself with
@@ -27,9 +28,9 @@ BPG_EXTERN(void *) bpg_realloc(void *p, size_t n);
 BPG_EXTERN(char *) bpg_strdup(const char *s);
 BPG_EXTERN(char *) bpg_strndup(const char *s, size_t n);
 
-/** Fail the n-th wrapped allocation from now and all after it; -1 resets.
- * Returns 0, or BPG_ERROR in a build without test hooks. */
-BPG_EXTERN(int) bpg_test_alloc_fail_at(long n);
+/** Fail count wrapped allocations from the n-th from now (count < 0: all after
+ * it); n = -1 resets. Returns 0, or BPG_ERROR in a build without test hooks. */
+BPG_EXTERN(int) bpg_test_alloc_fail_at(long n, long count);
 /** Wrapped allocations attempted since the last bpg_test_alloc_fail_at(). */
 BPG_EXTERN(long) bpg_test_alloc_count(void);
 

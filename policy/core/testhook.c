@@ -13,19 +13,20 @@
 #include <stdio.h>
 #include <unistd.h>
 
-static atomic_long fail_at = -1;
+static atomic_long fail_at = -1, fail_count = -1;
 static atomic_long seen;
 
 static int injected(void)
 {
-	long n = atomic_fetch_add(&seen, 1), at = atomic_load(&fail_at);
-	return at >= 0 && n >= at;
+	long n = atomic_fetch_add(&seen, 1), at = atomic_load(&fail_at), count = atomic_load(&fail_count);
+	return at >= 0 && n >= at && (count < 0 || n - at < count);
 }
 
-int bpg_test_alloc_fail_at(long n)
+int bpg_test_alloc_fail_at(long n, long count)
 {
 	atomic_store(&fail_at, -1);
 	atomic_store(&seen, 0);
+	atomic_store(&fail_count, count);
 	atomic_store(&fail_at, n);
 	return 0;
 }
@@ -58,9 +59,9 @@ void bpg_test_point(const char *name)
 #else
 #define injected() 0
 
-int bpg_test_alloc_fail_at(long n)
+int bpg_test_alloc_fail_at(long n, long count)
 {
-	(void)n;
+	(void)n, (void)count;
 	return BPG_ERROR;
 }
 

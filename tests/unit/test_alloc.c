@@ -44,7 +44,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 static void teardown(void)
 {
-	bpg_test_alloc_fail_at(-1);
+	bpg_test_alloc_fail_at(-1, 0);
 	git_repository_free(repo);
 	cr_assert_eq(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 	git_libgit2_shutdown();
@@ -155,7 +155,7 @@ static void fail_every_allocation(bool threaded)
 	git_oid_tostr(old_hex, sizeof(old_hex), &c0);
 	git_oid_tostr(new_hex, sizeof(new_hex), &c2);
 	cr_assert_eq(bpg_policy_load_dir(&p, pack, &err), 0, "%s", err.message);
-	cr_assert_eq(bpg_test_alloc_fail_at(1L << 40), 0, "a build with tests has the allocation hook");
+	cr_assert_eq(bpg_test_alloc_fail_at(1L << 40, -1), 0, "a build with tests has the allocation hook");
 	cr_assert_eq(run(&want, p, old_hex, new_hex, threaded, &err), 0, "%s", err.message);
 	total = bpg_test_alloc_count();
 	cr_assert_gt(total, 50, "the run allocates through the wrappers (%ld)", total);
@@ -164,9 +164,9 @@ static void fail_every_allocation(bool threaded)
 	for (long n = 0; n <= total; n++) {
 		char *got = NULL;
 		bpg_error_clear(&err);
-		bpg_test_alloc_fail_at(n);
+		bpg_test_alloc_fail_at(n, -1);
 		int rc = run(&got, p, old_hex, new_hex, threaded, &err);
-		bpg_test_alloc_fail_at(-1);
+		bpg_test_alloc_fail_at(-1, 0);
 		if (n < total && !threaded) {
 			/* every allocation the run makes is needed: failing one fails the run */
 			cr_assert_lt(rc, 0, "allocation %ld of %ld failed, yet the run succeeded", n, total);
@@ -183,6 +183,20 @@ static void fail_every_allocation(bool threaded)
 		free(got);
 	}
 	cr_assert_geq(failed, threaded ? 1 : total, "failed runs: %ld of %ld", failed, total);
+	/* one failure alone (the allocations after it succeed): the same outcome, or an error */
+	for (long n = 0; !threaded && n < total; n++) {
+		char *got = NULL;
+		bpg_error_clear(&err);
+		bpg_test_alloc_fail_at(n, 1);
+		int rc = run(&got, p, old_hex, new_hex, threaded, &err);
+		bpg_test_alloc_fail_at(-1, 0);
+		if (rc < 0)
+			cr_assert(rc == BPG_ENOMEM || strstr(err.message, "out of memory"),
+				"allocation %ld alone: rc %d does not say out of memory: %s", n, rc, err.message);
+		else
+			cr_assert_str_eq(got, want, "allocation %ld alone failed: a different decision: %s", n, got);
+		free(got);
+	}
 	free(want);
 	bpg_policy_free(p);
 	free(policy);
@@ -200,7 +214,7 @@ Test(alloc, policy_load_every_allocation_fails_cleanly)
 	bpg_error err;
 	long total;
 
-	bpg_test_alloc_fail_at(1L << 40);
+	bpg_test_alloc_fail_at(1L << 40, -1);
 	cr_assert_eq(bpg_policy_load_dir(&p, pack, &err), 0, "%s", err.message);
 	total = bpg_test_alloc_count();
 	bpg_policy_free(p);
@@ -209,9 +223,9 @@ Test(alloc, policy_load_every_allocation_fails_cleanly)
 	for (long n = 0; n < total; n++) {
 		p = NULL;
 		bpg_error_clear(&err);
-		bpg_test_alloc_fail_at(n);
+		bpg_test_alloc_fail_at(n, -1);
 		int rc = bpg_policy_load_dir(&p, pack, &err);
-		bpg_test_alloc_fail_at(-1);
+		bpg_test_alloc_fail_at(-1, 0);
 		cr_assert_lt(rc, 0, "allocation %ld of %ld failed, yet the policy loaded", n, total);
 		cr_assert_null(p);
 		cr_assert_neq(err.message[0], '\0', "allocation %ld: rc %d without a message", n, rc);
