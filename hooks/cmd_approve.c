@@ -96,7 +96,10 @@ static int sign(bpg_buf *sig, const char *key_path, const bpg_buf *stmt, bpg_ssh
 		fprintf(stderr, "bpgate approve: %s\n", err.message);
 		goto done;
 	}
-	bpg_buf_printf(&path, "%s.pub", key_path);
+	if (bpg_buf_printf(&path, "%s.pub", key_path) < 0) {
+		fprintf(stderr, "bpgate approve: out of memory\n");
+		goto done;
+	}
 	if (bpg_file_read(&pubdata, path.ptr, 16384, &err) == 0 && bpg_ssh_pubkey_parse(pub, NULL, pubdata.ptr, pubdata.size, &err) < 0) {
 		fprintf(stderr, "bpgate approve: %s: %s\n", path.ptr, err.message);
 		goto done;
@@ -113,8 +116,7 @@ static int sign(bpg_buf *sig, const char *key_path, const bpg_buf *stmt, bpg_ssh
 		}
 		close(fd);
 		char *argv[] = { "ssh-keygen", "-q", "-Y", "sign", "-n", BPG_APPROVAL_NAMESPACE, "-f", (char *)key_path, tmpl, NULL };
-		bpg_buf_printf(&sp, "%s.sig", tmpl);
-		if (run(argv) == 0 && bpg_file_read(sig, sp.ptr, BPG_APPROVAL_MAX, &err) == 0)
+		if (bpg_buf_printf(&sp, "%s.sig", tmpl) == 0 && run(argv) == 0 && bpg_file_read(sig, sp.ptr, BPG_APPROVAL_MAX, &err) == 0)
 			rc = 0;
 		else
 			fprintf(stderr, "bpgate approve: ssh-keygen -Y sign failed\n");
@@ -203,7 +205,8 @@ static int resolve_rev(git_commit **out, bpg_buf *shown, git_repository *repo, c
 	if (strlen(rev) == GIT_OID_HEXSZ && strspn(rev, "0123456789abcdef") == GIT_OID_HEXSZ) {
 		git_oid_fromstr(&id, rev);
 		rc = git_object_lookup(&obj, repo, &id, GIT_OBJECT_ANY);
-		bpg_buf_puts(shown, "commit id");
+		if (bpg_buf_puts(shown, "commit id") < 0)
+			rc = -1; /* out of memory: refused below */
 		goto peel;
 	}
 	if (blen && strncmp(base, "refs/", 5) == 0) {
@@ -242,13 +245,14 @@ static int resolve_rev(git_commit **out, bpg_buf *shown, git_repository *repo, c
 	}
 	if (chosen[0]) {
 		bpg_buf spec = BPG_BUF_INIT;
-		bpg_buf_printf(&spec, "%s%s", chosen, rev + blen);
-		rc = git_revparse_single(&obj, repo, spec.ptr);
-		bpg_buf_puts(shown, spec.ptr);
+		rc = bpg_buf_printf(&spec, "%s%s", chosen, rev + blen) < 0 ? -1 : git_revparse_single(&obj, repo, spec.ptr);
+		if (rc == 0 && bpg_buf_puts(shown, spec.ptr) < 0)
+			rc = -1; /* out of memory: refused below */
 		bpg_buf_dispose(&spec);
 	} else {
 		rc = git_revparse_single(&obj, repo, rev); /* HEAD, an abbreviated id, ... */
-		bpg_buf_puts(shown, rev);
+		if (rc == 0 && bpg_buf_puts(shown, rev) < 0)
+			rc = -1; /* out of memory: refused below */
 	}
 peel:
 	if (rc < 0 || git_object_peel((git_object **)out, obj, GIT_OBJECT_COMMIT) < 0) {
@@ -309,7 +313,10 @@ int cmd_approve(int argc, char **argv)
 	}
 	if (!key) {
 		const char *home = getenv("HOME");
-		bpg_buf_printf(&keybuf, "%s/.ssh/id_ed25519", home ? home : "");
+		if (bpg_buf_printf(&keybuf, "%s/.ssh/id_ed25519", home ? home : "") < 0) {
+			fprintf(stderr, "bpgate approve: out of memory\n");
+			goto done;
+		}
 		key = keybuf.ptr;
 	}
 	if (repo_opt)
@@ -325,13 +332,15 @@ int cmd_approve(int argc, char **argv)
 	} else {
 		/* find the principal of the key in .bpgate/allowed_signers (needs KEY.pub for agent keys) */
 		bpg_buf p = BPG_BUF_INIT, pubdata = BPG_BUF_INIT;
-		bpg_buf_printf(&p, "%s.pub", key);
-		if (bpg_file_read(&pubdata, p.ptr, 16384, &err) == 0)
+		int prc = bpg_buf_printf(&p, "%s.pub", key);
+		if (prc == 0 && bpg_file_read(&pubdata, p.ptr, 16384, &err) == 0)
 			bpg_ssh_pubkey_parse(&pub, NULL, pubdata.ptr, pubdata.size, &err);
 		bpg_buf_clear(&p);
-		bpg_buf_printf(&p, "%s.bpgate/allowed_signers", git_repository_workdir(repo) ? git_repository_workdir(repo) : "");
-		int n = -1;
-		if (bpg_allowed_signers_load(&signers, p.ptr, &err) == 0)
+		if (prc == 0)
+			prc = bpg_buf_printf(&p, "%s.bpgate/allowed_signers",
+				git_repository_workdir(repo) ? git_repository_workdir(repo) : "");
+		int n = -1; /* out of memory (prc < 0): nobody found, refused below */
+		if (prc == 0 && bpg_allowed_signers_load(&signers, p.ptr, &err) == 0)
 			n = bpg_allowed_signers_find_principals(&found, signers, &pub, BPG_APPROVAL_NAMESPACE, time(NULL), &err);
 		bpg_buf_dispose(&p);
 		bpg_buf_dispose(&pubdata);
@@ -373,9 +382,9 @@ int cmd_approve(int argc, char **argv)
 	rc = BPG_EXIT_OK;
 	if (push) {
 		bpg_buf spec = BPG_BUF_INIT;
-		bpg_buf_printf(&spec, "%s:%s", refname.ptr, refname.ptr);
+		int src = bpg_buf_printf(&spec, "%s:%s", refname.ptr, refname.ptr);
 		char *pargv[] = { "git", "push", "-q", (char *)remote, spec.ptr, NULL };
-		if (run(pargv) != 0) {
+		if (src < 0 || run(pargv) != 0) { /* never a push without the refspec */
 			fprintf(stderr, "bpgate approve: pushing the approval failed; push it later with: git push %s %s\n",
 				remote, spec.ptr);
 			rc = BPG_EXIT_FINDINGS;

@@ -315,28 +315,39 @@ static int diff_setup(bool global)
 				cmds[i][3]);
 			goto done;
 		}
+	int prc;
 	if (global) {
 		const char *home = getenv("HOME");
 		const char *xdg = getenv("XDG_CONFIG_HOME");
 		if (xdg && *xdg)
-			bpg_buf_printf(&path, "%s/git/attributes", xdg);
+			prc = bpg_buf_printf(&path, "%s/git/attributes", xdg);
 		else if (home)
-			bpg_buf_printf(&path, "%s/.config/git/attributes", home);
+			prc = bpg_buf_printf(&path, "%s/.config/git/attributes", home);
 		else
 			goto done;
 	} else {
 		const char *gd = getenv("GIT_DIR");
-		bpg_buf_printf(&path, "%s/info/attributes", gd && *gd ? gd : ".git");
+		prc = bpg_buf_printf(&path, "%s/info/attributes", gd && *gd ? gd : ".git");
+	}
+	if (prc < 0) {
+		fprintf(stderr, "bpgate diff: out of memory\n");
+		goto done;
 	}
 	if (bpg_file_read(&cur, path.ptr, 1 << 20, &err) < 0 && err.code != BPG_ENOTFOUND) {
 		cli_report_error("diff", &err);
 		goto done;
 	}
 	if (!cur.ptr || !strstr(cur.ptr, line)) {
-		bpg_buf_put(&attr, cur.ptr ? cur.ptr : "", cur.size);
-		if (attr.size && attr.ptr[attr.size - 1] != '\n')
-			bpg_buf_putc(&attr, '\n');
-		bpg_buf_puts(&attr, line);
+		/* all or nothing: never rewrite the file without what it had */
+		prc = bpg_buf_put(&attr, cur.ptr ? cur.ptr : "", cur.size);
+		if (prc == 0 && attr.size && attr.ptr[attr.size - 1] != '\n')
+			prc = bpg_buf_putc(&attr, '\n');
+		if (prc == 0)
+			prc = bpg_buf_puts(&attr, line);
+		if (prc < 0) {
+			fprintf(stderr, "bpgate diff: out of memory\n");
+			goto done;
+		}
 		{
 			/* info/ may not exist in a fresh repository. */
 			char *slash = strrchr(path.ptr, '/');

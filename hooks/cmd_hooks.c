@@ -93,7 +93,7 @@ static int hook_pre_push(fe_ctx *ctx)
 		if (bpg_gather_ref(facts, ctx->repo, rref, rsha, lsha, env, &go, &err) < 0) {
 			/* The remote tip may be unknown locally (someone else pushed): judge
 			 * the local commits against nothing rather than refuse blindly. */
-			if (strstr(err.message, "cannot") &&
+			if (err.code == BPG_ENOBASE &&
 			    bpg_gather_ref(facts, ctx->repo, rref, "0000000000000000000000000000000000000000",
 			    lsha, env, &go, &err) == 0)
 				continue;

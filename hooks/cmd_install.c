@@ -80,8 +80,11 @@ static int install_hooks(git_repository *repo, bool uninstall)
 		struct stat st;
 		bpg_buf_clear(&path);
 		bpg_buf_clear(&saved);
-		bpg_buf_printf(&path, "%s%s%s", dir.ptr, dir.ptr[dir.size - 1] == '/' ? "" : "/", name);
-		bpg_buf_printf(&saved, "%s" SAVED_SUFFIX, path.ptr);
+		if (bpg_buf_printf(&path, "%s%s%s", dir.ptr, dir.ptr[dir.size - 1] == '/' ? "" : "/", name) < 0 ||
+		    bpg_buf_printf(&saved, "%s" SAVED_SUFFIX, path.ptr) < 0) {
+			fprintf(stderr, "bpgate install: out of memory\n");
+			goto done;
+		}
 		if (uninstall) {
 			if (lstat(path.ptr, &st) == 0 && is_ours(path.ptr)) {
 				unlink(path.ptr);
@@ -161,8 +164,8 @@ static int find_pack(bpg_buf *out, const char *name)
 		if (!roots[i])
 			continue;
 		bpg_buf_clear(out);
-		bpg_buf_printf(out, "%s/%s", roots[i], name);
-		bpg_buf_puts(out, "/policy.json");
+		if (bpg_buf_printf(out, "%s/%s", roots[i], name) < 0 || bpg_buf_puts(out, "/policy.json") < 0)
+			return -1; /* out of memory: no pack found rather than a wrong path */
 		if (stat(out->ptr, &st) == 0) {
 			out->size -= strlen("/policy.json");
 			out->ptr[out->size] = '\0';
@@ -193,20 +196,23 @@ static int copy_dir(const char *pack, const char *dest, const char *sub)
 	struct dirent *e;
 	int rc = 0;
 
-	bpg_buf_printf(&from, "%s/%s", pack, sub);
+	if (bpg_buf_printf(&from, "%s/%s", pack, sub) < 0 || bpg_buf_printf(&to, "%s/%s", dest, sub) < 0) {
+		fprintf(stderr, "bpgate init: out of memory\n");
+		rc = -1;
+		goto done;
+	}
 	if (!(d = opendir(from.ptr)))
 		goto done;
-	bpg_buf_clear(&to);
-	bpg_buf_printf(&to, "%s/%s", dest, sub);
 	mkdir(to.ptr, 0755);
 	while (rc == 0 && (e = readdir(d))) {
 		bpg_buf f = BPG_BUF_INIT, t = BPG_BUF_INIT;
 		struct stat st;
 		if (e->d_name[0] == '.')
 			continue;
-		bpg_buf_printf(&f, "%s/%s", from.ptr, e->d_name);
-		bpg_buf_printf(&t, "%s/%s", to.ptr, e->d_name);
-		if (stat(f.ptr, &st) == 0 && S_ISREG(st.st_mode))
+		if (bpg_buf_printf(&f, "%s/%s", from.ptr, e->d_name) < 0 || bpg_buf_printf(&t, "%s/%s", to.ptr, e->d_name) < 0) {
+			fprintf(stderr, "bpgate init: out of memory\n");
+			rc = -1;
+		} else if (stat(f.ptr, &st) == 0 && S_ISREG(st.st_mode))
 			rc = copy_file(f.ptr, t.ptr);
 		bpg_buf_dispose(&f);
 		bpg_buf_dispose(&t);
@@ -250,8 +256,11 @@ int cmd_init(int argc, char **argv)
 		fprintf(stderr, "bpgate init: the repository is bare; run it in a working tree\n");
 		goto done;
 	}
-	bpg_buf_printf(&dest, "%s.bpgate", git_repository_workdir(repo));
-	bpg_buf_printf(&t, "%s/policy.json", dest.ptr);
+	if (bpg_buf_printf(&dest, "%s.bpgate", git_repository_workdir(repo)) < 0 ||
+	    bpg_buf_printf(&t, "%s/policy.json", dest.ptr) < 0) {
+		fprintf(stderr, "bpgate init: out of memory\n");
+		goto done;
+	}
 	if (stat(t.ptr, &st) == 0 && !force) {
 		fprintf(stderr, "bpgate init: %s exists already; use --force to overwrite it with the pack\n", t.ptr);
 		goto done;
@@ -261,8 +270,11 @@ int cmd_init(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(top_files) / sizeof(top_files[0]); i++) {
 		bpg_buf_clear(&f);
 		bpg_buf_clear(&t);
-		bpg_buf_printf(&f, "%s/%s", packdir.ptr, top_files[i]);
-		bpg_buf_printf(&t, "%s/%s", dest.ptr, top_files[i]);
+		if (bpg_buf_printf(&f, "%s/%s", packdir.ptr, top_files[i]) < 0 ||
+		    bpg_buf_printf(&t, "%s/%s", dest.ptr, top_files[i]) < 0) {
+			fprintf(stderr, "bpgate init: out of memory\n");
+			goto done;
+		}
 		if (stat(f.ptr, &st) == 0 && copy_file(f.ptr, t.ptr) < 0)
 			goto done;
 	}

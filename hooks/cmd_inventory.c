@@ -115,10 +115,15 @@ static char *joined(const json_t *arr, const char *sep)
 	bpg_buf b = BPG_BUF_INIT;
 	size_t i;
 	json_t *v;
+	int jrc = 0; /* NULL (out of memory) rather than a list with items missing */
 	json_array_foreach(arr, i, v) {
 		if (i)
-			bpg_buf_puts(&b, sep);
-		bpg_buf_puts(&b, json_is_string(v) ? json_string_value(v) : "?");
+			jrc |= bpg_buf_puts(&b, sep);
+		jrc |= bpg_buf_puts(&b, json_is_string(v) ? json_string_value(v) : "?");
+	}
+	if (jrc != 0) {
+		bpg_buf_dispose(&b);
+		return NULL;
 	}
 	return bpg_buf_detach(&b);
 }
@@ -144,7 +149,7 @@ static void print_rows(json_t **rows, size_t n, bpg_format fmt)
 				else if (json_is_integer(v))
 					snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v)), text = num;
 				else if (json_is_array(v))
-					text = s = joined(v, "; ");
+					text = (s = joined(v, "; ")) ? s : "(out of memory)";
 				if (c)
 					putchar(',');
 				if (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@')
@@ -166,10 +171,10 @@ static void print_rows(json_t **rows, size_t n, bpg_format fmt)
 		printf("  blueprint: %lld write modules, dlq %s, confidential %s, connections [%s]\n",
 			(long long)json_integer_value(json_object_get(row, "write_modules")),
 			json_string_value(json_object_get(row, "dlq")),
-			json_string_value(json_object_get(row, "confidential")), conns);
+			json_string_value(json_object_get(row, "confidential")), conns ? conns : "(out of memory)");
 		probs = joined(json_object_get(row, "problems"), "; ");
-		if (*probs)
-			printf("  problems: %s\n", probs);
+		if (!probs || *probs)
+			printf("  problems: %s\n", probs ? probs : "(out of memory)");
 		free(conns);
 		free(probs);
 	}
@@ -203,7 +208,11 @@ int cmd_inventory(int argc, char **argv)
 		bpg_buf path = BPG_BUF_INIT, data = BPG_BUF_INIT;
 		bpg_blueprint *bp = NULL;
 		bpg_error err;
-		bpg_buf_printf(&path, "%s%s", ctx.workdir, e->path);
+		if (bpg_buf_printf(&path, "%s%s", ctx.workdir, e->path) < 0) {
+			fprintf(stderr, "bpgate inventory: out of memory\n");
+			bpg_buf_dispose(&path);
+			goto done; /* never an inventory with a blueprint missing */
+		}
 		if (bpg_file_read(&data, path.ptr, BPG_BLUEPRINT_MAX_BYTES, &err) == 0 &&
 		    bpg_gather_is_blueprint(e->path, data.ptr, data.size)) {
 			if (bpg_blueprint_parse(&bp, data.ptr ? data.ptr : "", data.size, e->path, &err) < 0)

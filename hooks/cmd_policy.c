@@ -137,19 +137,19 @@ static void facts_summary(const json_t *facts)
 	bpg_buf b = BPG_BUF_INIT;
 	const char *keys[] = { "context", "time", "repository", "pusher", "environment" };
 
-	bpg_buf_puts(&b, "facts:");
+	int wrc = bpg_buf_puts(&b, "facts:"); /* a summary with a key missing is not printed */
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *v = json_string_value(json_object_get(facts, keys[i]));
 		if (!v)
 			continue;
-		bpg_buf_printf(&b, " %s=", keys[i]);
-		bpg_safe_put(&b, v, strlen(v), 80);
+		wrc |= bpg_buf_printf(&b, " %s=", keys[i]);
+		wrc |= bpg_safe_put(&b, v, strlen(v), 80);
 	}
-	bpg_buf_printf(&b, "; %zu refs, %zu commits, %zu files, %zu bundles, %zu approvals",
+	wrc |= bpg_buf_printf(&b, "; %zu refs, %zu commits, %zu files, %zu bundles, %zu approvals",
 		json_array_size(json_object_get(facts, "refs")), json_array_size(json_object_get(facts, "commits")),
 		json_array_size(json_object_get(facts, "files")), json_array_size(json_object_get(facts, "bundles")),
 		json_array_size(json_object_get(facts, "approvals")));
-	printf("%s\n", b.ptr);
+	printf("%s\n", wrc == 0 && b.ptr ? b.ptr : "facts: (out of memory)");
 	bpg_buf_dispose(&b);
 }
 

@@ -71,16 +71,16 @@ static void put_safe(const char *s)
 }
 
 /* Single-quoted for a POSIX shell. */
-static void put_quoted(bpg_buf *out, const char *s)
+static int put_quoted(bpg_buf *out, const char *s)
 {
-	bpg_buf_put(out, "'", 1);
+	int rc = bpg_buf_put(out, "'", 1);
 	for (; *s; s++) {
 		if (*s == '\'')
-			bpg_buf_put(out, "'\\''", 4);
+			rc |= bpg_buf_put(out, "'\\''", 4);
 		else
-			bpg_buf_put(out, s, 1);
+			rc |= bpg_buf_put(out, s, 1);
 	}
-	bpg_buf_put(out, "'", 1);
+	return rc | bpg_buf_put(out, "'", 1);
 }
 
 static bool has_str(const json_t *arr, const char *s)
@@ -245,9 +245,10 @@ static void blueprint_impact(rb_ctx *cx, const git_diff_delta *dl)
 		if (c->kind == BPG_CHANGE_CONNECTION) {
 			bpg_buf line = BPG_BUF_INIT;
 			printf(" (%s -> %s)", c->old_value ? c->old_value : "none", c->new_value ? c->new_value : "none");
-			bpg_buf_printf(&line, "%s: module %lld %s %s -> %s", path, c->module_id, c->field ? c->field : "",
-				c->old_value ? c->old_value : "none", c->new_value ? c->new_value : "none");
-			if (line.ptr)
+			if (bpg_buf_printf(&line, "%s: module %lld %s %s -> %s", path, c->module_id, c->field ? c->field : "",
+				c->old_value ? c->old_value : "none", c->new_value ? c->new_value : "none") < 0)
+				add_str(cx->connections, "(a connection change that could not be described: out of memory)");
+			else
 				add_str(cx->connections, line.ptr);
 			bpg_buf_dispose(&line);
 		}
@@ -344,69 +345,72 @@ static const char *risk_of(const rb_ctx *cx)
 }
 
 /* One trailer "Key: value" line, unless a trailer of that key (case-insensitive, as git) is already there. */
-static void put_trailer(bpg_buf *trailers, json_t *done, const char *key, const char *fmt, ...) BPG_PRINTF(4, 5);
-static void put_trailer(bpg_buf *trailers, json_t *done, const char *key, const char *fmt, ...)
+static int put_trailer(bpg_buf *trailers, json_t *done, const char *key, const char *fmt, ...) BPG_PRINTF(4, 5);
+static int put_trailer(bpg_buf *trailers, json_t *done, const char *key, const char *fmt, ...)
 {
 	size_t i;
 	json_t *k;
 	va_list ap;
+	int rc;
 	if (!key || !*key)
-		return;
+		return 0;
 	json_array_foreach(done, i, k)
 		if (strcasecmp(json_string_value(k), key) == 0)
-			return;
-	json_array_append_new(done, json_string(key));
-	bpg_buf_printf(trailers, "%s: ", key);
+			return 0;
+	if (json_array_append_new(done, json_string(key)) < 0 || bpg_buf_printf(trailers, "%s: ", key) < 0)
+		return -1;
 	va_start(ap, fmt);
-	bpg_buf_vprintf(trailers, fmt, ap);
+	rc = bpg_buf_vprintf(trailers, fmt, ap);
 	va_end(ap);
-	bpg_buf_puts(trailers, "\n");
+	return rc < 0 ? rc : bpg_buf_puts(trailers, "\n");
 }
 
 /* Subject, body and the change-template trailers (as one paragraph, last): every
  * trailer the policy's change-template asks for, under the names the policy gives
  * them (bpgate/query.h), plus the risk trailer and, for a high-risk tier, the UAT one. */
-static void message(bpg_buf *subject, bpg_buf *body, bpg_buf *trailers, const rb_ctx *cx)
+static int message(bpg_buf *subject, bpg_buf *body, bpg_buf *trailers, const rb_ctx *cx)
 {
 	char to[GIT_OID_HEXSZ + 1], tip[GIT_OID_HEXSZ + 1], from_c[GIT_OID_HEXSZ + 1];
 	const char *when = cx->record ? json_string_value(json_object_get(cx->record, "time")) : NULL;
 	const char *tier = risk_of(cx);
 	size_t i;
 	json_t *s;
+	int rc = 0; /* a message missing a line or a trailer is never committed */
 
 	git_oid_tostr(to, sizeof(to), &cx->to_tree);
 	git_oid_tostr(tip, sizeof(tip), &cx->tip);
 	git_oid_tostr(from_c, sizeof(from_c), &cx->to_commit);
-	bpg_buf_printf(subject, "Roll back %s on %s to tree %.12s", cx->scenario, cx->env, to);
-	bpg_buf_printf(body, "Restores tree %s, which %s ran as commit %.12s%s%s%s.\nScenarios changing back:",
+	rc |= bpg_buf_printf(subject, "Roll back %s on %s to tree %.12s", cx->scenario, cx->env, to);
+	rc |= bpg_buf_printf(body, "Restores tree %s, which %s ran as commit %.12s%s%s%s.\nScenarios changing back:",
 		to, cx->env, from_c, when ? " (released " : "", when ? when : "", when ? ")" : "");
 	json_array_foreach(cx->changed, i, s)
-		bpg_buf_printf(body, " %s", json_string_value(s));
-	bpg_buf_printf(body, ".\nPrepared with `bpgate rollback %s --env %s`.", cx->scenario, cx->env);
+		rc |= bpg_buf_printf(body, " %s", json_string_value(s));
+	rc |= bpg_buf_printf(body, ".\nPrepared with `bpgate rollback %s --env %s`.", cx->scenario, cx->env);
 	json_t *done = json_array();
 	if (!done)
-		return;
+		return -1;
 	const char *risk_key = bpg_policy_risk_trailer(cx->policy);
 	for (i = 0; i < bpg_policy_trailer_count(cx->policy); i++) {
 		const char *key = bpg_policy_trailer(cx->policy, i);
 		if (!key)
 			continue;
 		if (strcasecmp(key, risk_key) == 0)
-			put_trailer(trailers, done, key, "%s", tier);
+			rc |= put_trailer(trailers, done, key, "%s", tier);
 		else if (strcasecmp(key, "Test-Plan") == 0)
-			put_trailer(trailers, done, key, "none new: this tree ran on %s as commit %.12s; watch the scenario's "
+			rc |= put_trailer(trailers, done, key, "none new: this tree ran on %s as commit %.12s; watch the scenario's "
 				"executions after the push", cx->env, from_c);
 		else if (strcasecmp(key, "Rollback") == 0)
-			put_trailer(trailers, done, key, "promote the rolled-back change (commit %.12s) again through stage", tip);
+			rc |= put_trailer(trailers, done, key, "promote the rolled-back change (commit %.12s) again through stage", tip);
 		else
-			put_trailer(trailers, done, key, "rollback %s on %s to tree %.12s, released before as commit %.12s",
+			rc |= put_trailer(trailers, done, key, "rollback %s on %s to tree %.12s, released before as commit %.12s",
 				cx->scenario, cx->env, to, from_c);
 	}
-	put_trailer(trailers, done, risk_key, "%s", tier);
+	rc |= put_trailer(trailers, done, risk_key, "%s", tier);
 	if (bpg_policy_tier_is_high(cx->policy, tier))
-		put_trailer(trailers, done, bpg_policy_uat_trailer(cx->policy), "released on %s before as commit %.12s",
+		rc |= put_trailer(trailers, done, bpg_policy_uat_trailer(cx->policy), "released on %s before as commit %.12s",
 			cx->env, from_c);
 	json_decref(done);
+	return rc;
 }
 
 static int signature(git_signature **out, git_repository *repo, const char *who)
@@ -461,8 +465,7 @@ static void fetch(const rb_ctx *cx)
 	const char *dir = git_repository_workdir(cx->repo) ? git_repository_workdir(cx->repo) : git_repository_path(cx->repo);
 	const char *url = NULL;
 	/* remote.<name>.url rather than git_remote_lookup, whose regex use leaks under libgit2 1.5 + pcre2 */
-	bpg_buf_printf(&b1, "remote.%s.url", cx->remote);
-	bool known = b1.ptr && git_repository_config_snapshot(&cfg, cx->repo) == 0 &&
+	bool known = bpg_buf_printf(&b1, "remote.%s.url", cx->remote) == 0 && git_repository_config_snapshot(&cfg, cx->repo) == 0 &&
 		git_config_get_string(&url, cfg, b1.ptr) == 0 && url;
 	git_config_free(cfg);
 	git_error_clear();
@@ -471,7 +474,12 @@ static void fetch(const rb_ctx *cx)
 		bpg_buf_dispose(&b1);
 		return;
 	}
-	bpg_buf_printf(&b1, "+%s:refs/remotes/%s/%s", cx->branch, cx->remote, cx->short_branch);
+	if (bpg_buf_printf(&b1, "+%s:refs/remotes/%s/%s", cx->branch, cx->remote, cx->short_branch) < 0) {
+		fprintf(stderr, "bpgate rollback: warning: out of memory: not fetching %s; using what this clone has\n",
+			cx->remote);
+		bpg_buf_dispose(&b1);
+		return;
+	}
 	char *argv[] = { "git", "-C", (char *)dir, "fetch", "-q", (char *)cx->remote, b1.ptr,
 		"+refs/bpgate/releases/*:refs/bpgate/releases/*", NULL };
 	if (b1.ptr && run(argv) != 0)
@@ -572,7 +580,7 @@ static int find_target(rb_ctx *cx, const char *to, const json_t *records, const 
 	return BPG_EXIT_FINDINGS;
 }
 
-static void print_next(const rb_ctx *cx, const char *branch_ref, bool dry, const bpg_buf *subject,
+static int print_next(const rb_ctx *cx, const char *branch_ref, bool dry, const bpg_buf *subject,
 	const bpg_buf *body, const bpg_buf *trailers)
 {
 	bool sign = bpg_policy_rule_on(cx->policy, "signed-push") &&
@@ -580,6 +588,7 @@ static void print_next(const rb_ctx *cx, const char *branch_ref, bool dry, const
 	const char *local = branch_ref + 11;
 	char tip[GIT_OID_HEXSZ + 1], to[GIT_OID_HEXSZ + 1];
 	bpg_buf cmd = BPG_BUF_INIT;
+	int rc = 0; /* never print a cut command line */
 
 	git_oid_tostr(tip, sizeof(tip), &cx->tip);
 	git_oid_tostr(to, sizeof(to), &cx->to_tree);
@@ -587,16 +596,23 @@ static void print_next(const rb_ctx *cx, const char *branch_ref, bool dry, const
 		printf("\nnothing created (--dry-run); the commands that prepare it by hand:\n");
 		printf("  git checkout -B %s %s\n", local, tip);
 		printf("  git read-tree -u --reset %s\n", to);
-		bpg_buf_puts(&cmd, "  git commit --no-verify -m ");
-		put_quoted(&cmd, subject->ptr);
-		bpg_buf_puts(&cmd, " -m ");
-		put_quoted(&cmd, body->ptr);
+		rc |= bpg_buf_puts(&cmd, "  git commit --no-verify -m ");
+		rc |= put_quoted(&cmd, subject->ptr);
+		rc |= bpg_buf_puts(&cmd, " -m ");
+		rc |= put_quoted(&cmd, body->ptr);
 		char *t = strdup(trailers->ptr ? trailers->ptr : ""), *save = NULL;
 		for (char *l = t ? strtok_r(t, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
-			bpg_buf_puts(&cmd, " --trailer ");
-			put_quoted(&cmd, l);
+			rc |= bpg_buf_puts(&cmd, " --trailer ");
+			rc |= put_quoted(&cmd, l);
 		}
+		if (!t)
+			rc = BPG_ENOMEM;
 		free(t);
+		if (rc != 0) {
+			fprintf(stderr, "bpgate rollback: out of memory\n");
+			bpg_buf_dispose(&cmd);
+			return rc;
+		}
 		printf("%s\n", cmd.ptr ? cmd.ptr : "");
 	} else {
 		char c[GIT_OID_HEXSZ + 1];
@@ -608,6 +624,7 @@ static void print_next(const rb_ctx *cx, const char *branch_ref, bool dry, const
 	}
 	printf("  git push%s %s %s:%s\n", sign ? " --signed" : "", cx->remote, local, cx->short_branch);
 	bpg_buf_dispose(&cmd);
+	return 0;
 }
 
 int cmd_rollback(int argc, char **argv)
@@ -727,13 +744,17 @@ int cmd_rollback(int argc, char **argv)
 		rc = BPG_EXIT_FINDINGS;
 		goto done;
 	}
-	message(&subject, &body, &trailers, &cx);
+	if (message(&subject, &body, &trailers, &cx) < 0) {
+		fprintf(stderr, "bpgate rollback: out of memory\n");
+		goto done;
+	}
 	if (!subject.ptr || !body.ptr || !trailers.ptr ||
 	    bpg_buf_printf(&msg, "%s\n\n%s\n\n%s", subject.ptr, body.ptr, trailers.ptr) < 0)
 		goto done;
 	if (!dry && create_commit(&cx, refname.ptr, &msg) < 0)
 		goto done;
-	print_next(&cx, refname.ptr, dry, &subject, &body, &trailers);
+	if (print_next(&cx, refname.ptr, dry, &subject, &body, &trailers) < 0)
+		goto done;
 	rc = BPG_EXIT_OK;
 done:
 	json_decref(cx.changed);

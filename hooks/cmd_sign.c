@@ -320,7 +320,10 @@ int cmd_sign(int argc, char **argv)
 	if (!sec || !file || optind != argc)
 		return cli_usage(SIGN_USAGE);
 	if (!sigpath) {
-		bpg_buf_printf(&defsig, "%s.minisig", file);
+		if (bpg_buf_printf(&defsig, "%s.minisig", file) < 0) {
+			bpg_error_set(&err, BPG_ENOMEM, "out of memory");
+			return fail("sign", &err);
+		}
 		sigpath = defsig.ptr;
 	}
 	if (load_seckey(&k, sec, passfd, &err) < 0 || sign_to(sigpath, &k, file, &o, &err) < 0)
@@ -361,7 +364,10 @@ int cmd_verify(int argc, char **argv)
 	if ((!pub == !pubstr) || !file || optind != argc)
 		return cli_usage(VERIFY_USAGE);
 	if (!sigpath) {
-		bpg_buf_printf(&defsig, "%s.minisig", file);
+		if (bpg_buf_printf(&defsig, "%s.minisig", file) < 0) {
+			bpg_error_set(&err, BPG_ENOMEM, "out of memory");
+			return fail("verify", &err);
+		}
 		sigpath = defsig.ptr;
 	}
 	if (load_pubkey(&pk, pub, pubstr, &err) < 0 ||
@@ -473,14 +479,19 @@ static int bundle_sign(int argc, char **argv)
 		rc = fail("bundle sign", &err);
 		goto done;
 	}
+	int trc = 0;
 	if (!so.trusted_comment) {
 		const char *base = strrchr(manifest, '/');
-		bpg_buf_printf(&tc, "timestamp:%lld\tfile:%s\thashed\tenvironment:%s\tcommit:%s",
+		trc = bpg_buf_printf(&tc, "timestamp:%lld\tfile:%s\thashed\tenvironment:%s\tcommit:%s",
 			(long long)time(NULL), base ? base + 1 : manifest, bpg_bundle_environment(b),
 			bpg_bundle_source_commit(b) ? bpg_bundle_source_commit(b) : "none");
 		so.trusted_comment = tc.ptr;
 	}
-	bpg_buf_printf(&sigpath, "%s.minisig", manifest);
+	if (trc < 0 || bpg_buf_printf(&sigpath, "%s.minisig", manifest) < 0) {
+		bpg_error_set(&err, BPG_ENOMEM, "out of memory");
+		rc = fail("bundle sign", &err);
+		goto done;
+	}
 	if (bpg_minisign_sign(&sig, k.key, text.ptr, text.size, &so, &err) < 0 ||
 	    bpg_file_write_atomic(sigpath.ptr, sig.ptr, sig.size, 0644, &err) < 0) {
 		rc = fail("bundle sign", &err);
@@ -527,7 +538,11 @@ static int bundle_verify(int argc, char **argv)
 	}
 	bpg_minisign_keyid(id, rel.key.keynum);
 	rel.principal = id;
-	bpg_buf_printf(&sigpath, "%s.minisig", manifest);
+	if (bpg_buf_printf(&sigpath, "%s.minisig", manifest) < 0) {
+		bpg_error_set(&err, BPG_ENOMEM, "out of memory");
+		rc = fail("bundle verify", &err);
+		goto done;
+	}
 	have_sig = bpg_file_read(&sig, sigpath.ptr, BPG_MINISIGN_FILE_MAX, &err) == 0;
 	if (!have_sig && err.code != BPG_ENOTFOUND) {
 		rc = fail("bundle verify", &err);
@@ -535,8 +550,11 @@ static int bundle_verify(int argc, char **argv)
 	}
 	/* The tree is the manifest's directory; paths are reported relative to it. */
 	slash = strrchr(manifest, '/');
-	bpg_buf_put(&dir, manifest, slash ? (size_t)(slash - manifest) : 0);
-	bpg_buf_putc(&dir, '\0');
+	if (bpg_buf_put(&dir, manifest, slash ? (size_t)(slash - manifest) : 0) < 0 || bpg_buf_putc(&dir, '\0') < 0) {
+		bpg_error_set(&err, BPG_ENOMEM, "out of memory"); /* never checked against another directory */
+		rc = fail("bundle verify", &err);
+		goto done;
+	}
 	bpg_tree_workdir(&tree, dir.size > 1 ? dir.ptr : (slash ? "/" : "."));
 	if (bpg_bundle_check(&res, slash ? slash + 1 : manifest, text.ptr ? text.ptr : "", text.size,
 		    have_sig ? (sig.ptr ? sig.ptr : "") : NULL, sig.size, &rel, 1, &tree, &err) < 0) {

@@ -515,7 +515,10 @@ int cmd_verify_commit(int argc, char **argv)
 			fprintf(stderr, "bpgate verify-commit: bare repository: give the allowed signers with -f FILE\n");
 			goto done;
 		}
-		bpg_buf_printf(&path, "%s.bpgate/allowed_signers", wd);
+		if (bpg_buf_printf(&path, "%s.bpgate/allowed_signers", wd) < 0) {
+			fprintf(stderr, "bpgate verify-commit: out of memory\n");
+			goto done;
+		}
 		file = path.ptr;
 	}
 	if (bpg_allowed_signers_load(&signers, file, &err) < 0) {

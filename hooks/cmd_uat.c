@@ -129,7 +129,10 @@ int cmd_uat(int argc, char **argv)
 	}
 	if (!key) {
 		const char *home = getenv("HOME");
-		bpg_buf_printf(&keybuf, "%s/.ssh/id_ed25519", home ? home : "");
+		if (bpg_buf_printf(&keybuf, "%s/.ssh/id_ed25519", home ? home : "") < 0) {
+			fprintf(stderr, "bpgate uat signoff: out of memory\n");
+			goto done;
+		}
 		key = keybuf.ptr;
 	}
 	if (as)

@@ -90,7 +90,11 @@ int fe_open(fe_ctx *ctx, const char *who)
 		bpg_policy_bundle_signer_role(ctx->policy));
 	{
 		bpg_buf p = BPG_BUF_INIT;
-		bpg_buf_printf(&p, "%s.bpgate/allowed_signers", ctx->workdir);
+		if (bpg_buf_printf(&p, "%s.bpgate/allowed_signers", ctx->workdir) < 0) {
+			fprintf(stderr, "bpgate %s: out of memory\n", who); /* never "no allowed_signers file" */
+			bpg_buf_dispose(&p);
+			goto done;
+		}
 		if (bpg_allowed_signers_load(&ctx->signers, p.ptr, &err) < 0 && err.code != BPG_ENOTFOUND) {
 			fprintf(stderr, "bpgate %s: %s\n  fix: correct .bpgate/allowed_signers (OpenSSH format)\n",
 				who, err.message);
@@ -98,7 +102,11 @@ int fe_open(fe_ctx *ctx, const char *who)
 			goto done;
 		}
 		bpg_buf_clear(&p);
-		bpg_buf_printf(&p, "%s.bpgate/ignore", ctx->workdir);
+		if (bpg_buf_printf(&p, "%s.bpgate/ignore", ctx->workdir) < 0) {
+			fprintf(stderr, "bpgate %s: out of memory\n", who);
+			bpg_buf_dispose(&p);
+			goto done;
+		}
 		if (bpg_scan_ignore_load(&ctx->ignore, p.ptr, &err) < 0 && err.code != BPG_ENOTFOUND) {
 			fprintf(stderr, "bpgate %s: %s\n", who, err.message);
 			bpg_buf_dispose(&p);

@@ -69,7 +69,7 @@ BPG_EXTERN(int) bpg_approval_load(bpg_buf *stmt, bpg_buf *sig, git_repository *r
  * reason in err otherwise. `out` (may be NULL) gets the statement.
  */
 BPG_EXTERN(int) bpg_approval_verify(bpg_approval *out, git_repository *repo, const git_oid *id,
-	const char *refname, const struct bpg_allowed_signers *signers, time_t now, bpg_error *err);
+	const char *refname, const struct bpg_allowed_signers *signers, time_t now, bpg_error *err) BPG_MUST_CHECK;
 
 /**
  * Append to `approvals` (a JSON array, facts format) every approval under

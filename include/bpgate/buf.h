@@ -26,12 +26,12 @@ typedef struct {
 #define BPG_BUF_INIT { NULL, 0, 0, 0 }
 
 /** Make room for `extra` more bytes. BPG_ETOOBIG past max, BPG_ENOMEM on OOM. */
-BPG_EXTERN(int) bpg_buf_grow(bpg_buf *buf, size_t extra);
-BPG_EXTERN(int) bpg_buf_put(bpg_buf *buf, const void *data, size_t len);
-BPG_EXTERN(int) bpg_buf_puts(bpg_buf *buf, const char *s);
-BPG_EXTERN(int) bpg_buf_putc(bpg_buf *buf, char c);
-BPG_EXTERN(int) bpg_buf_printf(bpg_buf *buf, const char *fmt, ...) BPG_PRINTF(2, 3);
-BPG_EXTERN(int) bpg_buf_vprintf(bpg_buf *buf, const char *fmt, va_list ap);
+BPG_EXTERN(int) bpg_buf_grow(bpg_buf *buf, size_t extra) BPG_MUST_CHECK;
+BPG_EXTERN(int) bpg_buf_put(bpg_buf *buf, const void *data, size_t len) BPG_MUST_CHECK;
+BPG_EXTERN(int) bpg_buf_puts(bpg_buf *buf, const char *s) BPG_MUST_CHECK;
+BPG_EXTERN(int) bpg_buf_putc(bpg_buf *buf, char c) BPG_MUST_CHECK;
+BPG_EXTERN(int) bpg_buf_printf(bpg_buf *buf, const char *fmt, ...) BPG_PRINTF(2, 3) BPG_MUST_CHECK;
+BPG_EXTERN(int) bpg_buf_vprintf(bpg_buf *buf, const char *fmt, va_list ap) BPG_MUST_CHECK;
 /** Forget the contents but keep the allocation. */
 BPG_EXTERN(void) bpg_buf_clear(bpg_buf *buf);
 /** Free the memory; the struct may be reused after another BPG_BUF_INIT. */

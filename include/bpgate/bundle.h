@@ -174,7 +174,7 @@ typedef struct bpg_bundle_result bpg_bundle_result;
  */
 BPG_EXTERN(int) bpg_bundle_check(bpg_bundle_result **out, const char *manifest_path,
 	const char *manifest, size_t len, const char *sig, size_t siglen,
-	const bpg_releaser *releasers, size_t nreleasers, const bpg_tree *tree, bpg_error *err);
+	const bpg_releaser *releasers, size_t nreleasers, const bpg_tree *tree, bpg_error *err) BPG_MUST_CHECK;
 
 BPG_EXTERN(void) bpg_bundle_result_free(bpg_bundle_result *res);
 /** True when signed by a releaser and every file matches. */

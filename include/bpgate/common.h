@@ -28,7 +28,12 @@
 
 #define BPG_EXTERN(type) extern __attribute__((visibility("default"))) type
 #define BPG_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#define BPG_WARN_UNUSED __attribute__((warn_unused_result))
+/** A result that must be looked at: a failure ignored is a fault passed on. */
+#define BPG_MUST_CHECK __attribute__((warn_unused_result))
+#define BPG_WARN_UNUSED BPG_MUST_CHECK
+/** Drop a BPG_MUST_CHECK result on purpose (a (void) cast does not silence GCC).
+ * Only where a failure provably cannot matter, with a comment that says why. */
+#define BPG_IGNORE(expr) do { if ((expr) < 0) { /* dropped on purpose */ } } while (0)
 
 BPG_BEGIN_DECL
 
@@ -42,6 +47,7 @@ typedef enum {
 	BPG_ETOOBIG = -5,   /**< the input exceeds a documented limit */
 	BPG_EVERIFY = -6,   /**< a signature or hash does not verify */
 	BPG_EIO = -7,       /**< reading or writing failed */
+	BPG_ENOBASE = -8,   /**< the old side of a ref update is not in this repository */
 } bpg_code;
 
 /** Caller-supplied error record (like jansson's json_error_t): on the stack. */

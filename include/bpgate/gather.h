@@ -108,7 +108,10 @@ BPG_EXTERN(int) bpg_gather_message(json_t *facts, git_repository *repo, const ch
 /**
  * One ref update. old/new: 40-hex ids, all-zero for creation/deletion.
  * Records created/deleted/fast_forward and the environment the ref maps to
- * (NULL when none), and gathers the range old..new.
+ * (NULL when none), and gathers the range old..new. When old is not zero and
+ * that object is not in the repository, returns BPG_ENOBASE and adds nothing
+ * (a client-side caller may then judge the update as a new branch); any other
+ * failure to read it is an error like the rest.
  */
 BPG_EXTERN(int) bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname,
 	const char *old_hex, const char *new_hex, const char *environment,

@@ -198,7 +198,7 @@ BPG_EXTERN(int) bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy
 /** Findings per decision; one more refuses the decision as a whole. */
 #define BPG_FINDINGS_MAX 100000
 /** Check the shape of a facts document (done by bpg_evaluate too). */
-BPG_EXTERN(int) bpg_facts_validate(const json_t *facts, bpg_error *err);
+BPG_EXTERN(int) bpg_facts_validate(const json_t *facts, bpg_error *err) BPG_MUST_CHECK;
 BPG_EXTERN(void) bpg_decision_free(bpg_decision *decision);
 
 /** Refused when any finding is blocking. */

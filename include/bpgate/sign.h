@@ -128,7 +128,7 @@ BPG_EXTERN(int) bpg_minisign_seckey_parse(bpg_minisign_seckey **out, const char 
  * Refuse a secret key file that group or others may access, as ssh does:
  * BPG_EINVALID "permissions 0644 for 'x' are too open ...".
  */
-BPG_EXTERN(int) bpg_seckey_file_check_mode(const char *path, bpg_error *err);
+BPG_EXTERN(int) bpg_seckey_file_check_mode(const char *path, bpg_error *err) BPG_MUST_CHECK;
 
 /**
  * Supplies a passphrase when a key turns out to be encrypted: *out must be
@@ -206,10 +206,10 @@ enum { BPG_MINISIGN_REQUIRE_PREHASH = 1 << 0 };
  * 0 when valid; BPG_EVERIFY with the reason otherwise.
  */
 BPG_EXTERN(int) bpg_minisign_sig_verify(const bpg_minisign_sig *sig, const bpg_minisign_pubkey *key,
-	const void *msg, size_t len, unsigned flags, bpg_error *err);
+	const void *msg, size_t len, unsigned flags, bpg_error *err) BPG_MUST_CHECK;
 /** Same, reading the message from a file (streamed when prehashed). */
 BPG_EXTERN(int) bpg_minisign_sig_verify_file(const bpg_minisign_sig *sig, const bpg_minisign_pubkey *key,
-	const char *path, unsigned flags, bpg_error *err);
+	const char *path, unsigned flags, bpg_error *err) BPG_MUST_CHECK;
 
 /* ---- passphrases ------------------------------------------------------ */
 

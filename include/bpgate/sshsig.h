@@ -93,7 +93,7 @@ BPG_EXTERN(bool) bpg_sshsig_is_cert(const bpg_sshsig *sig);
  * NULL) says which.
  */
 BPG_EXTERN(int) bpg_sshsig_check(bpg_sshsig_reason *reason, const bpg_sshsig *sig,
-	const void *msg, size_t msglen, const char *namespace, bpg_error *err);
+	const void *msg, size_t msglen, const char *namespace, bpg_error *err) BPG_MUST_CHECK;
 
 /**
  * Sign msg for `namespace` with an ed25519 key: appends the armored
@@ -161,7 +161,7 @@ BPG_EXTERN(int) bpg_ssh_parse_time(time_t *out, const char *text, size_t len, bp
  */
 BPG_EXTERN(int) bpg_sshsig_verify(bpg_sshsig_result *out, const void *msg, size_t msglen,
 	const char *armor, size_t armorlen, const char *namespace, const char *principal,
-	const bpg_allowed_signers *signers, time_t now, bpg_error *err);
+	const bpg_allowed_signers *signers, time_t now, bpg_error *err) BPG_MUST_CHECK;
 
 /* ------------------------------------------------------------------ */
 /* SSH-signed git commits and tags                                     */
@@ -193,7 +193,7 @@ BPG_EXTERN(int) bpg_gitsig_extract(bpg_buf *payload, bpg_buf *signature, int64_t
  */
 BPG_EXTERN(int) bpg_gitsig_verify(bpg_sshsig_result *out, bpg_gitsig_kind kind,
 	const char *raw, size_t len, const bpg_allowed_signers *signers, time_t now,
-	bpg_error *err);
+	bpg_error *err) BPG_MUST_CHECK;
 
 BPG_END_DECL
 

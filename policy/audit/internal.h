@@ -27,7 +27,7 @@ int bpg_audit__record_parse(uint64_t *index, bpg_hash *stored, const char **entr
 	size_t *entry_len, const char *line, size_t len, bpg_error *err);
 
 /* Is this a valid entry (one JSON object, UTF-8, no control bytes)? */
-int bpg_audit__entry_check(const char *entry, size_t len, bpg_error *err);
+int bpg_audit__entry_check(const char *entry, size_t len, bpg_error *err) BPG_MUST_CHECK;
 
 /* The base64 of the signature line by key `name` in a note (for the syslog SD). */
 int bpg_audit__note_sig_line(const char **b64, size_t *b64_len, const char *note, size_t len,
@@ -41,6 +41,6 @@ int bpg_audit__note_text(const char **text, size_t *tlen, const char *note, size
 int bpg_audit__dsse_sign_raw(unsigned char sig[64], const unsigned char *m, size_t len,
 	const bpg_dsse_key *key);
 int bpg_audit__dsse_verify_raw(const unsigned char sig[64], const unsigned char *m, size_t len,
-	const bpg_dsse_key *key);
+	const bpg_dsse_key *key) BPG_MUST_CHECK;
 
 #endif

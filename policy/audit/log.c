@@ -13,6 +13,7 @@
  * append can only add an uncommitted tail to what they see.
  */
 #include "internal.h"
+#include "bpgate/testhook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -662,8 +663,10 @@ int bpg_audit_append(bpg_audit_log *log, const char *entry, size_t len,
 		goto done;
 	}
 	if ((rc = cut_tail(log, NULL, err)) < 0 ||
-	    (rc = append_record(log, entry, len, err)) < 0 ||
-	    (rc = write_checkpoint(log, key, log->nrecs, err)) < 0)
+	    (rc = append_record(log, entry, len, err)) < 0)
+		goto done;
+	bpg_test_point("audit-record-written"); /* tests kill the writer here (no-op otherwise) */
+	if ((rc = write_checkpoint(log, key, log->nrecs, err)) < 0)
 		goto done;
 	if (index_out)
 		*index_out = log->nrecs - 1;

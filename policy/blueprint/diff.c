@@ -24,7 +24,7 @@ static int push(bpg_bpdiff *d, bpg_change_kind kind, const bpg_module *m, const 
 
 	if (d->count == d->alloc) {
 		size_t n = d->alloc ? d->alloc * 2 : 32;
-		bpg_change *p = realloc(d->changes, n * sizeof(*p));
+		bpg_change *p = bpg_realloc(d->changes, n * sizeof(*p));
 		if (!p)
 			return BPG_ENOMEM;
 		d->changes = p;
@@ -99,7 +99,7 @@ static int union_keys(const char ***out, size_t *n, json_t **keys_obj, const jso
 			return BPG_ENOMEM;
 	if (json_object_size(keys) == 0)
 		return 0;
-	if (!(*out = calloc(json_object_size(keys), sizeof(**out))))
+	if (!(*out = bpg_calloc(json_object_size(keys), sizeof(**out))))
 		return BPG_ENOMEM;
 	json_object_foreach(keys, key, v)
 		(*out)[(*n)++] = key;
@@ -259,7 +259,7 @@ static int cmp_module_ptr(const void *x, const void *y)
 
 static const bpg_module **sorted_modules(const bpg_blueprint *bp)
 {
-	const bpg_module **v = calloc(bp->nmodules + 1, sizeof(*v));
+	const bpg_module **v = bpg_calloc(bp->nmodules + 1, sizeof(*v));
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < bp->nmodules; i++)
@@ -270,7 +270,7 @@ static const bpg_module **sorted_modules(const bpg_blueprint *bp)
 
 int bpg_bpdiff_compute(bpg_bpdiff **out, const bpg_blueprint *a, const bpg_blueprint *b, bpg_error *err)
 {
-	bpg_bpdiff *d = calloc(1, sizeof(*d));
+	bpg_bpdiff *d = bpg_calloc(1, sizeof(*d));
 	const bpg_module **ma = NULL, **mb = NULL;
 	size_t i = 0, j = 0;
 	int rc = BPG_ENOMEM;

@@ -3,6 +3,7 @@
 #define BPG_BLUEPRINT_INTERNAL_H
 
 #include "bpgate/blueprint.h"
+#include "bpgate/testhook.h"
 #include "bpgate/buf.h"
 #include "bpgate/util.h"
 

@@ -162,7 +162,7 @@ static json_t *ref_set(const bpg_blueprint *bp, const char *kind)
 
 	for (size_t i = 0; i < bp->nmodules; i++)
 		total += bp->modules[i].nrefs;
-	if (!arr || (total && !(vals = calloc(total, sizeof(*vals)))))
+	if (!arr || (total && !(vals = bpg_calloc(total, sizeof(*vals)))))
 		goto fail;
 	for (size_t i = 0; i < bp->nmodules; i++)
 		for (size_t r = 0; r < bp->modules[i].nrefs; r++)

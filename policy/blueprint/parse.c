@@ -108,7 +108,7 @@ static int add_ref(walker *w, bp_module_extra *x, const char *kind, const char *
 		return oom(w);
 	if (x->nrefs == x->arefs) {
 		size_t n = x->arefs ? x->arefs * 2 : 4;
-		bpg_reference *refs = realloc(x->refs, n * sizeof(*refs));
+		bpg_reference *refs = bpg_realloc(x->refs, n * sizeof(*refs));
 		if (!refs)
 			return oom(w);
 		x->refs = refs;
@@ -171,7 +171,7 @@ static int collect_literals(walker *w, bp_module_extra *x, const json_t *v, bpg_
 			return oom(w);
 		if (x->nlits == x->alits) {
 			size_t n = x->alits ? x->alits * 2 : 8;
-			bpg_literal *lits = realloc(x->lits, n * sizeof(*lits));
+			bpg_literal *lits = bpg_realloc(x->lits, n * sizeof(*lits));
 			if (!lits)
 				return oom(w);
 			x->lits = lits;
@@ -255,11 +255,11 @@ static int add_module(walker *w, const json_t *m, bpg_container c, const char *p
 
 	if (bp->nmodules == bp->amodules) {
 		size_t n = bp->amodules ? bp->amodules * 2 : 32;
-		bpg_module *mods = realloc(bp->modules, n * sizeof(*mods));
+		bpg_module *mods = bpg_realloc(bp->modules, n * sizeof(*mods));
 		if (!mods)
 			return oom(w);
 		bp->modules = mods;
-		bp_module_extra *xs = realloc(bp->extra, n * sizeof(*xs));
+		bp_module_extra *xs = bpg_realloc(bp->extra, n * sizeof(*xs));
 		if (!xs)
 			return oom(w);
 		bp->extra = xs;
@@ -483,7 +483,7 @@ int bpg_blueprint_parse(bpg_blueprint **out, const char *data, size_t len,
 		data += 3;
 		len -= 3;
 	}
-	if (!(bp = calloc(1, sizeof(*bp)))) {
+	if (!(bp = bpg_calloc(1, sizeof(*bp)))) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "%s: out of memory", w.name);
 		goto done;
 	}

@@ -12,7 +12,7 @@ static const char *pool_keep(bp_pool *pool, char *s)
 		return NULL;
 	if (pool->count == pool->alloc) {
 		size_t n = pool->alloc ? pool->alloc * 2 : 256;
-		char **items = realloc(pool->items, n * sizeof(*items));
+		char **items = bpg_realloc(pool->items, n * sizeof(*items));
 		if (!items) {
 			free(s);
 			return NULL;
@@ -26,7 +26,7 @@ static const char *pool_keep(bp_pool *pool, char *s)
 
 const char *bp_pool_strndup(bp_pool *pool, const char *s, size_t len)
 {
-	char *copy = malloc(len + 1);
+	char *copy = bpg_malloc(len + 1);
 	if (!copy)
 		return NULL;
 	memcpy(copy, s, len);

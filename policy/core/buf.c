@@ -1,5 +1,6 @@
 /* Bounded growable buffer and whole-file I/O with size ceilings. */
 #include "bpgate/buf.h"
+#include "bpgate/testhook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,7 @@ int bpg_buf_grow(bpg_buf *buf, size_t extra)
 	nsize = buf->asize ? buf->asize : 64;
 	while (nsize < need)
 		nsize = nsize > SIZE_MAX / 2 ? need : nsize * 2;
-	p = realloc(buf->ptr, nsize);
+	p = bpg_realloc(buf->ptr, nsize);
 	if (!p)
 		return BPG_ENOMEM;
 	buf->ptr = p;
@@ -105,7 +106,7 @@ char *bpg_buf_detach(bpg_buf *buf)
 {
 	char *p = buf->ptr;
 	if (!p)
-		p = calloc(1, 1);
+		p = bpg_calloc(1, 1);
 	buf->ptr = NULL;
 	buf->size = buf->asize = 0;
 	return p;

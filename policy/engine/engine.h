@@ -15,6 +15,7 @@
 
 #include "bpgate/policy.h"
 #include "bpgate/query.h"
+#include "bpgate/testhook.h"
 #include "bpgate/buf.h"
 #include "bpgate/util.h"
 
@@ -82,7 +83,7 @@ typedef struct {
 } bpg_vctx;
 
 /* Validate v against s at pointer ptr (restored on return). < 0 only on OOM. */
-int bpg_schema_check(bpg_vctx *vc, const json_t *v, const bpg_schema *s, bpg_buf *ptr);
+int bpg_schema_check(bpg_vctx *vc, const json_t *v, const bpg_schema *s, bpg_buf *ptr) BPG_MUST_CHECK;
 const char *bpg_json_type_name(const json_t *v);
 bool bpg_time_valid(const char *s);
 

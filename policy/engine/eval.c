@@ -80,7 +80,7 @@ const char *bpg_ev_now(const bpg_eval *ev)
 
 static char *sdup(const char *s)
 {
-	return s ? strdup(s) : NULL;
+	return s ? bpg_strdup(s) : NULL;
 }
 
 static char *safe_dup(const char *s)
@@ -114,7 +114,7 @@ int bpg_ev_emit(bpg_eval *ev, bpg_severity sev, const bpg_where *w, const char *
 		return BPG_ETOOBIG;
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 16;
-		finding_slot *v = realloc(d->v, cap * sizeof(*v));
+		finding_slot *v = bpg_realloc(d->v, cap * sizeof(*v));
 		if (!v)
 			return BPG_ENOMEM;
 		d->v = v;
@@ -228,8 +228,8 @@ int bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy, const json
 		return rc;
 	if ((rc = bpg_facts_validate(facts, err)) < 0)
 		return rc;
-	if (!(d = calloc(1, sizeof(*d))) || !(d->modes = calloc(bpg_rule_table_len, sizeof(*d->modes))) ||
-	    !(d->counts = calloc(bpg_rule_table_len, sizeof(*d->counts)))) {
+	if (!(d = bpg_calloc(1, sizeof(*d))) || !(d->modes = bpg_calloc(bpg_rule_table_len, sizeof(*d->modes))) ||
+	    !(d->counts = bpg_calloc(bpg_rule_table_len, sizeof(*d->counts)))) {
 		rc = BPG_ENOMEM;
 		goto done;
 	}

@@ -14,10 +14,10 @@
 
 int bpg_policy_files_new(bpg_policy_files **out, const char *display_root, bpg_error *err)
 {
-	bpg_policy_files *f = calloc(1, sizeof(*f));
+	bpg_policy_files *f = bpg_calloc(1, sizeof(*f));
 
 	*out = NULL;
-	if (!f || !(f->root = strdup(display_root ? display_root : ""))) {
+	if (!f || !(f->root = bpg_strdup(display_root ? display_root : ""))) {
 		free(f);
 		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
 	}
@@ -65,7 +65,7 @@ int bpg_policy_files_add(bpg_policy_files *f, const char *path, const void *data
 			return bpg_error_set(err, BPG_EINVALID, "policy file '%s' given twice", path);
 	if (f->n == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : 8;
-		bpg_policy_file *v = realloc(f->v, cap * sizeof(*v));
+		bpg_policy_file *v = bpg_realloc(f->v, cap * sizeof(*v));
 		if (!v)
 			return bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		f->v = v;
@@ -73,10 +73,10 @@ int bpg_policy_files_add(bpg_policy_files *f, const char *path, const void *data
 	}
 	e = &f->v[f->n];
 	memset(e, 0, sizeof(*e));
-	e->path = strdup(path);
-	e->data = malloc(len + 1);
+	e->path = bpg_strdup(path);
+	e->data = bpg_malloc(len + 1);
 	size_t dlen = strlen(f->root) + strlen(path) + 2;
-	e->display = malloc(dlen);
+	e->display = bpg_malloc(dlen);
 	if (!e->path || !e->data || !e->display) {
 		free(e->path);
 		free(e->data);
@@ -146,14 +146,14 @@ static int add_folder(bpg_policy_files *f, const char *dir, const char *sub, bpg
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
-			char **v = realloc(names, cap * sizeof(*v));
+			char **v = bpg_realloc(names, cap * sizeof(*v));
 			if (!v) {
 				rc = BPG_ENOMEM;
 				goto done;
 			}
 			names = v;
 		}
-		if (!(names[n] = malloc(strlen(sub) + l + 2))) {
+		if (!(names[n] = bpg_malloc(strlen(sub) + l + 2))) {
 			rc = BPG_ENOMEM;
 			goto done;
 		}

@@ -323,7 +323,7 @@ static int load_rules(bpg_policy *p, bpg_vctx *vc)
 	bpg_buf ptr = BPG_BUF_INIT;
 	int rc = 0;
 
-	if (!(p->rules = calloc(bpg_rule_table_len, sizeof(*p->rules))))
+	if (!(p->rules = bpg_calloc(bpg_rule_table_len, sizeof(*p->rules))))
 		return BPG_ENOMEM;
 	for (size_t i = 0; i < bpg_rule_table_len; i++) {
 		const bpg_rule_def *r = bpg_rule_table[i];
@@ -416,7 +416,7 @@ static int load_contracts(bpg_policy *p, bpg_diags *diags, const bpg_policy_file
 
 	if (!(p->contracts = json_array()))
 		return BPG_ENOMEM;
-	if (!(v = calloc(files->n + 1, sizeof(*v))))
+	if (!(v = bpg_calloc(files->n + 1, sizeof(*v))))
 		return BPG_ENOMEM;
 	for (size_t i = 0; i < files->n; i++) {
 		const bpg_policy_file *f = &files->v[i];
@@ -461,7 +461,7 @@ static int load_tests(bpg_policy *p, bpg_diags *diags, const bpg_policy_files *f
 {
 	int rc = 0;
 
-	if (!(p->tests = calloc(files->n + 1, sizeof(*p->tests))))
+	if (!(p->tests = bpg_calloc(files->n + 1, sizeof(*p->tests))))
 		return BPG_ENOMEM;
 	for (size_t i = 0; i < files->n; i++) {
 		const bpg_policy_file *f = &files->v[i];
@@ -477,8 +477,8 @@ static int load_tests(bpg_policy *p, bpg_diags *diags, const bpg_policy_files *f
 		bpg_ptest *pt = &p->tests[p->ntests];
 		const char *name = bpg_jstr(t, "name");
 		size_t l = strlen(f->path) + strlen(name) + 3;
-		pt->file = strdup(f->display);
-		pt->name = malloc(l);
+		pt->file = bpg_strdup(f->display);
+		pt->name = bpg_malloc(l);
 		if (!pt->file || !pt->name) {
 			free(pt->file);
 			free(pt->name);
@@ -580,7 +580,7 @@ int bpg_policy_load(bpg_policy **out, bpg_diags **diags_out, const bpg_policy_fi
 	*out = NULL;
 	if (diags_out)
 		*diags_out = NULL;
-	if ((rc = bpg_diags_new(&diags)) < 0 || !(p = calloc(1, sizeof(*p)))) {
+	if ((rc = bpg_diags_new(&diags)) < 0 || !(p = bpg_calloc(1, sizeof(*p)))) {
 		rc = BPG_ENOMEM;
 		goto done;
 	}
@@ -621,7 +621,8 @@ int bpg_policy_load(bpg_policy **out, bpg_diags **diags_out, const bpg_policy_fi
 		bpg_buf msg = BPG_BUF_INIT;
 		size_t n = bpg_diags_count(diags);
 		if (bpg_diag_format(&msg, bpg_diags_get(diags, 0)) == 0 && n > 1)
-			bpg_buf_printf(&msg, " (and %zu more problem%s)", n - 1, n > 2 ? "s" : "");
+			BPG_IGNORE(bpg_buf_printf(&msg, " (and %zu more problem%s)", n - 1, n > 2 ? "s" : ""));
+			/* failing already (EINVALID below): only the count of further problems is lost */
 		rc = bpg_error_set(err, BPG_EINVALID, "%s", msg.ptr ? msg.ptr : "invalid policy");
 		bpg_buf_dispose(&msg);
 		goto done;

@@ -117,14 +117,15 @@ int bpg_policy_test_run(bool *passed, bpg_buf *why, const bpg_policy *p, size_t 
 	size_t n = bpg_decision_finding_count(d), k;
 	json_t *e;
 	bool ok = true;
-	if (!(used = calloc(n + 1, sizeof(*used)))) {
+	int wr = 0; /* writing the explanation failed: the test's result is an error, not a verdict */
+	if (!(used = bpg_calloc(n + 1, sizeof(*used)))) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
 	}
 	const char *want = bpg_jstr(exp, "decision"), *got = bpg_decision_refused(d) ? "refuse" : "accept";
 	if (strcmp(want, got) != 0) {
 		ok = false;
-		bpg_buf_printf(why, "  expected decision %s, got %s\n", want, got);
+		wr |= bpg_buf_printf(why, "  expected decision %s, got %s\n", want, got);
 	}
 	json_array_foreach(json_object_get(exp, "findings"), k, e) {
 		size_t j;
@@ -137,7 +138,7 @@ int bpg_policy_test_run(bool *passed, bpg_buf *why, const bpg_policy *p, size_t 
 		}
 		ok = false;
 		char *s = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
-		bpg_buf_printf(why, "  missing expected finding %s\n", s ? s : "?");
+		wr |= bpg_buf_printf(why, "  missing expected finding %s\n", s ? s : "?");
 		free(s);
 	}
 	const json_t *complete = json_object_get(exp, "complete");
@@ -146,10 +147,14 @@ int bpg_policy_test_run(bool *passed, bpg_buf *why, const bpg_policy *p, size_t 
 			if (used[j])
 				continue;
 			ok = false;
-			bpg_buf_puts(why, "  unexpected finding ");
-			describe(why, bpg_decision_finding(d, j));
-			bpg_buf_putc(why, '\n');
+			wr |= bpg_buf_puts(why, "  unexpected finding ");
+			wr |= describe(why, bpg_decision_finding(d, j));
+			wr |= bpg_buf_putc(why, '\n');
 		}
+	}
+	if (wr != 0) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		goto done;
 	}
 	*passed = ok;
 done:

@@ -94,9 +94,14 @@ static int contract_drift(bpg_eval *ev, const json_t *f)
 			changed |= json_is_string(v) && !bpg_strings_has(a, json_string_value(v));
 		if (!changed)
 			continue;
-		char *os = a ? json_dumps(a, JSON_COMPACT) : strdup("[]");
-		char *ns = !nc ? NULL : b ? json_dumps(b, JSON_COMPACT) : strdup("[]");
+		char *os = a ? json_dumps(a, JSON_COMPACT) : bpg_strdup("[]");
+		char *ns = !nc ? NULL : b ? json_dumps(b, JSON_COMPACT) : bpg_strdup("[]");
 		bpg_where w = { bpg_jstr(f, "path"), l ? "/required_fields" : "/key_fields", NULL, NULL, 0, 0 };
+		if (!os || (nc && !ns)) { /* out of memory: never "?" or "(contract removed)" for a list */
+			free(os);
+			free(ns);
+			return BPG_ENOMEM;
+		}
 		rc = bpg_ev_emit(ev, drift_sev(ev), &w,
 			"coordinate with the owners of the target system and every scenario that writes it",
 			"schema drift: contract %s %s changed from %s to %s", bpg_jstr(oc, "id"), lists[l],

@@ -113,9 +113,11 @@ static int eval(bpg_eval *ev)
 			continue;
 		if (!bpg_strings_has(tiers, risk)) {
 			bpg_buf list = BPG_BUF_INIT;
+			int lrc = 0;
 			json_array_foreach(tiers, j, t)
-				bpg_buf_printf(&list, "%s%s", j ? ", " : "", json_string_value(t));
-			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "use one of the policy's risk tiers",
+				if (lrc == 0)
+					lrc = bpg_buf_printf(&list, "%s%s", j ? ", " : "", json_string_value(t));
+			rc = lrc < 0 ? BPG_ENOMEM : bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "use one of the policy's risk tiers",
 				"'%s: %s' is not a risk tier of this policy (expected one of: %s)", risk_key, risk,
 				list.ptr ? list.ptr : "");
 			bpg_buf_dispose(&list);

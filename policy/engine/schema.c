@@ -37,7 +37,7 @@ struct bpg_diags {
 
 int bpg_diags_new(bpg_diags **out)
 {
-	*out = calloc(1, sizeof(**out));
+	*out = bpg_calloc(1, sizeof(**out));
 	return *out ? 0 : BPG_ENOMEM;
 }
 
@@ -98,7 +98,7 @@ int bpg_diag_format(bpg_buf *out, const bpg_diag *d)
 
 static char *dup_or_null(const char *s)
 {
-	return s ? strdup(s) : NULL;
+	return s ? bpg_strdup(s) : NULL;
 }
 
 static int diags_addv(bpg_diags *d, const char *file, const char *text, size_t len,
@@ -117,7 +117,7 @@ static int diags_addv(bpg_diags *d, const char *file, const char *text, size_t l
 		return 0; /* enough to act on; the count says there were more */
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 16;
-		bpg_diag *v = realloc(d->v, cap * sizeof(*v));
+		bpg_diag *v = bpg_realloc(d->v, cap * sizeof(*v));
 		if (!v)
 			return BPG_ENOMEM;
 		d->v = v;
@@ -137,10 +137,10 @@ static int diags_addv(bpg_diags *d, const char *file, const char *text, size_t l
 			e->column = loc.column;
 		}
 	}
-	e->file = strdup(file ? file : "<input>");
-	e->pointer = strdup(pointer ? pointer : "");
+	e->file = bpg_strdup(file ? file : "<input>");
+	e->pointer = bpg_strdup(pointer ? pointer : "");
 	e->rule = dup_or_null(rule);
-	e->message = strdup(safe.ptr ? safe.ptr : "");
+	e->message = bpg_strdup(safe.ptr ? safe.ptr : "");
 	d->n++;
 	if (!e->file || !e->pointer || (rule && !e->rule) || !e->message)
 		rc = BPG_ENOMEM;

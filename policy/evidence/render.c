@@ -185,18 +185,25 @@ static char *joined(const json_t *v, const char *sep)
 	const char *k;
 	json_t *x;
 	size_t i;
+	int jrc = 0; /* NULL (out of memory) rather than a list with items missing */
 
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, x)
 			if (json_is_string(x))
-				bpg_buf_printf(&b, "%s%s", b.size ? sep : "", json_string_value(x));
+				jrc |= bpg_buf_printf(&b, "%s%s", b.size ? sep : "", json_string_value(x));
 	} else if (json_is_object(v)) {
 		json_object_foreach((json_t *)v, k, x) {
 			char *inner = json_is_array(x) ? joined(x, "; ") : NULL;
-			bpg_buf_printf(&b, "%s%s: %s", b.size ? sep : "", k,
+			if (json_is_array(x) && !inner)
+				jrc = BPG_ENOMEM;
+			jrc |= bpg_buf_printf(&b, "%s%s: %s", b.size ? sep : "", k,
 				inner ? inner : json_is_string(x) ? json_string_value(x) : "");
 			free(inner);
 		}
+	}
+	if (jrc != 0) {
+		bpg_buf_dispose(&b);
+		return NULL;
 	}
 	if (!b.ptr)
 		return strdup("");
@@ -242,6 +249,8 @@ static void section_changes(wr *w, const json_t *pred)
 		head(w, 5, "Scenario", "Name", "Risk", "Owner", "Files");
 		json_array_foreach(json_object_get(ch, "scenarios"), i, s) {
 			char *files = joined(json_object_get(s, "files"), ", ");
+			if (!files)
+				w->rc = BPG_ENOMEM;
 			row(w, S(s, "id"), S(s, "name"), S(s, "risk"), S(s, "owner"), files);
 			free(files);
 		}
@@ -279,6 +288,8 @@ static void section_people(wr *w, const json_t *pred)
 	head(w, 6, "Commit", "Author", "Committer", "Authored", "Summary", "Change template");
 	json_array_foreach(json_object_get(pred, "commits"), i, c) {
 		char id[13], *tr = joined(json_object_get(c, "trailers"), "; ");
+		if (!tr)
+			w->rc = BPG_ENOMEM;
 		snprintf(id, sizeof(id), "%.12s", S(c, "id") ? S(c, "id") : "");
 		row(w, id, S(json_object_get(c, "author"), "name"), S(json_object_get(c, "committer"), "name"),
 			S(json_object_get(c, "author"), "time"), S(c, "summary"), tr);
@@ -365,8 +376,9 @@ static void section_audit(wr *w, const json_t *pred)
 		char idx[32];
 		snprintf(idx, sizeof(idx), "%lld", (long long)json_integer_value(json_object_get(p, "index")));
 		json_array_foreach(json_object_get(e, "refs"), k, r)
-			bpg_buf_printf(&refs, "%s%s %s %.12s", refs.size ? "; " : "", S(r, "kind") ? S(r, "kind") : "update",
-				S(r, "ref") ? S(r, "ref") : "?", S(r, "new") ? S(r, "new") : "");
+			if (bpg_buf_printf(&refs, "%s%s %s %.12s", refs.size ? "; " : "", S(r, "kind") ? S(r, "kind") : "update",
+				S(r, "ref") ? S(r, "ref") : "?", S(r, "new") ? S(r, "new") : "") < 0)
+				w->rc = BPG_ENOMEM;
 		row(w, idx, S(e, "time"), S(e, "decision"), S(e, "pusher"), refs.ptr);
 		bpg_buf_dispose(&refs);
 		json_decref(e);
@@ -391,7 +403,8 @@ static void section_rollback(wr *w, const json_t *pred)
 		row(w, "Tree", S(rb, "to_tree"));
 		end(w);
 		json_array_foreach(json_object_get(rb, "commands"), i, c)
-			bpg_buf_printf(&cmds, "%s\n", json_string_value(c) ? json_string_value(c) : "");
+			if (bpg_buf_printf(&cmds, "%s\n", json_string_value(c) ? json_string_value(c) : "") < 0)
+				w->rc = BPG_ENOMEM;
 		pre(w, cmds.ptr ? cmds.ptr : "");
 	}
 	bpg_buf_dispose(&cmds);
@@ -434,8 +447,9 @@ static int render(bpg_buf *out, const json_t *stmt, bool html, bpg_error *err)
 
 	if (!json_is_object(pred) || !json_is_object(rel))
 		return bpg_error_set(err, BPG_EINVALID, "not a release evidence statement: /predicate/release missing");
-	bpg_buf_printf(&title, "Release evidence: %s %s %.12s", S(rel, "repository") ? S(rel, "repository") : "",
-		S(rel, "environment") ? S(rel, "environment") : "", S(rel, "commit") ? S(rel, "commit") : "");
+	if (bpg_buf_printf(&title, "Release evidence: %s %s %.12s", S(rel, "repository") ? S(rel, "repository") : "",
+		S(rel, "environment") ? S(rel, "environment") : "", S(rel, "commit") ? S(rel, "commit") : "") < 0)
+		w.rc = BPG_ENOMEM;
 	if (html) {
 		raw(&w, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 			"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n<title>");

@@ -19,7 +19,10 @@ static int check_one(json_t *bundles, const char *manifest_path, const bpg_tree 
 		return g_oom(err);
 	if ((rc = tree->read(&manifest, manifest_path, BPG_GATHER_MAX_BLOB, tree->payload, err)) < 0)
 		goto done;
-	bpg_buf_printf(&sigpath, "%s.minisig", manifest_path);
+	if (bpg_buf_printf(&sigpath, "%s.minisig", manifest_path) < 0) {
+		rc = g_oom(err); /* never read as "no signature" */
+		goto done;
+	}
 	rc = tree->read(&sig, sigpath.ptr, 1 << 16, tree->payload, err);
 	if (rc < 0 && rc != BPG_ENOTFOUND)
 		goto done;
@@ -66,13 +69,13 @@ static int collect_manifest(const char *root, const git_tree_entry *entry, void 
 		return 0;
 	if (l->n == l->alloc) {
 		size_t na = l->alloc ? l->alloc * 2 : 8;
-		char **p = realloc(l->paths, na * sizeof(*p));
+		char **p = bpg_realloc(l->paths, na * sizeof(*p));
 		if (!p)
 			return -1;
 		l->paths = p;
 		l->alloc = na;
 	}
-	if (!(l->paths[l->n] = strdup(path)))
+	if (!(l->paths[l->n] = bpg_strdup(path)))
 		return -1;
 	l->n++;
 	return l->n > 10000 ? -1 : 0;

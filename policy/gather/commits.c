@@ -182,7 +182,7 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 	for (;;) {
 		if (count == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
-			git_oid *n = realloc(ids, ncap * sizeof(*ids));
+			git_oid *n = bpg_realloc(ids, ncap * sizeof(*ids));
 			if (!n) {
 				rc = g_oom(err);
 				goto done;
@@ -354,6 +354,24 @@ static bool hex_ok(const char *hex)
 	return true;
 }
 
+/* The old tip of an update must be here: a client may not have the commit the
+ * remote branch is at (someone else pushed). That case alone is BPG_ENOBASE,
+ * so a caller can choose to judge the new commits against nothing; anything
+ * else that goes wrong reading it is an error. Nothing is added to the facts. */
+static int old_tip_present(git_repository *repo, const char *refname, const git_oid *id, bpg_error *err)
+{
+	git_odb *odb = NULL;
+	int present;
+
+	if (git_repository_odb(&odb, repo) < 0)
+		return g_git_error(err, "cannot open the object database");
+	present = git_odb_exists(odb, id);
+	git_odb_free(odb);
+	if (!present)
+		return bpg_error_set(err, BPG_ENOBASE, "the old tip of %s is not in this repository", refname);
+	return 0;
+}
+
 int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, const char *old_hex,
 	const char *new_hex, const char *environment, const bpg_gather_opts *opts, bpg_error *err)
 {
@@ -373,6 +391,8 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 			refname);
 	created = git_oid_is_zero(&old_id);
 	deleted = git_oid_is_zero(&new_id);
+	if (!created && !deleted && (rc = old_tip_present(repo, refname, &old_id, err)) < 0)
+		return rc;
 	r = json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:b}", "name", refname, "old", old_hex, "new", new_hex,
 		"environment", environment ? json_string(environment) : json_null(),
 		"fast_forward", ff, "deleted", deleted, "created", created);

@@ -96,7 +96,7 @@ static int scan_delta(reader *st, json_t *file, const git_diff_delta *delta, con
 		for (size_t i = 0; i < data->size; i++)
 			added.nlines += data->ptr[i] == '\n';
 		added.nlines++;
-		if (!(added.bits = calloc(added.nlines / 8 + 1, 1))) {
+		if (!(added.bits = bpg_calloc(added.nlines / 8 + 1, 1))) {
 			rc = g_oom(err);
 			goto done;
 		}
@@ -432,7 +432,7 @@ int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, 
 			"judges at once; split it", n, BPG_GATHER_MAX_FILES);
 		goto done;
 	}
-	if (!(items = calloc(n ? n : 1, sizeof(*items)))) {
+	if (!(items = bpg_calloc(n ? n : 1, sizeof(*items)))) {
 		rc = g_oom(err);
 		goto done;
 	}

@@ -3,6 +3,7 @@
 #define BPG_GATHER_INTERNAL_H
 
 #include "bpgate/gather.h"
+#include "bpgate/testhook.h"
 #include "bpgate/buf.h"
 #include "bpgate/util.h"
 
@@ -68,6 +69,6 @@ int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, 
 
 /* Check every release bundle the change adds or modifies (bundles[]). */
 int g_check_bundles(json_t *facts, git_repository *repo, git_tree *new_tree, git_index *index,
-	const bpg_gather_opts *opts, bpg_error *err);
+	const bpg_gather_opts *opts, bpg_error *err) BPG_MUST_CHECK;
 
 #endif

@@ -58,7 +58,7 @@ static void kept_clear(kept_tree *k, size_t *n)
 
 int g_treediff_new(g_treediff **out, git_repository *repo, bpg_error *err)
 {
-	g_treediff *t = calloc(1, sizeof(*t));
+	g_treediff *t = bpg_calloc(1, sizeof(*t));
 
 	*out = NULL;
 	if (!t)
@@ -432,7 +432,7 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
 	void *open_arg, g_commit_describer describe, const void *describe_arg, const git_oid *ids, size_t n,
 	bpg_error *err)
 {
-	g_commits_job *job = calloc(1, sizeof(*job));
+	g_commits_job *job = bpg_calloc(1, sizeof(*job));
 	git_repository *own = NULL;
 	int rc = 0;
 
@@ -442,7 +442,7 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
 		pthread_cond_init(&job->cond, NULL);
 		g_claims_init(&job->blocks, (n + BLOCK - 1) / BLOCK);
 	}
-	if (!job || !(job->ids = malloc((n ? n : 1) * sizeof(*ids))) || !(job->out = calloc(n ? n : 1, sizeof(json_t *)))) {
+	if (!job || !(job->ids = bpg_malloc((n ? n : 1) * sizeof(*ids))) || !(job->out = bpg_calloc(n ? n : 1, sizeof(json_t *)))) {
 		rc = g_oom(err);
 		goto fail;
 	}

@@ -84,8 +84,12 @@ static int add_problem(bpg_bundle_result *res, bpg_bundle_problem_kind kind, con
 		res->aproblems = n;
 	}
 	va_start(ap, fmt);
-	bpg_buf_vprintf(&d, fmt, ap);
+	int vrc = bpg_buf_vprintf(&d, fmt, ap);
 	va_end(ap);
+	if (vrc < 0) {
+		bpg_buf_dispose(&d);
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	}
 	p = &res->problems[res->nproblems];
 	p->kind = kind;
 	p->path = strdup(path);

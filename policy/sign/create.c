@@ -98,20 +98,23 @@ static int set_patterns(bpg_bundle *b, const bpg_bundle_create_opts *o, bpg_erro
 		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		bpg_buf p = BPG_BUF_INIT;
+		int prc;
 		if (o->patterns) {
-			bpg_buf_puts(&p, o->patterns[i]);
+			prc = bpg_buf_puts(&p, o->patterns[i]);
 		} else {
 			const char *base = strrchr(b->files[i].path, '/');
 			const char *dot;
 			base = base ? base + 1 : b->files[i].path;
 			dot = strrchr(base, '.');
 			if (dot && dot != base)
-				bpg_buf_printf(&p, "*%s", dot);
+				prc = bpg_buf_printf(&p, "*%s", dot);
 			else
-				bpg_buf_puts(&p, base);
+				prc = bpg_buf_puts(&p, base);
 		}
-		if (!p.ptr)
+		if (prc < 0 || !p.ptr) {
+			bpg_buf_dispose(&p);
 			return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		}
 		if (p.size == 0 || p.size > 256 || !sign_text_ok(p.ptr)) {
 			bpg_buf_dispose(&p);
 			return bpg_error_set(err, BPG_EINVALID, "pattern %zu: expected 1-256 printable characters", i + 1);

@@ -79,12 +79,13 @@ int bpgd_approve_run(const bpgd_caller *who, const char *repo_name, const char *
 	git_oid_tostr(chex, sizeof(chex), git_commit_id(commit));
 	/* Who may approve is the engine's answer, from the policy branch; no policy, no approval. */
 	if (head_policy(&policy, repo, &err) < 0) {
-		bpg_buf_printf(errout, "bpgated: approve: refused: cannot tell who may approve for %s: %s\n", env,
-			err.message);
+		/* the exit status refuses either way; a lost message is only a lost message */
+		BPG_IGNORE(bpg_buf_printf(errout, "bpgated: approve: refused: cannot tell who may approve for %s: %s\n", env,
+			err.message));
 		goto log;
 	}
 	if (!bpg_policy_may_approve(policy, env, who->principal, &why)) {
-		bpg_buf_printf(errout, "bpgated: approve: refused: %s\n", why.ptr ? why.ptr : "no approving role");
+		BPG_IGNORE(bpg_buf_printf(errout, "bpgated: approve: refused: %s\n", why.ptr ? why.ptr : "no approving role"));
 		goto log;
 	}
 	/* The per-tree bound the gate applies to pushed approvals (server-refs), from the same engine call. */
@@ -98,7 +99,7 @@ int bpgd_approve_run(const bpgd_caller *who, const char *repo_name, const char *
 		if (bpg_approvals_count(&existing, repo, &q, 1000, &err) < 0)
 			goto fail;
 		if (bpg_policy_approval_admit(policy, env, who->principal, existing, &err) < 0) {
-			bpg_buf_printf(errout, "bpgated: approve: refused: %s\n", err.message);
+			BPG_IGNORE(bpg_buf_printf(errout, "bpgated: approve: refused: %s\n", err.message)); /* refused by status */
 			goto log;
 		}
 	}
@@ -118,12 +119,12 @@ int bpgd_approve_run(const bpgd_caller *who, const char *repo_name, const char *
 		bpg_error_set(&err, BPG_EIO, "cannot create %s: %s", refname.ptr, ge ? ge->message : "?");
 		goto fail;
 	}
-	bpg_buf_printf(out, "approved tree %.12s (commit %.12s) of %s for %s as %s\n  %s\n", a.tree, a.commit,
-		a.repository, a.environment, a.approver, refname.ptr);
-	ret = 0;
+	/* recorded; a report that cannot be written is still an error status */
+	ret = bpg_buf_printf(out, "approved tree %.12s (commit %.12s) of %s for %s as %s\n  %s\n", a.tree, a.commit,
+		a.repository, a.environment, a.approver, refname.ptr) < 0 ? EXIT_USAGE : 0;
 	goto log;
 fail:
-	bpg_buf_printf(errout, "bpgated: approve: %s\n", err.message);
+	BPG_IGNORE(bpg_buf_printf(errout, "bpgated: approve: %s\n", err.message)); /* refused by status */
 	ret = err.code == BPG_ENOMEM || err.code == BPG_EIO ? EXIT_USAGE : EXIT_REFUSED;
 log:
 	bpgd_log(ret == 0 ? BPGD_LOG_INFO : BPGD_LOG_WARN, "approve", "principal=%s repo=%s env=%s status=%d",

@@ -68,7 +68,7 @@ typedef struct {
 int bpgd_config_load(bpgd_config *cfg, const char *path, const char *self_dir, bpg_error *err);
 void bpgd_config_release(bpgd_config *cfg);
 /** What --check-config adds to loading: the root, git and the gate exist. */
-int bpgd_config_check_files(const bpgd_config *cfg, bpg_error *err);
+int bpgd_config_check_files(const bpgd_config *cfg, bpg_error *err) BPG_MUST_CHECK;
 
 /* ---- unauthenticated connections (startups.c) ---------------------------- */
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdarg.h>
 #include <unistd.h>
 
 #define EXIT_REFUSED 1
@@ -25,16 +26,29 @@
 
 static int audit_admin(const bpgd_caller *who, const char *action, const char *target, bpg_error *err);
 
+/* A message on a path that already refuses: the exit status carries the
+ * refusal, so a message that cannot be stored (out of memory, over the
+ * buffer's limit) is dropped, and that can never turn the refusal into success. */
+static void refusal_msg(bpg_buf *errout, const char *fmt, ...) BPG_PRINTF(2, 3);
+static void refusal_msg(bpg_buf *errout, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	BPG_IGNORE(bpg_buf_vprintf(errout, fmt, ap)); /* dropped when it cannot be stored: see above */
+	va_end(ap);
+}
+
 static int cmd_whoami(const bpgd_caller *who, bpg_buf *out)
 {
-	bpg_buf_printf(out, "principal: %s\nadmin: %s\nkey: %s\n", who->principal,
-		who->admin ? "yes" : "no", who->key_fp);
+	if (bpg_buf_printf(out, "principal: %s\nadmin: %s\nkey: %s\n", who->principal,
+		who->admin ? "yes" : "no", who->key_fp) < 0)
+		return EXIT_USAGE; /* no answer rather than a cut one */
 	return 0;
 }
 
 static int cmd_help(const bpgd_caller *who, bpg_buf *out)
 {
-	bpg_buf_puts(out,
+	int rc = bpg_buf_puts(out,
 		"bpgated commands (ssh <host> <command>):\n"
 		"  whoami                                  who the server thinks you are\n"
 		"  help                                    this text\n"
@@ -43,14 +57,14 @@ static int cmd_help(const bpgd_caller *who, bpg_buf *out)
 		"  status <repo> [<rev>]                   approvals of rev's tree, and where it is already\n"
 		"  pending <repo>                          break-glass changes still awaiting approval\n"
 		"  audit verify <repo>                     verify the audit log against its signed checkpoint\n");
-	if (who->admin)
-		bpg_buf_puts(out,
+	if (rc == 0 && who->admin)
+		rc = bpg_buf_puts(out,
 			"admin:\n"
 			"  repo create <name>\n"
 			"  user add <principal> [--admin] <keytype> <base64-key>\n"
 			"  user remove <principal>\n"
 			"  user list\n");
-	return 0;
+	return rc < 0 ? EXIT_USAGE : 0;
 }
 
 /* mkdir each missing parent of <root>/<name>.git without following symlinks. */
@@ -103,7 +117,7 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 	bpg_error_clear(&err);
 	rootfd = open(cfg->repo_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
-		bpg_buf_printf(errout, "bpgated: repository root unavailable\n");
+		refusal_msg(errout, "bpgated: repository root unavailable\n");
 		goto done;
 	}
 	/* Refuse what would fail before auditing it; then audit, then act (parents included). */
@@ -154,7 +168,10 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 			{ "bpgate.bootstrap", "true" }, { "bpgate.bootstrapPrincipal", who->principal } };
 		for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 			bpg_buf gd = BPG_BUF_INIT;
-			bpg_buf_printf(&gd, "--git-dir=%s", dir.ptr);
+			if (bpg_buf_printf(&gd, "--git-dir=%s", dir.ptr) < 0) {
+				bpg_error_set(&err, BPG_ENOMEM, "out of memory");
+				goto fail;
+			}
 			char *cargv[] = { cfg->git, gd.ptr, (char *)"config", (char *)settings[i][0],
 				(char *)settings[i][1], NULL };
 			int st = 0;
@@ -167,12 +184,12 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 			}
 		}
 	}
-	bpg_buf_printf(out, "created %s\n", cmd->repo);
 	bpgd_log(BPGD_LOG_INFO, "repo.create", "principal=%s repo=%s", who->principal, cmd->repo);
-	ret = 0;
+	/* done and recorded (audited first); a report that cannot be written is still an error status */
+	ret = bpg_buf_printf(out, "created %s\n", cmd->repo) < 0 ? EXIT_USAGE : 0;
 	goto done;
 fail:
-	bpg_buf_printf(errout, "bpgated: repo create: %s\n", err.message);
+	refusal_msg(errout, "bpgated: repo create: %s\n", err.message);
 done:
 	if (rootfd >= 0)
 		close(rootfd);
@@ -234,7 +251,7 @@ static int cmd_user(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, b
 	if (cmd->kind == BPGD_CMD_USER_ADD) {
 		bool admin = cmd->nargs == 4 && strcmp(cmd->args[1], "--admin") == 0;
 		if (cmd->nargs == 4 && !admin) {
-			bpg_buf_puts(errout, "bpgated: usage: user add <principal> [--admin] <keytype> <base64-key>\n");
+			refusal_msg(errout, "bpgated: usage: user add <principal> [--admin] <keytype> <base64-key>\n");
 			return EXIT_USAGE;
 		}
 		action = "user.add";
@@ -244,33 +261,36 @@ static int cmd_user(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, b
 		if (bpgd_keys_add(cfg->keys_file, cmd->args[0], admin, cmd->args[admin ? 2 : 1],
 			cmd->args[admin ? 3 : 2], &err) < 0)
 			goto fail;
-		bpg_buf_printf(out, "added a key for %s%s\n", cmd->args[0], admin ? " (admin)" : "");
+		if (bpg_buf_printf(out, "added a key for %s%s\n", cmd->args[0], admin ? " (admin)" : "") < 0)
+			bpg_error_set(&err, BPG_ENOMEM, "out of memory"); /* done; the status says the report was lost */
 	} else if (cmd->kind == BPGD_CMD_USER_REMOVE) {
 		size_t n = 0;
 		action = "user.remove";
 		if (strcmp(cmd->args[0], who->principal) == 0) {
-			bpg_buf_puts(errout, "bpgated: user remove: refusing to remove yourself (ask another admin)\n");
+			refusal_msg(errout, "bpgated: user remove: refusing to remove yourself (ask another admin)\n");
 			return EXIT_REFUSED;
 		}
 		if (precheck_remove(cfg->keys_file, cmd->args[0], &err) < 0 || audit_admin(who, action, cmd->args[0], &err) < 0)
 			goto fail;
 		if (bpgd_keys_remove(cfg->keys_file, cmd->args[0], &n, &err) < 0)
 			goto fail;
-		bpg_buf_printf(out, "removed %zu key%s of %s\n", n, n == 1 ? "" : "s", cmd->args[0]);
+		if (bpg_buf_printf(out, "removed %zu key%s of %s\n", n, n == 1 ? "" : "s", cmd->args[0]) < 0)
+			bpg_error_set(&err, BPG_ENOMEM, "out of memory"); /* done; the status says the report was lost */
 	} else {
 		bpgd_keys keys;
 		if (bpgd_keys_load(&keys, cfg->keys_file, &err) < 0)
 			goto fail;
-		for (size_t i = 0; i < keys.count; i++)
-			bpg_buf_printf(out, "%s%s %s\n", keys.ents[i].principal,
+		int lrc = 0;
+		for (size_t i = 0; i < keys.count && lrc == 0; i++)
+			lrc = bpg_buf_printf(out, "%s%s %s\n", keys.ents[i].principal,
 				keys.ents[i].admin ? " admin" : "", keys.ents[i].type);
 		bpgd_keys_release(&keys);
-		return 0;
+		return lrc < 0 ? EXIT_USAGE : 0; /* never a list with users missing */
 	}
 	bpgd_log(BPGD_LOG_INFO, action, "principal=%s target=%s", who->principal, cmd->args[0]);
-	return 0;
+	return err.code == BPG_ENOMEM ? EXIT_USAGE : 0;
 fail:
-	bpg_buf_printf(errout, "bpgated: %s: %s\n", action + 5, err.message);
+	refusal_msg(errout, "bpgated: %s: %s\n", action + 5, err.message);
 	return err.code == BPG_EINVALID || err.code == BPG_ENOTFOUND || err.code == BPG_EIO ? EXIT_REFUSED : EXIT_USAGE;
 }
 
@@ -298,7 +318,7 @@ static int run_bpgate(const bpgd_caller *who, const bpgd_cmd *cmd, const char *c
 
 	bpg_error_clear(&err);
 	if (cmd->repo && bpgd_repo_resolve(&dir, cfg->repo_root, cmd->repo, &err) < 0) {
-		bpg_buf_printf(errout, "bpgated: %s\n", err.message);
+		refusal_msg(errout, "bpgated: %s\n", err.message);
 		ret = EXIT_REFUSED;
 		goto done;
 	}
@@ -308,7 +328,7 @@ static int run_bpgate(const bpgd_caller *who, const bpgd_cmd *cmd, const char *c
 	argv[n] = NULL;
 	if (bpgd_run_capture(cfg, argv, cmd->repo ? dir.ptr : NULL, who->principal, input, out, errout,
 	    &status, &err) < 0) {
-		bpg_buf_printf(errout, "bpgated: %s\n", err.message);
+		refusal_msg(errout, "bpgated: %s\n", err.message);
 		goto done;
 	}
 	ret = status == 0 ? 0 : status == 1 ? EXIT_REFUSED : EXIT_USAGE;
@@ -324,7 +344,7 @@ static int cmd_approve(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out
 {
 	if (cmd->nargs != 4 || strcmp(cmd->args[2], "--for") != 0 || !plain_word(cmd->args[1]) ||
 	    !plain_word(cmd->args[3])) {
-		bpg_buf_puts(errout, "usage: approve <repo> <rev> --for <env>\n");
+		refusal_msg(errout, "usage: approve <repo> <rev> --for <env>\n");
 		return EXIT_USAGE;
 	}
 	return bpgd_approve_run(who, cmd->repo, cmd->args[1], cmd->args[3], out, errout);
@@ -334,7 +354,7 @@ static int cmd_status(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out,
 {
 	const char *rev = cmd->nargs > 1 ? cmd->args[1] : "main";
 	if (!plain_word(rev)) {
-		bpg_buf_puts(errout, "usage: status <repo> [<rev>]\n");
+		refusal_msg(errout, "usage: status <repo> [<rev>]\n");
 		return EXIT_USAGE;
 	}
 	const char *args[] = { "status", rev };
@@ -354,15 +374,20 @@ static int cmd_audit_verify(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf
 	int rc;
 
 	if (!cfg->audit_log) {
-		bpg_buf_puts(errout, "bpgated: this server keeps no audit log (audit_log is not configured)\n");
+		refusal_msg(errout, "bpgated: this server keeps no audit log (audit_log is not configured)\n");
 		return EXIT_USAGE;
 	}
 	/* The verifier key beside the signing key (audit keygen writes both). */
-	bpg_buf_puts(&vkey, cfg->server_signing_key ? cfg->server_signing_key : "");
-	if (vkey.size > 5 && strcmp(vkey.ptr + vkey.size - 5, ".skey") == 0) {
+	rc = bpg_buf_puts(&vkey, cfg->server_signing_key ? cfg->server_signing_key : "");
+	if (rc == 0 && vkey.size > 5 && strcmp(vkey.ptr + vkey.size - 5, ".skey") == 0) {
 		vkey.size -= 5;
 		vkey.ptr[vkey.size] = '\0';
-		bpg_buf_puts(&vkey, ".vkey");
+		rc = bpg_buf_puts(&vkey, ".vkey");
+	}
+	if (rc < 0) { /* never verify without the key */
+		bpg_buf_dispose(&vkey);
+		refusal_msg(errout, "bpgated: out of memory\n");
+		return EXIT_USAGE;
 	}
 	const char *args[] = { "audit", "verify", "--log", cfg->audit_log, "--key", vkey.ptr };
 	rc = run_bpgate(who, cmd, args, vkey.size ? 6 : 4, NULL, out, errout);
@@ -413,7 +438,7 @@ int bpgd_command_run(const bpgd_cmd *cmd, const bpgd_caller *who, bpg_buf *out, 
 	case BPGD_CMD_USER_REMOVE:
 	case BPGD_CMD_USER_LIST:
 		if (!who->admin) {
-			bpg_buf_printf(errout, "bpgated: only admins may manage repositories and users (you are '%s')\n",
+			refusal_msg(errout, "bpgated: only admins may manage repositories and users (you are '%s')\n",
 				who->principal);
 			bpgd_log(BPGD_LOG_WARN, "admin.refused", "principal=%s", who->principal);
 			return EXIT_REFUSED;
@@ -429,7 +454,7 @@ int bpgd_command_run(const bpgd_cmd *cmd, const bpgd_caller *who, bpg_buf *out, 
 	case BPGD_CMD_AUDIT_VERIFY:
 		return cmd_audit_verify(who, cmd, out, errout);
 	default:
-		bpg_buf_puts(errout, "bpgated: not one of our commands\n");
+		refusal_msg(errout, "bpgated: not one of our commands\n");
 		return EXIT_USAGE;
 	}
 }

@@ -94,7 +94,7 @@ static int check_members(json_t *obj, const char *const *allowed, const char *pr
 		if (!allowed[i]) {
 			bpg_buf ptr = BPG_BUF_INIT;
 			int rc;
-			bpg_buf_puts(&ptr, prefix);
+			BPG_IGNORE(bpg_buf_puts(&ptr, prefix)); /* an error path: a lost location cannot un-refuse the config */
 			bpg_jsonptr_push(&ptr, key, strlen(key));
 			rc = cfg_err(err, file, ptr.ptr ? ptr.ptr : "", "unknown member (typo?)", NULL);
 			bpg_buf_dispose(&ptr);

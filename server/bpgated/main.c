@@ -135,7 +135,7 @@ static size_t principal_count(const parent_state *ps, const char *principal)
 static void answer_sign(parent_state *ps, child_slot *s, const char *req)
 {
 	bpg_buf reply = BPG_BUF_INIT;
-	int rc = s->signed_one ? (bpg_buf_puts(&reply, "E one approval per connection\n"), 1)
+	int rc = s->signed_one ? (bpg_buf_puts(&reply, "E one approval per connection\n") < 0 ? -1 : 1)
 		: bpgd_monitor_answer(ps->mon, s->principal, req, &reply);
 
 	s->signed_one = true;

@@ -101,12 +101,12 @@ static int probe_session_user(const bpgd_monitor *m, const bpgd_config *cfg, bpg
 		close(pfd[0]);
 		if (drop_to(m->uid, m->gid) == 0) {
 			bpg_buf hook = BPG_BUF_INIT;
-			bpg_buf_printf(&hook, "%s/pre-receive", cfg->hooks_dir);
+			int hrc = bpg_buf_printf(&hook, "%s/pre-receive", cfg->hooks_dir); /* failed: checked as 'H' below */
 			int fd1 = open(cfg->approval_key, O_RDONLY | O_CLOEXEC);
 			int fd2 = open(cfg->host_key, O_RDONLY | O_CLOEXEC);
 			if (fd1 >= 0 || fd2 >= 0)
 				r = 'K';
-			else if (!hook.ptr || access(hook.ptr, X_OK) < 0)
+			else if (hrc < 0 || !hook.ptr || access(hook.ptr, X_OK) < 0)
 				r = 'H';
 			else if (access(cfg->keys_file, R_OK) < 0)
 				r = 'P';

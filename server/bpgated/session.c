@@ -11,6 +11,7 @@
  * then exit-status (or exit-signal), EOF, CLOSE, then wait for the client.
  */
 #include "session.h"
+#include "bpgate/testhook.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -351,6 +352,7 @@ static void maybe_finish_git(bpgd_conn *c)
 	if (c->child.pid <= 0 || c->finished || !c->child_reaped || c->out_open[0] || c->out_open[1])
 		return;
 	int st = c->child_status;
+	bpg_test_point("daemon-git-exited");
 	if (WIFSIGNALED(st)) {
 		bpgd_log(BPGD_LOG_WARN, "git.signal", "signal=%d", WTERMSIG(st));
 		finish(c, 0, signal_name(WTERMSIG(st)));
@@ -370,12 +372,12 @@ static void start_git(bpgd_conn *c, const bpgd_cmd *cmd)
 		c->git_protocol[0] ? c->git_protocol : NULL };
 
 	bpg_error_clear(&err);
+	bpg_test_point("daemon-exec"); /* test builds: where a test may kill the daemon */
 	if (bpgd_repo_resolve(&dir, c->cfg->repo_root, cmd->repo, &err) < 0 ||
 	    bpgd_spawn_git(&c->child, c->cfg, cmd->kind, dir.ptr, &id, &err) < 0) {
 		bpgd_log(BPGD_LOG_INFO, "exec.refused", "principal=%s repo=%s reason=\"%s\"", c->principal, cmd->repo,
 			err.message);
-		bpg_buf_printf(&msg, "bpgated: %s", err.message);
-		refuse(c, msg.ptr ? msg.ptr : "bpgated: refused");
+		refuse(c, bpg_buf_printf(&msg, "bpgated: %s", err.message) < 0 ? "bpgated: refused" : msg.ptr);
 		goto done;
 	}
 	bpgd_log(BPGD_LOG_INFO, "git.start", "principal=%s repo=%s verb=%s pid=%ld protocol=%s", c->principal,
@@ -420,9 +422,8 @@ static void act_on_exec(bpgd_conn *c)
 	bpgd_log(BPGD_LOG_INFO, "exec", "principal=%s command=\"%s\"", c->principal,
 		bpgd_esc(line, sizeof(line), c->exec_line));
 	if (c->over_limit) {
-		bpg_buf_printf(&msg, "bpgated: too many connections for '%s' (limit %d); try again later",
-			c->principal, c->cfg->limits.max_per_principal);
-		refuse(c, msg.ptr);
+		refuse(c, bpg_buf_printf(&msg, "bpgated: too many connections for '%s' (limit %d); try again later",
+			c->principal, c->cfg->limits.max_per_principal) < 0 ? "bpgated: refused" : msg.ptr);
 		goto done;
 	}
 	if (g_terminate) {
@@ -431,8 +432,7 @@ static void act_on_exec(bpgd_conn *c)
 	}
 	if (bpgd_cmd_parse(&cmd, c->exec_line, (size_t)c->cfg->limits.max_command_length, &err) < 0) {
 		bpgd_log(BPGD_LOG_INFO, "exec.refused", "principal=%s reason=\"%s\"", c->principal, err.message);
-		bpg_buf_printf(&msg, "bpgated: %s", err.message);
-		refuse(c, msg.ptr);
+		refuse(c, bpg_buf_printf(&msg, "bpgated: %s", err.message) < 0 ? "bpgated: refused" : msg.ptr);
 		goto done;
 	}
 	if (cmd.kind == BPGD_CMD_RECEIVE_PACK || cmd.kind == BPGD_CMD_UPLOAD_PACK ||

@@ -206,24 +206,31 @@ static int sh_quote(bpg_buf *out, const char *s)
 static int write_hook(const bpgd_config *cfg, const char *name, bool post, bpg_error *err)
 {
 	bpg_buf script = BPG_BUF_INIT, path = BPG_BUF_INIT;
-	int rc = 0;
+	int rc = 0, mem = 0; /* mem: a write to the script failed (a hook missing a word is refused) */
 
-	bpg_buf_puts(&script, "#!/bin/sh\n# written by bpgated at start: the gate with the daemon's settings\nexec ");
+	mem |= bpg_buf_puts(&script, "#!/bin/sh\n# written by bpgated at start: the gate with the daemon's settings\nexec ");
 	rc |= sh_quote(&script, cfg->pre_receive_hook);
 	if (post)
-		bpg_buf_puts(&script, " --post-receive");
+		mem |= bpg_buf_puts(&script, " --post-receive");
 	if (cfg->audit_log && cfg->server_signing_key) {
-		bpg_buf_puts(&script, " --audit-dir ");
+		mem |= bpg_buf_puts(&script, " --audit-dir ");
 		rc |= sh_quote(&script, cfg->audit_log);
-		bpg_buf_puts(&script, " --audit-key ");
+		mem |= bpg_buf_puts(&script, " --audit-key ");
 		rc |= sh_quote(&script, cfg->server_signing_key);
 	}
-	bpg_buf_puts(&script, " \"$@\"\n");
+	mem |= bpg_buf_puts(&script, " \"$@\"\n");
+	if (mem != 0 || (rc != 0 && rc != BPG_EINVALID)) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "cannot write the %s hook script: out of memory", name);
+		goto done;
+	}
 	if (rc != 0) {
 		rc = bpg_error_set(err, BPG_EINVALID, "the gate, audit log and key paths must not contain a quote or newline");
 		goto done;
 	}
-	bpg_buf_printf(&path, "%s/%s", cfg->hooks_dir, name);
+	if (bpg_buf_printf(&path, "%s/%s", cfg->hooks_dir, name) < 0) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "cannot write the %s hook script: out of memory", name);
+		goto done;
+	}
 	if (bpg_file_write_atomic(path.ptr, script.ptr, script.size, 0755, err) < 0)
 		rc = err->code;
 done:
@@ -246,7 +253,7 @@ static int drain(int ofd, int efd, bpg_buf *out, bpg_buf *errout)
 {
 	struct pollfd pf[2] = { { ofd, POLLIN, 0 }, { efd, POLLIN, 0 } };
 	char chunk[8192];
-	int open_fds = 2;
+	int open_fds = 2, rc = 0;
 
 	while (open_fds > 0) {
 		if (poll(pf, 2, -1) < 0) {
@@ -265,11 +272,11 @@ static int drain(int ofd, int efd, bpg_buf *out, bpg_buf *errout)
 				continue;
 			}
 			bpg_buf *dst = i == 0 ? out : errout;
-			if (dst->size < BPGD_CAPTURE_MAX)
-				bpg_buf_put(dst, chunk, (size_t)n);
+			if (dst->size < BPGD_CAPTURE_MAX && bpg_buf_put(dst, chunk, (size_t)n) < 0)
+				rc = -1; /* keep draining so the child never blocks; report after */
 		}
 	}
-	return 0;
+	return rc;
 }
 
 int bpgd_run_capture(const bpgd_config *cfg, char *const argv[], const char *git_dir,
@@ -323,12 +330,14 @@ int bpgd_run_capture(const bpgd_config *cfg, char *const argv[], const char *git
 	}
 	close(in[1]);
 	in[1] = -1;
-	drain(o[0], e[0], out, errout);
+	int drc = drain(o[0], e[0], out, errout);
 	o[0] = e[0] = -1;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			break;
 	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	if (drc < 0)
+		rc = bpg_error_set(err, BPG_EIO, "cannot capture the output of %s", argv[0]);
 done:
 	close_pair(in);
 	close_pair(o);

@@ -15,6 +15,7 @@
 #include "bpgate/gather.h"
 #include "bpgate/heap.h"
 #include "bpgate/query.h"
+#include "bpgate/testhook.h"
 #include "bpgate/util.h"
 
 #include <errno.h>
@@ -198,6 +199,7 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 	} else if ((rc = bpg_gather_ref(facts, cx->repo, u->name, u->old_hex, u->new_hex, env, gopts, err)) < 0) {
 		goto done;
 	}
+	bpg_test_point("gate-gathered"); /* test builds: where a test may kill the gate */
 	map_people(facts, cx->cfg);
 	if ((rc = rcv_server_facts(facts, cx, u, env, err)) < 0)
 		goto done;
@@ -209,6 +211,7 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 	}
 	if ((rc = bpg_evaluate_budget(&d, cx->pol->policy, facts, cx->cfg->budget, err)) < 0)
 		goto done;
+	bpg_test_point("gate-evaluated");
 	for (size_t i = 0; i < bpg_decision_finding_count(d); i++) {
 		const bpg_finding *f = bpg_decision_finding(d, i);
 		if (f->blocking)
@@ -495,6 +498,7 @@ int main(int argc, char **argv)
 		"time", now_s, "repository", cfg.repository, "pusher", principal, "decision",
 		oc.blocking ? "refuse" : "accept", "stage", "judged", "policy_ref", pref, "policy_commit", pc,
 		"push_options", opts_j, "refs", oc.refs, "findings", oc.findings);
+	bpg_test_point("gate-before-audit");
 	if (!entry || audit_append(&cfg, entry, &err) < 0) {
 		refuse_line("audit log", entry ? err.message : "out of memory",
 			"the server cannot record the decision, so it refuses the push: tell the administrator");
@@ -507,6 +511,7 @@ int main(int argc, char **argv)
 			oc.blocking, ups.n);
 		goto done;
 	}
+	bpg_test_point("gate-decided"); /* accepted and recorded, not yet told to git */
 	fprintf(stderr, "bpgate: accepted %zu ref update(s) from %s under policy %.12s (%s)\n", ups.n, principal, pc, pref);
 	print_checkpoint(&cfg);
 	exit_code = 0;

@@ -49,15 +49,24 @@ int main(int argc, char **argv)
 			(unsigned long long)(i % 50), (unsigned long long)i, (unsigned long long)i + 1, 7);
 		bpg_merkle_leaf_hash(&leaves[i], e, (size_t)len);
 		bpg_hex_encode(hex, leaves[i].b, 32);
-		bpg_buf_printf(&ent, "%llu %s %s\n", (unsigned long long)i, hex, e);
+		if (bpg_buf_printf(&ent, "%llu %s %s\n", (unsigned long long)i, hex, e) < 0) {
+			fprintf(stderr, "bench_audit: out of memory at entry %llu\n", (unsigned long long)i);
+			return 1;
+		}
 	}
 	cp.size = n;
 	bpg_merkle_root(&cp.root, leaves, n);
 	bpg_checkpoint_sign(&note, &cp, s, &err);
-	bpg_buf_printf(&path, "%s/entries", argv[1]);
+	if (bpg_buf_printf(&path, "%s/entries", argv[1]) < 0) {
+		fprintf(stderr, "bench_audit: out of memory\n");
+		return 1;
+	}
 	bpg_file_write_atomic(path.ptr, ent.ptr, ent.size, 0600, &err);
 	bpg_buf_clear(&path);
-	bpg_buf_printf(&path, "%s/checkpoint", argv[1]);
+	if (bpg_buf_printf(&path, "%s/checkpoint", argv[1]) < 0) {
+		fprintf(stderr, "bench_audit: out of memory\n");
+		return 1;
+	}
 	bpg_file_write_atomic(path.ptr, note.ptr, note.size, 0600, &err);
 	printf("log of %llu entries, %.1f MB\n", (unsigned long long)n, ent.size / 1e6);
 

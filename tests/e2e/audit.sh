@@ -158,7 +158,7 @@ open(sys.argv[1] + ".ready", "w").close()
 s.settimeout(20); print(s.recv(65536).decode())
 EOF
 lp=$!
-for _ in $(seq 1 100); do [ -e "$T/sock.ready" ] && break; sleep 0.1; done
+while [ ! -e "$T/sock.ready" ]; do kill -0 "$lp" 2>/dev/null || break; sleep 0.05; done  # the listener is up (or died)
 check "append --syslog" 0 sh -c "echo '{\"seq\":8,\"type\":\"policy.change\"}' | '$B' audit append --log L --signing-key k.skey --syslog='$T/sock'"
 wait "$lp"
 grep -qE '^<110>1 - [^ ]+ bpgate [0-9]+ audit ' received.txt || { echo "FAIL datagram header"; cat received.txt; fails=$((fails + 1)); }

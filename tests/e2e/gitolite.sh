@@ -110,7 +110,7 @@ EOF
 [ "$(id -u)" = 0 ] && mkdir -p /run/sshd
 "$SSHD" -D -e -f "$E2E_TMP/sshd_config" 2> "$E2E_TMP/sshd.log" & SSHD_PID=$!
 up=no
-for _ in $(seq 100); do
+while :; do  # until it listens or exits (never a fixed delay)
   (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && { up=yes; break; }
   kill -0 "$SSHD_PID" 2>/dev/null || break
   sleep 0.05

@@ -6,6 +6,9 @@
 # Faults: a full disk under the audit log and under the repository, an
 # unreadable policy ref (corrupt object, dangling ref), a corrupt object in
 # the quarantine, the gate SIGKILLed mid-run, bpgated SIGKILLed mid-push.
+# The kills land at named points, never after a delay: a test build stops
+# the gate or the daemon there (BPGATE_TEST_PAUSE_AT, bpgate/testhook.h),
+# the test waits for its marker file and kills it.
 # After each: the push is refused or complete (never half-applied), `git
 # fsck` is clean, no lock or quarantine is left, `bpgate audit verify` passes.
 #
@@ -13,9 +16,9 @@
 # docs/readme/hardening.md), 20,001 commits in one push, 10,000 refs in one
 # push, JSON nested a million deep, terminal escapes in commit messages, ref
 # names, push options and daemon commands. Each refusal is checked for its
-# words; the gate's time and peak memory are measured with /usr/bin/time -v
-# and held under ceilings generous enough for a loaded 2-core machine (the
-# gate is an ASan build here).
+# words; the gate's peak memory is measured with /usr/bin/time -v and held
+# under ceilings generous enough for an ASan build. Its time is printed as a
+# figure only: no outcome here depends on the machine's speed.
 #
 # The full-disk cases mount a small tmpfs and need root; without it they are
 # skipped with a reason (the rest still runs).
@@ -97,12 +100,20 @@ change() { echo "$2" >> "$1"; git add -A; git commit -qm "${3:-change $1}"; }
 last_time() { ls -t "$T"/time.* | head -1; }
 rss_kb() { awk -F': ' '/Maximum resident set size/ {print $2}' "$(last_time)"; }
 secs() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; printf "%.1f", s}' "$(last_time)"; }
-# bounded WHAT MAX_MB MAX_S: the last timed gate run stayed under the ceilings
+# bounded WHAT MAX_MB: the last timed gate run stayed under the memory ceiling;
+# its time is reported, never judged (it depends on the machine)
 bounded() {
   local kb s; kb=$(rss_kb); s=$(secs)
-  echo "    measured: $1: $((kb / 1024)) MB peak, ${s} s"
+  echo "    measured: $1: $((kb / 1024)) MB peak, ${s} s (time: a figure, not a test)"
   if [ "$kb" -le $(($2 * 1024)) ]; then ok "$1: peak memory under $2 MB"; else fail "$1: $((kb / 1024)) MB > $2 MB"; fi
-  if awk -v s="$s" -v m="$3" 'BEGIN{exit !(s <= m)}'; then ok "$1: under $3 s"; else fail "$1: ${s} s > $3 s"; fi
+}
+# Test-only pause points: paused_pid MARKER PID waits until the process that
+# writes MARKER has stopped at its point (prints its pid, returns 0) or until
+# PID (the client) has exited without it getting there (returns 1). No delay
+# decides anything: it waits for one event or the other.
+paused_pid() {
+  while [ ! -s "$1" ]; do kill -0 "$2" 2>/dev/null || { [ -s "$1" ] && break; return 1; }; sleep 0.05; done
+  cat "$1"
 }
 
 srv="$T/srv.git"; audit="$T/audit"
@@ -250,34 +261,38 @@ PY
 
 # --- the gate SIGKILLed mid-run ----------------------------------------------------------
 section "the gate SIGKILLed mid-run"
-# A wrapper kills the gate after a delay; the push carries 3,000 commits so that the
-# later delays land inside the judgement (gather, evaluate, audit append).
-cat > "$T/gate-killed" <<END
+# The gate stops itself at a named point (a test build honours BPGATE_TEST_PAUSE_AT:
+# it writes its pid to the marker file and raises SIGSTOP); the test then kills it
+# there with SIGKILL. Each point is hit on every run, so every kill lands mid-run.
+cat > "$T/gate-paused" <<END
 #!/bin/bash
-exec timeout -s KILL "\$(cat "$T/kill-after")" "$receive" "\$@"
+export BPGATE_TEST_PAUSE_AT="\$(cat "$T/pause-at" 2>/dev/null)" BPGATE_TEST_PAUSE_MARKER="$T/paused"
+echo "\$PPID" > "$T/gate-parent"   # git-receive-pack, for the daemon cases
+exec "$receive" "\$@"
 END
-chmod +x "$T/gate-killed"
-ln -sf "$T/gate-killed" "$srv/hooks/pre-receive"
-commits 3000 refs/heads/bulk dev
-killed=0 finished=0
-for d in 0.05 0.2 0.4 0.8 1.5 3; do
-  echo "$d" > "$T/kill-after"
+chmod +x "$T/gate-paused"
+ln -sf "$T/gate-paused" "$srv/hooks/pre-receive"
+commits 200 refs/heads/bulk dev
+# gathered, judged, before the audit append, between the audit record and its
+# checkpoint, after the decision was recorded (not yet told to git)
+for point in gate-gathered gate-evaluated gate-before-audit audit-record-written gate-decided; do
+  echo "$point" > "$T/pause-at"; rm -f "$T/paused"
   before=$(refs_of "$srv")
-  rc=0; env BPGATE_USER=alice git push origin "bulk:refs/heads/kill-$d" >"$T/out" 2>"$T/err" || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    killed=$((killed + 1))
-    same_refs "$srv" "$before" "gate killed after ${d}s: refused"
-  elif [ "$(git -C "$srv" rev-parse "refs/heads/kill-$d")" = "$(git rev-parse bulk)" ]; then
-    finished=$((finished + 1)); ok "gate killed after ${d}s: it had finished; the push is complete"
+  env BPGATE_USER=alice git push origin "bulk:refs/heads/kill-$point" >"$T/out" 2>"$T/err" & gp=$!
+  if gpid=$(paused_pid "$T/paused" "$gp"); then
+    ok "gate stopped at $point"
+    kill -KILL "$gpid"
   else
-    fail "gate killed after ${d}s: exit 0 but the ref is not at the pushed commit"
+    fail "the gate never reached $point"; sed 's/^/    /' "$T/err" | head -5
   fi
-  grep -q 'pre-receive hook declined\|->' "$T/err" || fail "gate killed after ${d}s: git said nothing"
+  rc=0; wait "$gp" || rc=$?
+  [ "$rc" -ne 0 ] && ok "gate killed at $point: the push fails (exit $rc)" || fail "gate killed at $point: git push exit 0"
+  expect_grep "$T/err" "pre-receive hook declined" "gate killed at $point: git says the hook declined"
+  same_refs "$srv" "$before" "gate killed at $point"
+  intact "$srv" "$audit" "gate killed at $point"
 done
-echo "    killed mid-run: $killed, finished before the kill: $finished"
-[ "$killed" -ge 2 ] && ok "at least two kills landed mid-run" || fail "the kills never landed mid-run ($killed)"
+: > "$T/pause-at"
 ln -sf "$receive" "$srv/hooks/pre-receive"
-intact "$srv" "$audit" "gate killed mid-run"
 push_as alice 0 "the next push after the kills is accepted" origin bulk:refs/heads/after-kill
 intact "$srv" "$audit" "after the kills"
 
@@ -290,13 +305,13 @@ if [ -x "$daemon" ] && command -v ssh >/dev/null; then
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   cat > "$D/cfg.json" <<END
 { "listen": { "address": "127.0.0.1", "port": $port }, "repo_root": "repos", "state_dir": "state",
-  "keys_file": "keys", "pre_receive_hook": "$receive", "limits": { "idle_timeout": 60 } }
+  "keys_file": "keys", "pre_receive_hook": "$T/gate-paused", "limits": { "idle_timeout": 60 } }
 END
   dsrv="$D/repos/app.git"; new_server "$dsrv" "$audit"; bootstrap "$dsrv"
   start_daemon() {
+    rm -f "$D/log"   # never read the last daemon's "listen" line
     "$daemon" --config "$D/cfg.json" >"$D/log" 2>&1 & DPID=$!; PIDS+=("$DPID")
-    for _ in $(seq 100); do grep -q 'event=listen' "$D/log" && return 0; sleep 0.05; done
-    fail "bpgated did not start"; cat "$D/log"; return 1
+    while ! grep -qs 'event=listen' "$D/log"; do kill -0 "$DPID" 2>/dev/null || { fail "bpgated did not start"; cat "$D/log"; return 1; }; sleep 0.05; done
   }
   # kill the daemon and every process it started for connections (by pid, never by name)
   kill_daemon() {
@@ -304,23 +319,55 @@ END
     kill -KILL "$DPID" $kids 2>/dev/null || true
     wait "$DPID" 2>/dev/null || true
   }
-  # settled: git's processes left behind finish (quarantine gone) within 60 s
-  settled() { for _ in $(seq 600); do ls -d "$dsrv"/objects/tmp_objdir-* "$dsrv"/objects/incoming-* >/dev/null 2>&1 || return 0; sleep 0.1; done; return 1; }
+  # settled: the git-receive-pack that ran the gate (not killed: it outlives its
+  # session) has exited; the meson timeout bounds a hang
+  settled() {
+    local gp; gp=$(cat "$T/gate-parent" 2>/dev/null || true); rm -f "$T/gate-parent"
+    [ -z "$gp" ] || while kill -0 "$gp" 2>/dev/null; do sleep 0.1; done
+  }
   SSHC="ssh -F /dev/null -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR -i $D/alice"
   url="ssh://git@127.0.0.1:$port/app.git"
-  dkilled=0 dfinished=0
-  for d in 0.05 0.15 0.4 1.5; do
-    start_daemon
-    GIT_SSH_COMMAND="$SSHC" timeout 120 git push "$url" "bulk:refs/heads/d-$d" >"$T/out" 2>"$T/err" & gp=$!
-    sleep "$d"; kill_daemon
+  # stopped_daemon POINT REF: start bpgated, push REF over SSH, wait until the
+  # process named by POINT stopped there, kill the daemon and its sessions (and
+  # a stopped gate), and leave the client's exit code in $rc.
+  stopped_daemon() {
+    local point=$1 ref=$2 dpoint= spid
+    case $point in daemon-*) dpoint=$point; : > "$T/pause-at" ;; *) echo "$point" > "$T/pause-at" ;; esac
+    rm -f "$T/paused"
+    BPGATE_TEST_PAUSE_AT="$dpoint" BPGATE_TEST_PAUSE_MARKER="$T/paused" start_daemon
+    GIT_SSH_COMMAND="$SSHC" git push "$url" "bulk:$ref" >"$T/out" 2>"$T/err" & gp=$!
+    if spid=$(paused_pid "$T/paused" "$gp"); then ok "stopped at $point"; else fail "never stopped at $point"; sed "s/^/    /" "$T/err" | head -5; spid=; fi
+    kill_daemon
+    [ -n "$spid" ] && kill -KILL "$spid" 2>/dev/null || true
     rc=0; wait "$gp" || rc=$?
-    settled || fail "bpgated killed after ${d}s: git never finished"
-    got=$(git -C "$dsrv" rev-parse -q --verify "refs/heads/d-$d" || true)
-    if [ -z "$got" ]; then dkilled=$((dkilled + 1)); ok "bpgated killed after ${d}s: the push did not happen (client exit $rc)"
-    elif [ "$got" = "$(git rev-parse bulk)" ]; then dfinished=$((dfinished + 1)); ok "bpgated killed after ${d}s: the push completed whole (client exit $rc)"
-    else fail "bpgated killed after ${d}s: the ref is at $got"; fi
+    settled
+  }
+  # (a) after the exec request, before git starts; (b) while the gate judges (the
+  # gate stopped under git-receive-pack): the push does not happen
+  for point in daemon-exec gate-evaluated; do
+    stopped_daemon "$point" "refs/heads/d-$point"
+    [ "$rc" -ne 0 ] && ok "bpgated killed at $point: the client sees the failure (exit $rc)" || fail "bpgated killed at $point: client exit 0"
+    got=$(git -C "$dsrv" rev-parse -q --verify "refs/heads/d-$point" || true)
+    [ -z "$got" ] && ok "bpgated killed at $point: the push did not happen" || fail "bpgated killed at $point: the ref is at $got"
+    # Known, git's own: git-receive-pack 2.39, its client gone, writes "hook declined"
+    # to a broken stderr and re-raises SIGPIPE with the default action, which skips
+    # its quarantine clean-up. The directory holds only the unreferenced pushed
+    # objects; it is reported and removed here (docs/readme/hardening.md).
+    left=$(find "$dsrv/objects" -maxdepth 1 -name 'tmp_objdir-incoming-*')
+    if [ -n "$left" ]; then
+      [ "$point" = gate-evaluated ] && [ "$(echo "$left" | wc -l)" -eq 1 ] \
+        && ok "bpgated killed at $point: git left its quarantine (git's SIGPIPE exit, known): removed" \
+        || fail "bpgated killed at $point: left behind: $left"
+      rm -rf $left
+    fi
   done
-  echo "    daemon killed before the update: $dkilled, after it: $dfinished"
+  # (c) after git-receive-pack finished (the ref updated), before the exit status
+  # was sent: the push completed whole
+  stopped_daemon daemon-git-exited refs/heads/d-exited
+  got=$(git -C "$dsrv" rev-parse -q --verify refs/heads/d-exited || true)
+  [ "$got" = "$(git rev-parse bulk)" ] && ok "bpgated killed after git finished: the push completed whole (client exit $rc)" \
+    || fail "bpgated killed after git finished: the ref is at '$got'"
+  : > "$T/pause-at"
   intact "$dsrv" "$audit" "bpgated killed mid-push"
   start_daemon
   GIT_SSH_COMMAND="$SSHC" timeout 120 git push "$url" "bulk:refs/heads/d-after" >"$T/out" 2>"$T/err" && rc=0 || rc=$?
@@ -355,22 +402,22 @@ expect_grep "$T/err" "larger than the 64 MiB limit of a blueprint or contract" "
 same_refs "$srv" "$before" "70 MB blueprint"
 # 96 MB: the gate reads the size from the object header and never inflates the blob
 # (it once held all 70 MB in memory, and would hold 1 GB for a 1 GB blueprint).
-bounded "70 MB blueprint" 96 30
+bounded "70 MB blueprint" 96
 git reset -q --hard HEAD~1
 
 # --- 20,000 commits (the limit) accepted, 20,001 refused ------------------------------------
 section "20,000 and 20,001 commits in one push"
-# The accepted case also guards the gather against quadratic time (it once took
-# minutes at this size: a linear search per commit).
+# The accepted case's time is printed (the gather once took minutes at this
+# size: a linear search per commit); the unit tests guard the algorithm.
 commits 20000 refs/heads/limit dev
 push_as alice 0 "20,000 commits in one push are judged and accepted" origin limit:refs/heads/limit
-bounded "20,000 commits judged" 256 60
+bounded "20,000 commits judged" 256
 commits 20001 refs/heads/huge dev
 before=$(refs_of "$srv")
 push_as alice 1 "20,001 commits in one push are refused" origin huge:refs/heads/huge
 expect_grep "$T/err" "the change has more than 20000 commits; the gate judges at most that many at once: push it in parts" "the refusal says how many and what to do"
 same_refs "$srv" "$before" "20,001 commits"
-bounded "20,001 commits refused" 256 30
+bounded "20,001 commits refused" 256
 
 # --- 10,000 refs in one push ------------------------------------------------------------------
 section "10,000 refs in one push"
@@ -380,7 +427,7 @@ before=$(refs_of "$srv")
 push_as alice 1 "10,000 refs in one push are refused" origin 'refs/heads/many/*:refs/heads/many/*'
 expect_grep "$T/err" "more than 1000 ref updates in one push; push them in parts" "the refusal names the limit"
 same_refs "$srv" "$before" "10,000 refs"
-bounded "10,000 refs" 256 30
+bounded "10,000 refs" 256
 git for-each-ref --format='delete %(refname)' refs/heads/many | git update-ref --stdin
 
 # --- JSON nested a million deep ---------------------------------------------------------------
@@ -393,7 +440,7 @@ before=$(refs_of "$srv")
 push_as alice 1 "JSON nested a million deep is refused" origin dev
 expect_grep "$T/err" "[blueprint-parses]" "the blueprint rule names it"
 same_refs "$srv" "$before" "deep JSON"
-bounded "JSON nested 10^6 deep (blueprint + contract)" 256 30
+bounded "JSON nested 10^6 deep (blueprint + contract)" 256
 git reset -q --hard HEAD~1
 
 # --- terminal escapes -----------------------------------------------------------------------------

@@ -108,7 +108,7 @@ static void setup_fixture(fixture *f)
 	cr_assert_eq(bpg_ssh_seckey_from_seed(&f->carol, s1, "carol", &err), 0);
 	cr_assert_eq(bpg_ssh_seckey_from_seed(&f->mallory, s2, "mallory", &err), 0);
 	cr_assert_eq(bpg_ssh_pubkey_format(&pk, bpg_ssh_seckey_pubkey(f->carol), NULL), 0);
-	bpg_buf_printf(&line, "carol namespaces=\"bpgate-approval@v1,git\" %s\n", pk.ptr);
+	cr_assert_eq(bpg_buf_printf(&line, "carol namespaces=\"bpgate-approval@v1,git\" %s\n", pk.ptr), 0);
 	cr_assert_eq(bpg_allowed_signers_parse(&f->signers, line.ptr, line.size, "allowed_signers", &err), 0, "%s", err.message);
 	bpg_buf_dispose(&line);
 	bpg_buf_dispose(&pk);
@@ -252,7 +252,7 @@ Test(approval, gather_per_tree_and_count)
 
 	/* BPG_APPROVAL_MAX_REFS + 1 approval refs of other trees, packed */
 	git_oid_tostr(hex, sizeof(hex), &id);
-	bpg_buf_printf(&path, "%s/packed-refs", f.dir);
+	cr_assert_eq(bpg_buf_printf(&path, "%s/packed-refs", f.dir), 0);
 	cr_assert((pf = fopen(path.ptr, "w")) != NULL);
 	fprintf(pf, "# pack-refs with: peeled fully-peeled sorted \n");
 	for (int i = 0; i <= BPG_APPROVAL_MAX_REFS; i++)

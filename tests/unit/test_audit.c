@@ -191,14 +191,21 @@ static int verify_dir(const char *dir, bpg_error *err)
 
 /* -------------------------------------------------------------- Merkle */
 
-static void check_vector_set(const json_t *set)
+/* Checks every vector of a set and that there were exactly as many as the
+ * vector file has (a file that lost a key must not pass with nothing checked). */
+static void check_vector_set(const json_t *set, size_t want_leaves, size_t want_roots, size_t want_incl,
+	size_t want_cons)
 {
 	bpg_hash leaves[16], expect, got;
 	bpg_merkle_proof p, want;
 	const char *k;
 	json_t *v;
-	size_t i, n = leaves_of(leaves, set);
+	size_t i, n, roots = 0, incl = 0, cons = 0;
 	bpg_error err;
+
+	cr_assert(json_is_object(set), "the vector set is missing");
+	cr_assert_leq(json_array_size(json_object_get(set, "leaf_inputs_hex")), 16);
+	n = leaves_of(leaves, set);
 
 	json_object_foreach(json_object_get(set, "roots_hex"), k, v) {
 		uint64_t size = strtoull(k, NULL, 10);
@@ -206,6 +213,7 @@ static void check_vector_set(const json_t *set)
 		bpg_merkle_root(&got, leaves, size);
 		hex32(&expect, v);
 		cr_assert_arr_eq(got.b, expect.b, 32, "root of %s", k);
+		roots++;
 	}
 	json_array_foreach(json_object_get(set, "inclusion_proofs"), i, v) {
 		uint64_t idx = json_integer_value(json_object_get(v, "leaf_index"));
@@ -219,6 +227,7 @@ static void check_vector_set(const json_t *set)
 		hex32(&leaf, json_object_get(v, "leaf_hash_hex"));
 		hex32(&expect, json_object_get(v, "root_hex"));
 		cr_assert_eq(bpg_merkle_verify_inclusion(idx, size, &leaf, &want, &expect, &err), 0, "%s", err.message);
+		incl++;
 	}
 	json_array_foreach(json_object_get(set, "consistency_proofs"), i, v) {
 		uint64_t m = json_integer_value(json_object_get(v, "first_size"));
@@ -232,20 +241,27 @@ static void check_vector_set(const json_t *set)
 		hex32(&r1, json_object_get(v, "first_root_hex"));
 		hex32(&r2, json_object_get(v, "second_root_hex"));
 		cr_assert_eq(bpg_merkle_verify_consistency(m, size, &r1, &r2, &want, &err), 0, "%s", err.message);
+		cons++;
 	}
+	cr_assert_eq(n, want_leaves, "leaves checked");
+	cr_assert_eq(roots, want_roots, "roots checked");
+	cr_assert_eq(incl, want_incl, "inclusion proofs checked");
+	cr_assert_eq(cons, want_cons, "consistency proofs checked");
 }
 
 Test(audit, merkle_ct_reference_vectors)
 {
 	json_t *v = merkle_vectors();
-	check_vector_set(json_object_get(v, "ct_reference"));
+	/* shared/vectors/merkle/vectors.json: 8 leaves, 9 roots, 36 + 36 proofs */
+	check_vector_set(json_object_get(v, "ct_reference"), 8, 9, 36, 36);
 	json_decref(v);
 }
 
 Test(audit, merkle_audit_log_vectors)
 {
 	json_t *v = merkle_vectors();
-	check_vector_set(json_object_get(v, "audit_log_example"));
+	/* 5 leaves, 6 roots, 15 + 15 proofs */
+	check_vector_set(json_object_get(v, "audit_log_example"), 5, 6, 15, 15);
 	json_decref(v);
 }
 

@@ -319,13 +319,13 @@ Test(blueprint, container_depth_limit)
 	bpg_error err;
 	int levels = BPG_BLUEPRINT_MAX_DEPTH + 2;
 
-	bpg_buf_puts(&b, "{\"flow\":");
+	cr_assert_eq(bpg_buf_puts(&b, "{\"flow\":"), 0);
 	for (int i = 0; i < levels; i++)
-		bpg_buf_printf(&b, "[{\"id\":%d,\"module\":\"builtin:BasicRouter\",\"routes\":[{\"flow\":", i + 1);
-	bpg_buf_puts(&b, "[]");
+		cr_assert_eq(bpg_buf_printf(&b, "[{\"id\":%d,\"module\":\"builtin:BasicRouter\",\"routes\":[{\"flow\":", i + 1), 0);
+	cr_assert_eq(bpg_buf_puts(&b, "[]"), 0);
 	for (int i = 0; i < levels; i++)
-		bpg_buf_puts(&b, "}]}]");
-	bpg_buf_puts(&b, "}");
+		cr_assert_eq(bpg_buf_puts(&b, "}]}]"), 0);
+	cr_assert_eq(bpg_buf_puts(&b, "}"), 0);
 	cr_assert_eq(parse_fail(b.ptr, b.size, &err), BPG_ETOOBIG);
 	cr_assert(strstr(err.message, "nested more than 64 containers deep"), "%s", err.message);
 	bpg_buf_dispose(&b);

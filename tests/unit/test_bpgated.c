@@ -387,3 +387,80 @@ Test(bpgated, startup_sources)
 	bpgd_source_key(&x, &a);
 	cr_assert(bpgd_source_same(&x, &y));
 }
+
+/* The hook scripts bpgated writes at start: whatever single allocation fails,
+ * each script on disk is either absent or exactly right, never missing a word
+ * (it once dropped the failed writes and wrote e.g. a post-receive hook that
+ * ran the gate as pre-receive, or one without its audit log). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "bpgate/buf.h"
+#include "bpgate/testhook.h"
+
+static void script_is(const char *dir, const char *name, const char *want)
+{
+	char p[512];
+	bpg_buf b = BPG_BUF_INIT;
+	bpg_error err;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	if (access(p, F_OK) != 0)
+		return; /* not written: fine after a failure */
+	cr_assert_eq(bpg_file_read(&b, p, 1 << 16, &err), 0, "%s", err.message);
+	cr_assert_str_eq(b.ptr ? b.ptr : "", want, "%s", name);
+	bpg_buf_dispose(&b);
+}
+
+Test(bpgated, hook_scripts_whole_or_not_at_all)
+{
+	char dir[] = "/tmp/bpgd-hooks-XXXXXX", pre[600], post[600];
+	bpgd_config cfg;
+	bpg_error err;
+	long n, ok_runs = 0;
+	const char *head = "#!/bin/sh\n# written by bpgated at start: the gate with the daemon's settings\nexec '/opt/bpgate/bpgate-receive'";
+	const char *tail = " --audit-dir '/var/lib/bpgated/audit' --audit-key '/etc/bpgated/audit.skey' \"$@\"\n";
+
+	cr_assert_not_null(mkdtemp(dir));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.hooks_dir = dir;
+	cfg.pre_receive_hook = (char *)"/opt/bpgate/bpgate-receive";
+	cfg.audit_log = (char *)"/var/lib/bpgated/audit";
+	cfg.server_signing_key = (char *)"/etc/bpgated/audit.skey";
+	snprintf(pre, sizeof(pre), "%s%s", head, tail);
+	snprintf(post, sizeof(post), "%s --post-receive%s", head, tail);
+	cr_assert_eq(bpg_test_alloc_fail_at(1L << 40, -1), 0, "a build with tests has the allocation hook");
+	cr_assert_eq(bpgd_hooks_install(&cfg, &err), 0, "%s", err.message);
+	long total = bpg_test_alloc_count();
+	bpg_test_alloc_fail_at(-1, 0);
+	script_is(dir, "pre-receive", pre);
+	script_is(dir, "post-receive", post);
+	cr_assert_gt(total, 2, "the scripts are built in bpg_bufs (%ld allocations)", total);
+	for (n = 0; n <= total; n++) {
+		char p[600];
+		snprintf(p, sizeof(p), "%s/pre-receive", dir);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/post-receive", dir);
+		unlink(p);
+		bpg_error_clear(&err);
+		bpg_test_alloc_fail_at(n, 1);
+		int rc = bpgd_hooks_install(&cfg, &err);
+		bpg_test_alloc_fail_at(-1, 0);
+		if (rc < 0)
+			cr_assert(strstr(err.message, "out of memory"), "allocation %ld: %s", n, err.message);
+		else
+			ok_runs++;
+		script_is(dir, "pre-receive", pre);
+		script_is(dir, "post-receive", post);
+		if (rc == 0) {
+			cr_assert_eq(access(p, F_OK), 0, "allocation %ld: success without post-receive", n);
+		}
+	}
+	cr_assert_geq(ok_runs, 1);
+	for (int i = 0; i < 2; i++) {
+		char p[600];
+		snprintf(p, sizeof(p), "%s/%s", dir, i ? "post-receive" : "pre-receive");
+		unlink(p);
+	}
+	cr_assert_eq(rmdir(dir), 0);
+}

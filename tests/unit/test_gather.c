@@ -580,7 +580,7 @@ Test(gather, long_change_on_a_thread_same_facts)
 		json_t *facts;
 		git_oid bad, chain[N];
 		int rc;
-		bpg_buf_puts(&b, "100644 broken");
+		cr_assert_eq(bpg_buf_puts(&b, "100644 broken"), 0);
 		bad = raw_object(b.ptr, b.size, GIT_OBJECT_TREE);
 		bpg_buf_dispose(&b);
 		chain[0] = ids[0];

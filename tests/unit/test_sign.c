@@ -214,7 +214,7 @@ static void write_file(const char *dir, const char *name, const char *text)
 	bpg_buf p = BPG_BUF_INIT;
 	bpg_error err = { 0, "" };
 
-	bpg_buf_printf(&p, "%s/%s", dir, name);
+	cr_assert_eq(bpg_buf_printf(&p, "%s/%s", dir, name), 0);
 	cr_assert_eq(bpg_file_write_atomic(p.ptr, text, strlen(text), 0644, &err), 0, "%s", err.message);
 	bpg_buf_dispose(&p);
 }
@@ -246,7 +246,7 @@ Test(minisign, write_load_modes_and_passphrase_fd)
 	int fds[2];
 
 	cr_assert_eq(bpg_minisign_seckey_generate(&sk, &err), 0);
-	bpg_buf_printf(&path, "%s/k.key", d);
+	cr_assert_eq(bpg_buf_printf(&path, "%s/k.key", d), 0);
 	cr_assert_eq(bpg_minisign_seckey_write(path.ptr, sk, "s3cret pass", &cheap, NULL, &err), 0, "%s", err.message);
 	cr_assert_eq(stat(path.ptr, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0600);
@@ -289,8 +289,8 @@ Test(minisign, sig_parse_strictness)
 	/* One CR before each LF is tolerated, as minisign does. */
 	for (size_t i = 0; i < good.size; i++) {
 		if (good.ptr[i] == '\n')
-			bpg_buf_putc(&crlf, '\r');
-		bpg_buf_putc(&crlf, good.ptr[i]);
+			cr_assert_eq(bpg_buf_putc(&crlf, '\r'), 0);
+		cr_assert_eq(bpg_buf_putc(&crlf, good.ptr[i]), 0);
 	}
 	cr_assert_eq(bpg_minisign_sig_parse(&s, crlf.ptr, crlf.size, "x", &err), 0, "%s", err.message);
 	cr_assert_str_eq(bpg_minisign_sig_trusted_comment(s), "timestamp:1700000000\tfile:message.txt\thashed");
@@ -328,15 +328,15 @@ static void fixture_make(bundle_fixture *f)
 
 	memset(f, 0, sizeof(*f));
 	f->dir = tmpdir();
-	bpg_buf_printf(&m, "%s/sub", f->dir);
+	cr_assert_eq(bpg_buf_printf(&m, "%s/sub", f->dir), 0);
 	cr_assert_eq(mkdir(m.ptr, 0755), 0);
 	write_file(f->dir, "sub/invoice.blueprint.json", BP);
 	write_file(f->dir, "config.json", "{\"a\": 1}\n");
 	write_file(f->dir, "notes.txt", "not covered by *.json\n");
 	bpg_buf_clear(&m);
-	bpg_buf_printf(&m, "%s/release.bundle.json", f->dir);
-	bpg_buf_printf(&p1, "%s/sub/invoice.blueprint.json", f->dir);
-	bpg_buf_printf(&p2, "%s/config.json", f->dir);
+	cr_assert_eq(bpg_buf_printf(&m, "%s/release.bundle.json", f->dir), 0);
+	cr_assert_eq(bpg_buf_printf(&p1, "%s/sub/invoice.blueprint.json", f->dir), 0);
+	cr_assert_eq(bpg_buf_printf(&p2, "%s/config.json", f->dir), 0);
 	files[0] = p1.ptr;
 	files[1] = p2.ptr;
 	o.environment = "prod";
@@ -400,7 +400,7 @@ Test(bundle, create_is_canonical_and_round_trips)
 	fixture_make(&f);
 	bpg_sha256_hex(h1, "{\"a\": 1}\n", 9);
 	bpg_sha256_hex(h2, BP, strlen(BP));
-	bpg_buf_printf(&want, EXPECTED_MANIFEST, h1, h2);
+	cr_assert_eq(bpg_buf_printf(&want, EXPECTED_MANIFEST, h1, h2), 0);
 	cr_assert_str_eq(f.manifest.ptr, want.ptr);
 	cr_assert_eq(bpg_bundle_parse(&b, f.manifest.ptr, f.manifest.size, "m", &err), 0, "%s", err.message);
 	cr_assert_eq(bpg_bundle_serialize(&again, b, &err), 0);
@@ -426,8 +426,8 @@ Test(bundle, create_refuses_files_outside_and_bad_env)
 	bpg_error err = { 0, "" };
 
 	fixture_make(&f);
-	bpg_buf_printf(&m, "%s/sub/x.bundle.json", f.dir);
-	bpg_buf_printf(&p, "%s/config.json", f.dir);
+	cr_assert_eq(bpg_buf_printf(&m, "%s/sub/x.bundle.json", f.dir), 0);
+	cr_assert_eq(bpg_buf_printf(&p, "%s/config.json", f.dir), 0);
 	files[0] = p.ptr;
 	o.environment = "prod";
 	o.no_git = true;
@@ -533,7 +533,7 @@ Test(bundle, check_working_tree)
 	write_file(f.dir, "other.bundle.json", "{}\n");
 	{
 		bpg_buf p = BPG_BUF_INIT;
-		bpg_buf_printf(&p, "%s/sub/invoice.blueprint.json", f.dir);
+		cr_assert_eq(bpg_buf_printf(&p, "%s/sub/invoice.blueprint.json", f.dir), 0);
 		cr_assert_eq(unlink(p.ptr), 0);
 		bpg_buf_dispose(&p);
 	}
@@ -573,7 +573,7 @@ Test(bundle, check_git_tree_and_releaser_keys)
 
 	fixture_make(&f);
 	git_libgit2_init();
-	bpg_buf_printf(&repo_dir, "%s/repo.git", f.dir);
+	cr_assert_eq(bpg_buf_printf(&repo_dir, "%s/repo.git", f.dir), 0);
 	cr_assert_eq(git_repository_init(&repo, repo_dir.ptr, 1), 0);
 	cr_assert_eq(git_treebuilder_new(&sub, repo, NULL), 0);
 	cr_assert_eq(git_blob_create_from_buffer(&oid, repo, BP, strlen(BP)), 0);

@@ -518,8 +518,8 @@ Test(sshsig, git_signature_moved_into_body_is_unsigned)
 
 	vec(&raw, "git-ssh-signed-commit/commit.raw");
 	cr_assert_eq(bpg_gitsig_extract(&payload, &sig, NULL, BPG_GITSIG_COMMIT, raw.ptr, raw.size, &err), 0);
-	bpg_buf_put(&moved, payload.ptr, payload.size);
-	bpg_buf_printf(&moved, "gpgsig %s", sig.ptr); /* also a 'gpgsig ' line in the body */
+	cr_assert_eq(bpg_buf_put(&moved, payload.ptr, payload.size), 0);
+	cr_assert_eq(bpg_buf_printf(&moved, "gpgsig %s", sig.ptr), 0); /* also a 'gpgsig ' line in the body */
 	cr_assert_eq(bpg_gitsig_verify(&res, BPG_GITSIG_COMMIT, moved.ptr, moved.size, s, (time_t)1704164645, &err),
 		BPG_ENOTFOUND);
 	cr_assert_str_eq(err.message, "the commit is unsigned: it has no gpgsig header (the signature block in its "
@@ -527,13 +527,13 @@ Test(sshsig, git_signature_moved_into_body_is_unsigned)
 	/* two gpgsig headers: ambiguous, refused */
 	bpg_buf_clear(&moved);
 	const char *hdr_end = strstr(raw.ptr, "gpgsig ");
-	bpg_buf_put(&moved, raw.ptr, (size_t)(hdr_end - raw.ptr));
-	bpg_buf_put(&moved, hdr_end, raw.size - (size_t)(hdr_end - raw.ptr));
+	cr_assert_eq(bpg_buf_put(&moved, raw.ptr, (size_t)(hdr_end - raw.ptr)), 0);
+	cr_assert_eq(bpg_buf_put(&moved, hdr_end, raw.size - (size_t)(hdr_end - raw.ptr)), 0);
 	const char *again = strstr(moved.ptr, "\n\n");
 	bpg_buf two = BPG_BUF_INIT;
-	bpg_buf_put(&two, moved.ptr, (size_t)(again - moved.ptr) + 1);
-	bpg_buf_puts(&two, "gpgsig x\n");
-	bpg_buf_puts(&two, again + 1);
+	cr_assert_eq(bpg_buf_put(&two, moved.ptr, (size_t)(again - moved.ptr) + 1), 0);
+	cr_assert_eq(bpg_buf_puts(&two, "gpgsig x\n"), 0);
+	cr_assert_eq(bpg_buf_puts(&two, again + 1), 0);
 	cr_assert_eq(bpg_gitsig_verify(&res, BPG_GITSIG_COMMIT, two.ptr, two.size, s, (time_t)1704164645, &err), BPG_EINVALID);
 	cr_assert_str_eq(err.message, "the commit has more than one gpgsig header; refusing an ambiguous signature");
 	bpg_allowed_signers_free(s);
