@@ -30,6 +30,7 @@ git -C "$srv" symbolic-ref HEAD refs/heads/main
 git -C "$srv" config bpgate.users "$keys/users"
 git -C "$srv" config bpgate.repository acme/make-scenarios
 git -C "$srv" config bpgate.bootstrap true
+git -C "$srv" config bpgate.bootstrapPrincipal alice
 git -C "$srv" config receive.advertisePushOptions true
 git -C "$srv" config receive.certNonceSeed e2e-seed
 git -C "$srv" config gpg.ssh.allowedSignersFile "$keys/allowed_signers"

@@ -150,7 +150,7 @@ write_config approve.json "$PORT" '"auth_timeout": 30'
 start_daemon approve.json approve.log
 timeout 60 ssh $SSHOPTS -p "$PORT" -i "$T/bob" git@127.0.0.1 approve team/app main --for prod > out 2>&1 && rc=0 || rc=$?
 check "approve by a principal with no approving role (bob, a builder) is refused (exit 1)" test "$rc" = 1
-check "and says why" contains out "bob may not approve for prod: only the roles reviewers, cab, admins do, and bob holds none of them"
+check "and says why" contains out "'bob' has no role whose approvals count for prod (roles: reviewers, cab, admins)"
 check "nothing was recorded for bob" sh -c "! git -C repos/team/app.git for-each-ref refs/bpgate/approvals/ | grep -q /bob/"
 timeout 60 ssh $SSHOPTS -p "$PORT" -i "$T/carol" git@127.0.0.1 approve team/app main --for prod > out 2>&1 && rc=0 || rc=$?
 check "approve by a reviewer (carol) is recorded" sh -c "test $rc = 0 && grep -q 'for prod as carol' out"

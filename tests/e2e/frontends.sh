@@ -30,6 +30,7 @@ git -C "$srv" symbolic-ref HEAD refs/heads/main
 git -C "$srv" config bpgate.users "$keys/users"
 git -C "$srv" config bpgate.repository acme/frontends
 git -C "$srv" config bpgate.bootstrap true
+git -C "$srv" config bpgate.bootstrapPrincipal alice
 git -C "$srv" config receive.advertisePushOptions true
 ln -s "$receive" "$srv/hooks/pre-receive"
 ln -s "$receive" "$srv/hooks/post-receive"

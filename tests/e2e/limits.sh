@@ -59,6 +59,7 @@ echo "Weekly KPI digest" > scenarios/weekly-digest/README.md
 git add -A && git commit -qm "Govern this repository"
 git branch dev; git branch stage
 git -C "$srv" config bpgate.bootstrap true
+git -C "$srv" config bpgate.bootstrapPrincipal alice
 env BPGATE_USER=alice git push -q "$srv" main dev stage 2>/dev/null
 git -C "$srv" config --unset bpgate.bootstrap
 git remote add origin "$srv"
