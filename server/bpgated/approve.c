@@ -105,6 +105,10 @@ int bpgd_approve_run(const bpgd_caller *who, const char *repo_name, const char *
 		snprintf(q.approver, sizeof(q.approver), "%s", who->principal);
 		snprintf(q.environment, sizeof(q.environment), "%s", env);
 		memcpy(q.tree, tree, sizeof(q.tree) < sizeof(tree) ? sizeof(q.tree) : sizeof(tree));
+		/* only the folder <env>/<tree>/<approver>/ is read, but the fields must be valid */
+		snprintf(q.repository, sizeof(q.repository), "%s", repo_name);
+		memcpy(q.commit, chex, sizeof(q.commit) < sizeof(chex) ? sizeof(q.commit) : sizeof(chex));
+		snprintf(q.time, sizeof(q.time), "%s", "2000-01-01T00:00:00Z");
 		if (bpg_approvals_count(&existing, repo, &q, 1000, &err) < 0)
 			goto fail;
 		if (bpg_policy_approval_admit(policy, env, who->principal, existing, &err) < 0) {
