@@ -238,17 +238,18 @@ static bool oid_hex(const char *s)
 static int repository_id(char out[33], const char *root, const char *name)
 {
 	bpg_buf dir = BPG_BUF_INIT;
-	git_repository *repo = NULL;
-	git_config *c = NULL;
+	git_config *c = NULL, *snap = NULL;
 	const char *v = NULL;
 	bpg_error err;
 	int rc = 0;
 
 	out[0] = '\0';
 	git_libgit2_init();
-	if (!root || bpgd_repo_resolve(&dir, root, name, &err) < 0 || git_repository_open(&repo, dir.ptr) < 0 ||
-	    git_repository_config_snapshot(&c, repo) < 0 || git_config_get_string(&v, c, "bpgate.repositoryId") < 0 ||
-	    !v)
+	/* the repository's own config file only (the monitor is another user than
+	 * the repositories' owner: no repository open, no ownership check) */
+	if (!root || bpgd_repo_resolve(&dir, root, name, &err) < 0 || bpg_buf_puts(&dir, "/config") < 0 ||
+	    git_config_open_ondisk(&c, dir.ptr) < 0 || git_config_snapshot(&snap, c) < 0 ||
+	    git_config_get_string(&v, snap, "bpgate.repositoryId") < 0 || !v)
 		goto done;
 	if (bpg_repository_id_valid(v))
 		snprintf(out, 33, "%s", v);
@@ -256,8 +257,8 @@ static int repository_id(char out[33], const char *root, const char *name)
 		rc = BPG_EINVALID;
 done:
 	git_error_clear();
+	git_config_free(snap);
 	git_config_free(c);
-	git_repository_free(repo);
 	git_libgit2_shutdown();
 	bpg_buf_dispose(&dir);
 	return rc;
