@@ -148,6 +148,12 @@ git --git-dir="$D/repos/teamB/scenarios.git" fetch -q "$D/repos/teamA/scenarios.
 push erin 1 "attack: teamB's prod push of T does not count teamA's approval" "$URL/teamB/scenarios.git" "$C:refs/heads/main"
 expect_grep "$E2E_TMP/err" "for another repository" "the approval is named as for another repository"
 
+# bpgated's own approve: the monitor signs the repository's id
+expect_exit 0 "dave approves T for prod in teamB over ssh (bpgated approve)" -- sshas dave approve teamB/scenarios "$C" --for prod
+bref=$(git --git-dir="$D/repos/teamB/scenarios.git" for-each-ref --format='%(refname)' "refs/bpgate/approvals/prod/$T/dave/")
+git --git-dir="$D/repos/teamB/scenarios.git" cat-file -p "$bref:approval.json" > "$E2E_TMP/stmt" 2>&1
+expect_grep "$E2E_TMP/stmt" "\"repository\":\"teamB/scenarios\",\"repository_id\":\"$idB\"," "bpgated's statement names teamB's id"
+
 # --- the honest path: in teamA the approval counts ------------------------------------------
 push erin 0 "teamA: erin promotes T to prod with carol's approval" "$URL/teamA/scenarios.git" "$C:refs/heads/main"
 finish
