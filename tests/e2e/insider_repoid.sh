@@ -154,6 +154,12 @@ bref=$(git --git-dir="$D/repos/teamB/scenarios.git" for-each-ref --format='%(ref
 git --git-dir="$D/repos/teamB/scenarios.git" cat-file -p "$bref:approval.json" > "$E2E_TMP/stmt" 2>&1
 expect_grep "$E2E_TMP/stmt" "\"repository\":\"teamB/scenarios\",\"repository_id\":\"$idB\"," "bpgated's statement names teamB's id"
 
+# a repository id that is not 32 lower-case hex is a configuration error: every push is refused
+git --git-dir="$D/repos/teamB/scenarios.git" config bpgate.repositoryId "${idB}0"   # 33 digits
+push alice 1 "teamB: with a malformed bpgate.repositoryId every push is refused" "$URL/teamB/scenarios.git" "$C:refs/heads/other"
+expect_grep "$E2E_TMP/err" "bpgate.repositoryId must be 32 lower-case hex digits" "the refusal names the setting"
+git --git-dir="$D/repos/teamB/scenarios.git" config bpgate.repositoryId "$idB"
+
 # --- the honest path: in teamA the approval counts ------------------------------------------
 push erin 0 "teamA: erin promotes T to prod with carol's approval" "$URL/teamA/scenarios.git" "$C:refs/heads/main"
 finish
