@@ -288,7 +288,7 @@ found:
 	if ((rc = bpg_git_blob_read(&data, repo, git_tree_entry_id(e), BPG_POLICY_FILE_MAX, ".bpgate/policy.json",
 	    err)) < 0)
 		goto done;
-	j = json_loadb(data.ptr ? data.ptr : "", data.size, 0, NULL);
+	j = json_loadb(data.ptr ? data.ptr : "", data.size, JSON_REJECT_DUPLICATES, NULL);
 	pushed = json_string_value(json_object_get(j, "repository_id"));
 	if (pushed && strcmp(pushed, cfg->repository_id) != 0)
 		rc = bpg_error_set(err, BPG_EINVALID, "this policy is for repository %.64s, this repository is %s "
