@@ -182,6 +182,48 @@ static json_t *load_envs(git_repository *repo)
 	return json_is_object(envs) ? envs : (json_decref(envs), NULL);
 }
 
+/* The repository's unique id: the clone's bpgate.repositoryId, else the work
+ * tree's .bpgate/policy.json "repository_id", else "" (bound by name only).
+ * An id that is not 32 lower-case hex is an error (-1). */
+static int repo_id(char out[33], git_repository *repo)
+{
+	git_config *c = NULL;
+	const char *v = NULL;
+	bpg_buf p = BPG_BUF_INIT, data = BPG_BUF_INIT;
+	bpg_error err;
+	json_t *pol = NULL;
+	int rc = 0;
+
+	out[0] = '\0';
+	if (git_repository_config_snapshot(&c, repo) == 0 && git_config_get_string(&v, c, "bpgate.repositoryId") == 0 && v) {
+		if (!bpg_repository_id_valid(v)) {
+			fprintf(stderr, "bpgate approve: git config bpgate.repositoryId must be 32 lower-case hex digits\n");
+			rc = -1;
+		} else {
+			snprintf(out, 33, "%s", v);
+		}
+		goto done;
+	}
+	git_error_clear();
+	if (git_repository_workdir(repo) &&
+	    bpg_buf_printf(&p, "%s.bpgate/policy.json", git_repository_workdir(repo)) == 0 &&
+	    bpg_file_read(&data, p.ptr, (size_t)4 << 20, &err) == 0)
+		pol = json_loadb(data.ptr ? data.ptr : "", data.size, 0, NULL);
+	v = json_string_value(json_object_get(pol, "repository_id"));
+	if (v && !bpg_repository_id_valid(v)) {
+		fprintf(stderr, "bpgate approve: .bpgate/policy.json: repository_id must be 32 lower-case hex digits\n");
+		rc = -1;
+	} else if (v) {
+		snprintf(out, 33, "%s", v);
+	}
+done:
+	json_decref(pol);
+	git_config_free(c);
+	bpg_buf_dispose(&p);
+	bpg_buf_dispose(&data);
+	return rc;
+}
+
 /* Resolve REV to a commit without ambiguity (see the top of the file); *shown gets what it resolved to. */
 static int resolve_rev(git_commit **out, bpg_buf *shown, git_repository *repo, const char *rev, const char *remote)
 {
@@ -323,6 +365,8 @@ int cmd_approve(int argc, char **argv)
 		snprintf(a.repository, sizeof(a.repository), "%s", repo_opt);
 	else
 		repo_name(a.repository, sizeof(a.repository), repo, remote);
+	if (repo_id(a.repository_id, repo) < 0)
+		goto done;
 	snprintf(a.environment, sizeof(a.environment), "%s", env);
 	git_oid_tostr(a.tree, sizeof(a.tree), git_commit_tree_id(commit));
 	git_oid_tostr(a.commit, sizeof(a.commit), git_commit_id(commit));

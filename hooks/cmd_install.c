@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <git2.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "bpg_config.h"
+#include "bpgate/approval.h"
 #include "bpgate/buf.h"
 
 #define MARKER "# bpgate-hook"
@@ -224,10 +226,41 @@ done:
 	return rc;
 }
 
+/* Write the repository's id into the new .bpgate/policy.json, as its first key. */
+static int write_repository_id(const char *path, const char *id)
+{
+	bpg_buf in = BPG_BUF_INIT, out = BPG_BUF_INIT;
+	bpg_error err;
+	const char *brace;
+	int rc;
+
+	if ((rc = bpg_file_read(&in, path, 4 << 20, &err)) < 0)
+		goto done;
+	if (!in.ptr || !(brace = memchr(in.ptr, '{', in.size))) {
+		rc = bpg_error_set(&err, BPG_EINVALID, "%s is not a JSON object", path);
+		goto done;
+	}
+	if ((rc = bpg_buf_put(&out, in.ptr, (size_t)(brace - in.ptr) + 1)) < 0 ||
+	    (rc = bpg_buf_printf(&out, "\n  \"repository_id\": \"%s\",", id)) < 0 ||
+	    (rc = bpg_buf_put(&out, brace + 1, in.size - (size_t)(brace - in.ptr) - 1)) < 0) {
+		bpg_error_set(&err, rc, "out of memory");
+		goto done;
+	}
+	rc = bpg_file_write_atomic(path, out.ptr, out.size, 0644, &err);
+done:
+	if (rc < 0)
+		fprintf(stderr, "bpgate init: %s\n", err.message);
+	bpg_buf_dispose(&in);
+	bpg_buf_dispose(&out);
+	return rc;
+}
+
 int cmd_init(int argc, char **argv)
 {
 	const char *pack = "regulated";
 	bool force = false;
+	const char *given_id = NULL;
+	char rid[33];
 	git_repository *repo = NULL;
 	bpg_buf packdir = BPG_BUF_INIT, dest = BPG_BUF_INIT, f = BPG_BUF_INIT, t = BPG_BUF_INIT;
 	struct stat st;
@@ -238,8 +271,15 @@ int cmd_init(int argc, char **argv)
 			pack = argv[++i];
 		else if (strcmp(argv[i], "--force") == 0)
 			force = true;
+		else if (strcmp(argv[i], "--repository-id") == 0 && i + 1 < argc)
+			given_id = argv[++i];
 		else
-			return cli_usage("bpgate init [--pack NAME] [--force]");
+			return cli_usage("bpgate init [--pack NAME] [--force] [--repository-id ID]");
+	}
+	if (given_id && !bpg_repository_id_valid(given_id)) {
+		fprintf(stderr, "bpgate init: --repository-id takes 32 lower-case hex digits (what `repo create` printed, "
+			"or the server's git config bpgate.repositoryId)\n");
+		return BPG_EXIT_ERROR;
 	}
 	if (strchr(pack, '/') || strstr(pack, "..")) {
 		fprintf(stderr, "bpgate init: a pack name is a plain name such as 'regulated'\n");
@@ -278,10 +318,27 @@ int cmd_init(int argc, char **argv)
 		if (stat(f.ptr, &st) == 0 && copy_file(f.ptr, t.ptr) < 0)
 			goto done;
 	}
+	/* the repository's unique id: given (the server's bpgate.repositoryId), else new */
+	if (given_id) {
+		snprintf(rid, sizeof(rid), "%s", given_id);
+	} else {
+		bpg_error ierr;
+		if (bpg_repository_id_new(rid, &ierr) < 0) {
+			fprintf(stderr, "bpgate init: %s\n", ierr.message);
+			goto done;
+		}
+	}
+	bpg_buf_clear(&t);
+	if (bpg_buf_printf(&t, "%s/policy.json", dest.ptr) < 0) {
+		fprintf(stderr, "bpgate init: out of memory\n");
+		goto done;
+	}
+	if (write_repository_id(t.ptr, rid) < 0)
+		goto done;
 	if (copy_dir(packdir.ptr, dest.ptr, "contracts") < 0 || copy_dir(packdir.ptr, dest.ptr, "tests") < 0 ||
 	    copy_dir(packdir.ptr, dest.ptr, "keys") < 0)
 		goto done;
-	printf("wrote .bpgate/ from the '%s' pack\n", pack);
+	printf("wrote .bpgate/ from the '%s' pack (repository id %s)\n", pack, rid);
 	if (install_hooks(repo, false) != BPG_EXIT_OK)
 		goto done;
 	printf("next: put your people in .bpgate/policy.json (roles) and their SSH keys in "

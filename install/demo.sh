@@ -72,7 +72,9 @@ git --git-dir="$repo" config gpg.ssh.allowedSignersFile "$srv/allowed_signers"
 say "Alice (builder) governs the repository with the shipped pack (bpgate init)"
 cd "$demo"; as alice clone -q "ssh://git@127.0.0.1:$port/acme/scenarios.git" work 2>/dev/null; cd work
 as alice config user.name alice; as alice config user.email alice@example.com
-show "bpgate init"; bpgate init
+# the id `repo create` printed (also the server's git config bpgate.repositoryId): approvals bind to it
+rid=$(git --git-dir="$repo" config bpgate.repositoryId)
+show "bpgate init --repository-id $rid"; bpgate init --repository-id "$rid"
 cp "$srv/allowed_signers" .bpgate/allowed_signers
 # The demo runs the change-window rule in warn mode so that it works at any hour.
 python3 - <<'P'

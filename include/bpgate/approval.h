@@ -3,8 +3,11 @@
  *
  * An approval is a canonical statement (compact JSON, keys sorted):
  *   {"approver":"carol","commit":"<40 hex>","environment":"prod",
- *    "repository":"acme/make-scenarios","time":"2025-06-03T09:00:00Z",
- *    "tree":"<40 hex>","type":"bpgate-approval/v1"}
+ *    "repository":"acme/make-scenarios","repository_id":"<32 hex>",
+ *    "time":"2025-06-03T09:00:00Z","tree":"<40 hex>","type":"bpgate-approval/v1"}
+ * "repository_id" (the repository's random id, git config bpgate.repositoryId
+ * or policy.json "repository_id") is present when known; it binds the
+ * approval to one repository even where two share a name.
  * signed with SSHSIG (ssh-keygen -Y sign -n bpgate-approval@v1) by the
  * approver's key, and stored in git as a parentless commit whose tree holds
  * `approval.json` (the statement bytes) and `approval.json.sig` (the armored
@@ -24,6 +27,7 @@
 #include "buf.h"
 #include <git2.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <time.h>
 
 BPG_BEGIN_DECL
@@ -43,9 +47,18 @@ typedef struct {
 	char commit[41];
 	char approver[256];
 	char time[32]; /**< RFC 3339 UTC, seconds */
+	/** The repository's unique id (32 lower-case hex), or "" (legacy: bound by name only). */
+	char repository_id[33];
 } bpg_approval;
 
 struct bpg_allowed_signers;
+
+/** Length of a repository id: 32 lower-case hex digits (128 random bits). */
+#define BPG_REPOSITORY_ID_LEN 32
+/** True when `s` is a repository id (exactly 32 lower-case hex digits). */
+BPG_EXTERN(bool) bpg_repository_id_valid(const char *s);
+/** A new random repository id into out[33] (libsodium randombytes). */
+BPG_EXTERN(int) bpg_repository_id_new(char out[33], bpg_error *err);
 
 /** The canonical statement bytes (no trailing LF). Fields are validated. */
 BPG_EXTERN(int) bpg_approval_format(bpg_buf *out, const bpg_approval *a, bpg_error *err);

@@ -2,6 +2,7 @@
 #include "bpgate/approval.h"
 #include "bpgate/util.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,32 @@ static bool hex40(const char *s)
 		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
 			return false;
 	return true;
+}
+
+bool bpg_repository_id_valid(const char *s)
+{
+	if (!s || strlen(s) != BPG_REPOSITORY_ID_LEN)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+int bpg_repository_id_new(char out[33], bpg_error *err)
+{
+	unsigned char raw[BPG_REPOSITORY_ID_LEN / 2];
+	static const char hex[] = "0123456789abcdef";
+
+	if (sodium_init() < 0)
+		return bpg_error_set(err, BPG_ERROR, "libsodium cannot start");
+	randombytes_buf(raw, sizeof(raw));
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[BPG_REPOSITORY_ID_LEN] = '\0';
+	return 0;
 }
 
 static bool time_ok(const char *s)
@@ -44,6 +71,8 @@ static int check(const bpg_approval *a, bpg_error *err)
 		return bpg_error_set(err, BPG_EINVALID, "approval: the environment must be a name without blanks");
 	if (!name_ok(a->repository, sizeof(a->repository)))
 		return bpg_error_set(err, BPG_EINVALID, "approval: the repository must be a name without blanks");
+	if (a->repository_id[0] && !bpg_repository_id_valid(a->repository_id))
+		return bpg_error_set(err, BPG_EINVALID, "approval: the repository id must be 32 lower-case hex digits");
 	if (!hex40(a->tree) || !hex40(a->commit))
 		return bpg_error_set(err, BPG_EINVALID, "approval: tree and commit must be 40 lower-case hex digits");
 	if (!time_ok(a->time))
@@ -53,9 +82,14 @@ static int check(const bpg_approval *a, bpg_error *err)
 
 static json_t *to_json(const bpg_approval *a)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "approver", a->approver, "commit", a->commit,
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "approver", a->approver, "commit", a->commit,
 		"environment", a->environment, "repository", a->repository, "time", a->time, "tree", a->tree,
 		"type", BPG_APPROVAL_TYPE);
+	if (j && a->repository_id[0] && json_object_set_new(j, "repository_id", json_string(a->repository_id)) < 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 int bpg_approval_format(bpg_buf *out, const bpg_approval *a, bpg_error *err)
@@ -100,7 +134,8 @@ int bpg_approval_parse(bpg_approval *out, const char *data, size_t len, bpg_erro
 		rc = bpg_error_set(err, BPG_EINVALID, "approval statement is not a JSON object (%s)", j ? "" : je.text);
 		goto done;
 	}
-	if (json_object_size(j) != 7 || !json_is_string(json_object_get(j, "type")) ||
+	bool has_id = json_object_get(j, "repository_id") != NULL;
+	if (json_object_size(j) != (has_id ? 8u : 7u) || !json_is_string(json_object_get(j, "type")) ||
 	    strcmp(json_string_value(json_object_get(j, "type")), BPG_APPROVAL_TYPE) != 0) {
 		rc = bpg_error_set(err, BPG_EINVALID, "approval statement: not a %s statement", BPG_APPROVAL_TYPE);
 		goto done;
@@ -110,8 +145,13 @@ int bpg_approval_parse(bpg_approval *out, const char *data, size_t len, bpg_erro
 	    (rc = copy_field(out->environment, sizeof(out->environment), j, "environment", err)) < 0 ||
 	    (rc = copy_field(out->repository, sizeof(out->repository), j, "repository", err)) < 0 ||
 	    (rc = copy_field(out->time, sizeof(out->time), j, "time", err)) < 0 ||
-	    (rc = copy_field(out->tree, sizeof(out->tree), j, "tree", err)) < 0)
+	    (rc = copy_field(out->tree, sizeof(out->tree), j, "tree", err)) < 0 ||
+	    (has_id && (rc = copy_field(out->repository_id, sizeof(out->repository_id), j, "repository_id", err)) < 0))
 		goto done;
+	if (has_id && !bpg_repository_id_valid(out->repository_id)) {
+		rc = bpg_error_set(err, BPG_EINVALID, "approval statement: 'repository_id' must be 32 lower-case hex digits");
+		goto done;
+	}
 	if ((rc = bpg_approval_format(&canon, out, err)) < 0)
 		goto done;
 	/* One statement, one byte string: what is signed is what is judged. */

@@ -232,6 +232,11 @@ static int gather_glob(gathering *g, git_repository *repo, const char *glob, con
 			o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "approver", a.approver, "environment",
 				a.environment, "tree", a.tree, "commit", a.commit, "time", a.time, "repository", a.repository,
 				"ref", name, "verified", ok);
+			if (o && a.repository_id[0] &&
+			    json_object_set_new(o, "repository_id", json_string(a.repository_id)) < 0) {
+				json_decref(o);
+				o = NULL;
+			}
 			if (!o || json_array_append_new(g->found, o) < 0) {
 				rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 				goto done;

@@ -116,6 +116,7 @@ static const bpg_sfield approval_fields[] = {
 	{ "commit", &bpg_s_string, false, NULL },
 	{ "time", &bpg_s_time, true, NULL },
 	{ "repository", &bpg_s_string, false, NULL },
+	{ "repository_id", &bpg_s_string, false, NULL },
 	{ "ref", &bpg_s_string, false, NULL },
 	{ "verified", &bpg_s_bool, true, NULL },
 	{ NULL, NULL, false, NULL },
@@ -127,6 +128,8 @@ static const bpg_sfield facts_fields[] = {
 	{ "time", &bpg_s_time, true, NULL },
 	{ "context", &context_s, true, NULL },
 	{ "repository", &bpg_s_string, false, NULL },
+	/* the repository's unique id (bpgate.repositoryId / policy "repository_id") */
+	{ "repository_id", &bpg_s_string, false, NULL },
 	{ "pusher", &bpg_s_nullstr, false, NULL },
 	{ "push_options", &bpg_s_strings, false, NULL },
 	{ "environment", &bpg_s_nullstr, false, NULL },

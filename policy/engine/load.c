@@ -76,6 +76,8 @@ static const bpg_schema catalog_s = { SK_ARRAY, NULL, &scenario_s, NULL };
 static const bpg_sfield policy_fields[] = {
 	{ "version", &bpg_s_int, true, NULL },
 	{ "description", &bpg_s_string, false, NULL },
+	/* the repository's unique id (32 lower-case hex): approvals bind to it */
+	{ "repository_id", &bpg_s_string, false, NULL },
 	{ "environments", &environments_s, true, NULL },
 	{ "roles", &roles_s, true, NULL },
 	{ "risk_tiers", &bpg_s_strings, true, NULL },
@@ -276,6 +278,10 @@ static int check_cross(bpg_vctx *vc, const json_t *root, const json_t *contracts
 
 	if (json_is_integer(v) && json_integer_value(v) != 1 &&
 	    (rc = DIAG(vc, "/version", false, NULL, "expected policy format version 1")) < 0)
+		return rc;
+	const char *rid = bpg_jstr(root, "repository_id");
+	if (rid && (strlen(rid) != 32 || strspn(rid, "0123456789abcdef") != 32) &&
+	    (rc = DIAG(vc, "/repository_id", false, NULL, "repository_id must be 32 lower-case hex digits")) < 0)
 		return rc;
 	json_object_foreach((json_t *)envs, k, e) {
 		const char *from = bpg_jstr(e, "promotes_from");

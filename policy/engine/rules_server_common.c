@@ -273,6 +273,12 @@ srv_approval_state srv_approval_check(const bpg_eval *ev, const json_t *a, const
 		return SRV_APPROVAL_UNVERIFIED;
 	if (repo && *repo && arepo && strcmp(repo, arepo) != 0)
 		return SRV_APPROVAL_OTHER_REPO;
+	/* Names can repeat across servers' folders (teamA/x, teamB/x both "x"):
+	 * with a repository id known, only approvals naming that id count. */
+	const char *rid = bpg_jstr(bpg_ev_facts(ev), "repository_id");
+	const char *arid = bpg_jstr(a, "repository_id");
+	if (rid && *rid && (!arid || strcmp(rid, arid) != 0))
+		return SRV_APPROVAL_OTHER_REPO;
 	if (!env || !bpg_jstr(a, "environment") || strcmp(env, bpg_jstr(a, "environment")) != 0)
 		return SRV_APPROVAL_OTHER_ENV;
 	if (!tree || !bpg_jstr(a, "tree") || strcmp(tree, bpg_jstr(a, "tree")) != 0)

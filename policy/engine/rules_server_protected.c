@@ -20,6 +20,7 @@
  */
 #include "rules_server.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const bpg_schema roles_map_s = { SK_MAP, NULL, &bpg_s_strings, NULL };
@@ -151,6 +152,7 @@ static const char *ambiguous_env(const bpg_eval *ev, const char *ref, const char
 static int eval_refs(bpg_eval *ev)
 {
 	const char *pfx = "refs/bpgate/approvals/";
+	const char *rid = bpg_jstr(bpg_ev_facts(ev), "repository_id");
 	size_t i;
 	json_t *r;
 	int rc;
@@ -203,6 +205,16 @@ static int eval_refs(bpg_eval *ev)
 				"create approvals with `bpgate approve REV --for ENV`, signed by a key in .bpgate/allowed_signers",
 				"the approval %s does not verify: %s", name,
 				bpg_jstr(pa, "problem") ? bpg_jstr(pa, "problem") : "unknown problem")) < 0)
+				return rc;
+		} else if (rid && *rid && (!bpg_jstr(pa, "repository_id") || strcmp(rid, bpg_jstr(pa, "repository_id")) != 0)) {
+			/* an approval of a namesake repository (teamA/x replayed into teamB/x) */
+			char fix[200];
+			snprintf(fix, sizeof(fix),
+				"approve in a clone of this repository: set bpgate.repositoryId in your clone or repository_id in .bpgate/policy.json to %s",
+				strlen(rid) == 32 && strspn(rid, "0123456789abcdef") == 32 ? rid : "this repository's id");
+			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix,
+				"the approval %s is for another repository (repository id %s; this repository is %s)", name,
+				bpg_jstr(pa, "repository_id") ? bpg_jstr(pa, "repository_id") : "none", rid)) < 0)
 				return rc;
 		} else if ((rc = admit_approval(ev, r, pa, &w)) < 0) {
 			return rc;

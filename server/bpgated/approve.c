@@ -60,7 +60,7 @@ int bpgd_approve_run(const bpgd_caller *who, const char *repo_name, const char *
 	bpg_approval a;
 	bpg_error err;
 	git_oid id;
-	char tree[41], chex[41];
+	char tree[41], chex[41], rid[33] = "";
 	int ret = EXIT_REFUSED;
 
 	bpg_error_clear(&err);
@@ -70,6 +70,15 @@ int bpgd_approve_run(const bpgd_caller *who, const char *repo_name, const char *
 	if (git_repository_open(&repo, dir.ptr) < 0) {
 		bpg_error_set(&err, BPG_EIO, "cannot open repository '%s'", repo_name);
 		goto fail;
+	}
+	{ /* the repository's id, which the monitor reads too and signs */
+		git_config *c = NULL;
+		const char *v = NULL;
+		if (git_repository_config_snapshot(&c, repo) == 0 && git_config_get_string(&v, c, "bpgate.repositoryId") == 0 &&
+		    v && bpg_repository_id_valid(v))
+			snprintf(rid, sizeof(rid), "%s", v);
+		git_config_free(c);
+		git_error_clear();
 	}
 	if (git_revparse_single(&obj, repo, rev) < 0 || git_object_peel((git_object **)&commit, obj, GIT_OBJECT_COMMIT) < 0) {
 		bpg_error_set(&err, BPG_ENOTFOUND, "'%s' is not a commit of %s", rev, repo_name);
@@ -96,10 +105,10 @@ int bpgd_approve_run(const bpgd_caller *who, const char *repo_name, const char *
 		snprintf(q.approver, sizeof(q.approver), "%s", who->principal);
 		snprintf(q.environment, sizeof(q.environment), "%s", env);
 		memcpy(q.tree, tree, sizeof(q.tree) < sizeof(tree) ? sizeof(q.tree) : sizeof(tree));
-		/* the ref name needs a whole, valid statement: the rest as it will be signed */
+		/* only the folder <env>/<tree>/<approver>/ is read, but the fields must be valid */
 		snprintf(q.repository, sizeof(q.repository), "%s", repo_name);
 		memcpy(q.commit, chex, sizeof(q.commit) < sizeof(chex) ? sizeof(q.commit) : sizeof(chex));
-		snprintf(q.time, sizeof(q.time), "%s", "1970-01-01T00:00:00Z");
+		snprintf(q.time, sizeof(q.time), "%s", "2000-01-01T00:00:00Z");
 		if (bpg_approvals_count(&existing, repo, &q, 1000, &err) < 0)
 			goto fail;
 		if (bpg_policy_approval_admit(policy, env, who->principal, existing, &err) < 0) {
@@ -112,7 +121,7 @@ int bpgd_approve_run(const bpgd_caller *who, const char *repo_name, const char *
 	/* What the monitor signed must be exactly what was asked, for this principal. */
 	if (bpg_approval_parse(&a, stmt.ptr, stmt.size, &err) < 0 || strcmp(a.repository, repo_name) != 0 ||
 	    strcmp(a.environment, env) != 0 || strcmp(a.tree, tree) != 0 || strcmp(a.commit, chex) != 0 ||
-	    strcmp(a.approver, who->principal) != 0) {
+	    strcmp(a.approver, who->principal) != 0 || strcmp(a.repository_id, rid) != 0) {
 		bpg_error_set(&err, BPG_EVERIFY, "the monitor's statement is not the one asked for");
 		goto fail;
 	}

@@ -8,6 +8,7 @@
  * the exit status for the channel.
  */
 #include "bpgated.h"
+#include "bpgate/approval.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -113,6 +114,7 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 	bpg_error err;
 	int rootfd = -1, parent = -1, status = 0, ret = EXIT_REFUSED;
 	const char *leaf = NULL;
+	char rid[33] = "";
 
 	bpg_error_clear(&err);
 	rootfd = open(cfg->repo_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -163,8 +165,12 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 		char hex[33];
 		randombytes_buf(seed, sizeof(seed));
 		bpg_hex_encode(hex, seed, sizeof(seed));
+		/* the repository's unique id: approvals bind to it, so an approval of a
+		 * namesake elsewhere (teamA/x, teamB/x) never counts here */
+		if (bpg_repository_id_new(rid, &err) < 0)
+			goto fail;
 		const char *settings[][2] = { { "receive.advertisePushOptions", "true" },
-			{ "receive.certNonceSeed", hex }, { "bpgate.repository", cmd->repo },
+			{ "receive.certNonceSeed", hex }, { "bpgate.repository", cmd->repo }, { "bpgate.repositoryId", rid },
 			{ "bpgate.bootstrap", "true" }, { "bpgate.bootstrapPrincipal", who->principal } };
 		for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 			bpg_buf gd = BPG_BUF_INIT;
@@ -184,9 +190,10 @@ static int cmd_repo_create(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf 
 			}
 		}
 	}
-	bpgd_log(BPGD_LOG_INFO, "repo.create", "principal=%s repo=%s", who->principal, cmd->repo);
+	bpgd_log(BPGD_LOG_INFO, "repo.create", "principal=%s repo=%s repository_id=%s", who->principal, cmd->repo, rid);
 	/* done and recorded (audited first); a report that cannot be written is still an error status */
-	ret = bpg_buf_printf(out, "created %s\n", cmd->repo) < 0 ? EXIT_USAGE : 0;
+	ret = bpg_buf_printf(out, "created %s (repository id %s: bpgate init --repository-id %s)\n", cmd->repo, rid, rid) < 0 ?
+		EXIT_USAGE : 0;
 	goto done;
 fail:
 	refusal_msg(errout, "bpgated: repo create: %s\n", err.message);

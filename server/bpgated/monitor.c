@@ -17,6 +17,9 @@
 #include "bpgate/approval.h"
 #include "bpgate/sshsig.h"
 
+#include <git2.h>
+#include <stdio.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -32,6 +35,7 @@
 
 struct bpgd_monitor {
 	bpg_ssh_seckey *approval_key;
+	char *repo_root;  /* where the repositories are: their bpgate.repositoryId */
 	bool drop;        /* sessions setuid/setgid to uid/gid */
 	uid_t uid;
 	gid_t gid;
@@ -161,6 +165,10 @@ int bpgd_monitor_new(bpgd_monitor **out, const bpgd_config *cfg, bpg_error *err)
 		rc = bpg_error_set(err, BPG_ERROR, "prctl(PR_SET_DUMPABLE): %s", strerror(errno));
 		goto fail;
 	}
+	if (cfg->repo_root && !(m->repo_root = strdup(cfg->repo_root))) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		goto fail;
+	}
 	if ((rc = ensure_key(cfg->approval_key, err)) < 0 ||
 	    (rc = bpg_ssh_seckey_load(&m->approval_key, cfg->approval_key, err)) < 0)
 		goto fail;
@@ -196,6 +204,7 @@ void bpgd_monitor_free(bpgd_monitor *m)
 	if (!m)
 		return;
 	bpg_ssh_seckey_free(m->approval_key);
+	free(m->repo_root);
 	free(m);
 }
 
@@ -221,6 +230,38 @@ static bool env_word(const char *s)
 static bool oid_hex(const char *s)
 {
 	return strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
+}
+
+/* The repository's bpgate.repositoryId into out[33] ("" when the repository
+ * or the setting is absent: bound by name only). BPG_EINVALID when it is set
+ * but not 32 lower-case hex. Read here, in the monitor, never from the session. */
+static int repository_id(char out[33], const char *root, const char *name)
+{
+	bpg_buf dir = BPG_BUF_INIT;
+	git_config *c = NULL, *snap = NULL;
+	const char *v = NULL;
+	bpg_error err;
+	int rc = 0;
+
+	out[0] = '\0';
+	git_libgit2_init();
+	/* the repository's own config file only (the monitor is another user than
+	 * the repositories' owner: no repository open, no ownership check) */
+	if (!root || bpgd_repo_resolve(&dir, root, name, &err) < 0 || bpg_buf_puts(&dir, "/config") < 0 ||
+	    git_config_open_ondisk(&c, dir.ptr) < 0 || git_config_snapshot(&snap, c) < 0 ||
+	    git_config_get_string(&v, snap, "bpgate.repositoryId") < 0 || !v)
+		goto done;
+	if (bpg_repository_id_valid(v))
+		snprintf(out, 33, "%s", v);
+	else
+		rc = BPG_EINVALID;
+done:
+	git_error_clear();
+	git_config_free(snap);
+	git_config_free(c);
+	git_libgit2_shutdown();
+	bpg_buf_dispose(&dir);
+	return rc;
 }
 
 static int reply_error(bpg_buf *reply, const char *msg)
@@ -269,6 +310,10 @@ int bpgd_monitor_answer(const bpgd_monitor *m, const char *principal, const char
 	memcpy(a.tree, f[2], 41);
 	memcpy(a.commit, f[3], 41);
 	snprintf(a.approver, sizeof(a.approver), "%s", principal); /* from authentication, never from the request */
+	if (repository_id(a.repository_id, m->repo_root, a.repository) < 0) {
+		rc = reply_error(reply, "the repository's bpgate.repositoryId is not 32 lower-case hex digits");
+		goto done;
+	}
 	gmtime_r(&now, &tm);
 	strftime(a.time, sizeof(a.time), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (!m->approval_key) {

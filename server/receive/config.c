@@ -4,6 +4,8 @@
 #include "bpgate/query.h"
 #include "bpgate/gitobj.h"
 #include "bpgate/util.h"
+#include "bpgate/approval.h"
+#include "bpgate/policy.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@ static int from_git(rcv_config *cfg, git_repository *repo)
 		{ "bpgate.users", offsetof(rcv_config, users_file) },
 		{ "bpgate.policyRef", offsetof(rcv_config, policy_ref) },
 		{ "bpgate.repository", offsetof(rcv_config, repository) },
+		{ "bpgate.repositoryId", offsetof(rcv_config, repository_id) },
 		{ "bpgate.auditDir", offsetof(rcv_config, audit_dir) },
 		{ "bpgate.auditKey", offsetof(rcv_config, audit_key) },
 		{ "bpgate.maxJudgeSeconds", offsetof(rcv_config, max_judge_seconds) },
@@ -133,6 +136,9 @@ int rcv_config_load(rcv_config *cfg, git_repository *repo, int argc, char **argv
 		if (!known)
 			return bpg_error_set(err, BPG_EINVALID, "unknown option '%s' (see bpgate-receive --help)", argv[i]);
 	}
+	if (cfg->repository_id && !bpg_repository_id_valid(cfg->repository_id))
+		return bpg_error_set(err, BPG_EINVALID, "bpgate.repositoryId must be 32 lower-case hex digits "
+			"(set it with: git config bpgate.repositoryId \"$(od -An -tx1 -N16 /dev/urandom | tr -d ' \\n')\")");
 	if (!cfg->repository) {
 		const char *gl = getenv("GL_REPO");
 		const char *path = git_repository_path(repo);
@@ -197,6 +203,7 @@ void rcv_config_free(rcv_config *cfg)
 	free(cfg->users_file);
 	free(cfg->policy_ref);
 	free(cfg->repository);
+	free(cfg->repository_id);
 	free(cfg->audit_dir);
 	free(cfg->audit_key);
 	free(cfg->spool_dir);
@@ -254,6 +261,47 @@ int rcv_bootstrap_check(const rcv_config *cfg, const char *principal, const char
 				"%.12s (nothing else enters unjudged)", u->name, policy_new);
 	}
 	return 0;
+}
+
+int rcv_bootstrap_repository_id(git_repository *repo, const rcv_config *cfg, const char *policy_ref,
+	const rcv_updates *ups, bpg_error *err)
+{
+	git_oid id;
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	git_tree_entry *e = NULL;
+	bpg_buf data = BPG_BUF_INIT;
+	json_t *j = NULL;
+	const char *pushed;
+	int rc = 0;
+
+	if (!cfg->repository_id)
+		return 0;
+	for (size_t i = 0; i < ups->n; i++)
+		if (strcmp(ups->v[i].name, policy_ref) == 0 && git_oid_fromstr(&id, ups->v[i].new_hex) == 0)
+			goto found;
+	return 0;
+found:
+	if (git_commit_lookup(&c, repo, &id) < 0 || git_commit_tree(&t, c) < 0 ||
+	    git_tree_entry_bypath(&e, t, ".bpgate/policy.json") < 0 || git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		goto done; /* nothing to compare: the policy is judged on its own later */
+	if ((rc = bpg_git_blob_read(&data, repo, git_tree_entry_id(e), BPG_POLICY_FILE_MAX, ".bpgate/policy.json",
+	    err)) < 0)
+		goto done;
+	j = json_loadb(data.ptr ? data.ptr : "", data.size, JSON_REJECT_DUPLICATES, NULL);
+	pushed = json_string_value(json_object_get(j, "repository_id"));
+	if (pushed && strcmp(pushed, cfg->repository_id) != 0)
+		rc = bpg_error_set(err, BPG_EINVALID, "this policy is for repository %.64s, this repository is %s "
+			"(bpgate.repositoryId): write repository_id %s into .bpgate/policy.json (bpgate init --repository-id %s)",
+			pushed, cfg->repository_id, cfg->repository_id, cfg->repository_id);
+done:
+	git_error_clear();
+	json_decref(j);
+	bpg_buf_dispose(&data);
+	git_tree_entry_free(e);
+	git_tree_free(t);
+	git_commit_free(c);
+	return rc;
 }
 
 /* ---- policy from the policy ref ------------------------------------------ */

@@ -188,6 +188,13 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 	bpg_facts_opts fo = { "pre-receive", now_s, cx->cfg->repository, cx->pusher, env, opts, nopts };
 	if ((rc = bpg_facts_new(&facts, &fo, err)) < 0)
 		goto done;
+	/* the repository's unique id: the server's config, else the policy's (approvals bind to it) */
+	const char *rid = cx->cfg->repository_id ? cx->cfg->repository_id :
+		json_string_value(json_object_get(bpg_policy_json(cx->pol->policy), "repository_id"));
+	if (rid && json_object_set_new(facts, "repository_id", json_string(rid)) < 0) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		goto done;
+	}
 	if (strncmp(u->name, "refs/bpgate/", 12) == 0) {
 		bool created = strspn(u->old_hex, "0") == 40, deleted = strspn(u->new_hex, "0") == 40;
 		json_t *r = json_pack("{s:s, s:s, s:s, s:n, s:b, s:b, s:b}", "name", u->name, "old", u->old_hex,
@@ -418,7 +425,8 @@ int main(int argc, char **argv)
 	}
 	if (rcv_policy_load(&pol, repo, pref, &err) < 0) {
 		if (err.code == BPG_ENOTFOUND && cfg.bootstrap && name && *name) {
-			if (rcv_bootstrap_check(&cfg, rcv_principal(&cfg, name), pref, &ups, &err) < 0) {
+			if (rcv_bootstrap_check(&cfg, rcv_principal(&cfg, name), pref, &ups, &err) < 0 ||
+			    rcv_bootstrap_repository_id(repo, &cfg, pref, &ups, &err) < 0) {
 				refuse_early(&cfg, now_s, name, NULL, &ups, "bootstrap", "bootstrap", err.message,
 					"the bootstrap principal pushes the policy branch first (bpgate.bootstrapPrincipal)");
 				goto done;

@@ -63,6 +63,7 @@ typedef struct {
 	char *users_file;    /* principal map, or NULL */
 	char *policy_ref;    /* protected policy ref, or NULL = HEAD's branch */
 	char *repository;    /* display name */
+	char *repository_id; /* bpgate.repositoryId: 32 lower-case hex, or NULL (validated at load) */
 	char *audit_dir, *audit_key;
 	char *spool_dir;     /* $GIT_DIR/bpgate-spool */
 	bool bootstrap;      /* accept pushes while the policy ref does not exist */
@@ -95,6 +96,12 @@ typedef struct {
  * policy_ref, and only branches at that same commit besides it (no tags, no
  * refs/bpgate/ records). 0, or BPG_EINVALID with the reason. */
 int rcv_bootstrap_check(const rcv_config *cfg, const char *principal, const char *policy_ref,
+	const rcv_updates *ups, bpg_error *err);
+
+/* A bootstrap push whose .bpgate/policy.json (on the policy branch it
+ * creates) names a "repository_id" other than bpgate.repositoryId is for
+ * another repository: BPG_EINVALID naming both. 0 when either is absent. */
+int rcv_bootstrap_repository_id(git_repository *repo, const rcv_config *cfg, const char *policy_ref,
 	const rcv_updates *ups, bpg_error *err);
 
 /* Load the policy from the policy ref as it is before the push. BPG_ENOTFOUND when the ref is missing. */

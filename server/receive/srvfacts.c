@@ -317,7 +317,7 @@ static size_t earlier_in_push(const rcv_ctx *cx, const rcv_update *u)
 	return n;
 }
 
-/* pushed_approvals: [{ref, ok, problem, approver, environment, tree, existing}] for one approval ref. */
+/* pushed_approvals: [{ref, ok, problem, approver, environment, tree, existing, repository_id}] for one approval ref. */
 static int pushed_approval(json_t *server, const rcv_ctx *cx, const rcv_update *u, const git_oid *id, bpg_error *err)
 {
 	bpg_approval a;
@@ -335,6 +335,11 @@ static int pushed_approval(json_t *server, const rcv_ctx *cx, const rcv_update *
 	pa = json_pack("[{s:s, s:b, s:s?, s:s?, s:s?, s:s?, s:I}]", "ref", u->name, "ok", ok, "problem",
 		ok ? NULL : verr.message, "approver", a.approver[0] ? a.approver : NULL, "environment",
 		ok ? a.environment : NULL, "tree", ok ? a.tree : NULL, "existing", (json_int_t)existing);
+	if (pa && ok && a.repository_id[0] &&
+	    json_object_set_new(json_array_get(pa, 0), "repository_id", json_string(a.repository_id)) < 0) {
+		json_decref(pa);
+		pa = NULL;
+	}
 	return !pa || json_object_set_new(server, "pushed_approvals", pa) < 0 ? oom(err) : 0;
 }
 

@@ -73,6 +73,7 @@ new_repo() {
   if [ "$2" = map ]; then git --git-dir="$srv" config bpgate.users "$K/users"; fi
   git init -q "$E2E_TMP/$name"; cd "$E2E_TMP/$name"
   git config bpgate.repository "team/$name"
+  git config bpgate.repositoryId "$(git --git-dir="$srv" config bpgate.repositoryId)"  # approvals sign it
   mkdir -p .bpgate scenarios/weekly-digest
   # Change windows, stage health and signed pushes are not under test here
   # (receive.sh covers them): off, so the test does not depend on the clock.

@@ -39,7 +39,7 @@ url="ssh://git@127.0.0.1:$port/acme/scenarios.git"
 # --- the admin governs the repository --------------------------------------------
 as grace clone -q "$url" "$E2E_TMP/admin" 2>/dev/null
 cd "$E2E_TMP/admin"
-bpgate init >/dev/null
+bpgate init --repository-id "$(git --git-dir="$repo" config bpgate.repositoryId)" >/dev/null
 for p in alice carol dave erin; do echo "$p namespaces=\"git,bpgate-approval@v1,bpgate-uat@v1\" $(cut -d' ' -f1,2 "$keys/$p.pub")"; done > .bpgate/allowed_signers
 python3 - <<'P'
 import json

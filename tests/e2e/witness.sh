@@ -39,7 +39,7 @@ log="$srv/auditlog"
 # The admin governs the repository (bootstrap push of the policy branch).
 as grace clone -q "ssh://git@127.0.0.1:$port/acme/scenarios.git" "$E2E_TMP/admin" 2>/dev/null
 cd "$E2E_TMP/admin"
-bpgate init >/dev/null
+bpgate init --repository-id "$(git --git-dir="$repo" config bpgate.repositoryId)" >/dev/null
 python3 - <<'P'
 import json
 p = json.load(open(".bpgate/policy.json"))

@@ -1,6 +1,7 @@
 /* Unit tests of the approval module: canonical statements, ref names,
  * storage in git, verification and gathering. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,7 +11,7 @@
 
 static const bpg_approval sample = {
 	"acme/make-scenarios", "prod", "7000000000000000000000000000000000000002",
-	"b000000000000000000000000000000000000001", "carol", "2025-06-03T09:00:00Z",
+	"b000000000000000000000000000000000000001", "carol", "2025-06-03T09:00:00Z", "",
 };
 
 #define CANON "{\"approver\":\"carol\",\"commit\":\"b000000000000000000000000000000000000001\"," \
@@ -65,6 +66,71 @@ Test(approval, field_validation)
 	strcpy(a.time, "2025-06-03 09:00");
 	cr_assert_eq(bpg_approval_format(&b, &a, &err), BPG_EINVALID);
 	bpg_buf_dispose(&b);
+}
+
+#define RID "0123456789abcdef0123456789abcdef"
+#define CANON_ID "{\"approver\":\"carol\",\"commit\":\"b000000000000000000000000000000000000001\"," \
+	"\"environment\":\"prod\",\"repository\":\"acme/make-scenarios\",\"repository_id\":\"" RID "\"," \
+	"\"time\":\"2025-06-03T09:00:00Z\",\"tree\":\"7000000000000000000000000000000000000002\"," \
+	"\"type\":\"bpgate-approval/v1\"}"
+
+/* The repository id, when known, is part of what is signed (sorted after "repository"). */
+Test(approval, canonical_statement_with_repository_id)
+{
+	bpg_approval in = sample, a;
+	bpg_buf b = BPG_BUF_INIT;
+	bpg_error err;
+
+	strcpy(in.repository_id, RID);
+	cr_assert_eq(bpg_approval_format(&b, &in, &err), 0);
+	cr_assert_str_eq(b.ptr, CANON_ID);
+	cr_assert_eq(bpg_approval_parse(&a, b.ptr, b.size, &err), 0);
+	cr_assert_str_eq(a.repository_id, RID);
+	cr_assert_eq(memcmp(&a, &in, sizeof(a)), 0);
+	/* without it: the legacy statement, and the parsed id is empty */
+	cr_assert_eq(bpg_approval_parse(&a, CANON, strlen(CANON), &err), 0);
+	cr_assert_str_eq(a.repository_id, "");
+	bpg_buf_dispose(&b);
+}
+
+Test(approval, repository_id_validated)
+{
+	static const char *bad[] = { "0123456789ABCDEF0123456789abcdef", "0123456789abcdef0123456789abcde",
+		"0123456789abcdef0123456789abcdef0", "" };
+	bpg_approval in = sample, a;
+	bpg_buf b = BPG_BUF_INIT;
+	bpg_error err;
+
+	strcpy(in.repository_id, "0123456789ABCDEF0123456789abcdef");
+	cr_assert_eq(bpg_approval_format(&b, &in, &err), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "approval: the repository id must be 32 lower-case hex digits");
+	for (size_t i = 0; i < 4; i++) {
+		char stmt[1024];
+		snprintf(stmt, sizeof(stmt),
+			"{\"approver\":\"carol\",\"commit\":\"b000000000000000000000000000000000000001\","
+			"\"environment\":\"prod\",\"repository\":\"acme/make-scenarios\",\"repository_id\":\"%s\","
+			"\"time\":\"2025-06-03T09:00:00Z\",\"tree\":\"7000000000000000000000000000000000000002\","
+			"\"type\":\"bpgate-approval/v1\"}", bad[i]);
+		cr_assert_eq(bpg_approval_parse(&a, stmt, strlen(stmt), &err), BPG_EINVALID, "case %zu", i);
+		cr_assert(strstr(err.message, "repository_id"), "case %zu: %s", i, err.message);
+	}
+	/* not a string */
+	const char *num = "{\"approver\":\"carol\",\"commit\":\"b000000000000000000000000000000000000001\","
+		"\"environment\":\"prod\",\"repository\":\"acme/make-scenarios\",\"repository_id\":1,"
+		"\"time\":\"2025-06-03T09:00:00Z\",\"tree\":\"7000000000000000000000000000000000000002\","
+		"\"type\":\"bpgate-approval/v1\"}";
+	cr_assert_eq(bpg_approval_parse(&a, num, strlen(num), &err), BPG_EINVALID);
+	bpg_buf_dispose(&b);
+}
+
+Test(approval, repository_id_new)
+{
+	char x[33], y[33];
+	bpg_error err;
+	cr_assert_eq(bpg_repository_id_new(x, &err), 0);
+	cr_assert_eq(bpg_repository_id_new(y, &err), 0);
+	cr_assert(bpg_repository_id_valid(x) && bpg_repository_id_valid(y));
+	cr_assert_str_neq(x, y);
 }
 
 Test(approval, refname)

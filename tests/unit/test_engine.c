@@ -370,7 +370,7 @@ Test(engine, malformed_facts_fail_closed)
 		{ FACTS_HEAD "\"files\": [{\"path\": \"a\", \"status\": \"moved\"}]}",
 		  "invalid facts: expected one of added, modified, deleted, renamed at '/files/0/status', found \"moved\"" },
 		{ FACTS_HEAD "\"comits\": []}",
-		  "invalid facts: unknown key 'comits' at '/comits'; expected one of: time, context, repository, pusher, "
+		  "invalid facts: unknown key 'comits' at '/comits'; expected one of: time, context, repository, repository_id, pusher, "
 		  "push_options, environment, refs, commits, files, bundles, approvals, extra" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
