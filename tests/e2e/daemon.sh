@@ -252,8 +252,11 @@ check "no new connections once stopping" test "$(cat late.rc)" = 255
 check "...the late client was never served" sh -c "! grep -q 'principal=bob' late.out"
 check "the running push finished after SIGTERM" test "$(cat slow.rc)" = 0
 check "...and its ref landed" sh -c "git --git-dir=repos/team/app.git rev-parse -q --verify refs/heads/slow-one >/dev/null"
-while kill -0 "$DPID" 2>/dev/null && ! grep -q 'event=stopped' daemon.log; do sleep 0.1; done
+# Wait for the process itself (our child): its log line comes before its exit,
+# so polling the log and then kill -0 raced with the last instructions.
+wait "$DPID" 2>/dev/null || true
 check "daemon exited after the push" sh -c "! kill -0 $DPID 2>/dev/null"
+check "...and said it stopped" grep -q 'event=stopped' daemon.log
 wait "$DPID" 2>/dev/null && rc=0 || rc=$?
 check "daemon exit status 0" test "$rc" = 0
 check "logs are one line per event" sh -c "! grep -v 'event=' daemon.log | grep -q ."
