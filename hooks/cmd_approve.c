@@ -20,6 +20,7 @@
  * stops there, silent when admitted (bpgated runs it before it signs).
  */
 #include "cli.h"
+#include "sshsign.h"
 #include "releases.h"
 #include "bpgate/approval.h"
 #include "bpgate/sshsig.h"
@@ -31,32 +32,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
-
-static int run(char *const argv[])
-{
-	pid_t pid;
-	int st;
-	if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) != 0)
-		return -1;
-	if (waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void now_utc(char out[32])
-{
-	const char *fixed = getenv("BPGATE_TIME");
-	time_t t = time(NULL);
-	struct tm tm;
-	if (fixed && strlen(fixed) == 20) {
-		snprintf(out, 32, "%s", fixed);
-		return;
-	}
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /* The repository's display name: bpgate.repository, else the remote URL's last component without .git. */
 static void repo_name(char *out, size_t size, git_repository *repo, const char *remote)
@@ -83,61 +58,6 @@ static void repo_name(char *out, size_t size, git_repository *repo, const char *
 	}
 	git_remote_free(r);
 	git_error_clear();
-}
-
-static int sign(bpg_buf *sig, const char *key_path, const bpg_buf *stmt, bpg_ssh_pubkey *pub)
-{
-	bpg_buf data = BPG_BUF_INIT, pubdata = BPG_BUF_INIT, path = BPG_BUF_INIT;
-	bpg_ssh_seckey *key = NULL;
-	bpg_error err;
-	int rc = -1;
-
-	if (bpg_file_read(&data, key_path, BPG_SSH_KEYFILE_MAX, &err) < 0) {
-		fprintf(stderr, "bpgate approve: %s\n", err.message);
-		goto done;
-	}
-	if (bpg_buf_printf(&path, "%s.pub", key_path) < 0) {
-		fprintf(stderr, "bpgate approve: out of memory\n");
-		goto done;
-	}
-	if (bpg_file_read(&pubdata, path.ptr, 16384, &err) == 0 && bpg_ssh_pubkey_parse(pub, NULL, pubdata.ptr, pubdata.size, &err) < 0) {
-		fprintf(stderr, "bpgate approve: %s: %s\n", path.ptr, err.message);
-		goto done;
-	}
-	if (bpg_ssh_seckey_is_foreign(data.ptr, data.size)) {
-		/* ssh-keygen signs a file: KEY.pub must exist for the principal lookup */
-		char tmpl[] = "/tmp/bpgate-approval-XXXXXX";
-		int fd = mkstemp(tmpl);
-		bpg_buf sp = BPG_BUF_INIT;
-		if (fd < 0 || write(fd, stmt->ptr, stmt->size) != (ssize_t)stmt->size) {
-			if (fd >= 0)
-				close(fd);
-			goto done;
-		}
-		close(fd);
-		char *argv[] = { "ssh-keygen", "-q", "-Y", "sign", "-n", BPG_APPROVAL_NAMESPACE, "-f", (char *)key_path, tmpl, NULL };
-		if (bpg_buf_printf(&sp, "%s.sig", tmpl) == 0 && run(argv) == 0 && bpg_file_read(sig, sp.ptr, BPG_APPROVAL_MAX, &err) == 0)
-			rc = 0;
-		else
-			fprintf(stderr, "bpgate approve: ssh-keygen -Y sign failed\n");
-		unlink(tmpl);
-		unlink(sp.ptr);
-		bpg_buf_dispose(&sp);
-		goto done;
-	}
-	if (bpg_ssh_seckey_parse(&key, data.ptr, data.size, key_path, &err) < 0 ||
-	    bpg_sshsig_sign(sig, key, stmt->ptr, stmt->size, BPG_APPROVAL_NAMESPACE, BPG_SSHSIG_SHA512, &err) < 0) {
-		fprintf(stderr, "bpgate approve: %s\n", err.message);
-		goto done;
-	}
-	*pub = *bpg_ssh_seckey_pubkey(key);
-	rc = 0;
-done:
-	bpg_ssh_seckey_free(key);
-	bpg_buf_dispose(&data);
-	bpg_buf_dispose(&pubdata);
-	bpg_buf_dispose(&path);
-	return rc;
 }
 
 static bool ref_exists(git_repository *repo, const char *name)
@@ -313,11 +233,9 @@ int cmd_approve(int argc, char **argv)
 	git_repository *repo = NULL;
 	git_commit *commit = NULL;
 	git_reference *ref = NULL;
-	bpg_allowed_signers *signers = NULL;
-	bpg_buf stmt = BPG_BUF_INIT, sig = BPG_BUF_INIT, refname = BPG_BUF_INIT, keybuf = BPG_BUF_INIT, found = BPG_BUF_INIT;
+	bpg_buf stmt = BPG_BUF_INIT, sig = BPG_BUF_INIT, refname = BPG_BUF_INIT, keybuf = BPG_BUF_INIT;
 	bpg_buf shown = BPG_BUF_INIT;
 	bpg_approval a;
-	bpg_ssh_pubkey pub;
 	bpg_error err;
 	git_oid id;
 	int rc = BPG_EXIT_ERROR;
@@ -339,7 +257,6 @@ int cmd_approve(int argc, char **argv)
 	if (!rev || !env)
 		return cli_usage(use);
 	memset(&a, 0, sizeof(a));
-	memset(&pub, 0, sizeof(pub));
 	git_libgit2_init();
 	if (git_repository_open_ext(&repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
 		fprintf(stderr, "bpgate approve: not inside a git repository\n");
@@ -370,31 +287,13 @@ int cmd_approve(int argc, char **argv)
 	snprintf(a.environment, sizeof(a.environment), "%s", env);
 	git_oid_tostr(a.tree, sizeof(a.tree), git_commit_tree_id(commit));
 	git_oid_tostr(a.commit, sizeof(a.commit), git_commit_id(commit));
-	now_utc(a.time);
+	cli_now_utc(a.time);
 	if (as) {
 		snprintf(a.approver, sizeof(a.approver), "%s", as);
 	} else {
-		/* find the principal of the key in .bpgate/allowed_signers (needs KEY.pub for agent keys) */
-		bpg_buf p = BPG_BUF_INIT, pubdata = BPG_BUF_INIT;
-		int prc = bpg_buf_printf(&p, "%s.pub", key);
-		if (prc == 0 && bpg_file_read(&pubdata, p.ptr, 16384, &err) == 0)
-			bpg_ssh_pubkey_parse(&pub, NULL, pubdata.ptr, pubdata.size, &err);
-		bpg_buf_clear(&p);
-		if (prc == 0)
-			prc = bpg_buf_printf(&p, "%s.bpgate/allowed_signers",
-				git_repository_workdir(repo) ? git_repository_workdir(repo) : "");
-		int n = -1; /* out of memory (prc < 0): nobody found, refused below */
-		if (prc == 0 && bpg_allowed_signers_load(&signers, p.ptr, &err) == 0)
-			n = bpg_allowed_signers_find_principals(&found, signers, &pub, BPG_APPROVAL_NAMESPACE, time(NULL), &err);
-		bpg_buf_dispose(&p);
-		bpg_buf_dispose(&pubdata);
-		if (n != 1 || !found.ptr) {
-			fprintf(stderr, "bpgate approve: cannot tell who you are from %s.pub and .bpgate/allowed_signers; "
-				"pass --as PRINCIPAL\n", key);
+		/* the principal of KEY.pub in .bpgate/allowed_signers (sshsign.c) */
+		if (cli_ssh_principal(a.approver, sizeof(a.approver), repo, key, BPG_APPROVAL_NAMESPACE, "approve") < 0)
 			goto done;
-		}
-		found.ptr[strcspn(found.ptr, "\n,")] = '\0';
-		snprintf(a.approver, sizeof(a.approver), "%s", found.ptr);
 	}
 	if (bpg_approval_format(&stmt, &a, &err) < 0) {
 		cli_report_error("approve", &err);
@@ -411,7 +310,7 @@ int cmd_approve(int argc, char **argv)
 			goto done;
 		}
 	}
-	if (sign(&sig, key, &stmt, &pub) < 0)
+	if (cli_ssh_sign(&sig, key, BPG_APPROVAL_NAMESPACE, stmt.ptr, stmt.size, BPG_APPROVAL_MAX, NULL, "approve") < 0)
 		goto done;
 	if (bpg_approval_store(&id, repo, &a, sig.ptr, sig.size, &err) < 0 || bpg_approval_refname(&refname, &a, &err) < 0) {
 		cli_report_error("approve", &err);
@@ -428,7 +327,7 @@ int cmd_approve(int argc, char **argv)
 		bpg_buf spec = BPG_BUF_INIT;
 		int src = bpg_buf_printf(&spec, "%s:%s", refname.ptr, refname.ptr);
 		char *pargv[] = { "git", "push", "-q", (char *)remote, spec.ptr, NULL };
-		if (src < 0 || run(pargv) != 0) { /* never a push without the refspec */
+		if (src < 0 || cli_run(pargv) != 0) { /* never a push without the refspec */
 			fprintf(stderr, "bpgate approve: pushing the approval failed; push it later with: git push %s %s\n",
 				remote, spec.ptr);
 			rc = BPG_EXIT_FINDINGS;
@@ -438,13 +337,11 @@ int cmd_approve(int argc, char **argv)
 done:
 	git_reference_free(ref);
 	git_commit_free(commit);
-	bpg_allowed_signers_free(signers);
 	git_repository_free(repo);
 	bpg_buf_dispose(&stmt);
 	bpg_buf_dispose(&sig);
 	bpg_buf_dispose(&refname);
 	bpg_buf_dispose(&keybuf);
-	bpg_buf_dispose(&found);
 	bpg_buf_dispose(&shown);
 	git_libgit2_shutdown();
 	return rc;

@@ -278,28 +278,27 @@ static int audit_append(const rcv_config *cfg, const json_t *entry, bpg_error *e
  */
 static void print_checkpoint(const rcv_config *cfg)
 {
-	bpg_audit_log *log = NULL;
+	bpg_buf note = BPG_BUF_INIT, path = BPG_BUF_INIT;
 	bpg_error err;
-	const char *note;
-	size_t len = 0;
 
 	if (!cfg->audit_dir)
 		return;
-	if (bpg_audit_open(&log, cfg->audit_dir, &err) < 0) {
-		fprintf(stderr, "warning: bpgate: cannot read the audit checkpoint to print it: %s\n", err.message);
-		return;
+	/* The checkpoint file alone: opening the log would read every entry again. */
+	if (bpg_buf_printf(&path, "%s/checkpoint", cfg->audit_dir) < 0 ||
+	    bpg_file_read(&note, path.ptr, BPG_NOTE_MAX_BYTES, &err) < 0) {
+		fprintf(stderr, "warning: bpgate: cannot read the audit checkpoint to print it\n");
+		goto done;
 	}
-	if ((note = bpg_audit_checkpoint_note(log, &len))) {
-		fputs("bpgate: audit checkpoint (keep it: save this output and run `bpgate audit witness add FILE`):\n",
-			stderr);
-		for (size_t i = 0; i < len;) {
-			const char *nl = memchr(note + i, '\n', len - i);
-			size_t n = nl ? (size_t)(nl - note - i) : len - i;
-			fprintf(stderr, BPG_WITNESS_LINE_PREFIX "%.*s\n", (int)n, note + i);
-			i += n + 1;
-		}
+	fputs("bpgate: audit checkpoint (keep it: save this output and run `bpgate audit witness add FILE`):\n", stderr);
+	for (size_t i = 0; i < note.size;) {
+		const char *nl = memchr(note.ptr + i, '\n', note.size - i);
+		size_t n = nl ? (size_t)(nl - note.ptr - i) : note.size - i;
+		fprintf(stderr, BPG_WITNESS_LINE_PREFIX "%.*s\n", (int)n, note.ptr + i);
+		i += n + 1;
 	}
-	bpg_audit_free(log);
+done:
+	bpg_buf_dispose(&note);
+	bpg_buf_dispose(&path);
 }
 
 static json_t *text_json(const char *s)
