@@ -120,6 +120,44 @@ typedef struct {
 BPG_EXTERN(void) bpg_policy_break_glass_state(bpg_break_glass_state *out, const bpg_policy *policy,
 	const char *env, bool has_time, long long record_time, long long now, size_t approvers);
 
+/* ---- Make (environments.<env>.make, catalog "make", reference maps) ------------ */
+
+/** An environment's link to Make (policy.json environments.<env>.make). Borrowed strings. */
+typedef struct {
+	const char *zone;     /**< host, e.g. "eu1.make.com" (NULL when only api_url is given) */
+	const char *api_url;  /**< full base URL replacing https://<zone>/api/v2, or NULL */
+	long long team_id;    /**< > 0 */
+	long long folder_id;  /**< 0 when none */
+	const char *deploy;   /**< "manual" (default) or "auto": post-receive deploys accepted updates */
+} bpg_make_env;
+
+/** Fill *out for env; false when the environment has no "make" block (or is unknown). */
+BPG_EXTERN(bool) bpg_policy_env_make(bpg_make_env *out, const bpg_policy *policy, const char *env);
+/** The environments in policy order: *out NULL-terminated, count returned. */
+BPG_EXTERN(size_t) bpg_policy_envs(const char *const **out, const bpg_policy *policy);
+/**
+ * The environments a change landing on env can reach by promotion: env
+ * itself, then every environment that promotes from it, transitively
+ * (dev -> stage -> prod). *out NULL-terminated (borrowed, static per policy),
+ * count returned; 0 for an unknown env.
+ */
+BPG_EXTERN(size_t) bpg_policy_env_reach(const char *const **out, const bpg_policy *policy, const char *env);
+/**
+ * The reference map of env (.bpgate/environments/<env>.json "references"):
+ * {"account": {"<id in git>": <id in env>}, "hook", "keychain", "datastore",
+ * "udt", "device"}; NULL when the environment has no map file.
+ */
+BPG_EXTERN(const json_t *) bpg_policy_env_refmap(const bpg_policy *policy, const char *env);
+
+/** Catalog entries in policy order (borrowed objects), count returned. */
+BPG_EXTERN(size_t) bpg_policy_catalog(const json_t *const **out, const bpg_policy *policy);
+/** The catalog entry with this id, or NULL. */
+BPG_EXTERN(const json_t *) bpg_policy_catalog_find(const bpg_policy *policy, const char *scenario);
+/** The Make scenario id of a catalog entry in env (entry "make": {"<env>": id}), 0 when none. */
+BPG_EXTERN(long long) bpg_policy_scenario_make_id(const json_t *entry, const char *env);
+/** The blueprint file of a catalog entry (entry "blueprint"), or NULL. */
+BPG_EXTERN(const char *) bpg_policy_scenario_blueprint(const json_t *entry);
+
 BPG_END_DECL
 
 #endif
