@@ -37,6 +37,7 @@ static const command commands[] = {
 	{ "uat", cmd_uat, "sign off a scenario's UAT (uat signoff SCENARIO): the evidence uat-evidence wants", false },
 	{ "pending", cmd_pending, "break-glass changes still waiting for retroactive approval", false },
 	{ "rollback", cmd_rollback, "prepare a rollback of a scenario to its previous release, with its impact", false },
+	{ "make", cmd_make, "the link to Make: pull, deploy (with a drift guard), drift", false },
 	{ "status", cmd_status, "where a revision stands: environments that have it, approvals recorded", false },
 	{ "version", cmd_version, "print the version", false },
 };

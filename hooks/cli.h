@@ -54,5 +54,6 @@ int cmd_approve(int argc, char **argv);
 int cmd_uat(int argc, char **argv);
 int cmd_pending(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
+int cmd_make(int argc, char **argv);
 
 #endif
