@@ -1,6 +1,7 @@
 /* `bpgate inventory`: every blueprint with its catalog entry beside what the
  * blueprint itself shows; uncatalogued and inconsistent ones first. */
 #include "frontend.h"
+#include "make_status.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -128,10 +129,33 @@ static char *joined(const json_t *arr, const char *sep)
 	return bpg_buf_detach(&b);
 }
 
+/* Per environment: where the deployment records say this scenario is deployed
+ * ("prod 1a2b3c4d5e6f (Make 301, drift: clean)"). */
+static void attach_deployed(json_t *row, const json_t *status)
+{
+	const char *id = json_string_value(json_object_get(row, "catalog_id"));
+	json_t *list = json_array();
+	const char *env;
+	json_t *e;
+	if (!id || !list) {
+		json_decref(list);
+		return;
+	}
+	json_object_foreach((json_t *)status, env, e) {
+		const json_t *s = json_object_get(json_object_get(e, "scenarios"), id);
+		const char *commit = json_string_value(json_object_get(s, "commit"));
+		const char *drift = json_string_value(json_object_get(s, "drift"));
+		if (commit)
+			json_array_append_new(list, json_sprintf("%s %.12s (Make %lld, drift: %s)", env, commit,
+				(long long)json_integer_value(json_object_get(s, "make_id")), drift ? drift : "not checked"));
+	}
+	json_object_set_new(row, "deployed", list);
+}
+
 static void print_rows(json_t **rows, size_t n, bpg_format fmt)
 {
 	static const char *cols[] = { "path", "scenario", "catalog_id", "owner", "risk", "data_classes",
-		"writes_to", "connections", "webhooks", "write_modules", "dlq", "confidential", "problems" };
+		"writes_to", "connections", "webhooks", "write_modules", "dlq", "confidential", "problems", "deployed" };
 	if (fmt == BPG_FORMAT_CSV) {
 		for (size_t c = 0; c < sizeof(cols) / sizeof(*cols); c++)
 			printf("%s%s", c ? "," : "", cols[c]);
@@ -172,6 +196,10 @@ static void print_rows(json_t **rows, size_t n, bpg_format fmt)
 			(long long)json_integer_value(json_object_get(row, "write_modules")),
 			json_string_value(json_object_get(row, "dlq")),
 			json_string_value(json_object_get(row, "confidential")), conns ? conns : "(out of memory)");
+		char *dep = joined(json_object_get(row, "deployed"), "; ");
+		if (dep && *dep)
+			printf("  deployed: %s\n", dep);
+		free(dep);
 		probs = joined(json_object_get(row, "problems"), "; ");
 		if (!probs || *probs)
 			printf("  problems: %s\n", probs ? probs : "(out of memory)");
@@ -225,6 +253,10 @@ int cmd_inventory(int argc, char **argv)
 		bpg_buf_dispose(&data);
 	}
 	qsort(rows, n, sizeof(*rows), cmp_rows);
+	json_t *deployed = make_status_json(ctx.repo, bpg_policy_json(ctx.policy));
+	for (size_t i = 0; deployed && i < n; i++)
+		attach_deployed(rows[i], deployed);
+	json_decref(deployed);
 	if (fmt == BPG_FORMAT_JSON) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)

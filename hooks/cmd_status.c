@@ -3,6 +3,7 @@
  * recorded for it per environment, verified against the policy branch's
  * allowed_signers. Works in bare repositories (the daemon's `status`). */
 #include "cli.h"
+#include "make_status.h"
 
 #include <git2.h>
 #include <stdlib.h>
@@ -118,6 +119,7 @@ int cmd_status(int argc, char **argv)
 		printf("\n");
 		json_decref(appr);
 	}
+	make_status_print(stdout, repo, policy);
 	printf("the gate decides on push: it also checks the approvals required per risk tier, segregation of\n"
 		"duties, change windows, UAT evidence and stage health (`git push` shows every finding)\n");
 	rc = BPG_EXIT_OK;
