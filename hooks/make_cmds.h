@@ -6,5 +6,6 @@
 
 int make_deploy(int argc, char **argv);
 int make_drift(int argc, char **argv);
+int make_switch(int argc, char **argv); /* disable | enable */
 
 #endif

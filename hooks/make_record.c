@@ -272,3 +272,44 @@ json_t *mk_drift_get(git_repository *repo, const char *env)
 	snprintf(ref, sizeof(ref), "refs/bpgate/drift/%s", env);
 	return ref_json(&doc, repo, ref, "drift.json", &id) == 0 ? doc : NULL;
 }
+
+int mk_switch_save(git_repository *repo, const char *env, const char *scenario, const json_t *doc, bpg_error *err)
+{
+	char ref[400];
+	snprintf(ref, sizeof(ref), "refs/bpgate/switches/%s/%s", env, scenario);
+	return set_doc_ref(repo, ref, "switch.json", doc,
+		json_is_true(json_object_get(doc, "active")) ? "bpgate: scenario enabled" : "bpgate: scenario disabled", err);
+}
+
+json_t *mk_switch_get(git_repository *repo, const char *env, const char *scenario)
+{
+	char ref[400];
+	git_oid id;
+	json_t *doc = NULL;
+	snprintf(ref, sizeof(ref), "refs/bpgate/switches/%s/%s", env, scenario);
+	return ref_json(&doc, repo, ref, "switch.json", &id) == 0 ? doc : NULL;
+}
+
+json_t *mk_switch_disabled(git_repository *repo, const char *env)
+{
+	git_reference_iterator *it = NULL;
+	const char *name;
+	char glob[300];
+	json_t *out = json_array();
+
+	snprintf(glob, sizeof(glob), "refs/bpgate/switches/%s/*", env);
+	if (!out || git_reference_iterator_glob_new(&it, repo, glob) < 0) {
+		git_error_clear();
+		return out;
+	}
+	for (size_t n = 0; n < 10000 && git_reference_next_name(&name, it) == 0; n++) {
+		git_oid id;
+		json_t *doc = NULL;
+		if (ref_json(&doc, repo, name, "switch.json", &id) == 0 && json_is_false(json_object_get(doc, "active")))
+			json_array_append(out, doc);
+		json_decref(doc);
+	}
+	git_reference_iterator_free(it);
+	git_error_clear();
+	return out;
+}

@@ -63,4 +63,11 @@ json_t *mk_failed_get(git_repository *repo, const char *env);
 int mk_drift_save(git_repository *repo, const char *env, const json_t *doc, bpg_error *err);
 json_t *mk_drift_get(git_repository *repo, const char *env);
 
+/* refs/bpgate/switches/<env>/<scenario>: the last disable/enable
+ * ({"scenario","make_id","active","who","time","reason"}); NULL when none. */
+int mk_switch_save(git_repository *repo, const char *env, const char *scenario, const json_t *doc, bpg_error *err);
+json_t *mk_switch_get(git_repository *repo, const char *env, const char *scenario);
+/* Every switch record of env whose "active" is false (an array, new reference). */
+json_t *mk_switch_disabled(git_repository *repo, const char *env);
+
 #endif

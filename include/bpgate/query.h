@@ -155,6 +155,13 @@ BPG_EXTERN(size_t) bpg_policy_catalog(const json_t *const **out, const bpg_polic
 BPG_EXTERN(const json_t *) bpg_policy_catalog_find(const bpg_policy *policy, const char *scenario);
 /** The Make scenario id of a catalog entry in env (entry "make": {"<env>": id}), 0 when none. */
 BPG_EXTERN(long long) bpg_policy_scenario_make_id(const json_t *entry, const char *env);
+/**
+ * May principal do action ("deploy", "disable": disable and enable) on env's
+ * Make scenarios? The roles are environments.<env>.make.roles.<action>
+ * (defaults: deploy: releasers; disable: emergency, releasers).
+ */
+BPG_EXTERN(bool) bpg_policy_env_make_may(const bpg_policy *policy, const char *env, const char *action,
+	const char *principal);
 /** The blueprint file of a catalog entry (entry "blueprint"), or NULL. */
 BPG_EXTERN(const char *) bpg_policy_scenario_blueprint(const json_t *entry);
 
