@@ -9,7 +9,9 @@
  * States: clean; drift (edited in Make since the deployment, or never
  * deployed by bpgate and different); missing (catalogued, not in Make);
  * not-deployed (Make still runs the last deployment, the branch moved on);
- * scheduling / active (changed in Make). Exit 0 clean, 1 any other, 2 error.
+ * active (switched on or off in Make, not through bpgate); disabled (switched
+ * off through `bpgate make disable`: recorded, not drift). Exit 0 clean or
+ * disabled only, 1 any other, 2 error.
  */
 #include "make_cmds.h"
 #include "make_common.h"
@@ -116,13 +118,20 @@ static int check_one(json_t **out, mk_ctx *c, const mk_state *st, const json_t *
 			detail = "never deployed by bpgate, and differs from the branch";
 		}
 	}
-	if (strcmp(state, "clean") == 0 && rec) {
-		const json_t *ra = json_object_get(rec, "isActive"), *la = json_object_get(item, "isActive");
+	if (strcmp(state, "clean") == 0) {
+		/* the expected active state: the last recorded disable/enable, else the deployment's */
+		json_t *sw = mk_switch_get(c->repo, c->env, id);
+		const json_t *ra = sw ? json_object_get(sw, "active") : rec ? json_object_get(rec, "isActive") : NULL;
+		const json_t *la = json_object_get(item, "isActive");
 		if (json_is_boolean(ra) && json_is_boolean(la) && json_boolean_value(ra) != json_boolean_value(la)) {
 			state = "active";
-			detail = json_boolean_value(la) ? "activated in Make since the last deployment" :
-				"deactivated in Make since the last deployment";
+			detail = json_boolean_value(la) ? "activated in Make, not through bpgate" :
+				"deactivated in Make, not through bpgate";
+		} else if (sw && json_is_false(ra)) {
+			state = "disabled";
+			detail = "disabled through bpgate (bpgate make enable to start it again)";
 		}
+		json_decref(sw);
 	}
 verdict:
 	v = json_pack("{s:s, s:I, s:s?, s:s, s:s, s:O}", "scenario", id, "make_id", (json_int_t)mid,
@@ -149,7 +158,7 @@ static void print_text(const mk_ctx *c, const json_t *results, unsigned long req
 		const char *state = json_string_value(json_object_get(r, "state"));
 		printf("  %-24s %-12s %s\n", json_string_value(json_object_get(r, "scenario")), state,
 			json_string_value(json_object_get(r, "detail")));
-		if (strcmp(state, "clean") != 0)
+		if (strcmp(state, "clean") != 0 && strcmp(state, "disabled") != 0)
 			mk_print_changes(stdout, json_object_get(r, "changes"), 20);
 	}
 	printf("%s; %lu requests\n", drifted ? "DRIFT: Make differs from git" : "clean: Make runs what git holds",
@@ -163,7 +172,7 @@ static void print_sarif(const json_t *results)
 	json_t *r;
 	json_array_foreach((json_t *)results, i, r) {
 		const char *state = json_string_value(json_object_get(r, "state"));
-		if (strcmp(state, "clean") == 0)
+		if (strcmp(state, "clean") == 0 || strcmp(state, "disabled") == 0)
 			continue;
 		char msg[512];
 		snprintf(msg, sizeof(msg), "%s: %s (%s, Make scenario %lld)", json_string_value(json_object_get(r, "scenario")),
@@ -264,7 +273,8 @@ int make_drift(int argc, char **argv)
 			bpg_error_prefix(&err, "%s", json_string_value(json_object_get(entries[i], "id")));
 			goto fail;
 		}
-		if (strcmp(json_string_value(json_object_get(v, "state")), "clean") != 0)
+		const char *vs = json_string_value(json_object_get(v, "state"));
+		if (strcmp(vs, "clean") != 0 && strcmp(vs, "disabled") != 0)
 			drifted = true;
 		json_array_append_new(results, v);
 	}
