@@ -93,6 +93,10 @@ json_t *make_status_json(git_repository *repo, const json_t *policy)
 				json_object_get(drift, "time"), "drift", json_object_get(drift, "drift"), "commit",
 				json_object_get(drift, "commit")));
 		json_object_set_new(row, "scenarios", scen);
+		json_t *disabled = mk_switch_disabled(repo, env);
+		if (disabled && json_array_size(disabled) > 0)
+			json_object_set(row, "disabled", disabled);
+		json_decref(disabled);
 		json_object_set_new(out, env, row);
 		json_decref(failed);
 		json_decref(drift);
@@ -131,6 +135,12 @@ void make_status_print(FILE *out, git_repository *repo, const json_t *policy)
 				json_is_true(json_object_get(dc, "drift")) ? "DRIFT" : "clean");
 		else
 			fprintf(out, "         no drift check recorded\n");
+		size_t k;
+		json_t *d;
+		json_array_foreach(json_object_get(row, "disabled"), k, d)
+			fprintf(out, "         DISABLED %s (Make %lld) since %s by %s: %s\n", str(d, "scenario"),
+				(long long)json_integer_value(json_object_get(d, "make_id")), str(d, "time"), str(d, "who"),
+				str(d, "reason"));
 		const char *id;
 		json_t *s;
 		json_object_foreach(json_object_get(row, "scenarios"), id, s)
@@ -140,4 +150,26 @@ void make_status_print(FILE *out, git_repository *repo, const json_t *policy)
 				json_object_get(s, "drift") ? str(s, "drift") : "");
 	}
 	json_decref(st);
+}
+
+int make_status_print_disabled(FILE *out, git_repository *repo, const json_t *policy)
+{
+	const char *env;
+	json_t *e;
+	int n = 0;
+	json_object_foreach(json_object_get(policy, "environments"), env, e) {
+		if (!json_is_object(json_object_get(e, "make")))
+			continue;
+		json_t *disabled = mk_switch_disabled(repo, env);
+		size_t k;
+		json_t *d;
+		json_array_foreach(disabled, k, d) {
+			if (n++ == 0)
+				fprintf(out, "disabled scenarios (until `bpgate make enable` or a follow-up deployment):\n");
+			fprintf(out, "  %-6s %-24s since %s by %s: %s\n", env, str(d, "scenario"), str(d, "time"),
+				str(d, "who"), str(d, "reason"));
+		}
+		json_decref(disabled);
+	}
+	return n;
 }

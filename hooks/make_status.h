@@ -16,4 +16,7 @@
 json_t *make_status_json(git_repository *repo, const json_t *policy);
 void make_status_print(FILE *out, git_repository *repo, const json_t *policy);
 
+/* The scenarios disabled through bpgate (all environments), for `pending`; the number printed. */
+int make_status_print_disabled(FILE *out, git_repository *repo, const json_t *policy);
+
 #endif
