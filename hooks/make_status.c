@@ -161,14 +161,23 @@ int make_status_print_disabled(FILE *out, git_repository *repo, const json_t *po
 		if (!json_is_object(json_object_get(e, "make")))
 			continue;
 		json_t *disabled = mk_switch_disabled(repo, env);
+		mk_state st;
+		bpg_error err;
+		bool have_state = mk_state_load(&st, repo, env, &err) == 0;
 		size_t k;
 		json_t *d;
 		json_array_foreach(disabled, k, d) {
+			/* a follow-up change deployed after the switch closes it for `pending` */
+			const json_t *rec = have_state ? json_object_get(json_object_get(st.doc, "scenarios"), str(d, "scenario")) : NULL;
+			if (rec && strcmp(str(rec, "time"), str(d, "time")) > 0)
+				continue;
 			if (n++ == 0)
 				fprintf(out, "disabled scenarios (until `bpgate make enable` or a follow-up deployment):\n");
 			fprintf(out, "  %-6s %-24s since %s by %s: %s\n", env, str(d, "scenario"), str(d, "time"),
 				str(d, "who"), str(d, "reason"));
 		}
+		if (have_state)
+			mk_state_dispose(&st);
 		json_decref(disabled);
 	}
 	return n;
