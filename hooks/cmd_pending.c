@@ -15,6 +15,7 @@
  */
 #include "cli.h"
 #include "releases.h"
+#include "make_status.h"
 #include "bpgate/approval.h"
 #include "bpgate/buf.h"
 #include "bpgate/query.h"
@@ -216,17 +217,21 @@ int cmd_pending(int argc, char **argv)
 			goto done;
 		}
 	}
+	int make_pending = 0;
 	if (fmt == BPG_FORMAT_JSON) {
-		json_t *doc = json_pack("{s:s, s:s, s:O}", "type", "bpgate-pending/v1", "time", now_s, "pending", list);
+		json_t *doc = json_pack("{s:s, s:s, s:O, s:o}", "type", "bpgate-pending/v1", "time", now_s, "pending", list,
+			"make", make_status_json(repo, bpg_policy_json(policy)));
 		char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 		if (s)
 			printf("%s\n", s);
 		free(s);
 		json_decref(doc);
+		make_pending = make_status_print_pending(NULL, repo, bpg_policy_json(policy));
 	} else {
 		print_text(list, now);
+		make_pending = make_status_print_pending(stdout, repo, bpg_policy_json(policy));
 	}
-	rc = json_array_size(list) ? BPG_EXIT_FINDINGS : BPG_EXIT_OK;
+	rc = json_array_size(list) || make_pending ? BPG_EXIT_FINDINGS : BPG_EXIT_OK;
 done:
 	json_decref(list);
 	json_decref(records);

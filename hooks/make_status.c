@@ -171,9 +171,10 @@ int make_status_print_disabled(FILE *out, git_repository *repo, const json_t *po
 			const json_t *rec = have_state ? json_object_get(json_object_get(st.doc, "scenarios"), str(d, "scenario")) : NULL;
 			if (rec && strcmp(str(rec, "time"), str(d, "time")) > 0)
 				continue;
-			if (n++ == 0)
+			if (n++ == 0 && out)
 				fprintf(out, "disabled scenarios (until `bpgate make enable` or a follow-up deployment):\n");
-			fprintf(out, "  %-6s %-24s since %s by %s: %s\n", env, str(d, "scenario"), str(d, "time"),
+			if (out)
+				fprintf(out, "  %-6s %-24s since %s by %s: %s\n", env, str(d, "scenario"), str(d, "time"),
 				str(d, "who"), str(d, "reason"));
 		}
 		if (have_state)
@@ -181,4 +182,30 @@ int make_status_print_disabled(FILE *out, git_repository *repo, const json_t *po
 		json_decref(disabled);
 	}
 	return n;
+}
+
+int make_status_print_pending(FILE *out, git_repository *repo, const json_t *policy)
+{
+	json_t *st = make_status_json(repo, policy);
+	const char *env;
+	json_t *row;
+	int n = 0;
+
+	json_object_foreach(st, env, row) {
+		const json_t *failed = json_object_get(row, "failed");
+		const char *tip = json_string_value(json_object_get(row, "branch_tip"));
+		if (!failed && (!tip || json_is_true(json_object_get(row, "tip_deployed"))))
+			continue;
+		if (n++ == 0 && out)
+			fprintf(out, "accepted, not deployed to Make:\n");
+		if (!out)
+			continue;
+		if (failed)
+			fprintf(out, "  %-6s %.12s: the deployment failed at %s; retry: bpgate make deploy --env %s\n", env,
+				str(failed, "commit"), str(failed, "time"), env);
+		else
+			fprintf(out, "  %-6s %.12s: no deployment yet; bpgate make deploy --env %s\n", env, tip, env);
+	}
+	json_decref(st);
+	return n + make_status_print_disabled(out, repo, policy);
 }

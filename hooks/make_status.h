@@ -18,5 +18,7 @@ void make_status_print(FILE *out, git_repository *repo, const json_t *policy);
 
 /* The scenarios disabled through bpgate (all environments), for `pending`; the number printed. */
 int make_status_print_disabled(FILE *out, git_repository *repo, const json_t *policy);
+/* For `pending`: environments accepted but not deployed, and disabled scenarios; the count. */
+int make_status_print_pending(FILE *out, git_repository *repo, const json_t *policy);
 
 #endif
