@@ -132,6 +132,9 @@ static int write_one(deploy_run *d, const char *id, long long *mid, bool create,
 		json_object_set_new(a, "adopted_drift", json_string(adopted));
 	if (a && create)
 		json_object_set_new(a, "created", json_true());
+	const char *cause = getenv("BPGATE_DEPLOY_CAUSE");
+	if (a && cause && *cause)
+		json_object_set_new(a, "cause", json_string(cause));
 	rc = mk_audit(c, "bpgate-deploy", a, err);
 	json_decref(a);
 done:
@@ -324,6 +327,14 @@ int make_deploy(int argc, char **argv)
 	if (mk_open(&d.c, &mo) < 0)
 		return BPG_EXIT_ERROR;
 	bpg_error_clear(&err);
+	/* run by the server for an authenticated principal (bpgated `deploy`): the engine says who may */
+	const char *principal = getenv("BPGATE_USER");
+	if (principal && *principal && !bpg_policy_env_make_may(d.c.policy, env, "deploy", principal)) {
+		fprintf(stderr, "bpgate make deploy: refused: %s holds none of the roles that may deploy to %s "
+			"(environments.%s.make.roles.deploy; default: releasers)\n", principal, env, env);
+		rc = BPG_EXIT_FINDINGS;
+		goto done;
+	}
 	if (mk_state_load(&d.st, d.c.repo, env, &err) < 0 || !(d.errors = json_array())) {
 		cli_report_error("make deploy", &err);
 		goto done;

@@ -403,7 +403,8 @@ int main(int argc, char **argv)
 	now_string(now_s, &now);
 	if (post) {
 		name = pusher_name(&cfg, &var);
-		if (rcv_post_receive(repo, &cfg, rcv_principal(&cfg, name), now_s, &err) < 0)
+		pref = policy_ref_name(&cfg, repo);
+		if (rcv_post_receive(repo, &cfg, rcv_principal(&cfg, name), now_s, pref, &err) < 0)
 			fprintf(stderr, "warning: bpgate: post-receive: %s\n", err.message);
 		exit_code = 0;
 		goto done;

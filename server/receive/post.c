@@ -238,7 +238,7 @@ static int record_applied(const rcv_config *cfg, const rcv_updates *ups, const c
 }
 
 int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *pusher, const char *now_s,
-	bpg_error *err)
+	const char *policy_ref, bpg_error *err)
 {
 	rcv_updates ups;
 	int rc;
@@ -259,6 +259,9 @@ int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *pu
 			*err = e2;
 		}
 	}
+	/* after the records: a deployment failure must not lose them */
+	if (policy_ref)
+		(void)rcv_auto_deploy(repo, cfg, policy_ref, &ups, pusher);
 done:
 	rcv_updates_free(&ups);
 	return rc;

@@ -107,6 +107,10 @@ int rcv_bootstrap_repository_id(git_repository *repo, const rcv_config *cfg, con
 /* Load the policy from the policy ref as it is before the push. BPG_ENOTFOUND when the ref is missing. */
 int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_ref, bpg_error *err);
 void rcv_policy_free(rcv_policy *p);
+/* post-receive: deploy accepted updates of environments whose make.deploy is "auto" (deploy.c);
+ * the number that failed (each said to the pusher and audited). */
+int rcv_auto_deploy(git_repository *repo, const rcv_config *cfg, const char *policy_ref, const rcv_updates *ups,
+	const char *pusher);
 /* The environment whose branch is refname, or NULL. */
 const char *rcv_env_for_ref(const bpg_policy *policy, const char *refname);
 
@@ -150,7 +154,7 @@ void rcv_spool_discard(const rcv_config *cfg, const json_t *records);
  * principal, NULL when unknown: nothing is recorded for it), appends a `bpgate-applied`
  * audit entry listing the updates git applied (stdin), then writes their spooled release records. */
 int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *pusher, const char *now_s,
-	bpg_error *err);
+	const char *policy_ref, bpg_error *err);
 
 /* provenance.c. Post-receive: append to $GIT_DIR/bpgate/provenance the commits
  * newly reachable from the updated refs and the blobs they introduced, with
