@@ -192,6 +192,12 @@ int mk_open(mk_ctx *c, const mk_open_opts *o)
 	c->refmap = bpg_policy_env_refmap(c->policy, c->env);
 	c->audit_dir = config_string(c->repo, "bpgate.auditDir");
 	c->audit_key = config_string(c->repo, "bpgate.auditKey");
+	/* bpgated hands its tools the daemon's audit log and key */
+	const char *al = getenv("BPGATE_AUDIT_LOG"), *ak = getenv("BPGATE_SERVER_KEY");
+	if (!c->audit_dir && !c->audit_key && al && *al && ak && *ak) {
+		c->audit_dir = strdup(al);
+		c->audit_key = strdup(ak);
+	}
 	if (o->need_audit && (!c->audit_dir || !c->audit_key)) {
 		fprintf(stderr, "bpgate %s: every deployment is an audit entry, and this repository has no audit log: "
 			"run it where the gate's audit log is (the server's repository, or `ssh git@HOST deploy`), or set "

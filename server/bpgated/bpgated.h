@@ -153,9 +153,13 @@ typedef enum {
 	BPGD_CMD_STATUS,
 	BPGD_CMD_PENDING,
 	BPGD_CMD_AUDIT_VERIFY,
+	BPGD_CMD_DEPLOY,
+	BPGD_CMD_DRIFT,
+	BPGD_CMD_DISABLE,
+	BPGD_CMD_ENABLE,
 } bpgd_cmd_kind;
 
-#define BPGD_CMD_MAX_ARGS 8
+#define BPGD_CMD_MAX_ARGS 32 /* disable/enable carry a reason of several words */
 
 typedef struct {
 	bpgd_cmd_kind kind;

@@ -57,7 +57,11 @@ static int cmd_help(const bpgd_caller *who, bpg_buf *out)
 		"  approve <repo> <rev> --for <env>        record your signed approval of rev's tree for env\n"
 		"  status <repo> [<rev>]                   approvals of rev's tree, and where it is already\n"
 		"  pending <repo>                          break-glass changes still awaiting approval\n"
-		"  audit verify <repo>                     verify the audit log against its signed checkpoint\n");
+		"  audit verify <repo>                     verify the audit log against its signed checkpoint\n"
+		"  deploy <repo> --env <env> [--dry-run]   deploy the environment's branch to Make (deploy roles)\n"
+		"  drift <repo> [--env <env>]              compare what runs in Make with the branch\n"
+		"  disable <repo> <scenario> --env <env> --reason <ticket: text>   stop a scenario in Make now\n"
+		"  enable <repo> <scenario> --env <env> --reason <ticket: text>    start it again\n");
 	if (rc == 0 && who->admin)
 		rc = bpg_buf_puts(out,
 			"admin:\n"
@@ -402,6 +406,56 @@ static int cmd_audit_verify(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf
 	return rc;
 }
 
+/* deploy <repo> --env <env> [--dry-run]: who may is the engine's answer, asked by
+ * `bpgate make deploy` for the principal the key proved (BPGATE_USER). */
+static int cmd_deploy(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, bpg_buf *errout)
+{
+	bool dry = cmd->nargs == 4 && strcmp(cmd->args[3], "--dry-run") == 0;
+	if (strcmp(cmd->args[1], "--env") != 0 || !plain_word(cmd->args[2]) || (cmd->nargs == 4 && !dry)) {
+		refusal_msg(errout, "usage: deploy <repo> --env <env> [--dry-run]\n");
+		return EXIT_USAGE;
+	}
+	const char *args[] = { "make", "deploy", "--env", cmd->args[2], "--dry-run" };
+	return run_bpgate(who, cmd, args, dry ? 5 : 4, NULL, out, errout);
+}
+
+static int cmd_drift(const bpgd_caller *who, const bpgd_cmd *cmd, bpg_buf *out, bpg_buf *errout)
+{
+	if (cmd->nargs == 2 || (cmd->nargs == 3 && (strcmp(cmd->args[1], "--env") != 0 || !plain_word(cmd->args[2])))) {
+		refusal_msg(errout, "usage: drift <repo> [--env <env>]\n");
+		return EXIT_USAGE;
+	}
+	const char *args[] = { "make", "drift", "--env", cmd->nargs == 3 ? cmd->args[2] : NULL };
+	return run_bpgate(who, cmd, args, cmd->nargs == 3 ? 4 : 2, NULL, out, errout);
+}
+
+/* disable|enable <repo> <scenario> --env <env> --reason <words...>: the reason is
+ * the remaining words (ssh joins the client's arguments with spaces). */
+static int cmd_switch(const bpgd_caller *who, const bpgd_cmd *cmd, bool enable, bpg_buf *out, bpg_buf *errout)
+{
+	bpg_buf reason = BPG_BUF_INIT;
+	int rc = 0;
+
+	if (!plain_word(cmd->args[1]) || strcmp(cmd->args[2], "--env") != 0 || !plain_word(cmd->args[3]) ||
+	    strcmp(cmd->args[4], "--reason") != 0) {
+		refusal_msg(errout, "usage: %s <repo> <scenario> --env <env> --reason <TICKET-1: what happened>\n",
+			enable ? "enable" : "disable");
+		return EXIT_USAGE;
+	}
+	for (size_t i = 5; i < cmd->nargs && rc == 0; i++)
+		rc = bpg_buf_printf(&reason, "%s%s", i > 5 ? " " : "", cmd->args[i]);
+	if (rc < 0) {
+		bpg_buf_dispose(&reason);
+		refusal_msg(errout, "bpgated: out of memory\n");
+		return EXIT_USAGE;
+	}
+	const char *args[] = { "make", enable ? "enable" : "disable", cmd->args[1], "--env", cmd->args[3], "--reason",
+		reason.ptr };
+	rc = run_bpgate(who, cmd, args, 7, NULL, out, errout);
+	bpg_buf_dispose(&reason);
+	return rc;
+}
+
 /* Admin actions are audit entries too, when the server keeps a log: written
  * BEFORE the change, which is refused (nothing changed) when it cannot be. */
 static int audit_admin(const bpgd_caller *who, const char *action, const char *target, bpg_error *err)
@@ -460,6 +514,13 @@ int bpgd_command_run(const bpgd_cmd *cmd, const bpgd_caller *who, bpg_buf *out, 
 		return cmd_pending(who, cmd, out, errout);
 	case BPGD_CMD_AUDIT_VERIFY:
 		return cmd_audit_verify(who, cmd, out, errout);
+	case BPGD_CMD_DEPLOY:
+		return cmd_deploy(who, cmd, out, errout);
+	case BPGD_CMD_DRIFT:
+		return cmd_drift(who, cmd, out, errout);
+	case BPGD_CMD_DISABLE:
+	case BPGD_CMD_ENABLE:
+		return cmd_switch(who, cmd, cmd->kind == BPGD_CMD_ENABLE, out, errout);
 	default:
 		refusal_msg(errout, "bpgated: not one of our commands\n");
 		return EXIT_USAGE;

@@ -223,6 +223,10 @@ static const struct {
 	{ "status", NULL, BPGD_CMD_STATUS, 1, 2, true },
 	{ "pending", NULL, BPGD_CMD_PENDING, 1, 1, true },
 	{ "audit", "verify", BPGD_CMD_AUDIT_VERIFY, 1, 1, true },
+	{ "deploy", NULL, BPGD_CMD_DEPLOY, 3, 4, true },
+	{ "drift", NULL, BPGD_CMD_DRIFT, 1, 3, true },
+	{ "disable", NULL, BPGD_CMD_DISABLE, 6, BPGD_CMD_MAX_ARGS, true },
+	{ "enable", NULL, BPGD_CMD_ENABLE, 6, BPGD_CMD_MAX_ARGS, true },
 };
 
 /* Our commands: printable ASCII words separated by single spaces. */

@@ -24,13 +24,13 @@ extern char **environ;
 
 /* Run argv with env: BPGATE_USER/GL_USER removed (the gate's acceptance is the
  * authority here, not the pusher's roles) and BPGATE_DEPLOY_CAUSE set. The exit code, or -1. */
-static int run_deploy(char *const argv[], const char *cause)
+static int run_deploy(char *const argv[], const char *cause, const rcv_config *cfg)
 {
 	size_t n = 0;
 	for (char **e = environ; *e; e++)
 		n++;
-	char **env = calloc(n + 2, sizeof(*env));
-	char *cause_var = NULL;
+	char **env = calloc(n + 4, sizeof(*env));
+	char *cause_var = NULL, *log_var = NULL, *key_var = NULL;
 	pid_t pid;
 	int status = -1, k = 0;
 
@@ -40,9 +40,16 @@ static int run_deploy(char *const argv[], const char *cause)
 	}
 	for (char **e = environ; *e; e++)
 		if (strncmp(*e, "BPGATE_USER=", 12) != 0 && strncmp(*e, "GL_USER=", 8) != 0 &&
-		    strncmp(*e, "BPGATE_DEPLOY_CAUSE=", 20) != 0)
+		    strncmp(*e, "BPGATE_DEPLOY_CAUSE=", 20) != 0 && strncmp(*e, "BPGATE_AUDIT_LOG=", 17) != 0 &&
+		    strncmp(*e, "BPGATE_SERVER_KEY=", 18) != 0)
 			env[k++] = *e;
 	env[k++] = cause_var;
+	/* the deploy's audit entries go to the gate's own log */
+	if (cfg->audit_dir && cfg->audit_key && asprintf(&log_var, "BPGATE_AUDIT_LOG=%s", cfg->audit_dir) >= 0 &&
+	    asprintf(&key_var, "BPGATE_SERVER_KEY=%s", cfg->audit_key) >= 0) {
+		env[k++] = log_var;
+		env[k++] = key_var;
+	}
 	env[k] = NULL;
 	fflush(stdout);
 	fflush(stderr);
@@ -59,6 +66,8 @@ static int run_deploy(char *const argv[], const char *cause)
 	}
 	posix_spawn_file_actions_destroy(&fa);
 	free(cause_var);
+	free(log_var);
+	free(key_var);
 	free(env);
 	return status;
 }
@@ -86,7 +95,7 @@ int rcv_auto_deploy(git_repository *repo, const rcv_config *cfg, const char *pol
 		snprintf(rev, sizeof(rev), "%s", u->new_hex);
 		char *argv[] = { (char *)"bpgate", (char *)"make", (char *)"deploy", (char *)"--env", envbuf, rev, NULL };
 		fprintf(stderr, "bpgate: deploying %.12s to %s in Make (make.deploy is \"auto\")\n", u->new_hex, env);
-		int st = run_deploy(argv, cause);
+		int st = run_deploy(argv, cause, cfg);
 		if (st == 0)
 			continue;
 		failures++;
