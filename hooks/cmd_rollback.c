@@ -1,6 +1,6 @@
 /*
  * bpgate rollback SCENARIO [--env ENV] [--to REV] [--repo DIR] [--remote NAME]
- *                 [--with-others] [--dry-run] [--no-fetch]
+ *                 [--with-others] [--dry-run] [--no-fetch] [--deploy]
  *
  * Prepares the rollback of a scenario on an environment (default prod): the
  * environment's branch goes back to the last tree released there (release
@@ -18,7 +18,14 @@
  * the environment's tip (so the push is a fast-forward) and whose message
  * carries the change-template trailers, and prints the push the releaser
  * runs; --dry-run creates nothing and prints the git commands instead.
- * Exit: 0 prepared, 1 nothing to roll back to / refused, 2 error.
+ * --deploy then pushes it (the gate judges it as any push) and, once it
+ * is accepted, deploys it to Make with the same compare and swap as `bpgate
+ * make deploy`: the server already did when the environment's make.deploy
+ * is "auto" (checked through the deployment record it wrote); otherwise
+ * `bpgate make deploy --env ENV <commit>` runs here (it needs the token and
+ * the audit log: on the server, or it says so and what to run instead).
+ * Exit: 0 prepared (and with --deploy: pushed and deployed), 1 nothing to
+ * roll back to / refused / not deployed, 2 error.
  */
 #include "cli.h"
 #include "releases.h"
@@ -34,6 +41,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -627,10 +635,66 @@ static int print_next(const rb_ctx *cx, const char *branch_ref, bool dry, const 
 	return 0;
 }
 
+/* --deploy: push the prepared commit, then see it deployed to Make. */
+static int push_and_deploy(const rb_ctx *cx, const char *branch_ref)
+{
+	bool sign = bpg_policy_rule_on(cx->policy, "signed-push") &&
+		has_str(bpg_policy_rule_param(cx->policy, "signed-push", "environments"), cx->env);
+	char spec[600], commit[GIT_OID_HEXSZ + 1], ref[300], env[128];
+	bpg_make_env m;
+	git_reference *r = NULL;
+	int st;
+
+	git_oid_tostr(commit, sizeof(commit), &cx->to_commit);
+	snprintf(spec, sizeof(spec), "%s:%s", branch_ref + 11, cx->short_branch);
+	snprintf(env, sizeof(env), "%s", cx->env);
+	char *push[] = { (char *)"git", (char *)"push", sign ? (char *)"--signed" : (char *)"--no-signed",
+		(char *)cx->remote, spec, NULL };
+	printf("\n$ git push%s %s %s\n", sign ? " --signed" : "", cx->remote, spec);
+	fflush(stdout);
+	if ((st = run(push)) != 0) {
+		fprintf(stderr, "bpgate rollback: the push was not accepted (see above): nothing is deployed\n");
+		return BPG_EXIT_FINDINGS;
+	}
+	if (!bpg_policy_env_make(&m, cx->policy, cx->env)) {
+		printf("%s has no Make link (environments.%s.make): nothing to deploy\n", cx->env, cx->env);
+		return BPG_EXIT_OK;
+	}
+	if (m.deploy && strcmp(m.deploy, "auto") == 0) {
+		/* the server deployed it in post-receive: its record says so */
+		char fetch[400];
+		snprintf(fetch, sizeof(fetch), "+refs/bpgate/deploys/%s/*:refs/bpgate/deploys/%s/*", env, env);
+		char *fa[] = { (char *)"git", (char *)"fetch", (char *)"-q", (char *)cx->remote, fetch, NULL };
+		snprintf(ref, sizeof(ref), "refs/bpgate/deploys/%s/%s", env, commit);
+		if (run(fa) == 0 && git_reference_lookup(&r, cx->repo, ref) == 0) {
+			git_reference_free(r);
+			printf("deployed to Make by the server (record %s)\n", ref);
+			return BPG_EXIT_OK;
+		}
+		git_error_clear();
+		fprintf(stderr, "bpgate rollback: the rollback is ACCEPTED but NOT DEPLOYED to Make (no record %s): see the "
+			"push output; retry: ssh git@<server> deploy <repo> --env %s\n", ref, env);
+		return BPG_EXIT_FINDINGS;
+	}
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	char *dep[] = { n > 0 ? self : (char *)"bpgate", (char *)"make", (char *)"deploy", (char *)"--env", env,
+		commit, NULL };
+	printf("$ bpgate make deploy --env %s %.12s\n", env, commit);
+	fflush(stdout);
+	if ((st = run(dep)) != 0) {
+		fprintf(stderr, "bpgate rollback: the rollback is ACCEPTED but NOT DEPLOYED to Make; deploy it where the "
+			"token and the audit log are: ssh git@<server> deploy <repo> --env %s\n", env);
+		return BPG_EXIT_FINDINGS;
+	}
+	return BPG_EXIT_OK;
+}
+
 int cmd_rollback(int argc, char **argv)
 {
 	const char *dir = ".", *to = NULL;
-	bool with_others = false, dry = false, no_fetch = false;
+	bool with_others = false, dry = false, no_fetch = false, deploy = false;
 	rb_ctx cx;
 	bpg_policy *head_policy = NULL;
 	bpg_allowed_signers *s1 = NULL, *s2 = NULL;
@@ -640,7 +704,7 @@ int cmd_rollback(int argc, char **argv)
 	git_oid head;
 	int rc = BPG_EXIT_ERROR, valid = 0;
 	static const char *use = "bpgate rollback SCENARIO [--env ENV] [--to REV] [--repo DIR] [--remote NAME] "
-		"[--with-others] [--dry-run] [--no-fetch]";
+		"[--with-others] [--dry-run] [--no-fetch] [--deploy]";
 
 	memset(&cx, 0, sizeof(cx));
 	cx.env = "prod";
@@ -653,6 +717,7 @@ int cmd_rollback(int argc, char **argv)
 		else if (strcmp(argv[i], "--with-others") == 0) with_others = true;
 		else if (strcmp(argv[i], "--dry-run") == 0) dry = true;
 		else if (strcmp(argv[i], "--no-fetch") == 0) no_fetch = true;
+		else if (strcmp(argv[i], "--deploy") == 0) deploy = true;
 		else if (argv[i][0] != '-' && !cx.scenario) cx.scenario = argv[i];
 		else return cli_usage(use);
 	}
@@ -755,7 +820,7 @@ int cmd_rollback(int argc, char **argv)
 		goto done;
 	if (print_next(&cx, refname.ptr, dry, &subject, &body, &trailers) < 0)
 		goto done;
-	rc = BPG_EXIT_OK;
+	rc = deploy && !dry ? push_and_deploy(&cx, refname.ptr) : BPG_EXIT_OK;
 done:
 	json_decref(cx.changed);
 	json_decref(cx.systems);
