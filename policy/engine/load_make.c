@@ -291,6 +291,8 @@ static int check_refmap(bpg_vctx *vc, const json_t *doc, bpg_buf *ptr)
 		snprintf(base, sizeof(base), "/references/%s", bpg_refmap_kinds[k]);
 		json_object_foreach((json_t *)m, id, v) {
 			const char *why = NULL;
+			if (json_is_object(v) || json_is_array(v))
+				continue; /* the schema said so */
 			if (!*id)
 				why = "an id in git is never empty";
 			else if (json_is_integer(v) ? json_integer_value(v) <= 0 :

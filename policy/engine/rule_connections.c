@@ -218,9 +218,8 @@ done:
 }
 
 const bpg_rule_def bpg_rule_connections = {
-	.info = { "connections", "blueprints hold the source environment's ids, mapped for every environment "
-		"they reach (only catalogued ones; without reference maps: those of the blueprint's environment)",
-		BPG_MODE_ENFORCE },
+	.info = { "connections", "references hold the source environment's ids, mapped and catalogued for every "
+		"environment they reach (without reference maps: the blueprint's environment's ids)", BPG_MODE_ENFORCE },
 	.params = no_params,
 	.eval = eval,
 };
