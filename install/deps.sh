@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev  # the Make API client: HTTPS with verified TLS (policy/make)
   git openssh-client openssh-server minisign signify-openbsd gitolite3
   clang libclang-rt-14-dev python3 ca-certificates
+  openssl  # the Make stand-in tests make a throw-away TLS certificate
   time  # /usr/bin/time -v: the hardening e2e test measures the gate's peak memory
 )
 packages+=("$@")
