@@ -200,14 +200,21 @@ int cmd_make(int argc, char **argv)
 		fputs(make_usage, stdout);
 		return BPG_EXIT_OK;
 	}
+	int (*run)(int, char **) = NULL;
 	if (strcmp(argv[1], "pull") == 0)
-		return make_pull(argc - 1, argv + 1);
-	if (strcmp(argv[1], "deploy") == 0)
-		return make_deploy(argc - 1, argv + 1);
-	if (strcmp(argv[1], "drift") == 0)
-		return make_drift(argc - 1, argv + 1);
-	if (strcmp(argv[1], "disable") == 0 || strcmp(argv[1], "enable") == 0)
-		return make_switch(argc - 1, argv + 1);
-	fprintf(stderr, "bpgate make: '%s' is not a make command\n", argv[1]);
-	return cli_usage(make_usage);
+		run = make_pull;
+	else if (strcmp(argv[1], "deploy") == 0)
+		run = make_deploy;
+	else if (strcmp(argv[1], "drift") == 0)
+		run = make_drift;
+	else if (strcmp(argv[1], "disable") == 0 || strcmp(argv[1], "enable") == 0)
+		run = make_switch;
+	if (!run) {
+		fprintf(stderr, "bpgate make: '%s' is not a make command\n", argv[1]);
+		return cli_usage(make_usage);
+	}
+	git_libgit2_init();
+	int rc = run(argc - 1, argv + 1);
+	git_libgit2_shutdown();
+	return rc;
 }

@@ -107,21 +107,23 @@ static int resolve_rev(mk_ctx *c, const mk_open_opts *o, bpg_error *err)
 		}
 		spec = branch;
 	}
-	if (git_revparse_single(&obj, c->repo, spec) < 0 || git_object_peel(&obj, obj, GIT_OBJECT_COMMIT) < 0) {
+	git_object *peeled = NULL;
+	if (git_revparse_single(&obj, c->repo, spec) < 0 || git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
 		git_object_free(obj);
 		git_error_clear();
 		return bpg_error_set(err, BPG_ENOTFOUND, "cannot resolve '%s' to a commit%s", spec,
 			o->rev ? "" : " (fetch it first: git fetch origin)");
 	}
-	git_oid_cpy(&c->commit, git_object_id(obj));
+	git_oid_cpy(&c->commit, git_object_id(peeled));
 	git_oid_tostr(c->commit_hex, sizeof(c->commit_hex), &c->commit);
 	c->have_commit = true;
+	git_object_free(peeled);
 	git_object_free(obj);
 	rc = 0;
 	return rc;
 }
 
-int mk_open(mk_ctx *c, const mk_open_opts *o)
+static int open_inner(mk_ctx *c, const mk_open_opts *o)
 {
 	bpg_allowed_signers *signers = NULL;
 	bpg_error err;
@@ -211,6 +213,14 @@ int mk_open(mk_ctx *c, const mk_open_opts *o)
 	return 0;
 }
 
+int mk_open(mk_ctx *c, const mk_open_opts *o)
+{
+	if (open_inner(c, o) == 0)
+		return 0;
+	mk_close(c); /* the caller closes only what opened */
+	return -1;
+}
+
 void mk_close(mk_ctx *c)
 {
 	bpg_make_client_free(c->client);
@@ -267,6 +277,8 @@ int mk_desired(bpg_buf *bytes, json_t **doc, mk_ctx *c, const json_t *entry, bpg
 	}
 	if (c->refmap && (rc = bpg_make_blueprint_map(bp, c->refmap, false, NULL, err)) < 0) {
 		bpg_error_prefix(err, "%s for environment %s", path, c->env);
+		if (rc == BPG_ENOTFOUND) /* a missing mapping is a fault of the maps, not a missing file */
+			rc = err->code = BPG_EINVALID;
 		goto done;
 	}
 	if ((rc = bpg_make_blueprint_format(bytes, bp, err)) < 0)
@@ -345,7 +357,8 @@ int mk_compare(json_t **changes, const char *a, size_t alen, const char *b, size
 	}
 	const json_t *sa = json_object_get(bpg_blueprint_json(ba), "scheduling");
 	const json_t *sb = json_object_get(bpg_blueprint_json(bb), "scheduling");
-	if (!json_equal((json_t *)sa, (json_t *)sb) && !(sa == NULL && sb == NULL)) {
+	/* a file without "scheduling" leaves it to Make: only a governed scheduling is compared */
+	if (sa && !json_equal((json_t *)sa, (json_t *)sb)) {
 		char *va = sa ? json_dumps(sa, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 		char *vb = sb ? json_dumps(sb, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 		json_array_append_new(out, json_pack("{s:s, s:s?, s:s?}", "kind", "scheduling", "old", va, "new", vb));

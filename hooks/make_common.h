@@ -70,8 +70,9 @@ int mk_live(bpg_buf *bytes, json_t **doc, mk_ctx *c, long long make_id, bpg_erro
 int mk_split(json_t **blueprint, json_t **scheduling, const json_t *held, bpg_error *err);
 
 /* Semantic comparison of two held blueprints (bytes): *changes is a JSON
- * array of the semantic diff's changes, plus {"kind":"scheduling"} when the
- * scheduling differs; empty when they are the same scenario. */
+ * array of the semantic diff's changes, plus {"kind":"scheduling"} when a
+ * has a scheduling and b's differs (a blueprint file without one leaves the
+ * scheduling to Make); empty when they are the same scenario. */
 int mk_compare(json_t **changes, const char *a, size_t alen, const char *b, size_t blen, bpg_error *err);
 
 /* Print a semantic diff (text) under a heading, indented. */

@@ -83,6 +83,12 @@ static int write_one(deploy_run *d, const char *id, long long *mid, bool create,
 
 	if ((rc = mk_split(&bp, &sched, doc, err)) < 0)
 		goto done;
+	if (create && !sched) {
+		rc = bpg_error_set(err, BPG_EINVALID, "Make needs a scheduling to create a scenario: add a top-level "
+			"\"scheduling\" to %s (e.g. {\"type\": \"on-demand\"}; make pull writes Make's)",
+			bpg_policy_scenario_blueprint(bpg_policy_catalog_find(c->policy, id)));
+		goto done;
+	}
 	if (create)
 		rc = bpg_make_scenario_create(&scen, c->client, c->menv.team_id, c->menv.folder_id, bp, sched, err);
 	else
@@ -171,7 +177,10 @@ static void deploy_one(deploy_run *d, const json_t *entry)
 	if (!mid && rec)
 		mid = json_ll(json_object_get(rec, "make_id")); /* created by an earlier --create */
 	if (mk_desired(&want, &doc, c, entry, &err) < 0) {
-		note_error(d, id, &err);
+		if (err.code == BPG_ENOTFOUND) /* catalogued before its file landed: nothing to deploy yet */
+			printf("  %-24s not in %.12s (no %s): skipped\n", id, c->commit_hex, bpg_policy_scenario_blueprint(entry));
+		else
+			note_error(d, id, &err);
 		goto done;
 	}
 	mk_sha256_hex(sha, want.ptr, want.size);

@@ -57,14 +57,14 @@ cat > seed.json <<J
     {"id": 301, "teamId": 30, "name": "Weekly KPI digest", "isActive": true, "blueprint": $(bp 3004 3104 old),
      "scheduling": {"type": "indefinitely", "interval": 900}}]}
 J
-python3 "$src/tests/make/standin.py" --seed seed.json --port-file port --frozen-clock --retry-after \
+python3 "$src/tests/make/standin.py" --seed seed.json --port-file "$E2E_TMP/port" --frozen-clock --retry-after \
   --log standin.log 2> standin.err &
 standin=$!
 trap 'kill $standin 2>/dev/null; rm -rf "$E2E_TMP"' EXIT
 for _ in $(seq 1 600); do [ -s port ] && break; sleep 0.05; done
 port=$(cat port)
-ctl() { python3 "$src/tests/make/ctl.py" --port-file port --token "$TOKEN" "$@"; }
-live_conn() { ctl call GET "/scenarios/$1/blueprint" | python3 -c '
+ctl() { python3 "$src/tests/make/ctl.py" --port-file "$E2E_TMP/port" --token "$TOKEN" "$@"; }
+live_conn() { ctl call GET "scenarios/$1/blueprint" | python3 -c '
 import json,sys; d=json.load(sys.stdin)["response"]["blueprint"]; print(d["flow"][1]["parameters"]["__IMTCONN__"], d["flow"][0]["parameters"]["hook"], d["flow"][1]["filter"]["conditions"][0][0]["b"])'; }
 
 # ---- a governed repository with the Make link ---------------------------------------------
@@ -85,7 +85,7 @@ json.dump({"version": 1,
                "blueprint": "scenarios/weekly-digest/blueprint.json",
                "make": {"dev": 101, "stage": 201, "prod": 301}},
               {"id": "new-scenario", "paths": ["scenarios/new-scenario/**"], "owner": "alice", "risk": "low",
-               "blueprint": "scenarios/new-scenario/blueprint.json", "make": {"dev": 101}}],
+               "blueprint": "scenarios/new-scenario/blueprint.json", "make": {"dev": 102}}],
   "rules": {}}, open(".bpgate/policy.json", "w"), indent=2)
 for e, m in (("dev", 1), ("stage", 2), ("prod", 3)):
     json.dump({"version": 1, "references": {"account": {"1004": m * 1000 + 4}, "hook": {"1104": m * 1000 + 104}}},
@@ -132,14 +132,14 @@ expect_grep "$E2E_TMP/last.out" "0 deployed, 1 unchanged, 0 refused, 0 failed; 0
 run "drift: clean" 0 -- bpgate make drift --env prod
 expect_grep "$E2E_TMP/last.out" "clean: Make runs what git holds; 1 requests" "clean costs one list request"
 ctl edit 301 --token "$EDITOR" --set-filter-name "quick fix in prod" >/dev/null
-ctl call GET /scenarios/301/blueprint | python3 -c '
+ctl call GET scenarios/301/blueprint | python3 -c '
 import json,sys; print(json.dumps(json.load(sys.stdin)["response"]["blueprint"]))' > "$E2E_TMP/edited.json"
 python3 - "$E2E_TMP/edited.json" <<'P'
 import json, sys
 bp = json.load(open(sys.argv[1])); bp["flow"][1]["filter"]["conditions"][0][0]["b"] = "kpi-or-anything"
 print(json.dumps({"blueprint": json.dumps(bp)}), file=open(sys.argv[1] + ".patch", "w"))
 P
-python3 "$src/tests/make/ctl.py" --port-file port --token "$EDITOR" call PATCH "/scenarios/301?confirmed=true" \
+python3 "$src/tests/make/ctl.py" --port-file "$E2E_TMP/port" --token "$EDITOR" call PATCH "scenarios/301?confirmed=true" \
   "$(cat "$E2E_TMP/edited.json.patch")" >/dev/null
 run "drift finds the edit made in Make's editor" 1 -- bpgate make drift --env prod
 expect_grep "$E2E_TMP/last.out" "edited in Make since the last deployment" "drift names it"
@@ -193,13 +193,13 @@ latest=$(git rev-parse refs/bpgate/deploys/prod/latest)
 run "a 5xx storm: a clear error, exit 2" 2 -- bpgate make deploy --env prod
 expect_grep "$E2E_TMP/last.out" "503" "names the status"
 [ "$(git rev-parse refs/bpgate/deploys/prod/latest)" = "$latest" ] && ok "5xx: nothing recorded as deployed" || fail "5xx recorded"
-ctl call POST /_standin/faults '{"faults": []}' >/dev/null 2>&1 || true
+ctl call POST /_standin/faults/reset '{}' >/dev/null
 ctl requests --reset >/dev/null
 for kind in html truncated huge; do
   ctl fault 200 5 --path-prefix /api/v2/scenarios/301 --body "$kind" >/dev/null
   run "a $kind response is refused cleanly" 2 -- bpgate make deploy --env prod
   [ "$(git rev-parse refs/bpgate/deploys/prod/latest)" = "$latest" ] && ok "$kind: nothing recorded" || fail "$kind recorded"
-  ctl call POST /_standin/faults '{"faults": []}' >/dev/null 2>&1 || true
+  ctl call POST /_standin/faults/reset '{}' >/dev/null
 done
 run "after the storms, deploy succeeds (resumable)" 0 -- bpgate make deploy --env prod
 run "and drift is clean" 0 -- bpgate make drift --env prod
@@ -207,6 +207,14 @@ run "and drift is clean" 0 -- bpgate make drift --env prod
 # ---- a scenario the catalog has but Make has not ----------------------------------------------
 mkdir -p scenarios/new-scenario; bp 1004 1104 new > scenarios/new-scenario/blueprint.json
 git add -A; git commit -qm "a new scenario"; git branch -f stage
+run "--create without a scheduling: refused, says what to add" 2 -- bpgate make deploy --env stage --create
+expect_grep "$E2E_TMP/last.out" 'add a top-level "scheduling"' "says the fix"
+python3 - <<'P'
+import json
+p = "scenarios/new-scenario/blueprint.json"; bp = json.load(open(p))
+bp["scheduling"] = {"type": "on-demand"}; json.dump(bp, open(p, "w"), indent=4)
+P
+git commit -qam "the new scenario runs on demand"; git branch -f stage
 run "not in Make: refused without --create" 1 -- bpgate make deploy --env stage
 expect_grep "$E2E_TMP/last.out" "--create creates it" "says how"
 run "--create creates it" 0 -- bpgate make deploy --env stage --create
