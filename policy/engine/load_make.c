@@ -16,12 +16,20 @@
 
 static const char *const deploy_modes[] = { "manual", "auto", NULL };
 static const bpg_schema deploy_s = { SK_ENUM, NULL, NULL, deploy_modes };
+/* who may operate the environment through the server (bpg_policy_env_make_may) */
+static const bpg_sfield make_roles_fields[] = {
+	{ "deploy", &bpg_s_strings, false, NULL },
+	{ "disable", &bpg_s_strings, false, NULL },
+	{ NULL, NULL, false, NULL },
+};
+static const bpg_schema make_roles_s = { SK_OBJECT, make_roles_fields, NULL, NULL };
 static const bpg_sfield env_make_fields[] = {
 	{ "zone", &bpg_s_nonempty, false, NULL },
 	{ "team_id", &bpg_s_int, true, NULL },
 	{ "folder_id", &bpg_s_int, false, NULL },
 	{ "api_url", &bpg_s_nonempty, false, NULL },
 	{ "deploy", &deploy_s, false, NULL },
+	{ "roles", &make_roles_s, false, NULL },
 	{ NULL, NULL, false, NULL },
 };
 const bpg_schema bpg_s_env_make = { SK_OBJECT, env_make_fields, NULL, NULL };
