@@ -16,7 +16,7 @@
 #include <string.h>
 
 static const char pull_usage[] =
-	"usage: bpgate make pull [SCENARIO...] [--env ENV] [--token-file FILE]\n"
+	"bpgate make pull [SCENARIO...] [--env ENV] [--token-file FILE]\n"
 	"\n"
 	"  Write each catalogued scenario's live blueprint from Make at its catalog\n"
 	"  \"blueprint\" path, in bpgate's byte-stable form. ENV defaults to the\n"
@@ -25,7 +25,7 @@ static const char pull_usage[] =
 	"  Token scope: scenarios:read.\n";
 
 static const char make_usage[] =
-	"usage: bpgate make <pull|deploy|drift|disable|enable> [<args>]\n"
+	"bpgate make <pull|deploy|drift|disable|enable> [<args>]\n"
 	"\n"
 	"  pull    write the live blueprints of Make's dev team into the working tree\n"
 	"  deploy  deploy an environment's branch to Make, with a drift guard\n"
@@ -90,13 +90,13 @@ static int make_pull(int argc, char **argv)
 	};
 	int o;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (o == 'e')
 			env = optarg;
 		else if (o == 't')
 			token_file = optarg;
 		else if (o == 'h') {
-			fputs(pull_usage, stdout);
+			printf("usage: %s", pull_usage);
 			return BPG_EXIT_OK;
 		} else
 			return cli_usage(pull_usage);
@@ -197,7 +197,7 @@ int cmd_make(int argc, char **argv)
 	if (argc < 2)
 		return cli_usage(make_usage);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		fputs(make_usage, stdout);
+		printf("usage: %s", make_usage);
 		return BPG_EXIT_OK;
 	}
 	int (*run)(int, char **) = NULL;

@@ -32,6 +32,11 @@ static char *config_string(git_repository *repo, const char *key)
 static void find_who(char *out, size_t size, git_repository *repo)
 {
 	static const char *vars[] = { "BPGATE_USER", "GL_USER", "REMOTE_USER" };
+	const char *cause = getenv("BPGATE_DEPLOY_CAUSE"); /* post-receive's promotion on merge */
+	if (cause && *cause) {
+		snprintf(out, size, "bpgate-receive (%s)", cause);
+		return;
+	}
 	for (size_t i = 0; i < 3; i++) {
 		const char *v = getenv(vars[i]);
 		if (v && *v) {

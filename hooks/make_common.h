@@ -36,7 +36,7 @@ typedef struct {
 	bpg_make_env menv;          /* borrowed from policy */
 	const json_t *refmap;       /* borrowed from policy; NULL: ids are the environment's own */
 	bpg_make_client *client;
-	char who[128];
+	char who[256];
 	char now[32];
 	char *audit_dir, *audit_key; /* git config bpgate.auditDir / bpgate.auditKey */
 } mk_ctx;

@@ -22,7 +22,7 @@
 #include <string.h>
 
 static const char deploy_usage[] =
-	"usage: bpgate make deploy --env ENV [REV] [--dry-run] [--adopt-drift \"TICKET-1: reason\"]\n"
+	"bpgate make deploy --env ENV [REV] [--dry-run] [--adopt-drift \"TICKET-1: reason\"]\n"
 	"                          [--create] [--token-file FILE]\n"
 	"\n"
 	"  Deploy REV (default: the environment's branch) to ENV's Make team:\n"
@@ -314,14 +314,14 @@ int make_deploy(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'e': env = optarg; break;
 		case 'n': d.dry_run = true; break;
 		case 'a': d.adopt = optarg; break;
 		case 'c': d.create = true; break;
 		case 't': token_file = optarg; break;
-		case 'h': fputs(deploy_usage, stdout); return BPG_EXIT_OK;
+		case 'h': printf("usage: %s", deploy_usage); return BPG_EXIT_OK;
 		default: return cli_usage(deploy_usage);
 		}
 	}

@@ -23,7 +23,7 @@
 #include <string.h>
 
 static const char drift_usage[] =
-	"usage: bpgate make drift [--env ENV] [--format text|json|sarif] [--token-file FILE]\n"
+	"bpgate make drift [--env ENV] [--format text|json|sarif] [--token-file FILE]\n"
 	"\n"
 	"  Compare every catalogued scenario in ENV's Make team (default: the last\n"
 	"  environment of the promotion chain, prod) with ENV's branch, mapped.\n"
@@ -216,7 +216,7 @@ int make_drift(int argc, char **argv)
 	int o, rc = BPG_EXIT_ERROR;
 
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'e': env = optarg; break;
 		case 'f':
@@ -225,7 +225,7 @@ int make_drift(int argc, char **argv)
 				return cli_usage(drift_usage);
 			break;
 		case 't': token_file = optarg; break;
-		case 'h': fputs(drift_usage, stdout); return BPG_EXIT_OK;
+		case 'h': printf("usage: %s", drift_usage); return BPG_EXIT_OK;
 		default: return cli_usage(drift_usage);
 		}
 	}

@@ -19,7 +19,7 @@
 #include <string.h>
 
 static const char switch_usage[] =
-	"usage: bpgate make disable|enable SCENARIO --env ENV --reason \"INC-42: what happened\"\n"
+	"bpgate make disable|enable SCENARIO --env ENV --reason \"INC-42: what happened\"\n"
 	"                          [--token-file FILE]\n"
 	"\n"
 	"  Stop (disable) or start (enable) a catalogued scenario in ENV's Make team\n"
@@ -58,12 +58,12 @@ int make_switch(int argc, char **argv)
 	int o, rc = BPG_EXIT_ERROR;
 
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'e': env = optarg; break;
 		case 'r': reason = optarg; break;
 		case 't': token_file = optarg; break;
-		case 'h': fputs(switch_usage, stdout); return BPG_EXIT_OK;
+		case 'h': printf("usage: %s", switch_usage); return BPG_EXIT_OK;
 		default: return cli_usage(switch_usage);
 		}
 	}

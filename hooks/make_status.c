@@ -66,7 +66,11 @@ json_t *make_status_json(git_repository *repo, const json_t *policy)
 		char tip[GIT_OID_HEXSZ + 1];
 		json_t *row = json_object(), *scen = json_object();
 		json_t *failed = mk_failed_get(repo, env), *drift = mk_drift_get(repo, env);
-		bool deployed = tip_deployed(repo, env, str(e, "branch"), tip);
+		/* the environment blueprints are exported from: Make is its source, git follows (make pull) */
+		bool source = !json_is_string(json_object_get(e, "promotes_from"));
+		bool deployed = tip_deployed(repo, env, str(e, "branch"), tip) || source;
+		if (source)
+			json_object_set_new(row, "source", json_true());
 		if (mk_state_load(&st, repo, env, &err) < 0)
 			json_object_set_new(row, "error", json_string(err.message));
 		else {
@@ -125,6 +129,9 @@ void make_status_print(FILE *out, git_repository *repo, const json_t *policy)
 				"%lld failed); retry: bpgate make deploy --env %s\n", env, str(failed, "commit"),
 				str(failed, "time"), (long long)json_integer_value(json_object_get(failed, "refused")),
 				(long long)json_integer_value(json_object_get(failed, "failed")), env);
+		else if (json_is_true(json_object_get(row, "source")))
+			fprintf(out, "  %-6s the source: builders work in Make's %s team; git follows it (bpgate make pull)\n",
+				env, env);
 		else if (tip && !json_is_true(json_object_get(row, "tip_deployed")))
 			fprintf(out, "  %-6s accepted, not deployed: the branch tip %.12s has no deployment record; "
 				"run bpgate make deploy --env %s\n", env, tip, env);
@@ -133,7 +140,7 @@ void make_status_print(FILE *out, git_repository *repo, const json_t *policy)
 		if (dc)
 			fprintf(out, "         last drift check %s: %s\n", str(dc, "time"),
 				json_is_true(json_object_get(dc, "drift")) ? "DRIFT" : "clean");
-		else
+		else if (!json_is_true(json_object_get(row, "source")))
 			fprintf(out, "         no drift check recorded\n");
 		size_t k;
 		json_t *d;

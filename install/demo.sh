@@ -15,7 +15,8 @@ export HOME="$demo/home" GIT_CONFIG_NOSYSTEM=1
 mkdir -p "$HOME"
 git config --global init.defaultBranch main
 daemon_pid=
-cleanup() { [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null; wait 2>/dev/null || true; }
+make_pid=
+cleanup() { for p in $daemon_pid $make_pid; do kill "$p" 2>/dev/null; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then b=$'\033[1m'; r=$'\033[0m'; else b=; r=; fi
@@ -67,6 +68,35 @@ for p in $people; do echo "$p $p"; echo "$p@example.com $p"; done > "$srv/users"
 } > "$srv/allowed_signers"
 git --git-dir="$repo" config bpgate.users "$srv/users"
 git --git-dir="$repo" config gpg.ssh.allowedSignersFile "$srv/allowed_signers"
+git --git-dir="$repo" config bpgate.makeTokenFile "$srv/make-token"
+
+# --- Make (a stand-in of Make's API on loopback: this demo cannot reach make.com) ------
+say "A stand-in of Make's API with the dev, stage and prod teams (tests/make/standin.py)"
+mk="$demo/make"; mkdir -p "$mk"
+make_token=3c9a1f5e-7b2d-4e8f-a061-5d4c3b2a1908; editor_token=9e8d7c6b-5a49-4382-8716-0f1e2d3c4b5a
+python3 - "$mk/seed.json" "$make_token" "$editor_token" <<'P'
+import json, sys
+bp = lambda url: {"name": "Weekly KPI digest", "flow": [
+  {"id": 1, "module": "http:ActionSendData", "version": 3, "parameters": {},
+   "mapper": {"url": url, "method": "get"}}], "metadata": {"version": 1, "scenario": {"dlq": True},
+   "designer": {"orphans": []}, "zone": "eu1.make.com"}}
+json.dump({"organizations": [{"id": 1, "name": "Acme", "apiLimit": 240}],
+  "teams": [{"id": t, "organizationId": 1, "name": n} for t, n in ((10, "dev"), (20, "stage"), (30, "prod"))],
+  "users": [{"id": 5, "name": "bpgate on the server", "email": "gate@example.com"},
+            {"id": 6, "name": "Someone in Make's editor", "email": "someone@example.com"}],
+  "tokens": {sys.argv[2]: {"user": 5, "scopes": ["scenarios:read", "scenarios:write"]},
+             sys.argv[3]: {"user": 6, "scopes": ["scenarios:read", "scenarios:write"]}},
+  "scenarios": [{"id": i, "teamId": t, "name": "Weekly KPI digest", "isActive": True,
+                 "blueprint": bp("https://old-sheet.internal.example/kpi")}
+                for i, t in ((104, 10), (204, 20), (304, 30))]}, open(sys.argv[1], "w"), indent=1)
+P
+python3 "$src/tests/make/standin.py" --seed "$mk/seed.json" --port-file "$mk/port" 2> "$mk/standin.log" &
+make_pid=$!
+for _ in $(seq 1 100); do [ -s "$mk/port" ] && break; sleep 0.1; done
+make_url="http://127.0.0.1:$(cat "$mk/port")/api/v2"
+echo "Make's API stand-in at $make_url; its prod team is 30"
+# The token lives on the server only, in a 0600 file the repository's git config names.
+( umask 077; echo "$make_token" > "$srv/make-token" )
 
 # --- the builder ------------------------------------------------------------------
 say "Alice (builder) governs the repository with the shipped pack (bpgate init)"
@@ -77,10 +107,15 @@ rid=$(git --git-dir="$repo" config bpgate.repositoryId)
 show "bpgate init --repository-id $rid"; bpgate init --repository-id "$rid"
 cp "$srv/allowed_signers" .bpgate/allowed_signers
 # The demo runs the change-window rule in warn mode so that it works at any hour.
-python3 - <<'P'
-import json
+# Each environment's Make team is reached through the stand-in, and prod deploys itself on
+# every accepted push (make.deploy "auto").
+python3 - "$make_url" <<'P'
+import json, sys
 p = json.load(open(".bpgate/policy.json"))
 p["rules"]["change-window"]["mode"] = "warn"
+for env in p["environments"].values():
+    env["make"]["api_url"] = sys.argv[1]
+p["environments"]["prod"]["make"]["deploy"] = "auto"
 json.dump(p, open(".bpgate/policy.json", "w"), indent=2)
 P
 mkdir -p health
@@ -155,6 +190,27 @@ as erin branch -f --no-track main origin/stage
 show "git push --signed origin main"
 GIT_SSH_COMMAND=$(sshcmd erin) git -c gpg.format=ssh -c user.signingkey="$keys/erin.pub" \
   push --signed -q origin main 2>&1 | sed -n 's/^remote: //p'
+
+say "Erin deploys stage to Make over ssh (stage deploys by hand: make.deploy \"manual\")"
+on erin deploy acme/scenarios --env stage
+
+say "The server deployed the release to Make's prod team on the push (make.deploy \"auto\")"
+on erin status acme/scenarios main | sed -n '/^make/,$p' | grep -v "^the gate decides\|^duties" || true
+
+say "Someone 'quickly fixes' the prod scenario in Make's editor; drift catches it"
+ctl() { python3 "$src/tests/make/ctl.py" --port-file "$mk/port" --token "$editor_token" "$@"; }
+ctl call GET scenarios/304/blueprint | python3 -c '
+import json, sys
+bp = json.load(sys.stdin)["response"]["blueprint"]
+bp["flow"][0]["mapper"]["url"] = "https://quick-fix.internal.example/kpi"
+print(json.dumps({"blueprint": json.dumps(bp)}))' > "$mk/edit.json"
+ctl call PATCH "scenarios/304?confirmed=true" "$(cat "$mk/edit.json")" >/dev/null
+on erin drift acme/scenarios --env prod || true
+
+say "An instant disable: refused to a reviewer, done by the releaser (emergency role)"
+on carol disable acme/scenarios weekly-digest --env prod --reason "INC-42: digest sent twice" || true
+on erin disable acme/scenarios weekly-digest --env prod --reason "INC-42: digest sent twice"
+on erin pending acme/scenarios | sed -n '/^disabled/,$p' || true
 
 say "The audit log verifies against its signed checkpoint"
 on grace audit verify acme/scenarios

@@ -16,6 +16,13 @@ expect_grep "$out" "for prod as carol" "carol approves over ssh"
 expect_grep "$out" "for prod as dave" "dave approves over ssh"
 expect_grep "$out" "approvals: 2 verified: carol, dave" "status shows both approvals verified"
 expect_grep "$out" "bpgate: accepted 1 ref update(s) from erin" "the releaser promotes to prod"
+expect_grep "$out" "deployed (Make scenario 204)" "the releaser deploys stage to Make over ssh"
+expect_grep "$out" "bpgate: deploying" "the accepted prod push deploys itself (make.deploy auto)"
+expect_grep "$out" "deployed (Make scenario 304)" "prod deployed to the stand-in's prod team"
+expect_grep "$out" "by bpgate-receive (accepted push of refs/heads/main by erin)" "status: who deployed prod, and why"
+expect_grep "$out" "edited in Make since the last deployment" "an edit in Make's editor is caught by drift"
+expect_grep "$out" "refused: carol holds none of the roles that may disable" "a reviewer may not disable a prod scenario"
+expect_grep "$out" "weekly-digest DISABLED in prod (Make scenario 304): INC-42: digest sent twice" "the releaser disables it at once"
 expect_grep "$out" "match the checkpoint signed by demo.example/audit" "the audit log verifies"
 if grep -q "$(printf '\033')" "$out"; then fail "colour codes without a tty"; else ok "no colour without a tty"; fi
 finish
