@@ -474,6 +474,8 @@ int bpg_evidence_build(json_t **out, git_repository *repo, const git_oid *commit
 		rc = ev_oom(err);
 		goto done;
 	}
+	if ((rc = ev_make_section(pred, repo, env, hex, err)) < 0)
+		goto done;
 	json_t *times = json_pack("{s:s?, s:O?, s:s?, s:o}", "first_commit", first, "released",
 		json_object_get(rec, "time"), "built", opts ? opts->time : NULL, "cycle_time_seconds",
 		first && ev_time(first, &t0) && released ? json_integer((json_int_t)(released - t0)) : json_null());

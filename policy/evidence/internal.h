@@ -59,4 +59,7 @@ int ev_evidence_files(json_t *pred, git_repository *repo, git_tree *tree, const 
 /** Scenario id of a path by the policy's catalog, or NULL. */
 const char *ev_scenario_of(const json_t *policy, const char *path);
 
+/* pred.make: the deployment record of the release in Make and the scenarios disabled (build_make.c). */
+int ev_make_section(json_t *pred, git_repository *repo, const char *env, const char *hex, bpg_error *err);
+
 #endif

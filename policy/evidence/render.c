@@ -414,6 +414,36 @@ static void section_rollback(wr *w, const json_t *pred)
 	}
 }
 
+static void section_make(wr *w, const json_t *pred)
+{
+	const json_t *mk = json_object_get(pred, "make"), *d, *s;
+	const char *id;
+	size_t i;
+
+	if (!json_is_object(mk))
+		return;
+	heading(w, 2, "Deployed to Make");
+	if (json_is_object(json_object_get(mk, "deployed"))) {
+		head(w, 5, "Scenario", "Make id", "Commit", "Deployed by", "When");
+		json_object_foreach((json_t *)json_object_get(mk, "deployed"), id, d) {
+			char mid[32];
+			snprintf(mid, sizeof(mid), "%lld", (long long)json_integer_value(json_object_get(d, "make_id")));
+			row(w, id, mid, S(d, "commit"), S(d, "who"), S(d, "time"));
+		}
+		end(w);
+	} else {
+		para(w, "No deployment record of this commit (not deployed to Make by bpgate, or not yet).");
+	}
+	json_array_foreach(json_object_get(mk, "disabled"), i, s) {
+		if (i == 0)
+			head(w, 4, "DISABLED scenario", "By", "Since", "Reason");
+		row(w, S(s, "scenario"), S(s, "who"), S(s, "time"), S(s, "reason"));
+		if (i + 1 == json_array_size(json_object_get(mk, "disabled")))
+			end(w);
+	}
+	para(w, S(mk, "note"));
+}
+
 static void section_subjects(wr *w, const json_t *stmt)
 {
 	const json_t *s;
@@ -471,6 +501,7 @@ static int render(bpg_buf *out, const json_t *stmt, bool html, bpg_error *err)
 	section_evidence(&w, pred);
 	section_audit(&w, pred);
 	section_rollback(&w, pred);
+	section_make(&w, pred);
 	section_subjects(&w, stmt);
 	if (html)
 		raw(&w, "</body></html>\n");
