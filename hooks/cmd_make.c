@@ -117,7 +117,7 @@ static int make_pull(int argc, char **argv)
 		git_repository *repo = NULL;
 		const char *wd;
 		char dir[4096];
-		if (git_repository_open_ext(&repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0 ||
+		if (git_repository_open_ext(&repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0 ||
 		    !(wd = git_repository_workdir(repo))) {
 			git_repository_free(repo);
 			git_error_clear();

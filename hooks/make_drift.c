@@ -239,7 +239,7 @@ int make_drift(int argc, char **argv)
 		bpg_policy *p = NULL;
 		bpg_allowed_signers *s = NULL;
 		static char name[128];
-		if (git_repository_open_ext(&repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL) == 0 &&
+		if (git_repository_open_ext(&repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) == 0 &&
 		    git_revparse_single(&head, repo, "HEAD^{commit}") == 0 &&
 		    rel_policy_load(&p, &s, repo, git_object_id(head), &err) == 0 && last_env(p))
 			snprintf(name, sizeof(name), "%s", last_env(p));
