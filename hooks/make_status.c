@@ -71,8 +71,14 @@ json_t *make_status_json(git_repository *repo, const json_t *policy)
 		bool deployed = tip_deployed(repo, env, str(e, "branch"), tip) || source;
 		if (source)
 			json_object_set_new(row, "source", json_true());
+		/* an environment bpgate never deployed to (manual, no record) is not "waiting": the team
+		 * may not use the Make link there yet */
+		bool automatic = json_is_string(json_object_get(json_object_get(e, "make"), "deploy")) &&
+			strcmp(str(json_object_get(e, "make"), "deploy"), "auto") == 0;
 		if (mk_state_load(&st, repo, env, &err) < 0)
 			json_object_set_new(row, "error", json_string(err.message));
+		else if (!st.exists && !automatic && !failed)
+			json_object_set_new(row, "never_deployed", json_true());
 		else {
 			const char *id;
 			json_t *rec;
@@ -131,6 +137,9 @@ void make_status_print(FILE *out, git_repository *repo, const json_t *policy)
 				(long long)json_integer_value(json_object_get(failed, "failed")), env);
 		else if (json_is_true(json_object_get(row, "source")))
 			fprintf(out, "  %-6s the source: builders work in Make's %s team; git follows it (bpgate make pull)\n",
+				env, env);
+		else if (json_is_true(json_object_get(row, "never_deployed")))
+			fprintf(out, "  %-6s never deployed by bpgate (make.deploy \"manual\"): bpgate make deploy --env %s\n",
 				env, env);
 		else if (tip && !json_is_true(json_object_get(row, "tip_deployed")))
 			fprintf(out, "  %-6s accepted, not deployed: the branch tip %.12s has no deployment record; "
@@ -201,7 +210,8 @@ int make_status_print_pending(FILE *out, git_repository *repo, const json_t *pol
 	json_object_foreach(st, env, row) {
 		const json_t *failed = json_object_get(row, "failed");
 		const char *tip = json_string_value(json_object_get(row, "branch_tip"));
-		if (!failed && (!tip || json_is_true(json_object_get(row, "tip_deployed"))))
+		if (!failed && (!tip || json_is_true(json_object_get(row, "tip_deployed")) ||
+		    json_is_true(json_object_get(row, "never_deployed"))))
 			continue;
 		if (n++ == 0 && out)
 			fprintf(out, "accepted, not deployed to Make:\n");

@@ -555,7 +555,7 @@ Test(query, make_blocks_and_catalog_are_checked)
 		".bpgate/policy.json:3:45: zone must be a host name such as \"eu1.make.com\" (no scheme, path or user)\n"
 		".bpgate/policy.json:3:74: api_url must start with https:// (plain http only to http://127.0.0.1, http://localhost or http://[::1]), without user info or spaces\n"
 		".bpgate/policy.json:3:128: folder_id must be a Make folder id (an integer > 0); leave it out for none\n"
-		".bpgate/policy.json:3:132: unknown key 'teamid' at '/environments/prod/make/teamid'; expected one of: zone, team_id, folder_id, api_url, deploy\n"
+		".bpgate/policy.json:3:132: unknown key 'teamid' at '/environments/prod/make/teamid'; expected one of: zone, team_id, folder_id, api_url, deploy, roles\n"
 		".bpgate/policy.json:4:68: api_url must start with https:// (plain http only to http://127.0.0.1, http://localhost or http://[::1]), without user info or spaces\n"
 		".bpgate/policy.json:4:109: expected an integer at '/environments/qa/make/team_id', found a string\n"
 		".bpgate/policy.json:6:63: 'make' needs 'blueprint': the file pull writes and deploy reads (one of the entry's paths)\n"
