@@ -46,6 +46,8 @@ static int usage(FILE *out)
 	fprintf(out, "usage: bpgate <command> [<args>]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\noptions:\n  -h, --help     this list; 'bpgate <command> [<subcommand>] --help' for each\n"
+		"  --version      print the version\n");
 	fprintf(out, "\nexit codes: 0 clean, 1 findings or refused, 2 usage or input error\n");
 	return out == stdout ? BPG_EXIT_OK : BPG_EXIT_ERROR;
 }
