@@ -9,6 +9,7 @@ packages=(
   git openssh-client openssh-server minisign signify-openbsd gitolite3
   clang libclang-rt-14-dev python3 ca-certificates
   time  # /usr/bin/time -v: the hardening e2e test measures the gate's peak memory
+  openssl  # tools/verify-evidence.py checks Ed25519 signatures with it (e2e verify_evidence)
 )
 packages+=("$@")
 
