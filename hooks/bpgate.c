@@ -47,14 +47,17 @@ static int usage(FILE *out)
 	fprintf(out, "usage: bpgate <command> [<args>]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\noptions:\n  -h, --help     this list; 'bpgate <command> [<subcommand>] --help' for each\n"
+		"  --version      print the version\n");
 	fprintf(out, "\nexit codes: 0 clean, 1 findings or refused, 2 usage or input error\n");
 	return out == stdout ? BPG_EXIT_OK : BPG_EXIT_ERROR;
 }
 
 int cmd_version(int argc, char **argv)
 {
-	(void)argc;
 	(void)argv;
+	if (argc > 1)
+		return cli_usage("bpgate version");
 	printf("bpgate %s\n", bpg_version());
 	return BPG_EXIT_OK;
 }
@@ -70,6 +73,12 @@ int main(int argc, char **argv)
 		return cmd_version(0, NULL);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0) {
+			/* --help / -h among the arguments (before "--") prints the help of the command or
+			 * of its subcommand and runs nothing: no repository, no policy needed. */
+			for (int a = 2; a < argc && strcmp(argv[a], "--") != 0; a++)
+				if (cli_is_help(argv[a]) &&
+				    cli_help(stdout, argv[1], argc > 2 && argv[2][0] != '-' ? argv[2] : NULL) == 0)
+					return BPG_EXIT_OK;
 			if (commands[i].gathers)
 				bpg_heap_tune_for_facts();
 			return commands[i].run(argc - 1, argv + 1);

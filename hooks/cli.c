@@ -47,6 +47,8 @@ void cli_report_error(const char *cmd, const bpg_error *err)
 
 int cli_usage(const char *usage)
 {
+	if (strncmp(usage, "usage: ", 7) == 0)
+		usage += 7;
 	fprintf(stderr, "usage: %s\n", usage);
 	return BPG_EXIT_ERROR;
 }

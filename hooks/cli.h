@@ -26,8 +26,16 @@ const char *cli_sgr(FILE *f, const char *code); /* "" when colour is off */
 /* Print "bpgate <cmd>: <message>" for an error record on stderr. */
 void cli_report_error(const char *cmd, const bpg_error *err);
 
-/* Usage helper: prints to stderr and returns BPG_EXIT_ERROR. */
+/* Usage helper: prints "usage: <usage>" to stderr (a leading "usage: " in `usage` is not
+ * repeated) and returns BPG_EXIT_ERROR. */
 int cli_usage(const char *usage);
+
+/* help.c: print "usage: ..." with every option of `command` (and `sub`, when it names one
+ * of its subcommands; else the command's own help) to `out`. Returns 0, or -1 when the
+ * command has no help entry (the command then handles --help itself). */
+int cli_help(FILE *out, const char *command, const char *sub);
+/* Is `arg` "-h" or "--help"? */
+bool cli_is_help(const char *arg);
 
 /* Sub-commands. */
 int cmd_blueprint(int argc, char **argv);

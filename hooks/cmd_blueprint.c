@@ -386,8 +386,11 @@ int cmd_diff(int argc, char **argv)
 			return cli_usage("bpgate diff --git PATH OLD-FILE OLD-HEX OLD-MODE NEW-FILE NEW-HEX NEW-MODE");
 		return run_diff(argv[3], argv[6], BPG_FORMAT_TEXT, argv[2]);
 	}
-	if (argc >= 2 && strcmp(argv[1], "--setup") == 0)
-		return diff_setup(argc >= 3 && strcmp(argv[2], "--global") == 0);
+	if (argc >= 2 && strcmp(argv[1], "--setup") == 0) {
+		if (argc > 3 || (argc == 3 && strcmp(argv[2], "--global") != 0))
+			return cli_usage(usage);
+		return diff_setup(argc == 3);
+	}
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
 			if (cli_parse_format(&fmt, argv[++i], 1u << BPG_FORMAT_TEXT | 1u << BPG_FORMAT_JSON) < 0)

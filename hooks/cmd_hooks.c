@@ -113,8 +113,12 @@ int cmd_hook(int argc, char **argv)
 	fe_ctx ctx;
 	int rc;
 
-	if (argc < 2)
+	if (argc < 2 || (strcmp(argv[1], "pre-commit") != 0 && strcmp(argv[1], "commit-msg") != 0 &&
+	    strcmp(argv[1], "pre-push") != 0))
 		return cli_usage(usage);
+	for (int i = 2; i < argc; i++) /* git passes paths and remote names, never options */
+		if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return cli_usage(usage);
 	if (fe_open(&ctx, argv[1]) < 0)
 		return BPG_EXIT_ERROR;
 	if (strcmp(argv[1], "pre-commit") == 0)

@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-14-dev python3 ca-certificates
   openssl  # the Make stand-in tests make a throw-away TLS certificate
   time  # /usr/bin/time -v: the hardening e2e test measures the gate's peak memory
+  openssl  # tools/verify-evidence.py checks Ed25519 signatures with it (e2e verify_evidence)
 )
 packages+=("$@")
 

@@ -73,10 +73,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bpgated [--config FILE] [--check-config]\n"
+		"       bpgated --version | --help\n"
 		"  --config FILE    JSON configuration (default /etc/bpgated/config.json)\n"
 		"  --check-config   validate the configuration and the keys file, then exit\n"
 		"                   (0 valid, 2 invalid; errors say file:line:column or JSON pointer)\n"
-		"  --version        print the version\n");
+		"  --version        print the version\n"
+		"  -h, --help       this help\n"
+		"See bpgated(8).\n");
 }
 
 static int self_dir(char *out, size_t len)

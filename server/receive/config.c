@@ -103,6 +103,36 @@ done:
 	return rc;
 }
 
+/* The command-line flags: each takes a value and sets the field of the same name. */
+static const struct { const char *flag; size_t off; } flags[] = {
+	{ "--user-var", offsetof(rcv_config, user_var) },
+	{ "--users", offsetof(rcv_config, users_file) },
+	{ "--policy-ref", offsetof(rcv_config, policy_ref) },
+	{ "--repository", offsetof(rcv_config, repository) },
+	{ "--audit-dir", offsetof(rcv_config, audit_dir) },
+	{ "--audit-key", offsetof(rcv_config, audit_key) },
+	{ "--max-judge-seconds", offsetof(rcv_config, max_judge_seconds) },
+	{ "--max-judge-memory", offsetof(rcv_config, max_judge_memory) },
+};
+
+int rcv_config_check_args(int argc, char **argv, bpg_error *err)
+{
+	for (int i = 1; i < argc; i++) {
+		bool known = strcmp(argv[i], "--post-receive") == 0;
+		for (size_t k = 0; !known && k < sizeof(flags) / sizeof(flags[0]); k++) {
+			if (strcmp(argv[i], flags[k].flag) != 0)
+				continue;
+			if (i + 1 >= argc)
+				return bpg_error_set(err, BPG_EINVALID, "%s needs a value", argv[i]);
+			i++;
+			known = true;
+		}
+		if (!known)
+			return bpg_error_set(err, BPG_EINVALID, "unknown option '%s'", argv[i]);
+	}
+	return 0;
+}
+
 int rcv_config_load(rcv_config *cfg, git_repository *repo, int argc, char **argv, bpg_error *err)
 {
 	int rc;
@@ -111,16 +141,6 @@ int rcv_config_load(rcv_config *cfg, git_repository *repo, int argc, char **argv
 	if ((rc = from_git(cfg, repo)) < 0)
 		return bpg_error_set(err, rc, "out of memory");
 	for (int i = 1; i < argc; i++) {
-		static const struct { const char *flag; size_t off; } flags[] = {
-			{ "--user-var", offsetof(rcv_config, user_var) },
-			{ "--users", offsetof(rcv_config, users_file) },
-			{ "--policy-ref", offsetof(rcv_config, policy_ref) },
-			{ "--repository", offsetof(rcv_config, repository) },
-			{ "--audit-dir", offsetof(rcv_config, audit_dir) },
-			{ "--audit-key", offsetof(rcv_config, audit_key) },
-			{ "--max-judge-seconds", offsetof(rcv_config, max_judge_seconds) },
-			{ "--max-judge-memory", offsetof(rcv_config, max_judge_memory) },
-		};
 		bool known = false;
 		if (strcmp(argv[i], "--post-receive") == 0)
 			continue;

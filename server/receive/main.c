@@ -339,15 +339,32 @@ static const char *env_lookup(const char *name)
 	return getenv(name);
 }
 
-static int usage(void)
+static int usage(FILE *out)
 {
 	fputs("usage: bpgate-receive [--user-var NAME] [--users FILE] [--policy-ref REF] [--repository NAME]\n"
-		"                      [--audit-dir DIR --audit-key FILE] [--post-receive]\n"
-		"Install as the pre-receive hook (and, for release records, as post-receive).\n"
-		"The same settings come from git config: bpgate.userVar, bpgate.users, bpgate.policyRef,\n"
-		"bpgate.repository, bpgate.auditDir, bpgate.auditKey, bpgate.bootstrap (with\n"
-		"bpgate.bootstrapPrincipal: who may create the policy branch).\n", stdout);
-	return 0;
+		"                      [--audit-dir DIR --audit-key FILE] [--max-judge-seconds N]\n"
+		"                      [--max-judge-memory SIZE] [--post-receive]\n"
+		"       bpgate-receive --version | --help\n"
+		"Install as the pre-receive hook (and, for release records, as post-receive): git runs it\n"
+		"in the repository with the ref updates on stdin; exit 0 accepts the push, 1 refuses it,\n"
+		"2 usage error (the push is refused too).\n\n"
+		"options (each also a git config setting of the repository):\n"
+		"  --user-var NAME        environment variable naming the pusher (bpgate.userVar;\n"
+		"                         default BPGATE_USER, then GL_USER, REMOTE_USER)\n"
+		"  --users FILE           maps that name to a principal (bpgate.users)\n"
+		"  --policy-ref REF       the protected ref the policy is read from (bpgate.policyRef;\n"
+		"                         default: the branch HEAD names)\n"
+		"  --repository NAME      the repository name approvals are bound to (bpgate.repository)\n"
+		"  --audit-dir DIR        the audit log (bpgate.auditDir)\n"
+		"  --audit-key FILE       the audit log's signing key (bpgate.auditKey)\n"
+		"  --max-judge-seconds N  refuse a push whose judging takes longer (bpgate.maxJudgeSeconds)\n"
+		"  --max-judge-memory SIZE  refuse a push whose judging needs more (bpgate.maxJudgeMemory)\n"
+		"  --post-receive         run as the post-receive hook (also when called as post-receive)\n"
+		"  --version              print the version\n"
+		"  -h, --help             this help\n"
+		"Other settings: bpgate.repositoryId, bpgate.bootstrap (with bpgate.bootstrapPrincipal:\n"
+		"who may create the policy branch). See bpgate-receive(8).\n", out);
+	return out == stdout ? 0 : 2;
 }
 
 int main(int argc, char **argv)
@@ -360,8 +377,8 @@ int main(int argc, char **argv)
 	bool have_keys = false;
 	char now_s[32], *pref = NULL;
 	const char *var, *name;
-	json_t *opts_j = json_array(), *entry = NULL;
-	outcome oc = { json_array(), json_array(), json_array(), 0, 0 };
+	json_t *opts_j = NULL, *entry = NULL;
+	outcome oc = { NULL, NULL, NULL, 0, 0 };
 	bpg_error err;
 	time_t now;
 	int exit_code = 1;
@@ -372,9 +389,21 @@ int main(int argc, char **argv)
 	memset(&pol, 0, sizeof(pol));
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return usage();
+			return usage(stdout);
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("bpgate-receive %s\n", bpg_version());
+			return 0;
+		}
 		post |= strcmp(argv[i], "--post-receive") == 0;
 	}
+	if (rcv_config_check_args(argc, argv, &err) < 0) {
+		fprintf(stderr, "bpgate-receive: %s\n", err.message);
+		return usage(stderr);
+	}
+	opts_j = json_array();
+	oc.refs = json_array();
+	oc.findings = json_array();
+	oc.records = json_array();
 	const char *base = strrchr(argv[0], '/');
 	post |= strcmp(base ? base + 1 : argv[0], "post-receive") == 0;
 	git_libgit2_init();

@@ -76,6 +76,9 @@ typedef struct {
 	struct bpg_budget *budget;
 } rcv_config;
 
+/* Are argv's options all known, each with its value? (Checked before anything is opened:
+ * a usage error exits 2 with the usage on stderr.) */
+int rcv_config_check_args(int argc, char **argv, bpg_error *err);
 int rcv_config_load(rcv_config *cfg, git_repository *repo, int argc, char **argv, bpg_error *err);
 /* A budget from the settings' text (NULL: the default); BPG_EINVALID names the setting. */
 int rcv_budget_new(struct bpg_budget **out, const char *seconds, const char *memory, bpg_error *err);
