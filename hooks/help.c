@@ -418,7 +418,7 @@ static const help_entry entries[] = {
 		"  -h, --help           this help\n" },
 	{ "rollback", NULL,
 		"bpgate rollback SCENARIO [--env ENV] [--to REV] [--repo DIR] [--remote NAME] [--with-others]\n"
-		"                       [--dry-run] [--no-fetch]\n"
+		"                       [--dry-run] [--no-fetch] [--deploy]\n"
 		"Prepare a rollback of a scenario to its previous release, with its impact.\n\n"
 		"options:\n"
 		"  --env ENV            the environment (default prod)\n"
@@ -428,6 +428,65 @@ static const help_entry entries[] = {
 		"  --with-others        accept that other scenarios change too\n"
 		"  --dry-run            create nothing; print the equivalent git commands\n"
 		"  --no-fetch           do not fetch the branch and the release records first\n"
+		"  --deploy             push it, and once the gate accepted it see it deployed to Make\n"
+		"  -h, --help           this help\n" },
+	{ "make", NULL,
+		"bpgate make <subcommand> [<args>]\n"
+		"The link to Make: pull, deploy with a drift guard, drift, instant disable (docs/readme/make.md).\n"
+		"The API token: $BPGATE_MAKE_TOKEN, else --token-file FILE or git config bpgate.makeTokenFile (0600).\n\n"
+		"subcommands:\n"
+		"  pull      write the live blueprints of the source environment's team into the working tree\n"
+		"  deploy    deploy an environment's branch to its Make team (compare and swap, records, audit)\n"
+		"  drift     compare what runs in Make with the environment's branch\n"
+		"  disable   stop a scenario in Make now, recorded\n"
+		"  enable    start it again, recorded\n" },
+	{ "make", "pull",
+		"bpgate make pull [SCENARIO...] [--env ENV] [--token-file FILE]\n"
+		"Write each catalogued scenario's live blueprint (with its scheduling) at its catalog \"blueprint\"\n"
+		"path, in a byte-stable form; ids mapped back to git's through the environment's map. Scope scenarios:read.\n\n"
+		"options:\n"
+		"  --env ENV            the environment (default: the one nothing promotes into, dev)\n"
+		"  --token-file FILE    the API token file (mode 0600)\n"
+		"  -h, --help           this help\n" },
+	{ "make", "deploy",
+		"bpgate make deploy --env ENV [REV] [--dry-run] [--adopt-drift \"TICKET-1: reason\"] [--create]\n"
+		"                   [--token-file FILE]\n"
+		"Deploy REV (default: the environment's branch) to ENV's Make team; an edit made in Make since the\n"
+		"last deployment refuses that scenario. Scopes scenarios:read, scenarios:write. Needs the audit log.\n"
+		"Exit: 0 deployed or nothing to do, 1 refused or not deployed, 2 error.\n\n"
+		"options:\n"
+		"  --env ENV            the environment (required)\n"
+		"  --dry-run            read and compare, write nothing\n"
+		"  --adopt-drift TEXT   overwrite edits made in Make; \"TICKET: reason\" is recorded\n"
+		"  --create             create scenarios the catalog has but Make has not\n"
+		"  --token-file FILE    the API token file (mode 0600)\n"
+		"  -h, --help           this help\n" },
+	{ "make", "drift",
+		"bpgate make drift [--env ENV] [--format text|json|sarif] [--token-file FILE]\n"
+		"Compare every catalogued scenario in ENV's team with ENV's branch, mapped. Scope scenarios:read.\n"
+		"Exit: 0 clean, 1 drift, 2 error.\n\n"
+		"options:\n"
+		"  --env ENV            the environment (default: the end of the promotion chain, prod)\n"
+		FMT_OPT "text (default), json or sarif\n"
+		"  --token-file FILE    the API token file (mode 0600)\n"
+		"  -h, --help           this help\n" },
+	{ "make", "disable",
+		"bpgate make disable SCENARIO --env ENV --reason \"INC-42: what happened\" [--token-file FILE]\n"
+		"Stop the scenario in ENV's Make team now; recorded (refs/bpgate/switches/) and audited.\n"
+		"Run for a server principal, it needs a role of environments.ENV.make.roles.disable\n"
+		"(default: emergency, releasers). Scope scenarios:write.\n\n"
+		"options:\n"
+		"  --env ENV            the environment (required)\n"
+		"  --reason TEXT        \"TICKET: what happened\" (required)\n"
+		"  --token-file FILE    the API token file (mode 0600)\n"
+		"  -h, --help           this help\n" },
+	{ "make", "enable",
+		"bpgate make enable SCENARIO --env ENV --reason \"INC-42: fixed\" [--token-file FILE]\n"
+		"Start the scenario in ENV's Make team again; recorded and audited (the same roles as disable).\n\n"
+		"options:\n"
+		"  --env ENV            the environment (required)\n"
+		"  --reason TEXT        \"TICKET: why\" (required)\n"
+		"  --token-file FILE    the API token file (mode 0600)\n"
 		"  -h, --help           this help\n" },
 	{ "status", NULL,
 		"bpgate status [REV] [--repo DIR]\n"
