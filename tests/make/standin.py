@@ -192,6 +192,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             raw = self._read_body()
         except ApiError as e:
+            self.close_connection = True  # the rest of the body was not read
             self._send(e.status, e.body)
             return
         except (ValueError, OSError):

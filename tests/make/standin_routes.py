@@ -63,7 +63,7 @@ def list_scenarios(st, ctx, p):
         active = q.bool("islinked")
     concept = q.bool("concept")
     sort_by, sort_dir, offset, limit = paginate(None, q, 10, SCENARIO_SORT, "proprietal", "desc")
-    out = []
+    recs = []
     for rec in st.scenarios.values():
         if rec["teamId"] not in teams or (ids and rec["id"] not in ids):
             continue
@@ -73,17 +73,22 @@ def list_scenarios(st, ctx, p):
             continue
         if concept is not None and rec["concept"] != concept:
             continue
+        recs.append(rec)
+
+    def key(rec):
+        if sort_by in ("createdByUserName", "updatedByUserName"):
+            u = st.user_obj(rec["createdBy" if sort_by.startswith("created") else "updatedBy"])
+            return (sort_value((u or {}).get("name")), rec["id"])
+        k = {"proprietal": "id", "islinked": "isActive"}.get(sort_by, sort_by)
+        return (sort_value(rec.get(k)), rec["id"])
+    recs = sorted(recs, key=key, reverse=(sort_dir == "desc"))[offset:offset + limit]
+    cols = q.arrays.get("cols")
+    out = []
+    for rec in recs:
         v = st.view(rec)
         v["operations"], v["transfer"], v["customProperties"] = rec["operations"], rec["transfer"], {}
-        v["createdByUserName"] = (v["createdByUser"] or {}).get("name")
-        v["updatedByUserName"] = (v["updatedByUser"] or {}).get("name")
-        out.append(v)
-    key = "id" if sort_by == "proprietal" else sort_by
-    out = _sorted(out, key, sort_dir)[offset:offset + limit]
-    cols = q.arrays.get("cols")
-    for v in out:
-        del v["createdByUserName"], v["updatedByUserName"]
-    return 200, {"scenarios": [project(v, cols) for v in out],
+        out.append(project(v, cols))
+    return 200, {"scenarios": out,
                  "pg": {"sortBy": sort_by, "sortDir": sort_dir, "offset": offset, "limit": limit}}
 
 
@@ -109,8 +114,8 @@ def _parse_blueprint(st, text):
     else:
         try:
             bp = json.loads(text)
-        except ValueError as e:
-            raise ApiError(400, "Invalid blueprint", "IM007", "Blueprint is not valid JSON: %s." % e)
+        except ValueError:
+            raise ApiError(400, "Invalid blueprint", "IM007", "Blueprint is not valid JSON.")
     if not isinstance(bp, dict) or not isinstance(bp.get("flow"), list):
         raise ApiError(400, "Invalid blueprint", "IM007",
                        "Blueprint must be an object with a 'flow' array.")
