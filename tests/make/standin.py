@@ -17,6 +17,7 @@ import ssl
 import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -258,6 +259,9 @@ class Handler(BaseHTTPRequestHandler):
             return status, out, None, user
         except ApiError as e:
             return e.status, e.body, e.headers, user
+        except Exception as e:  # a bug of the stand-in: say so, loudly
+            traceback.print_exc()
+            return 500, error_body(500, "stand-in bug: %s: %s" % (type(e).__name__, e)), None, user
 
     # ---- faults ----------------------------------------------------------------------
     def _serve_fault(self, f, status=None, body=None, headers=None):
