@@ -184,7 +184,10 @@ class Handler(BaseHTTPRequestHandler):
                 srv.log_file.flush()
 
     def do_GET(self):
-        self._handle()
+        try:
+            self._handle()
+        except (BrokenPipeError, ConnectionResetError, socket.timeout, ssl.SSLError):
+            self.close_connection = True  # the client went away (e.g. timed out on a slow fault)
 
     do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
 
