@@ -6,7 +6,6 @@ standin.py checks them (missing scope: 401 or 403, --missing-scope-status).
 All handlers run under state.lock.
 """
 import copy
-import hashlib
 import json
 import re
 
@@ -62,7 +61,7 @@ def list_scenarios(st, ctx, p):
     if active is None:
         active = q.bool("islinked")
     concept = q.bool("concept")
-    sort_by, sort_dir, offset, limit = paginate(None, q, 10, SCENARIO_SORT, "proprietal", "desc")
+    sort_by, sort_dir, offset, limit = paginate(q, 10, SCENARIO_SORT, "proprietal", "desc")
     recs = []
     for rec in st.scenarios.values():
         if rec["teamId"] not in teams or (ids and rec["id"] not in ids):
@@ -315,7 +314,7 @@ def get_blueprint(st, ctx, p):
 
 def list_blueprints(st, ctx, p):
     rec = st.scenario_for(ctx, p["sid"])
-    sort_by, sort_dir, offset, limit = paginate(None, ctx.query, MAX_LIMIT_VERSIONS,
+    sort_by, sort_dir, offset, limit = paginate(ctx.query, MAX_LIMIT_VERSIONS,
                                                 ["version", "created"], "version", "desc")
     horizon = st.clock.now_ms() - VERSION_WINDOW_MS
     vers = [{"version": v["version"], "created": v["created"], "scenarioId": rec["id"],
@@ -339,7 +338,7 @@ def _imt_key(imt):
 def list_logs(st, ctx, p):
     rec = st.scenario_for(ctx, p["sid"])
     q = ctx.query
-    sort_by, sort_dir, offset, limit = paginate(None, q, 50, ["imtId"], "imtId", "desc")
+    sort_by, sort_dir, offset, limit = paginate(q, 50, ["imtId"], "imtId", "desc")
     t_from, t_to = q.int("from"), q.int("to")
     status = q.int("status")
     show_checks = q.bool("showCheckRuns") is True
@@ -433,7 +432,7 @@ def get_hook(st, ctx, p):
 
 def list_data_stores(st, ctx, p):
     items = _team_filter(st, ctx, st.data_stores)
-    sort_by, sort_dir, offset, limit = paginate(None, ctx.query, 10, ["id", "name"], "id", "asc")
+    sort_by, sort_dir, offset, limit = paginate(ctx.query, 10, ["id", "name"], "id", "asc")
     items = _sorted(items, sort_by, sort_dir)[offset:offset + limit]
     cols = ctx.query.arrays.get("cols")
     return 200, {"dataStores": [project(d, cols) for d in items],
@@ -473,7 +472,7 @@ def list_teams(st, ctx, p):
     allowed = st.token_teams(ctx.token)
     items = [_team_view(t) for t in st.teams.values()
              if t.get("organizationId") == oid and t["id"] in allowed]
-    sort_by, sort_dir, offset, limit = paginate(None, ctx.query, 10, ["id", "name"], "id", "asc")
+    sort_by, sort_dir, offset, limit = paginate(ctx.query, 10, ["id", "name"], "id", "asc")
     items = _sorted(items, sort_by, sort_dir)[offset:offset + limit]
     return 200, {"teams": items,
                  "pg": {"sortBy": sort_by, "sortDir": sort_dir, "offset": offset, "limit": limit}}
