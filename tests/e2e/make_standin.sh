@@ -10,6 +10,7 @@ SRC=${BPG_SOURCE_ROOT:?}
 command -v openssl >/dev/null || { echo "SKIP: needs openssl"; exit 77; }
 # The interpreter itself, not a version-manager shim (which costs ~1 s a call).
 PY=$(python3 -c 'import sys; print(sys.executable)')
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 STANDIN="$SRC/tests/make/standin.py"
 CTLPY="$SRC/tests/make/ctl.py"
 PIDS=()

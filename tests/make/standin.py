@@ -20,6 +20,7 @@ import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from standin_api import (ApiError, MakeState, Query, RATE_MESSAGE, error_body,  # noqa: E402
                          parse_iso)
