@@ -9,9 +9,8 @@ packages=(
   libcurl4-openssl-dev  # the Make API client: HTTPS with verified TLS (policy/make)
   git openssh-client openssh-server minisign signify-openbsd gitolite3
   clang libclang-rt-14-dev python3 ca-certificates
-  openssl  # the Make stand-in tests make a throw-away TLS certificate
   time  # /usr/bin/time -v: the hardening e2e test measures the gate's peak memory
-  openssl  # tools/verify-evidence.py checks Ed25519 signatures with it (e2e verify_evidence)
+  openssl  # tools/verify-evidence.py (Ed25519) and the Make stand-in tests (a throw-away TLS certificate)
 )
 packages+=("$@")
 
