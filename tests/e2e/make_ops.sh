@@ -123,6 +123,12 @@ expect_exit 0 "status" -- bpgate status stage
 expect_grep "$E2E_TMP/out" "DISABLED digest (Make 201)" "status shows it disabled"
 expect_exit 1 "pending lists the disabled scenario" -- bpgate pending --repo "$srv"
 expect_grep "$E2E_TMP/out" "stage  digest" "pending: the scenario"
+bpgate evidence keygen --out "$keys/evidence" >/dev/null 2>&1
+expect_exit 0 "release evidence of stage's tip" -- bpgate evidence "$(git -C "$srv" rev-parse stage)" --key "$keys/evidence.pem" \
+  --repo "$srv" --audit-dir "$E2E_TMP/audit" --log-key "$keys/audit.vkey" --env stage --out "$E2E_TMP/ev.jsonl" \
+  --markdown "$E2E_TMP/ev.md"
+expect_grep "$E2E_TMP/ev.md" "Deployed to Make" "the evidence says where it was deployed"
+expect_grep "$E2E_TMP/ev.md" "INC-9: duplicate mails" "and shows the scenario disabled, with the reason"
 expect_exit 0 "drift: disabled through bpgate is not drift" -- bpgate make drift --env stage
 expect_grep "$E2E_TMP/out" "disabled through bpgate" "drift says disabled"
 ctl call POST scenarios/201/start '{}' >/dev/null
