@@ -628,8 +628,8 @@ static void redact(const bpg_make_client *c, bpg_error *err)
 static int scope_hint(bpg_buf *m, const char *method, const char *path)
 {
 	if (strncmp(path, "/scenarios", 10) != 0)
-		return bpg_buf_puts(m, "; the token lacks a scope or the rights this call needs");
-	return bpg_buf_printf(m, "; the token lacks the scope %s or the rights on this team",
+		return bpg_buf_puts(m, "; check the token, its scopes and its rights on the team");
+	return bpg_buf_printf(m, "; check the token, its scopes and its rights on the team (this call needs %s)",
 		strcmp(method, "GET") == 0 ? "scenarios:read" : "scenarios:write");
 }
 
