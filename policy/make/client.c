@@ -327,11 +327,15 @@ int bpg_make_client_new(bpg_make_client **out, const bpg_make_options *opts, bpg
 		rc = bpg_error_set(err, BPG_ENOMEM, "Make API: out of memory");
 		goto done;
 	}
+	/* no body (GET, start/stop): no Content-Type at all (libcurl would add a form type to a POST) */
 	c->headers = slist_add(c->headers, "Accept: application/json", &ok);
 	c->headers = slist_add(c->headers, auth.ptr, &ok);
+	c->headers = slist_add(c->headers, "Content-Type:", &ok);
+	/* a JSON body; no "Expect: 100-continue" round trip for large blueprints */
 	c->json_headers = slist_add(c->json_headers, "Accept: application/json", &ok);
 	c->json_headers = slist_add(c->json_headers, auth.ptr, &ok);
 	c->json_headers = slist_add(c->json_headers, "Content-Type: application/json", &ok);
+	c->json_headers = slist_add(c->json_headers, "Expect:", &ok);
 	if (!ok) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "Make API: out of memory");
 		goto done;

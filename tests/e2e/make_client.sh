@@ -182,10 +182,11 @@ expect_line "$E2E_TMP/logsmax.err" "make_call: error ETOOBIG: Make API: GET /sce
 # ---- retries -------------------------------------------------------------------------
 reset_requests
 fault '{"status": 429, "count": 6, "path_prefix": "/api/v2/scenarios/101", "method": "GET"}'
-mc storm429 get 101
+BPGATE_TEST_MAKE_REPORT=1 mc storm429 get 101
 expect_rc storm429 1 "429 storm: fails after the retries"
 expect_line "$E2E_TMP/storm429.err" "make_call: error ERROR: Make API: GET /scenarios/101: still HTTP 429 after 5 retries; try again later" "429 storm: the message"
 expect_line "$E2E_TMP/storm429.err" "make_call: requests=6 waited_ms=31000" "429 storm: 6 requests, waited exactly 1+2+4+8+16 s"
+expect_line "$E2E_TMP/storm429.err" "bpgate-test: make client: 6 requests, waited 31000 ms" "429 storm: the test-build report line (BPGATE_TEST_MAKE_REPORT)"
 [ "$(served)" = 6 ] && ok "429 storm: the stand-in saw 6 requests" || fail "429 storm: the stand-in saw $(served)"
 
 fault '{"status": 429, "count": 3, "path_prefix": "/api/v2/scenarios/101", "method": "GET", "retry_after": 7}'
