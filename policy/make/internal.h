@@ -73,8 +73,4 @@ int mk_check_target(const char *method, const char *path, const char *query, bpg
 /* Sanitised display of the first max bytes of a body. */
 int mk_excerpt(bpg_buf *out, const char *data, size_t len, size_t max);
 
-/* Which kind of reference map a blueprint reference kind (bpg_reference.kind)
- * belongs to, or NULL for kinds that are not mapped (scenario). */
-const char *mk_map_kind(const char *ref_kind);
-
 #endif

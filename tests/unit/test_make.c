@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bpgate/blueprint.h"
 #include "bpgate/make.h"
 #include "../../policy/make/internal.h"
 
@@ -234,6 +235,18 @@ Test(make, map_refuses_unknown_kinds_and_bad_ids)
 	json_decref(m1);
 	json_decref(m2);
 	json_decref(m3);
+}
+
+Test(make, reference_kinds_to_map_kinds)
+{
+	cr_assert_str_eq(bpg_reference_map_kind("connection"), "account");
+	cr_assert_str_eq(bpg_reference_map_kind("webhook"), "hook");
+	cr_assert_str_eq(bpg_reference_map_kind("keychain"), "keychain");
+	cr_assert_str_eq(bpg_reference_map_kind("datastore"), "datastore");
+	cr_assert_str_eq(bpg_reference_map_kind("datastructure"), "udt");
+	cr_assert_str_eq(bpg_reference_map_kind("device"), "device");
+	cr_assert_null(bpg_reference_map_kind("scenario"));
+	cr_assert_null(bpg_reference_map_kind(NULL));
 }
 
 Test(make, map_devices_and_string_targets_keep_integer_types)
