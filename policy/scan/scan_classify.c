@@ -71,9 +71,18 @@ static bool nanp(const char *d)
 	return d[0] >= '2' && d[3] >= '2' && !(d[1] == '1' && d[2] == '1');
 }
 
+/* Issuer ranges (ISO/IEC 7812 IINs): Visa 4, Mastercard 51-55 and 2221-2720,
+ * Mir 2200-2204, Amex 34/37, JCB 35, Diners 30/36/38, Discover/UnionPay/RuPay/
+ * Elo/Maestro 5 and 6, UATP 1 (15 digits), Troy 9792, and RuPay 81/82. */
 static bool card_prefix(const char *d, size_t nd)
 {
 	int p2 = (d[0] - '0') * 10 + (d[1] - '0');
+	if (nd < 13) /* only Maestro issues 12-digit numbers */
+		return p2 == 50 || (p2 >= 56 && p2 <= 69);
+	if (d[0] == '1')
+		return nd == 15;
+	if (memcmp(d, "9792", 4) == 0 || p2 == 81 || p2 == 82)
+		return nd == 16;
 	if (d[0] == '4' || d[0] == '6' || (p2 >= 50 && p2 <= 55))
 		return true;
 	if (p2 == 34 || p2 == 37)
@@ -142,8 +151,8 @@ static int classify(scan_ctx *c, size_t at, size_t n, unsigned ctx, bpg_error *e
 			EMIT(R_PHONE, synth);
 		}
 	}
-	if (t.nd >= 13 && t.nd <= 19 && !t.plus && !t.paren && card_prefix(t.d, t.nd) &&
-	    v_luhn(t.d, t.nd))
+	if (t.nd >= 12 && t.nd <= 19 && !t.plus && !t.paren && card_prefix(t.d, t.nd) &&
+	    (t.nd >= 13 || (ctx & C_CARD)) && v_luhn(t.d, t.nd))
 		EMIT(R_CREDIT_CARD, v_test_card(t.d));
 	if ((ctx & C_PASSPORT) && t.nd == 9 && !sep)
 		EMIT(R_US_PASSPORT, false);
@@ -172,6 +181,14 @@ static bool covered(const scan_ctx *c, size_t at)
 			return true;
 	}
 	return false;
+}
+
+static bool nd_all(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned)(s[i] - '0') >= 10)
+			return false;
+	return true;
 }
 
 int scan_on_number(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *next, bpg_error *err)
@@ -210,6 +227,15 @@ int scan_on_number(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *
 		return 0;
 	if ((c->keyself & (C_IDLIKE | C_TIME | C_VERSION)) && !(c->keyself & SPECIFIC))
 		return 0;
+	/* a compact birth date behind a birth-date keyword: 19850412, 12041985 */
+	if (n == 8 && nd_all(s, n) && (ctx & C_DOB) && v_date(s, n))
+		return scan_emit(c, R_DATE_OF_BIRTH, ms, n, false, err);
+	/* an SSN written with dots (078.05.1123) is no date or version */
+	if (dots == 2 && n == 11 && s[3] == '.' && s[6] == '.' && !(ctx & (C_VERSION | C_DOB))) {
+		rc = classify(c, ms, n, ctx | C_SSN, err);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+	}
 	/* dates: only a birth date is personal data */
 	if (slashes || dots || (dashes == 2 && n == 10 && (s[4] == '-' || s[2] == '-')) ||
 	    (dashes == 2 && n <= 10 && (n - 2 - (size_t)(s[1] == '-') <= 8) && (ctx & C_DOB))) {
@@ -287,10 +313,10 @@ static int on_iban(scan_ctx *c, size_t ms, size_t me, bpg_error *err)
 	size_t bl = 0, ends[40], ne = 0;
 
 	for (size_t i = ms; i < me && bl < sizeof(buf) - 1; i++) {
-		if (c->seg[i] == ' ')
+		if (c->seg[i] == ' ' || c->seg[i] == '-')
 			continue;
 		buf[bl++] = c->seg[i];
-		if (i + 1 == me || c->seg[i + 1] == ' ')
+		if (i + 1 == me || c->seg[i + 1] == ' ' || c->seg[i + 1] == '-')
 			ends[ne++] = i + 1;
 		if (ne == 40)
 			break;
@@ -299,7 +325,7 @@ static int on_iban(scan_ctx *c, size_t ms, size_t me, bpg_error *err)
 	for (size_t k = ne; k-- > 0;) {
 		size_t len = 0;
 		for (size_t i = ms; i < ends[k]; i++)
-			len += c->seg[i] != ' ';
+			len += c->seg[i] != ' ' && c->seg[i] != '-';
 		if (len >= 15 && len <= 34 && v_iban(buf, len))
 			return scan_emit(c, R_IBAN, ms, ends[k] - ms, false, err);
 	}
@@ -339,7 +365,7 @@ int scan_on_alpha(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *n
 		rc = on_iban(c, ms, me, err);
 		if (rc <= 0)
 			return rc;
-		if (!memchr(s, ' ', n))
+		if (!memchr(s, ' ', n) && !memchr(s, '-', n))
 			return on_id(c, ms, n, err);
 		return 0;
 	case 'I' << 8 | 'D':

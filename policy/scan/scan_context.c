@@ -24,6 +24,11 @@ static word_class words[] = {
 	{ "ssn", C_SSN }, { "ssns", C_SSN }, { "social", C_SSN }, { "socialsecurity", C_SSN },
 	{ "dob", C_DOB }, { "birth", C_DOB }, { "born", C_DOB }, { "birthday", C_DOB },
 	{ "birthdate", C_DOB }, { "dateofbirth", C_DOB },
+	/* birth date in the languages of the larger markets (ASCII spellings) */
+	{ "geburtsdatum", C_DOB }, { "geburtstag", C_DOB }, { "geboren", C_DOB },
+	{ "naissance", C_DOB }, { "nacimiento", C_DOB }, { "nascimento", C_DOB },
+	{ "nascita", C_DOB }, { "geboortedatum", C_DOB }, { "urodzenia", C_DOB },
+	{ "fodelsedatum", C_DOB },
 	{ "driver", C_DL }, { "drivers", C_DL }, { "driving", C_DL }, { "dl", C_DL },
 	{ "passport", C_PASSPORT }, { "travel", C_PASSPORT },
 	{ "bank", C_BANK }, { "acct", C_BANK }, { "routing", C_BANK },
@@ -68,7 +73,7 @@ static word_class words[] = {
 	{ "path", C_NOTSECRET }, { "public", C_NOTSECRET }, { "format", C_NOTSECRET },
 	{ "length", C_NOTSECRET }, { "len", C_NOTSECRET }, { "pattern", C_NOTSECRET },
 	{ "regex", C_NOTSECRET }, { "keystore", C_NOTSECRET }, { "keytab", C_NOTSECRET },
-	{ "keyfile", C_NOTSECRET }, { "csrf", C_NOTSECRET }, { "xsrf", C_NOTSECRET },
+	{ "keyfile", C_NOTSECRET }, { "csrf", C_NOTSECRET }, { "publishable", C_NOTSECRET }, { "xsrf", C_NOTSECRET },
 	{ "accessor", C_NOTSECRET }, { "policy", C_NOTSECRET }, { "mode", C_NOTSECRET },
 	{ "enabled", C_NOTSECRET }, { "required", C_NOTSECRET }, { "label", C_NOTSECRET },
 	{ "hint", C_NOTSECRET }, { "field", C_NOTSECRET }, { "header", C_NOTSECRET },
@@ -195,6 +200,12 @@ unsigned scan_words_classes(const char *s, size_t len, bool as_key)
 				cls |= C_SECRET;
 		}
 		cls |= c & ~(unsigned)(C_IDLIKE | C_NOTSECRET | C_TIME | C_VERSION);
+		/* a CSRF token or a key documented as public is not a secret, wherever
+		 * the word stands (csrf_token, publicToken, publishableKey) */
+		if (as_key && (c & C_NOTSECRET) && ((wl[i] == 4 && (memcmp(w[i], "csrf", 4) == 0 ||
+		    memcmp(w[i], "xsrf", 4) == 0)) || (wl[i] == 6 && memcmp(w[i], "public", 6) == 0) ||
+		    (wl[i] == 11 && memcmp(w[i], "publishable", 11) == 0)))
+			cls |= C_NOTSECRET;
 	}
 	if (as_key) {
 		cls |= word_lookup(joined, jl); /* "apikey", "dateofbirth", "firstname" */

@@ -85,7 +85,7 @@ tg = "7364918254:AAH9kX2mQ4pL7wZ1vB8nR5tY3hJ6cF0dS2e"
 add('TELEGRAM_API_TOKEN = ' + tg, ["TELEGRAM_BOT_TOKEN"], GL + "telegram.go")
 add('const bot = new Telegraf("82736451:AAGq7Rt2Yp9Lm4Nx8Vb3Kc6Hd1Jf5Sw0Ze-")', ["TELEGRAM_BOT_TOKEN"], GL + "telegram.go")
 add('telegram bot: 12345:AAFlw3Pq9Rz7Xc2Vb5Nm8Kj4Hg6Fd1Sa0Qw', ["TELEGRAM_BOT_TOKEN"], GL + "telegram.go")
-add('{"url": "https://api.telegram.org/bot5839201746:AAEr4Ty7Ui9Op2As5Df8Gh1Jk3Lz6Xc0Vb/sendMessage"}', ["TELEGRAM_BOT_TOKEN"], GL + "telegram.go (URL form, TODO there)")
+add('{"url": "https://api.telegram.org/bot5839201746:AAEr4Ty7Ui9Op2As5Df8Gh1Jk3Lz6Xc0Vbq/sendMessage"}', ["TELEGRAM_BOT_TOKEN"], GL + "telegram.go (URL form, TODO there)")
 add('<xsd:element name="AgencyIdentificationCode" type="clm54321:AgencyIdentificationCodeContentType"/>', [], GL + "telegram.go")
 add('token:"clm12345:AgencyIdentificationCodeContentType"', [], GL + "telegram.go")
 add('telegram = 1234:AAFlw3Pq9Rz7Xc2Vb5Nm8Kj4Hg6Fd1Sa0Qw', [], GL + "telegram.go (bot id too short)")
