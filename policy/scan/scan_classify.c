@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#define A_ALNUM_C(ch) (isalnum((unsigned char)(ch)) != 0)
 #define SPECIFIC (C_SSN | C_DOB | C_DL | C_PASSPORT | C_BANK | C_MRN | C_PHONE | C_ITIN | \
 	C_NHS | C_NPI | C_NINO | C_CARD | C_MBI)
 
@@ -94,6 +95,52 @@ static bool card_prefix(const char *d, size_t nd)
 	return p2 >= 56 && p2 <= 58;
 }
 
+/*
+ * A national or 00-prefixed phone number written the way numbering plans
+ * group them, without a telling word: a trunk prefix 0 then a non-zero digit
+ * (DE, FR, UK, NL, BE, CH, AT, IT fixed, SE, TR, ZA, AU, JP, IE, ... national
+ * significant numbers of 8 to 11 digits after the 0), in 2 to 5 groups whose
+ * first holds the trunk 0 and the area/mobile prefix (2 to 5 digits) and the
+ * others 2 to 8 digits; "00" + country code with 11 to 15 digits; Brazil's
+ * (DD) NNNN-NNNN. Blanks, dashes, dots, or one dash then blanks (SE 070-123
+ * 45 67). Not when a code with digits goes on before it on the same line
+ * ("AA1 01 2345 6784": a longer identifier).
+ */
+static bool national_phone(const scan_ctx *c, size_t at, size_t n, const numtok *t)
+{
+	bool seps_ok = !t->mixed;
+	if (t->mixed) { /* a dash, then only blanks */
+		seps_ok = t->sep[0] == '-';
+		for (size_t i = 1; i + 1 < t->ngroups; i++)
+			seps_ok &= t->sep[i] == ' ';
+	}
+	if (!seps_ok || t->plus || t->ngroups < 2 || t->ngroups > 5 || shape(t, 3, 2, 4))
+		return false; /* 3-2-4 is the SSN layout, no numbering plan's */
+	if (at + n + 1 < c->seg_len && c->seg[at + n] == ' ' &&
+	    (unsigned)(c->seg[at + n + 1] - '0') < 10)
+		return false; /* more digit groups follow: a longer number */
+	if (at >= 2 && c->seg[at - 1] == ' ') { /* "AA1 01 2345 6784": part of a longer code */
+		size_t b = at - 1;
+		bool digit = false;
+		while (b > 0 && A_ALNUM_C(c->seg[b - 1]))
+			digit |= (unsigned)(c->seg[--b] - '0') < 10;
+		if (digit && b < at - 1)
+			return false;
+	}
+	if (t->paren) /* (11) 2345-6789, (11) 96123-4567 */
+		return t->glen[0] == 2 && t->d[0] != '0' && (t->nd == 10 || t->nd == 11) &&
+			t->ngroups == 3 && t->glen[2] == 4;
+	if (t->d[0] != '0')
+		return false;
+	for (size_t i = 1; i < t->ngroups; i++)
+		if (t->glen[i] < 2 || t->glen[i] > 8)
+			return false;
+	if (t->d[1] == '0') /* 00 + country code */
+		return t->nd >= 11 && t->nd <= 15 && t->glen[0] >= 4 && t->glen[0] <= 5 ? true :
+			t->nd >= 11 && t->nd <= 15 && t->glen[0] == 2 && t->ngroups >= 3;
+	return t->nd >= 9 && t->nd <= 12 && t->glen[0] >= 2 && t->glen[0] <= 5;
+}
+
 /* Classify the digits of [s, s+n) at segment offset `at`; 1 when something was emitted. */
 static int classify(scan_ctx *c, size_t at, size_t n, unsigned ctx, bpg_error *err)
 {
@@ -138,9 +185,8 @@ static int classify(scan_ctx *c, size_t at, size_t n, unsigned ctx, bpg_error *e
 		    (t.paren && t.glen[0] == 3) || (t.ngroups == 2 && t.glen[0] == 3) ||
 		    (t.ngroups == 4 && t.glen[0] == 1 && t.glen[1] == 3)))
 			phone = true;
-		else if (t.nd >= 10 && t.nd <= 11 && t.d[0] == '0' && t.d[1] != '0' && t.ngroups == 3 &&
-		    !t.mixed && t.glen[0] >= 2 && t.glen[0] <= 4)
-			phone = true; /* national format with a trunk 0: 090-1234-5678 */
+		else if (national_phone(c, at, n, &t))
+			phone = true; /* national format: 030 12345678, 06 12 34 56 78, (11) 2345-6789 */
 		else if ((ctx & C_PHONE) && t.nd >= 7 && t.nd <= 15 && !(ctx & C_IDLIKE))
 			phone = true;
 		if (phone) {

@@ -194,7 +194,7 @@ static bool secret_value_ok(const char *v, size_t n, bool quoted)
 /* Values owned by a provider rule: that rule decides, not the generic one. */
 static bool openai_key(const char *t, size_t n)
 {
-	if (n < 40 || strncmp(t, "sk-", 3) != 0 || v_placeholder(t, n))
+	if (!t || n < 40 || strncmp(t, "sk-", 3) != 0 || v_placeholder(t, n))
 		return false;
 	return memmem(t, n, "T3BlbkFJ", 8) != NULL || strncmp(t, "sk-proj-", 8) == 0 ||
 		strncmp(t, "sk-svcacct-", 11) == 0 || strncmp(t, "sk-admin-", 9) == 0;
@@ -845,6 +845,75 @@ static bool ipv6_possible(const char *s, size_t n)
 	return false;
 }
 
+static bool word_in(const char *w, size_t n, const char *const *list, size_t nl)
+{
+	char low[24];
+	if (n == 0 || n >= sizeof(low))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		low[i] = (char)((unsigned char)w[i] < 0x80 ? tolower((unsigned char)w[i]) : w[i]);
+	for (size_t i = 0; i < nl; i++)
+		if (strlen(list[i]) == n && memcmp(list[i], low, n) == 0)
+			return true;
+	return false;
+}
+
+/* The word that ends at s[e) (letters and UTF-8 bytes), as [*ws, e). */
+static size_t word_before(const char *s, size_t e, size_t *ws)
+{
+	size_t b = e;
+	while (b > 0 && e - b < 23 && (A_ALPHA(s[b - 1]) || (unsigned char)s[b - 1] >= 0x80))
+		b--;
+	*ws = b;
+	return e - b;
+}
+
+/*
+ * Does what stands before the capital at i say a person's name follows? A
+ * greeting ("Hello", "Dear", "Hola"), a label ("Name:", "Contact:"), or a
+ * sign-off ending the previous line or the same one ("Regards,", "Cheers,").
+ */
+static bool name_context(const char *s, size_t i)
+{
+	static const char *const greet[] = { "hello", "hi", "dear", "hey", "hallo", "hola", "ola",
+		"bonjour", "ciao", "salut", "hej", "liebe", "lieber", "querido", "querida", "caro",
+		"cara", "beste", "witaj", "geehrte", "geehrter", "greetings", "welcome", "thanks" };
+	static const char *const label[] = { "name", "contact", "attn", "patient", "customer",
+		"recipient", "nombre", "nome", "nom", "navn", "naam", "signed", "from", "imie" };
+	static const char *const signoff[] = { "regards", "cheers", "sincerely", "thanks", "best",
+		"wishes", "yours", "grüße", "gruesse", "grüßen", "saludos", "cordialement", "atenciosamente",
+		"pozdrawiam", "groeten", "saluti", "abrazos", "obrigado", "obrigada", "gracias", "merci",
+		"danke", "cumprimentos", "regards", "thank", "you" };
+	size_t p = i, ws, wl;
+
+	while (p > 0 && (s[p - 1] == ' ' || s[p - 1] == '\t'))
+		p--;
+	if (p == 0)
+		return false;
+	if (s[p - 1] == ':' || s[p - 1] == ',' || s[p - 1] == '-') {
+		char sep = s[p - 1];
+		size_t q = p - 1;
+		while (q > 0 && s[q - 1] == ' ')
+			q--;
+		wl = word_before(s, q, &ws);
+		if (sep == ':' || sep == '-')
+			return word_in(s + ws, wl, label, sizeof(label) / sizeof(label[0]));
+		return word_in(s + ws, wl, signoff, sizeof(signoff) / sizeof(signoff[0])) ||
+			word_in(s + ws, wl, greet, sizeof(greet) / sizeof(greet[0]));
+	}
+	if (s[p - 1] == '\n' || s[p - 1] == '\r') { /* a sign-off on the line before */
+		size_t q = p - 1;
+		while (q > 0 && (s[q - 1] == '\r' || s[q - 1] == '\n' || s[q - 1] == ' '))
+			q--;
+		if (q > 0 && (s[q - 1] == ',' || s[q - 1] == '!'))
+			q--;
+		wl = word_before(s, q, &ws);
+		return word_in(s + ws, wl, signoff, sizeof(signoff) / sizeof(signoff[0]));
+	}
+	wl = word_before(s, p, &ws);
+	return wl && ws + wl == p && word_in(s + ws, wl, greet, sizeof(greet) / sizeof(greet[0]));
+}
+
 /* Capitalised words that are common given names (a C loop: a regex branch
  * starting at every capital letter costs more than the rest together). */
 static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
@@ -866,6 +935,16 @@ static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
 			if (!A_UPPER(s[i]) || A_ALNUM(prev) || prev == '@' || prev == '.' ||
 			    prev == '_' || prev == '-')
 				continue;
+		}
+		if (name_context(s, i)) { /* a name of two words or more, from anywhere */
+			size_t words, e = v_name_run(s + i, n - i, &words);
+			if (words >= 2) {
+				int rc = scan_emit(c, R_PERSON_NAME, i, e, false, err);
+				if (rc < 0)
+					return rc;
+				i += e;
+				continue;
+			}
 		}
 		for (j = i + 1; j < n && j - i <= 15 && A_LOWER(s[j]); j++)
 			;
@@ -933,7 +1012,7 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 	const char *v = c->seg;
 	size_t n = c->seg_len, digits = 0, alpha = 0, spaces = 0;
 
-	if (!(k & (C_SECRET | C_PERSONKEY | C_ADDRESS | C_DOB | C_MRN)))
+	if (!(k & (C_SECRET | C_PERSONKEY | C_ADDRESS | C_DOB | C_MRN | C_NAMEWORD)))
 		return 0;
 	if (n == 0 || n > 512 || v_placeholder(v, n))
 		return 0;
@@ -945,7 +1024,11 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 	if ((k & C_SECRET) && !(k & (C_NOTSECRET | C_IDLIKE)) && c->seg_found == 0)
 		return secret_value(c, k | c->keyctx, 0, n, true, err);
 	if ((k & C_PERSONKEY) && !found(c, R_PERSON_NAME) && alpha > 0 && digits == 0 &&
-	    isupper((unsigned char)v[0]) && spaces < 4)
+	    ((isupper((unsigned char)v[0]) && spaces < 4) || v_name_shaped(v, n, 1)))
+		return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
+	/* "…Name" under a person noun (contactName, customer_name, {"recipient": {"name"}}) */
+	if ((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME) && !found(c, R_PERSON_NAME) &&
+	    digits == 0 && v_name_shaped(v, n, 2))
 		return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
 	if ((k & C_ADDRESS) && !(k & (C_EMAIL | C_IP | C_NOTSECRET)) && !found(c, R_STREET_ADDRESS) &&
 	    !c->seg_found && digits > 0 && alpha > 1 && spaces > 0)
