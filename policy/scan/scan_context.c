@@ -351,7 +351,8 @@ static bool particle(const char *w, size_t n)
 }
 
 /* One word of a name: a capital (ASCII, or a UTF-8 letter) then letters,
- * hyphens, apostrophes; 0 when it is not one, 2 when a particle. */
+ * hyphens, apostrophes; 0 when it is not one, 2 when a particle, 3 when a
+ * word that names a thing. */
 static int name_word(const char *w, size_t n)
 {
 	unsigned char c0 = (unsigned char)w[0];
@@ -379,7 +380,17 @@ static int name_word(const char *w, size_t n)
 	}
 	if (upper_after || (n > 1 && lower == 0 && !(n == 2 && w[1] == '.')))
 		return 0; /* HubSpot, ACME */
-	return thing_word(w, n) ? 0 : 1;
+	if (thing_word(w, n))
+		return 3;
+	{ /* English noun suffixes no personal name has: Construction, Management */
+		static const char *const suf[] = { "tion", "sion", "ment", "ness", "ship", "ware", "ology" };
+		for (size_t i = 0; i < sizeof(suf) / sizeof(suf[0]); i++) {
+			size_t sl = strlen(suf[i]);
+			if (n >= sl + 4 && memcmp(w + n - sl, suf[i], sl) == 0)
+				return 3;
+		}
+	}
+	return 1;
 }
 
 bool v_name_shaped(const char *s, size_t n, size_t min_words)
@@ -395,7 +406,7 @@ bool v_name_shaped(const char *s, size_t n, size_t min_words)
 		if (j == i)
 			return false;
 		k = name_word(s + i, j - i);
-		if (k == 0 || (k == 2 && nw == 0))
+		if (k == 0 || k == 3 || (k == 2 && nw == 0))
 			return false;
 		nw += k == 1;
 		if (nw > 5)
@@ -415,11 +426,16 @@ size_t v_name_run(const char *s, size_t n, size_t *nwords)
 		int k;
 		while (j < n && s[j] != ' ' && s[j] != ',' && s[j] != '\n' && s[j] != '\r' &&
 		       s[j] != '"' && s[j] != '!' && s[j] != ';' && s[j] != ':' && s[j] != '(' &&
-		       s[j] != '<' && !(s[j] == '.' && (j + 1 == n || s[j + 1] == ' ' || s[j + 1] == '\n')))
+		       s[j] != '<' && s[j] != '\\' && !(s[j] == '.' && (j + 1 == n || s[j + 1] == ' ' || s[j + 1] == '\n')))
 			j++;
 		if (j == i)
 			break;
 		k = name_word(s + i, j - i);
+		if (k == 3) { /* "Construction Dive Technology": a thing's name */
+			nw = 0;
+			end = 0;
+			break;
+		}
 		if (k == 0 || (k == 2 && nw == 0))
 			break;
 		if (k == 1) {
