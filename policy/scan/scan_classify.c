@@ -273,9 +273,17 @@ int scan_on_number(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *
 		return 0;
 	if ((c->keyself & (C_IDLIKE | C_TIME | C_VERSION)) && !(c->keyself & SPECIFIC))
 		return 0;
-	/* a compact birth date behind a birth-date keyword: 19850412, 12041985 */
-	if (n == 8 && nd_all(s, n) && (ctx & C_DOB) && v_date(s, n))
-		return scan_emit(c, R_DATE_OF_BIRTH, ms, n, false, err);
+	/* a compact birth date behind a birth-date keyword (its key, or the words
+	 * right before it, back to a comma or another number): 19850412, 12041985 */
+	if (n == 8 && nd_all(s, n) && v_date(s, n)) {
+		size_t b = ms;
+		while (b > 0 && ms - b < 24 && c->seg[b - 1] != ',' && c->seg[b - 1] != ';' &&
+		       c->seg[b - 1] != '\n' && (unsigned)(c->seg[b - 1] - '0') >= 10)
+			b--;
+		if (((c->keyself | c->keyctx) & C_DOB) ||
+		    (scan_words_classes(c->seg + b, ms - b, false) & C_DOB))
+			return scan_emit(c, R_DATE_OF_BIRTH, ms, n, false, err);
+	}
 	/* an SSN written with dots (078.05.1123) is no date or version */
 	if (dots == 2 && n == 11 && s[3] == '.' && s[6] == '.' && !(ctx & (C_VERSION | C_DOB))) {
 		rc = classify(c, ms, n, ctx | C_SSN, err);

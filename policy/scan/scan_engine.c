@@ -100,8 +100,10 @@ static bool slack_token_ok(const char *t, size_t n)
 		size_t alnum = 0;
 		for (size_t i = 7; i < n; i++)
 			alnum += isalnum((unsigned char)t[i]) != 0;
-		if (n >= 40 || ((t[3] == 'a' || t[3] == 'r') && alnum >= 20))
-			return v_entropy(t + 7, n - 7) >= 3.0;
+		/* configuration and refresh tokens carry 140+ base64 bytes, app
+		 * tokens four dash-separated parts, workspace/rotated ones 20+ */
+		if ((t[3] == 'a' || t[3] == 'r') ? alnum >= 20 : t[1] == 'a' ? n >= 40 : n - 7 >= 100)
+			return v_entropy(t + 7, n - 7) >= 2.0; /* gitleaks' minimum for these */
 	}
 	seg_start = 5;
 	for (size_t i = 5; i <= n; i++) {

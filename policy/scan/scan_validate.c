@@ -340,6 +340,8 @@ bool v_placeholder(const char *s, size_t n)
 		size_t ln = n < sizeof(low) ? n : sizeof(low);
 		for (size_t i = 0; i < ln; i++)
 			low[i] = (char)tolower((unsigned char)s[i]);
+		if (ln >= 8 && memcmp(low + ln - 4, "here", 4) == 0)
+			return true; /* YourTokenHere, api-key-here */
 		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 			if (memmem(low, ln, words[i], strlen(words[i]))) {
 			/* template markers count only when they wrap most of the value */
