@@ -17,7 +17,8 @@
 #include <string.h>
 
 enum { K_DIGIT = 1, K_UPPER = 2, K_LOWER = 4, K_ALNUM = 7, K_NUMRUN = 8, K_MAILPRE = 16,
-	K_SEC = 32, K_KW = 64, K_FEAT = 128, K_NUMSTART = 256, K_NUMSTOP = 512 };
+	K_SEC = 32, K_KW = 64, K_FEAT = 128, K_NUMSTART = 256, K_NUMSTOP = 512,
+	K_LEADUP = 1024 /* capitals that may start a lead: A (:A, AIza), G (SG.) */ };
 
 /* Byte classes (ASCII only: the scanner runs in the C locale). */
 static unsigned short ctab[256];
@@ -44,7 +45,9 @@ static void ctab_init(void)
 		if (ch && strchr("pstacPSTAC-", ch))
 			k |= K_KW;
 		/* bytes scan_features() looks at beyond its counts */
-		if ((k & K_UPPER) || (ch && strchr("_-ykxbdf", ch)))
+		if (ch == 'A' || ch == 'G' || ch == 'I')
+			k |= K_LEADUP;
+		if ((k & K_UPPER) || (ch && strchr("_-ykxbd", ch)))
 			k |= K_FEAT;
 		/* a number may start at a digit, '+' or '(' but not after [A-Za-z0-9_.+/-] */
 		if ((k & K_DIGIT) || ch == '+' || ch == '(')
@@ -486,9 +489,10 @@ static inline void feat_byte(const char *s, size_t n, size_t i, scan_seg_feature
 		if ((ch == 'B' || ch == 'D') && i + 3 <= n)
 			f->birth |= birth_at(s, i);
 		/* :A (Telegram), SG. (SendGrid), AIza (Google) */
-		if ((ch == 'A' && i >= 2 && s[i - 1] == ':' && DIGIT(s[i - 2])) ||
-		    (ch == 'G' && i >= 1 && i + 1 < n && s[i - 1] == 'S' && s[i + 1] == '.') ||
-		    (ch == 'I' && i >= 1 && i + 2 < n && s[i - 1] == 'A' && s[i + 1] == 'z' && s[i + 2] == 'a'))
+		if ((CL(ch) & K_LEADUP) &&
+		    ((ch == 'A' && i >= 2 && s[i - 1] == ':' && DIGIT(s[i - 2])) ||
+		     (ch == 'G' && i >= 1 && i + 1 < n && s[i - 1] == 'S' && s[i + 1] == '.') ||
+		     (ch == 'I' && i >= 1 && i + 2 < n && s[i - 1] == 'A' && s[i + 1] == 'z' && s[i + 2] == 'a')))
 			f->lead = true;
 		return;
 	}
@@ -499,27 +503,25 @@ static inline void feat_byte(const char *s, size_t n, size_t i, scan_seg_feature
 		if ((i >= 3 && s[i - 3] == 'g' && s[i - 2] == 'h') ||
 		    (i >= 2 && s[i - 1] == 'k' && (s[i - 2] == 'r' || s[i - 2] == 's')) ||
 		    (i >= 6 && memcmp(s + i - 6, "github", 6) == 0) ||
-		    (i >= 3 && memcmp(s + i - 3, "npm", 3) == 0) ||
-		    (i >= 5 && memcmp(s + i - 5, "shp", 3) == 0))
+		    (i >= 3 && s[i - 1] == 'm' && s[i - 2] == 'p' && s[i - 3] == 'n') ||
+		    (i >= 5 && s[i - 3] == 'p' && s[i - 4] == 'h' && s[i - 5] == 's'))
 			f->under = true;
 		break;
 	case '-':
-		if ((i + 4 < n && memcmp(s + i, "-----", 5) == 0) ||
-		    (i >= 5 && memcmp(s + i - 5, "glpat", 5) == 0) ||
-		    (i >= 2 && s[i - 2] == 's' && s[i - 1] == 'k'))
+		if ((i + 4 < n && s[i + 1] == '-' && memcmp(s + i, "-----", 5) == 0) ||
+		    (i >= 2 && s[i - 1] == 'k' && s[i - 2] == 's') ||
+		    (i >= 5 && s[i - 1] == 't' && memcmp(s + i - 5, "glpat", 5) == 0))
 			f->lead = true;
 		break;
-	case 'f': /* ifttt */
-		if (i >= 1 && i + 3 < n && s[i - 1] == 'i' && s[i + 1] == 't' && s[i + 2] == 't' &&
-		    s[i + 3] == 't')
-			f->lead = true;
-		break;
+
 	case 'y': /* eyJ, with a byte after it */
 		if (i >= 1 && i + 2 < n && s[i - 1] == 'e' && s[i + 1] == 'J')
 			f->lead = true;
 		break;
-	case 'k': /* hook, invoke? */
+	case 'k': /* hook, invoke?, maker.ifttt */
 		if ((i >= 3 && s[i - 3] == 'h' && s[i - 2] == 'o' && s[i - 1] == 'o') ||
+		    (i >= 2 && i + 3 < n && s[i - 2] == 'm' && s[i - 1] == 'a' && s[i + 1] == 'e' &&
+		     s[i + 2] == 'r' && s[i + 3] == '.') ||
 		    (i >= 4 && i + 2 < n && memcmp(s + i - 4, "invo", 4) == 0 && s[i + 1] == 'e' &&
 		     s[i + 2] == '?'))
 			f->lead = true;
@@ -608,7 +610,7 @@ static inline void chunk_classes(__m128i x, chunk_masks *m)
 	m->digit = (unsigned)_mm_movemask_epi8(d);
 	m->alnum = (unsigned)_mm_movemask_epi8(_mm_or_si128(d, _mm_or_si128(u, l)));
 	m->feat = (unsigned)_mm_movemask_epi8(u) | eq_mask(x, '_') | eq_mask(x, '-') | eq_mask(x, 'y') |
-		eq_mask(x, 'k') | eq_mask(x, 'x') | eq_mask(x, 'b') | eq_mask(x, 'd') | eq_mask(x, 'f');
+		eq_mask(x, 'k') | eq_mask(x, 'x') | eq_mask(x, 'b') | eq_mask(x, 'd');
 	m->colon = eq_mask(x, ':');
 	m->dot = eq_mask(x, '.');
 	m->at = eq_mask(x, '@');

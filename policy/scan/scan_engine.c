@@ -522,6 +522,8 @@ static size_t on_ifttt(scan_ctx *c, size_t ms, size_t me, bpg_error *err, int *r
 	const char *s = c->seg;
 	size_t n = c->seg_len, p = me, ks, ke, ub;
 
+	if (ms < 6 || memcmp(s + ms - 6, "maker.", 6) != 0)
+		return me; /* Maker webhooks live on maker.ifttt.com (the feature pass reads "maker.") */
 	if (n - p >= 4 && memcmp(s + p, "use/", 4) == 0) {
 		p += 4;
 	} else if (n - p >= 8 && memcmp(s + p, "trigger/", 8) == 0) {
@@ -855,16 +857,16 @@ static bool word_in(const char *w, size_t n, const char *const *list, size_t nl)
 	for (size_t i = 0; i < n; i++)
 		low[i] = (char)((unsigned char)w[i] < 0x80 ? tolower((unsigned char)w[i]) : w[i]);
 	for (size_t i = 0; i < nl; i++)
-		if (strlen(list[i]) == n && memcmp(list[i], low, n) == 0)
+		if (list[i][0] == low[0] && strlen(list[i]) == n && memcmp(list[i], low, n) == 0)
 			return true;
 	return false;
 }
 
 /* The word that ends at s[e) (letters and UTF-8 bytes), as [*ws, e). */
-static size_t word_before(const char *s, size_t e, size_t *ws)
+static size_t word_before(const char *s, size_t e, size_t *ws, size_t max)
 {
 	size_t b = e;
-	while (b > 0 && e - b < 23 && (A_ALPHA(s[b - 1]) || (unsigned char)s[b - 1] >= 0x80))
+	while (b > 0 && e - b < max && (A_ALPHA(s[b - 1]) || (unsigned char)s[b - 1] >= 0x80))
 		b--;
 	*ws = b;
 	return e - b;
@@ -887,17 +889,45 @@ static bool name_context(const char *s, size_t i)
 		"pozdrawiam", "groeten", "saluti", "abrazos", "obrigado", "obrigada", "gracias", "merci",
 		"danke", "cumprimentos", "regards", "thank", "you" };
 	size_t p = i, ws, wl;
+	char pc;
 
 	while (p > 0 && (s[p - 1] == ' ' || s[p - 1] == '\t'))
 		p--;
 	if (p == 0)
+		return false;
+	/* cheap exits first: this runs at every capitalised word */
+	pc = s[p - 1];
+	if (A_ALPHA(pc)) {
+#define B(ch) (1u << ((ch) - 'a'))
+		/* the last two letters of the greetings (hello, dear, hola, ciao, salut,
+		 * hej, liebe, querido, beste, witaj, greetings, welcome, thanks, ...) */
+		static const uint32_t last2[26] = {
+			['a' - 'a'] = B('o') | B('r') | B('j'), ['b' - 'a'] = B('e'),
+			['d' - 'a'] = B('o') | B('a'), ['e' - 'a'] = B('y') | B('j') | B('r'),
+			['g' - 'a'] = B('s'), ['h' - 'a'] = B('i'), ['k' - 'a'] = B('s'),
+			['l' - 'a'] = B('o') | B('a'), ['m' - 'a'] = B('e'), ['r' - 'a'] = B('o') | B('a'),
+			['t' - 'a'] = B('e'), ['u' - 'a'] = B('r') | B('t'),
+		};
+#undef B
+		/* first letters of the greetings: b c d g h l o q s t w */
+		static const uint32_t first = 1u << 1 | 1u << 2 | 1u << 3 | 1u << 6 | 1u << 7 |
+			1u << 11 | 1u << 14 | 1u << 16 | 1u << 18 | 1u << 19 | 1u << 22;
+		if (p == i || p < 2 || !A_ALPHA(s[p - 2]) ||
+		    !((last2[(s[p - 2] | 0x20) - 'a'] >> ((pc | 0x20) - 'a')) & 1))
+			return false;
+		wl = word_before(s, p, &ws, 10); /* no greeting is longer than 9 letters */
+		return wl >= 2 && wl <= 9 && A_ALPHA(s[ws]) &&
+			((first >> ((s[ws] | 0x20) - 'a')) & 1) &&
+			word_in(s + ws, wl, greet, sizeof(greet) / sizeof(greet[0]));
+	}
+	if (pc != ':' && pc != ',' && pc != '-' && pc != '\n' && pc != '\r')
 		return false;
 	if (s[p - 1] == ':' || s[p - 1] == ',' || s[p - 1] == '-') {
 		char sep = s[p - 1];
 		size_t q = p - 1;
 		while (q > 0 && s[q - 1] == ' ')
 			q--;
-		wl = word_before(s, q, &ws);
+		wl = word_before(s, q, &ws, 23);
 		if (sep == ':' || sep == '-')
 			return word_in(s + ws, wl, label, sizeof(label) / sizeof(label[0]));
 		return word_in(s + ws, wl, signoff, sizeof(signoff) / sizeof(signoff[0])) ||
@@ -909,10 +939,10 @@ static bool name_context(const char *s, size_t i)
 			q--;
 		if (q > 0 && (s[q - 1] == ',' || s[q - 1] == '!'))
 			q--;
-		wl = word_before(s, q, &ws);
+		wl = word_before(s, q, &ws, 23);
 		return word_in(s + ws, wl, signoff, sizeof(signoff) / sizeof(signoff[0]));
 	}
-	wl = word_before(s, p, &ws);
+	wl = word_before(s, p, &ws, 23);
 	return wl && ws + wl == p && word_in(s + ws, wl, greet, sizeof(greet) / sizeof(greet[0]));
 }
 
@@ -938,7 +968,8 @@ static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
 			    prev == '_' || prev == '-')
 				continue;
 		}
-		if (name_context(s, i)) { /* a name of two words or more, from anywhere */
+		if (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\n' || s[i - 1] == '\t' ||
+		    s[i - 1] == '\r') && name_context(s, i)) { /* a name of two words or more, from anywhere */
 			size_t words, e = v_name_run(s + i, n - i, &words);
 			if (words >= 2) {
 				int rc = scan_emit(c, R_PERSON_NAME, i, e, false, err);
@@ -1014,8 +1045,9 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 	const char *v = c->seg;
 	size_t n = c->seg_len, digits = 0, alpha = 0, spaces = 0;
 
-	if (!(k & (C_SECRET | C_PERSONKEY | C_ADDRESS | C_DOB | C_MRN | C_NAMEWORD)))
-		return 0;
+	if (!(k & (C_SECRET | C_PERSONKEY | C_ADDRESS | C_DOB | C_MRN)) &&
+	    !((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME)))
+		return 0; /* most keys ("name" of a module among them) ask nothing */
 	if (n == 0 || n > 512 || v_placeholder(v, n))
 		return 0;
 	for (size_t i = 0; i < n; i++) {

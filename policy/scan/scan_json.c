@@ -674,7 +674,15 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				rc = BPG_EINVALID; /* trailing bytes after the document */
 				goto done;
 			}
-			if (b[p] == ',') {
+			if (b[p] == ',' && p + 1 < len && b[p + 1] == '"') { /* the common case */
+				p++;
+				if (st[depth].is_obj) {
+					state = S_KEY;
+				} else {
+					st[depth].idx++;
+					state = S_VALUE_OR_END;
+				}
+			} else if (b[p] == ',') {
 				/* Tolerated like the obvious repair, so a file with one bad
 				 * comma gives the findings of its repaired copy: repeated
 				 * commas count once, a comma before the closer is dropped. */
