@@ -223,7 +223,7 @@ unsigned scan_words_classes(const char *s, size_t len, bool as_key)
 		/* the last word says what the value is: token_url, private_key_id */
 		cls |= last_cls & (C_IDLIKE | C_NOTSECRET | C_TIME | C_VERSION | C_NAMEWORD);
 		if (nw == 1)
-			cls |= last_cls;
+			cls |= last_cls | C_SOLEWORD;
 	} else {
 		cls |= last_cls & (C_TIME | C_VERSION);
 	}
@@ -382,6 +382,14 @@ static int name_word(const char *w, size_t n)
 		return 0; /* HubSpot, ACME */
 	if (thing_word(w, n))
 		return 3;
+	for (size_t i = 1, b = 0; i <= n; i++) /* Event-App: each part of a hyphenated word */
+		if (i == n || w[i] == '-') {
+			if (b > 0 && thing_word(w + b, i - b))
+				return 3;
+			if (b == 0 && i < n && thing_word(w, i))
+				return 3;
+			b = i + 1;
+		}
 	{ /* English noun suffixes no personal name has: Construction, Management */
 		static const char *const suf[] = { "tion", "sion", "ment", "ness", "ship", "ware", "ology" };
 		for (size_t i = 0; i < sizeof(suf) / sizeof(suf[0]); i++) {

@@ -1046,7 +1046,8 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 	size_t n = c->seg_len, digits = 0, alpha = 0, spaces = 0;
 
 	if (!(k & (C_SECRET | C_PERSONKEY | C_ADDRESS | C_DOB | C_MRN)) &&
-	    !((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME)))
+	    !((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME)) &&
+	    !((k & (C_SOLEWORD | C_NAME)) == (C_SOLEWORD | C_NAME)))
 		return 0; /* most keys ("name" of a module among them) ask nothing */
 	if (n == 0 || n > 512 || v_placeholder(v, n))
 		return 0;
@@ -1060,8 +1061,10 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 	if ((k & C_PERSONKEY) && !found(c, R_PERSON_NAME) && alpha > 0 && digits == 0 &&
 	    ((isupper((unsigned char)v[0]) && spaces < 4) || v_name_shaped(v, n, 1)))
 		return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
-	/* "…Name" under a person noun (contactName, customer_name, {"recipient": {"name"}}) */
-	if ((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME) && !found(c, R_PERSON_NAME) &&
+	/* "…Name" under a person noun (contactName, customer_name, {"recipient": {"name"}}),
+	 * or the person noun alone as the key ({"signer": "…"}) */
+	if ((((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME)) ||
+	     (k & (C_SOLEWORD | C_NAME)) == (C_SOLEWORD | C_NAME)) && !found(c, R_PERSON_NAME) &&
 	    digits == 0 && v_name_shaped(v, n, 2))
 		return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
 	if ((k & C_ADDRESS) && !(k & (C_EMAIL | C_IP | C_NOTSECRET)) && !found(c, R_STREET_ADDRESS) &&

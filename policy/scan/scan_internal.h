@@ -41,6 +41,7 @@ enum {
 	C_TIME = 1u << 20, C_VERSION = 1u << 21, C_MEDLIC = 1u << 22, C_PERSONKEY = 1u << 23,
 	C_NOTSECRET = 1u << 24, C_DATE = 1u << 25, C_MBI = 1u << 26,
 	C_NAMEWORD = 1u << 27, /* the key's last word is "name" (contactName, customer_name) */
+	C_SOLEWORD = 1u << 28, /* the key is a single word (signer, recipient) */
 };
 
 /* Classes of an identifier or of a run of words (camelCase, snake_case, kebab). */

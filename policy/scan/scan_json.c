@@ -560,7 +560,9 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				bool esc;
 				if ((rc = string_end(b, len, p, &end, &esc)) < 0)
 					goto done;
-				c->keyself = keyself | (value_key ? st[depth].sibling : 0);
+				/* a "value" member takes its sibling's classes, but is no name key itself */
+				c->keyself = value_key ? (keyself | st[depth].sibling) &
+					~(unsigned)(C_SOLEWORD | C_NAMEWORD) : keyself;
 				c->keyctx = keyctx;
 				if ((rc = scan_string_value(c, p, end, esc, err)) < 0)
 					goto done;
