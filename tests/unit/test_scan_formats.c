@@ -161,7 +161,10 @@ Test(formats, names_by_shape)
 	cr_assert_str_eq(found("Hello Wei Zhang,\nyour order has shipped."), "PERSON_NAME 1:7 W*******g");
 	cr_assert_str_eq(found("Kind regards,\nAnanya Krishnamurthy"), "PERSON_NAME 2:1 An********hy");
 	cr_assert_str_eq(found("Regards, Bartłomiej Wiśniewski"), "PERSON_NAME 1:10 Ba********ki");
-	/* scenario, module and app names */
+	cr_assert_str_eq(found("{\"signer\": \"Siddharth Venkataraman\"}"), "PERSON_NAME 1:13 Si********an");
+	/* scenario, module and app names, option labels, companies */
+	cr_assert_str_eq(found("{\"label\": \"Event-App Member\", \"value\": \"Event-App Member\"}"), "");
+	cr_assert_str_eq(found("{\"customer\": \"Acme Corp\", \"owner\": \"Sales Team\"}"), "");
 	cr_assert_str_eq(found("{\"name\": \"Sync HubSpot Contacts\", \"scenarioName\": \"New Order Alert\"}"), "");
 	cr_assert_str_eq(found("{\"appName\": \"Microsoft Teams\", \"connectionName\": \"My Gmail Connection\"}"), "");
 	cr_assert_str_eq(found("Hello World. Best regards,\nThe Acme Team"), "");
@@ -239,7 +242,8 @@ Test(formats, broken_one_line_json_is_no_flood)
 		"\"description\": \"reset your password here\", \"passwordHint\": \"the usual\", \"note\": \"token bucket size\", \"owner\": \"Dana Scully\",}";
 	char *a = all_of("one.json", ok, strlen(ok), false);
 	char *b = all_of("one.json", bad, strlen(bad), false);
-	cr_assert_str_eq(a, "GENERIC_API_KEY /headers/0/value 9f2b********b3c4 0d422e3a3ed21c3d619686108237f83f\n");
+	cr_assert_str_eq(a, "GENERIC_API_KEY /headers/0/value 9f2b********b3c4 0d422e3a3ed21c3d619686108237f83f\n"
+		"PERSON_NAME /owner D********y f48d7effa1da952a70c26c5c2a2bb6dd\n");
 	cr_assert_str_eq(b, a);
 	free(a);
 	free(b);
