@@ -17,7 +17,8 @@
 #include <string.h>
 
 enum { K_DIGIT = 1, K_UPPER = 2, K_LOWER = 4, K_ALNUM = 7, K_NUMRUN = 8, K_MAILPRE = 16,
-	K_SEC = 32, K_KW = 64, K_FEAT = 128, K_NUMSTART = 256, K_NUMSTOP = 512 };
+	K_SEC = 32, K_KW = 64, K_FEAT = 128, K_NUMSTART = 256, K_NUMSTOP = 512,
+	K_LEADUP = 1024 /* capitals that may start a lead: A (:A, AIza), G (SG.) */ };
 
 /* Byte classes (ASCII only: the scanner runs in the C locale). */
 static unsigned short ctab[256];
@@ -38,12 +39,14 @@ static void ctab_init(void)
 		if (ch && strchr("+-._%", ch))
 			k |= K_MAILPRE;
 		/* first bytes of the pat_secret branches */
-		if (ch && strchr("-@:hAgxrseb13", ch))
+		if (ch && strchr("-@:hAgxrseb13iSn", ch))
 			k |= K_SEC;
 		/* first bytes of the pat_keyword branches, either case */
 		if (ch && strchr("pstacPSTAC-", ch))
 			k |= K_KW;
 		/* bytes scan_features() looks at beyond its counts */
+		if (ch == 'A' || ch == 'G' || ch == 'I')
+			k |= K_LEADUP;
 		if ((k & K_UPPER) || (ch && strchr("_-ykxbd", ch)))
 			k |= K_FEAT;
 		/* a number may start at a digit, '+' or '(' but not after [A-Za-z0-9_.+/-] */
@@ -96,11 +99,13 @@ static bool secret_at(const char *s, size_t n, size_t i)
 		return i > 0 && (CL(prev) & K_MAILPRE);
 	case ':': { /* ://user:password@ (the classes exclude ':' then '@', so no backtracking) */
 		size_t j = i + 3, k;
+		if (i > 0 && DIGIT(prev) && n - i > 35 && s[i + 1] == 'A')
+			return true; /* Telegram bot token */
 		if (!has(s, n, i, "://", 3))
 			return false;
 		while (j < n && j - i - 3 < 128 && url_user_char(s[j]))
 			j++;
-		if (j == i + 3 || j >= n || s[j] != ':')
+		if (j >= n || s[j] != ':')
 			return false;
 		for (k = j + 1; k < n && k - j - 1 < 256 && (s[k] == ':' || url_user_char(s[k])); k++)
 			;
@@ -108,9 +113,15 @@ static bool secret_at(const char *s, size_t n, size_t i)
 	}
 	case 'h':
 		return n - i > 5 && memcmp(s + i, "hook", 4) == 0 && (s[i + 4] == '.' || s[i + 4] == 's');
+	case 'i':
+		return has(s, n, i, "ifttt.com/", 10) || has(s, n, i, "invoke?", 7);
+	case 'S':
+		return !ALNUM(prev) && has(s, n, i, "SG.", 3);
+	case 'n':
+		return !ALNUM(prev) && has(s, n, i, "npm_", 4);
 	case 'A': {
 		static const char pfx[][4] = { "AKIA", "ABIA", "ACCA", "ASIA", "AGPA", "AIDA", "AROA",
-			"AIPA", "ANPA", "ANVA" };
+			"AIPA", "ANPA", "ANVA", "AIza" };
 		if (ALNUM(prev) || n - i < 20)
 			return false;
 		if (s[i + 1] == '3' && s[i + 2] == 'T')
@@ -121,14 +132,20 @@ static bool secret_at(const char *s, size_t n, size_t i)
 		return false;
 	}
 	case 'g':
+		if (!ALNUM(prev) && has(s, n, i, "glpat-", 6))
+			return true;
 		return !word_before && n - i > 4 && ((s[i + 1] == 'h' && s[i + 3] == '_' &&
 			(s[i + 2] == 'p' || s[i + 2] == 'o' || s[i + 2] == 'u' || s[i + 2] == 's' ||
 			 s[i + 2] == 'r')) || has(s, n, i, "github_pat_", 11));
 	case 'x':
 		return !ALNUM(prev) && (has(s, n, i, "xapp-", 5) ||
 			(has(s, n, i, "xox", 3) && n - i > 4 && (CL(s[i + 3]) & K_LOWER) && s[i + 4] == '-'));
-	case 'r':
 	case 's':
+		if (!ALNUM(prev) && n - i > 3 && ((s[i + 1] == 'k' && s[i + 2] == '-') ||
+		    has(s, n, i, "shp", 3)))
+			return true;
+		/* fall through */
+	case 'r':
 		return !ALNUM(prev) && n - i > 3 && s[i + 1] == 'k' && s[i + 2] == '_';
 	case 'e':
 		return !word_before && prev != '-' && has(s, n, i, "eyJ", 3);
@@ -209,8 +226,9 @@ static bool alpha_letter_at(const char *s, size_t n, size_t i, size_t tl)
 		/* DE, IB, ID: letters (at most four) then a digit; NI: two letters, a blank, a digit */
 		while (j < n && j <= i + 4 && (CL(s[j]) & (K_UPPER | K_LOWER)))
 			j++;
-		/* ... in a token of six or more, or one a blank continues (IBAN groups) */
-		if (j < n && j <= i + 4 && DIGIT(s[j]) && (tl >= 6 || (i + tl < n && s[i + tl] == ' ')))
+		/* ... in a token of six or more, or one a blank or dash continues (IBAN groups) */
+		if (j < n && j <= i + 4 && DIGIT(s[j]) && (tl >= 6 || (i + tl < n &&
+		    (s[i + tl] == ' ' || s[i + tl] == '-'))))
 			return true;
 		if (j == i + 2 && j + 1 < n && s[j] == ' ' && DIGIT(s[j + 1]))
 			return true;
@@ -470,6 +488,12 @@ static inline void feat_byte(const char *s, size_t n, size_t i, scan_seg_feature
 			f->honorific = true;
 		if ((ch == 'B' || ch == 'D') && i + 3 <= n)
 			f->birth |= birth_at(s, i);
+		/* :A (Telegram), SG. (SendGrid), AIza (Google) */
+		if ((CL(ch) & K_LEADUP) &&
+		    ((ch == 'A' && i >= 2 && s[i - 1] == ':' && DIGIT(s[i - 2])) ||
+		     (ch == 'G' && i >= 1 && i + 1 < n && s[i - 1] == 'S' && s[i + 1] == '.') ||
+		     (ch == 'I' && i >= 1 && i + 2 < n && s[i - 1] == 'A' && s[i + 1] == 'z' && s[i + 2] == 'a')))
+			f->lead = true;
 		return;
 	}
 	/* leads are read from a rarer byte than their first: eyJ at 'y', hook at 'k' */
@@ -478,19 +502,28 @@ static inline void feat_byte(const char *s, size_t n, size_t i, scan_seg_feature
 		/* gh[pousr]_, [rs]k_, github_pat_: the only secret branches with '_' */
 		if ((i >= 3 && s[i - 3] == 'g' && s[i - 2] == 'h') ||
 		    (i >= 2 && s[i - 1] == 'k' && (s[i - 2] == 'r' || s[i - 2] == 's')) ||
-		    (i >= 6 && memcmp(s + i - 6, "github", 6) == 0))
+		    (i >= 6 && memcmp(s + i - 6, "github", 6) == 0) ||
+		    (i >= 3 && s[i - 1] == 'm' && s[i - 2] == 'p' && s[i - 3] == 'n') ||
+		    (i >= 5 && s[i - 3] == 'p' && s[i - 4] == 'h' && s[i - 5] == 's'))
 			f->under = true;
 		break;
 	case '-':
-		if (i + 4 < n && memcmp(s + i, "-----", 5) == 0)
+		if ((i + 4 < n && s[i + 1] == '-' && memcmp(s + i, "-----", 5) == 0) ||
+		    (i >= 2 && s[i - 1] == 'k' && s[i - 2] == 's') ||
+		    (i >= 5 && s[i - 1] == 't' && memcmp(s + i - 5, "glpat", 5) == 0))
 			f->lead = true;
 		break;
+
 	case 'y': /* eyJ, with a byte after it */
 		if (i >= 1 && i + 2 < n && s[i - 1] == 'e' && s[i + 1] == 'J')
 			f->lead = true;
 		break;
-	case 'k': /* hook */
-		if (i >= 3 && s[i - 3] == 'h' && s[i - 2] == 'o' && s[i - 1] == 'o')
+	case 'k': /* hook, invoke?, maker.ifttt */
+		if ((i >= 3 && s[i - 3] == 'h' && s[i - 2] == 'o' && s[i - 1] == 'o') ||
+		    (i >= 2 && i + 3 < n && s[i - 2] == 'm' && s[i - 1] == 'a' && s[i + 1] == 'e' &&
+		     s[i + 2] == 'r' && s[i + 3] == '.') ||
+		    (i >= 4 && i + 2 < n && memcmp(s + i - 4, "invo", 4) == 0 && s[i + 1] == 'e' &&
+		     s[i + 2] == '?'))
 			f->lead = true;
 		break;
 	case 'x':
@@ -682,7 +715,8 @@ static inline unsigned chunk_stops(int which, __m128i x, unsigned *numstop)
 	case P_SECRET:
 		return eq_mask(x, ':') | eq_mask(x, '@') | eq_mask(x, '-') | eq_mask(x, 'h') |
 			eq_mask(x, 'A') | eq_mask(x, 'g') | eq_mask(x, 'x') | eq_mask(x, 'r') |
-			eq_mask(x, 's') | eq_mask(x, 'e') | eq_mask(x, 'b') | eq_mask(x, '1') | eq_mask(x, '3');
+			eq_mask(x, 's') | eq_mask(x, 'e') | eq_mask(x, 'b') | eq_mask(x, '1') | eq_mask(x, '3') |
+			eq_mask(x, 'i') | eq_mask(x, 'S') | eq_mask(x, 'n');
 	case P_KEYWORD:
 		lo = _mm_or_si128(x, _mm_set1_epi8(0x20));
 		return eq_mask(lo, 'p') | eq_mask(lo, 's') | eq_mask(lo, 't') | eq_mask(lo, 'a') |

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#define A_ALNUM_C(ch) (isalnum((unsigned char)(ch)) != 0)
 #define SPECIFIC (C_SSN | C_DOB | C_DL | C_PASSPORT | C_BANK | C_MRN | C_PHONE | C_ITIN | \
 	C_NHS | C_NPI | C_NINO | C_CARD | C_MBI)
 
@@ -71,9 +72,18 @@ static bool nanp(const char *d)
 	return d[0] >= '2' && d[3] >= '2' && !(d[1] == '1' && d[2] == '1');
 }
 
+/* Issuer ranges (ISO/IEC 7812 IINs): Visa 4, Mastercard 51-55 and 2221-2720,
+ * Mir 2200-2204, Amex 34/37, JCB 35, Diners 30/36/38, Discover/UnionPay/RuPay/
+ * Elo/Maestro 5 and 6, UATP 1 (15 digits), Troy 9792, and RuPay 81/82. */
 static bool card_prefix(const char *d, size_t nd)
 {
 	int p2 = (d[0] - '0') * 10 + (d[1] - '0');
+	if (nd < 13) /* only Maestro issues 12-digit numbers */
+		return p2 == 50 || (p2 >= 56 && p2 <= 69);
+	if (d[0] == '1')
+		return nd == 15;
+	if (memcmp(d, "9792", 4) == 0 || p2 == 81 || p2 == 82)
+		return nd == 16;
 	if (d[0] == '4' || d[0] == '6' || (p2 >= 50 && p2 <= 55))
 		return true;
 	if (p2 == 34 || p2 == 37)
@@ -83,6 +93,52 @@ static bool card_prefix(const char *d, size_t nd)
 	if (p2 >= 22 && p2 <= 27)
 		return nd == 16;
 	return p2 >= 56 && p2 <= 58;
+}
+
+/*
+ * A national or 00-prefixed phone number written the way numbering plans
+ * group them, without a telling word: a trunk prefix 0 then a non-zero digit
+ * (DE, FR, UK, NL, BE, CH, AT, IT fixed, SE, TR, ZA, AU, JP, IE, ... national
+ * significant numbers of 8 to 11 digits after the 0), in 2 to 5 groups whose
+ * first holds the trunk 0 and the area/mobile prefix (2 to 5 digits) and the
+ * others 2 to 8 digits; "00" + country code with 11 to 15 digits; Brazil's
+ * (DD) NNNN-NNNN. Blanks, dashes, dots, or one dash then blanks (SE 070-123
+ * 45 67). Not when a code with digits goes on before it on the same line
+ * ("AA1 01 2345 6784": a longer identifier).
+ */
+static bool national_phone(const scan_ctx *c, size_t at, size_t n, const numtok *t)
+{
+	bool seps_ok = !t->mixed;
+	if (t->mixed) { /* a dash, then only blanks */
+		seps_ok = t->sep[0] == '-';
+		for (size_t i = 1; i + 1 < t->ngroups; i++)
+			seps_ok &= t->sep[i] == ' ';
+	}
+	if (!seps_ok || t->plus || t->ngroups < 2 || t->ngroups > 5 || shape(t, 3, 2, 4))
+		return false; /* 3-2-4 is the SSN layout, no numbering plan's */
+	if (at + n + 1 < c->seg_len && c->seg[at + n] == ' ' &&
+	    (unsigned)(c->seg[at + n + 1] - '0') < 10)
+		return false; /* more digit groups follow: a longer number */
+	if (at >= 2 && c->seg[at - 1] == ' ') { /* "AA1 01 2345 6784": part of a longer code */
+		size_t b = at - 1;
+		bool digit = false;
+		while (b > 0 && A_ALNUM_C(c->seg[b - 1]))
+			digit |= (unsigned)(c->seg[--b] - '0') < 10;
+		if (digit && b < at - 1)
+			return false;
+	}
+	if (t->paren) /* (11) 2345-6789, (11) 96123-4567 */
+		return t->glen[0] == 2 && t->d[0] != '0' && (t->nd == 10 || t->nd == 11) &&
+			t->ngroups == 3 && t->glen[2] == 4;
+	if (t->d[0] != '0')
+		return false;
+	for (size_t i = 1; i < t->ngroups; i++)
+		if (t->glen[i] < 2 || t->glen[i] > 8)
+			return false;
+	if (t->d[1] == '0') /* 00 + country code */
+		return t->nd >= 11 && t->nd <= 15 && t->glen[0] >= 4 && t->glen[0] <= 5 ? true :
+			t->nd >= 11 && t->nd <= 15 && t->glen[0] == 2 && t->ngroups >= 3;
+	return t->nd >= 9 && t->nd <= 12 && t->glen[0] >= 2 && t->glen[0] <= 5;
 }
 
 /* Classify the digits of [s, s+n) at segment offset `at`; 1 when something was emitted. */
@@ -129,9 +185,8 @@ static int classify(scan_ctx *c, size_t at, size_t n, unsigned ctx, bpg_error *e
 		    (t.paren && t.glen[0] == 3) || (t.ngroups == 2 && t.glen[0] == 3) ||
 		    (t.ngroups == 4 && t.glen[0] == 1 && t.glen[1] == 3)))
 			phone = true;
-		else if (t.nd >= 10 && t.nd <= 11 && t.d[0] == '0' && t.d[1] != '0' && t.ngroups == 3 &&
-		    !t.mixed && t.glen[0] >= 2 && t.glen[0] <= 4)
-			phone = true; /* national format with a trunk 0: 090-1234-5678 */
+		else if (national_phone(c, at, n, &t))
+			phone = true; /* national format: 030 12345678, 06 12 34 56 78, (11) 2345-6789 */
 		else if ((ctx & C_PHONE) && t.nd >= 7 && t.nd <= 15 && !(ctx & C_IDLIKE))
 			phone = true;
 		if (phone) {
@@ -142,8 +197,8 @@ static int classify(scan_ctx *c, size_t at, size_t n, unsigned ctx, bpg_error *e
 			EMIT(R_PHONE, synth);
 		}
 	}
-	if (t.nd >= 13 && t.nd <= 19 && !t.plus && !t.paren && card_prefix(t.d, t.nd) &&
-	    v_luhn(t.d, t.nd))
+	if (t.nd >= 12 && t.nd <= 19 && !t.plus && !t.paren && card_prefix(t.d, t.nd) &&
+	    (t.nd >= 13 || (ctx & C_CARD)) && v_luhn(t.d, t.nd))
 		EMIT(R_CREDIT_CARD, v_test_card(t.d));
 	if ((ctx & C_PASSPORT) && t.nd == 9 && !sep)
 		EMIT(R_US_PASSPORT, false);
@@ -172,6 +227,14 @@ static bool covered(const scan_ctx *c, size_t at)
 			return true;
 	}
 	return false;
+}
+
+static bool nd_all(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned)(s[i] - '0') >= 10)
+			return false;
+	return true;
 }
 
 int scan_on_number(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *next, bpg_error *err)
@@ -210,6 +273,23 @@ int scan_on_number(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *
 		return 0;
 	if ((c->keyself & (C_IDLIKE | C_TIME | C_VERSION)) && !(c->keyself & SPECIFIC))
 		return 0;
+	/* a compact birth date behind a birth-date keyword (its key, or the words
+	 * right before it, back to a comma or another number): 19850412, 12041985 */
+	if (n == 8 && nd_all(s, n) && v_date(s, n)) {
+		size_t b = ms;
+		while (b > 0 && ms - b < 24 && c->seg[b - 1] != ',' && c->seg[b - 1] != ';' &&
+		       c->seg[b - 1] != '\n' && (unsigned)(c->seg[b - 1] - '0') >= 10)
+			b--;
+		if (((c->keyself | c->keyctx) & C_DOB) ||
+		    (scan_words_classes(c->seg + b, ms - b, false) & C_DOB))
+			return scan_emit(c, R_DATE_OF_BIRTH, ms, n, false, err);
+	}
+	/* an SSN written with dots (078.05.1123) is no date or version */
+	if (dots == 2 && n == 11 && s[3] == '.' && s[6] == '.' && !(ctx & (C_VERSION | C_DOB))) {
+		rc = classify(c, ms, n, ctx | C_SSN, err);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+	}
 	/* dates: only a birth date is personal data */
 	if (slashes || dots || (dashes == 2 && n == 10 && (s[4] == '-' || s[2] == '-')) ||
 	    (dashes == 2 && n <= 10 && (n - 2 - (size_t)(s[1] == '-') <= 8) && (ctx & C_DOB))) {
@@ -287,10 +367,10 @@ static int on_iban(scan_ctx *c, size_t ms, size_t me, bpg_error *err)
 	size_t bl = 0, ends[40], ne = 0;
 
 	for (size_t i = ms; i < me && bl < sizeof(buf) - 1; i++) {
-		if (c->seg[i] == ' ')
+		if (c->seg[i] == ' ' || c->seg[i] == '-')
 			continue;
 		buf[bl++] = c->seg[i];
-		if (i + 1 == me || c->seg[i + 1] == ' ')
+		if (i + 1 == me || c->seg[i + 1] == ' ' || c->seg[i + 1] == '-')
 			ends[ne++] = i + 1;
 		if (ne == 40)
 			break;
@@ -299,7 +379,7 @@ static int on_iban(scan_ctx *c, size_t ms, size_t me, bpg_error *err)
 	for (size_t k = ne; k-- > 0;) {
 		size_t len = 0;
 		for (size_t i = ms; i < ends[k]; i++)
-			len += c->seg[i] != ' ';
+			len += c->seg[i] != ' ' && c->seg[i] != '-';
 		if (len >= 15 && len <= 34 && v_iban(buf, len))
 			return scan_emit(c, R_IBAN, ms, ends[k] - ms, false, err);
 	}
@@ -339,7 +419,7 @@ int scan_on_alpha(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *n
 		rc = on_iban(c, ms, me, err);
 		if (rc <= 0)
 			return rc;
-		if (!memchr(s, ' ', n))
+		if (!memchr(s, ' ', n) && !memchr(s, '-', n))
 			return on_id(c, ms, n, err);
 		return 0;
 	case 'I' << 8 | 'D':

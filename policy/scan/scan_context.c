@@ -24,12 +24,23 @@ static word_class words[] = {
 	{ "ssn", C_SSN }, { "ssns", C_SSN }, { "social", C_SSN }, { "socialsecurity", C_SSN },
 	{ "dob", C_DOB }, { "birth", C_DOB }, { "born", C_DOB }, { "birthday", C_DOB },
 	{ "birthdate", C_DOB }, { "dateofbirth", C_DOB },
+	/* birth date in the languages of the larger markets (ASCII spellings) */
+	{ "geburtsdatum", C_DOB }, { "geburtstag", C_DOB }, { "geboren", C_DOB },
+	{ "naissance", C_DOB }, { "nacimiento", C_DOB }, { "nascimento", C_DOB },
+	{ "nascita", C_DOB }, { "geboortedatum", C_DOB }, { "urodzenia", C_DOB },
+	{ "fodelsedatum", C_DOB },
 	{ "driver", C_DL }, { "drivers", C_DL }, { "driving", C_DL }, { "dl", C_DL },
 	{ "passport", C_PASSPORT }, { "travel", C_PASSPORT },
 	{ "bank", C_BANK }, { "acct", C_BANK }, { "routing", C_BANK },
 	{ "mrn", C_MRN }, { "medical", C_MRN }, { "chart", C_MRN },
 	{ "phone", C_PHONE }, { "telephone", C_PHONE }, { "tel", C_PHONE }, { "mobile", C_PHONE },
 	{ "cell", C_PHONE }, { "fax", C_PHONE }, { "msisdn", C_PHONE }, { "whatsapp", C_PHONE },
+	/* phone in the languages of the larger markets (ASCII spellings) */
+	{ "telefon", C_PHONE }, { "telefono", C_PHONE }, { "telefone", C_PHONE },
+	{ "telefoon", C_PHONE }, { "mobil", C_PHONE }, { "mobiel", C_PHONE }, { "movil", C_PHONE },
+	{ "celular", C_PHONE }, { "cellulare", C_PHONE }, { "handy", C_PHONE }, { "natel", C_PHONE },
+	{ "portable", C_PHONE }, { "telefonnummer", C_PHONE }, { "mobilnummer", C_PHONE },
+	{ "cellphone", C_PHONE }, { "mob", C_PHONE }, { "tlf", C_PHONE }, { "puhelin", C_PHONE },
 	{ "itin", C_ITIN }, { "taxpayer", C_ITIN }, { "tin", C_ITIN },
 	{ "nhs", C_NHS }, { "npi", C_NPI }, { "nino", C_NINO }, { "mbi", C_MBI },
 	{ "card", C_CARD }, { "credit", C_CARD }, { "pan", C_CARD }, { "visa", C_CARD },
@@ -40,6 +51,11 @@ static word_class words[] = {
 	{ "middlename", C_PERSONKEY }, { "forename", C_PERSONKEY },
 	{ "patient", C_NAME }, { "customer", C_NAME }, { "contact", C_NAME }, { "member", C_NAME },
 	{ "employee", C_NAME }, { "person", C_NAME }, { "user", C_NAME }, { "client", C_NAME },
+	{ "recipient", C_NAME }, { "sender", C_NAME }, { "holder", C_NAME }, { "cardholder", C_NAME },
+	{ "signer", C_NAME }, { "signatory", C_NAME }, { "guest", C_NAME }, { "passenger", C_NAME },
+	{ "applicant", C_NAME }, { "student", C_NAME }, { "buyer", C_NAME }, { "attendee", C_NAME },
+	{ "beneficiary", C_NAME }, { "insured", C_NAME }, { "subscriber", C_NAME },
+	{ "billing", C_NAME }, { "shipping", C_NAME }, { "owner", C_NAME }, { "assignee", C_NAME },
 	{ "street", C_ADDRESS }, { "address", C_ADDRESS }, { "addr", C_ADDRESS },
 	{ "line1", C_ADDRESS }, { "addressline1", C_ADDRESS }, { "streetaddress", C_ADDRESS },
 	{ "password", C_SECRET }, { "passwd", C_SECRET }, { "pwd", C_SECRET }, { "pass", C_SECRET },
@@ -64,11 +80,11 @@ static word_class words[] = {
 	{ "date", C_DATE },
 	/* words that make a secret-looking key something else */
 	{ "url", C_NOTSECRET }, { "uri", C_NOTSECRET }, { "endpoint", C_NOTSECRET },
-	{ "name", C_NOTSECRET }, { "type", C_NOTSECRET }, { "file", C_NOTSECRET },
+	{ "name", C_NOTSECRET | C_NAMEWORD }, { "type", C_NOTSECRET }, { "file", C_NOTSECRET },
 	{ "path", C_NOTSECRET }, { "public", C_NOTSECRET }, { "format", C_NOTSECRET },
 	{ "length", C_NOTSECRET }, { "len", C_NOTSECRET }, { "pattern", C_NOTSECRET },
 	{ "regex", C_NOTSECRET }, { "keystore", C_NOTSECRET }, { "keytab", C_NOTSECRET },
-	{ "keyfile", C_NOTSECRET }, { "csrf", C_NOTSECRET }, { "xsrf", C_NOTSECRET },
+	{ "keyfile", C_NOTSECRET }, { "csrf", C_NOTSECRET }, { "publishable", C_NOTSECRET }, { "xsrf", C_NOTSECRET },
 	{ "accessor", C_NOTSECRET }, { "policy", C_NOTSECRET }, { "mode", C_NOTSECRET },
 	{ "enabled", C_NOTSECRET }, { "required", C_NOTSECRET }, { "label", C_NOTSECRET },
 	{ "hint", C_NOTSECRET }, { "field", C_NOTSECRET }, { "header", C_NOTSECRET },
@@ -194,14 +210,20 @@ unsigned scan_words_classes(const char *s, size_t len, bool as_key)
 			if (wl[i] == 4 && memcmp(w[i], "auth", 4) == 0)
 				cls |= C_SECRET;
 		}
-		cls |= c & ~(unsigned)(C_IDLIKE | C_NOTSECRET | C_TIME | C_VERSION);
+		cls |= c & ~(unsigned)(C_IDLIKE | C_NOTSECRET | C_TIME | C_VERSION | C_NAMEWORD);
+		/* a CSRF token or a key documented as public is not a secret, wherever
+		 * the word stands (csrf_token, publicToken, publishableKey) */
+		if (as_key && (c & C_NOTSECRET) && ((wl[i] == 4 && (memcmp(w[i], "csrf", 4) == 0 ||
+		    memcmp(w[i], "xsrf", 4) == 0)) || (wl[i] == 6 && memcmp(w[i], "public", 6) == 0) ||
+		    (wl[i] == 11 && memcmp(w[i], "publishable", 11) == 0)))
+			cls |= C_NOTSECRET;
 	}
 	if (as_key) {
 		cls |= word_lookup(joined, jl); /* "apikey", "dateofbirth", "firstname" */
 		/* the last word says what the value is: token_url, private_key_id */
-		cls |= last_cls & (C_IDLIKE | C_NOTSECRET | C_TIME | C_VERSION);
+		cls |= last_cls & (C_IDLIKE | C_NOTSECRET | C_TIME | C_VERSION | C_NAMEWORD);
 		if (nw == 1)
-			cls |= last_cls;
+			cls |= last_cls | C_SOLEWORD;
 	} else {
 		cls |= last_cls & (C_TIME | C_VERSION);
 	}
@@ -279,4 +301,159 @@ bool v_first_name(const char *s, size_t n)
 			return true;
 	}
 	return false;
+}
+
+/* Words that name things, not people: a capitalised run holding one is no
+ * person's name (scenario, module, app and team names). */
+static const char *const thing_words[] = {
+	"the", "team", "support", "service", "services", "sales", "inc", "ltd", "llc", "gmbh", "corp",
+	"company", "group", "invoice", "invoices", "template", "order", "orders", "report", "sheet",
+	"sheets", "row", "rows", "contact", "contacts", "new", "watch", "update", "create", "sync",
+	"alert", "alerts", "module", "scenario", "router", "webhook", "webhooks", "data", "test",
+	"connection", "google", "microsoft", "slack", "teams", "gmail", "hubspot", "salesforce",
+	"notion", "airtable", "shopify", "stripe", "make", "zapier", "api", "http", "json", "email",
+	"customer", "customers", "name", "first", "last", "world", "admin", "user", "users", "account",
+	"my", "our", "your", "all", "list", "table", "file", "files", "folder", "drive", "calendar",
+	"event", "events", "message", "messages", "task", "tasks", "lead", "leads", "deal", "deals",
+	"record", "records", "form", "forms", "app", "bot", "channel", "workflow", "flow", "item",
+	"items", "product", "products", "payment", "payments", "daily", "weekly", "monthly", "team's",
+	"office", "street", "road", "avenue", "city", "hotel", "bank", "university", "hospital",
+	"department", "project", "board", "dashboard", "integration", "automation", "notification",
+	"and", "for", "with", "from", "to", "of", "in", "on", "by", "get", "send", "add", "set",
+	"technology", "tech", "news", "feed", "feeds", "blog", "media", "digital", "magazine",
+	"journal", "times", "post", "network", "solutions", "systems", "labs", "studio", "agency",
+	"global", "international", "partners", "consulting", "marketing", "software", "cloud",
+	"online", "store", "shop", "club", "foundation", "institute", "association", "council",
+};
+
+static bool thing_word(const char *w, size_t n)
+{
+	char low[16];
+	if (n >= sizeof(low))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)w[i]);
+	for (size_t i = 0; i < sizeof(thing_words) / sizeof(thing_words[0]); i++)
+		if (strlen(thing_words[i]) == n && memcmp(thing_words[i], low, n) == 0)
+			return true;
+	return false;
+}
+
+static bool particle(const char *w, size_t n)
+{
+	static const char *const p[] = { "da", "de", "do", "dos", "das", "del", "della", "di", "du",
+		"van", "von", "der", "den", "ter", "bin", "binti", "al", "el", "la", "le", "y", "e", "ibn",
+		"st", "mac" };
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		if (strlen(p[i]) == n && memcmp(p[i], w, n) == 0)
+			return true;
+	return false;
+}
+
+/* One word of a name: a capital (ASCII, or a UTF-8 letter) then letters,
+ * hyphens, apostrophes; 0 when it is not one, 2 when a particle, 3 when a
+ * word that names a thing. */
+static int name_word(const char *w, size_t n)
+{
+	unsigned char c0 = (unsigned char)w[0];
+	size_t lower = 0, upper_after = 0;
+	if (n == 0 || n > 24)
+		return 0;
+	if (c0 >= 'a' && c0 <= 'z')
+		return particle(w, n) ? 2 : 0;
+	if (!((c0 >= 'A' && c0 <= 'Z') || c0 >= 0xC3))
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		unsigned char ch = (unsigned char)w[i];
+		if (ch >= 'a' && ch <= 'z') {
+			lower++;
+		} else if (ch >= 'A' && ch <= 'Z') {
+			if (lower && !(w[i - 1] == '-' || w[i - 1] == '\'') &&
+			    !(i == 2 && w[0] == 'M' && w[1] == 'c') &&
+			    !(i == 3 && memcmp(w, "Mac", 3) == 0))
+				upper_after++;
+		} else if (ch >= 0x80) {
+			lower++;
+		} else if (ch != '-' && ch != '\'' && !(ch == '.' && i + 1 == n && n == 2)) {
+			return 0;
+		}
+	}
+	if (upper_after || (n > 1 && lower == 0 && !(n == 2 && w[1] == '.')))
+		return 0; /* HubSpot, ACME */
+	if (thing_word(w, n))
+		return 3;
+	for (size_t i = 1, b = 0; i <= n; i++) /* Event-App: each part of a hyphenated word */
+		if (i == n || w[i] == '-') {
+			if (b > 0 && thing_word(w + b, i - b))
+				return 3;
+			if (b == 0 && i < n && thing_word(w, i))
+				return 3;
+			b = i + 1;
+		}
+	{ /* English noun suffixes no personal name has: Construction, Management */
+		static const char *const suf[] = { "tion", "sion", "ment", "ness", "ship", "ware", "ology" };
+		for (size_t i = 0; i < sizeof(suf) / sizeof(suf[0]); i++) {
+			size_t sl = strlen(suf[i]);
+			if (n >= sl + 4 && memcmp(w + n - sl, suf[i], sl) == 0)
+				return 3;
+		}
+	}
+	return 1;
+}
+
+bool v_name_shaped(const char *s, size_t n, size_t min_words)
+{
+	size_t nw = 0, i = 0;
+	while (n && s[n - 1] == ' ')
+		n--;
+	while (i < n) {
+		size_t j = i;
+		int k;
+		while (j < n && s[j] != ' ')
+			j++;
+		if (j == i)
+			return false;
+		k = name_word(s + i, j - i);
+		if (k == 0 || k == 3 || (k == 2 && nw == 0))
+			return false;
+		nw += k == 1;
+		if (nw > 5)
+			return false;
+		i = j;
+		while (i < n && s[i] == ' ')
+			i++;
+	}
+	return nw >= min_words && nw >= 1;
+}
+
+size_t v_name_run(const char *s, size_t n, size_t *nwords)
+{
+	size_t i = 0, end = 0, nw = 0;
+	while (i < n && nw < 4) {
+		size_t j = i;
+		int k;
+		while (j < n && s[j] != ' ' && s[j] != ',' && s[j] != '\n' && s[j] != '\r' &&
+		       s[j] != '"' && s[j] != '!' && s[j] != ';' && s[j] != ':' && s[j] != '(' &&
+		       s[j] != '<' && s[j] != '\\' && !(s[j] == '.' && (j + 1 == n || s[j + 1] == ' ' || s[j + 1] == '\n')))
+			j++;
+		if (j == i)
+			break;
+		k = name_word(s + i, j - i);
+		if (k == 3) { /* "Construction Dive Technology": a thing's name */
+			nw = 0;
+			end = 0;
+			break;
+		}
+		if (k == 0 || (k == 2 && nw == 0))
+			break;
+		if (k == 1) {
+			nw++;
+			end = j;
+		}
+		if (j >= n || s[j] != ' ')
+			break;
+		i = j + 1;
+	}
+	*nwords = nw;
+	return end;
 }

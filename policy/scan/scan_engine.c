@@ -94,8 +94,17 @@ static bool slack_token_ok(const char *t, size_t n)
 
 	if (n < 20 || v_placeholder(t, n) || v_sequential(t + 5, n - 5))
 		return false;
-	if (strncmp(t, "xoxe-1-", 7) == 0 || strncmp(t, "xapp-1-", 7) == 0)
-		return n >= 40;
+	/* xoxe-1- (refresh), xapp-1- (app), xox?-1- (config tokens, after "xoxe."),
+	 * xoxa-2- / xoxr-1- (workspace and rotated tokens): a digit between dashes */
+	if (t[4] == '-' && n > 7 && isdigit((unsigned char)t[5]) && t[6] == '-') {
+		size_t alnum = 0;
+		for (size_t i = 7; i < n; i++)
+			alnum += isalnum((unsigned char)t[i]) != 0;
+		/* configuration and refresh tokens carry 140+ base64 bytes, app
+		 * tokens four dash-separated parts, workspace/rotated ones 20+ */
+		if ((t[3] == 'a' || t[3] == 'r') ? alnum >= 20 : t[1] == 'a' ? n >= 40 : n - 7 >= 100)
+			return v_entropy(t + 7, n - 7) >= 2.0; /* gitleaks' minimum for these */
+	}
 	seg_start = 5;
 	for (size_t i = 5; i <= n; i++) {
 		if (i == n || t[i] == '-') {
@@ -113,11 +122,33 @@ static bool slack_token_ok(const char *t, size_t n)
 	return nseg >= 2 && first_digits >= 5 && last_len >= 10;
 }
 
+/* "username:token", "user:password": words that name what belongs there */
+static bool placeholder_pair(const char *v, size_t n)
+{
+	static const char *w[] = { "user", "username", "login", "email", "token", "password", "pass",
+		"passwd", "secret", "key", "apikey", "api_key", "client_id", "client_secret", "id" };
+	const char *colon = memchr(v, ':', n);
+	size_t parts[2][2];
+	int hits = 0;
+
+	if (!colon)
+		return false;
+	parts[0][0] = 0, parts[0][1] = (size_t)(colon - v);
+	parts[1][0] = parts[0][1] + 1, parts[1][1] = n - parts[1][0];
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+			if (strlen(w[i]) == parts[k][1] && strncasecmp(v + parts[k][0], w[i], parts[k][1]) == 0) {
+				hits++;
+				break;
+			}
+	return hits == 2;
+}
+
 /* Curl credentials and credential-named assignments share this check. */
 static bool secret_value_ok(const char *v, size_t n, bool quoted)
 {
 	size_t digits = 0;
-	if (n == 0 || n > 512 || v_placeholder(v, n))
+	if (n == 0 || n > 512 || v_placeholder(v, n) || placeholder_pair(v, n))
 		return false;
 	if (n >= 21 && strncmp(v, "wJalrXUtnFEMI/K7MDENG", 21) == 0) /* AWS documentation key */
 		return false;
@@ -163,13 +194,29 @@ static bool secret_value_ok(const char *v, size_t n, bool quoted)
 }
 
 /* Values owned by a provider rule: that rule decides, not the generic one. */
+static bool openai_key(const char *t, size_t n)
+{
+	if (!t || n < 40 || strncmp(t, "sk-", 3) != 0 || v_placeholder(t, n))
+		return false;
+	return memmem(t, n, "T3BlbkFJ", 8) != NULL || strncmp(t, "sk-proj-", 8) == 0 ||
+		strncmp(t, "sk-svcacct-", 11) == 0 || strncmp(t, "sk-admin-", 9) == 0;
+}
+
 static bool provider_owned(const char *v, size_t n)
 {
 	static const char *pfx[] = { "xox", "xapp-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
-		"github_pat_", "sk_", "rk_", "pk_", "AKIA", "ASIA", "ABIA", "-----BEGIN" };
+		"github_pat_", "sk_", "rk_", "pk_", "AKIA", "ASIA", "ABIA", "-----BEGIN", "SG.",
+		"glpat-", "npm_", "AIza", "shpat_", "shpss_", "shpca_", "shppa_" };
+	size_t d = 0;
 	for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++)
 		if (n >= strlen(pfx[i]) && strncmp(v, pfx[i], strlen(pfx[i])) == 0)
 			return true;
+	if (openai_key(v, n))
+		return true;
+	while (d < n && isdigit((unsigned char)v[d]))
+		d++;
+	if (d >= 5 && d <= 16 && n - d == 36 && v[d] == ':' && v[d + 1] == 'A')
+		return true; /* Telegram bot token */
 	return memchr(v, ':', n) && n > 3 && memmem(v, n, "://", 3) != NULL;
 }
 
@@ -347,7 +394,8 @@ static size_t on_url_password(scan_ctx *c, size_t ms, size_t me, bpg_error *err,
 	if (start == ms)
 		return me;
 	colon = (size_t)((const char *)memchr(s + us, ':', at - us) - s);
-	if (is_placeholder_pass(s + colon + 1, at - colon - 1) || is_placeholder_pass(s + us, colon - us) ||
+	if (is_placeholder_pass(s + colon + 1, at - colon - 1) ||
+	    (colon > us && is_placeholder_pass(s + us, colon - us)) ||
 	    (colon - us == at - colon - 1 && memcmp(s + us, s + colon + 1, colon - us) == 0))
 		return me;
 	while (he < c->seg_len && (ISALNUM(s[he]) || s[he] == '.' || s[he] == '-'))
@@ -381,12 +429,181 @@ static int on_email(scan_ctx *c, size_t at, size_t me, bpg_error *err)
 		return 0;
 	if (ls >= 3 && memcmp(s + ls - 3, "://", 3) == 0)
 		return 0; /* a URL user name without password */
+	if (ls >= 4 && memcmp(s + ls - 4, "://:", 4) == 0)
+		return 0; /* a URL password with an empty user name (PASSWORD_IN_URL) */
 	for (tld = me; tld > at && s[tld - 1] != '.'; tld--)
 		;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (strlen(files[i]) == me - tld && strncasecmp(s + tld, files[i], me - tld) == 0)
 			return 0;
 	return scan_emit(c, R_EMAIL, ls, me - ls, v_synthetic_domain(s + at + 1, me - at - 1), err);
+}
+
+/* Bytes a URL is made of (what ends it: blanks, quotes, brackets, backslash). */
+static bool url_char(char ch)
+{
+	return (unsigned char)ch > ' ' && ch != '"' && ch != '\'' && ch != '<' && ch != '>' &&
+		ch != '\\' && ch != '`' && ch != '(' && ch != ')' && ch != '{' && ch != '}' && ch != '|';
+}
+
+/* The start of the URL around seg offset at: its scheme when "://" is within
+ * 512 bytes before it on the URL, else the start of the host-like run. */
+static size_t url_begin(const scan_ctx *c, size_t at)
+{
+	const char *s = c->seg;
+	size_t b = at;
+	while (b > 0 && at - b < 512 && url_char(s[b - 1]))
+		b--;
+	for (size_t i = b; i + 3 <= at; i++)
+		if (s[i] == ':' && s[i + 1] == '/' && s[i + 2] == '/') {
+			size_t k = i;
+			while (k > b && ISALNUM(s[k - 1]))
+				k--;
+			return k;
+		}
+	return b;
+}
+
+static size_t run_of(const char *s, size_t n, size_t p, const char *extra, size_t max)
+{
+	size_t q = p;
+	while (q < n && q - p < max && (ISALNUM(s[q]) || (s[q] && strchr(extra, s[q]))))
+		q++;
+	return q;
+}
+
+static bool has_letter_and_digit(const char *t, size_t n)
+{
+	bool l = false, d = false;
+	for (size_t i = 0; i < n; i++) {
+		l |= isalpha((unsigned char)t[i]) != 0;
+		d |= isdigit((unsigned char)t[i]) != 0;
+	}
+	return l && d;
+}
+
+/* discord(app).com/api[/vN]/webhooks/<id>/<token>, from "hooks/" at ms */
+static size_t on_discord(scan_ctx *c, size_t ms, size_t me, bpg_error *err, int *rc)
+{
+	const char *s = c->seg;
+	size_t n = c->seg_len, ub, ie, te;
+
+	if (ms < 3 || memcmp(s + ms - 3, "web", 3) != 0)
+		return me;
+	ub = url_begin(c, ms);
+	if (!memmem(s + ub, ms - ub, "discord", 7) || !memmem(s + ub, ms - ub, "/api/", 5))
+		return me;
+	ie = run_of(s, n, me, "", 20);
+	if (ie - me < 5 || ie >= n || s[ie] != '/')
+		return me;
+	te = run_of(s, n, ie + 1, "_-", 128);
+	if (te - ie - 1 < 20 || v_placeholder(s + ie + 1, te - ie - 1) ||
+	    !has_letter_and_digit(s + ie + 1, te - ie - 1))
+		return me;
+	*rc = scan_emit(c, R_DISCORD_WEBHOOK_URL, ub, te - ub, false, err);
+	return te;
+}
+
+/* <tenant>.webhook.office.com/webhookb2/<guid>@<guid>/IncomingWebhook/<hex>/<guid> */
+static size_t on_teams(scan_ctx *c, size_t ms, size_t me, bpg_error *err, int *rc)
+{
+	const char *s = c->seg;
+	size_t ub = url_begin(c, ms), te = run_of(s, c->seg_len, me, "@/-", 400);
+
+	if (te - me < 60 || !memmem(s + me, te - me, "@", 1) || v_repetitive(s + me, te - me))
+		return me;
+	*rc = scan_emit(c, R_TEAMS_WEBHOOK_URL, ub, te - ub, false, err);
+	return te;
+}
+
+/* maker.ifttt.com/trigger/<event>[/json]/with/key/<key> or /use/<key> */
+static size_t on_ifttt(scan_ctx *c, size_t ms, size_t me, bpg_error *err, int *rc)
+{
+	const char *s = c->seg;
+	size_t n = c->seg_len, p = me, ks, ke, ub;
+
+	if (ms < 6 || memcmp(s + ms - 6, "maker.", 6) != 0)
+		return me; /* Maker webhooks live on maker.ifttt.com (the feature pass reads "maker.") */
+	if (n - p >= 4 && memcmp(s + p, "use/", 4) == 0) {
+		p += 4;
+	} else if (n - p >= 8 && memcmp(s + p, "trigger/", 8) == 0) {
+		p = run_of(s, n, p + 8, "_-.%", 128);
+		if (n - p >= 5 && memcmp(s + p, "/json", 5) == 0)
+			p += 5;
+		if (n - p < 10 || memcmp(s + p, "/with/key/", 10) != 0)
+			return me;
+		p += 10;
+	} else {
+		return me;
+	}
+	ks = p;
+	ke = run_of(s, n, ks, "_-", 128);
+	if (ke - ks < 16 || ke - ks > 100 || (ke < n && url_char(s[ke]) && s[ke] != '/' &&
+	    s[ke] != '?' && s[ke] != '&' && s[ke] != '#' && s[ke] != ',' && s[ke] != ';') ||
+	    v_placeholder(s + ks, ke - ks) || !has_letter_and_digit(s + ks, ke - ks) ||
+	    v_sequential(s + ks, ke - ks))
+		return me;
+	ub = url_begin(c, ms);
+	*rc = scan_emit(c, R_IFTTT_WEBHOOK_KEY, ub, ke - ub, false, err);
+	return ke;
+}
+
+/* Power Automate / Logic Apps HTTP trigger: .../workflows/<id>/triggers/<name>/paths/invoke?...sig=<sig> */
+static size_t on_power_automate(scan_ctx *c, size_t ms, size_t me, bpg_error *err, int *rc)
+{
+	const char *s = c->seg;
+	size_t n = c->seg_len, ub, ue, p;
+
+	if (ms < 7 || memcmp(s + ms - 7, "/paths/", 7) != 0)
+		return me;
+	ub = url_begin(c, ms);
+	if (!memmem(s + ub, ms - ub, "/workflows/", 11) || !memmem(s + ub, ms - ub, "/triggers/", 10))
+		return me;
+	for (ue = me; ue < n && ue - me < 2048 && url_char(s[ue]); ue++)
+		;
+	for (p = me - 1; p + 5 < ue; p++) {
+		size_t ve;
+		if ((s[p] != '?' && s[p] != '&') || memcmp(s + p + 1, "sig=", 4) != 0)
+			continue;
+		ve = run_of(s, ue, p + 5, "%_-", 200);
+		if (ve - p - 5 >= 20 && !v_placeholder(s + p + 5, ve - p - 5) &&
+		    (ve == ue || s[ve] == '&' || s[ve] == '#')) {
+			*rc = scan_emit(c, R_POWER_AUTOMATE_URL, ub, ue - ub, false, err);
+			return ue;
+		}
+	}
+	return me;
+}
+
+/* <5-16 digit bot id>:A<34> (Telegram), the match being ":A…" */
+static size_t on_telegram(scan_ctx *c, size_t ms, size_t me, bpg_error *err, int *rc)
+{
+	const char *s = c->seg;
+	size_t ds = ms;
+
+	while (ds > 0 && ms - ds <= 16 && isdigit((unsigned char)s[ds - 1]))
+		ds--;
+	if (ms - ds < 5 || ms - ds > 16)
+		return me;
+	if (ds > 0 && (ISALNUM(s[ds - 1]) || s[ds - 1] == '_') &&
+	    !(ds >= 4 && memcmp(s + ds - 4, "/bot", 4) == 0))
+		return me;
+	if (v_repetitive(s + ms + 2, me - ms - 2) || v_placeholder(s + ms + 1, me - ms - 1) ||
+	    !has_letter_and_digit(s + ms + 1, me - ms - 1))
+		return me;
+	*rc = scan_emit(c, R_TELEGRAM_BOT_TOKEN, ds, me - ds, false, err);
+	return me;
+}
+
+static int prefixed_token(scan_ctx *c, scan_rule r, size_t ms, size_t me, size_t plen,
+	bpg_error *err)
+{
+	const char *t = c->seg + ms;
+	size_t n = me - ms;
+	if (v_placeholder(t, n) || v_repetitive(t + plen, n - plen) || v_sequential(t + plen, n - plen) ||
+	    v_entropy(t + plen, n - plen) < 3.0)
+		return 0;
+	return scan_emit(c, r, ms, n, false, err);
 }
 
 static int on_secret(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t *next,
@@ -437,7 +654,7 @@ static int on_secret(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t
 		size_t ts = me;
 		while (ts > ms && ISALNUM(c->seg[ts - 1]))
 			ts--;
-		if (me - ts >= 8 && !v_repetitive(c->seg + ts, me - ts) &&
+		if (me - ts >= 6 && !v_repetitive(c->seg + ts, me - ts) &&
 		    !(me < c->seg_len && (c->seg[me] == '=' || c->seg[me] == '?')))
 			rc = scan_emit(c, R_ZAPIER_WEBHOOK_URL, url_start(c, ms), me - url_start(c, ms), false, err);
 		break;
@@ -454,6 +671,40 @@ static int on_secret(scan_ctx *c, const char *mark, size_t ms, size_t me, size_t
 	}
 	case 'P' << 8 | 'U':
 		*next = on_url_password(c, ms, me, err, &rc);
+		break;
+	case 'D' << 8 | 'C':
+		*next = on_discord(c, ms, me, err, &rc);
+		break;
+	case 'T' << 8 | 'M':
+		*next = on_teams(c, ms, me, err, &rc);
+		break;
+	case 'I' << 8 | 'F':
+		*next = on_ifttt(c, ms, me, err, &rc);
+		break;
+	case 'P' << 8 | 'A':
+		*next = on_power_automate(c, ms, me, err, &rc);
+		break;
+	case 'T' << 8 | 'G':
+		*next = on_telegram(c, ms, me, err, &rc);
+		break;
+	case 'S' << 8 | 'G':
+		rc = prefixed_token(c, R_SENDGRID_KEY, ms, me, 3, err);
+		break;
+	case 'G' << 8 | 'L':
+		rc = prefixed_token(c, R_GITLAB_TOKEN, ms, me, 6, err);
+		break;
+	case 'N' << 8 | 'P':
+		rc = prefixed_token(c, R_NPM_TOKEN, ms, me, 4, err);
+		break;
+	case 'G' << 8 | 'K':
+		rc = prefixed_token(c, R_GOOGLE_API_KEY, ms, me, 4, err);
+		break;
+	case 'S' << 8 | 'H':
+		rc = prefixed_token(c, R_SHOPIFY_TOKEN, ms, me, 6, err);
+		break;
+	case 'O' << 8 | 'A':
+		if (openai_key(t, n))
+			rc = prefixed_token(c, R_OPENAI_KEY, ms, me, 3, err);
 		break;
 	case 'E' << 8 | 'M':
 		rc = on_email(c, ms, me, err);
@@ -598,6 +849,103 @@ static bool ipv6_possible(const char *s, size_t n)
 	return false;
 }
 
+static bool word_in(const char *w, size_t n, const char *const *list, size_t nl)
+{
+	char low[24];
+	if (n == 0 || n >= sizeof(low))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		low[i] = (char)((unsigned char)w[i] < 0x80 ? tolower((unsigned char)w[i]) : w[i]);
+	for (size_t i = 0; i < nl; i++)
+		if (list[i][0] == low[0] && strlen(list[i]) == n && memcmp(list[i], low, n) == 0)
+			return true;
+	return false;
+}
+
+/* The word that ends at s[e) (letters and UTF-8 bytes), as [*ws, e). */
+static size_t word_before(const char *s, size_t e, size_t *ws, size_t max)
+{
+	size_t b = e;
+	while (b > 0 && e - b < max && (A_ALPHA(s[b - 1]) || (unsigned char)s[b - 1] >= 0x80))
+		b--;
+	*ws = b;
+	return e - b;
+}
+
+/*
+ * Does what stands before the capital at i say a person's name follows? A
+ * greeting ("Hello", "Dear", "Hola"), a label ("Name:", "Contact:"), or a
+ * sign-off ending the previous line or the same one ("Regards,", "Cheers,").
+ */
+static bool name_context(const char *s, size_t i)
+{
+	static const char *const greet[] = { "hello", "hi", "dear", "hey", "hallo", "hola", "ola",
+		"bonjour", "ciao", "salut", "hej", "liebe", "lieber", "querido", "querida", "caro",
+		"cara", "beste", "witaj", "geehrte", "geehrter", "greetings", "welcome", "thanks" };
+	static const char *const label[] = { "name", "contact", "attn", "patient", "customer",
+		"recipient", "nombre", "nome", "nom", "navn", "naam", "signed", "from", "imie" };
+	static const char *const signoff[] = { "regards", "cheers", "sincerely", "thanks", "best",
+		"wishes", "yours", "grüße", "gruesse", "grüßen", "saludos", "cordialement", "atenciosamente",
+		"pozdrawiam", "groeten", "saluti", "abrazos", "obrigado", "obrigada", "gracias", "merci",
+		"danke", "cumprimentos", "regards", "thank", "you" };
+	size_t p = i, ws, wl;
+	char pc;
+
+	while (p > 0 && (s[p - 1] == ' ' || s[p - 1] == '\t'))
+		p--;
+	if (p == 0)
+		return false;
+	/* cheap exits first: this runs at every capitalised word */
+	pc = s[p - 1];
+	if (A_ALPHA(pc)) {
+#define B(ch) (1u << ((ch) - 'a'))
+		/* the last two letters of the greetings (hello, dear, hola, ciao, salut,
+		 * hej, liebe, querido, beste, witaj, greetings, welcome, thanks, ...) */
+		static const uint32_t last2[26] = {
+			['a' - 'a'] = B('o') | B('r') | B('j'), ['b' - 'a'] = B('e'),
+			['d' - 'a'] = B('o') | B('a'), ['e' - 'a'] = B('y') | B('j') | B('r'),
+			['g' - 'a'] = B('s'), ['h' - 'a'] = B('i'), ['k' - 'a'] = B('s'),
+			['l' - 'a'] = B('o') | B('a'), ['m' - 'a'] = B('e'), ['r' - 'a'] = B('o') | B('a'),
+			['t' - 'a'] = B('e'), ['u' - 'a'] = B('r') | B('t'),
+		};
+#undef B
+		/* first letters of the greetings: b c d g h l o q s t w */
+		static const uint32_t first = 1u << 1 | 1u << 2 | 1u << 3 | 1u << 6 | 1u << 7 |
+			1u << 11 | 1u << 14 | 1u << 16 | 1u << 18 | 1u << 19 | 1u << 22;
+		if (p == i || p < 2 || !A_ALPHA(s[p - 2]) ||
+		    !((last2[(s[p - 2] | 0x20) - 'a'] >> ((pc | 0x20) - 'a')) & 1))
+			return false;
+		wl = word_before(s, p, &ws, 10); /* no greeting is longer than 9 letters */
+		return wl >= 2 && wl <= 9 && A_ALPHA(s[ws]) &&
+			((first >> ((s[ws] | 0x20) - 'a')) & 1) &&
+			word_in(s + ws, wl, greet, sizeof(greet) / sizeof(greet[0]));
+	}
+	if (pc != ':' && pc != ',' && pc != '-' && pc != '\n' && pc != '\r')
+		return false;
+	if (s[p - 1] == ':' || s[p - 1] == ',' || s[p - 1] == '-') {
+		char sep = s[p - 1];
+		size_t q = p - 1;
+		while (q > 0 && s[q - 1] == ' ')
+			q--;
+		wl = word_before(s, q, &ws, 23);
+		if (sep == ':' || sep == '-')
+			return word_in(s + ws, wl, label, sizeof(label) / sizeof(label[0]));
+		return word_in(s + ws, wl, signoff, sizeof(signoff) / sizeof(signoff[0])) ||
+			word_in(s + ws, wl, greet, sizeof(greet) / sizeof(greet[0]));
+	}
+	if (s[p - 1] == '\n' || s[p - 1] == '\r') { /* a sign-off on the line before */
+		size_t q = p - 1;
+		while (q > 0 && (s[q - 1] == '\r' || s[q - 1] == '\n' || s[q - 1] == ' '))
+			q--;
+		if (q > 0 && (s[q - 1] == ',' || s[q - 1] == '!'))
+			q--;
+		wl = word_before(s, q, &ws, 23);
+		return word_in(s + ws, wl, signoff, sizeof(signoff) / sizeof(signoff[0]));
+	}
+	wl = word_before(s, p, &ws, 23);
+	return wl && ws + wl == p && word_in(s + ws, wl, greet, sizeof(greet) / sizeof(greet[0]));
+}
+
 /* Capitalised words that are common given names (a C loop: a regex branch
  * starting at every capital letter costs more than the rest together). */
 static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
@@ -619,6 +967,17 @@ static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
 			if (!A_UPPER(s[i]) || A_ALNUM(prev) || prev == '@' || prev == '.' ||
 			    prev == '_' || prev == '-')
 				continue;
+		}
+		if (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\n' || s[i - 1] == '\t' ||
+		    s[i - 1] == '\r') && name_context(s, i)) { /* a name of two words or more, from anywhere */
+			size_t words, e = v_name_run(s + i, n - i, &words);
+			if (words >= 2) {
+				int rc = scan_emit(c, R_PERSON_NAME, i, e, false, err);
+				if (rc < 0)
+					return rc;
+				i += e;
+				continue;
+			}
 		}
 		for (j = i + 1; j < n && j - i <= 15 && A_LOWER(s[j]); j++)
 			;
@@ -686,8 +1045,10 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 	const char *v = c->seg;
 	size_t n = c->seg_len, digits = 0, alpha = 0, spaces = 0;
 
-	if (!(k & (C_SECRET | C_PERSONKEY | C_ADDRESS | C_DOB | C_MRN)))
-		return 0;
+	if (!(k & (C_SECRET | C_PERSONKEY | C_ADDRESS | C_DOB | C_MRN)) &&
+	    !((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME)) &&
+	    !((k & (C_SOLEWORD | C_NAME)) == (C_SOLEWORD | C_NAME)))
+		return 0; /* most keys ("name" of a module among them) ask nothing */
 	if (n == 0 || n > 512 || v_placeholder(v, n))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
@@ -698,7 +1059,13 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 	if ((k & C_SECRET) && !(k & (C_NOTSECRET | C_IDLIKE)) && c->seg_found == 0)
 		return secret_value(c, k | c->keyctx, 0, n, true, err);
 	if ((k & C_PERSONKEY) && !found(c, R_PERSON_NAME) && alpha > 0 && digits == 0 &&
-	    isupper((unsigned char)v[0]) && spaces < 4)
+	    ((isupper((unsigned char)v[0]) && spaces < 4) || v_name_shaped(v, n, 1)))
+		return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
+	/* "…Name" under a person noun (contactName, customer_name, {"recipient": {"name"}}),
+	 * or the person noun alone as the key ({"signer": "…"}) */
+	if ((((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME)) ||
+	     (k & (C_SOLEWORD | C_NAME)) == (C_SOLEWORD | C_NAME)) && !found(c, R_PERSON_NAME) &&
+	    digits == 0 && v_name_shaped(v, n, 2))
 		return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
 	if ((k & C_ADDRESS) && !(k & (C_EMAIL | C_IP | C_NOTSECRET)) && !found(c, R_STREET_ADDRESS) &&
 	    !c->seg_found && digits > 0 && alpha > 1 && spaces > 0)

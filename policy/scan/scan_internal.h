@@ -18,7 +18,9 @@ typedef enum {
 	R_STREET_ADDRESS, R_CRYPTO_WALLET, R_PRIVATE_KEY, R_AWS_ACCESS_KEY, R_AWS_SECRET_KEY,
 	R_GENERIC_API_KEY, R_JWT, R_SLACK_TOKEN, R_SLACK_WEBHOOK_URL, R_GITHUB_TOKEN,
 	R_STRIPE_KEY, R_PASSWORD_IN_URL, R_MAKE_WEBHOOK_URL, R_MAKE_API_TOKEN,
-	R_ZAPIER_WEBHOOK_URL, R_COUNT
+	R_ZAPIER_WEBHOOK_URL, R_DISCORD_WEBHOOK_URL, R_TELEGRAM_BOT_TOKEN, R_IFTTT_WEBHOOK_KEY,
+	R_POWER_AUTOMATE_URL, R_TEAMS_WEBHOOK_URL, R_SENDGRID_KEY, R_GITLAB_TOKEN, R_NPM_TOKEN,
+	R_GOOGLE_API_KEY, R_SHOPIFY_TOKEN, R_OPENAI_KEY, R_COUNT
 } scan_rule;
 
 typedef struct {
@@ -38,6 +40,8 @@ enum {
 	C_SECRET = 1u << 16, C_AWS = 1u << 17, C_MAKE = 1u << 18, C_IDLIKE = 1u << 19,
 	C_TIME = 1u << 20, C_VERSION = 1u << 21, C_MEDLIC = 1u << 22, C_PERSONKEY = 1u << 23,
 	C_NOTSECRET = 1u << 24, C_DATE = 1u << 25, C_MBI = 1u << 26,
+	C_NAMEWORD = 1u << 27, /* the key's last word is "name" (contactName, customer_name) */
+	C_SOLEWORD = 1u << 28, /* the key is a single word (signer, recipient) */
 };
 
 /* Classes of an identifier or of a run of words (camelCase, snake_case, kebab). */
@@ -195,6 +199,14 @@ bool v_ipv4_public(const char *s, size_t n, bool *synthetic);
 bool v_ipv6_public(const char *s, size_t n, bool *synthetic);
 bool v_test_card(const char *digits);
 bool v_first_name(const char *s, size_t n);
+/* A person's name by its shape, from any culture: 1..5 capitalised words
+ * (non-ASCII letters welcome) and name particles (da, van, bin, ...), no
+ * digits, no CamelCase inside a word, no word that names a thing (Team,
+ * Invoice, Sheets, ...). min_words: 2 outside name keys. */
+bool v_name_shaped(const char *s, size_t n, size_t min_words);
+/* The length of the name-shaped run of words at s (0: none), at most 4 words,
+ * stopping at the end of the line, a comma or any byte no name has. */
+size_t v_name_run(const char *s, size_t n, size_t *words);
 bool v_date(const char *s, size_t n);
 
 #endif

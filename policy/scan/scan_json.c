@@ -4,8 +4,11 @@
  * pointer and the key context of the current value, and hands every string
  * (decoded, with a map back to raw offsets) and every number held by a
  * telling key to the matcher. No recursion: an explicit stack bounded by
- * BPG_SCAN_MAX_DEPTH. Any syntax error returns BPG_EINVALID and the caller
- * scans the text as plain text instead.
+ * BPG_SCAN_MAX_DEPTH. The commonest syntax errors are read as their obvious
+ * repair (a trailing comma, a repeated comma, a missing comma between two
+ * members or elements, brackets left open at the end), so the findings are
+ * those of the repaired file; any other syntax error returns BPG_EINVALID
+ * and the caller scans the text as plain text instead.
  */
 #include "scan_internal.h"
 
@@ -514,7 +517,10 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			c->released = p;
 		}
 		if (p >= len) {
-			rc = (depth == 0 && state == S_AFTER) ? 0 : BPG_EINVALID;
+			/* a document cut short after a complete value (unclosed
+			 * brackets) is read as if they were closed */
+			rc = (state == S_AFTER || (depth > 0 && (state == S_KEY_OR_END ||
+			      state == S_VALUE_OR_END))) ? 0 : BPG_EINVALID;
 			goto done;
 		}
 		switch (state) {
@@ -554,7 +560,9 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				bool esc;
 				if ((rc = string_end(b, len, p, &end, &esc)) < 0)
 					goto done;
-				c->keyself = keyself | (value_key ? st[depth].sibling : 0);
+				/* a "value" member takes its sibling's classes, but is no name key itself */
+				c->keyself = value_key ? (keyself | st[depth].sibling) &
+					~(unsigned)(C_SOLEWORD | C_NAMEWORD) : keyself;
 				c->keyctx = keyctx;
 				if ((rc = scan_string_value(c, p, end, esc, err)) < 0)
 					goto done;
@@ -668,8 +676,33 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				rc = BPG_EINVALID; /* trailing bytes after the document */
 				goto done;
 			}
-			if (b[p] == ',') {
+			if (b[p] == ',' && p + 1 < len && b[p + 1] == '"') { /* the common case */
 				p++;
+				if (st[depth].is_obj) {
+					state = S_KEY;
+				} else {
+					st[depth].idx++;
+					state = S_VALUE_OR_END;
+				}
+			} else if (b[p] == ',') {
+				/* Tolerated like the obvious repair, so a file with one bad
+				 * comma gives the findings of its repaired copy: repeated
+				 * commas count once, a comma before the closer is dropped. */
+				size_t q = p + 1;
+				for (;;) {
+					while (q < len && (b[q] == ' ' || b[q] == '\n' || b[q] == '\r' || b[q] == '\t'))
+						q++;
+					if (q < len && b[q] == ',')
+						q++;
+					else
+						break;
+				}
+				if (q < len && b[q] == (st[depth].is_obj ? '}' : ']')) {
+					p = q + 1;
+					depth--;
+					break;
+				}
+				p = q;
 				if (st[depth].is_obj) {
 					state = S_KEY;
 				} else {
@@ -679,22 +712,19 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			} else if (b[p] == (st[depth].is_obj ? '}' : ']')) {
 				p++;
 				depth--;
-				if (depth > 0 && !st[depth].is_obj) {
-					/* restore the array's pointer for the next element */
+			} else if (st[depth].is_obj ? b[p] == '"' : (b[p] == '"' || b[p] == '{' ||
+			           b[p] == '[' || b[p] == '-' || (b[p] >= '0' && b[p] <= '9') ||
+			           b[p] == 't' || b[p] == 'f' || b[p] == 'n')) {
+				/* a missing comma between two members or elements */
+				if (st[depth].is_obj) {
+					state = S_KEY;
+				} else {
+					st[depth].idx++;
+					state = S_VALUE_OR_END;
 				}
 			} else {
 				rc = BPG_EINVALID;
 				goto done;
-			}
-			if (state == S_VALUE_OR_END && p < len) {
-				/* an element after ',' must exist: "]" right after "," is invalid */
-				size_t q = p;
-				while (q < len && (b[q] == ' ' || b[q] == '\n' || b[q] == '\r' || b[q] == '\t'))
-					q++;
-				if (q < len && b[q] == ']') {
-					rc = BPG_EINVALID;
-					goto done;
-				}
 			}
 			break;
 		}

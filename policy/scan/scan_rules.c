@@ -44,6 +44,17 @@ const scan_rule_info scan_rule_table[R_COUNT] = {
 	[R_MAKE_WEBHOOK_URL] = { "MAKE_WEBHOOK_URL", BPG_SCAN_SECRET, "anyone with this URL can start the scenario: regenerate it, keep it out of fixtures" },
 	[R_MAKE_API_TOKEN] = { "MAKE_API_TOKEN", BPG_SCAN_SECRET, "revoke the Make API token (Profile > API)" },
 	[R_ZAPIER_WEBHOOK_URL] = { "ZAPIER_WEBHOOK_URL", BPG_SCAN_SECRET, "regenerate the Zapier catch hook" },
+	[R_DISCORD_WEBHOOK_URL] = { "DISCORD_WEBHOOK_URL", BPG_SCAN_SECRET, "delete the Discord webhook and create a new one" },
+	[R_TELEGRAM_BOT_TOKEN] = { "TELEGRAM_BOT_TOKEN", BPG_SCAN_SECRET, "revoke the bot token with @BotFather (/revoke)" },
+	[R_IFTTT_WEBHOOK_KEY] = { "IFTTT_WEBHOOK_KEY", BPG_SCAN_SECRET, "regenerate the IFTTT Webhooks key (Webhooks settings)" },
+	[R_POWER_AUTOMATE_URL] = { "POWER_AUTOMATE_URL", BPG_SCAN_SECRET, "anyone with the sig= URL can run the flow: regenerate the trigger URL" },
+	[R_TEAMS_WEBHOOK_URL] = { "TEAMS_WEBHOOK_URL", BPG_SCAN_SECRET, "remove the Teams incoming webhook and create a new one" },
+	[R_SENDGRID_KEY] = { "SENDGRID_KEY", BPG_SCAN_SECRET, "delete the SendGrid API key" },
+	[R_GITLAB_TOKEN] = { "GITLAB_TOKEN", BPG_SCAN_SECRET, "revoke the GitLab token" },
+	[R_NPM_TOKEN] = { "NPM_TOKEN", BPG_SCAN_SECRET, "revoke the npm token (npm token revoke)" },
+	[R_GOOGLE_API_KEY] = { "GOOGLE_API_KEY", BPG_SCAN_SECRET, "delete or restrict the Google API key" },
+	[R_SHOPIFY_TOKEN] = { "SHOPIFY_TOKEN", BPG_SCAN_SECRET, "rotate the Shopify access token" },
+	[R_OPENAI_KEY] = { "OPENAI_KEY", BPG_SCAN_SECRET, "revoke the OpenAI API key" },
 };
 
 const char *bpg_scan_rule_hint(const char *rule)
@@ -76,9 +87,20 @@ static const char pat_secret[] =
 	"|" NB "[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}+(?![A-Za-z0-9])(*MARK:ST)"
 	"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,1000}+\\.[A-Za-z0-9_-]{2,6000}+(?:\\.[A-Za-z0-9_-]{0,1000}+)?(*MARK:JW)"
 	"|hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_+-]{20,200}+(*MARK:SW)"
+	"|hooks/(*MARK:DC)"
+	"|hook\\.office\\.com/webhookb2/(*MARK:TM)"
+	"|ifttt\\.com/(*MARK:IF)"
+	"|invoke\\?(*MARK:PA)"
+	"|(?<=[0-9]):A[A-Za-z0-9_-]{34}(?![A-Za-z0-9_-])(*MARK:TG)"
+	"|" NB "SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])(*MARK:SG)"
+	"|" NB "glpat-[A-Za-z0-9_-]{20}(?![A-Za-z0-9_-])(*MARK:GL)"
+	"|" NB "npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])(*MARK:NP)"
+	"|" NB "AIza[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])(*MARK:GK)"
+	"|" NB "shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?![A-Za-z0-9])(*MARK:SH)"
+	"|" NB "sk-[A-Za-z0-9_-]{20,250}+(*MARK:OA)"
 	"|hooks\\.zapier\\.com/hooks/catch/(?:[0-9]{1,12}/)?[A-Za-z0-9]{1,64}+(*MARK:ZW)"
 	"|hook\\.(?:[a-z0-9-]{1,20}\\.)?(?:make\\.com|integromat\\.com|make\\.celonis\\.com)/[A-Za-z0-9_-]{1,80}+(*MARK:MW)"
-	"|://[^\\s/?#@\"'<>:\\\\]{1,128}:[^\\s/?#@\"'<>\\\\]{1,256}@(*MARK:PU)"
+	"|://[^\\s/?#@\"'<>:\\\\]{0,128}:[^\\s/?#@\"'<>\\\\]{1,256}@(*MARK:PU)"
 	"|(?<=[A-Za-z0-9._%+-])@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.){1,8}"
 	"(?:[A-Za-z]{2,24}|xn--[A-Za-z0-9-]{1,59})(?![A-Za-z0-9-])(*MARK:EM)"
 	"|(?<![A-Za-z0-9_])(?:bc1[02-9ac-hj-np-z]{11,87}+|[13][1-9A-HJ-NP-Za-km-z]{25,34}+)(?![A-Za-z0-9])(*MARK:CW)";
@@ -99,7 +121,7 @@ static const char pat_alpha[] =
 	"|" NB "(?i:[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D])(?![A-Za-z0-9])(*MARK:NI)"
 	"|" NB "[1-9](?i:[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?"
 	"[AC-HJKMNP-RT-Y]{2}[0-9]{2})(?![A-Za-z0-9])(*MARK:MB)"
-	"|" NB "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{1,4}+){2,8}+(*MARK:IB)"
+	"|" NB "[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]{1,4}+){2,8}+(*MARK:IB)"
 	"|" NB "(?=[0-9]{0,16}[A-Z])(?=[A-Z]{0,4}[0-9])[A-Z0-9]{6,17}+(?![A-Za-z0-9])(*MARK:ID)"
 	"|" NB "[0-9]{1,6} (?:[A-Z][A-Za-z'.-]{0,20} ){1,3}"
 	"(?i:street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"

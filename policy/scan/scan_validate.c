@@ -322,7 +322,7 @@ bool v_placeholder(const char *s, size_t n)
 {
 	static const char *words[] = { "example", "your_", "your-", "yourapi", "_here", "redacted",
 		"placeholder", "changeme", "change_me", "dummy", "<", "xxxx", "****", "...", "${",
-		"{{", "$(", "%s", "replace_me", "insert_", "todo", "randomstring" };
+		"{{", "$(", "%s", "replace_me", "insert_", "todo", "randomstring", "fake", "sample" };
 
 	while (n && (s[0] == ' ' || s[0] == '\t')) s++, n--;
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
@@ -340,6 +340,8 @@ bool v_placeholder(const char *s, size_t n)
 		size_t ln = n < sizeof(low) ? n : sizeof(low);
 		for (size_t i = 0; i < ln; i++)
 			low[i] = (char)tolower((unsigned char)s[i]);
+		if (ln >= 8 && memcmp(low + ln - 4, "here", 4) == 0)
+			return true; /* YourTokenHere, api-key-here */
 		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 			if (memmem(low, ln, words[i], strlen(words[i]))) {
 			/* template markers count only when they wrap most of the value */
@@ -456,10 +458,36 @@ bool v_test_card(const char *d)
 }
 
 /* 1999-12-31, 31.12.1999, 12/31/1999, 3 March 1971, March 3, 1971: plausible as a birth date. */
+/* YYYYMMDD, DDMMYYYY or MMDDYYYY written without separators */
+static bool compact_date(const char *s, size_t n)
+{
+	int v[8];
+	if (n != 8)
+		return false;
+	for (size_t i = 0; i < 8; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		v[i] = s[i] - '0';
+	}
+	{
+		int y = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3], m = v[4] * 10 + v[5], d = v[6] * 10 + v[7];
+		if (y >= 1900 && y <= 2099 && m >= 1 && m <= 12 && d >= 1 && d <= 31)
+			return true;
+	}
+	{
+		int a = v[0] * 10 + v[1], b = v[2] * 10 + v[3], y = v[4] * 1000 + v[5] * 100 + v[6] * 10 + v[7];
+		if (y < 1900 || y > 2099)
+			return false;
+		return (a >= 1 && a <= 31 && b >= 1 && b <= 12) || (a >= 1 && a <= 12 && b >= 1 && b <= 31);
+	}
+}
+
 bool v_date(const char *s, size_t n)
 {
 	int nums[3] = {0}, k = 0, digits = 0;
 	bool month_word = false;
+	if (compact_date(s, n))
+		return true;
 	for (size_t i = 0; i < n && k < 3; i++) {
 		if (isdigit((unsigned char)s[i])) {
 			/* saturate: a long digit run is no year, and must not overflow */
