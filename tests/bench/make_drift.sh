@@ -63,7 +63,7 @@ json.dump({"version": 1, "environments": {"prod": {"branch": "refs/heads/main", 
           open(".bpgate/policy.json", "w"), indent=2)
 P
   git add -A; git commit -qm bench
-  bpgate audit keygen bench/audit --out "$d/audit" >/dev/null
+  bpgate audit keygen bench/audit --out "$d/audit" >/dev/null 2>&1
   git config bpgate.auditDir "$d/auditlog"; git config bpgate.auditKey "$d/audit.skey"
   bpgate make deploy --env prod >/dev/null
   measure() { # measure LABEL EXPECTED-EXIT
@@ -82,7 +82,7 @@ P
     printf '%-10s %-8s %-10s %s (%s-%s)\n' "$N" "$1" "$req" "$med" "$(echo "$sorted" | head -1)" "$(echo "$sorted" | tail -1)"
   }
   measure clean 0
-  python3 "$src/tests/make/ctl.py" --port-file port --token "$TOKEN" call PATCH "scenarios/1000?confirmed=true" \
+  python3 "$src/tests/make/ctl.py" --port-file "$d/port" --token "$TOKEN" call PATCH "scenarios/1000?confirmed=true" \
     '{"name": "renamed in the editor", "blueprint": "{\"name\":\"edited\",\"flow\":[{\"id\":1,\"module\":\"json:ParseJSON\",\"version\":1,\"parameters\":{},\"mapper\":{\"json\":\"{}\"}}],\"metadata\":{\"version\":1}}"}' >/dev/null
   measure edited 1
   cd "$tmp"
