@@ -335,7 +335,8 @@ int cmd_init(int argc, char **argv)
 	}
 	if (write_repository_id(t.ptr, rid) < 0)
 		goto done;
-	if (copy_dir(packdir.ptr, dest.ptr, "contracts") < 0 || copy_dir(packdir.ptr, dest.ptr, "tests") < 0 ||
+	if (copy_dir(packdir.ptr, dest.ptr, "contracts") < 0 || copy_dir(packdir.ptr, dest.ptr, "environments") < 0 ||
+	    copy_dir(packdir.ptr, dest.ptr, "tests") < 0 ||
 	    copy_dir(packdir.ptr, dest.ptr, "keys") < 0)
 		goto done;
 	printf("wrote .bpgate/ from the '%s' pack (repository id %s)\n", pack, rid);

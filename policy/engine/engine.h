@@ -107,11 +107,37 @@ struct bpg_policy {
 	size_t ntests;
 	bpg_rule_cfg *rules; /* one per registry entry */
 	struct bpg_query_index *qx; /* query.c: answers built once at load (roles, scan globs) */
+	json_t *envmaps;     /* environments/<env>.json: env -> "references" (all six kinds present) */
+	struct bpg_make_index *mx; /* query_make.c: environments, reach, catalog, foreign ids */
 };
 
 /* Build / free p->qx (query.c); called by bpg_policy_load once the policy is valid. */
 int bpg_query_index_build(bpg_policy *p);
 void bpg_query_index_free(struct bpg_query_index *qx);
+
+/* The Make link (load_make.c, query_make.c). */
+extern const bpg_schema bpg_s_env_make, bpg_s_scenario_make;
+/* "account", "hook", "keychain", "datastore", "udt", "device", NULL */
+extern const char *const bpg_refmap_kinds[];
+/* Checks of environments.<env>.make and the catalog's "blueprint"/"make" beyond their shape. */
+int bpg_check_make(bpg_vctx *vc, const json_t *root);
+/* Is path a reference map (environments/<x>.json, one level)? */
+bool bpg_is_refmap_path(const char *path);
+/* Parse and check every environments/<env>.json into p->envmaps (needs p->root; < 0 only on OOM). */
+int bpg_load_refmaps(bpg_policy *p, bpg_diags *diags, const bpg_policy_files *files);
+int bpg_make_index_build(bpg_policy *p);
+void bpg_make_index_free(struct bpg_make_index *mx);
+/* The map kind of a blueprint reference kind (connection -> account, webhook -> hook,
+ * keychain, datastore, datastructure -> udt, device), or NULL (scenario, ...). */
+const char *bpg_refmap_kind(const char *ref_kind);
+/* Does any environment have a reference map? */
+bool bpg_pol_has_refmaps(const bpg_policy *p);
+/* Is id, of map kind mkind, some environment's target id for another id in git (and not
+ * mapped to itself there)? *env and *git_id (borrowed) say whose and for which id. */
+bool bpg_pol_refmap_foreign(const char **env, const char **git_id, const bpg_policy *p, const char *mkind,
+	const char *id);
+/* A map value as text (an integer in decimal); buf of at least 24 bytes. NULL when v is neither. */
+const char *bpg_refmap_value(char *buf, size_t size, const json_t *v);
 
 /* Queries used by rules (pure). Borrowed results. */
 const json_t *bpg_pol_catalog_for(const bpg_policy *p, const char *path);

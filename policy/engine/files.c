@@ -212,6 +212,7 @@ int bpg_policy_files_read_dir(bpg_policy_files **out, const char *dir, bpg_error
 	    (rc = add_file(f, root.ptr, "allowed_signers", err)) < 0)
 		goto done;
 	if ((rc = add_folder(f, root.ptr, "contracts", err)) < 0 ||
+	    (rc = add_folder(f, root.ptr, "environments", err)) < 0 ||
 	    (rc = add_folder(f, root.ptr, "tests", err)) < 0)
 		goto done;
 	*out = f;

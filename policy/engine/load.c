@@ -18,6 +18,7 @@ static const bpg_sfield environment_fields[] = {
 	{ "protected", &bpg_s_bool, false, NULL },
 	{ "paths", &bpg_s_strings, false, NULL },
 	{ "description", &bpg_s_string, false, NULL },
+	{ "make", &bpg_s_env_make, false, NULL },
 	{ NULL, NULL, false, NULL },
 };
 static const bpg_schema environment_s = { SK_OBJECT, environment_fields, NULL, NULL };
@@ -68,6 +69,8 @@ static const bpg_sfield scenario_fields[] = {
 	{ "webhooks", &bpg_s_map_strings, false, NULL },
 	{ "exceptions", &exceptions_s, false, NULL },
 	{ "description", &bpg_s_string, false, NULL },
+	{ "blueprint", &bpg_s_nonempty, false, NULL },
+	{ "make", &bpg_s_scenario_make, false, NULL },
 	{ NULL, NULL, false, NULL },
 };
 static const bpg_schema scenario_s = { SK_OBJECT, scenario_fields, NULL, NULL };
@@ -561,6 +564,8 @@ void bpg_policy_free(bpg_policy *p)
 			json_decref(p->rules[i].params);
 	free(p->rules);
 	bpg_query_index_free(p->qx);
+	bpg_make_index_free(p->mx);
+	json_decref(p->envmaps);
 	free(p);
 }
 
@@ -605,9 +610,11 @@ int bpg_policy_load(bpg_policy **out, bpg_diags **diags_out, const bpg_policy_fi
 		if ((rc = bpg_schema_check(&vc, p->root, &policy_s, &ptr)) == 0)
 			rc = check_cross(&vc, p->root, p->contracts);
 		if (rc == 0)
+			rc = bpg_check_make(&vc, p->root);
+		if (rc == 0)
 			rc = load_rules(p, &vc);
 	}
-	if (rc < 0)
+	if (rc < 0 || (rc = bpg_load_refmaps(p, diags, files)) < 0)
 		goto done;
 	if ((pf = bpg_policy_files_find(files, "allowed_signers")) && (rc = check_signers(diags, pf)) < 0)
 		goto done;
@@ -615,11 +622,12 @@ int bpg_policy_load(bpg_policy **out, bpg_diags **diags_out, const bpg_policy_fi
 		goto done;
 	for (size_t i = 0; i < files->n; i++) {
 		const char *fp = files->v[i].path;
-		if (strcmp(fp, "policy.json") == 0 || strcmp(fp, "allowed_signers") == 0 ||
+		if (strcmp(fp, "policy.json") == 0 || strcmp(fp, "allowed_signers") == 0 || bpg_is_refmap_path(fp) ||
 		    ((strncmp(fp, "contracts/", 10) == 0 || strncmp(fp, "tests/", 6) == 0) && !strchr(strchr(fp, '/') + 1, '/')))
 			continue;
 		if ((rc = bpg_diags_add_at(diags, files->v[i].display, 0, 0, NULL,
-			"not a policy file; expected policy.json, allowed_signers, contracts/*.json or tests/*.json")) < 0)
+			"not a policy file; expected policy.json, allowed_signers, contracts/*.json, "
+			"environments/*.json or tests/*.json")) < 0)
 			goto done;
 	}
 	bpg_diags_sort(diags);
@@ -633,7 +641,7 @@ int bpg_policy_load(bpg_policy **out, bpg_diags **diags_out, const bpg_policy_fi
 		bpg_buf_dispose(&msg);
 		goto done;
 	}
-	if ((rc = bpg_query_index_build(p)) < 0)
+	if ((rc = bpg_query_index_build(p)) < 0 || (rc = bpg_make_index_build(p)) < 0)
 		goto done;
 	*out = p;
 	p = NULL;

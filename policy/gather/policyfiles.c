@@ -71,7 +71,9 @@ int bpg_gather_policy_files(struct bpg_policy_files **out, git_repository *repo,
 	if ((e = git_tree_entry_byname(bpgate, "allowed_signers")) &&
 	    (rc = add_blob(files, repo, e, "allowed_signers", err)) < 0)
 		goto done;
-	if ((rc = add_dir(files, repo, bpgate, "contracts", err)) < 0 || (rc = add_dir(files, repo, bpgate, "tests", err)) < 0)
+	if ((rc = add_dir(files, repo, bpgate, "contracts", err)) < 0 ||
+	    (rc = add_dir(files, repo, bpgate, "environments", err)) < 0 ||
+	    (rc = add_dir(files, repo, bpgate, "tests", err)) < 0)
 		goto done;
 	*out = files;
 	files = NULL;

@@ -24,7 +24,7 @@ expect 0 "$bpgate" policy test "$pack"
 
 # 2. a governed repository: DIR is the repository, policy in .bpgate/
 mkdir -p "$work/repo/.bpgate"
-cp -r "$pack/policy.json" "$pack/contracts" "$pack/tests" "$pack/allowed_signers" "$work/repo/.bpgate/"
+cp -r "$pack/policy.json" "$pack/contracts" "$pack/environments" "$pack/tests" "$pack/allowed_signers" "$work/repo/.bpgate/"
 ( cd "$work/repo" && expect 0 "$bpgate" policy test ) || exit 1
 
 # 3. a typo is an error with file:line:column and the rule
@@ -33,8 +33,8 @@ cp -r "$work/repo/.bpgate" "$bad"
 sed -i 's/"allow_synthetic": true/"allow_synthetics": true/' "$bad/policy.json"
 sed -i 's/"mode": "warn" }/"mode": "warn" }/; s/"writeback-dlq": { "mode": "enforce" }/"writeback-dlq": { "mode": "enforced" }/' "$bad/policy.json"
 expect 1 "$bpgate" policy check "$bad"
-want="$bad/policy.json:87:43: unknown key 'allow_synthetics' at '/rules/scan-findings/allow_synthetics'; expected one of: allow_synthetic, ignore_fingerprints, paths (rule scan-findings)
-$bad/policy.json:88:32: expected one of enforce, warn, off at '/rules/writeback-dlq/mode', found \"enforced\" (rule writeback-dlq)
+want="$bad/policy.json:98:43: unknown key 'allow_synthetics' at '/rules/scan-findings/allow_synthetics'; expected one of: allow_synthetic, ignore_fingerprints, paths (rule scan-findings)
+$bad/policy.json:99:32: expected one of enforce, warn, off at '/rules/writeback-dlq/mode', found \"enforced\" (rule writeback-dlq)
 2 problems; the policy is not usable until they are fixed (see bpgate-policy(5))"
 [ "$out" = "$want" ] || fail "bad check: got
 $out
@@ -50,8 +50,8 @@ sed -i 's/"high-risk": { "mode": "enforce" }/"high-risk": { "mode": "enforce" },
 sed -i 's/"key_fields": \["email"\]/"key_fields": "email"/' "$work/bad2/contracts/hubspot-contact.json"
 expect 1 "$bpgate" policy check "$work/bad2"
 want="$work/bad2/contracts/hubspot-contact.json:7:17: expected an array of non-empty strings at '/key_fields', found a string
-$work/bad2/policy.json:35:21: no data contract with id \"hubspot-contact\" in contracts/
-$work/bad2/policy.json:94:41: unknown rule 'high-risks'; expected one of: blueprint-parses, catalogued, change-template, scan-findings, writeback-dlq, writeback-error-handling, confidential, connections, data-contract, bundle-signed, high-risk, schema-drift, protected-branch, server-refs, promotion, rollback, first-parent-history, break-glass, break-glass-overdue, approvals, policy-change, segregation-of-duties, change-window, signed-push, uat-evidence, stage-health
+$work/bad2/policy.json:40:21: no data contract with id \"hubspot-contact\" in contracts/
+$work/bad2/policy.json:105:41: unknown rule 'high-risks'; expected one of: blueprint-parses, catalogued, change-template, scan-findings, writeback-dlq, writeback-error-handling, confidential, connections, data-contract, bundle-signed, high-risk, schema-drift, protected-branch, server-refs, promotion, rollback, first-parent-history, break-glass, break-glass-overdue, approvals, policy-change, segregation-of-duties, change-window, signed-push, uat-evidence, stage-health
 3 problems; the policy is not usable until they are fixed (see bpgate-policy(5))"
 [ "$out" = "$want" ] || fail "bad2 check: got
 $out

@@ -154,7 +154,8 @@ Test(engine, every_problem_is_listed_in_order)
 	cr_assert_eq(bpg_diags_count(diags), 2);
 	cr_assert_eq(bpg_diag_format(&b, bpg_diags_get(diags, 0)), 0);
 	cr_assert_str_eq(b.ptr, ".bpgate/policy.json:16:64: unknown key 'ownr' at '/catalog/1/ownr'; expected one of: "
-		"id, paths, name, owner, risk, data_classes, writes_to, contracts, connections, webhooks, exceptions, description");
+		"id, paths, name, owner, risk, data_classes, writes_to, contracts, connections, webhooks, exceptions, description, "
+		"blueprint, make");
 	bpg_buf_clear(&b);
 	cr_assert_eq(bpg_diag_format(&b, bpg_diags_get(diags, 1)), 0);
 	cr_assert_str_eq(b.ptr, ".bpgate/policy.json:18:49: unknown key 'severty' at '/rules/schema-drift/severty'; "

@@ -3,6 +3,7 @@
  * (renamed trailers, break-glass-overdue, scan globs with no ceiling). */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,4 +404,307 @@ Test(query, server_change_tier_reads_the_renamed_risk_trailer)
 	bpg_policy_free(p);
 	bpg_policy_files_free(files);
 	bpg_buf_dispose(&path);
+}
+
+/* ---- Make: environments.<env>.make, catalog blueprint/make, reference maps -------------------- */
+
+#define MAKE_ENVS "\"environments\": {" \
+	"\"dev\": {\"branch\": \"dev\", \"make\": {\"zone\": \"eu1.make.com\", \"team_id\": 10}}, " \
+	"\"stage\": {\"branch\": \"stage\", \"promotes_from\": \"dev\", \"make\": {\"zone\": \"eu1.make.com\", " \
+	"\"team_id\": 20, \"folder_id\": 7, \"api_url\": \"http://127.0.0.1:8080/api/v2\", \"deploy\": \"auto\"}}, " \
+	"\"prod\": {\"branch\": \"main\", \"promotes_from\": \"stage\", \"make\": {\"api_url\": \"https://make.example.com/api/v2\", " \
+	"\"team_id\": 30}}, \"sandbox\": {\"branch\": \"sandbox\"}}, \"roles\": {}, \"risk_tiers\": [\"low\"]"
+#define MAKE_CATALOG "\"catalog\": [{\"id\": \"crm\", \"paths\": [\"scenarios/crm/**\"], \"owner\": \"a\", \"risk\": \"low\", " \
+	"\"blueprint\": \"scenarios/crm/main.blueprint.json\", \"make\": {\"dev\": 101, \"prod\": 301}, " \
+	"\"connections\": {\"dev\": [\"1001\"], \"stage\": [\"2001\"], \"prod\": [\"3001\"]}}, " \
+	"{\"id\": \"digest\", \"paths\": [\"scenarios/digest/**\"], \"owner\": \"a\", \"risk\": \"low\"}]"
+
+/* Load policy.json and environments/<name>.json files (pairs name, text; NULL-terminated);
+ * the diagnostics, formatted, one a line, into *diags_out (caller frees). */
+static bpg_policy *load_maps(char **diags_out, const char *policy, ...)
+{
+	bpg_policy_files *files = NULL;
+	bpg_policy *p = NULL;
+	bpg_diags *diags = NULL;
+	bpg_buf all = BPG_BUF_INIT, name = BPG_BUF_INIT;
+	bpg_error err;
+	va_list ap;
+	const char *n;
+
+	cr_assert_eq(bpg_policy_files_new(&files, ".bpgate", &err), 0);
+	cr_assert_eq(bpg_policy_files_add(files, "policy.json", policy, strlen(policy), &err), 0);
+	va_start(ap, policy);
+	while ((n = va_arg(ap, const char *))) {
+		const char *text = va_arg(ap, const char *);
+		bpg_buf_clear(&name);
+		cr_assert_eq(bpg_buf_printf(&name, "environments/%s.json", n), 0);
+		cr_assert_eq(bpg_policy_files_add(files, name.ptr, text, strlen(text), &err), 0);
+	}
+	va_end(ap);
+	int lrc = bpg_policy_load(&p, &diags, files, &err);
+	cr_assert(lrc == 0 || lrc == BPG_EINVALID, "%s", err.message);
+	cr_assert_eq(bpg_buf_puts(&all, ""), 0);
+	for (size_t i = 0; i < bpg_diags_count(diags); i++) {
+		cr_assert_eq(bpg_diag_format(&all, bpg_diags_get(diags, i)), 0);
+		cr_assert_eq(bpg_buf_puts(&all, "\n"), 0);
+	}
+	*diags_out = all.ptr;
+	bpg_diags_free(diags);
+	bpg_policy_files_free(files);
+	bpg_buf_dispose(&name);
+	return p;
+}
+
+#define DEV_MAP "{\"version\": 1, \"references\": {\"account\": {\"1001\": 1001, \"1002\": 1002}, \"hook\": {\"1101\": \"1101\"}}}"
+#define STAGE_MAP "{\"version\": 1, \"references\": {\"account\": {\"1001\": 2001}}}"
+#define PROD_MAP "{\"version\": 1, \"references\": {\"account\": {\"1001\": 3001, \"1002\": 3002, \"3003\": 3003, " \
+	"\"1003\": 3003}, \"keychain\": {\"7\": \"k-prod\"}, \"udt\": {}, \"device\": {}, \"datastore\": {}, \"hook\": {}}}"
+
+Test(query, make_environments_catalog_and_maps)
+{
+	char *diags = NULL;
+	bpg_policy *p = load_maps(&diags, "{\"version\": 1, " MAKE_ENVS ", " MAKE_CATALOG "}",
+		"dev", DEV_MAP, "prod", PROD_MAP, NULL);
+	cr_assert_not_null(p, "%s", diags);
+	free(diags);
+	bpg_make_env m;
+
+	cr_assert(bpg_policy_env_make(&m, p, "dev"));
+	cr_assert_str_eq(m.zone, "eu1.make.com");
+	cr_assert_null(m.api_url);
+	cr_assert_eq(m.team_id, 10);
+	cr_assert_eq(m.folder_id, 0);
+	cr_assert_str_eq(m.deploy, "manual");
+	cr_assert(bpg_policy_env_make(&m, p, "stage"));
+	cr_assert_str_eq(m.api_url, "http://127.0.0.1:8080/api/v2");
+	cr_assert_eq(m.team_id, 20);
+	cr_assert_eq(m.folder_id, 7);
+	cr_assert_str_eq(m.deploy, "auto");
+	cr_assert(bpg_policy_env_make(&m, p, "prod"));
+	cr_assert_null(m.zone);
+	cr_assert_str_eq(m.api_url, "https://make.example.com/api/v2");
+	cr_assert_not(bpg_policy_env_make(&m, p, "sandbox"));
+	cr_assert_eq(m.team_id, 0);
+	cr_assert_null(m.deploy);
+	cr_assert_not(bpg_policy_env_make(&m, p, "qa"));
+	cr_assert_not(bpg_policy_env_make(&m, p, NULL));
+
+	const char *const *e;
+	cr_assert_eq(bpg_policy_envs(&e, p), 4);
+	cr_assert_str_eq(e[0], "dev");
+	cr_assert_str_eq(e[3], "sandbox");
+	cr_assert_null(e[4]);
+	cr_assert_eq(bpg_policy_env_reach(&e, p, "dev"), 3);
+	cr_assert_str_eq(e[0], "dev");
+	cr_assert_str_eq(e[1], "stage");
+	cr_assert_str_eq(e[2], "prod");
+	cr_assert_null(e[3]);
+	cr_assert_eq(bpg_policy_env_reach(&e, p, "stage"), 2);
+	cr_assert_str_eq(e[1], "prod");
+	cr_assert_eq(bpg_policy_env_reach(&e, p, "prod"), 1);
+	cr_assert_eq(bpg_policy_env_reach(&e, p, "sandbox"), 1);
+	cr_assert_eq(bpg_policy_env_reach(&e, p, "qa"), 0);
+	cr_assert_null(e[0]);
+	cr_assert_eq(bpg_policy_env_reach(&e, p, NULL), 0);
+
+	/* every map has all six kinds; absent kinds map nothing */
+	expect_json(bpg_policy_env_refmap(p, "dev"), "{\"account\":{\"1001\":1001,\"1002\":1002},\"datastore\":{},"
+		"\"device\":{},\"hook\":{\"1101\":\"1101\"},\"keychain\":{},\"udt\":{}}");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(bpg_policy_env_refmap(p, "prod"), "account"), "1001")), 3001);
+	cr_assert_null(bpg_policy_env_refmap(p, "stage"));
+	cr_assert_null(bpg_policy_env_refmap(p, NULL));
+
+	const json_t *const *c;
+	cr_assert_eq(bpg_policy_catalog(&c, p), 2);
+	cr_assert_null(c[2]);
+	cr_assert_eq(c[0], bpg_policy_catalog_find(p, "crm"));
+	cr_assert_eq(c[1], bpg_policy_catalog_find(p, "digest"));
+	cr_assert_null(bpg_policy_catalog_find(p, "nope"));
+	cr_assert_null(bpg_policy_catalog_find(p, NULL));
+	cr_assert_eq(bpg_policy_scenario_make_id(c[0], "dev"), 101);
+	cr_assert_eq(bpg_policy_scenario_make_id(c[0], "prod"), 301);
+	cr_assert_eq(bpg_policy_scenario_make_id(c[0], "stage"), 0);
+	cr_assert_eq(bpg_policy_scenario_make_id(c[1], "dev"), 0);
+	cr_assert_eq(bpg_policy_scenario_make_id(c[0], NULL), 0);
+	cr_assert_str_eq(bpg_policy_scenario_blueprint(c[0]), "scenarios/crm/main.blueprint.json");
+	cr_assert_null(bpg_policy_scenario_blueprint(c[1]));
+	bpg_policy_free(p);
+}
+
+Test(query, make_blocks_and_catalog_are_checked)
+{
+	char *diags = NULL;
+	bpg_policy *p = load_maps(&diags, "{\"version\": 1, \"environments\": {"
+		"\"dev\": {\"branch\": \"dev\", \"make\": {\"team_id\": 0, \"deploy\": \"sometimes\"}},\n"
+		"\"stage\": {\"branch\": \"stage\", \"make\": {\"api_url\": \"http://127.0.0.1.evil.example/api/v2\", \"team_id\": 2}},\n"
+		"\"prod\": {\"branch\": \"main\", \"make\": {\"zone\": \"eu1.make.com/x\", \"api_url\": \"http://make.example.com\", "
+		"\"team_id\": 3, \"folder_id\": -1, \"teamid\": 3}},\n"
+		"\"qa\": {\"branch\": \"qa\", \"make\": {\"zone\": \"eu1.make.com\", \"api_url\": \"https://u@make.example.com\", \"team_id\": \"9\"}}},\n"
+		"\"roles\": {}, \"risk_tiers\": [\"low\"], \"catalog\": [\n"
+		"{\"id\": \"a\", \"paths\": [\"s/a/**\"], \"owner\": \"o\", \"risk\": \"low\", \"make\": {\"dev\": 1}},\n"
+		"{\"id\": \"b\", \"paths\": [\"s/b/**\"], \"owner\": \"o\", \"risk\": \"low\", \"blueprint\": \"s/c/x.json\", "
+		"\"make\": {\"dev\": 1, \"live\": 5, \"prod\": 0}},\n"
+		"{\"id\": \"c\", \"paths\": [\"s/**\"], \"owner\": \"o\", \"risk\": \"low\", \"blueprint\": \"s/../x.json\", \"make\": {\"qa\": \"7\"}},\n"
+		"{\"id\": \"d\", \"paths\": [\"s/c/**\"], \"owner\": \"o\", \"risk\": \"low\", \"blueprint\": \"s/c/x.json\"}]}", NULL);
+	cr_assert_null(p);
+	cr_assert_str_eq(diags,
+		".bpgate/policy.json:1:66: environment 'dev' names neither 'zone' (e.g. \"eu1.make.com\") nor 'api_url' in its 'make' block\n"
+		".bpgate/policy.json:1:78: team_id must be a Make team id (an integer > 0)\n"
+		".bpgate/policy.json:1:91: expected one of manual, auto at '/environments/dev/make/deploy', found \"sometimes\"\n"
+		".bpgate/policy.json:2:50: api_url must start with https:// (plain http only to http://127.0.0.1, http://localhost or http://[::1]), without user info or spaces\n"
+		".bpgate/policy.json:3:45: zone must be a host name such as \"eu1.make.com\" (no scheme, path or user)\n"
+		".bpgate/policy.json:3:74: api_url must start with https:// (plain http only to http://127.0.0.1, http://localhost or http://[::1]), without user info or spaces\n"
+		".bpgate/policy.json:3:128: folder_id must be a Make folder id (an integer > 0); leave it out for none\n"
+		".bpgate/policy.json:3:132: unknown key 'teamid' at '/environments/prod/make/teamid'; expected one of: zone, team_id, folder_id, api_url, deploy\n"
+		".bpgate/policy.json:4:68: api_url must start with https:// (plain http only to http://127.0.0.1, http://localhost or http://[::1]), without user info or spaces\n"
+		".bpgate/policy.json:4:109: expected an integer at '/environments/qa/make/team_id', found a string\n"
+		".bpgate/policy.json:6:63: 'make' needs 'blueprint': the file pull writes and deploy reads (one of the entry's paths)\n"
+		".bpgate/policy.json:7:76: blueprint must match one of the entry's paths\n"
+		".bpgate/policy.json:7:106: the same Make scenario is named by an earlier catalog entry for this environment\n"
+		".bpgate/policy.json:7:109: 'live' is not an environment of this policy; expected one of the keys of 'environments'\n"
+		".bpgate/policy.json:7:128: a Make scenario id is an integer > 0\n"
+		".bpgate/policy.json:8:74: blueprint must be a plain relative path in the repository (no '..', '.', empty component or leading '/')\n"
+		".bpgate/policy.json:8:104: expected an integer at '/catalog/2/make/qa', found a string\n"
+		".bpgate/policy.json:9:76: blueprint names the same file as an earlier catalog entry\n");
+	free(diags);
+}
+
+Test(query, reference_maps_are_checked)
+{
+	char *diags = NULL;
+	bpg_policy *p = load_maps(&diags, "{\"version\": 1, " MAKE_ENVS ", " MAKE_CATALOG "}",
+		"dev", "{\"version\": 2, \"references\": {\"accounts\": {}, \"account\": {\"1\": 0, \"2\": \"\", \"3\": true, \"\": 4},\n"
+		"\"hook\": [], \"udt\": {\"5\": {\"id\": 5}}}, \"notes\": \"x\"}",
+		"live", "{\"version\": 1, \"references\": {}}",
+		"stage", "{\"version\": 1}",
+		"prod", "{\"version\": 1, \"references\": {\"account\": {\"1\": 2, \"1\": 3}}}", NULL);
+	cr_assert_null(p);
+	cr_assert_str_eq(diags,
+		".bpgate/environments/dev.json:1:13: expected reference map format version 1\n"
+		".bpgate/environments/dev.json:1:31: unknown key 'accounts' at '/references/accounts'; expected one of: account, hook, keychain, datastore, udt, device\n"
+		".bpgate/environments/dev.json:1:64: expected the environment's id: an integer > 0 or a non-empty string at '/references/account/1'\n"
+		".bpgate/environments/dev.json:1:72: expected the environment's id: an integer > 0 or a non-empty string at '/references/account/2'\n"
+		".bpgate/environments/dev.json:1:81: expected the environment's id: an integer > 0 or a non-empty string at '/references/account/3'\n"
+		".bpgate/environments/dev.json:1:91: an id in git is never empty at '/references/account/'\n"
+		".bpgate/environments/dev.json:2:9: expected an object at '/references/hook', found an array\n"
+		".bpgate/environments/dev.json:2:26: expected a string, number, boolean or null at '/references/udt/5', found an object\n"
+		".bpgate/environments/dev.json:2:39: unknown key 'notes' at '/notes'; expected one of: version, references\n"
+		".bpgate/environments/live.json: 'live' is not an environment of this policy; a reference map is named environments/<environment>.json\n"
+		".bpgate/environments/prod.json:1:53: not valid JSON: duplicate object key near '\"1\"'\n"
+		".bpgate/environments/stage.json:1:1: missing required key 'references' in the object at ''\n");
+	free(diags);
+}
+
+/* Facts of a change on env (NULL: none known, a local commit) to one blueprint holding refs
+ * ("kind=value" strings, NULL-terminated); file_env: the file's own "environment" fact. */
+static char *ref_facts(const char *env, const char *file_env, const char *path, const char *const *refs)
+{
+	json_t *r = json_array();
+	for (size_t i = 0; refs[i]; i++) {
+		const char *eq = strchr(refs[i], '=');
+		cr_assert_not_null(eq);
+		cr_assert_eq(json_array_append_new(r, json_pack("{s:s%,s:s,s:s,s:s}", "kind", refs[i], (size_t)(eq - refs[i]),
+			"value", eq + 1, "key", "__IMTCONN__", "pointer", "/flow/0/parameters/__IMTCONN__")), 0);
+	}
+	json_t *file = json_pack("{s:s,s:s,s:{s:[{s:i,s:o}]}}", "path", path, "status", "modified",
+		"blueprint", "modules", "id", 1, "refs", r);
+	if (file_env)
+		cr_assert_eq(json_object_set_new(file, "environment", json_string(file_env)), 0);
+	json_t *f = json_pack("{s:s,s:s,s:o,s:[],s:[o]}", "time", "2026-01-05T10:00:00Z", "context", "pre-push",
+		"environment", env ? json_string(env) : json_null(), "commits", "files", file);
+	cr_assert_not_null(f);
+	char *s = dump(f);
+	json_decref(f);
+	return s;
+}
+
+static void expect_refs(const bpg_policy *p, const char *env, const char *file_env, const char *path,
+	const char *const *refs, const char *want)
+{
+	char got[4096];
+	char *facts = ref_facts(env, file_env, path, refs);
+	evaluate(got, sizeof(got), p, facts);
+	cr_assert_str_eq(got, want, "%s %s: got %s", env ? env : "(no environment)", refs[0], got);
+	free(facts);
+}
+
+#define REFS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define CRM "scenarios/crm/main.blueprint.json"
+#define DIGEST "scenarios/digest/main.blueprint.json"
+
+/* Without any reference map, the rule keeps its first meaning exactly. */
+Test(query, connections_without_maps_keep_their_meaning)
+{
+	char *diags = NULL;
+	bpg_policy *p = load_maps(&diags, "{\"version\": 1, " MAKE_ENVS ", " MAKE_CATALOG "}", NULL);
+	cr_assert_not_null(p, "%s", diags);
+	free(diags);
+	expect_refs(p, "dev", NULL, CRM, REFS("connection=1001"), "");
+	expect_refs(p, "dev", NULL, CRM, REFS("connection=3001"),
+		"connections: connection 3001 belongs to environment 'prod' but this is a dev blueprint of scenario 'crm'");
+	expect_refs(p, "stage", NULL, CRM, REFS("connection=1001"),
+		"connections: connection 1001 belongs to environment 'dev' but this is a stage blueprint of scenario 'crm'");
+	expect_refs(p, "prod", NULL, CRM, REFS("connection=3001"), "");
+	expect_refs(p, NULL, NULL, CRM, REFS("connection=2001"), "");
+	expect_refs(p, NULL, NULL, CRM, REFS("connection=9999"),
+		"connections: connection 9999 is not catalogued for scenario 'crm'");
+	expect_refs(p, "dev", NULL, DIGEST, REFS("connection=9999", "keychain=5"),
+		"connections: connection 9999 is not catalogued for scenario 'digest' in environment dev");
+	bpg_policy_free(p);
+}
+
+/* With maps: every environment the change reaches; an environment without a map uses the id as it is. */
+Test(query, connections_with_maps)
+{
+	char *diags = NULL;
+	bpg_policy *p = load_maps(&diags, "{\"version\": 1, " MAKE_ENVS ", " MAKE_CATALOG "}",
+		"dev", DEV_MAP, "prod", PROD_MAP, NULL);
+	cr_assert_not_null(p, "%s", diags);
+	free(diags);
+	/* dev reaches dev (1001 -> 1001), stage (no map: 1001 as it is, not stage's catalogued 2001), prod (-> 3001) */
+	expect_refs(p, "dev", NULL, CRM, REFS("connection=1001"),
+		"connections: connection 1001 is not catalogued for scenario 'crm' in environment stage");
+	/* prod reaches prod only */
+	expect_refs(p, "prod", NULL, CRM, REFS("connection=1001"), "");
+	expect_refs(p, "prod", NULL, CRM, REFS("connection=1002"),
+		"connections: connection 1002 maps to 3002 in environment prod, which is not catalogued for scenario 'crm' there");
+	/* the file's own environment wins over the change's */
+	expect_refs(p, "dev", "prod", CRM, REFS("connection=1001"), "");
+	/* no catalog list: the maps decide */
+	expect_refs(p, "prod", NULL, DIGEST, REFS("connection=1003"), "");
+	/* 3003 is prod's id for 1003, but prod maps 3003 to itself too: not a foreign id */
+	expect_refs(p, "prod", NULL, DIGEST, REFS("connection=3003"), "");
+	expect_refs(p, "prod", NULL, DIGEST, REFS("connection=3002"),
+		"connections: connection 3002 belongs to environment 'prod': it is prod's id for connection 1002, "
+		"but blueprints in git hold the source environment's ids (deploying maps them)");
+	expect_refs(p, "dev", NULL, DIGEST, REFS("keychain=k-prod"),
+		"connections: keychain k-prod belongs to environment 'prod': it is prod's id for keychain 7, "
+		"but blueprints in git hold the source environment's ids (deploying maps them)");
+	/* the same id of another kind is not foreign: kinds are separate */
+	expect_refs(p, "prod", NULL, DIGEST, REFS("keychain=3002"),
+		"connections: keychain 3002 is not catalogued in the reference map of prod (references.keychain): "
+		"this change reaches it");
+	/* no environment known (a local commit), or one the policy does not have: every environment with a map */
+	expect_refs(p, NULL, NULL, DIGEST, REFS("connection=1002"), "");
+	expect_refs(p, NULL, NULL, DIGEST, REFS("connection=1003"),
+		"connections: connection 1003 is not catalogued in the reference map of dev (references.account): "
+		"this change reaches it");
+	expect_refs(p, "qa", NULL, DIGEST, REFS("connection=1003"),
+		"connections: connection 1003 is not catalogued in the reference map of dev (references.account): "
+		"this change reaches it");
+	expect_refs(p, NULL, NULL, DIGEST, REFS("datastructure=9"),
+		"connections: datastructure 9 is not catalogued in the reference maps of dev, prod (references.udt): "
+		"this change reaches them");
+	/* webhooks through the hook map (string ids too); scenario references are not mapped */
+	expect_refs(p, "dev", NULL, DIGEST, REFS("webhook=1101", "scenario=55"),
+		"connections: webhook 1101 is not catalogued in the reference map of prod (references.hook): "
+		"this change reaches it");
+	/* sandbox reaches only itself and has no map: ids as they are, no catalog list for it */
+	expect_refs(p, "sandbox", NULL, CRM, REFS("connection=4242"), "");
+	/* an uncatalogued blueprint's ids are checked against the maps too */
+	expect_refs(p, "prod", NULL, "scenarios/other/x.blueprint.json", REFS("connection=3001"),
+		"catalogued: blueprint is not in the scenario catalog | "
+		"connections: connection 3001 belongs to environment 'prod': it is prod's id for connection 1001, "
+		"but blueprints in git hold the source environment's ids (deploying maps them)");
+	bpg_policy_free(p);
 }
