@@ -6,8 +6,10 @@ set -euo pipefail
 packages=(
   gcc pkg-config meson ninja-build
   libgit2-dev libssh-dev libjansson-dev libsodium-dev libpcre2-dev libcriterion-dev
+  libcurl4-openssl-dev  # the Make API client: HTTPS with verified TLS (policy/make)
   git openssh-client openssh-server minisign signify-openbsd gitolite3
   clang libclang-rt-14-dev python3 ca-certificates
+  openssl  # the Make stand-in tests make a throw-away TLS certificate
   time  # /usr/bin/time -v: the hardening e2e test measures the gate's peak memory
 )
 packages+=("$@")

@@ -54,7 +54,7 @@ typedef enum {
 
 /** A reference to an account resource, e.g. a connection id. */
 typedef struct {
-	const char *kind;    /**< "connection", "webhook", "keychain", "datastore", "datastructure", "scenario" */
+	const char *kind;    /**< "connection", "webhook", "keychain", "datastore", "datastructure", "device", "scenario" */
 	const char *key;     /**< the parameter key, e.g. "__IMTCONN__" */
 	const char *value;   /**< the id as text ("13762532", "<CONN_01>", "{{var.input.x}}") */
 	const char *pointer; /**< JSON pointer of the value in the file */

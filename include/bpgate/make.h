@@ -67,14 +67,39 @@ BPG_EXTERN(void) bpg_make_client_free(bpg_make_client *client);
 BPG_EXTERN(unsigned long) bpg_make_client_requests(const bpg_make_client *client);
 
 /**
+ * Milliseconds this client has waited so far: retry backoffs and the
+ * per-minute budget (drift may print it). In test builds with
+ * BPGATE_TEST_MAKE_CLOCK=fake the client never sleeps: a fake clock advances
+ * instead (without jitter), and this is the total it would have slept, which
+ * the tests assert exactly (BPGATE_TEST_MAKE_REPORT=1 also prints it to
+ * stderr when the client is freed).
+ */
+BPG_EXTERN(unsigned long long) bpg_make_client_waited_ms(const bpg_make_client *client);
+
+/**
  * One call. method: "GET", "POST", "PATCH", "DELETE". path: below the base
  * URL, starting with '/' ("/scenarios/12/blueprint"). query: already encoded
  * ("teamId=5&pg%5Blimit%5D=100"), or NULL. body: sent as JSON, or NULL.
  * On 2xx *out is the parsed top-level object. On an HTTP error the message is
  * "Make API: PATCH /scenarios/12: HTTP 400 IM007 Invalid blueprint: <detail>
  * (<suberror>; ...)" and the code BPG_ENOTFOUND for 404, BPG_EVERIFY for
- * 401/403 (token or scope), BPG_ETOOBIG for a body over max_response,
- * BPG_EINVALID for a malformed body, else BPG_ERROR.
+ * 401/403 (token or scope), BPG_ETOOBIG for a body over max_response (or the
+ * max_requests ceiling), BPG_EINVALID for a malformed body ("HTTP 502 with a
+ * non-JSON body (text/html), first bytes: ..."), BPG_EIO for a transport
+ * failure (connection, TLS verification, timeout), else BPG_ERROR.
+ *
+ * Retries: a GET is retried after 429, any 5xx and a transport failure; a
+ * write (POST, PATCH, DELETE) only after 429 and 503 (the server did
+ * nothing) and after a failure to connect (nothing was sent): anything else
+ * may have been applied, so it is reported ("the write may or may not have
+ * been applied") and the caller re-reads (deploy reads back after every
+ * write anyway). Waits: backoff_ms * 2^n, +-20 % jitter, at most
+ * backoff_max_ms; a Retry-After in seconds replaces it (capped the same).
+ * After max_retries: "Make API: GET /scenarios: still HTTP 503 after 5
+ * retries; try again later". 3xx answers are errors: redirects are never
+ * followed. Every request, retries included, takes a slot of the rolling
+ * per-minute budget (waiting until the oldest is a minute old when full) and
+ * counts against max_requests.
  */
 BPG_EXTERN(int) bpg_make_call(json_t **out, bpg_make_client *client, const char *method, const char *path,
 	const char *query, const json_t *body, bpg_error *err) BPG_MUST_CHECK;

@@ -52,6 +52,8 @@ static const char *kind_from_type(const char *type)
 		return "datastructure";
 	if (strcmp(type, "scenario") == 0)
 		return "scenario";
+	if (strcmp(type, "device") == 0)
+		return "device";
 	return NULL;
 }
 
@@ -64,6 +66,7 @@ static const char *kind_from_key(const char *key)
 		{ "makeConnectionId", "connection" }, { "__IMTHOOK__", "webhook" },
 		{ "hook", "webhook" }, { "apiKeyKeychain", "keychain" },
 		{ "proxyKeychain", "keychain" }, { "datastore", "datastore" },
+		{ "__IMTDEVICE__", "device" },
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (strcmp(table[i].key, key) == 0)
