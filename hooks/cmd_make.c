@@ -193,7 +193,17 @@ done:
 	return rc;
 }
 
+static int dispatch(int argc, char **argv);
+
 int cmd_make(int argc, char **argv)
+{
+	git_libgit2_init();
+	int rc = dispatch(argc, argv);
+	git_libgit2_shutdown();
+	return rc;
+}
+
+static int dispatch(int argc, char **argv)
 {
 	if (argc < 2)
 		return cli_usage(make_usage);

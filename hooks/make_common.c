@@ -107,7 +107,13 @@ static int resolve_rev(mk_ctx *c, const mk_open_opts *o, bpg_error *err)
 		}
 		spec = branch;
 	}
-	if (git_revparse_single(&obj, c->repo, spec) < 0 || git_object_peel(&obj, obj, GIT_OBJECT_COMMIT) < 0) {
+	git_object *peeled = NULL;
+	int pr = git_revparse_single(&obj, c->repo, spec);
+	if (pr == 0)
+		pr = git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT); /* a new reference: obj is freed below */
+	git_object_free(obj);
+	obj = peeled;
+	if (pr < 0) {
 		git_object_free(obj);
 		git_error_clear();
 		return bpg_error_set(err, BPG_ENOTFOUND, "cannot resolve '%s' to a commit%s", spec,
@@ -121,7 +127,17 @@ static int resolve_rev(mk_ctx *c, const mk_open_opts *o, bpg_error *err)
 	return rc;
 }
 
+static int open_ctx(mk_ctx *c, const mk_open_opts *o);
+
 int mk_open(mk_ctx *c, const mk_open_opts *o)
+{
+	if (open_ctx(c, o) == 0)
+		return 0;
+	mk_close(c); /* what was opened before the failure */
+	return -1;
+}
+
+static int open_ctx(mk_ctx *c, const mk_open_opts *o)
 {
 	bpg_allowed_signers *signers = NULL;
 	bpg_error err;
