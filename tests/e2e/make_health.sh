@@ -28,6 +28,21 @@ run() { # run NAME CODE -- cmd...: every output is kept for the token check
     fail "$name: exit $got, wanted $want"; sed 's/^/    /' "$outs/$n.out" "$outs/$n.err" | head -30; fi
 }
 
+# ---- the end of the migration: tree_reports "refuse" (the pack's own test 96, with the policy switched) -----
+cp -r "$pack" "$E2E_TMP/refuse"; rm -f "$E2E_TMP/refuse/tests/"*.json
+python3 - "$E2E_TMP/refuse" "$pack/tests/96-server-stage-health-tree-report-warns.json" <<'P'
+import json, sys
+d = sys.argv[1]
+p = json.load(open(d + "/policy.json")); p["rules"]["stage-health"]["tree_reports"] = "refuse"
+json.dump(p, open(d + "/policy.json", "w"), indent=2)
+t = json.load(open(sys.argv[2])); t["name"] = "tree report refused"
+t["expect"] = {"decision": "refuse", "findings": [{"rule": "stage-health", "severity": "error",
+  "message_contains": "no signed stage health record, and in-tree health reports (health/stage.json) are no longer accepted"}]}
+json.dump(t, open(d + "/tests/tree-refused.json", "w"), indent=2)
+P
+run "with tree_reports \"refuse\" an in-tree report is refused" 0 -- bpgate policy test "$E2E_TMP/refuse"
+expect_grep "$E2E_TMP/out" "1 passed, 0 failed" "the policy test passes"
+
 # ---- the stand-in: stage team 20, the four catalogued scenarios' stage ids ------------------
 cat > "$E2E_TMP/seed.json" <<J
 { "organizations": [{"id": 1, "name": "Acme", "apiLimit": 1000}],
