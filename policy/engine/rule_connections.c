@@ -94,23 +94,20 @@ static bool mark_reach(bool *on, const bpg_policy *p, const char *env)
 	return nr > 0;
 }
 
-/* The environments a blueprint's references must hold in. */
-static void targets(bool *on, const bpg_policy *p, const json_t *facts, const char *file_env)
+/* The environments a change reaches: those of its "environment" fact and of its refs; with
+ * none the policy knows (local hooks), every environment that has a map. */
+static void change_targets(bool *on, const bpg_policy *p, const json_t *facts)
 {
 	const char *const *envs;
 	size_t n = bpg_policy_envs(&envs, p), i;
-	bool any = false;
+	bool any;
 	json_t *r;
 
 	memset(on, 0, (n + 1) * sizeof(*on));
-	if (file_env)
-		any = mark_reach(on, p, file_env);
-	if (!any) {
-		any = mark_reach(on, p, bpg_jstr(facts, "environment"));
-		json_array_foreach(json_object_get(facts, "refs"), i, r)
-			any |= mark_reach(on, p, bpg_jstr(r, "environment"));
-	}
-	if (!any) /* unknown (local hooks) or not one of the policy's: every environment with a map */
+	any = mark_reach(on, p, bpg_jstr(facts, "environment"));
+	json_array_foreach(json_object_get(facts, "refs"), i, r)
+		any |= mark_reach(on, p, bpg_jstr(r, "environment"));
+	if (!any)
 		for (i = 0; i < n; i++)
 			on[i] = bpg_policy_env_refmap(p, envs[i]) != NULL;
 }
@@ -177,13 +174,18 @@ static int eval(bpg_eval *ev)
 	const char *change_env = bpg_jstr(facts, "environment");
 	const char *const *envs;
 	bool mapped = bpg_pol_has_refmaps(p);
-	bool *on = NULL;
+	bool *on = NULL, *change_on = NULL;
 	size_t i, j, k;
 	json_t *f, *m, *r;
 	int rc = 0;
 
-	if (mapped && !(on = bpg_calloc(bpg_policy_envs(&envs, p) + 1, sizeof(*on))))
-		return BPG_ENOMEM;
+	size_t nenvs = bpg_policy_envs(&envs, p);
+	if (mapped) {
+		if (!(on = bpg_calloc(2 * (nenvs + 1), sizeof(*on))))
+			return BPG_ENOMEM;
+		change_on = on + nenvs + 1;
+		change_targets(change_on, p, facts);
+	}
 	json_array_foreach(json_object_get(facts, "files"), i, f) {
 		const json_t *bp = json_object_get(f, "blueprint");
 		const char *path = bpg_jstr(f, "path");
@@ -196,7 +198,9 @@ static int eval(bpg_eval *ev)
 			env = bpg_jstr(f, "environment");
 		if (mapped) {
 			/* every blueprint: an id never belongs to git because its scenario is not catalogued */
-			targets(on, p, facts, env);
+			memset(on, 0, (nenvs + 1) * sizeof(*on));
+			if (!env || !mark_reach(on, p, env))
+				memcpy(on, change_on, (nenvs + 1) * sizeof(*on));
 			json_array_foreach(json_object_get(bp, "modules"), j, m)
 				json_array_foreach(json_object_get(m, "refs"), k, r)
 					if ((rc = check_ref_mapped(ev, on, entry, path, r)) < 0)
