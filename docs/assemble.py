@@ -4,7 +4,7 @@ docs/readme-tail.md; the <!-- TOC --> line of the head becomes the list of the
 sections' "## " headings. Run from the repository root: python3 docs/assemble.py"""
 import re
 
-SECTIONS = ["blueprint", "hooks", "policy", "scan", "sign", "sshsig", "server", "daemon", "audit", "hardening"]
+SECTIONS = ["blueprint", "hooks", "policy", "scan", "sign", "sshsig", "server", "daemon", "audit", "make-client", "hardening"]
 
 
 def anchor(title):

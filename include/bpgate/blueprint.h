@@ -60,6 +60,15 @@ typedef struct {
 	const char *pointer; /**< JSON pointer of the value in the file */
 } bpg_reference;
 
+/**
+ * The reference-map kind of a bpg_reference kind: connection -> "account",
+ * webhook -> "hook", keychain -> "keychain", datastore -> "datastore",
+ * datastructure -> "udt", device -> "device" (Make's names, as in the clone
+ * endpoint and .bpgate/environments/<env>.json); NULL for kinds that are not
+ * mapped ("scenario") and for NULL. Static strings.
+ */
+BPG_EXTERN(const char *) bpg_reference_map_kind(const char *kind);
+
 /** A literal string found in a module's mapper or parameters. */
 typedef struct {
 	const char *pointer; /**< JSON pointer in the file */

@@ -57,6 +57,20 @@ static const char *kind_from_type(const char *type)
 	return NULL;
 }
 
+/* The reference map kind (make.h, policy environments/<env>.json) of a
+ * reference kind: Make's own names, those of the clone endpoint. */
+const char *bpg_reference_map_kind(const char *kind)
+{
+	static const struct { const char *ref, *map; } table[] = {
+		{ "connection", "account" }, { "webhook", "hook" }, { "keychain", "keychain" },
+		{ "datastore", "datastore" }, { "datastructure", "udt" }, { "device", "device" },
+	};
+	for (size_t i = 0; kind && i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(table[i].ref, kind) == 0)
+			return table[i].map;
+	return NULL;
+}
+
 /* Parameter keys that are references whatever the metadata says (stripped
  * exports lose metadata.parameters). */
 static const char *kind_from_key(const char *key)

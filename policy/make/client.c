@@ -1,8 +1,8 @@
 /*
- * The Make API client's transport: one libcurl easy handle per client, the
- * URL rules (https, or http to the loopback interface only), TLS always
- * verified, bounded responses, retries with backoff, the per-minute request
- * budget and the one place that sleeps.
+ * The Make API client's transport: one libcurl easy handle per client
+ * (the URL rules are in url.c), TLS always verified, bounded responses,
+ * retries with backoff, the per-minute request budget and the one place
+ * that sleeps.
  *
  * Proxies: libcurl's standard environment variables (https_proxy,
  * HTTPS_PROXY, all_proxy, no_proxy; http_proxy is never used for https) are
@@ -99,130 +99,6 @@ static void budget_take(bpg_make_client *c)
 		c->ntimes++;
 }
 
-/* ---- URLs -------------------------------------------------------------------- */
-
-static bool is_loopback(const char *host)
-{
-	return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "[::1]") == 0 ||
-		strcasecmp(host, "localhost") == 0;
-}
-
-/* Parse and check a base URL; *https tells which scheme it has. */
-static int check_base_url(char **normal, bool *https, const char *url, bpg_error *err)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *user = NULL, *query = NULL, *frag = NULL, *full = NULL;
-	bpg_buf shown = BPG_BUF_INIT;
-	int rc = 0;
-
-	*normal = NULL;
-	if (!u) {
-		rc = bpg_error_set(err, BPG_ENOMEM, "Make API: out of memory");
-		goto done;
-	}
-	if (bpg_safe_put(&shown, url, strlen(url), 200) < 0) {
-		rc = bpg_error_set(err, BPG_ENOMEM, "Make API: out of memory");
-		goto done;
-	}
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		rc = bpg_error_set(err, BPG_EINVALID,
-			"Make API: base URL '%s' is not a URL (expected https://<zone>/api/v2)", shown.ptr);
-		goto done;
-	}
-	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK) {
-		rc = bpg_error_set(err, BPG_EINVALID,
-			"Make API: base URL '%s' carries a user name, a query or a fragment; give only "
-			"https://<host>/api/v2 (the token goes in the token file or BPGATE_MAKE_TOKEN)", shown.ptr);
-		goto done;
-	}
-	if (strcasecmp(scheme, "https") == 0) {
-		*https = true;
-	} else if (strcasecmp(scheme, "http") == 0 && is_loopback(host)) {
-		*https = false;
-	} else if (strcasecmp(scheme, "http") == 0) {
-		rc = bpg_error_set(err, BPG_EINVALID,
-			"Make API: base URL '%s' uses plain http to %s: refused, the token would travel "
-			"unencrypted; use https (http is allowed only to 127.0.0.1, ::1 and localhost)",
-			shown.ptr, host);
-		goto done;
-	} else {
-		rc = bpg_error_set(err, BPG_EINVALID,
-			"Make API: base URL '%s': scheme '%s' refused; use https://<zone>/api/v2", shown.ptr, scheme);
-		goto done;
-	}
-	if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK || !(*normal = bpg_strdup(full))) {
-		rc = bpg_error_set(err, BPG_ENOMEM, "Make API: out of memory");
-		goto done;
-	}
-	for (size_t n = strlen(*normal); n > 0 && (*normal)[n - 1] == '/'; n--)
-		(*normal)[n - 1] = '\0';
-done:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(user);
-	curl_free(query);
-	curl_free(frag);
-	curl_free(full);
-	curl_url_cleanup(u);
-	bpg_buf_dispose(&shown);
-	return rc;
-}
-
-int bpg_make_base_url(char **out, const char *zone, const char *api_url, bpg_error *err)
-{
-	bpg_buf b = BPG_BUF_INIT;
-	bool https;
-	int rc;
-
-	*out = NULL;
-	if (api_url && *api_url)
-		return check_base_url(out, &https, api_url, err);
-	if (!zone || !*zone)
-		return bpg_error_set(err, BPG_EINVALID, "Make API: neither a zone nor an api_url is given");
-	for (const char *p = zone; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '.' || *p == '-'))
-			return bpg_error_set(err, BPG_EINVALID,
-				"Make API: zone must be a host name such as eu1.make.com (letters, digits, '.', '-')");
-	if (bpg_buf_printf(&b, "https://%s/api/v2", zone) < 0) {
-		bpg_buf_dispose(&b);
-		return bpg_error_set(err, BPG_ENOMEM, "Make API: out of memory");
-	}
-	rc = check_base_url(out, &https, b.ptr, err);
-	bpg_buf_dispose(&b);
-	return rc;
-}
-
-/* Paths and queries come from the library's own callers, but still: only
- * characters that cannot change the host or start a header. */
-int mk_check_target(const char *method, const char *path, const char *query, bpg_error *err)
-{
-	static const char *methods[] = { "GET", "POST", "PATCH", "DELETE" };
-	bool known = false;
-
-	for (size_t i = 0; method && i < 4; i++)
-		known |= strcmp(method, methods[i]) == 0;
-	if (!known)
-		return bpg_error_set(err, BPG_EINVALID, "Make API: method must be GET, POST, PATCH or DELETE");
-	if (!path || path[0] != '/' || strstr(path, "//") || strstr(path, ".."))
-		return bpg_error_set(err, BPG_EINVALID, "Make API: %s: the path must start with one '/'", method);
-	for (const char *p = path; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      strchr("/-_.%", *p)))
-			return bpg_error_set(err, BPG_EINVALID,
-				"Make API: %s: the path may hold only letters, digits and / - _ . %%", method);
-	for (const char *p = query; p && *p; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '#')
-			return bpg_error_set(err, BPG_EINVALID,
-				"Make API: %s %s: the query must be encoded already (no spaces, controls or '#')",
-				method, path);
-	return 0;
-}
-
 /* ---- the client ---------------------------------------------------------------- */
 
 static bool token_ok(const char *t)
@@ -272,7 +148,7 @@ int bpg_make_client_new(bpg_make_client **out, const bpg_make_options *opts, bpg
 		goto done;
 	}
 	c->o = *opts;
-	if ((rc = check_base_url(&c->base_url, &https, opts->base_url, err)) < 0)
+	if ((rc = mk_check_base_url(&c->base_url, &https, opts->base_url, err)) < 0)
 		goto done;
 	c->o.base_url = c->base_url;
 	if (!(c->token = bpg_strdup(opts->token)) || (opts->ca_file && !(c->ca_file = bpg_strdup(opts->ca_file)))) {
@@ -327,11 +203,15 @@ int bpg_make_client_new(bpg_make_client **out, const bpg_make_options *opts, bpg
 		rc = bpg_error_set(err, BPG_ENOMEM, "Make API: out of memory");
 		goto done;
 	}
+	/* no body (GET, start/stop): no Content-Type at all (libcurl would add a form type to a POST) */
 	c->headers = slist_add(c->headers, "Accept: application/json", &ok);
 	c->headers = slist_add(c->headers, auth.ptr, &ok);
+	c->headers = slist_add(c->headers, "Content-Type:", &ok);
+	/* a JSON body; no "Expect: 100-continue" round trip for large blueprints */
 	c->json_headers = slist_add(c->json_headers, "Accept: application/json", &ok);
 	c->json_headers = slist_add(c->json_headers, auth.ptr, &ok);
 	c->json_headers = slist_add(c->json_headers, "Content-Type: application/json", &ok);
+	c->json_headers = slist_add(c->json_headers, "Expect:", &ok);
 	if (!ok) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "Make API: out of memory");
 		goto done;
@@ -628,8 +508,8 @@ static void redact(const bpg_make_client *c, bpg_error *err)
 static int scope_hint(bpg_buf *m, const char *method, const char *path)
 {
 	if (strncmp(path, "/scenarios", 10) != 0)
-		return bpg_buf_puts(m, "; the token lacks a scope or the rights this call needs");
-	return bpg_buf_printf(m, "; the token lacks the scope %s or the rights on this team",
+		return bpg_buf_puts(m, "; check the token, its scopes and its rights on the team");
+	return bpg_buf_printf(m, "; check the token, its scopes and its rights on the team (this call needs %s)",
 		strcmp(method, "GET") == 0 ? "scenarios:read" : "scenarios:write");
 }
 

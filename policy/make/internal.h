@@ -64,14 +64,13 @@ uint64_t mk_backoff_ms(const bpg_make_client *c, unsigned attempt, long retry_af
 /* The jittered value of base (uniform in [0.8, 1.2] * base), from libsodium. */
 uint64_t mk_jitter(uint64_t base);
 
+/* Parse and check a base URL (url.c); *normal is malloc'd, without a trailing '/'. */
+int mk_check_base_url(char **normal, bool *https, const char *url, bpg_error *err);
+
 /* "METHOD /path" check of a path and a query the caller built. */
 int mk_check_target(const char *method, const char *path, const char *query, bpg_error *err);
 
 /* Sanitised display of the first max bytes of a body. */
 int mk_excerpt(bpg_buf *out, const char *data, size_t len, size_t max);
-
-/* Which kind of reference map a blueprint reference kind (bpg_reference.kind)
- * belongs to, or NULL for kinds that are not mapped (scenario). */
-const char *mk_map_kind(const char *ref_kind);
 
 #endif

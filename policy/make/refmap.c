@@ -27,18 +27,6 @@
 
 static const char *const kinds[] = { "account", "hook", "keychain", "datastore", "udt", "device" };
 
-const char *mk_map_kind(const char *ref_kind)
-{
-	static const struct { const char *ref, *map; } table[] = {
-		{ "connection", "account" }, { "webhook", "hook" }, { "keychain", "keychain" },
-		{ "datastore", "datastore" }, { "datastructure", "udt" }, { "device", "device" },
-	};
-	for (size_t i = 0; ref_kind && i < sizeof(table) / sizeof(table[0]); i++)
-		if (strcmp(table[i].ref, ref_kind) == 0)
-			return table[i].map;
-	return NULL;
-}
-
 static int oom(bpg_error *err)
 {
 	return bpg_error_set(err, BPG_ENOMEM, "reference map: out of memory");
@@ -272,7 +260,7 @@ int bpg_make_blueprint_map(json_t *blueprint, const json_t *map, bool reverse, s
 		const bpg_module *mod = bpg_blueprint_module(bp, i);
 		for (size_t k = 0; k < mod->nrefs; k++) {
 			const bpg_reference *r = &mod->refs[k];
-			const char *kind = mk_map_kind(r->kind);
+			const char *kind = bpg_reference_map_kind(r->kind);
 			json_t *parent, *old, *target, *nv;
 			if (!kind || !*r->value || strstr(r->value, "{{"))
 				continue;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bpgate/blueprint.h"
 #include "bpgate/make.h"
 #include "../../policy/make/internal.h"
 
@@ -234,6 +235,18 @@ Test(make, map_refuses_unknown_kinds_and_bad_ids)
 	json_decref(m1);
 	json_decref(m2);
 	json_decref(m3);
+}
+
+Test(make, reference_kinds_to_map_kinds)
+{
+	cr_assert_str_eq(bpg_reference_map_kind("connection"), "account");
+	cr_assert_str_eq(bpg_reference_map_kind("webhook"), "hook");
+	cr_assert_str_eq(bpg_reference_map_kind("keychain"), "keychain");
+	cr_assert_str_eq(bpg_reference_map_kind("datastore"), "datastore");
+	cr_assert_str_eq(bpg_reference_map_kind("datastructure"), "udt");
+	cr_assert_str_eq(bpg_reference_map_kind("device"), "device");
+	cr_assert_null(bpg_reference_map_kind("scenario"));
+	cr_assert_null(bpg_reference_map_kind(NULL));
 }
 
 Test(make, map_devices_and_string_targets_keep_integer_types)
@@ -490,4 +503,171 @@ Test(make, the_budget_and_the_request_ceiling)
 	cr_assert_eq(bpg_make_client_requests(c), 10);
 	bpg_make_client_free(c);
 	unsetenv("BPGATE_TEST_MAKE_CLOCK");
+}
+
+/* ---- canned answers from a tiny loopback server --------------------------------------- */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+typedef struct {
+	int fd;
+	char response[4096];
+	int count;
+} canned;
+
+static void *serve(void *arg)
+{
+	canned *s = arg;
+	for (int i = 0; i < s->count; i++) {
+		char req[8192];
+		size_t got = 0;
+		int c = accept(s->fd, NULL, NULL);
+		if (c < 0)
+			break;
+		while (got < sizeof(req) - 1) {
+			ssize_t n = read(c, req + got, sizeof(req) - 1 - got);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			req[got] = '\0';
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		if (write(c, s->response, strlen(s->response)) < 0) {
+			/* the client went away: nothing to do */
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+/* Serve `count` connections with the same answer; returns the base URL. */
+static void start_canned(canned *s, pthread_t *t, char *base, size_t baselen, const char *status,
+	const char *headers, const char *body, int count)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t alen = sizeof(a);
+
+	snprintf(s->response, sizeof(s->response),
+		"HTTP/1.1 %s\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s", status, headers, strlen(body), body);
+	s->count = count;
+	s->fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(s->fd, 0);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(s->fd, 8), 0);
+	cr_assert_eq(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
+	snprintf(base, baselen, "http://127.0.0.1:%d/api/v2", ntohs(a.sin_port));
+	cr_assert_eq(pthread_create(t, NULL, serve, s), 0);
+}
+
+static void stop_canned(canned *s, pthread_t t)
+{
+	pthread_join(t, NULL);
+	close(s->fd);
+}
+
+/* One call against a canned answer; returns the code, fills err. */
+static int canned_call(const char *status, const char *headers, const char *body, const char *method,
+	bpg_error *err, unsigned long *requests)
+{
+	canned s;
+	pthread_t t;
+	char base[128];
+	bpg_make_client *c = NULL;
+	bpg_make_options o = { 0 };
+	json_t *out = NULL;
+	int rc;
+
+	setenv("BPGATE_TEST_MAKE_CLOCK", "fake", 1);
+	start_canned(&s, &t, base, sizeof(base), status, headers, body, 1);
+	o.base_url = base;
+	o.token = secret;
+	cr_assert_eq(bpg_make_client_new(&c, &o, err), 0, "%s", err->message);
+	rc = bpg_make_call(&out, c, method, "/scenarios", "teamId=1", NULL, err);
+	*requests = bpg_make_client_requests(c);
+	json_decref(out);
+	bpg_make_client_free(c);
+	stop_canned(&s, t);
+	unsetenv("BPGATE_TEST_MAKE_CLOCK");
+	return rc;
+}
+
+Test(make, an_echoed_token_is_redacted)
+{
+	char body[512];
+	bpg_error err;
+	unsigned long n;
+
+	snprintf(body, sizeof(body), "{\"message\":\"Bad Request\",\"code\":\"SC400\",\"detail\":\"Invalid token %s for this team\","
+		"\"suberrors\":[{\"message\":\"token %s unknown\",\"name\":\"Error\"}]}", secret, secret);
+	cr_assert_eq(canned_call("400 Bad Request", "Content-Type: application/json\r\n", body, "GET", &err, &n), BPG_ERROR);
+	cr_assert_str_eq(err.message, "Make API: GET /scenarios: HTTP 400 SC400 Bad Request: Invalid token [token] for "
+		"this team (token [token] unknown)");
+	cr_assert_eq(n, 1);
+}
+
+Test(make, redirects_are_not_followed)
+{
+	bpg_error err;
+	unsigned long n;
+
+	cr_assert_eq(canned_call("302 Found", "Location: https://evil.test/steal\r\n", "", "GET", &err, &n), BPG_ERROR);
+	cr_assert_str_eq(err.message, "Make API: GET /scenarios: HTTP 302, a redirect to https://evil.test/steal; bpgate "
+		"does not follow redirects: check the base URL (api_url or zone)");
+	cr_assert_eq(n, 1);
+}
+
+Test(make, answers_that_are_not_one_json_object_are_refused)
+{
+	bpg_error err;
+	unsigned long n;
+
+	cr_assert_eq(canned_call("200 OK", "Content-Type: application/json\r\n", "[1,2]", "GET", &err, &n), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "Make API: GET /scenarios: HTTP 200 with JSON that is not an object at the top level");
+	cr_assert_eq(canned_call("200 OK", "Content-Type: application/json\r\n", "{\"a\":1,\"a\":2}", "GET", &err, &n),
+		BPG_EINVALID);
+	cr_assert_str_eq(err.message, "Make API: GET /scenarios: HTTP 200 with malformed JSON (line 1, column 10: "
+		"duplicate object key near '\"a\"')");
+	cr_assert_eq(canned_call("200 OK", "", "", "GET", &err, &n), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "Make API: GET /scenarios: HTTP 200 with an empty body");
+	/* a write that got a 502 page: not repeated, and said so */
+	cr_assert_eq(canned_call("502 Bad Gateway", "Content-Type: text/html\r\n", "<html>\x1b[31mbad</html>", "PATCH",
+		&err, &n), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "Make API: PATCH /scenarios: HTTP 502 with a non-JSON body (text/html), first bytes: "
+		"<html>\\x1b[31mbad</html>; the write may or may not have been applied: read the scenario before trying again");
+	cr_assert_eq(n, 1);
+}
+
+Test(make, the_envelope_of_each_endpoint_is_checked)
+{
+	canned s;
+	pthread_t t;
+	char base[128];
+	bpg_make_client *c = NULL;
+	bpg_make_options o = { 0 };
+	bpg_error err;
+	json_t *out = NULL;
+
+	start_canned(&s, &t, base, sizeof(base), "200 OK", "Content-Type: application/json\r\n",
+		"{\"scenarios\":[],\"code\":\"NOPE\",\"scenario\":{\"id\":5,\"isActive\":false}}", 4);
+	o.base_url = base;
+	o.token = secret;
+	cr_assert_eq(bpg_make_client_new(&c, &o, &err), 0, "%s", err.message);
+	cr_assert_eq(bpg_make_scenarios_list(&out, c, 10, 0, &err), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "Make API: GET /scenarios: unexpected answer: no \"scenarios\" array with a \"pg\" "
+		"object (is the base URL a Make API v2 URL?)");
+	cr_assert_eq(bpg_make_blueprint_get(&out, NULL, NULL, c, 5, &err), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "Make API: GET /scenarios/5/blueprint: unexpected answer: no \"code\": \"OK\" with a "
+		"\"response\" object (is the base URL a Make API v2 URL?)");
+	cr_assert_eq(bpg_make_logs_list(&out, c, 5, 0, 1000, 0, &err), BPG_EINVALID);
+	cr_assert_eq(bpg_make_scenario_set_active(c, 5, true, &err), BPG_ERROR);
+	cr_assert_str_eq(err.message, "Make API: POST /scenarios/5/start: the answer says the scenario is still inactive");
+	cr_assert_null(out);
+	bpg_make_client_free(c);
+	stop_canned(&s, t);
 }
