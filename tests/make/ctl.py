@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A tiny client of the Make stand-in for test scripts (python3 urllib only).
 
-  ctl.py --port-file F [--token T] [--scheme Token|Bearer] [--cafile C] [-s] call METHOD PATH [JSON-BODY]
+  ctl.py --port-file F [--token T] [--scheme Token|Bearer] [--cafile C] [-s] [-H NAME]... call METHOD PATH [JSON-BODY]
   ctl.py --port-file F fault STATUS COUNT [--path-prefix P] [--method M] [--body KIND]
                              [--retry-after N] [--delay-ms N] [--size N] [--chunked]
   ctl.py --port-file F requests [--reset]
@@ -102,6 +102,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--wait", type=float, default=30, help="seconds to wait for the port file")
     ap.add_argument("-s", "--status", action="store_true")
+    ap.add_argument("-H", "--show-header", action="append", default=[],
+                    help="with call: print 'Name: value' of this response header (repeatable)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("call")
     c.add_argument("method")
@@ -147,9 +149,12 @@ def run(cl, a):
     out = sys.stdout
     if a.cmd == "call":
         body = a.body.encode() if a.body is not None else None
-        status, data, _ = cl.request(a.method, a.path, body)
+        status, data, hdrs = cl.request(a.method, a.path, body)
         if a.status:
             out.write("HTTP %d\n" % status)
+        for name in a.show_header:
+            value = next((v for k, v in hdrs.items() if k.lower() == name.lower()), None)
+            out.write("%s: %s\n" % (name, "-" if value is None else value))
         out.write(data.decode("utf-8", "replace") + "\n")
         return 0 if status // 100 == 2 else 1
     if a.cmd == "fault":

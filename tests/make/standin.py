@@ -17,6 +17,7 @@ import ssl
 import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -183,7 +184,10 @@ class Handler(BaseHTTPRequestHandler):
                 srv.log_file.flush()
 
     def do_GET(self):
-        self._handle()
+        try:
+            self._handle()
+        except (BrokenPipeError, ConnectionResetError, socket.timeout, ssl.SSLError):
+            self.close_connection = True  # the client went away (e.g. timed out on a slow fault)
 
     do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
 
@@ -192,6 +196,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             raw = self._read_body()
         except ApiError as e:
+            self.close_connection = True  # the rest of the body was not read
             self._send(e.status, e.body)
             return
         except (ValueError, OSError):
@@ -257,6 +262,9 @@ class Handler(BaseHTTPRequestHandler):
             return status, out, None, user
         except ApiError as e:
             return e.status, e.body, e.headers, user
+        except Exception as e:  # a bug of the stand-in: say so, loudly
+            traceback.print_exc()
+            return 500, error_body(500, "stand-in bug: %s: %s" % (type(e).__name__, e)), None, user
 
     # ---- faults ----------------------------------------------------------------------
     def _serve_fault(self, f, status=None, body=None, headers=None):

@@ -10,7 +10,6 @@ where the spec says UNVERIFIED.
 import copy
 import datetime
 import hashlib
-import json
 import re
 import threading
 from urllib.parse import unquote_plus
@@ -147,7 +146,7 @@ def project(obj, cols):
     return {k: v for k, v in obj.items() if k in cols} if cols else obj
 
 
-def paginate(items, q, default_limit, sort_keys, default_sort, default_dir="asc"):
+def paginate(q, default_limit, sort_keys, default_sort, default_dir="asc"):
     pg = q.pg
     sort_by = pg.get("sortBy", default_sort)
     sort_dir = pg.get("sortDir", default_dir)

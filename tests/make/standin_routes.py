@@ -6,7 +6,6 @@ standin.py checks them (missing scope: 401 or 403, --missing-scope-status).
 All handlers run under state.lock.
 """
 import copy
-import hashlib
 import json
 import re
 
@@ -62,8 +61,8 @@ def list_scenarios(st, ctx, p):
     if active is None:
         active = q.bool("islinked")
     concept = q.bool("concept")
-    sort_by, sort_dir, offset, limit = paginate(None, q, 10, SCENARIO_SORT, "proprietal", "desc")
-    out = []
+    sort_by, sort_dir, offset, limit = paginate(q, 10, SCENARIO_SORT, "proprietal", "desc")
+    recs = []
     for rec in st.scenarios.values():
         if rec["teamId"] not in teams or (ids and rec["id"] not in ids):
             continue
@@ -73,17 +72,22 @@ def list_scenarios(st, ctx, p):
             continue
         if concept is not None and rec["concept"] != concept:
             continue
+        recs.append(rec)
+
+    def key(rec):
+        if sort_by in ("createdByUserName", "updatedByUserName"):
+            u = st.user_obj(rec["createdBy" if sort_by.startswith("created") else "updatedBy"])
+            return (sort_value((u or {}).get("name")), rec["id"])
+        k = {"proprietal": "id", "islinked": "isActive"}.get(sort_by, sort_by)
+        return (sort_value(rec.get(k)), rec["id"])
+    recs = sorted(recs, key=key, reverse=(sort_dir == "desc"))[offset:offset + limit]
+    cols = q.arrays.get("cols")
+    out = []
+    for rec in recs:
         v = st.view(rec)
         v["operations"], v["transfer"], v["customProperties"] = rec["operations"], rec["transfer"], {}
-        v["createdByUserName"] = (v["createdByUser"] or {}).get("name")
-        v["updatedByUserName"] = (v["updatedByUser"] or {}).get("name")
-        out.append(v)
-    key = "id" if sort_by == "proprietal" else sort_by
-    out = _sorted(out, key, sort_dir)[offset:offset + limit]
-    cols = q.arrays.get("cols")
-    for v in out:
-        del v["createdByUserName"], v["updatedByUserName"]
-    return 200, {"scenarios": [project(v, cols) for v in out],
+        out.append(project(v, cols))
+    return 200, {"scenarios": out,
                  "pg": {"sortBy": sort_by, "sortDir": sort_dir, "offset": offset, "limit": limit}}
 
 
@@ -109,8 +113,8 @@ def _parse_blueprint(st, text):
     else:
         try:
             bp = json.loads(text)
-        except ValueError as e:
-            raise ApiError(400, "Invalid blueprint", "IM007", "Blueprint is not valid JSON: %s." % e)
+        except ValueError:
+            raise ApiError(400, "Invalid blueprint", "IM007", "Blueprint is not valid JSON.")
     if not isinstance(bp, dict) or not isinstance(bp.get("flow"), list):
         raise ApiError(400, "Invalid blueprint", "IM007",
                        "Blueprint must be an object with a 'flow' array.")
@@ -310,7 +314,7 @@ def get_blueprint(st, ctx, p):
 
 def list_blueprints(st, ctx, p):
     rec = st.scenario_for(ctx, p["sid"])
-    sort_by, sort_dir, offset, limit = paginate(None, ctx.query, MAX_LIMIT_VERSIONS,
+    sort_by, sort_dir, offset, limit = paginate(ctx.query, MAX_LIMIT_VERSIONS,
                                                 ["version", "created"], "version", "desc")
     horizon = st.clock.now_ms() - VERSION_WINDOW_MS
     vers = [{"version": v["version"], "created": v["created"], "scenarioId": rec["id"],
@@ -334,7 +338,7 @@ def _imt_key(imt):
 def list_logs(st, ctx, p):
     rec = st.scenario_for(ctx, p["sid"])
     q = ctx.query
-    sort_by, sort_dir, offset, limit = paginate(None, q, 50, ["imtId"], "imtId", "desc")
+    sort_by, sort_dir, offset, limit = paginate(q, 50, ["imtId"], "imtId", "desc")
     t_from, t_to = q.int("from"), q.int("to")
     status = q.int("status")
     show_checks = q.bool("showCheckRuns") is True
@@ -428,7 +432,7 @@ def get_hook(st, ctx, p):
 
 def list_data_stores(st, ctx, p):
     items = _team_filter(st, ctx, st.data_stores)
-    sort_by, sort_dir, offset, limit = paginate(None, ctx.query, 10, ["id", "name"], "id", "asc")
+    sort_by, sort_dir, offset, limit = paginate(ctx.query, 10, ["id", "name"], "id", "asc")
     items = _sorted(items, sort_by, sort_dir)[offset:offset + limit]
     cols = ctx.query.arrays.get("cols")
     return 200, {"dataStores": [project(d, cols) for d in items],
@@ -468,7 +472,7 @@ def list_teams(st, ctx, p):
     allowed = st.token_teams(ctx.token)
     items = [_team_view(t) for t in st.teams.values()
              if t.get("organizationId") == oid and t["id"] in allowed]
-    sort_by, sort_dir, offset, limit = paginate(None, ctx.query, 10, ["id", "name"], "id", "asc")
+    sort_by, sort_dir, offset, limit = paginate(ctx.query, 10, ["id", "name"], "id", "asc")
     items = _sorted(items, sort_by, sort_dir)[offset:offset + limit]
     return 200, {"teams": items,
                  "pg": {"sortBy": sort_by, "sortDir": sort_dir, "offset": offset, "limit": limit}}
