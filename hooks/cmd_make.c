@@ -25,12 +25,13 @@ static const char pull_usage[] =
 	"  Token scope: scenarios:read.\n";
 
 static const char make_usage[] =
-	"bpgate make <pull|deploy|drift|disable|enable> [<args>]\n"
+	"bpgate make <pull|deploy|drift|disable|enable|health> [<args>]\n"
 	"\n"
 	"  pull    write the live blueprints of Make's dev team into the working tree\n"
 	"  deploy  deploy an environment's branch to Make, with a drift guard\n"
 	"  drift   compare what runs in Make with the environment's branch\n"
 	"  disable stop a scenario in Make now (enable: start it again), recorded\n"
+	"  health  measure an environment's health from Make's executions (signed record)\n"
 	"\n"
 	"  The API token: $BPGATE_MAKE_TOKEN, else --token-file FILE or git config\n"
 	"  bpgate.makeTokenFile (mode 0600). See docs/readme/make.md.\n";
@@ -192,7 +193,17 @@ done:
 	return rc;
 }
 
+static int dispatch(int argc, char **argv);
+
 int cmd_make(int argc, char **argv)
+{
+	git_libgit2_init();
+	int rc = dispatch(argc, argv);
+	git_libgit2_shutdown();
+	return rc;
+}
+
+static int dispatch(int argc, char **argv)
 {
 	if (argc < 2)
 		return cli_usage(make_usage);
@@ -209,6 +220,8 @@ int cmd_make(int argc, char **argv)
 		run = make_drift;
 	else if (strcmp(argv[1], "disable") == 0 || strcmp(argv[1], "enable") == 0)
 		run = make_switch;
+	else if (strcmp(argv[1], "health") == 0)
+		run = make_health;
 	if (!run) {
 		fprintf(stderr, "bpgate make: '%s' is not a make command\n", argv[1]);
 		return cli_usage(make_usage);

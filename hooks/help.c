@@ -439,7 +439,23 @@ static const help_entry entries[] = {
 		"  deploy    deploy an environment's branch to its Make team (compare and swap, records, audit)\n"
 		"  drift     compare what runs in Make with the environment's branch\n"
 		"  disable   stop a scenario in Make now, recorded\n"
-		"  enable    start it again, recorded\n" },
+		"  enable    start it again, recorded\n"
+		"  health    measure an environment's health from Make's executions (a signed record)\n" },
+	{ "make", "health",
+		"bpgate make health --env ENV [--window 24h] [--key SSH_KEY] [--as PRINCIPAL] [--keep N]\n"
+		"                   [--format text|json] [--token-file FILE]\n"
+		"Read each catalogued scenario's executions of the window from Make, compute its rates and\n"
+		"p50/p95, and write a signed health record (refs/bpgate/health/ENV/...) the stage-health rule\n"
+		"reads. The signer holds the observers role. Scope scenarios:read.\n\n"
+		"options:\n"
+		"  --env ENV            the environment measured (required)\n"
+		"  --window SPAN        Nh or Nd, at most 31 days (default 24h)\n"
+		"  --key SSH_KEY        the signing key (default: git config bpgate.healthKey)\n"
+		"  --as PRINCIPAL       the signer's principal in allowed_signers\n"
+		"  --keep N             keep the newest N records (default 168)\n"
+		FMT_OPT "text (default) or json\n"
+		"  --token-file FILE    the API token file (mode 0600)\n"
+		"  -h, --help           this help\n" },
 	{ "make", "pull",
 		"bpgate make pull [SCENARIO...] [--env ENV] [--token-file FILE]\n"
 		"Write each catalogued scenario's live blueprint (with its scheduling) at its catalog \"blueprint\"\n"

@@ -7,5 +7,6 @@
 int make_deploy(int argc, char **argv);
 int make_drift(int argc, char **argv);
 int make_switch(int argc, char **argv); /* disable | enable */
+int make_health(int argc, char **argv); /* make_health.c */
 
 #endif

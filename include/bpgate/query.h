@@ -52,7 +52,7 @@ BPG_EXTERN(const json_t *) bpg_policy_rule_param(const bpg_policy *policy, const
 BPG_EXTERN(size_t) bpg_policy_role_principals(const char *const **out, const bpg_policy *policy, const char *role);
 /** Does principal hold role? false when either is NULL. */
 BPG_EXTERN(bool) bpg_policy_has_role(const bpg_policy *policy, const char *role, const char *principal);
-/** Does principal hold any role of the policy? */
+/** Does principal hold any role of the policy that lets it push (every role but "observers", who only sign stage health records)? */
 BPG_EXTERN(bool) bpg_policy_has_any_role(const bpg_policy *policy, const char *principal);
 /** The role whose keys may sign release bundles (rule bundle-signed, signer_role). */
 BPG_EXTERN(const char *) bpg_policy_bundle_signer_role(const bpg_policy *policy);

@@ -31,6 +31,7 @@ static const bpg_sfield roles_fields[] = {
 	{ "cab", &bpg_s_strings, false, NULL },
 	{ "admins", &bpg_s_strings, false, NULL },
 	{ "emergency", &bpg_s_strings, false, NULL },
+	{ "observers", &bpg_s_strings, false, NULL }, /* sign stage health records only (bpgate make health) */
 	{ NULL, NULL, false, NULL },
 };
 static const bpg_schema roles_s = { SK_OBJECT, roles_fields, NULL, NULL };

@@ -13,10 +13,20 @@
  *   files as they are in the tree (a sign-off of an earlier version does not
  *   count), result "pass", and not dated in the future. A bare file under
  *   <dir>/<id>/ is not a sign-off: anyone can write one.
- * stage-health: the stage health report (extra.server.stage_health, read
- *   from <report> in the tree pushed) is recent, not dated in the future
- *   (beyond `max_clock_skew_minutes`: a report from the future never goes
- *   stale), and meets the SLOs for every scenario the change touches.
+ * stage-health: the stage health (extra.server.stage_health) is recent,
+ *   not dated in the future (beyond `max_clock_skew_minutes`: a report from
+ *   the future never goes stale), counts at least `min_executions`
+ *   executions of every scenario the change touches (one lucky run is not a
+ *   green light) and meets the SLOs for each. The fact is the newest valid
+ *   signed record of the source environment ("source":"record", written by
+ *   `bpgate make health`, outside the tree: refreshing it never makes
+ *   approvals stale), else the in-tree report <report> ("source":"tree"),
+ *   deprecated: judged with a warning while `tree_reports` is "warn" (the
+ *   default; a tree report without "executions" is judged on its rates
+ *   during the migration), refused when it is "refuse". A fact without
+ *   "source" (facts written before records existed) is judged like a tree
+ *   report without the warning. Invalid records that were skipped are a
+ *   warning.
  */
 #include "rules_server.h"
 
@@ -35,6 +45,8 @@ static const bpg_sfield uat_params[] = {
 	{ "max_clock_skew_minutes", &bpg_s_int, false, "5" },
 	{ NULL, NULL, false, NULL },
 };
+static const char *const tree_report_modes[] = { "warn", "refuse", NULL };
+static const bpg_schema tree_reports_s = { SK_ENUM, NULL, NULL, tree_report_modes };
 static const bpg_sfield health_params[] = {
 	{ "environments", &bpg_s_strings, false, "[\"prod\"]" },
 	{ "tiers", &bpg_s_strings, false, "[]" },
@@ -44,6 +56,8 @@ static const bpg_sfield health_params[] = {
 	{ "max_error_rate", &bpg_s_number, false, "0.01" },
 	{ "max_p95_ms", &bpg_s_number, false, "5000" },
 	{ "max_clock_skew_minutes", &bpg_s_int, false, "5" },
+	{ "min_executions", &bpg_s_int, false, "20" },
+	{ "tree_reports", &tree_reports_s, false, "\"warn\"" },
 	{ NULL, NULL, false, NULL },
 };
 
@@ -202,18 +216,35 @@ static int eval_uat(bpg_eval *ev)
 	return 0;
 }
 
-static int health_one(bpg_eval *ev, const json_t *r, const json_t *rep, const char *id, const char *env)
+static bool is_record(const json_t *rep)
+{
+	return srv_same(bpg_jstr(rep, "source"), "record");
+}
+
+static int health_one(bpg_eval *ev, const srv_ref *r, const json_t *rep, const char *id, const char *env)
 {
 	const json_t *m = json_object_get(json_object_get(rep, "scenarios"), id);
-	bpg_where w = { bpg_ev_param_str(ev, "report"), NULL, bpg_jstr(r, "new"), bpg_jstr(r, "name"), 0, 0 };
-	const char *fix = "fix the scenario on stage until it meets its SLOs, then refresh the stage health report";
+	bpg_where w = r->where;
+	const char *fix = "fix the scenario on stage until it meets its SLOs, then measure stage health again "
+		"(bpgate make health --env stage)";
+	const json_t *ex = json_object_get(m, "executions");
+	long long min = json_integer_value(bpg_ev_param(ev, "min_executions"));
 	double sr = json_number_value(json_object_get(m, "success_rate"));
 	double er = json_number_value(json_object_get(m, "error_rate"));
 	double p95 = json_number_value(json_object_get(m, "p95_ms"));
 
+	w.file = is_record(rep) ? bpg_jstr(rep, "ref") : bpg_ev_param_str(ev, "report");
+	/* a record always counts executions; a tree report may lack the count while tree reports are accepted */
+	if (m && (ex || is_record(rep)) && (!json_is_integer(ex) || json_integer_value(ex) < min))
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "let the scenario run on stage until it has enough executions "
+			"in the window (or widen it: bpgate make health --window 72h), then measure again",
+			"scenario %s ran %lld time(s) on stage in the window measured, fewer than the %lld required before %s: "
+			"one lucky run is not a green light", id, json_is_integer(ex) ? (long long)json_integer_value(ex) : 0LL,
+			min, env);
 	if (!m || !json_is_number(json_object_get(m, "success_rate")) || !json_is_number(json_object_get(m, "error_rate")) ||
 	    !json_is_number(json_object_get(m, "p95_ms")))
-		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "add the scenario's stage figures (success_rate, error_rate, p95_ms)",
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "measure the scenario on stage (bpgate make health --env stage); "
+			"its catalog entry needs a Make id for stage",
 			"the stage health report has no complete figures for scenario %s, required before %s", id, env);
 	if (sr < json_number_value(bpg_ev_param(ev, "min_success_rate")) ||
 	    er > json_number_value(bpg_ev_param(ev, "max_error_rate")) ||
@@ -224,6 +255,38 @@ static int health_one(bpg_eval *ev, const json_t *r, const json_t *rep, const ch
 			json_number_value(bpg_ev_param(ev, "max_error_rate")), p95,
 			json_number_value(bpg_ev_param(ev, "max_p95_ms")));
 	return 0;
+}
+
+/* Findings about where the figures come from; *stop when the report is not judged further. */
+static int health_source(bpg_eval *ev, const srv_ref *r, const json_t *rep, bool *stop)
+{
+	const char *src = bpg_jstr(rep, "source");
+	const char *report = bpg_ev_param_str(ev, "report");
+	bpg_where w = r->where;
+	int rc = 0;
+
+	*stop = false;
+	w.file = is_record(rep) ? bpg_jstr(rep, "ref") : report;
+	if (json_is_integer(json_object_get(rep, "records_skipped")) && json_integer_value(json_object_get(rep, "records_skipped")) > 0 &&
+	    (rc = bpg_ev_emit(ev, BPG_SEV_WARNING, &w, "remove the records that do not verify (git update-ref -d REF on "
+		"the server) and check who wrote them: only `bpgate make health` signed by an observer writes there",
+		"%lld stage health record(s) did not verify and were skipped (newest: %s)",
+		(long long)json_integer_value(json_object_get(rep, "records_skipped")),
+		bpg_jstr(rep, "records_problem") ? bpg_jstr(rep, "records_problem") : "no reason given")) < 0)
+		return rc;
+	if (!srv_same(src, "tree") || json_object_get(rep, "error"))
+		return 0;
+	if (srv_same(bpg_ev_param_str(ev, "tree_reports"), "refuse")) {
+		*stop = true;
+		return bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "measure stage health with `bpgate make health --env stage` (a "
+			"signed record under refs/bpgate/health/stage/; the server's timer runs it hourly)",
+			"no signed stage health record, and in-tree health reports (%s) are no longer accepted "
+			"(stage-health tree_reports: \"refuse\")", report);
+	}
+	return bpg_ev_emit(ev, BPG_SEV_WARNING, &w, "switch: run `bpgate make health --env stage` (hourly from the "
+		"server's timer), then delete the file and set stage-health \"tree_reports\": \"refuse\"",
+		"the stage health comes from %s in the tree: in-tree health reports are deprecated (anyone who "
+		"can push writes them, and refreshing one makes approvals stale)", report);
 }
 
 static int eval_health(bpg_eval *ev)
@@ -237,6 +300,7 @@ static int eval_health(bpg_eval *ev)
 	for (size_t i = 0; srv_ref_next(ev, &i, SRV_REF_LISTED | SRV_REF_KEPT | SRV_REF_JUDGED, &r);) {
 		const char *env = r.envname;
 		json_t *changed = srv_changed_scenarios(ev), *wanted = json_array();
+		bool stop = false;
 		if (!changed || !wanted) {
 			json_decref(changed);
 			json_decref(wanted);
@@ -248,30 +312,35 @@ static int eval_health(bpg_eval *ev)
 		json_decref(changed);
 		const json_t *rep = srv_fact(ev, "stage_health");
 		bpg_where w = r.where;
-		w.file = bpg_ev_param_str(ev, "report");
+		w.file = is_record(rep) && bpg_jstr(rep, "ref") ? bpg_jstr(rep, "ref") : bpg_ev_param_str(ev, "report");
 		if (json_array_size(wanted) == 0) {
 			rc = 0;
 		} else if (!rep) {
 			rc = srv_missing(ev, r.ref, "stage_health");
+		} else if (json_is_object(rep) && (rc = health_source(ev, &r, rep, &stop)) < 0) {
+			;
+		} else if (stop) {
+			rc = 0;
 		} else if (!json_is_object(rep) || json_object_get(rep, "error")) {
 			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
-				"commit a stage health report (see docs: {\"measured_at\":..., \"scenarios\": {...}}) on stage",
-				"no usable stage health report before %s: %s", env,
-				json_is_object(rep) ? bpg_jstr(rep, "error") : "the file is missing");
+				"measure stage health: bpgate make health --env stage (a signed record; the server's timer runs it hourly)",
+				"no usable stage health report before %s: %s%s", env,
+				json_is_object(rep) ? bpg_jstr(rep, "error") : "the file is missing",
+				srv_same(bpg_jstr(rep, "source"), "tree") ? " (and no valid signed health record)" : "");
 		} else if (srv_time_parse(bpg_jstr(rep, "measured_at"), &t) && srv_time_parse(bpg_ev_now(ev), &now) &&
 		           t > now + json_integer_value(bpg_ev_param(ev, "max_clock_skew_minutes")) * 60) {
-			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "measure stage health again with a correct clock and commit the report",
+			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "measure stage health again with a correct clock",
 				"the stage health report is dated in the future (measured_at %s, now %s): a report from the future "
 				"never goes stale, so it is refused", bpg_jstr(rep, "measured_at"), bpg_ev_now(ev));
 		} else if (!srv_time_parse(bpg_jstr(rep, "measured_at"), &t) || !srv_time_parse(bpg_ev_now(ev), &now) ||
 		           now - t > json_integer_value(bpg_ev_param(ev, "max_age_hours")) * 3600) {
-			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "refresh the stage health report",
+			rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, "measure stage health again: bpgate make health --env stage",
 				"the stage health report is older than %lld hours (measured_at %s)",
 				(long long)json_integer_value(bpg_ev_param(ev, "max_age_hours")),
 				bpg_jstr(rep, "measured_at") ? bpg_jstr(rep, "measured_at") : "missing");
 		} else {
 			json_array_foreach(wanted, k, sc)
-				if ((rc = health_one(ev, r.ref, rep, json_string_value(sc), env)) < 0)
+				if ((rc = health_one(ev, &r, rep, json_string_value(sc), env)) < 0)
 					break;
 		}
 		json_decref(wanted);
@@ -295,7 +364,7 @@ const bpg_rule_def bpg_rule_uat_evidence = {
 };
 
 const bpg_rule_def bpg_rule_stage_health = {
-	.info = { "stage-health", "the stage health report meets the SLOs before prod", BPG_MODE_ENFORCE },
+	.info = { "stage-health", "stage health measured from executions (a signed record) meets the SLOs before prod", BPG_MODE_ENFORCE },
 	.params = health_params,
 	.eval = eval_health,
 };

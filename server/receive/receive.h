@@ -29,6 +29,8 @@
 #define RCV_MAX_REFS 1000
 #define RCV_MAX_LINE 4096
 #define RCV_HISTORY_MAX 10000
+/* stage health records listed per environment (healthfacts.c); more fails closed */
+#define RCV_HEALTH_REFS_MAX 1000
 /* Largest push certificate read (git writes it as a blob from the push). */
 #define RCV_PUSH_CERT_MAX ((size_t)64 << 10)
 
@@ -136,6 +138,11 @@ int rcv_uat_facts(json_t *server, git_repository *repo, git_tree *tree, const bp
  * release records (srvfacts_release.c). */
 int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, const char *env, const char *from,
 	bpg_error *err);
+/* The newest valid signed health record of env (refs/bpgate/health/<env>/, healthfacts.c): *out is the
+ * record's JSON plus "source":"record", "signer", "ref" (new reference), or NULL when none is valid;
+ * *skipped counts the invalid records newer than it (problem: the newest one's reason). BPG_ETOOBIG
+ * (problem says why) over RCV_HEALTH_REFS_MAX records. */
+int rcv_health_record(json_t **out, size_t *skipped, char *problem, size_t psize, const rcv_ctx *cx, const char *env);
 /* Is an environment name plain ([A-Za-z0-9._-], at most 200, not starting with '.'): usable in a ref glob? */
 bool rcv_env_name_plain(const char *env);
 /* Scenario ids whose catalog paths match the facts' files (new array). */

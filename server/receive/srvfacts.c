@@ -173,24 +173,58 @@ static int add_uat(json_t *server, git_repository *repo, git_tree *tree, const b
 	return 0;
 }
 
-static int add_health(json_t *server, git_repository *repo, git_tree *tree, const bpg_policy *p)
+/*
+ * stage_health: the newest valid signed record of the environment promoted
+ * from (healthfacts.c) with "source":"record"; else the in-tree report
+ * <report> of the tree pushed with "source":"tree" (deprecated, see the
+ * stage-health rule). Either carries "records_skipped" (invalid records
+ * newer than the one used, or all of them) and "records_problem".
+ */
+static int add_health(json_t *server, const rcv_ctx *cx, git_tree *tree, const char *from)
 {
+	const bpg_policy *p = cx->pol->policy;
 	const char *path = json_string_value(bpg_policy_rule_param(p, "stage-health", "report")); /* default applied */
 	bpg_buf data = BPG_BUF_INIT;
 	json_error_t je;
-	json_t *v;
+	json_t *v = NULL;
+	char problem[1024];
+	size_t skipped = 0;
 	int rc;
 
 	if (!path)
 		return 0;
-	rc = tree ? read_blob_at(&data, repo, tree, path, (size_t)1 << 20) : BPG_ENOTFOUND;
+	rc = rcv_health_record(&v, &skipped, problem, sizeof(problem), cx, from);
+	if (rc == BPG_ENOMEM)
+		return rc;
 	if (rc < 0) {
-		v = json_pack("{s:s+}", "error", path, rc == BPG_ETOOBIG ? " is larger than 1 MiB" : " is not in the tree pushed");
-	} else if (!(v = json_loadb(data.ptr ? data.ptr : "", data.size, JSON_REJECT_DUPLICATES, &je)) || !json_is_object(v)) {
-		json_decref(v);
-		v = json_pack("{s:s}", "error", "the report is not a JSON object");
+		v = json_pack("{s:s, s:s}", "source", "record", "error", problem);
+		skipped = 0;
+		problem[0] = '\0';
+	} else if (!v) {
+		rc = tree ? read_blob_at(&data, cx->repo, tree, path, (size_t)1 << 20) : BPG_ENOTFOUND;
+		if (rc < 0) {
+			v = json_pack("{s:s+}", "error", path, rc == BPG_ETOOBIG ? " is larger than 1 MiB" : " is not in the tree pushed");
+		} else if (!(v = json_loadb(data.ptr ? data.ptr : "", data.size, JSON_REJECT_DUPLICATES, &je)) ||
+		           !json_is_object(v)) {
+			json_decref(v);
+			v = json_pack("{s:s}", "error", "the report is not a JSON object");
+		}
+		/* what only the server says about a record is never taken from the tree */
+		json_object_del(v, "signer");
+		json_object_del(v, "ref");
+		json_object_del(v, "records_skipped");
+		json_object_del(v, "records_problem");
+		if (v && json_object_set_new(v, "source", json_string("tree")) < 0) {
+			json_decref(v);
+			v = NULL;
+		}
 	}
 	bpg_buf_dispose(&data);
+	if (v && skipped && (json_object_set_new(v, "records_skipped", json_integer((json_int_t)skipped)) < 0 ||
+	    json_object_set_new(v, "records_problem", json_string(problem)) < 0)) {
+		json_decref(v);
+		v = NULL;
+	}
 	return !v || json_object_set_new(server, "stage_health", v) < 0 ? BPG_ENOMEM : 0;
 }
 
@@ -410,7 +444,7 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 		goto done;
 	if (add_local_time(server, p, cx->now) < 0 || add_push_cert(server, cx) < 0 ||
 	    add_break_glass_log(server, cx, env) < 0 || add_uat(server, cx->repo, ntree, p) < 0 ||
-	    add_health(server, cx->repo, ntree, p) < 0 ||
+	    add_health(server, cx, ntree, from) < 0 ||
 	    rcv_uat_facts(server, cx->repo, ntree, p, cx->pol->signers,
 		    json_string_value(bpg_policy_rule_param(p, "uat-evidence", "dir")) /* default applied */,
 		    cx->now) < 0) {
