@@ -1,8 +1,14 @@
-/* `bpgate status [REV] [--repo DIR]`: where REV's tree stands on the way to
- * prod — which environment branches already have it, and the approvals
- * recorded for it per environment, verified against the policy branch's
- * allowed_signers. Works in bare repositories (the daemon's `status`). */
+/* `bpgate status [REV] [--repo DIR] [--remote NAME] [--no-fetch]`: where REV's
+ * tree stands on the way to prod — which environment branches already have
+ * it, and the approvals recorded for it per environment, verified against
+ * the policy branch's allowed_signers. Works in bare repositories (the
+ * daemon's `status`). In a clone it first fetches the branches and
+ * refs/bpgate/... from the remote (default origin; rel_fetch_server_refs) and
+ * reads the environments' remote-tracking branches (origin/dev, not a local
+ * dev that may lag behind); when the fetch fails it answers nothing (exit 2)
+ * unless --no-fetch asks for what the clone has. */
 #include "cli.h"
+#include "releases.h"
 
 #include <git2.h>
 #include <stdlib.h>
@@ -31,23 +37,38 @@ static int head_file(bpg_buf *out, git_repository *repo, const char *path)
 	return rc;
 }
 
-static bool branch_has_tree(git_repository *repo, const char *branch, const git_oid *tree)
+/* The ref read for an environment's branch: refs/remotes/<remote>/<branch>
+ * when this clone tracks it (what the server has), else the branch itself.
+ * *has: its tree is `tree`. */
+static void branch_has_tree(char *shown, size_t size, bool *has, git_repository *repo, const char *remote,
+	const char *branch, const git_oid *tree)
 {
 	git_object *obj = NULL;
-	char spec[300];
-	bool has = false;
+	git_reference *ref = NULL;
+	char full[300], spec[320];
+	const char *b = strncmp(branch, "refs/heads/", 11) == 0 ? branch + 11 : branch;
 
-	snprintf(spec, sizeof(spec), "%s^{tree}", branch);
+	*has = false;
+	snprintf(full, sizeof(full), "refs/remotes/%s/%s", remote, b);
+	if (strncmp(branch, "refs/", 5) == 0 && strncmp(branch, "refs/heads/", 11) != 0)
+		snprintf(full, sizeof(full), "%s", branch);
+	else if (git_reference_lookup(&ref, repo, full) < 0)
+		snprintf(full, sizeof(full), "refs/heads/%s", b);
+	git_reference_free(ref);
+	git_error_clear();
+	snprintf(shown, size, "%s", strncmp(full, "refs/remotes/", 13) == 0 ? full + 13 :
+		strncmp(full, "refs/heads/", 11) == 0 ? full + 11 : full);
+	snprintf(spec, sizeof(spec), "%s^{tree}", full);
 	if (git_revparse_single(&obj, repo, spec) == 0)
-		has = git_oid_equal(git_object_id(obj), tree);
+		*has = git_oid_equal(git_object_id(obj), tree);
 	git_object_free(obj);
 	git_error_clear();
-	return has;
 }
 
 int cmd_status(int argc, char **argv)
 {
-	const char *rev = "HEAD", *dir = NULL;
+	const char *rev = "HEAD", *dir = NULL, *remote = "origin";
+	bool no_fetch = false;
 	git_repository *repo = NULL;
 	git_object *commit = NULL;
 	bpg_allowed_signers *signers = NULL;
@@ -61,10 +82,14 @@ int cmd_status(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--repo") == 0 && i + 1 < argc)
 			dir = argv[++i];
+		else if (strcmp(argv[i], "--remote") == 0 && i + 1 < argc)
+			remote = argv[++i];
+		else if (strcmp(argv[i], "--no-fetch") == 0)
+			no_fetch = true;
 		else if (argv[i][0] != '-')
 			rev = argv[i];
 		else
-			return cli_usage("bpgate status [REV] [--repo DIR]");
+			return cli_usage("bpgate status [REV] [--repo DIR] [--remote NAME] [--no-fetch]");
 	}
 	git_libgit2_init();
 	if (dir ? git_repository_open(&repo, dir) < 0 :
@@ -72,6 +97,10 @@ int cmd_status(int argc, char **argv)
 		fprintf(stderr, "bpgate status: not a git repository: %s\n", dir ? dir : "(current directory)");
 		goto done;
 	}
+	if (!no_fetch && rel_fetch_server_refs(repo, remote, "status") == REL_FETCH_FAILED)
+		goto done;
+	if (no_fetch)
+		fprintf(stderr, "bpgate status: not fetched (--no-fetch): what this clone has, which may be out of date\n");
 	if (git_revparse_single(&commit, repo, rev) < 0 || git_object_type(commit) != GIT_OBJECT_COMMIT) {
 		fprintf(stderr, "bpgate status: '%s' is not a commit here\n", rev);
 		goto done;
@@ -107,8 +136,10 @@ int cmd_status(int argc, char **argv)
 			json_decref(appr);
 			goto done;
 		}
-		printf("%-6s %-18s %s", env, branch, branch_has_tree(repo, branch, tree) ? "has this tree" :
-			"does not have this tree");
+		char shown[300];
+		bool has;
+		branch_has_tree(shown, sizeof(shown), &has, repo, remote, branch, tree);
+		printf("%-6s %-18s %s", env, shown, has ? "has this tree" : "does not have this tree");
 		json_array_foreach(appr, i, a)
 			good += json_is_true(json_object_get(a, "verified"));
 		printf("; approvals: %zu verified", good);

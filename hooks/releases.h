@@ -41,6 +41,17 @@ void rel_now(time_t *now, char out[32]);
 /* Parse "YYYY-MM-DDTHH:MM:SSZ". */
 int rel_time_parse(const char *s, time_t *out);
 
+/* What `pending` and `status` read comes from the server: before answering
+ * they bring refs/bpgate/... (approvals, release records) and the branches
+ * (as refs/remotes/<remote>/...) from `remote` with `git fetch`, as rollback
+ * does. REL_FETCHED when fetched; REL_NO_REMOTE when this repository has no
+ * such remote (a server's own repository: what it has is the whole truth);
+ * REL_FETCH_FAILED when git fetch failed (a message naming the remote and
+ * the way out, --no-fetch, is printed for `cmd`): the caller exits 2, as it
+ * cannot tell whether its answer is current. */
+enum { REL_FETCHED = 0, REL_NO_REMOTE = 1, REL_FETCH_FAILED = -1 };
+int rel_fetch_server_refs(git_repository *repo, const char *remote, const char *cmd);
+
 /* approve_admit.c (for `bpgate approve --check-only/--check-policy`): may
  * a->approver record this approval? 0 when the policy of git config
  * bpgate.policyRef (else HEAD) admits it (bpg_policy_approval_admit, with the
