@@ -42,4 +42,86 @@ BPGATE_TIME=2025-06-07T12:30:00Z expect_exit 1 "item 1: pending --repo on the se
 expect_exit 0 "item 1: status --repo on the server's repository" -- bpgate status --repo "$E2E_TMP/i1srv.git" "$C"
 expect_grep "$E2E_TMP/out" "dev    dev                has this tree" "item 1: status reads the server's own dev"
 
+# --- a governed repository on bpgated (items 2, 3): grace admin; alice builds, bob promotes, ----
+# --- carol and dave review, erin releases ---------------------------------------------------
+daemon="$BPG_BUILD_ROOT/server/bpgated"; receive="$BPG_BUILD_ROOT/server/bpgate-receive"
+command -v ssh >/dev/null && command -v ssh-keygen >/dev/null && [ -x "$daemon" ] || { echo "SKIP: needs ssh, ssh-keygen, bpgated"; finish; exit 77; }
+D="$E2E_TMP/d"; K="$E2E_TMP/keys"; mkdir -p "$D/repos" "$D/state" "$K"
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$E2E_TMP"' EXIT
+people="alice bob carol dave erin grace"
+for p in $people; do ssh-keygen -q -t ed25519 -N '' -C "$p" -f "$K/$p"; done
+: > "$D/keys"; : > "$K/allowed_signers"; : > "$K/users"
+for p in $people; do
+  if [ "$p" = grace ]; then echo "grace admin $(cut -d' ' -f1,2 "$K/grace.pub")" >> "$D/keys"
+  else echo "$p $(cut -d' ' -f1,2 "$K/$p.pub")" >> "$D/keys"; fi
+  echo "$p namespaces=\"git,bpgate-approval@v1\" $(cut -d' ' -f1,2 "$K/$p.pub")" >> "$K/allowed_signers"
+  echo "$p $p" >> "$K/users"; echo "$p@example.com $p" >> "$K/users"
+done
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$D/cfg.json" <<END
+{ "listen": { "address": "127.0.0.1", "port": $port }, "repo_root": "repos", "state_dir": "state",
+  "keys_file": "keys", "pre_receive_hook": "$receive", "limits": { "idle_timeout": 60 } }
+END
+(cd "$D" && exec "$daemon" --config "$D/cfg.json" > "$D/log" 2>&1) & PIDS+=("$!")
+for _ in $(seq 200); do grep -q 'event=listen' "$D/log" && break; sleep 0.05; done
+grep -q 'event=listen' "$D/log" || { fail "bpgated did not start"; cat "$D/log"; finish; exit 1; }
+SSHOPTS="-F /dev/null -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=10"
+URL="ssh://git@127.0.0.1:$port/team/scenarios.git"
+SRV="$D/repos/team/scenarios.git"
+sshas() { local who=$1; shift; timeout 60 ssh $SSHOPTS -p "$port" -i "$K/$who" git@127.0.0.1 "$@"; }
+push() { local who=$1 want=$2 what=$3; shift 3
+  expect_exit "$want" "$what" -- env GIT_SSH_COMMAND="ssh $SSHOPTS -i $K/$who" timeout 120 git push "$@"; }
+as() { local who=$1; shift; env GIT_SSH_COMMAND="ssh $SSHOPTS -i $K/$who" timeout 120 "$@"; }
+expect_exit 0 "repo create team/scenarios" -- sshas grace repo create team/scenarios
+rid=$(git --git-dir="$SRV" config bpgate.repositoryId)
+git --git-dir="$SRV" config bpgate.users "$K/users"
+git init -q -b main "$E2E_TMP/admin"; cd "$E2E_TMP/admin"
+bpgate init --repository-id "$rid" >/dev/null
+python3 - .bpgate/policy.json <<'PY2'
+import json, sys
+p = json.load(open(sys.argv[1]))
+for r in ("change-window", "stage-health", "signed-push"):
+    p["rules"][r] = {"mode": "off"}
+json.dump(p, open(sys.argv[1], "w"), indent=2)
+PY2
+cp "$K/allowed_signers" .bpgate/allowed_signers
+rm -f .git/hooks/pre-commit .git/hooks/commit-msg .git/hooks/pre-push
+mkdir -p scenarios/weekly-digest; echo "Weekly KPI digest" > scenarios/weekly-digest/README.md
+git add -A; git -c user.name=grace -c user.email=grace@example.com commit -qm "Govern this repository"
+git branch stage; git branch dev
+push grace 0 "the admin's bootstrap push" "$URL" main stage dev
+git --git-dir="$SRV" config --unset bpgate.bootstrap
+git checkout -q dev
+echo "Sent on Mondays" >> scenarios/weekly-digest/README.md; git add -A
+git -c user.name=Alice -c user.email=alice@example.com commit -qm "digest: mondays"
+T=$(git rev-parse 'HEAD^{tree}'); C=$(git rev-parse HEAD)
+push alice 0 "alice pushes her change to dev" "$URL" "$C:refs/heads/dev"
+push bob 0 "bob promotes dev to stage" "$URL" "$C:refs/heads/stage"
+as carol git clone -q "$URL" "$E2E_TMP/carol" 2>/dev/null; cd "$E2E_TMP/carol"
+git config bpgate.repositoryId "$rid"
+approve() { as "$1" bpgate approve "${@:2}" -f "$K/$1"; }
+
+# --- item 2: the server refuses an approval that would never count -----------------------------
+# carol's clone names the repository "scenarios" (say, from an old setup); the server calls it
+# team/scenarios. Before: the approval ref was accepted and then never counted.
+git config bpgate.repository scenarios
+expect_exit 1 "item 2: an approval naming another repository is refused on push" -- approve carol origin/stage --for prod
+expect_grep "$E2E_TMP/err" "is for repository 'scenarios'; this repository is 'team/scenarios': it would never count here" \
+  "item 2: the refusal names both repository names"
+expect_grep "$E2E_TMP/err" "run \`git config bpgate.repository 'team/scenarios'\` there" "item 2: the hint names the repository name setting"
+[ -z "$(git --git-dir="$SRV" for-each-ref refs/bpgate/approvals/)" ] && ok "item 2: the server stores no approval" || fail "item 2: stored"
+# an environment the policy does not have
+git config bpgate.repository team/scenarios
+expect_exit 1 "item 2: an approval for an environment the policy lacks is refused" -- approve carol origin/stage --for qa
+expect_grep "$E2E_TMP/err" "is for environment 'qa', which this repository's policy does not have" "item 2: the refusal names the environment"
+# a tree the server does not have (a commit carol never pushed)
+git checkout -q -b local origin/stage; echo local >> scenarios/weekly-digest/README.md; git commit -qam "not pushed"
+expect_exit 1 "item 2: an approval of a tree the server does not have is refused" -- approve carol local --for prod
+expect_grep "$E2E_TMP/err" "which this repository does not have: it would never count here" "item 2: the refusal says the tree is missing"
+expect_grep "$E2E_TMP/err" "push the commit first" "item 2: and how to fix it"
+git checkout -q --detach origin/stage
+expect_exit 0 "item 2: with the server's name the approval is accepted" -- approve carol origin/stage --for prod
+[ -n "$(git --git-dir="$SRV" for-each-ref "refs/bpgate/approvals/prod/$T/carol/")" ] && ok "item 2: and stored" || fail "item 2: not stored"
+
 finish
