@@ -40,20 +40,20 @@ static int head_file(bpg_buf *out, git_repository *repo, const char *path)
 /* The ref read for an environment's branch: refs/remotes/<remote>/<branch>
  * when this clone tracks it (what the server has), else the branch itself.
  * *has: its tree is `tree`. */
-static void branch_has_tree(char *shown, size_t size, bool *has, git_repository *repo, const char *remote,
-	const char *branch, const git_oid *tree)
+static void branch_has_tree(char *shown, size_t size, char full[300], bool *has, git_repository *repo,
+	const char *remote, const char *branch, const git_oid *tree)
 {
 	git_object *obj = NULL;
 	git_reference *ref = NULL;
-	char full[300], spec[320];
+	char spec[320];
 	const char *b = strncmp(branch, "refs/heads/", 11) == 0 ? branch + 11 : branch;
 
 	*has = false;
-	snprintf(full, sizeof(full), "refs/remotes/%s/%s", remote, b);
+	snprintf(full, 300, "refs/remotes/%s/%s", remote, b);
 	if (strncmp(branch, "refs/", 5) == 0 && strncmp(branch, "refs/heads/", 11) != 0)
-		snprintf(full, sizeof(full), "%s", branch);
+		snprintf(full, 300, "%s", branch);
 	else if (git_reference_lookup(&ref, repo, full) < 0)
-		snprintf(full, sizeof(full), "refs/heads/%s", b);
+		snprintf(full, 300, "refs/heads/%s", b);
 	git_reference_free(ref);
 	git_error_clear();
 	snprintf(shown, size, "%s", strncmp(full, "refs/remotes/", 13) == 0 ? full + 13 :
@@ -71,7 +71,10 @@ int cmd_status(int argc, char **argv)
 	bool no_fetch = false;
 	git_repository *repo = NULL;
 	git_object *commit = NULL;
-	bpg_allowed_signers *signers = NULL;
+	bpg_allowed_signers *signers = NULL, *psigners = NULL;
+	bpg_policy *pol = NULL;
+	git_config *cfg = NULL;
+	const char *cfg_repo = NULL, *cfg_rid = NULL;
 	bpg_buf pj = BPG_BUF_INIT, as = BPG_BUF_INIT;
 	json_t *policy = NULL;
 	char tree_hex[GIT_OID_HEXSZ + 1], commit_hex[GIT_OID_HEXSZ + 1];
@@ -118,6 +121,21 @@ int cmd_status(int argc, char **argv)
 		fprintf(stderr, "bpgate status: %s\n", err.message);
 		goto done;
 	}
+	{
+		git_oid head;
+		if (git_reference_name_to_id(&head, repo, "HEAD") < 0 || rel_policy_load(&pol, &psigners, repo, &head, &err) < 0)
+			fprintf(stderr, "bpgate status: note: the policy of HEAD does not load (%s): approvals are not "
+				"judged for whether they count\n", git_error_last() ? git_error_last()->message : err.message);
+		git_error_clear();
+	}
+	if (git_repository_config_snapshot(&cfg, repo) == 0) {
+		const char *v = NULL;
+		if (git_config_get_string(&v, cfg, "bpgate.repository") == 0 && v && *v)
+			cfg_repo = v;
+		if (git_config_get_string(&v, cfg, "bpgate.repositoryId") == 0 && v && *v)
+			cfg_rid = v;
+	}
+	git_error_clear();
 	printf("commit %.12s, tree %.12s\n", commit_hex, tree_hex);
 	const char *env;
 	json_t *e;
@@ -136,9 +154,9 @@ int cmd_status(int argc, char **argv)
 			json_decref(appr);
 			goto done;
 		}
-		char shown[300];
+		char shown[300], full[300];
 		bool has;
-		branch_has_tree(shown, sizeof(shown), &has, repo, remote, branch, tree);
+		branch_has_tree(shown, sizeof(shown), full, &has, repo, remote, branch, tree);
 		printf("%-6s %-18s %s", env, shown, has ? "has this tree" : "does not have this tree");
 		json_array_foreach(appr, i, a)
 			good += json_is_true(json_object_get(a, "verified"));
@@ -146,13 +164,56 @@ int cmd_status(int argc, char **argv)
 		json_array_foreach(appr, i, a)
 			printf("%s %s%s", i ? "," : ":", json_string_value(json_object_get(a, "approver")) ?: "?",
 				json_is_true(json_object_get(a, "verified")) ? "" : " (does not verify)");
-		printf("\n");
+		/* what the approvals rule would count: verified, by a role that approves here, not by an author */
+		bpg_buf why = BPG_BUF_INIT;
+		size_t counting = 0;
+		json_array_foreach(appr, i, a) {
+			const char *who = json_string_value(json_object_get(a, "approver"));
+			char reason[600];
+			const char *arepo = json_string_value(json_object_get(a, "repository"));
+			const char *arid = json_string_value(json_object_get(a, "repository_id"));
+			if (!json_is_true(json_object_get(a, "verified")) || !who)
+				continue;
+			if ((cfg_repo && arepo && strcmp(cfg_repo, arepo) != 0) || (cfg_rid && (!arid || strcmp(cfg_rid, arid) != 0))) {
+				/* e.g. left in this clone by a push the server refused */
+				bool other_name = cfg_repo && arepo && strcmp(cfg_repo, arepo) != 0;
+				if (bpg_buf_printf(&why, "\n       %s's approval does not count: it names repository %s%s%s, this "
+				    "is %s%s%s (git config %s); it may be one the server refused", who, other_name ? "'" : "id ",
+				    other_name ? arepo : arid ? arid : "(none)", other_name ? "'" : "", other_name ? "'" : "id ",
+				    other_name ? cfg_repo : cfg_rid, other_name ? "'" : "",
+				    other_name ? "bpgate.repository" : "bpgate.repositoryId") < 0) {
+					fprintf(stderr, "bpgate status: out of memory\n");
+					bpg_buf_dispose(&why);
+					json_decref(appr);
+					goto done;
+				}
+				continue;
+			}
+			if (pol && approve_never_counts(reason, sizeof(reason), repo, pol, env, who,
+			    git_object_id(commit), full) == 1) {
+				if (bpg_buf_printf(&why, "\n       %s's approval does not count: %s", who, reason) < 0) {
+					fprintf(stderr, "bpgate status: out of memory\n");
+					bpg_buf_dispose(&why);
+					json_decref(appr);
+					goto done;
+				}
+				continue;
+			}
+			printf("%s %s", counting++ ? "," : "; counting:", who);
+		}
+		if (!counting)
+			printf("; counting: none");
+		printf("%s\n", why.ptr ? why.ptr : "");
+		bpg_buf_dispose(&why);
 		json_decref(appr);
 	}
 	printf("the gate decides on push: it also checks the approvals required per risk tier, segregation of\n"
 		"duties, change windows, UAT evidence and stage health (`git push` shows every finding)\n");
 	rc = BPG_EXIT_OK;
 done:
+	git_config_free(cfg);
+	bpg_policy_free(pol);
+	bpg_allowed_signers_free(psigners);
 	bpg_allowed_signers_free(signers);
 	json_decref(policy);
 	bpg_buf_dispose(&pj);

@@ -60,4 +60,18 @@ int rel_fetch_server_refs(git_repository *repo, const char *remote, const char *
  * the reason; other codes when the policy cannot be read. */
 int approve_admit(git_repository *repo, const bpg_approval *a, bpg_error *err);
 
+/* The policy the server judges with, as approve_admit reads it (bpgate.policyRef, else HEAD). */
+int approve_policy_load(bpg_policy **policy, git_repository *repo, bpg_error *err);
+
+/* Would an approval by `approver` of `commit` for `env` never count? 1 with
+ * the reason in why[size]: the policy gives the approver no role whose
+ * approvals count for env, or none at all counts there
+ * (bpg_policy_approval_admit); or the approver authored or committed a commit
+ * of base..commit (base: the environment's branch as a full ref name; when
+ * NULL or missing every commit reachable, at most 10000 looked at), matched
+ * by e-mail, its local part or name, which the approvals rule never counts.
+ * 0 when it may count. A warning's answer: the server decides. */
+int approve_never_counts(char *why, size_t size, git_repository *repo, const bpg_policy *policy,
+	const char *env, const char *approver, const git_oid *commit, const char *base);
+
 #endif

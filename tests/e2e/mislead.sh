@@ -124,4 +124,34 @@ git checkout -q --detach origin/stage
 expect_exit 0 "item 2: with the server's name the approval is accepted" -- approve carol origin/stage --for prod
 [ -n "$(git --git-dir="$SRV" for-each-ref "refs/bpgate/approvals/prod/$T/carol/")" ] && ok "item 2: and stored" || fail "item 2: not stored"
 
+# --- item 3: approve warns when the approval can never count; status does not count it ---------
+expect_exit 0 "item 3: status of carol's approved commit" -- as carol bpgate status "$C"
+expect_grep "$E2E_TMP/out" "prod   origin/main        does not have this tree; approvals: 2 verified: carol, carol; counting: carol" \
+  "item 3: status counts carol's approval of alice's change once"
+expect_grep "$E2E_TMP/out" "carol's approval does not count: it names repository 'scenarios', this is 'team/scenarios' (git config bpgate.repository); it may be one the server refused" \
+  "item 3: not the one item 2's server refused (still in carol's clone)"
+# carol writes a change herself; it reaches stage; she approves it for prod
+git checkout -q --detach origin/dev
+echo "carol's tweak" >> scenarios/weekly-digest/README.md
+GIT_AUTHOR_NAME=Carol GIT_AUTHOR_EMAIL=carol@example.com GIT_COMMITTER_NAME=Carol GIT_COMMITTER_EMAIL=carol@example.com \
+  git commit -qam "digest: carol's tweak"
+C2=$(git rev-parse HEAD)
+push carol 0 "item 3: carol pushes her own change to dev" origin "$C2:refs/heads/dev"
+push bob 0 "item 3: bob promotes it to stage" origin "$C2:refs/heads/stage"
+as carol git fetch -q origin
+expect_exit 0 "item 3: carol approves her own change (stored: the server decides on promotion)" -- approve carol origin/stage --for prod
+expect_grep "$E2E_TMP/err" "bpgate approve: warning: this approval will never count: carol authored or committed ${C2:0:12} of the change (refs/remotes/origin/main)" \
+  "item 3: approve warns that an author's approval never counts"
+expect_exit 0 "item 3: status of carol's own change" -- as carol bpgate status "$C2"
+expect_grep "$E2E_TMP/out" "prod   origin/main        does not have this tree; approvals: 1 verified: carol; counting: none" \
+  "item 3: status does not count it"
+expect_grep "$E2E_TMP/out" "carol's approval does not count: carol authored or committed ${C2:0:12}" "item 3: and says why"
+# alice (a builder) approving, and carol approving for dev (no approvals count there)
+expect_exit 1 "item 3: alice approves for prod (the server refuses it)" -- approve alice origin/stage --for prod
+expect_grep "$E2E_TMP/err" "bpgate approve: warning: this approval will never count: alice may not approve for prod: only the roles reviewers, cab, admins do" \
+  "item 3: approve warns that alice lacks an approving role"
+expect_exit 1 "item 3: carol approves for dev (the server refuses it)" -- approve carol origin/dev --for dev
+expect_grep "$E2E_TMP/err" "bpgate approve: warning: this approval will never count: carol may not approve for dev: no role approves for that environment" \
+  "item 3: approve warns that no approval counts for dev"
+
 finish
