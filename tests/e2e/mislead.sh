@@ -42,6 +42,30 @@ BPGATE_TIME=2025-06-07T12:30:00Z expect_exit 1 "item 1: pending --repo on the se
 expect_exit 0 "item 1: status --repo on the server's repository" -- bpgate status --repo "$E2E_TMP/i1srv.git" "$C"
 expect_grep "$E2E_TMP/out" "dev    dev                has this tree" "item 1: status reads the server's own dev"
 
+# --- item 4: the allowed_signers template names the namespace approvals use --------------------
+git init -q -b main "$E2E_TMP/i4"; cd "$E2E_TMP/i4"
+bpgate init >/dev/null
+expect_grep .bpgate/allowed_signers '# erin namespaces="git,bpgate-approval@v1" ssh-ed25519' "item 4: the template names bpgate-approval@v1"
+expect_exit 0 "item 4: policy check passes the template" -- bpgate policy check
+# a reviewer follows the template with a real key: an approval signed by it verifies
+ssh-keygen -q -t ed25519 -N '' -C carol -f "$E2E_TMP/i4carol"
+sed -n 's/^# erin \(namespaces="[^"]*"\) .*/carol \1/p' .bpgate/allowed_signers | tr -d '\n' > "$E2E_TMP/i4line"
+echo " $(cut -d' ' -f1,2 "$E2E_TMP/i4carol.pub")" >> "$E2E_TMP/i4line"
+cat "$E2E_TMP/i4line" >> .bpgate/allowed_signers
+printf 'approval' > "$E2E_TMP/i4msg"
+ssh-keygen -q -Y sign -f "$E2E_TMP/i4carol" -n bpgate-approval@v1 "$E2E_TMP/i4msg" 2>/dev/null
+expect_exit 0 "item 4: a key added as the template says verifies for approvals (ssh-keygen -Y verify)" -- \
+  ssh-keygen -Y verify -f .bpgate/allowed_signers -I carol -n bpgate-approval@v1 -s "$E2E_TMP/i4msg.sig" < "$E2E_TMP/i4msg"
+# the old template's namespace, and a typo: flagged by policy check
+echo "dave namespaces=\"git,bpgate-approval\" $(cut -d' ' -f1,2 "$E2E_TMP/i4carol.pub")" >> .bpgate/allowed_signers
+echo "erin namespaces=\"bpgate-uat@v1,bpgate-aproval@v1\" $(cut -d' ' -f1,2 "$E2E_TMP/i4carol.pub")" >> .bpgate/allowed_signers
+expect_exit 1 "item 4: policy check flags namespaces no bpgate verification uses" -- bpgate policy check
+n=$(grep -c '^# ' .bpgate/allowed_signers || true)
+expect_grep "$E2E_TMP/out" ".bpgate/allowed_signers:$((n + 3)):22: namespaces= names 'bpgate-approval', which no bpgate verification uses (known: git, bpgate-approval@v1, bpgate-uat@v1): signatures of this key made for bpgate are refused; approvals use bpgate-approval@v1" \
+  "item 4: names the file, line, column and the right namespace"
+expect_grep "$E2E_TMP/out" ".bpgate/allowed_signers:$((n + 4)):32: namespaces= names 'bpgate-aproval@v1'" "item 4: flags a typo too"
+expect_grep "$E2E_TMP/out" "2 problems in allowed_signers" "item 4: counts them"
+
 # --- a governed repository on bpgated (items 2, 3): grace admin; alice builds, bob promotes, ----
 # --- carol and dave review, erin releases ---------------------------------------------------
 daemon="$BPG_BUILD_ROOT/server/bpgated"; receive="$BPG_BUILD_ROOT/server/bpgate-receive"
