@@ -60,8 +60,9 @@ done:
 }
 
 /* pre-push: stdin has "<local ref> <local sha> <remote ref> <remote sha>" lines. */
-static int hook_pre_push(fe_ctx *ctx)
+static int hook_pre_push(fe_ctx *ctx, const char *remote)
 {
+	json_t *previews = json_array();
 	char line[PUSH_LINE_MAX];
 	bpg_gather_opts go;
 	bpg_error err;
@@ -88,6 +89,8 @@ static int hook_pre_push(fe_ctx *ctx)
 			goto done;
 		}
 		env = fe_env_for_branch(ctx, rref);
+		if (env && previews)
+			json_array_append_new(previews, json_pack("[s,s,s]", env, rref, lsha));
 		if (env && !json_is_string(json_object_get(facts, "environment")))
 			json_object_set_new(facts, "environment", json_string(env));
 		if (bpg_gather_ref(facts, ctx->repo, rref, rsha, lsha, env, &go, &err) < 0) {
@@ -102,7 +105,15 @@ static int hook_pre_push(fe_ctx *ctx)
 		}
 	}
 	rc = fe_judge(ctx, facts, BPG_FORMAT_TEXT, true, false, "pre-push");
+	if (rc == BPG_EXIT_OK) {
+		size_t i;
+		json_t *p;
+		json_array_foreach(previews, i, p)
+			fe_server_preview(ctx, json_string_value(json_array_get(p, 0)), json_string_value(json_array_get(p, 1)),
+				json_string_value(json_array_get(p, 2)), remote);
+	}
 done:
+	json_decref(previews);
 	json_decref(facts);
 	return rc;
 }
@@ -122,7 +133,7 @@ int cmd_hook(int argc, char **argv)
 	else if (strcmp(argv[1], "commit-msg") == 0 && argc >= 3)
 		rc = hook_commit_msg(&ctx, argv[2]);
 	else if (strcmp(argv[1], "pre-push") == 0)
-		rc = hook_pre_push(&ctx);
+		rc = hook_pre_push(&ctx, argc >= 3 ? argv[2] : "origin");
 	else
 		rc = cli_usage(usage);
 	fe_close(&ctx);

@@ -24,6 +24,7 @@ struct bpg_decision {
 	size_t sev[3];
 	bool refused;
 	bool overflow;          /* a rule reached BPG_FINDINGS_MAX */
+	bool server;            /* facts of a push judged on the server (context pre-receive) */
 	size_t steps;           /* bpg_ev_count */
 };
 
@@ -47,8 +48,8 @@ const char *bpg_mode_name(bpg_mode m)
 
 const char *bpg_rule_outcome_name(bpg_rule_outcome o)
 {
-	static const char *n[] = { "pass", "fail", "warn", "note", "off" };
-	return o <= BPG_RULE_OFF ? n[o] : "?";
+	static const char *n[] = { "pass", "fail", "warn", "note", "off", "server-only" };
+	return o <= BPG_RULE_SERVER_ONLY ? n[o] : "?";
 }
 
 const bpg_policy *bpg_ev_policy(const bpg_eval *ev) { return ev->policy; }
@@ -236,6 +237,8 @@ int bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy, const json
 	ev.policy = policy;
 	ev.facts = facts;
 	ev.d = d;
+	d->server = json_string_value(json_object_get(facts, "context")) &&
+		strcmp(json_string_value(json_object_get(facts, "context")), "pre-receive") == 0;
 	ev.budget = budget;
 	for (size_t i = 0; i < bpg_rule_table_len; i++) {
 		d->modes[i] = policy->rules[i].mode;
@@ -302,6 +305,8 @@ bpg_rule_outcome bpg_decision_rule_outcome(const bpg_decision *d, size_t i, size
 		return BPG_RULE_OFF;
 	if (d->modes[i] == BPG_MODE_OFF)
 		o = BPG_RULE_OFF;
+	else if (!d->server && bpg_rule_server_only(i) && d->counts[i] == 0)
+		o = BPG_RULE_SERVER_ONLY;
 	for (size_t k = 0; o != BPG_RULE_OFF && k < d->n; k++) {
 		const finding_slot *s = &d->v[k];
 		if (s->rule_index != i)

@@ -84,8 +84,11 @@ int bpg_report_text(bpg_buf *out, const bpg_decision *d, const bpg_report_option
 			const bpg_rule_info *ri = bpg_rule_get(r);
 			size_t nf;
 			bpg_rule_outcome oc = bpg_decision_rule_outcome(d, r, &nf);
-			rc = bpg_buf_printf(out, "%-26s %-5s %-7s %s\n", ri->id, bpg_rule_outcome_name(oc),
-				oc == BPG_RULE_OFF ? "off" : "", ri->description);
+			if (oc == BPG_RULE_SERVER_ONLY)
+				rc = bpg_buf_printf(out, "%-26s not evaluated here (server only): %s\n", ri->id, ri->description);
+			else
+				rc = bpg_buf_printf(out, "%-26s %-5s %-7s %s\n", ri->id, bpg_rule_outcome_name(oc),
+					oc == BPG_RULE_OFF ? "off" : "", ri->description);
 			for (size_t i = 0; rc == 0 && i < n; i++) {
 				const bpg_finding *f = bpg_decision_finding(d, i);
 				if (strcmp(f->rule, ri->id) == 0)

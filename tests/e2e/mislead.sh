@@ -159,7 +159,7 @@ git checkout -q --detach origin/dev
 echo "carol's tweak" >> scenarios/weekly-digest/README.md
 GIT_AUTHOR_NAME=Carol GIT_AUTHOR_EMAIL=carol@example.com GIT_COMMITTER_NAME=Carol GIT_COMMITTER_EMAIL=carol@example.com \
   git commit -qam "digest: carol's tweak"
-C2=$(git rev-parse HEAD)
+C2=$(git rev-parse HEAD); T2=$(git rev-parse 'HEAD^{tree}')
 push carol 0 "item 3: carol pushes her own change to dev" origin "$C2:refs/heads/dev"
 push bob 0 "item 3: bob promotes it to stage" origin "$C2:refs/heads/stage"
 as carol git fetch -q origin
@@ -177,5 +177,25 @@ expect_grep "$E2E_TMP/err" "bpgate approve: warning: this approval will never co
 expect_exit 1 "item 3: carol approves for dev (the server refuses it)" -- approve carol origin/dev --for dev
 expect_grep "$E2E_TMP/err" "bpgate approve: warning: this approval will never count: carol may not approve for dev: no role approves for that environment" \
   "item 3: approve warns that no approval counts for dev"
+
+# --- item 5: check --explain does not call server rules a pass; pre-push previews them --------
+expect_exit 0 "item 5: check --explain in CI" -- bpgate check --explain origin/main..origin/stage
+expect_grep "$E2E_TMP/out" "approvals                  not evaluated here (server only): " "item 5: approvals is not evaluated here"
+expect_grep "$E2E_TMP/out" "segregation-of-duties      not evaluated here (server only): " "item 5: nor segregation-of-duties"
+expect_grep "$E2E_TMP/out" "blueprint-parses           pass" "item 5: client rules still pass"
+if grep -qE '^(approvals|signed-push|change-window|segregation-of-duties) +pass' "$E2E_TMP/out"; then
+  fail "item 5: a server rule is reported as pass"; else ok "item 5: no server rule is reported as pass"; fi
+expect_exit 0 "item 5: check --explain --format json" -- bpgate check --explain --format json origin/main..origin/stage
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); o={r["id"]:r["outcome"] for r in d["rules"]}; sys.exit(0 if o["approvals"]=="server-only" and o["blueprint-parses"]=="pass" else 1)' "$E2E_TMP/out" &&
+  ok "item 5: JSON outcome server-only" || fail "item 5: JSON outcomes: $(cat "$E2E_TMP/out" | head -5)"
+bpgate install >/dev/null
+git checkout -q --detach origin/stage
+push erin 1 "item 5: erin promotes stage to prod (the server refuses: carol's own approval does not count)" origin HEAD:refs/heads/main
+expect_grep "$E2E_TMP/err" "bpgate pre-push: PREVIEW of the server's rules for prod (refs/heads/main), not a decision: the server judges them when it receives the push" \
+  "item 5: pre-push shows a preview, labelled as one"
+expect_grep "$E2E_TMP/err" "server rules on: protected-branch server-refs promotion" "item 5: names the server rules on"
+expect_grep "$E2E_TMP/err" "promotion: prod promotes from stage; refs/remotes/origin/stage has tree ${T2:0:12}" "item 5: previews promotion"
+expect_grep "$E2E_TMP/err" "approvals of tree ${T2:0:12} for prod in this clone (\`bpgate status\` fetches them): none that can count" \
+  "item 5: previews approvals (carol's own does not count)"
 
 finish
