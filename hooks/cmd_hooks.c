@@ -29,8 +29,38 @@ done:
 	return rc;
 }
 
+/* The message as git will record it when the commit was edited (commit.cleanup
+ * "strip", git's default then): everything from the scissors line on and the
+ * comment lines (core.commentChar, '#' by default) dropped. git runs
+ * commit-msg before its own clean-up, so an editor's message still has the
+ * "# Please enter the commit message..." block after the trailers. */
+static int strip_comments(bpg_buf *out, const fe_ctx *ctx, const char *msg, size_t len)
+{
+	git_config *cfg = NULL;
+	const char *v = NULL;
+	char cc = '#';
+	int rc = 0;
+
+	if (git_repository_config_snapshot(&cfg, ctx->repo) == 0 && git_config_get_string(&v, cfg, "core.commentChar") == 0 &&
+	    v && strlen(v) == 1)
+		cc = v[0];
+	git_config_free(cfg);
+	git_error_clear();
+	for (size_t i = 0; i < len && rc == 0;) {
+		const char *nl = memchr(msg + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (msg + i)) + 1 : len - i;
+		if (msg[i] == cc && memmem(msg + i, n, " >8 ", 4))
+			break; /* the scissors line: the rest is the diff of commit -v */
+		if (msg[i] != cc)
+			rc = bpg_buf_put(out, msg + i, n);
+		i += n;
+	}
+	return rc;
+}
+
 static int hook_commit_msg(fe_ctx *ctx, const char *msgfile)
 {
+	bpg_buf clean = BPG_BUF_INIT;
 	bpg_buf msg = BPG_BUF_INIT;
 	bpg_gather_opts go;
 	bpg_error err;
@@ -47,13 +77,18 @@ static int hook_commit_msg(fe_ctx *ctx, const char *msgfile)
 	/* pre-commit has scanned and checked bundles already: the message is new here. */
 	go.no_scan = true;
 	go.no_bundles = true;
-	if (bpg_gather_message(facts, ctx->repo, msg.ptr ? msg.ptr : "", msg.size, &err) < 0 ||
+	if (strip_comments(&clean, ctx, msg.ptr ? msg.ptr : "", msg.size) < 0) {
+		fprintf(stderr, "bpgate commit-msg: out of memory (commit refused)\n");
+		goto done;
+	}
+	if (bpg_gather_message(facts, ctx->repo, clean.ptr ? clean.ptr : "", clean.size, &err) < 0 ||
 	    bpg_gather_staged(facts, ctx->repo, &go, &err) < 0) {
 		fprintf(stderr, "bpgate commit-msg: cannot read the commit being made (refused): %s\n", err.message);
 		goto done;
 	}
 	rc = fe_judge(ctx, facts, BPG_FORMAT_TEXT, true, false, "commit-msg");
 done:
+	bpg_buf_dispose(&clean);
 	bpg_buf_dispose(&msg);
 	json_decref(facts);
 	return rc;

@@ -66,6 +66,25 @@ expect_grep "$E2E_TMP/out" ".bpgate/allowed_signers:$((n + 3)):22: namespaces= n
 expect_grep "$E2E_TMP/out" ".bpgate/allowed_signers:$((n + 4)):32: namespaces= names 'bpgate-aproval@v1'" "item 4: flags a typo too"
 expect_grep "$E2E_TMP/out" "2 problems in allowed_signers" "item 4: counts them"
 
+# --- item 6: the commit-msg hint fixes the commit being made, not the previous one -------------
+cd "$E2E_TMP/i4"; git checkout -q .bpgate/allowed_signers 2>/dev/null || true
+git add -A; git commit -qm "govern" --no-verify
+prev=$(git rev-parse HEAD)
+mkdir -p scenarios/weekly-digest; printf '{"name":"digest","flow":[]}\n' > scenarios/weekly-digest/digest.json
+git add scenarios
+expect_exit 1 "item 6: commit-msg refuses a blueprint change without trailers" -- git commit -m "digest: first blueprint"
+expect_grep "$E2E_TMP/err" "fix: add 'Purpose: ...' as the last paragraph of this commit's message and commit again; your message is kept: git commit -e -F \"\$(git rev-parse --git-path COMMIT_EDITMSG)\" --trailer 'Purpose: <value>'" \
+  "item 6: the hint re-commits the message being written"
+if grep -q -- "--amend" "$E2E_TMP/err"; then fail "item 6: the commit-msg hint still says --amend"; else ok "item 6: the commit-msg hint does not say --amend"; fi
+[ "$(git rev-parse HEAD)" = "$prev" ] && ok "item 6: nothing was committed" || fail "item 6: a commit was made"
+# follow the hint (the editor accepts the message as it is)
+expect_exit 0 "item 6: the hinted command commits the change" -- env GIT_EDITOR=true git commit -e -F "$(git rev-parse --git-path COMMIT_EDITMSG)" \
+  --trailer 'Purpose: weekly digest' --trailer 'Risk: low' --trailer 'Test-Plan: ran it in dev' --trailer 'Rollback: revert'
+[ "$(git rev-parse HEAD^)" = "$prev" ] && ok "item 6: the previous commit is untouched" || fail "item 6: the previous commit was rewritten"
+[ "$(git log -1 --format=%s)" = "digest: first blueprint" ] && ok "item 6: the message written is kept" || fail "item 6: message: $(git log -1 --format=%s)"
+expect_exit 0 "item 6: the commit carries the trailers" -- git log -1 --format=%B
+expect_grep "$E2E_TMP/out" "Purpose: weekly digest" "item 6: Purpose trailer present"
+
 # --- a governed repository on bpgated (items 2, 3): grace admin; alice builds, bob promotes, ----
 # --- carol and dave review, erin releases ---------------------------------------------------
 daemon="$BPG_BUILD_ROOT/server/bpgated"; receive="$BPG_BUILD_ROOT/server/bpgate-receive"
