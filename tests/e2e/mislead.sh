@@ -85,6 +85,31 @@ expect_exit 0 "item 6: the hinted command commits the change" -- env GIT_EDITOR=
 expect_exit 0 "item 6: the commit carries the trailers" -- git log -1 --format=%B
 expect_grep "$E2E_TMP/out" "Purpose: weekly digest" "item 6: Purpose trailer present"
 
+# --- item 7: a plain git server set up as the docs say: an accepted signed push prints no error -
+# The commands are the ones of docs/readme/server.md "### Install", run as written (paths swapped).
+S7="$E2E_TMP/srv7/scenarios.git"; mkdir -p "$E2E_TMP/srv7"; git init -q --bare "$S7"
+python3 - "$BPG_SOURCE_ROOT/docs/readme/server.md" > "$E2E_TMP/install7.sh" <<'PY2'
+import sys, re
+doc = open(sys.argv[1]).read()
+block = re.search(r"### Install\n\n```sh\n(.*?)```", doc, re.S).group(1)
+print(block)
+PY2
+sed -i -e "s|/srv/git/scenarios.git|$S7|g" -e "s|/usr/bin/bpgate-receive|$BPG_BUILD_ROOT/server/bpgate-receive|g" "$E2E_TMP/install7.sh"
+expect_exit 0 "item 7: the documented install commands run" -- bash -e "$E2E_TMP/install7.sh"
+ssh-keygen -q -t ed25519 -N '' -C grace -f "$E2E_TMP/grace7"
+git -C "$S7" config bpgate.bootstrap true; git -C "$S7" config bpgate.bootstrapPrincipal grace
+git init -q -b main "$E2E_TMP/w7"; cd "$E2E_TMP/w7"
+bpgate init >/dev/null; rm -f .git/hooks/pre-push .git/hooks/pre-commit .git/hooks/commit-msg
+echo "grace namespaces=\"git,bpgate-approval@v1\" $(cut -d' ' -f1,2 "$E2E_TMP/grace7.pub")" >> .bpgate/allowed_signers
+git add -A; git commit -qm "govern"
+expect_exit 0 "item 7: the bootstrap push" -- env BPGATE_USER=grace git push "$S7" main
+git -C "$S7" config --unset bpgate.bootstrap
+git checkout -q -b dev; echo note > notes.txt; git add notes.txt; git commit -qm "a note"
+expect_exit 0 "item 7: a signed push is accepted" -- env BPGATE_USER=grace git -c gpg.format=ssh -c user.signingkey="$E2E_TMP/grace7.pub" \
+  push --signed "$S7" dev
+if grep -q "error" "$E2E_TMP/err"; then fail "item 7: the accepted push printed an error"; sed 's/^/    /' "$E2E_TMP/err"; else ok "item 7: the accepted signed push prints no error"; fi
+expect_grep "$E2E_TMP/err" "bpgate: accepted" "item 7: the gate's summary line is there"
+
 # --- a governed repository on bpgated (items 2, 3): grace admin; alice builds, bob promotes, ----
 # --- carol and dave review, erin releases ---------------------------------------------------
 daemon="$BPG_BUILD_ROOT/server/bpgated"; receive="$BPG_BUILD_ROOT/server/bpgate-receive"
