@@ -29,6 +29,13 @@ void cli_report_error(const char *cmd, const bpg_error *err);
 /* Usage helper: prints to stderr and returns BPG_EXIT_ERROR. */
 int cli_usage(const char *usage);
 
+/* git_repository_open_ext(out, dir, flags, NULL). A repository owned by
+ * another user is refused by libgit2 as git refuses it: then the cause and
+ * git's fix (safe.directory) are printed for `cmd` and GIT_EOWNER returned;
+ * on other failures nothing is printed (the caller says what it needs). */
+struct git_repository;
+int cli_repo_open(struct git_repository **out, const char *dir, unsigned flags, const char *cmd);
+
 /* Sub-commands. */
 int cmd_blueprint(int argc, char **argv);
 int cmd_diff(int argc, char **argv);

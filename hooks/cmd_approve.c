@@ -265,6 +265,7 @@ int cmd_approve(int argc, char **argv)
 	bpg_approval a;
 	bpg_error err;
 	git_oid id;
+	int orc;
 	int rc = BPG_EXIT_ERROR;
 	static const char *use = "usage: bpgate approve REV --for ENV [-f KEY] [--as PRINCIPAL] [--remote NAME] "
 		"[--repository NAME] [--no-push] [--check-policy | --check-only]";
@@ -285,8 +286,9 @@ int cmd_approve(int argc, char **argv)
 		return cli_usage(use);
 	memset(&a, 0, sizeof(a));
 	git_libgit2_init();
-	if (git_repository_open_ext(&repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
-		fprintf(stderr, "bpgate approve: not inside a git repository\n");
+	if ((orc = cli_repo_open(&repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, "approve")) < 0) {
+		if (orc != GIT_EOWNER)
+			fprintf(stderr, "bpgate approve: not inside a git repository\n");
 		goto done;
 	}
 	if (resolve_rev(&commit, &shown, repo, rev, remote) < 0)

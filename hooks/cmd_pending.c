@@ -156,6 +156,7 @@ int cmd_pending(int argc, char **argv)
 	time_t now;
 	char now_s[32];
 	size_t ri;
+	int orc;
 	int rc = BPG_EXIT_ERROR;
 	static const char *use = "bpgate pending [--repo DIR] [--env ENV] [--policy-ref REF] [--remote NAME] [--no-fetch] "
 		"[--format text|json]";
@@ -180,8 +181,9 @@ int cmd_pending(int argc, char **argv)
 	rel_now(&now, now_s);
 	if (!list)
 		goto done;
-	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0) {
-		fprintf(stderr, "bpgate pending: %s is not inside a git repository\n", dir);
+	if ((orc = cli_repo_open(&repo, dir, 0, "pending")) < 0) {
+		if (orc != GIT_EOWNER)
+			fprintf(stderr, "bpgate pending: %s is not inside a git repository\n", dir);
 		goto done;
 	}
 	if (!no_fetch && rel_fetch_server_refs(repo, remote, "pending") == REL_FETCH_FAILED)

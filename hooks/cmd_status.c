@@ -80,6 +80,7 @@ int cmd_status(int argc, char **argv)
 	char tree_hex[GIT_OID_HEXSZ + 1], commit_hex[GIT_OID_HEXSZ + 1];
 	const git_oid *tree;
 	bpg_error err;
+	int orc;
 	int rc = BPG_EXIT_ERROR;
 
 	for (int i = 1; i < argc; i++) {
@@ -95,9 +96,10 @@ int cmd_status(int argc, char **argv)
 			return cli_usage("bpgate status [REV] [--repo DIR] [--remote NAME] [--no-fetch]");
 	}
 	git_libgit2_init();
-	if (dir ? git_repository_open(&repo, dir) < 0 :
-	          git_repository_open_ext(&repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
-		fprintf(stderr, "bpgate status: not a git repository: %s\n", dir ? dir : "(current directory)");
+	if ((orc = dir ? cli_repo_open(&repo, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, "status") :
+	    cli_repo_open(&repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, "status")) < 0) {
+		if (orc != GIT_EOWNER)
+			fprintf(stderr, "bpgate status: not a git repository: %s\n", dir ? dir : "(current directory)");
 		goto done;
 	}
 	if (!no_fetch && rel_fetch_server_refs(repo, remote, "status") == REL_FETCH_FAILED)

@@ -110,6 +110,32 @@ expect_exit 0 "item 7: a signed push is accepted" -- env BPGATE_USER=grace git -
 if grep -q "error" "$E2E_TMP/err"; then fail "item 7: the accepted push printed an error"; sed 's/^/    /' "$E2E_TMP/err"; else ok "item 7: the accepted signed push prints no error"; fi
 expect_grep "$E2E_TMP/err" "bpgate: accepted" "item 7: the gate's summary line is there"
 
+# --- item 8: error messages name the cause -------------------------------------------------------
+cd "$E2E_TMP/i4"
+expect_exit 2 "item 8: approve without a key" -- bpgate approve HEAD --for prod --no-push
+expect_grep "$E2E_TMP/err" "bpgate approve: no SSH key at $HOME/.ssh/id_ed25519 (No such file or directory): pass -f KEY with the private key whose public key is in .bpgate/allowed_signers" \
+  "item 8: approve names the missing key file and -f KEY"
+expect_exit 2 "item 8: approve -f with a key file that is not there" -- bpgate approve HEAD --for prod --no-push -f "$E2E_TMP/nokey"
+expect_grep "$E2E_TMP/err" "no SSH key at $E2E_TMP/nokey" "item 8: names the file given"
+ssh-keygen -q -t ed25519 -N '' -C zed -f "$E2E_TMP/zed"
+expect_exit 2 "item 8: approve with a key nobody is given" -- bpgate approve HEAD --for prod --no-push -f "$E2E_TMP/zed"
+expect_grep "$E2E_TMP/err" "no line of .bpgate/allowed_signers gives the key $E2E_TMP/zed.pub (namespace bpgate-approval@v1) to anyone" \
+  "item 8: says the key is not in allowed_signers"
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+  git init -q "$E2E_TMP/owned"; chown -R nobody "$E2E_TMP/owned"; mkdir -p "$E2E_TMP/owned/sub"; cd "$E2E_TMP/owned/sub"
+  expect_exit 2 "item 8: check in a repository owned by another user" -- bpgate check
+  expect_grep "$E2E_TMP/err" "bpgate check: $E2E_TMP/owned is a git repository owned by another user, which git refuses to use (\"dubious ownership\"); if you trust it: git config --global --add safe.directory $E2E_TMP/owned" \
+    "item 8: check names dubious ownership and safe.directory"
+  expect_exit 2 "item 8: status there" -- bpgate status --no-fetch
+  expect_grep "$E2E_TMP/err" "safe.directory $E2E_TMP/owned" "item 8: status names safe.directory"
+  git config --global --add safe.directory "$E2E_TMP/owned"
+  expect_exit 2 "item 8: with safe.directory set, the repository opens (no policy: another error)" -- bpgate check
+  if grep -q "owned by another user" "$E2E_TMP/err"; then fail "item 8: still refused as owned by another"; else ok "item 8: safe.directory is honoured"; fi
+  cd "$E2E_TMP"
+else
+  echo "note: item 8 ownership checks need root (chown); skipped"
+fi
+
 # --- a governed repository on bpgated (items 2, 3): grace admin; alice builds, bob promotes, ----
 # --- carol and dave review, erin releases ---------------------------------------------------
 daemon="$BPG_BUILD_ROOT/server/bpgated"; receive="$BPG_BUILD_ROOT/server/bpgate-receive"
