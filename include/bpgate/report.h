@@ -16,6 +16,10 @@
 
 BPG_BEGIN_DECL
 
+/** Text reports of more findings than this are grouped by rule: a header
+ * with the counts, one line per finding, each distinct fix once. */
+#define BPG_REPORT_GROUP_MIN 20
+
 typedef struct {
 	bool color;     /**< SGR colour codes (only when the caller saw a tty and no NO_COLOR) */
 	bool by_rule;   /**< `explain` layout: every rule with its outcome, then its findings */

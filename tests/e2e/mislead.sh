@@ -136,6 +136,29 @@ else
   echo "note: item 8 ownership checks need root (chown); skipped"
 fi
 
+# --- item 9: a long refusal is grouped by rule, each fix once; JSON keeps every finding -----------
+git init -q -b main "$E2E_TMP/i9"; cd "$E2E_TMP/i9"
+bpgate init >/dev/null; git add -A; git commit -qm govern --no-verify
+mkdir -p fixtures; for i in $(seq 0 199); do echo "{\"email\": \"person$i@gmail.com\"}"; done > fixtures/people.jsonl
+git add -A; git commit -qm "fixtures" --no-verify
+expect_exit 1 "item 9: check refuses 200 findings" -- bpgate check HEAD~1..HEAD
+[ "$(wc -l < "$E2E_TMP/out")" -eq 203 ] && ok "item 9: 203 lines (header, 200 findings, one fix, summary)" ||
+  fail "item 9: $(wc -l < "$E2E_TMP/out") lines"
+[ "$(head -1 "$E2E_TMP/out")" = "[scan-findings] 200 findings: 200 errors, 0 warnings, 0 info" ] && ok "item 9: the rule's header counts them" ||
+  fail "item 9: header: $(head -1 "$E2E_TMP/out")"
+[ "$(grep -c '^  fix (' "$E2E_TMP/out")" -eq 1 ] && ok "item 9: the fix is printed once" || fail "item 9: $(grep -c '^  fix (' "$E2E_TMP/out") fix lines"
+expect_grep "$E2E_TMP/out" "  fix (all 200): replace it with a synthetic value" "item 9: and says how many findings it fixes"
+expect_grep "$E2E_TMP/out" "  fixtures/people.jsonl:1:12: error: EMAIL found (pe********om), fingerprint " "item 9: every finding keeps its location"
+expect_exit 1 "item 9: --format json" -- bpgate check --format json HEAD~1..HEAD
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); f=d["findings"]; sys.exit(0 if len(f)==200 and all(x.get("fix") for x in f) else 1)' "$E2E_TMP/out" &&
+  ok "item 9: JSON has all 200 findings, each with its fix" || fail "item 9: JSON incomplete"
+# a short refusal keeps the one-block-per-finding form
+git reset -q --hard HEAD~1; head -3 "$E2E_TMP/out" >/dev/null
+for i in 1 2; do echo "{\"email\": \"someone$i@gmail.com\"}"; done > people.txt; mkdir -p fixtures; mv people.txt fixtures/
+git add -A; git commit -qm "two" --no-verify
+expect_exit 1 "item 9: a short refusal" -- bpgate check HEAD~1..HEAD
+[ "$(grep -c '  fix: ' "$E2E_TMP/out")" -eq 2 ] && ok "item 9: short refusals keep a fix per finding" || fail "item 9: short form changed"
+
 # --- a governed repository on bpgated (items 2, 3): grace admin; alice builds, bob promotes, ----
 # --- carol and dave review, erin releases ---------------------------------------------------
 daemon="$BPG_BUILD_ROOT/server/bpgated"; receive="$BPG_BUILD_ROOT/server/bpgate-receive"
