@@ -4,6 +4,7 @@
  * no clock, no globals written.
  */
 #include "engine.h"
+#include "bpgate/report.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ struct bpg_decision {
 	bool refused;
 	bool overflow;          /* a rule reached BPG_FINDINGS_MAX */
 	bool server;            /* facts of a push judged on the server (context pre-receive) */
+	json_t *anchors;        /* {"commits": {id: first changed path}, "first": first changed path} for SARIF */
 	size_t steps;           /* bpg_ev_count */
 };
 
@@ -149,10 +151,39 @@ int bpg_ev_emit(bpg_eval *ev, bpg_severity sev, const bpg_where *w, const char *
 	return 0;
 }
 
+/* Where a finding without a file is shown in SARIF: its commit's first
+ * changed file, else the change's first file (NULL when there is none). */
+static json_t *anchors_of(const json_t *facts)
+{
+	json_t *a = json_object(), *commits = json_object(), *c;
+	size_t i;
+	if (!a || !commits || json_object_set_new(a, "commits", commits) < 0) {
+		json_decref(a);
+		return NULL;
+	}
+	json_array_foreach(json_object_get(facts, "commits"), i, c) {
+		const char *id = json_string_value(json_object_get(c, "id"));
+		const char *p = json_string_value(json_array_get(json_object_get(c, "paths"), 0));
+		if (id && p && !json_object_get(commits, id))
+			json_object_set_new(commits, id, json_string(p));
+	}
+	const char *first = json_string_value(json_object_get(json_array_get(json_object_get(facts, "files"), 0), "path"));
+	if (first)
+		json_object_set_new(a, "first", json_string(first));
+	return a;
+}
+
+const char *bpg_decision_anchor(const bpg_decision *d, const char *commit)
+{
+	const char *p = commit ? json_string_value(json_object_get(json_object_get(d->anchors, "commits"), commit)) : NULL;
+	return p ? p : json_string_value(json_object_get(d->anchors, "first"));
+}
+
 void bpg_decision_free(bpg_decision *d)
 {
 	if (!d)
 		return;
+	json_decref(d->anchors);
 	for (size_t i = 0; i < d->n; i++) {
 		bpg_finding *f = &d->v[i].f;
 		free((char *)f->message);
@@ -237,6 +268,7 @@ int bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy, const json
 	ev.policy = policy;
 	ev.facts = facts;
 	ev.d = d;
+	d->anchors = anchors_of(facts);
 	d->server = json_string_value(json_object_get(facts, "context")) &&
 		strcmp(json_string_value(json_object_get(facts, "context")), "pre-receive") == 0;
 	ev.budget = budget;

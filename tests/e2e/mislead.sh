@@ -159,6 +159,23 @@ git add -A; git commit -qm "two" --no-verify
 expect_exit 1 "item 9: a short refusal" -- bpgate check HEAD~1..HEAD
 [ "$(grep -c '  fix: ' "$E2E_TMP/out")" -eq 2 ] && ok "item 9: short refusals keep a fix per finding" || fail "item 9: short form changed"
 
+# --- item 10: SARIF: every result has a physical location; the log fits the SARIF 2.1.0 schema ---
+cd "$E2E_TMP/i9"
+mkdir -p scenarios/weekly-digest; printf '{"name":"digest","flow":[]}\n' > scenarios/weekly-digest/digest.json
+git add -A; git commit -qm "blueprint without trailers" --no-verify
+expect_exit 1 "item 10: check --format sarif (commit-level and line findings)" -- bpgate check --format sarif HEAD~2..HEAD
+cp "$E2E_TMP/out" "$E2E_TMP/i10.sarif"
+expect_exit 0 "item 10: the SARIF log validates (SARIF 2.1.0 schema constraints, a location on every result)" -- \
+  python3 "$BPG_SOURCE_ROOT/tests/e2e/sarif_check.py" "$E2E_TMP/i10.sarif"
+python3 - "$E2E_TMP/i10.sarif" > "$E2E_TMP/i10.txt" <<'PY2'
+import json, sys
+for r in json.load(open(sys.argv[1]))["runs"][0]["results"]:
+    pl = r["locations"][0]["physicalLocation"]
+    print(r["ruleId"], pl["artifactLocation"]["uri"], pl["region"]["startLine"])
+PY2
+expect_grep "$E2E_TMP/i10.txt" "change-template scenarios/weekly-digest/digest.json 1" "item 10: a commit-level finding is shown on the commit's first changed file, line 1"
+expect_grep "$E2E_TMP/i10.txt" "scan-findings fixtures/people.txt 1" "item 10: a finding with a line keeps its file and line"
+
 # --- a governed repository on bpgated (items 2, 3): grace admin; alice builds, bob promotes, ----
 # --- carol and dave review, erin releases ---------------------------------------------------
 daemon="$BPG_BUILD_ROOT/server/bpgated"; receive="$BPG_BUILD_ROOT/server/bpgate-receive"
