@@ -176,6 +176,22 @@ PY2
 expect_grep "$E2E_TMP/i10.txt" "change-template scenarios/weekly-digest/digest.json 1" "item 10: a commit-level finding is shown on the commit's first changed file, line 1"
 expect_grep "$E2E_TMP/i10.txt" "scan-findings fixtures/people.txt 1" "item 10: a finding with a line keeps its file and line"
 
+# --- item 11: a manifest never counts as its own extra file; a minimal blueprint is a scenario ---
+mkdir -p "$E2E_TMP/i11/rel/scenarios"; cd "$E2E_TMP/i11"
+bpgate keygen -W -p r.pub -s r.key >/dev/null
+printf '{"name":"a","flow":[]}\n' > rel/scenarios/a.json
+printf '{"setting": 1}\n' > rel/config.json
+expect_exit 0 "item 11: bundle create with a manifest not named *.bundle.json" -- bpgate bundle create --env prod --out rel/manifest.json rel/scenarios/a.json rel/config.json
+expect_grep "$E2E_TMP/out" "2 files, 1 scenarios" "item 11: the minimal blueprint is a scenario"
+python3 -c 'import json,sys; m=json.load(open("rel/manifest.json")); s=m["scenarios"]; sys.exit(0 if len(s)==1 and s[0]["name"]=="a" else 1)' &&
+  ok "item 11: the manifest's scenarios name it" || fail "item 11: scenarios: $(cat rel/manifest.json)"
+expect_exit 0 "item 11: bundle sign" -- bpgate bundle sign -s r.key rel/manifest.json
+expect_exit 0 "item 11: bundle verify accepts the bundle it just signed" -- bpgate bundle verify -p r.pub rel/manifest.json
+if grep -q "extra" "$E2E_TMP/out" "$E2E_TMP/err"; then fail "item 11: an extra file is reported"; else ok "item 11: no extra file"; fi
+# an extra file is still found
+printf 'x\n' > rel/scenarios/b.json
+expect_exit 1 "item 11: a real extra file is still refused" -- bpgate bundle verify -p r.pub rel/manifest.json
+
 # --- a governed repository on bpgated (items 2, 3): grace admin; alice builds, bob promotes, ----
 # --- carol and dave review, erin releases ---------------------------------------------------
 daemon="$BPG_BUILD_ROOT/server/bpgated"; receive="$BPG_BUILD_ROOT/server/bpgate-receive"
