@@ -107,9 +107,42 @@ static int hook_pre_push(fe_ctx *ctx, const char *remote)
 	if (!facts)
 		goto done;
 	fe_gather_opts(ctx, &go);
-	while (fgets(line, sizeof(line), stdin)) {
+	for (;;) {
 		char lref[1024], lsha[64], rref[1024], rsha[64];
 		const char *env;
+		if (!fgets(line, sizeof(line), stdin)) {
+			/* git always passes REMOTE URL (and no line when nothing is pushed); without
+			 * them the caller is the pre-commit framework, which passes the push in
+			 * PRE_COMMIT_* variables, or someone who judged nothing: never a silent 0 */
+			const char *to = getenv("PRE_COMMIT_TO_REF"), *from = getenv("PRE_COMMIT_FROM_REF");
+			const char *rb = getenv("PRE_COMMIT_REMOTE_BRANCH"), *lb = getenv("PRE_COMMIT_LOCAL_BRANCH");
+			if (remote || n > 0)
+				break;
+			char whole[GIT_OID_HEXSZ + 1] = "";
+			if (!to && rb && lb) {
+				/* the whole history is new to the remote (the framework passes no refs then) */
+				git_object *o = NULL;
+				if (git_revparse_single(&o, ctx->repo, lb) == 0)
+					git_oid_tostr(whole, sizeof(whole), git_object_id(o));
+				git_object_free(o);
+				git_error_clear();
+				if (*whole)
+					to = whole, from = "0000000000000000000000000000000000000000";
+			}
+			if (!to || !from || !rb) {
+				fprintf(stderr, "bpgate pre-push: nothing to judge: git runs this hook as `bpgate hook pre-push "
+					"REMOTE URL` with the refs pushed on stdin, the pre-commit framework with PRE_COMMIT_FROM_REF, "
+					"PRE_COMMIT_TO_REF and PRE_COMMIT_REMOTE_BRANCH set (push refused)\n");
+				goto done;
+			}
+			/* the framework's names: commits (resolved by gather), the branch pushed to */
+			if (snprintf(line, sizeof(line), "%s %s %s%s %s\n", lb && *lb ? lb : "HEAD", to,
+			    strncmp(rb, "refs/", 5) == 0 ? "" : "refs/heads/", rb, from) >= (int)sizeof(line)) {
+				fprintf(stderr, "bpgate pre-push: PRE_COMMIT_* values are too long (push refused)\n");
+				goto done;
+			}
+			remote = getenv("PRE_COMMIT_REMOTE_NAME");
+		}
 		if (++n > PUSH_LINES_MAX) {
 			fprintf(stderr, "bpgate pre-push: more than %d refs in one push; push fewer at once\n",
 				PUSH_LINES_MAX);
@@ -145,7 +178,7 @@ static int hook_pre_push(fe_ctx *ctx, const char *remote)
 		json_t *p;
 		json_array_foreach(previews, i, p)
 			fe_server_preview(ctx, json_string_value(json_array_get(p, 0)), json_string_value(json_array_get(p, 1)),
-				json_string_value(json_array_get(p, 2)), remote);
+				json_string_value(json_array_get(p, 2)), remote ? remote : "origin");
 	}
 done:
 	json_decref(previews);
@@ -168,7 +201,7 @@ int cmd_hook(int argc, char **argv)
 	else if (strcmp(argv[1], "commit-msg") == 0 && argc >= 3)
 		rc = hook_commit_msg(&ctx, argv[2]);
 	else if (strcmp(argv[1], "pre-push") == 0)
-		rc = hook_pre_push(&ctx, argc >= 3 ? argv[2] : "origin");
+		rc = hook_pre_push(&ctx, argc >= 3 ? argv[2] : NULL);
 	else
 		rc = cli_usage(usage);
 	fe_close(&ctx);

@@ -9,6 +9,7 @@ packages=(
   git openssh-client openssh-server minisign signify-openbsd gitolite3
   clang libclang-rt-14-dev python3 ca-certificates
   time  # /usr/bin/time -v: the hardening e2e test measures the gate's peak memory
+  pre-commit  # tests/e2e/mislead.sh runs .pre-commit-hooks.yaml under the framework (offline: a local hook repository)
 )
 packages+=("$@")
 

@@ -192,6 +192,54 @@ if grep -q "extra" "$E2E_TMP/out" "$E2E_TMP/err"; then fail "item 11: an extra f
 printf 'x\n' > rel/scenarios/b.json
 expect_exit 1 "item 11: a real extra file is still refused" -- bpgate bundle verify -p r.pub rel/manifest.json
 
+# --- item 14: the .pre-commit-hooks.yaml entries under Debian's pre-commit; pre-push without refs -
+cd "$E2E_TMP"
+git init -q -b main "$E2E_TMP/i14bare"; cd "$E2E_TMP/i14bare"; bpgate init >/dev/null
+expect_exit 2 "item 14: bpgate hook pre-push without arguments or refs refuses" -- bpgate hook pre-push
+expect_grep "$E2E_TMP/err" "bpgate pre-push: nothing to judge" "item 14: and says why"
+if command -v pre-commit >/dev/null; then
+  export PRE_COMMIT_HOME="$E2E_TMP/pc-home"
+  # the shipped .pre-commit-hooks.yaml, as a hook repository pre-commit clones (a local path: no network)
+  git init -q -b main "$E2E_TMP/hooksrc"; cp "$BPG_SOURCE_ROOT/.pre-commit-hooks.yaml" "$E2E_TMP/hooksrc/"
+  git -C "$E2E_TMP/hooksrc" add -A; git -C "$E2E_TMP/hooksrc" commit -qm hooks
+  rev=$(git -C "$E2E_TMP/hooksrc" rev-parse HEAD)
+  git init -q --bare "$E2E_TMP/i14srv.git"
+  git init -q -b main "$E2E_TMP/i14"; cd "$E2E_TMP/i14"
+  bpgate init >/dev/null; rm -f .git/hooks/pre-commit .git/hooks/commit-msg .git/hooks/pre-push
+  printf 'repos:\n- repo: %s\n  rev: %s\n  hooks:\n  - id: bpgate-pre-commit\n  - id: bpgate-commit-msg\n  - id: bpgate-pre-push\n' \
+    "$E2E_TMP/hooksrc" "$rev" > .pre-commit-config.yaml
+  expect_exit 0 "item 14: pre-commit install (three hook types)" -- pre-commit install --hook-type pre-commit --hook-type commit-msg --hook-type pre-push
+  git add -A
+  expect_exit 0 "item 14: the first commit passes both commit hooks" -- git commit -qm "govern"
+  cat "$E2E_TMP/out" "$E2E_TMP/err" > "$E2E_TMP/all"; expect_grep "$E2E_TMP/all" "bpgate (personal data, secrets, blueprint rules, bundles)" "item 14: bpgate-pre-commit ran"
+  mkdir -p fixtures; echo '{"email": "jane.doe@gmail.com"}' > fixtures/p.json; git add fixtures
+  expect_exit 1 "item 14: bpgate-pre-commit refuses personal data in a fixture" -- git commit -qm "fixture"
+  cat "$E2E_TMP/out" "$E2E_TMP/err" > "$E2E_TMP/all"; expect_grep "$E2E_TMP/all" "EMAIL found" "item 14: with bpgate's finding"
+  git rm -q --cached -r fixtures; rm -rf fixtures
+  mkdir -p scenarios/weekly-digest; printf '{"name":"digest","flow":[]}\n' > scenarios/weekly-digest/d.json; git add scenarios
+  expect_exit 1 "item 14: bpgate-commit-msg refuses a blueprint change without trailers" -- git commit -qm "digest"
+  cat "$E2E_TMP/out" "$E2E_TMP/err" > "$E2E_TMP/all"; expect_grep "$E2E_TMP/all" "has no 'Purpose:' trailer" "item 14: with the change-template finding"
+  expect_exit 0 "item 14: with the trailers the commit is made" -- git commit -qm "digest" -m "Purpose: p
+Risk: low
+Test-Plan: t
+Rollback: r"
+  git push -q "$E2E_TMP/i14srv.git" main 2>/dev/null || true
+  git remote add origin "$E2E_TMP/i14srv.git"; git fetch -q origin
+  echo '{"name":"digest 2","flow":[]}' > scenarios/weekly-digest/d.json; git add -A
+  git commit -q --no-verify -m "digest 2 without trailers"
+  expect_exit 1 "item 14: bpgate-pre-push (through the framework) refuses the pushed commit without trailers" -- git push origin main
+  cat "$E2E_TMP/out" "$E2E_TMP/err" > "$E2E_TMP/all"; expect_grep "$E2E_TMP/all" "has no 'Purpose:' trailer" "item 14: pre-push judged the pushed range"
+  [ "$(git rev-parse origin/main)" != "$(git rev-parse main)" ] && ok "item 14: nothing was pushed" || fail "item 14: pushed"
+  git commit -q --amend --no-verify -m "digest 2" -m "Purpose: p
+Risk: low
+Test-Plan: t
+Rollback: r"
+  expect_exit 0 "item 14: the fixed commit is pushed through the framework's pre-push" -- git push origin main
+  unset PRE_COMMIT_HOME
+else
+  echo "note: pre-commit (Debian package) missing: item 14's framework checks skipped"
+fi
+
 # --- a governed repository on bpgated (items 2, 3): grace admin; alice builds, bob promotes, ----
 # --- carol and dave review, erin releases ---------------------------------------------------
 daemon="$BPG_BUILD_ROOT/server/bpgated"; receive="$BPG_BUILD_ROOT/server/bpgate-receive"
