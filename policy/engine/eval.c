@@ -26,7 +26,7 @@ struct bpg_decision {
 	bool refused;
 	bool overflow;          /* a rule reached BPG_FINDINGS_MAX */
 	bool server;            /* facts of a push judged on the server (context pre-receive) */
-	json_t *anchors;        /* {"commits": {id: first changed path}, "first": first changed path} for SARIF */
+	json_t *facts;          /* the facts judged (a reference): where SARIF shows findings without a file */
 	size_t steps;           /* bpg_ev_count */
 };
 
@@ -152,38 +152,28 @@ int bpg_ev_emit(bpg_eval *ev, bpg_severity sev, const bpg_where *w, const char *
 }
 
 /* Where a finding without a file is shown in SARIF: its commit's first
- * changed file, else the change's first file (NULL when there is none). */
-static json_t *anchors_of(const json_t *facts)
-{
-	json_t *a = json_object(), *commits = json_object(), *c;
-	size_t i;
-	if (!a || !commits || json_object_set_new(a, "commits", commits) < 0) {
-		json_decref(a);
-		return NULL;
-	}
-	json_array_foreach(json_object_get(facts, "commits"), i, c) {
-		const char *id = json_string_value(json_object_get(c, "id"));
-		const char *p = json_string_value(json_array_get(json_object_get(c, "paths"), 0));
-		if (id && p && !json_object_get(commits, id))
-			json_object_set_new(commits, id, json_string(p));
-	}
-	const char *first = json_string_value(json_object_get(json_array_get(json_object_get(facts, "files"), 0), "path"));
-	if (first)
-		json_object_set_new(a, "first", json_string(first));
-	return a;
-}
-
+ * changed file, else the change's first file (NULL when there is none).
+ * Read from the facts the decision keeps a reference to (no allocation). */
 const char *bpg_decision_anchor(const bpg_decision *d, const char *commit)
 {
-	const char *p = commit ? json_string_value(json_object_get(json_object_get(d->anchors, "commits"), commit)) : NULL;
-	return p ? p : json_string_value(json_object_get(d->anchors, "first"));
+	size_t i;
+	json_t *c;
+
+	if (commit)
+		json_array_foreach(json_object_get(d->facts, "commits"), i, c) {
+			const char *id = json_string_value(json_object_get(c, "id"));
+			const char *p = json_string_value(json_array_get(json_object_get(c, "paths"), 0));
+			if (id && p && strcmp(id, commit) == 0)
+				return p;
+		}
+	return json_string_value(json_object_get(json_array_get(json_object_get(d->facts, "files"), 0), "path"));
 }
 
 void bpg_decision_free(bpg_decision *d)
 {
 	if (!d)
 		return;
-	json_decref(d->anchors);
+	json_decref(d->facts);
 	for (size_t i = 0; i < d->n; i++) {
 		bpg_finding *f = &d->v[i].f;
 		free((char *)f->message);
@@ -268,7 +258,7 @@ int bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy, const json
 	ev.policy = policy;
 	ev.facts = facts;
 	ev.d = d;
-	d->anchors = anchors_of(facts);
+	d->facts = json_incref((json_t *)facts);
 	d->server = json_string_value(json_object_get(facts, "context")) &&
 		strcmp(json_string_value(json_object_get(facts, "context")), "pre-receive") == 0;
 	ev.budget = budget;
