@@ -22,7 +22,8 @@ BPG_BEGIN_DECL
 
 /** SARIF: where a finding without a file of its own is shown — its
  * commit's first changed file, else the change's first file; NULL when the
- * change has no file (then the policy file is named). */
+ * change has no file (then the policy file is named). Read from the facts,
+ * which a decision keeps a reference to (json_incref) until bpg_decision_free. */
 BPG_EXTERN(const char *) bpg_decision_anchor(const bpg_decision *d, const char *commit);
 
 typedef struct {
