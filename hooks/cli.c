@@ -1,6 +1,9 @@
 /* Helpers shared by the sub-commands of `bpgate`. */
 #include "cli.h"
 
+#include <git2.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,4 +54,55 @@ int cli_usage(const char *usage)
 		usage += 7;
 	fprintf(stderr, "usage: %s\n", usage);
 	return BPG_EXIT_ERROR;
+}
+
+/* The top of the repository around dir as git names it for safe.directory:
+ * the first of dir and its parents holding .git, or a bare repository's folder. */
+static bool has(const char *dir, const char *name)
+{
+	char probe[PATH_MAX + 16];
+	snprintf(probe, sizeof(probe), "%s/%s", *dir ? dir : "", name);
+	return access(probe, F_OK) == 0;
+}
+
+static bool repo_top(char *out, size_t size, const char *dir)
+{
+	char *abs = realpath(dir ? dir : ".", NULL);
+	bool found = false;
+	snprintf(out, size, "%s", abs ? abs : dir ? dir : ".");
+	while (abs) {
+		if (has(abs, ".git") || (has(abs, "HEAD") && has(abs, "objects"))) {
+			snprintf(out, size, "%s", *abs ? abs : "/");
+			found = true;
+			break;
+		}
+		char *slash = strrchr(abs, '/');
+		if (!slash || !*abs)
+			break;
+		*slash = '\0'; /* "" stands for "/" */
+	}
+	free(abs);
+	return found;
+}
+
+int cli_repo_open(git_repository **out, const char *dir, unsigned flags, const char *cmd)
+{
+	int rc = git_repository_open_ext(out, dir, flags, NULL);
+	char top[PATH_MAX];
+	struct stat st;
+
+	/* libgit2 1.5 answers GIT_ENOTFOUND ("config value 'safe.directory' was not found")
+	 * where it means GIT_EOWNER: the owner of the repository found is asked directly */
+	if (rc < 0 && rc != GIT_EOWNER && !(flags & GIT_REPOSITORY_OPEN_FROM_ENV && getenv("GIT_DIR")) &&
+	    repo_top(top, sizeof(top), dir) && stat(top, &st) == 0 && st.st_uid != geteuid())
+		rc = GIT_EOWNER;
+	if (rc == GIT_EOWNER) {
+		if (!repo_top(top, sizeof(top), dir))
+			snprintf(top, sizeof(top), "%s", dir ? dir : ".");
+		fprintf(stderr, "bpgate %s: %s is a git repository owned by another user, which git refuses to use "
+			"(\"dubious ownership\"); if you trust it: git config --global --add safe.directory %s\n",
+			cmd, top, top);
+	}
+	git_error_clear();
+	return rc;
 }

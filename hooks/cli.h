@@ -36,6 +36,12 @@ int cli_usage(const char *usage);
 int cli_help(FILE *out, const char *command, const char *sub);
 /* Is `arg` "-h" or "--help"? */
 bool cli_is_help(const char *arg);
+/* git_repository_open_ext(out, dir, flags, NULL). A repository owned by
+ * another user is refused by libgit2 as git refuses it: then the cause and
+ * git's fix (safe.directory) are printed for `cmd` and GIT_EOWNER returned;
+ * on other failures nothing is printed (the caller says what it needs). */
+struct git_repository;
+int cli_repo_open(struct git_repository **out, const char *dir, unsigned flags, const char *cmd);
 
 /* Sub-commands. */
 int cmd_blueprint(int argc, char **argv);

@@ -226,6 +226,33 @@ peel:
 	return rc < 0 ? -1 : 0;
 }
 
+/* A warning before signing when the approval can never count (approve_never_counts). */
+static void warn_never_counts(git_repository *repo, const bpg_approval *a, git_commit *commit, const char *remote)
+{
+	bpg_policy *policy = NULL;
+	bpg_error err;
+	char branch[300], base[400], why[600];
+	git_oid tip;
+
+	if (approve_policy_load(&policy, repo, &err) < 0) {
+		fprintf(stderr, "bpgate approve: note: cannot tell whether this approval will count: %s\n", err.message);
+		return;
+	}
+	if (rel_env_branch(branch, sizeof(branch), policy, a->environment) == 0) {
+		snprintf(base, sizeof(base), "refs/remotes/%s/%s", remote,
+			strncmp(branch, "refs/heads/", 11) == 0 ? branch + 11 : branch);
+		if (git_reference_name_to_id(&tip, repo, base) < 0)
+			snprintf(base, sizeof(base), "%s", branch);
+		git_error_clear();
+	} else {
+		base[0] = '\0';
+	}
+	if (approve_never_counts(why, sizeof(why), repo, policy, a->environment, a->approver, git_commit_id(commit),
+	    base[0] ? base : NULL) == 1)
+		fprintf(stderr, "bpgate approve: warning: this approval will never count: %s\n", why);
+	bpg_policy_free(policy);
+}
+
 int cmd_approve(int argc, char **argv)
 {
 	const char *rev = NULL, *env = NULL, *key = NULL, *as = NULL, *remote = "origin", *repo_opt = NULL;
@@ -238,6 +265,7 @@ int cmd_approve(int argc, char **argv)
 	bpg_approval a;
 	bpg_error err;
 	git_oid id;
+	int orc;
 	int rc = BPG_EXIT_ERROR;
 	static const char *use = "usage: bpgate approve REV --for ENV [-f KEY] [--as PRINCIPAL] [--remote NAME] "
 		"[--repository NAME] [--no-push] [--check-policy | --check-only]";
@@ -258,8 +286,9 @@ int cmd_approve(int argc, char **argv)
 		return cli_usage(use);
 	memset(&a, 0, sizeof(a));
 	git_libgit2_init();
-	if (git_repository_open_ext(&repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
-		fprintf(stderr, "bpgate approve: not inside a git repository\n");
+	if ((orc = cli_repo_open(&repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, "approve")) < 0) {
+		if (orc != GIT_EOWNER)
+			fprintf(stderr, "bpgate approve: not inside a git repository\n");
 		goto done;
 	}
 	if (resolve_rev(&commit, &shown, repo, rev, remote) < 0)
@@ -310,6 +339,7 @@ int cmd_approve(int argc, char **argv)
 			goto done;
 		}
 	}
+	warn_never_counts(repo, &a, commit, remote);
 	if (cli_ssh_sign(&sig, key, BPG_APPROVAL_NAMESPACE, stmt.ptr, stmt.size, BPG_APPROVAL_MAX, NULL, "approve") < 0)
 		goto done;
 	if (bpg_approval_store(&id, repo, &a, sig.ptr, sig.size, &err) < 0 || bpg_approval_refname(&refname, &a, &err) < 0) {

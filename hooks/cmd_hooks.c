@@ -29,8 +29,38 @@ done:
 	return rc;
 }
 
+/* The message as git will record it when the commit was edited (commit.cleanup
+ * "strip", git's default then): everything from the scissors line on and the
+ * comment lines (core.commentChar, '#' by default) dropped. git runs
+ * commit-msg before its own clean-up, so an editor's message still has the
+ * "# Please enter the commit message..." block after the trailers. */
+static int strip_comments(bpg_buf *out, const fe_ctx *ctx, const char *msg, size_t len)
+{
+	git_config *cfg = NULL;
+	const char *v = NULL;
+	char cc = '#';
+	int rc = 0;
+
+	if (git_repository_config_snapshot(&cfg, ctx->repo) == 0 && git_config_get_string(&v, cfg, "core.commentChar") == 0 &&
+	    v && strlen(v) == 1)
+		cc = v[0];
+	git_config_free(cfg);
+	git_error_clear();
+	for (size_t i = 0; i < len && rc == 0;) {
+		const char *nl = memchr(msg + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (msg + i)) + 1 : len - i;
+		if (msg[i] == cc && memmem(msg + i, n, " >8 ", 4))
+			break; /* the scissors line: the rest is the diff of commit -v */
+		if (msg[i] != cc)
+			rc = bpg_buf_put(out, msg + i, n);
+		i += n;
+	}
+	return rc;
+}
+
 static int hook_commit_msg(fe_ctx *ctx, const char *msgfile)
 {
+	bpg_buf clean = BPG_BUF_INIT;
 	bpg_buf msg = BPG_BUF_INIT;
 	bpg_gather_opts go;
 	bpg_error err;
@@ -47,21 +77,27 @@ static int hook_commit_msg(fe_ctx *ctx, const char *msgfile)
 	/* pre-commit has scanned and checked bundles already: the message is new here. */
 	go.no_scan = true;
 	go.no_bundles = true;
-	if (bpg_gather_message(facts, ctx->repo, msg.ptr ? msg.ptr : "", msg.size, &err) < 0 ||
+	if (strip_comments(&clean, ctx, msg.ptr ? msg.ptr : "", msg.size) < 0) {
+		fprintf(stderr, "bpgate commit-msg: out of memory (commit refused)\n");
+		goto done;
+	}
+	if (bpg_gather_message(facts, ctx->repo, clean.ptr ? clean.ptr : "", clean.size, &err) < 0 ||
 	    bpg_gather_staged(facts, ctx->repo, &go, &err) < 0) {
 		fprintf(stderr, "bpgate commit-msg: cannot read the commit being made (refused): %s\n", err.message);
 		goto done;
 	}
 	rc = fe_judge(ctx, facts, BPG_FORMAT_TEXT, true, false, "commit-msg");
 done:
+	bpg_buf_dispose(&clean);
 	bpg_buf_dispose(&msg);
 	json_decref(facts);
 	return rc;
 }
 
 /* pre-push: stdin has "<local ref> <local sha> <remote ref> <remote sha>" lines. */
-static int hook_pre_push(fe_ctx *ctx)
+static int hook_pre_push(fe_ctx *ctx, const char *remote)
 {
+	json_t *previews = json_array();
 	char line[PUSH_LINE_MAX];
 	bpg_gather_opts go;
 	bpg_error err;
@@ -71,9 +107,42 @@ static int hook_pre_push(fe_ctx *ctx)
 	if (!facts)
 		goto done;
 	fe_gather_opts(ctx, &go);
-	while (fgets(line, sizeof(line), stdin)) {
+	for (;;) {
 		char lref[1024], lsha[64], rref[1024], rsha[64];
 		const char *env;
+		if (!fgets(line, sizeof(line), stdin)) {
+			/* git always passes REMOTE URL (and no line when nothing is pushed); without
+			 * them the caller is the pre-commit framework, which passes the push in
+			 * PRE_COMMIT_* variables, or someone who judged nothing: never a silent 0 */
+			const char *to = getenv("PRE_COMMIT_TO_REF"), *from = getenv("PRE_COMMIT_FROM_REF");
+			const char *rb = getenv("PRE_COMMIT_REMOTE_BRANCH"), *lb = getenv("PRE_COMMIT_LOCAL_BRANCH");
+			if (remote || n > 0)
+				break;
+			char whole[GIT_OID_HEXSZ + 1] = "";
+			if (!to && rb && lb) {
+				/* the whole history is new to the remote (the framework passes no refs then) */
+				git_object *o = NULL;
+				if (git_revparse_single(&o, ctx->repo, lb) == 0)
+					git_oid_tostr(whole, sizeof(whole), git_object_id(o));
+				git_object_free(o);
+				git_error_clear();
+				if (*whole)
+					to = whole, from = "0000000000000000000000000000000000000000";
+			}
+			if (!to || !from || !rb) {
+				fprintf(stderr, "bpgate pre-push: nothing to judge: git runs this hook as `bpgate hook pre-push "
+					"REMOTE URL` with the refs pushed on stdin, the pre-commit framework with PRE_COMMIT_FROM_REF, "
+					"PRE_COMMIT_TO_REF and PRE_COMMIT_REMOTE_BRANCH set (push refused)\n");
+				goto done;
+			}
+			/* the framework's names: commits (resolved by gather), the branch pushed to */
+			if (snprintf(line, sizeof(line), "%s %s %s%s %s\n", lb && *lb ? lb : "HEAD", to,
+			    strncmp(rb, "refs/", 5) == 0 ? "" : "refs/heads/", rb, from) >= (int)sizeof(line)) {
+				fprintf(stderr, "bpgate pre-push: PRE_COMMIT_* values are too long (push refused)\n");
+				goto done;
+			}
+			remote = getenv("PRE_COMMIT_REMOTE_NAME");
+		}
 		if (++n > PUSH_LINES_MAX) {
 			fprintf(stderr, "bpgate pre-push: more than %d refs in one push; push fewer at once\n",
 				PUSH_LINES_MAX);
@@ -88,6 +157,8 @@ static int hook_pre_push(fe_ctx *ctx)
 			goto done;
 		}
 		env = fe_env_for_branch(ctx, rref);
+		if (env && previews)
+			json_array_append_new(previews, json_pack("[s,s,s]", env, rref, lsha));
 		if (env && !json_is_string(json_object_get(facts, "environment")))
 			json_object_set_new(facts, "environment", json_string(env));
 		if (bpg_gather_ref(facts, ctx->repo, rref, rsha, lsha, env, &go, &err) < 0) {
@@ -102,7 +173,15 @@ static int hook_pre_push(fe_ctx *ctx)
 		}
 	}
 	rc = fe_judge(ctx, facts, BPG_FORMAT_TEXT, true, false, "pre-push");
+	if (rc == BPG_EXIT_OK) {
+		size_t i;
+		json_t *p;
+		json_array_foreach(previews, i, p)
+			fe_server_preview(ctx, json_string_value(json_array_get(p, 0)), json_string_value(json_array_get(p, 1)),
+				json_string_value(json_array_get(p, 2)), remote ? remote : "origin");
+	}
 done:
+	json_decref(previews);
 	json_decref(facts);
 	return rc;
 }
@@ -126,7 +205,7 @@ int cmd_hook(int argc, char **argv)
 	else if (strcmp(argv[1], "commit-msg") == 0 && argc >= 3)
 		rc = hook_commit_msg(&ctx, argv[2]);
 	else if (strcmp(argv[1], "pre-push") == 0)
-		rc = hook_pre_push(&ctx);
+		rc = hook_pre_push(&ctx, argc >= 3 ? argv[2] : NULL);
 	else
 		rc = cli_usage(usage);
 	fe_close(&ctx);

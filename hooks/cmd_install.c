@@ -128,8 +128,10 @@ done:
 static int open_repo(git_repository **repo, const char *who)
 {
 	git_libgit2_init();
-	if (git_repository_open_ext(repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
-		fprintf(stderr, "bpgate %s: not inside a git repository; run `git init` first\n", who);
+	int orc;
+	if ((orc = cli_repo_open(repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, who)) < 0) {
+		if (orc != GIT_EOWNER)
+			fprintf(stderr, "bpgate %s: not inside a git repository; run `git init` first\n", who);
 		git_libgit2_shutdown();
 		return -1;
 	}

@@ -1,5 +1,5 @@
 /*
- * bpgate pending [--repo DIR] [--env ENV] [--policy-ref REF] [--format text|json]
+ * bpgate pending [--repo DIR] [--env ENV] [--policy-ref REF] [--remote NAME] [--no-fetch] [--format text|json]
  *
  * Break-glass changes still waiting for retroactive approval: the release
  * records of kind "break-glass" (refs/bpgate/releases/<env>/<commit>, written
@@ -11,6 +11,9 @@
  * Whether a record is pending, overdue and blocking is the engine's verdict
  * (bpg_policy_break_glass_state, the function the rule decides with).
  * The policy is read from --policy-ref, git config bpgate.policyRef, or HEAD.
+ * In a clone the records and approvals are first fetched from --remote
+ * (default origin; rel_fetch_server_refs): when that fails nothing is
+ * reported (exit 2) unless --no-fetch asks for what the clone has.
  * Exit: 0 nothing pending, 1 something pending, 2 error.
  */
 #include "cli.h"
@@ -142,7 +145,8 @@ static void print_text(const json_t *list, time_t now_unused)
 
 int cmd_pending(int argc, char **argv)
 {
-	const char *dir = ".", *env = NULL, *pref = NULL;
+	const char *dir = ".", *env = NULL, *pref = NULL, *remote = "origin";
+	bool no_fetch = false;
 	bpg_format fmt = BPG_FORMAT_TEXT;
 	git_repository *repo = NULL;
 	bpg_policy *policy = NULL;
@@ -153,13 +157,17 @@ int cmd_pending(int argc, char **argv)
 	time_t now;
 	char now_s[32];
 	size_t ri;
+	int orc;
 	int rc = BPG_EXIT_ERROR;
-	static const char *use = "bpgate pending [--repo DIR] [--env ENV] [--policy-ref REF] [--format text|json]";
+	static const char *use = "bpgate pending [--repo DIR] [--env ENV] [--policy-ref REF] [--remote NAME] [--no-fetch] "
+		"[--format text|json]";
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--repo") == 0 && i + 1 < argc) dir = argv[++i];
 		else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) env = argv[++i];
 		else if (strcmp(argv[i], "--policy-ref") == 0 && i + 1 < argc) pref = argv[++i];
+		else if (strcmp(argv[i], "--remote") == 0 && i + 1 < argc) remote = argv[++i];
+		else if (strcmp(argv[i], "--no-fetch") == 0) no_fetch = true;
 		else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
 			if (cli_parse_format(&fmt, argv[++i], (1u << BPG_FORMAT_TEXT) | (1u << BPG_FORMAT_JSON)) < 0) {
 				json_decref(list);
@@ -174,10 +182,15 @@ int cmd_pending(int argc, char **argv)
 	rel_now(&now, now_s);
 	if (!list)
 		goto done;
-	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0) {
-		fprintf(stderr, "bpgate pending: %s is not inside a git repository\n", dir);
+	if ((orc = cli_repo_open(&repo, dir, 0, "pending")) < 0) {
+		if (orc != GIT_EOWNER)
+			fprintf(stderr, "bpgate pending: %s is not inside a git repository\n", dir);
 		goto done;
 	}
+	if (!no_fetch && rel_fetch_server_refs(repo, remote, "pending") == REL_FETCH_FAILED)
+		goto done;
+	if (no_fetch)
+		fprintf(stderr, "bpgate pending: not fetched (--no-fetch): what this clone has, which may be out of date\n");
 	if (policy_commit(&pc, repo, pref) < 0)
 		goto done;
 	if (rel_policy_load(&policy, &signers, repo, &pc, &err) < 0 || rel_records(&records, repo, env, &err) < 0) {

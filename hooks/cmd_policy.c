@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "frontend.h"
 
+#include "bpgate/approval.h"
 #include "bpgate/buf.h"
 #include "bpgate/policy.h"
 #include "bpgate/report.h"
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 static int load(bpg_policy **out, bpg_diags **diags, const char *dir, bpg_error *err)
 {
@@ -34,6 +37,82 @@ static void print_diags(FILE *f, const bpg_diags *diags)
 	}
 }
 
+/* The SSHSIG namespaces bpgate verifies with: SSH-signed commits and pushes
+ * (git), approvals, UAT sign-offs (hooks/cmd_uat.c, server/receive/uatfacts.c), health records
+ * (hooks/make_health.c, server/receive/healthfacts.c). */
+static const char *const known_namespaces[] = { "git", BPG_APPROVAL_NAMESPACE, "bpgate-uat@v1", "bpgate-health@v1" };
+
+/* One namespaces= list: every name that is not a pattern must be one bpgate
+ * verifies with, else keys restricted to it sign nothing bpgate accepts. */
+static size_t lint_namespace_list(const char *file, unsigned line, unsigned col, const char *v, size_t n)
+{
+	size_t bad = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && v[j] != ',')
+			j++;
+		const char *w = v + i;
+		size_t wl = j - i;
+		bool known = wl == 0 || memchr(w, '*', wl) || memchr(w, '?', wl) || w[0] == '!';
+		for (size_t k = 0; !known && k < sizeof(known_namespaces) / sizeof(known_namespaces[0]); k++)
+			known = strlen(known_namespaces[k]) == wl && memcmp(known_namespaces[k], w, wl) == 0;
+		if (!known) {
+			printf("%s:%u:%u: namespaces= names '%.*s', which no bpgate verification uses (known: git, %s, "
+				"bpgate-uat@v1, bpgate-health@v1): signatures of this key made for bpgate are refused%s\n", file, line,
+				col + (unsigned)i, (int)(wl > 80 ? 80 : wl), w, BPG_APPROVAL_NAMESPACE,
+				wl == strlen("bpgate-approval") && memcmp(w, "bpgate-approval", wl) == 0 ?
+				"; approvals use bpgate-approval@v1" : "");
+			bad++;
+		}
+		i = j + 1;
+	}
+	return bad;
+}
+
+/* namespaces= options of the key lines of allowed_signers (the policy folder's). */
+static size_t lint_namespaces(const char *dir)
+{
+	bpg_buf path = BPG_BUF_INIT, data = BPG_BUF_INIT;
+	struct stat st;
+	size_t bad = 0;
+	unsigned line = 1;
+	const char *shown = "allowed_signers";
+
+	if (bpg_buf_printf(&path, "%s/policy.json", dir) < 0)
+		goto done;
+	if (stat(path.ptr, &st) != 0) {
+		shown = ".bpgate/allowed_signers";
+		bpg_buf_clear(&path);
+		if (bpg_buf_printf(&path, "%s/.bpgate/allowed_signers", dir) < 0)
+			goto done;
+	} else {
+		bpg_buf_clear(&path);
+		if (bpg_buf_printf(&path, "%s/allowed_signers", dir) < 0)
+			goto done;
+	}
+	bpg_error rerr;
+	if (bpg_file_read(&data, path.ptr, 1u << 20, &rerr) < 0 || !data.ptr)
+		goto done;
+	for (const char *s = data.ptr, *end = data.ptr + data.size; s < end; line++) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s)), *e = nl ? nl : end, *t = s;
+		while (t < e && (*t == ' ' || *t == '\t'))
+			t++;
+		for (const char *q = t; t < e && *t != '#' && q + 12 <= e; q++) {
+			if (strncasecmp(q, "namespaces=\"", 12) != 0)
+				continue;
+			const char *v = q + 12, *close = memchr(v, '"', (size_t)(e - v));
+			if (close)
+				bad += lint_namespace_list(shown, line, (unsigned)(v - s) + 1, v, (size_t)(close - v));
+			break;
+		}
+		s = nl ? nl + 1 : end;
+	}
+done:
+	bpg_buf_dispose(&path);
+	bpg_buf_dispose(&data);
+	return bad;
+}
+
 static int policy_check(const char *dir)
 {
 	bpg_policy *p = NULL;
@@ -41,7 +120,12 @@ static int policy_check(const char *dir)
 	bpg_error err;
 	int rc = load(&p, &diags, dir, &err), code;
 
-	if (rc == 0) {
+	size_t bad = rc == 0 ? lint_namespaces(dir) : 0;
+	if (rc == 0 && bad) {
+		printf("%zu problem%s in allowed_signers: the policy loads, but the keys named sign nothing bpgate "
+			"accepts until they are fixed\n", bad, bad == 1 ? "" : "s");
+		code = BPG_EXIT_FINDINGS;
+	} else if (rc == 0) {
 		printf("policy OK: %zu rules, %zu policy tests\n", bpg_rule_count(), bpg_policy_test_count(p));
 		code = BPG_EXIT_OK;
 	} else if (rc == BPG_EINVALID && bpg_diags_count(diags) > 0) {

@@ -702,7 +702,7 @@ int cmd_rollback(int argc, char **argv)
 	bpg_buf refname = BPG_BUF_INIT, subject = BPG_BUF_INIT, body = BPG_BUF_INIT, trailers = BPG_BUF_INIT, msg = BPG_BUF_INIT;
 	bpg_error err;
 	git_oid head;
-	int rc = BPG_EXIT_ERROR, valid = 0;
+	int rc = BPG_EXIT_ERROR, valid = 0, orc;
 	static const char *use = "bpgate rollback SCENARIO [--env ENV] [--to REV] [--repo DIR] [--remote NAME] "
 		"[--with-others] [--dry-run] [--no-fetch] [--deploy]";
 
@@ -730,8 +730,9 @@ int cmd_rollback(int argc, char **argv)
 	cx.others = json_array();
 	if (!cx.changed || !cx.systems || !cx.connections || !cx.others)
 		goto done;
-	if (git_repository_open_ext(&cx.repo, dir, 0, NULL) < 0) {
-		fprintf(stderr, "bpgate rollback: %s is not inside a git repository\n", dir);
+	if ((orc = cli_repo_open(&cx.repo, dir, 0, "rollback")) < 0) {
+		if (orc != GIT_EOWNER)
+			fprintf(stderr, "bpgate rollback: %s is not inside a git repository\n", dir);
 		goto done;
 	}
 	/* HEAD's policy names the environment's branch; the branch's own policy judges the rest */

@@ -476,7 +476,7 @@ int cmd_verify_commit(int argc, char **argv)
 	bpg_allowed_signers *signers = NULL;
 	bpg_buf path = BPG_BUF_INIT;
 	bpg_error err;
-	int i, rc = BPG_EXIT_ERROR;
+	int i, rc = BPG_EXIT_ERROR, orc;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
@@ -505,8 +505,9 @@ int cmd_verify_commit(int argc, char **argv)
 	if (i >= argc)
 		return cli_usage(verify_commit_usage);
 	git_libgit2_init();
-	if (git_repository_open_ext(&repo, ".", 0, NULL) < 0) {
-		fprintf(stderr, "bpgate verify-commit: not inside a git repository\n");
+	if ((orc = cli_repo_open(&repo, ".", 0, "verify-commit")) < 0) {
+		if (orc != GIT_EOWNER)
+			fprintf(stderr, "bpgate verify-commit: not inside a git repository\n");
 		goto done;
 	}
 	if (!file) {

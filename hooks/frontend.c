@@ -11,12 +11,6 @@
 #include "bpgate/scan.h"
 #include "bpgate/sshsig.h"
 
-static void git_fail(const char *who, const char *what)
-{
-	const git_error *e = git_error_last();
-	fprintf(stderr, "bpgate %s: %s: %s\n", who, what, e && e->message ? e->message : "git error");
-}
-
 static void clock_now(char out[32])
 {
 	const char *fixed = getenv("BPGATE_TIME");
@@ -42,8 +36,10 @@ int fe_open(fe_ctx *ctx, const char *who)
 	memset(ctx, 0, sizeof(*ctx));
 	git_libgit2_init();
 	clock_now(ctx->now);
-	if (git_repository_open_ext(&ctx->repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
-		git_fail(who, "not inside a git repository");
+	int orc;
+	if ((orc = cli_repo_open(&ctx->repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, who)) < 0) {
+		if (orc != GIT_EOWNER)
+			fprintf(stderr, "bpgate %s: not inside a git repository\n", who);
 		goto done;
 	}
 	ctx->workdir = git_repository_workdir(ctx->repo);

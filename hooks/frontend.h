@@ -54,6 +54,11 @@ void fe_gather_opts(const fe_ctx *ctx, bpg_gather_opts *opts);
  * Returns the exit code: 0 accepted, 1 refused, 2 error. */
 int fe_judge(fe_ctx *ctx, json_t *facts, bpg_format fmt, bool to_stderr, bool explain, const char *who);
 
+/* pre-push: a preview of the server's rules for a push of lsha to rref (the
+ * branch of protected environment env) on stderr, labelled as a preview
+ * (preview.c). Prints nothing for other environments. */
+void fe_server_preview(fe_ctx *ctx, const char *env, const char *rref, const char *lsha, const char *remote);
+
 /* The facts of a range ("A..B", "B"; NULL: the branch since its upstream),
  * gathered for `context`. NULL on failure, after printing why. */
 json_t *fe_range_facts(fe_ctx *ctx, const char *range, const char *context, const char *who);

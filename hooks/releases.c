@@ -1,12 +1,17 @@
 /* Policy from a commit and the server's release records (see releases.h). */
 #include "releases.h"
+#include "bpgate/buf.h"
 #include "bpgate/gather.h"
 #include "bpgate/query.h"
 #include "bpgate/util.h"
 
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+
+extern char **environ;
 
 int rel_policy_load(bpg_policy **policy, bpg_allowed_signers **signers, git_repository *repo,
 	const git_oid *commit, bpg_error *err)
@@ -178,4 +183,38 @@ void rel_now(time_t *now, char out[32])
 		*now = time(NULL);
 	gmtime_r(now, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int rel_fetch_server_refs(git_repository *repo, const char *remote, const char *cmd)
+{
+	git_config *cfg = NULL;
+	bpg_buf key = BPG_BUF_INIT, heads = BPG_BUF_INIT;
+	const char *url = NULL, *dir = git_repository_workdir(repo) ? git_repository_workdir(repo) : git_repository_path(repo);
+	pid_t pid;
+	int st = 0, rc = REL_NO_REMOTE;
+
+	/* remote.<name>.url rather than git_remote_lookup, whose regex use leaks under libgit2 1.5 + pcre2 */
+	if (bpg_buf_printf(&key, "remote.%s.url", remote) < 0 || git_repository_config_snapshot(&cfg, repo) < 0 ||
+	    git_config_get_string(&url, cfg, key.ptr) < 0 || !url)
+		goto done;
+	rc = REL_FETCH_FAILED;
+	if (bpg_buf_printf(&heads, "+refs/heads/*:refs/remotes/%s/*", remote) < 0) {
+		fprintf(stderr, "bpgate %s: out of memory\n", cmd);
+		goto done;
+	}
+	char *argv[] = { "git", "-C", (char *)dir, "fetch", "-q", "--no-write-fetch-head", (char *)remote, heads.ptr,
+		"+refs/bpgate/*:refs/bpgate/*", NULL };
+	if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) == 0 && waitpid(pid, &st, 0) == pid &&
+	    WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		rc = REL_FETCHED;
+	else
+		fprintf(stderr, "bpgate %s: cannot fetch the approvals, release records and branches (refs/bpgate/*, "
+			"refs/heads/*) from %s: what this clone has may be out of date, so no answer is given; "
+			"run it again when %s is reachable, or pass --no-fetch to see what this clone has\n", cmd, remote, remote);
+done:
+	git_config_free(cfg);
+	git_error_clear();
+	bpg_buf_dispose(&key);
+	bpg_buf_dispose(&heads);
+	return rc;
 }

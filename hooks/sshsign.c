@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "bpgate/sshsig.h"
 
+#include <errno.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,22 +114,46 @@ int cli_ssh_principal(char *out, size_t size, git_repository *repo, const char *
 	int n = -1;
 
 	memset(&pub, 0, sizeof(pub));
-	if (bpg_buf_printf(&p, "%s.pub", key_path) == 0 && bpg_file_read(&pubdata, p.ptr, 16384, &err) == 0 &&
-	    bpg_ssh_pubkey_parse(&pub, NULL, pubdata.ptr, pubdata.size, &err) == 0) {
-		bpg_buf_clear(&p);
-		if (bpg_buf_printf(&p, "%s.bpgate/allowed_signers",
-			    git_repository_workdir(repo) ? git_repository_workdir(repo) : "") == 0 &&
-		    bpg_allowed_signers_load(&signers, p.ptr, &err) == 0)
-			n = bpg_allowed_signers_find_principals(&found, signers, &pub, ns, time(NULL), &err);
+	/* each cause named: a missing key is not "cannot tell who you are" */
+	if (access(key_path, F_OK) != 0) {
+		fprintf(stderr, "bpgate %s: no SSH key at %s (%s): pass -f KEY with the private key whose public key is in "
+			".bpgate/allowed_signers\n", cmd, key_path, strerror(errno));
+		goto done;
 	}
+	if (bpg_buf_printf(&p, "%s.pub", key_path) < 0)
+		goto done;
+	if (bpg_file_read(&pubdata, p.ptr, 16384, &err) < 0) {
+		fprintf(stderr, "bpgate %s: cannot read %s, the public half of %s: %s (write it with: ssh-keygen -y -f %s > %s)\n",
+			cmd, p.ptr, key_path, err.message, key_path, p.ptr);
+		goto done;
+	}
+	if (bpg_ssh_pubkey_parse(&pub, NULL, pubdata.ptr, pubdata.size, &err) < 0) {
+		fprintf(stderr, "bpgate %s: %s: %s\n", cmd, p.ptr, err.message);
+		goto done;
+	}
+	bpg_buf_clear(&p);
+	if (bpg_buf_printf(&p, "%s.bpgate/allowed_signers", git_repository_workdir(repo) ? git_repository_workdir(repo) : "") < 0)
+		goto done;
+	if (bpg_allowed_signers_load(&signers, p.ptr, &err) < 0) {
+		fprintf(stderr, "bpgate %s: %s\n", cmd, err.message);
+		goto done;
+	}
+	n = bpg_allowed_signers_find_principals(&found, signers, &pub, ns, time(NULL), &err);
 	if (n == 1 && found.ptr) {
 		found.ptr[strcspn(found.ptr, "\n,")] = '\0';
 		snprintf(out, size, "%s", found.ptr);
-	} else {
-		fprintf(stderr, "bpgate %s: cannot tell who you are from %s.pub and .bpgate/allowed_signers "
+	} else if (n == 0) {
+		fprintf(stderr, "bpgate %s: no line of .bpgate/allowed_signers gives the key %s.pub (namespace %s) to anyone: "
+			"pass -f KEY with your key that is there, or ask an admin to add this one\n", cmd, key_path, ns);
+		n = -1;
+	} else if (n > 1) {
+		fprintf(stderr, "bpgate %s: the key %s.pub is given to several principals in .bpgate/allowed_signers "
 			"(namespace %s); pass --as PRINCIPAL\n", cmd, key_path, ns);
 		n = -1;
+	} else {
+		fprintf(stderr, "bpgate %s: %s\n", cmd, err.message);
 	}
+done:
 	bpg_allowed_signers_free(signers);
 	bpg_buf_dispose(&p);
 	bpg_buf_dispose(&pubdata);

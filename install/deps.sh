@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-14-dev python3 ca-certificates
   time  # /usr/bin/time -v: the hardening e2e test measures the gate's peak memory
   openssl  # tools/verify-evidence.py (Ed25519) and the Make stand-in tests (a throw-away TLS certificate)
+  pre-commit  # tests/e2e/mislead.sh runs .pre-commit-hooks.yaml under the framework (offline: a local hook repository)
 )
 packages+=("$@")
 

@@ -172,7 +172,14 @@ typedef struct {
 	const char *fix;       /**< how to fix it */
 } bpg_finding;
 
-typedef enum { BPG_RULE_PASS = 0, BPG_RULE_FAIL, BPG_RULE_WARN, BPG_RULE_NOTE, BPG_RULE_OFF } bpg_rule_outcome;
+/** BPG_RULE_SERVER_ONLY: a rule that judges pushes on the server (context
+ * pre-receive) in a decision made elsewhere (CI, client hooks): it was not
+ * evaluated, which is not a pass. */
+typedef enum { BPG_RULE_PASS = 0, BPG_RULE_FAIL, BPG_RULE_WARN, BPG_RULE_NOTE, BPG_RULE_OFF,
+	BPG_RULE_SERVER_ONLY } bpg_rule_outcome;
+
+/** Does rule i judge only on the server (a push in context pre-receive)? */
+BPG_EXTERN(bool) bpg_rule_server_only(size_t i);
 
 /**
  * Evaluate the facts of a change under a policy. Pure: reads nothing but its

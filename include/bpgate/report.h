@@ -16,6 +16,16 @@
 
 BPG_BEGIN_DECL
 
+/** Text reports of more findings than this are grouped by rule: a header
+ * with the counts, one line per finding, each distinct fix once. */
+#define BPG_REPORT_GROUP_MIN 20
+
+/** SARIF: where a finding without a file of its own is shown — its
+ * commit's first changed file, else the change's first file; NULL when the
+ * change has no file (then the policy file is named). Read from the facts,
+ * which a decision keeps a reference to (json_incref) until bpg_decision_free. */
+BPG_EXTERN(const char *) bpg_decision_anchor(const bpg_decision *d, const char *commit);
+
 typedef struct {
 	bool color;     /**< SGR colour codes (only when the caller saw a tty and no NO_COLOR) */
 	bool by_rule;   /**< `explain` layout: every rule with its outcome, then its findings */

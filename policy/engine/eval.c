@@ -4,6 +4,7 @@
  * no clock, no globals written.
  */
 #include "engine.h"
+#include "bpgate/report.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,8 @@ struct bpg_decision {
 	size_t sev[3];
 	bool refused;
 	bool overflow;          /* a rule reached BPG_FINDINGS_MAX */
+	bool server;            /* facts of a push judged on the server (context pre-receive) */
+	json_t *facts;          /* the facts judged (a reference): where SARIF shows findings without a file */
 	size_t steps;           /* bpg_ev_count */
 };
 
@@ -47,8 +50,8 @@ const char *bpg_mode_name(bpg_mode m)
 
 const char *bpg_rule_outcome_name(bpg_rule_outcome o)
 {
-	static const char *n[] = { "pass", "fail", "warn", "note", "off" };
-	return o <= BPG_RULE_OFF ? n[o] : "?";
+	static const char *n[] = { "pass", "fail", "warn", "note", "off", "server-only" };
+	return o <= BPG_RULE_SERVER_ONLY ? n[o] : "?";
 }
 
 const bpg_policy *bpg_ev_policy(const bpg_eval *ev) { return ev->policy; }
@@ -148,10 +151,29 @@ int bpg_ev_emit(bpg_eval *ev, bpg_severity sev, const bpg_where *w, const char *
 	return 0;
 }
 
+/* Where a finding without a file is shown in SARIF: its commit's first
+ * changed file, else the change's first file (NULL when there is none).
+ * Read from the facts the decision keeps a reference to (no allocation). */
+const char *bpg_decision_anchor(const bpg_decision *d, const char *commit)
+{
+	size_t i;
+	json_t *c;
+
+	if (commit)
+		json_array_foreach(json_object_get(d->facts, "commits"), i, c) {
+			const char *id = json_string_value(json_object_get(c, "id"));
+			const char *p = json_string_value(json_array_get(json_object_get(c, "paths"), 0));
+			if (id && p && strcmp(id, commit) == 0)
+				return p;
+		}
+	return json_string_value(json_object_get(json_array_get(json_object_get(d->facts, "files"), 0), "path"));
+}
+
 void bpg_decision_free(bpg_decision *d)
 {
 	if (!d)
 		return;
+	json_decref(d->facts);
 	for (size_t i = 0; i < d->n; i++) {
 		bpg_finding *f = &d->v[i].f;
 		free((char *)f->message);
@@ -236,6 +258,9 @@ int bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy, const json
 	ev.policy = policy;
 	ev.facts = facts;
 	ev.d = d;
+	d->facts = json_incref((json_t *)facts);
+	d->server = json_string_value(json_object_get(facts, "context")) &&
+		strcmp(json_string_value(json_object_get(facts, "context")), "pre-receive") == 0;
 	ev.budget = budget;
 	for (size_t i = 0; i < bpg_rule_table_len; i++) {
 		d->modes[i] = policy->rules[i].mode;
@@ -302,6 +327,8 @@ bpg_rule_outcome bpg_decision_rule_outcome(const bpg_decision *d, size_t i, size
 		return BPG_RULE_OFF;
 	if (d->modes[i] == BPG_MODE_OFF)
 		o = BPG_RULE_OFF;
+	else if (!d->server && bpg_rule_server_only(i) && d->counts[i] == 0)
+		o = BPG_RULE_SERVER_ONLY;
 	for (size_t k = 0; o != BPG_RULE_OFF && k < d->n; k++) {
 		const finding_slot *s = &d->v[k];
 		if (s->rule_index != i)

@@ -46,3 +46,17 @@ const bpg_rule_def *const bpg_rule_table[] = {
 };
 
 const size_t bpg_rule_table_len = sizeof(bpg_rule_table) / sizeof(bpg_rule_table[0]);
+
+bool bpg_rule_server_only(size_t i)
+{
+	static const bpg_rule_def *const server[] = { &bpg_rule_protected_branch, &bpg_rule_server_refs,
+		&bpg_rule_promotion, &bpg_rule_rollback, &bpg_rule_first_parent_history, &bpg_rule_break_glass,
+		&bpg_rule_break_glass_overdue, &bpg_rule_approvals, &bpg_rule_policy_change, &bpg_rule_segregation,
+		&bpg_rule_change_window, &bpg_rule_signed_push, &bpg_rule_uat_evidence, &bpg_rule_stage_health };
+	if (i >= bpg_rule_table_len)
+		return false;
+	for (size_t k = 0; k < sizeof(server) / sizeof(server[0]); k++)
+		if (bpg_rule_table[i] == server[k])
+			return true;
+	return false;
+}

@@ -75,20 +75,25 @@ static const char *sarif_level(const bpg_finding *f)
 	return f->blocking ? "error" : "warning";
 }
 
-static json_t *sarif_result(const bpg_finding *f, size_t rule_index)
+static json_t *sarif_result(const bpg_decision *d, const bpg_finding *f, size_t rule_index)
 {
 	json_t *res = json_pack("{s:s, s:I, s:s, s:{s:s}}", "ruleId", f->rule, "ruleIndex",
 		(json_int_t)rule_index, "level", sarif_level(f), "message", "text", f->message);
 	json_t *props = json_object();
 	if (!res || !props)
 		goto fail;
-	if (f->file) {
-		json_t *phys = json_pack("{s:{s:s}}", "artifactLocation", "uri", f->file);
+	{
+		/* every result has a physical location (code-scanning uploads reject those without):
+		 * the finding's file and line, else its commit's first changed file, else the
+		 * change's first file, else the policy; line 1 when there is none */
+		const char *anchor = bpg_decision_anchor(d, f->commit);
+		const char *uri = f->file ? f->file : anchor ? anchor : ".bpgate/policy.json";
+		json_t *phys = json_pack("{s:{s:s}}", "artifactLocation", "uri", uri);
 		if (!phys)
 			goto fail;
-		if (f->line && json_object_set_new(phys, "region",
-			json_pack("{s:I, s:I}", "startLine", (json_int_t)f->line, "startColumn",
-				(json_int_t)(f->column ? f->column : 1))) < 0) {
+		if (json_object_set_new(phys, "region", json_pack("{s:I, s:I}", "startLine",
+			(json_int_t)(f->file && f->line ? f->line : 1), "startColumn",
+			(json_int_t)(f->file && f->line && f->column ? f->column : 1))) < 0) {
 			json_decref(phys);
 			goto fail;
 		}
@@ -132,7 +137,7 @@ int bpg_decision_to_sarif(json_t **out, const bpg_decision *d, bpg_error *err)
 		for (size_t r = 0; r < bpg_rule_count(); r++)
 			if (strcmp(bpg_rule_get(r)->id, f->rule) == 0)
 				idx = r;
-		if (json_array_append_new(results, sarif_result(f, idx)) < 0)
+		if (json_array_append_new(results, sarif_result(d, f, idx)) < 0)
 			goto oom;
 	}
 	log = json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:s, s:o}}, s:o}]}",

@@ -102,9 +102,18 @@ static int eval(bpg_eval *ev)
 			const char *key = bpg_policy_trailer(p, j);
 			if (!key || trailer(c, key))
 				continue;
-			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
-				"add the trailer as the last paragraph of the message, e.g. "
-				"git commit --amend --trailer 'Key: value'",
+			/* the fix for the commit being made (commit-msg) is not the one for commits already made */
+			const char *ctx = bpg_jstr(bpg_ev_facts(ev), "context");
+			char fix[512];
+			if (ctx && strcmp(ctx, "commit-msg") == 0)
+				snprintf(fix, sizeof(fix), "add '%.64s: ...' as the last paragraph of this commit's message and "
+					"commit again; your message is kept: git commit -e -F \"$(git rev-parse --git-path "
+					"COMMIT_EDITMSG)\" --trailer '%.64s: <value>'", key, key);
+			else
+				snprintf(fix, sizeof(fix), "add '%.64s: ...' as the last paragraph of that commit's message: "
+					"git commit --amend --trailer '%.64s: <value>' when it is the last commit, else "
+					"git rebase -i %.12s^ and reword it", key, key, id && *id ? id : "<commit>");
+			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix,
 				"commit changes blueprints but its message has no '%s:' trailer", key)) < 0)
 				goto done;
 		}

@@ -19,6 +19,7 @@
  * `git rev-parse stage` prefers refs/tags/stage over every branch.
  */
 #include "rules_server.h"
+#include "bpgate/query.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,40 @@ static int admit_approval(bpg_eval *ev, const json_t *r, const json_t *pa, const
 		"an approval of the same tree already counts: a further one adds nothing; an admin may archive old ones" :
 		"only people of a role that approves for the environment may record approvals (roles are in .bpgate/policy.json)",
 		"the approval %s is refused: %s", bpg_jstr(r, "name"), aerr.message);
+}
+
+/* A pushed approval that verified: does it name this repository, an
+ * environment of its policy and a tree it has? An approval that does not
+ * would be stored and then never count (the approvals rule ignores it):
+ * refused here, with the setting that fixes it. 1 when refused. */
+static int approval_fits(bpg_eval *ev, const char *name, const json_t *pa, const bpg_where *w)
+{
+	const char *repo = bpg_jstr(bpg_ev_facts(ev), "repository"), *arepo = bpg_jstr(pa, "repository");
+	const char *env = bpg_jstr(pa, "environment"), *tree = bpg_jstr(pa, "tree");
+	char fix[512];
+	int rc;
+
+	if (repo && *repo && arepo && strcmp(repo, arepo) != 0) {
+		snprintf(fix, sizeof(fix), "the approval names the repository from your clone's git config bpgate.repository "
+			"(or its remote URL): run `git config bpgate.repository '%.100s'` there (or pass --repository '%.100s') "
+			"and approve again", repo, repo);
+		rc = bpg_ev_emit(ev, BPG_SEV_ERROR, w, fix, "the approval %s is for repository '%.100s'; this repository "
+			"is '%.100s': it would never count here", name, arepo, repo);
+		return rc < 0 ? rc : 1;
+	}
+	if (env && !bpg_policy_env_branch(bpg_ev_policy(ev), env)) {
+		rc = bpg_ev_emit(ev, BPG_SEV_ERROR, w, "approve for an environment of this repository's policy "
+			"(environments in .bpgate/policy.json)", "the approval %s is for environment '%.64s', which this "
+			"repository's policy does not have: it would never count here", name, env);
+		return rc < 0 ? rc : 1;
+	}
+	if (tree && json_is_false(json_object_get(pa, "tree_present"))) {
+		rc = bpg_ev_emit(ev, BPG_SEV_ERROR, w, "push the commit first and approve what the server has "
+			"(e.g. `bpgate approve origin/stage --for prod`)", "the approval %s is for tree %.12s, which this "
+			"repository does not have: it would never count here", name, tree);
+		return rc < 0 ? rc : 1;
+	}
+	return 0;
 }
 
 static int eval_protected(bpg_eval *ev)
@@ -215,6 +250,9 @@ static int eval_refs(bpg_eval *ev)
 			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w, fix,
 				"the approval %s is for another repository (repository id %s; this repository is %s)", name,
 				bpg_jstr(pa, "repository_id") ? bpg_jstr(pa, "repository_id") : "none", rid)) < 0)
+				return rc;
+		} else if ((rc = approval_fits(ev, name, pa, &w)) != 0) {
+			if (rc < 0)
 				return rc;
 		} else if ((rc = admit_approval(ev, r, pa, &w)) < 0) {
 			return rc;

@@ -193,6 +193,7 @@ static int check_files(bpg_bundle_result *res, const char *dir, const bpg_tree *
 typedef struct {
 	bpg_bundle_result *res;
 	const char *dir;
+	const char *manifest;   /* the manifest's name in dir: never its own extra file */
 	bpg_error *err;
 	int rc;
 } extra_walk;
@@ -221,7 +222,7 @@ static int visit_extra(const char *path, void *payload)
 	for (seg = rel; seg; seg = strchr(seg, '/') ? strchr(seg, '/') + 1 : NULL)
 		if (*seg == '.')
 			return 0; /* dot-files and dot-directories (.git, .bpgate) are never extra */
-	if (ends_with(rel, ".bundle.json") || ends_with(rel, ".minisig"))
+	if (ends_with(rel, ".bundle.json") || ends_with(rel, ".minisig") || strcmp(rel, w->manifest) == 0)
 		return 0;
 	for (size_t i = 0; i < b->npatterns && !hit; i++)
 		hit = bpg_glob_match(b->patterns[i], rel);
@@ -259,7 +260,7 @@ int bpg_bundle_check(bpg_bundle_result **out, const char *manifest_path, const c
 	if ((rc = check_files(res, dir.ptr, tree, err)) < 0)
 		goto done;
 	if (tree->list) {
-		extra_walk w = { res, dir.ptr, err, 0 };
+		extra_walk w = { res, dir.ptr, slash ? slash + 1 : manifest_path, err, 0 };
 		if ((rc = tree->list(dir.ptr, visit_extra, &w, tree->payload, err)) < 0 || (rc = w.rc) < 0)
 			goto done;
 	}

@@ -61,8 +61,19 @@ static int add_file(bpg_bundle *b, const char *root, const char *given, bpg_erro
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (data.size && bpg_blueprint_looks_like(data.ptr, data.size)) {
-		if ((rc = bpg_blueprint_parse(&bp, data.ptr, data.size, given, err)) < 0) {
+	/* a full export has "flow" and "metadata"; a minimal blueprint ({"name":"a","flow":[]})
+	 * has only "flow": it is a scenario when it parses as one */
+	bool full = data.size && bpg_blueprint_looks_like(data.ptr, data.size);
+	bool minimal = !full && data.size && data.ptr && memmem(data.ptr, data.size, "\"flow\"", 6) &&
+		data.ptr[strspn(data.ptr, " \t\r\n")] == '{';
+	if (minimal && bpg_blueprint_parse(&bp, data.ptr, data.size, given, err) < 0) {
+		minimal = false; /* some other JSON with a "flow" key: a plain file of the release */
+		bpg_blueprint_free(bp);
+		bp = NULL;
+		rc = 0;
+	}
+	if (full || minimal) {
+		if (full && (rc = bpg_blueprint_parse(&bp, data.ptr, data.size, given, err)) < 0) {
 			bpg_error_prefix(err, "a release must not carry a broken blueprint: ");
 			goto done;
 		}

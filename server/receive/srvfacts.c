@@ -351,7 +351,9 @@ static size_t earlier_in_push(const rcv_ctx *cx, const rcv_update *u)
 	return n;
 }
 
-/* pushed_approvals: [{ref, ok, problem, approver, environment, tree, existing, repository_id}] for one approval ref. */
+/* pushed_approvals: [{ref, ok, problem, approver, environment, tree, existing, repository_id, repository,
+ * tree_present}] for one approval ref. tree_present: the approved tree is an object of this repository
+ * (objects of the same push included). */
 static int pushed_approval(json_t *server, const rcv_ctx *cx, const rcv_update *u, const git_oid *id, bpg_error *err)
 {
 	bpg_approval a;
@@ -373,6 +375,19 @@ static int pushed_approval(json_t *server, const rcv_ctx *cx, const rcv_update *
 	    json_object_set_new(json_array_get(pa, 0), "repository_id", json_string(a.repository_id)) < 0) {
 		json_decref(pa);
 		pa = NULL;
+	}
+	if (pa && ok) {
+		git_oid tid;
+		git_odb *odb = NULL;
+		bool present = git_oid_fromstr(&tid, a.tree) == 0 && git_repository_odb(&odb, cx->repo) == 0 &&
+			git_odb_exists(odb, &tid);
+		git_odb_free(odb);
+		git_error_clear();
+		if (json_object_set_new(json_array_get(pa, 0), "repository", json_string(a.repository)) < 0 ||
+		    json_object_set_new(json_array_get(pa, 0), "tree_present", json_boolean(present)) < 0) {
+			json_decref(pa);
+			pa = NULL;
+		}
 	}
 	return !pa || json_object_set_new(server, "pushed_approvals", pa) < 0 ? oom(err) : 0;
 }
