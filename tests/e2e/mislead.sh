@@ -60,10 +60,10 @@ expect_exit 0 "item 4: a key added as the template says verifies for approvals (
 echo "dave namespaces=\"git,bpgate-approval\" $(cut -d' ' -f1,2 "$E2E_TMP/i4carol.pub")" >> .bpgate/allowed_signers
 echo "erin namespaces=\"bpgate-uat@v1,bpgate-aproval@v1\" $(cut -d' ' -f1,2 "$E2E_TMP/i4carol.pub")" >> .bpgate/allowed_signers
 expect_exit 1 "item 4: policy check flags namespaces no bpgate verification uses" -- bpgate policy check
-n=$(grep -c '^# ' .bpgate/allowed_signers || true)
-expect_grep "$E2E_TMP/out" ".bpgate/allowed_signers:$((n + 3)):22: namespaces= names 'bpgate-approval', which no bpgate verification uses (known: git, bpgate-approval@v1, bpgate-uat@v1): signatures of this key made for bpgate are refused; approvals use bpgate-approval@v1" \
+n=$(grep -c '^#' .bpgate/allowed_signers || true)
+expect_grep "$E2E_TMP/out" ".bpgate/allowed_signers:$((n + 2)):22: namespaces= names 'bpgate-approval', which no bpgate verification uses (known: git, bpgate-approval@v1, bpgate-uat@v1, bpgate-health@v1): signatures of this key made for bpgate are refused; approvals use bpgate-approval@v1" \
   "item 4: names the file, line, column and the right namespace"
-expect_grep "$E2E_TMP/out" ".bpgate/allowed_signers:$((n + 4)):32: namespaces= names 'bpgate-aproval@v1'" "item 4: flags a typo too"
+expect_grep "$E2E_TMP/out" ".bpgate/allowed_signers:$((n + 3)):32: namespaces= names 'bpgate-aproval@v1'" "item 4: flags a typo too"
 expect_grep "$E2E_TMP/out" "2 problems in allowed_signers" "item 4: counts them"
 
 # --- item 6: the commit-msg hint fixes the commit being made, not the previous one -------------
