@@ -109,8 +109,21 @@ static int union_keys(const char ***out, size_t *n, json_t **keys_obj, const jso
 
 /* Compare two flattened objects; one change per differing leaf, in key order.
  * `skip` names top-level keys compared elsewhere (connection references). */
+static bool is_ref_leaf(const bpg_module *m, const char *leaf)
+{
+	for (size_t r = 0; m && r < m->nrefs; r++) {
+		size_t kl = strlen(m->refs[r].key);
+		if (strncmp(leaf, m->refs[r].key, kl) == 0 && (leaf[kl] == '\0' || leaf[kl] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* Reference leaves of either side (skip_a, skip_b) are reported by diff_refs,
+ * so an added or a removed reference is one change, not two. */
 static int diff_leaves(bpg_bpdiff *d, bpg_change_kind kind, const bpg_module *m,
-	const json_t *a, const json_t *b, const char *prefix, const bpg_module *skip_refs)
+	const json_t *a, const json_t *b, const char *prefix, const bpg_module *skip_a,
+	const bpg_module *skip_b)
 {
 	json_t *la = json_object(), *lb = json_object(), *keys = NULL;
 	bpg_buf p = BPG_BUF_INIT;
@@ -127,16 +140,9 @@ static int diff_leaves(bpg_bpdiff *d, bpg_change_kind kind, const bpg_module *m,
 	for (size_t i = 0; i < n; i++) {
 		const json_t *va = json_object_get(la, sorted[i]), *vb = json_object_get(lb, sorted[i]);
 		const char *field;
-		bool is_ref = false;
 		if (va && vb && json_equal(va, vb))
 			continue;
-		for (size_t r = 0; skip_refs && r < skip_refs->nrefs; r++) {
-			size_t kl = strlen(skip_refs->refs[r].key);
-			if (strncmp(sorted[i], skip_refs->refs[r].key, kl) == 0 &&
-			    (sorted[i][kl] == '\0' || sorted[i][kl] == '/'))
-				is_ref = true;
-		}
-		if (is_ref)
+		if (is_ref_leaf(skip_a, sorted[i]) || is_ref_leaf(skip_b, sorted[i]))
 			continue;
 		field = bp_pool_printf(&d->pool, "%s%s%s", prefix, *sorted[i] ? "." : "", sorted[i]);
 		if (!field || push(d, kind, m, field, show(d, va), show(d, vb)) < 0)
@@ -215,9 +221,9 @@ static int diff_module(bpg_bpdiff *d, const bpg_module *a, const bpg_module *b)
 	if (rc == 0)
 		rc = diff_refs(d, a, b);
 	if (rc == 0)
-		rc = diff_leaves(d, BPG_CHANGE_MAPPER, b, a->mapper, b->mapper, "mapper", NULL);
+		rc = diff_leaves(d, BPG_CHANGE_MAPPER, b, a->mapper, b->mapper, "mapper", NULL, NULL);
 	if (rc == 0)
-		rc = diff_leaves(d, BPG_CHANGE_PARAMETER, b, a->parameters, b->parameters, "parameters", b);
+		rc = diff_leaves(d, BPG_CHANGE_PARAMETER, b, a->parameters, b->parameters, "parameters", a, b);
 	if (rc == 0 && (a->has_error_handler != b->has_error_handler ||
 	    str_differs(a->error_directive, b->error_directive)))
 		rc = push(d, BPG_CHANGE_ERROR_HANDLING, b, NULL, handler_text(a), handler_text(b));

@@ -112,10 +112,10 @@ static int add_ref(walker *w, bp_module_extra *x, const char *kind, const char *
 
 	if (json_is_integer(value))
 		r.value = bp_pool_printf(pool, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
-	else if (json_is_string(value))
+	else if (json_is_string(value) && json_string_length(value) > 0)
 		r.value = json_string_value(value);
 	else
-		return 0; /* null/0 placeholders of generated look-alikes: no reference */
+		return 0; /* null/0/"" placeholders (an unset proxyKeychain, ...): no reference */
 	if (json_is_integer(value) && json_integer_value(value) == 0)
 		return 0;
 	r.kind = kind;
@@ -240,19 +240,36 @@ static const char *directive_of(const json_t *onerror)
 	return found;
 }
 
-static long long module_id(const json_t *m)
+/* A module's "id": a positive integer (or its decimal text). Missing or
+ * anything else is refused at the module's JSON pointer: ids key the diff,
+ * the approvals and the findings, so a silent 0 would merge modules. */
+static int module_id(long long *out, walker *w, const json_t *m)
 {
 	const json_t *id = json_object_get(m, "id");
-	if (json_is_integer(id))
-		return json_integer_value(id);
-	if (json_is_string(id)) {
+	long long v = 0;
+	bool ok = false;
+
+	if (json_is_integer(id)) {
+		v = json_integer_value(id);
+		ok = true;
+	} else if (json_is_string(id)) {
 		char *end;
+		const char *s = json_string_value(id);
 		errno = 0;
-		long long v = strtoll(json_string_value(id), &end, 10);
-		if (!errno && *end == '\0' && end != json_string_value(id))
-			return v;
+		v = strtoll(s, &end, 10);
+		ok = !errno && *end == '\0' && end != s && *s >= '0' && *s <= '9';
 	}
-	return 0;
+	if (ok && v >= 1) {
+		*out = v;
+		return 0;
+	}
+	if (!id)
+		return bpg_error_set(w->err, BPG_EINVALID,
+			"%s: %.200s/id: module without an \"id\"; export the scenario again from Make",
+			w->name, w->ptr.ptr);
+	return bpg_error_set(w->err, BPG_EINVALID,
+		"%s: %.200s/id: module id must be a positive integer, found %s", w->name, w->ptr.ptr,
+		json_is_string(id) ? "a string that is not one" : (ok ? "a number below 1" : json_type_name(id)));
 }
 
 static int walk_flow(walker *w, const json_t *flow, bpg_container c, const char *path,
@@ -290,7 +307,8 @@ static int add_module(walker *w, const json_t *m, bpg_container c, const char *p
 	bp->nmodules++;
 
 	mod->json = m;
-	mod->id = module_id(m);
+	if ((rc = module_id(&mod->id, w, m)) < 0)
+		return rc;
 	name = json_string_value(json_object_get(m, "module"));
 	mod->module = name ? name : "";
 	colon = strchr(mod->module, ':');
@@ -387,6 +405,8 @@ static int walk_module(walker *w, const json_t *m, bpg_container c, const char *
 {
 	size_t mark = w->ptr.size, index;
 	const json_t *onerror;
+	bpg_container sub_route = BPG_CONTAINER_ROUTE, sub_branch = BPG_CONTAINER_BRANCH,
+		sub_tool = BPG_CONTAINER_TOOL, sub_onerror = BPG_CONTAINER_ONERROR;
 	long long id;
 	int rc;
 
@@ -396,9 +416,11 @@ static int walk_module(walker *w, const json_t *m, bpg_container c, const char *
 	if ((rc = add_module(w, m, c, path, parent, depth, &index)) < 0)
 		return rc;
 	id = w->bp->modules[index].id;
-	if ((rc = walk_subflows(w, m, id, "routes", BPG_CONTAINER_ROUTE, path, depth)) < 0 ||
-	    (rc = walk_subflows(w, m, id, "branches", BPG_CONTAINER_BRANCH, path, depth)) < 0 ||
-	    (rc = walk_subflows(w, m, id, "tools", BPG_CONTAINER_TOOL, path, depth)) < 0)
+	if (c == BPG_CONTAINER_ORPHAN) /* an orphan's routes and handlers are orphans too: never run */
+		sub_route = sub_branch = sub_tool = sub_onerror = BPG_CONTAINER_ORPHAN;
+	if ((rc = walk_subflows(w, m, id, "routes", sub_route, path, depth)) < 0 ||
+	    (rc = walk_subflows(w, m, id, "branches", sub_branch, path, depth)) < 0 ||
+	    (rc = walk_subflows(w, m, id, "tools", sub_tool, path, depth)) < 0)
 		return rc;
 	onerror = json_object_get(m, "onerror");
 	if (onerror && !json_is_null(onerror)) {
@@ -407,7 +429,7 @@ static int walk_module(walker *w, const json_t *m, bpg_container c, const char *
 			return oom(w);
 		if (bpg_buf_puts(&w->ptr, "/onerror") < 0)
 			return oom(w);
-		if ((rc = walk_flow(w, onerror, BPG_CONTAINER_ONERROR, sub, id, depth + 1)) < 0)
+		if ((rc = walk_flow(w, onerror, sub_onerror, sub, id, depth + 1)) < 0)
 			return rc;
 		w->ptr.size = mark;
 		w->ptr.ptr[mark] = '\0';
@@ -462,6 +484,40 @@ static int walk_orphans(walker *w, const json_t *metadata)
 			return rc;
 	}
 	return 0;
+}
+
+/* Two modules with one id: refused, naming both (ids key the diff and the
+ * approvals). Sorted by (id, walk order), so the report is deterministic. */
+static int cmp_by_id(const void *x, const void *y)
+{
+	const bpg_module *a = *(const bpg_module *const *)x, *b = *(const bpg_module *const *)y;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+static int check_unique_ids(walker *w)
+{
+	bpg_blueprint *bp = w->bp;
+	const bpg_module **v;
+	int rc = 0;
+
+	if (bp->nmodules < 2)
+		return 0;
+	if (!(v = bpg_calloc(bp->nmodules, sizeof(*v))))
+		return oom(w);
+	for (size_t i = 0; i < bp->nmodules; i++)
+		v[i] = &bp->modules[i];
+	qsort(v, bp->nmodules, sizeof(*v), cmp_by_id);
+	for (size_t i = 1; i < bp->nmodules; i++)
+		if (v[i]->id == v[i - 1]->id) {
+			rc = bpg_error_set(w->err, BPG_EINVALID,
+				"%s: %.200s/id: duplicate module id %lld (also at %.200s)",
+				w->name, v[i]->pointer, v[i]->id, v[i - 1]->pointer);
+			break;
+		}
+	free(v);
+	return rc;
 }
 
 /* ---- entry points ----------------------------------------------------- */
@@ -545,6 +601,8 @@ int bpg_blueprint_parse(bpg_blueprint **out, const char *data, size_t len,
 	if ((rc = walk_flow(&w, flow, BPG_CONTAINER_FLOW, "flow", 0, 0)) < 0)
 		goto done;
 	if ((rc = walk_orphans(&w, metadata)) < 0)
+		goto done;
+	if ((rc = check_unique_ids(&w)) < 0)
 		goto done;
 	for (size_t i = 0; i < bp->nmodules; i++) {
 		bp->modules[i].refs = bp->extra[i].refs;

@@ -435,3 +435,122 @@ Test(blueprint, semantic_diff_is_exact)
 	bpg_blueprint_free(a);
 	bpg_blueprint_free(b);
 }
+
+/* ---- issue #18 item 12 ------------------------------------------------ */
+
+Test(blueprint, orphan_routes_and_handlers_are_orphans_and_never_write)
+{
+	bpg_blueprint *bp = parse_ok("{\"flow\":[{\"id\":1,\"module\":\"gateway:CustomWebHook\"}],"
+		"\"metadata\":{\"designer\":{\"orphans\":[[{\"id\":5,\"module\":\"builtin:BasicRouter\","
+		"\"routes\":[{\"flow\":[{\"id\":6,\"module\":\"hubspotcrm:createContact\"}]}]},"
+		"{\"id\":7,\"module\":\"hubspotcrm:updateContact\","
+		"\"onerror\":[{\"id\":8,\"module\":\"google-sheets:addRow\"}]}]]}}}");
+	static const struct { long long id; const char *container, *path; } want[] = {
+		{ 1, "flow", "flow" }, { 5, "orphan", "orphans[0]" },
+		{ 6, "orphan", "orphans[0] > 5.routes[0]" }, { 7, "orphan", "orphans[0]" },
+		{ 8, "orphan", "orphans[0] > 7.onerror" },
+	};
+	json_t *j = NULL;
+	bpg_error err;
+
+	cr_assert_eq(bpg_blueprint_module_count(bp), 5);
+	for (size_t i = 0; i < 5; i++) {
+		const bpg_module *m = bpg_blueprint_module(bp, i);
+		cr_expect_eq(m->id, want[i].id, "module %zu", i);
+		cr_expect_str_eq(bpg_container_name(m->container), want[i].container, "module %lld", m->id);
+		cr_expect_str_eq(m->path, want[i].path, "module %lld", m->id);
+	}
+	cr_assert(!bpg_blueprint_writes(bp), "orphans never run, so they do not write");
+	cr_assert_eq(bpg_blueprint_to_json(&j, bp, &err), 0);
+	cr_assert(json_is_false(json_object_get(j, "writes")));
+	json_decref(j);
+	bpg_blueprint_free(bp);
+}
+
+Test(blueprint, empty_reference_values_are_no_reference)
+{
+	bpg_blueprint *bp = parse_ok("{\"flow\":[{\"id\":1,\"module\":\"http:ActionSendData\","
+		"\"parameters\":{\"proxyKeychain\":\"\",\"__IMTCONN__\":\"\",\"apiKeyKeychain\":\"42\"}}],"
+		"\"metadata\":{}}");
+	const bpg_module *m = bpg_blueprint_module(bp, 0);
+	json_t *j = NULL;
+	bpg_error err;
+	json_t *sets;
+	char *s;
+
+	cr_assert_eq(m->nrefs, 1);
+	cr_assert_str_eq(m->refs[0].key, "apiKeyKeychain");
+	cr_assert_str_eq(m->refs[0].value, "42");
+	cr_assert_eq(bpg_blueprint_to_json(&j, bp, &err), 0);
+	sets = json_pack("{s:O,s:O}", "k", json_object_get(j, "keychains"),
+		"c", json_object_get(j, "connections"));
+	s = json_dumps(sets, JSON_SORT_KEYS | JSON_COMPACT);
+	cr_assert_str_eq(s, "{\"c\":[],\"k\":[\"42\"]}");
+	free(s);
+	json_decref(sets);
+	json_decref(j);
+	bpg_blueprint_free(bp);
+}
+
+static void expect_changes(const char *from, const char *to, const char *want)
+{
+	bpg_blueprint *a = parse_ok(from), *b = parse_ok(to);
+	bpg_bpdiff *d = NULL;
+	json_t *j = NULL;
+	bpg_error err;
+	char *s;
+
+	cr_assert_eq(bpg_bpdiff_compute(&d, a, b, &err), 0);
+	cr_assert_eq(bpg_bpdiff_to_json(&j, d, &err), 0);
+	s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+	cr_expect_str_eq(s, want);
+	free(s);
+	json_decref(j);
+	bpg_bpdiff_free(d);
+	bpg_blueprint_free(a);
+	bpg_blueprint_free(b);
+}
+
+Test(blueprint, diff_reports_a_reference_once_added_or_removed)
+{
+	const char *without = "{\"flow\":[{\"id\":2,\"module\":\"hubspotcrm:createContact\","
+		"\"parameters\":{\"x\":1}}],\"metadata\":{}}";
+	const char *with = "{\"flow\":[{\"id\":2,\"module\":\"hubspotcrm:createContact\","
+		"\"parameters\":{\"x\":1,\"__IMTCONN__\":20}}],\"metadata\":{}}";
+
+	expect_changes(without, with, "{\"changes\":[{\"field\":\"__IMTCONN__\",\"kind\":\"connection\","
+		"\"module\":\"hubspotcrm:createContact\",\"module_id\":2,\"new\":\"20\",\"old\":null}]}");
+	expect_changes(with, without, "{\"changes\":[{\"field\":\"__IMTCONN__\",\"kind\":\"connection\","
+		"\"module\":\"hubspotcrm:createContact\",\"module_id\":2,\"new\":null,\"old\":\"20\"}]}");
+}
+
+static void expect_refused(const char *json, const char *message)
+{
+	bpg_error err;
+	cr_assert_eq(parse_fail(json, strlen(json), &err), BPG_EINVALID, "%s", json);
+	cr_expect_str_eq(err.message, message);
+}
+
+Test(blueprint, missing_bad_and_duplicate_module_ids_are_refused_with_a_pointer)
+{
+	expect_refused("{\"flow\":[{\"id\":1,\"module\":\"x:y\"},{\"module\":\"x:z\"}]}",
+		"t.json: /flow/1/id: module without an \"id\"; export the scenario again from Make");
+	expect_refused("{\"flow\":[{\"id\":1,\"module\":\"builtin:BasicRouter\",\"routes\":[{\"flow\":"
+		"[{\"id\":\"two\",\"module\":\"x:y\"}]}]}]}",
+		"t.json: /flow/0/routes/0/flow/0/id: module id must be a positive integer, "
+		"found a string that is not one");
+	expect_refused("{\"flow\":[{\"id\":1.5,\"module\":\"x:y\"}]}",
+		"t.json: /flow/0/id: module id must be a positive integer, found a number");
+	expect_refused("{\"flow\":[{\"id\":null,\"module\":\"x:y\"}]}",
+		"t.json: /flow/0/id: module id must be a positive integer, found null");
+	expect_refused("{\"flow\":[{\"id\":0,\"module\":\"x:y\"}]}",
+		"t.json: /flow/0/id: module id must be a positive integer, found a number below 1");
+	expect_refused("{\"flow\":[{\"id\":3,\"module\":\"x:y\",\"onerror\":[{\"id\":4,\"module\":\"x:z\"}]}],"
+		"\"metadata\":{\"designer\":{\"orphans\":[[{\"id\":4,\"module\":\"x:w\"}]]}}}",
+		"t.json: /metadata/designer/orphans/0/0/id: duplicate module id 4 "
+		"(also at /flow/0/onerror/0)");
+	/* a decimal string id, as some hand-edited exports carry, still parses */
+	bpg_blueprint *bp = parse_ok("{\"flow\":[{\"id\":\"12\",\"module\":\"x:y\"}]}");
+	cr_assert_eq(bpg_blueprint_module(bp, 0)->id, 12);
+	bpg_blueprint_free(bp);
+}
