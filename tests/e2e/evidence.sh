@@ -181,6 +181,7 @@ expect_grep "$h" "<td>uat/weekly-digest/2025-06-04.md</td>" "UAT evidence listed
 expect_grep "$h" "<tr><td>Measured at</td><td>2025-06-02T00:00:00Z</td></tr>" "stage health listed"
 expect_grep "$h" "bpgate rollback weekly-digest --env prod --to ${r1:0:12} --dry-run" "how to roll back: bpgate rollback"
 expect_grep "$h" "bpgate rollback weekly-digest --env prod --to ${r1:0:12} --deploy" "how to roll back: and deploy"
+expect_exit 0 "the recipe's dry run works as printed" -- env BPGATE_USER=erin bpgate rollback weekly-digest --env prod --to "${r1:0:12}" --dry-run
 grep -q "git commit -m" "$h" && fail "the rollback recipe is a plain git commit the gate refuses" || ok "no plain git commit recipe"
 expect_grep "$h" "<tr><td>Releaser&#39;s roles (policy)</td><td>releasers, emergency</td></tr>" "releaser's roles"
 expect_grep "$h" "<td>SSHSIG bpgate-approval@v1 (embedded)</td><td>reviewers</td></tr>" "approver's roles"
