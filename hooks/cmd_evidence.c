@@ -154,16 +154,19 @@ typedef struct {
 	git_repository *repo;
 } verify_ctx;
 
-static int write_rendering(const json_t *stmt, const evidence_opts *o, bpg_error *err)
+static void now_rfc3339(char out[21]);
+
+/* The pages; `verified` (borrowed, NULL: not verified) is shown at their top. */
+static int write_rendering(const json_t *stmt, const json_t *verified, const evidence_opts *o, bpg_error *err)
 {
 	bpg_buf b = BPG_BUF_INIT;
 	int rc = 0;
 
-	if (o->html && ((rc = bpg_evidence_render_html(&b, stmt, err)) < 0 ||
+	if (o->html && ((rc = bpg_evidence_render_html_verified(&b, stmt, verified, err)) < 0 ||
 			(rc = bpg_file_write_atomic(o->html, b.ptr, b.size, 0644, err)) < 0))
 		goto done;
 	bpg_buf_clear(&b);
-	if (o->markdown && ((rc = bpg_evidence_render_markdown(&b, stmt, err)) < 0 ||
+	if (o->markdown && ((rc = bpg_evidence_render_markdown_verified(&b, stmt, verified, err)) < 0 ||
 			(rc = bpg_file_write_atomic(o->markdown, b.ptr, b.size, 0644, err)) < 0))
 		goto done;
 done:
@@ -196,7 +199,27 @@ static int check_release_evidence(const json_t *stmt, const verify_ctx *vx, cons
 		sum.signers_embedded ? "the embedded" : "the given");
 	if (vx->repo)
 		printf("  repository: %zu digest(s) recomputed from git, all equal\n", sum.digests_recomputed);
-	return write_rendering(stmt, o, err);
+	if (!o->html && !o->markdown)
+		return 0;
+	char when[21];
+	json_t *keys = json_array(), *v;
+	now_rfc3339(when);
+	for (size_t i = 0; keys && i < o->nkeys; i++)
+		if (json_array_append_new(keys, json_string(bpg_dsse_key_id(vx->keys[i]))) < 0)
+			break;
+	v = json_pack("{s:s, s:o?, s:I, s:o, s:I, s:I, s:I, s:I, s:s, s:o}", "time", when, "evidence_keys", keys,
+		"threshold", (json_int_t)(o->threshold ? o->threshold : 1), "log_key", vx->logkey ?
+		json_pack("{s:s, s:I}", "name", bpg_note_verifier_name(vx->logkey), "keyid",
+			(json_int_t)bpg_note_verifier_keyid(vx->logkey)) : json_null(),
+		"subjects", (json_int_t)sum.subjects, "audit_entries", (json_int_t)sum.audit_entries,
+		"checkpoint_size", (json_int_t)sum.checkpoint_size, "approvals", (json_int_t)sum.approvals,
+		"signers", sum.signers_embedded ? "embedded" : "given", "digests_recomputed",
+		vx->repo ? json_integer((json_int_t)sum.digests_recomputed) : json_null());
+	if (!v)
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	rc = write_rendering(stmt, v, o, err);
+	json_decref(v);
+	return rc;
 }
 
 static int verify_envelope(const char *env, size_t len, size_t lineno, const verify_ctx *vx,
@@ -424,7 +447,7 @@ static int evidence_build(const char *rev, int argc, const evidence_opts *o)
 	if (bpg_evidence_build(&stmt, repo, git_object_id(obj), &eo, &err) < 0 ||
 	    bpg_intoto_serialize(&payload, stmt, &err) < 0 ||
 	    bpg_dsse_sign(&env, BPG_DSSE_INTOTO_TYPE, payload.ptr, payload.size, k, &err) < 0 ||
-	    bpg_buf_putc(&env, '\n') < 0 || write_rendering(stmt, o, &err) < 0) {
+	    bpg_buf_putc(&env, '\n') < 0 || write_rendering(stmt, NULL, o, &err) < 0) {
 		rc = fail("evidence", &err);
 		goto done;
 	}

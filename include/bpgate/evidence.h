@@ -96,6 +96,17 @@ BPG_EXTERN(int) bpg_evidence_check(bpg_evidence_summary *out, const json_t *stmt
 BPG_EXTERN(int) bpg_evidence_render_html(bpg_buf *out, const json_t *stmt, bpg_error *err);
 /** Append the Markdown rendering of a Statement. */
 BPG_EXTERN(int) bpg_evidence_render_markdown(bpg_buf *out, const json_t *stmt, bpg_error *err);
+/**
+ * The same renderings with the result of an offline verification at the top.
+ * `verification` (borrowed; NULL = not verified, the page says so) is the object
+ * `bpgate evidence verify` builds: {"time", "evidence_keys": [id...], "threshold",
+ * "log_key": {"name", "keyid"} or null, "subjects", "audit_entries", "checkpoint_size",
+ * "approvals", "signers" ("embedded"|"given"), "digests_recomputed" (null = no --repo)}.
+ */
+BPG_EXTERN(int) bpg_evidence_render_html_verified(bpg_buf *out, const json_t *stmt, const json_t *verification,
+	bpg_error *err);
+BPG_EXTERN(int) bpg_evidence_render_markdown_verified(bpg_buf *out, const json_t *stmt, const json_t *verification,
+	bpg_error *err);
 
 /** Append s with & < > " ' escaped as HTML entities and control bytes dropped. */
 BPG_EXTERN(int) bpg_html_escape(bpg_buf *out, const char *s, size_t len);

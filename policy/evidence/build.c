@@ -367,40 +367,74 @@ static int release_section(json_t *pred, const json_t *rec, const char *env, con
 	return !r || json_object_set_new(pred, "release", r) < 0 ? BPG_ENOMEM : 0;
 }
 
-/* How to go back to the state before this release (the gate fast-tracks it: that tree was approved). */
-static int rollback_section(json_t *pred, git_repository *repo, const json_t *rec, const json_t *policy,
-	const char *env)
+/* How to go back to the state before this release: `bpgate rollback`, which writes the commit with the
+ * trailers the gate asks for (a plain git commit of the old tree is refused), per changed scenario. */
+static int rollback_section(json_t *pred, git_repository *repo, const json_t *rec, const char *env)
 {
-	const char *old = ev_str(rec, "old"), *branch = ev_str(json_object_get(json_object_get(policy,
-		"environments"), env), "branch");
+	const char *old = ev_str(rec, "old");
+	const json_t *s;
 	git_oid id;
 	git_commit *c = NULL;
 	char tree[41] = "";
-	json_t *o;
+	json_t *o, *cmds;
+	size_t i;
 
 	if (old && strspn(old, "0") != 40 && git_oid_fromstr(&id, old) == 0 && git_commit_lookup(&c, repo, &id) == 0)
 		git_oid_tostr(tree, sizeof(tree), git_commit_tree_id(c));
 	git_error_clear();
 	git_commit_free(c);
-	if (branch && strncmp(branch, "refs/heads/", 11) == 0)
-		branch += 11;
-	if (!tree[0])
+	if (!tree[0]) {
 		o = json_pack("{s:n, s:n, s:s}", "to_commit", "to_tree", "how",
 			"this is the first release of the environment: there is no earlier state to roll back to");
-	else
-		o = json_pack("{s:s, s:s, s:s, s:[s, s, s, s]}", "to_commit", old, "to_tree", tree, "how",
-			"a releaser commits the previous tree on the branch and pushes it signed; the gate accepts a "
-			"rollback to a tree the environment had without new approvals and records it",
-			"commands", branch ? "git checkout " : "git checkout <branch>", "git read-tree -u --reset TREE",
-			"git commit -m 'Roll back to COMMIT'", "git push --signed origin BRANCH");
-	if (o && tree[0]) { /* fill the placeholders */
-		json_t *cmds = json_object_get(o, "commands");
-		json_array_set_new(cmds, 0, json_sprintf("git checkout %s", branch ? branch : "<branch>"));
-		json_array_set_new(cmds, 1, json_sprintf("git read-tree -u --reset %s", tree));
-		json_array_set_new(cmds, 2, json_sprintf("git commit -m 'Roll back to %.12s'", old));
-		json_array_set_new(cmds, 3, json_sprintf("git push --signed origin %s", branch ? branch : "<branch>"));
+		return !o || json_object_set_new(pred, "rollback", o) < 0 ? BPG_ENOMEM : 0;
 	}
-	return !o || json_object_set_new(pred, "rollback", o) < 0 ? BPG_ENOMEM : 0;
+	o = json_pack("{s:s, s:s, s:s, s:[]}", "to_commit", old, "to_tree", tree, "how",
+		"a releaser runs bpgate rollback for each scenario of this release (it writes the rollback commit with "
+		"the trailers the gate asks for and shows the impact); with --deploy it pushes it signed and, once the "
+		"gate accepted it (a tree the environment had needs no new approval), deploys it to Make",
+		"commands");
+	if (!o || json_object_set_new(pred, "rollback", o) < 0)
+		return BPG_ENOMEM;
+	cmds = json_object_get(o, "commands");
+	json_array_foreach(json_object_get(json_object_get(pred, "changes"), "scenarios"), i, s) {
+		const char *sid = ev_str(s, "id");
+		if (!sid)
+			continue;
+		if (json_array_append_new(cmds, json_sprintf("bpgate rollback %s --env %s --to %.12s --dry-run", sid, env,
+				old)) < 0 ||
+		    json_array_append_new(cmds, json_sprintf("bpgate rollback %s --env %s --to %.12s --deploy", sid, env,
+				old)) < 0)
+			return BPG_ENOMEM;
+	}
+	return 0;
+}
+
+/* The roles the policy of the decision gives the releaser and each approver: {principal: [role...]}. */
+static int roles_section(json_t *pred, const json_t *policy)
+{
+	json_t *out = json_object();
+	const char *who[2] = { ev_str(json_object_get(pred, "release"), "pusher"), NULL };
+	size_t i;
+
+	if (!out || json_object_set_new(pred, "roles", out) < 0)
+		return BPG_ENOMEM;
+	for (i = 0; i <= json_array_size(json_object_get(pred, "approvals")); i++) {
+		const char *p = i == 0 ? who[0] : ev_str(json_array_get(json_object_get(pred, "approvals"), i - 1),
+			"approver");
+		const char *k;
+		json_t *members, *list, *m;
+		size_t j;
+
+		if (!p || json_object_get(out, p))
+			continue;
+		if (!(list = json_array()) || json_object_set_new(out, p, list) < 0)
+			return BPG_ENOMEM;
+		json_object_foreach((json_t *)json_object_get(policy, "roles"), k, members)
+			json_array_foreach(members, j, m)
+				if (ev_streq(json_string_value(m), p) && json_array_append_new(list, json_string(k)) < 0)
+					return BPG_ENOMEM;
+	}
+	return 0;
 }
 
 int bpg_evidence_build(json_t **out, git_repository *repo, const git_oid *commit, const bpg_evidence_opts *opts,
@@ -470,7 +504,7 @@ int bpg_evidence_build(json_t **out, git_repository *repo, const git_oid *commit
 	    (rc = ev_approvals(pred, repo, env, ev_str(rec, "tree"), signers, released, err)) < 0 ||
 	    (rc = ev_evidence_files(pred, repo, tree, policy, json_object_get(rec, "scenarios"), err)) < 0)
 		goto done;
-	if (rollback_section(pred, repo, rec, policy, env) < 0) {
+	if (rollback_section(pred, repo, rec, env) < 0 || roles_section(pred, policy) < 0) {
 		rc = ev_oom(err);
 		goto done;
 	}

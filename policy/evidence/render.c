@@ -210,6 +210,19 @@ static char *joined(const json_t *v, const char *sep)
 	return bpg_buf_detach(&b);
 }
 
+/* "role, role" of a principal from /predicate/roles (NULL: none recorded); caller frees. */
+static char *roles_of(wr *w, const json_t *pred, const char *who)
+{
+	const json_t *r = who ? json_object_get(json_object_get(pred, "roles"), who) : NULL;
+	char *s;
+
+	if (!json_array_size(r))
+		return NULL;
+	if (!(s = joined(r, ", ")))
+		w->rc = BPG_ENOMEM;
+	return s;
+}
+
 static void section_summary(wr *w, const json_t *stmt, const json_t *pred)
 {
 	const json_t *rel = json_object_get(pred, "release"), *times = json_object_get(pred, "times");
@@ -226,6 +239,9 @@ static void section_summary(wr *w, const json_t *stmt, const json_t *pred)
 	row(w, "Tree released", S(rel, "tree"));
 	row(w, "Kind", S(rel, "kind"));
 	row(w, "Released by", S(rel, "pusher"));
+	char *rr = roles_of(w, pred, S(rel, "pusher"));
+	row(w, "Releaser's roles (policy)", rr);
+	free(rr);
 	row(w, "Released at", S(rel, "time"));
 	row(w, "Previous state", S(rel, "previous_commit"));
 	row(w, "Rollback", yesno(rel, "rollback"));
@@ -301,10 +317,13 @@ static void section_people(wr *w, const json_t *pred)
 		para(w, "No approval of the released tree (a rollback to an earlier approved tree, or break-glass "
 			"awaiting retroactive approval).");
 	} else {
-		head(w, 5, "Approver", "Environment", "Approved at", "Retroactive", "Signature");
-		json_array_foreach(json_object_get(pred, "approvals"), i, a)
+		head(w, 6, "Approver", "Environment", "Approved at", "Retroactive", "Signature", "Roles (policy)");
+		json_array_foreach(json_object_get(pred, "approvals"), i, a) {
+			char *ar = roles_of(w, pred, S(a, "approver"));
 			row(w, S(a, "approver"), S(a, "environment"), S(a, "time"), yesno(a, "retroactive"),
-				"SSHSIG bpgate-approval@v1 (embedded)");
+				"SSHSIG bpgate-approval@v1 (embedded)", ar);
+			free(ar);
+		}
 		end(w);
 	}
 	if (json_integer_value(json_object_get(pred, "approvals_rejected")) > 0) {
@@ -463,13 +482,75 @@ static const char CSS[] =
 	"padding:0 1rem}h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;border-bottom:1px solid #999;"
 	"margin-top:1.8rem}h3{font-size:1rem;font-family:monospace}table{border-collapse:collapse;width:100%;"
 	"margin:.5rem 0 1rem}th,td{border:1px solid #bbb;padding:.25rem .45rem;text-align:left;vertical-align:top;"
-	"overflow-wrap:anywhere}th{background:#eee}pre{background:#f6f6f6;border:1px solid #ccc;padding:.5rem;"
+	"overflow-wrap:anywhere}th{background:#eee;overflow-wrap:normal;word-break:keep-all;white-space:nowrap}pre{background:#f6f6f6;border:1px solid #ccc;padding:.5rem;"
 	"white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px}.flag{font-weight:bold;color:#a00}"
 	"@media print{body{font-size:10pt;max-width:none;margin:0}h2{page-break-after:avoid}"
 	"thead{display:table-header-group}tr,pre{page-break-inside:avoid}th{background:#ddd!important;"
 	"-webkit-print-color-adjust:exact;print-color-adjust:exact}@page{margin:15mm}}";
 
-static int render(bpg_buf *out, const json_t *stmt, bool html, bpg_error *err)
+static void section_verification(wr *w, const json_t *v)
+{
+	const json_t *k, *lk = json_object_get(v, "log_key");
+	bpg_buf keys = BPG_BUF_INIT, t = BPG_BUF_INIT;
+	size_t i;
+
+	heading(w, 2, "Verification");
+	if (!json_is_object(v)) {
+		para(w, "Verified: NO. This page was rendered without verification; check the package with "
+			"bpgate evidence verify FILE --key EVIDENCE.pub --log-key AUDIT.vkey --html FILE.");
+		return;
+	}
+	json_array_foreach(json_object_get(v, "evidence_keys"), i, k)
+		if (bpg_buf_printf(&keys, "%s%s", i ? ", " : "", json_string_value(k) ? json_string_value(k) : "") < 0)
+			w->rc = BPG_ENOMEM;
+	head(w, 2, "Check", "Result");
+	row(w, "Verified", "yes: every check below passed");
+	row(w, "Verified at", S(v, "time"));
+	if (bpg_buf_printf(&t, "%s (threshold %lld)", keys.ptr ? keys.ptr : "",
+		(long long)json_integer_value(json_object_get(v, "threshold"))) < 0)
+		w->rc = BPG_ENOMEM;
+	row(w, "Evidence signature, key id", t.ptr);
+	bpg_buf_clear(&t);
+	if (json_is_object(lk) && bpg_buf_printf(&t, "%s+%08llx", S(lk, "name") ? S(lk, "name") : "",
+		(unsigned long long)json_integer_value(json_object_get(lk, "keyid"))) < 0)
+		w->rc = BPG_ENOMEM;
+	row(w, "Audit log key", json_is_object(lk) ? t.ptr : "none given");
+	bpg_buf_clear(&t);
+	if (bpg_buf_printf(&t, "%lld subject(s), every changed blueprint among them with the same sha256",
+		(long long)json_integer_value(json_object_get(v, "subjects"))) < 0)
+		w->rc = BPG_ENOMEM;
+	row(w, "Subjects", t.ptr);
+	bpg_buf_clear(&t);
+	if (json_integer_value(json_object_get(v, "audit_entries")) > 0) {
+		if (bpg_buf_printf(&t, "%lld entries proven against the signed checkpoint of %lld entries",
+			(long long)json_integer_value(json_object_get(v, "audit_entries")),
+			(long long)json_integer_value(json_object_get(v, "checkpoint_size"))) < 0)
+			w->rc = BPG_ENOMEM;
+	} else if (bpg_buf_puts(&t, "none in the package") < 0) {
+		w->rc = BPG_ENOMEM;
+	}
+	row(w, "Audit proofs", t.ptr);
+	bpg_buf_clear(&t);
+	if (bpg_buf_printf(&t, "%lld signature(s) verified against the %s allowed_signers",
+		(long long)json_integer_value(json_object_get(v, "approvals")),
+		S(v, "signers") ? S(v, "signers") : "embedded") < 0)
+		w->rc = BPG_ENOMEM;
+	row(w, "Approvals", t.ptr);
+	bpg_buf_clear(&t);
+	if (json_is_integer(json_object_get(v, "digests_recomputed"))) {
+		if (bpg_buf_printf(&t, "yes: %lld digest(s) recomputed from git, all equal",
+			(long long)json_integer_value(json_object_get(v, "digests_recomputed"))) < 0)
+			w->rc = BPG_ENOMEM;
+	} else if (bpg_buf_puts(&t, "no (no --repo given)") < 0) {
+		w->rc = BPG_ENOMEM;
+	}
+	row(w, "Digests recomputed", t.ptr);
+	end(w);
+	bpg_buf_dispose(&keys);
+	bpg_buf_dispose(&t);
+}
+
+static int render(bpg_buf *out, const json_t *stmt, const json_t *verification, bool html, bpg_error *err)
 {
 	const json_t *pred = json_object_get(stmt, "predicate"), *rel = json_object_get(pred, "release");
 	wr w = { out, html, 0, 0 };
@@ -495,6 +576,7 @@ static int render(bpg_buf *out, const json_t *stmt, bool html, bpg_error *err)
 			"This release was made under BREAK-GLASS (emergency).");
 		raw(&w, html ? "</p>\n" : "**\n\n");
 	}
+	section_verification(&w, verification);
 	section_summary(&w, stmt, pred);
 	section_changes(&w, pred);
 	section_people(&w, pred);
@@ -511,10 +593,21 @@ static int render(bpg_buf *out, const json_t *stmt, bool html, bpg_error *err)
 
 int bpg_evidence_render_html(bpg_buf *out, const json_t *stmt, bpg_error *err)
 {
-	return render(out, stmt, true, err);
+	return render(out, stmt, NULL, true, err);
+}
+
+int bpg_evidence_render_html_verified(bpg_buf *out, const json_t *stmt, const json_t *verification, bpg_error *err)
+{
+	return render(out, stmt, verification, true, err);
+}
+
+int bpg_evidence_render_markdown_verified(bpg_buf *out, const json_t *stmt, const json_t *verification,
+	bpg_error *err)
+{
+	return render(out, stmt, verification, false, err);
 }
 
 int bpg_evidence_render_markdown(bpg_buf *out, const json_t *stmt, bpg_error *err)
 {
-	return render(out, stmt, false, err);
+	return render(out, stmt, NULL, false, err);
 }

@@ -21,7 +21,7 @@ done
 : > "$keys/users"
 for p in alice bob carol dave erin frank grace; do echo "$p $p" >> "$keys/users"; echo "$p@example.com $p" >> "$keys/users"; done
 bpgate audit keygen example.com/audit --out "$keys/audit" >/dev/null
-bpgate evidence keygen --out "$keys/ev" >/dev/null
+bpgate evidence keygen --out "$keys/ev" > "$E2E_TMP/evkeyid"
 
 git init -q --bare "$srv"
 git -C "$srv" symbolic-ref HEAD refs/heads/main
@@ -125,6 +125,17 @@ expect_exit 0 "with the repository every digest is recomputed" -- \
   --allowed-signers "$keys/allowed_signers"
 expect_grep "$E2E_TMP/out" "digest(s) recomputed from git, all equal" "digests recomputed"
 expect_grep "$E2E_TMP/out" "against the given allowed_signers" "given allowed_signers used"
+# issue #18 item 13: verify --html shows the verification result at the top (the unverified page says NO)
+BPGATE_TIME=2025-06-07T10:00:00Z expect_exit 0 "verify --html writes the verified page" -- \
+  bpgate evidence verify "$ev/r2.json" --key "$keys/ev.pub" --log-key "$keys/audit.vkey" --repo "$srv" --html "$ev/r2v.html"
+expect_grep "$ev/r2v.html" "<tr><td>Verified</td><td>yes: every check below passed</td></tr>" "verified page: verified yes"
+expect_grep "$ev/r2v.html" "<tr><td>Verified at</td><td>2025-06-07T10:00:00Z</td></tr>" "verified page: when"
+expect_grep "$ev/r2v.html" "<tr><td>Evidence signature, key id</td><td>$(cat "$E2E_TMP/evkeyid") (threshold 1)</td></tr>" "verified page: evidence key"
+expect_grep "$ev/r2v.html" "<tr><td>Audit log key</td><td>example.com/audit+" "verified page: audit log key"
+expect_grep "$ev/r2v.html" "<tr><td>Approvals</td><td>1 signature(s) verified against the embedded allowed_signers</td></tr>" "verified page: approvals"
+expect_grep "$ev/r2v.html" "<tr><td>Digests recomputed</td><td>yes: " "verified page: digests recomputed"
+expect_grep "$ev/r2.html" "<p>Verified: NO. This page was rendered without verification;" "unverified page says so"
+grep -q "Verified: NO" "$ev/r2v.html" && fail "the verified page says NO" || ok "the verified page does not say NO"
 expect_exit 2 "audit proofs need the log key" -- bpgate evidence verify "$ev/r2.json" --key "$keys/ev.pub"
 expect_grep "$E2E_TMP/err" "pass the audit log's verifier key (--log-key VKEY)" "says which key is missing"
 
@@ -168,7 +179,13 @@ expect_grep "$h" "<tr><td>mapper</td><td>1 util:SetVariable2</td><td>mapper.valu
 expect_grep "$h" "digest: &lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot; subject" "commit summaries escaped"
 expect_grep "$h" "<td>uat/weekly-digest/2025-06-04.md</td>" "UAT evidence listed"
 expect_grep "$h" "<tr><td>Measured at</td><td>2025-06-02T00:00:00Z</td></tr>" "stage health listed"
-expect_grep "$h" "git read-tree -u --reset $(git rev-parse "$r1^{tree}")" "how to roll back"
+expect_grep "$h" "bpgate rollback weekly-digest --env prod --to ${r1:0:12} --dry-run" "how to roll back: bpgate rollback"
+expect_grep "$h" "bpgate rollback weekly-digest --env prod --to ${r1:0:12} --deploy" "how to roll back: and deploy"
+expect_exit 0 "the recipe's dry run works as printed" -- env BPGATE_USER=erin bpgate rollback weekly-digest --env prod --to "${r1:0:12}" --dry-run
+grep -q "git commit -m" "$h" && fail "the rollback recipe is a plain git commit the gate refuses" || ok "no plain git commit recipe"
+expect_grep "$h" "<tr><td>Releaser&#39;s roles (policy)</td><td>releasers, emergency</td></tr>" "releaser's roles"
+expect_grep "$h" "<td>SSHSIG bpgate-approval@v1 (embedded)</td><td>reviewers</td></tr>" "approver's roles"
+expect_grep "$h" "th{background:#eee;overflow-wrap:normal;word-break:keep-all;white-space:nowrap}" "headers do not break words"
 expect_grep "$h" "@media print" "print CSS"
 if grep -qiE "<script|<link|<img|<iframe|<object|src=|url\(|@import" "$h"; then fail "external resource or script in the page"; else ok "no script, no external resource"; fi
 grep -q "<b>bold" "$h" && fail "raw HTML from a commit reached the page" || ok "no raw HTML from the data"

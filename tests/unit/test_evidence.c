@@ -328,3 +328,47 @@ Test(export, only_applied_releases)
 	}
 	rmdir(dir);
 }
+
+/* issue #18 item 13: roles beside people, the verification result, unbroken table headers */
+Test(render, roles_verification_and_headers)
+{
+	bpg_buf b = BPG_BUF_INIT, m = BPG_BUF_INIT;
+	bpg_error err;
+	json_t *s = statement(SHA_A, SHA_A), *pred = json_object_get(s, "predicate");
+	json_t *v = json_pack("{s:s, s:[s], s:i, s:{s:s, s:i}, s:i, s:i, s:i, s:i, s:s, s:i}", "time",
+		"2025-06-10T12:00:00Z", "evidence_keys", "SHA256:abcdef", "threshold", 1, "log_key", "name",
+		"example.com/audit", "keyid", 0x1234abcd, "subjects", 1, "audit_entries", 3, "checkpoint_size", 9,
+		"approvals", 1, "signers", "embedded", "digests_recomputed", 1);
+
+	json_object_set_new(pred, "approvals", json_pack("[{s:s, s:s, s:s, s:b}]", "approver", "carol",
+		"environment", "prod", "time", "2025-06-04T08:30:00Z", "retroactive", 0));
+	json_object_set_new(pred, "roles", json_pack("{s:[s, s], s:[s]}", "erin | <b>", "releasers", "emergency",
+		"carol", "reviewers"));
+	cr_assert_eq(bpg_evidence_render_html(&b, s, &err), 0);
+	cr_expect_not_null(strstr(b.ptr, "<tr><td>Releaser&#39;s roles (policy)</td><td>releasers, emergency</td></tr>"),
+		"%s", b.ptr);
+	cr_expect_not_null(strstr(b.ptr, "<th>Roles (policy)</th>"));
+	cr_expect_not_null(strstr(b.ptr, "<td>SSHSIG bpgate-approval@v1 (embedded)</td><td>reviewers</td></tr>"));
+	cr_expect_not_null(strstr(b.ptr, "th{background:#eee;overflow-wrap:normal;word-break:keep-all;white-space:nowrap}"));
+	cr_expect_not_null(strstr(b.ptr, "<p>Verified: NO. This page was rendered without verification;"));
+	bpg_buf_clear(&b);
+	cr_assert_eq(bpg_evidence_render_html_verified(&b, s, v, &err), 0);
+	cr_expect_not_null(strstr(b.ptr, "<h2>Verification</h2>\n<table><thead><tr><th>Check</th><th>Result</th></tr>"
+		"</thead><tbody>\n<tr><td>Verified</td><td>yes: every check below passed</td></tr>\n"
+		"<tr><td>Verified at</td><td>2025-06-10T12:00:00Z</td></tr>\n"
+		"<tr><td>Evidence signature, key id</td><td>SHA256:abcdef (threshold 1)</td></tr>\n"
+		"<tr><td>Audit log key</td><td>example.com/audit+1234abcd</td></tr>\n"
+		"<tr><td>Subjects</td><td>1 subject(s), every changed blueprint among them with the same sha256</td></tr>\n"
+		"<tr><td>Audit proofs</td><td>3 entries proven against the signed checkpoint of 9 entries</td></tr>\n"
+		"<tr><td>Approvals</td><td>1 signature(s) verified against the embedded allowed_signers</td></tr>\n"
+		"<tr><td>Digests recomputed</td><td>yes: 1 digest(s) recomputed from git, all equal</td></tr>\n"), "%s", b.ptr);
+	cr_expect_null(strstr(b.ptr, "Verified: NO"));
+	cr_expect(strstr(b.ptr, "<h2>Verification</h2>") < strstr(b.ptr, "<td>Released by</td>"), "at the top");
+	cr_assert_eq(bpg_evidence_render_markdown_verified(&m, s, v, &err), 0);
+	cr_expect_not_null(strstr(m.ptr, "| Verified | yes: every check below passed |\n"));
+	cr_expect_not_null(strstr(m.ptr, "| Releaser's roles (policy) | releasers, emergency |\n"));
+	bpg_buf_dispose(&b);
+	bpg_buf_dispose(&m);
+	json_decref(v);
+	json_decref(s);
+}
