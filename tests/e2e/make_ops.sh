@@ -114,6 +114,8 @@ export GIT_DIR="$srv"
 expect_exit 1 "disable by a reviewer (as the server authenticated her) is refused" -- \
   env BPGATE_USER=carol bpgate make disable digest --env stage --reason "INC-9: duplicate mails"
 cat "$E2E_TMP/out" "$E2E_TMP/err" > "$E2E_TMP/both"; expect_grep "$E2E_TMP/both" "refused: carol holds none of the roles" "with the reason"
+expect_exit 1 "deploy for a builder (as the server authenticated her) is refused" -- env BPGATE_USER=alice bpgate make deploy --env stage
+expect_grep "$E2E_TMP/err" "refused: alice holds none of the roles that may deploy to stage" "deploy names the missing role"
 expect_exit 2 "a reason without a ticket is refused" -- env BPGATE_USER=erin bpgate make disable digest --env stage --reason "oops"
 expect_exit 0 "disable by a releaser" -- env BPGATE_USER=erin bpgate make disable digest --env stage --reason "INC-9: duplicate mails"
 ctl call GET scenarios/201 > "$E2E_TMP/s.json"
