@@ -44,6 +44,9 @@ typedef struct {
 	char *git;                /**< default /usr/bin/git */
 	char *child_path;         /**< PATH for git and hooks */
 	char *child_home;         /**< HOME for git and hooks; default state_dir */
+	bool post_receive;        /**< default true: run the gate again as post-receive (release records,
+	                               provenance, bpgate-applied, auto-deploy); false only for a gate that
+	                               has no post-receive mode */
 	bool debug;               /**< log_level "debug" */
 	struct {
 		int max_connections;     /**< total, default 64 */

@@ -107,7 +107,7 @@ static int check_members(json_t *obj, const char *const *allowed, const char *pr
 static const char *const top_members[] = { "listen", "repo_root", "state_dir", "host_key",
 	"hooks_dir", "keys_file", "server_signing_key", "audit_log", "pre_receive_hook", "bpgate", "git",
 	"approval_key", "session_user",
-	"path", "home", "log_level", "limits", NULL };
+	"post_receive", "path", "home", "log_level", "limits", NULL };
 static const char *const listen_members[] = { "address", "port", NULL };
 static const char *const limit_members[] = { "max_connections", "max_per_principal",
 	"auth_timeout", "idle_timeout", "max_command_length", "shutdown_grace", "max_startups",
@@ -116,6 +116,7 @@ static const char *const limit_members[] = { "max_connections", "max_per_princip
 static void set_defaults(bpgd_config *cfg)
 {
 	cfg->port = 2222;
+	cfg->post_receive = true;
 	cfg->limits.max_connections = 64;
 	cfg->limits.max_per_principal = 8;
 	cfg->limits.auth_timeout = 30;
@@ -244,6 +245,12 @@ static int load_object(bpgd_config *cfg, json_t *root, const char *dir, const ch
 	}
 	if ((rc = load_paths(cfg, root, dir, file, err)) < 0)
 		return rc;
+	v = json_object_get(root, "post_receive");
+	if (v) {
+		if (!json_is_boolean(v))
+			return cfg_err(err, file, "/post_receive", "expected true or false", NULL);
+		cfg->post_receive = json_is_true(v);
+	}
 	v = json_object_get(root, "log_level");
 	if (v) {
 		if (!json_is_string(v) || (strcmp(json_string_value(v), "info") != 0 &&

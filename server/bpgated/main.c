@@ -26,6 +26,8 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
@@ -230,6 +232,18 @@ static void count_unauth(const parent_state *ps, const bpgd_source *src, size_t 
 	}
 }
 
+#define BPGD_LISTEN_BACKLOG 128
+
+/* libssh writes each packet with its own write(): with Nagle on, a small
+ * packet behind an unacknowledged one waits for the peer's delayed ACK
+ * (up to 40 ms on Linux) in the request/response steps of the key exchange,
+ * authentication and git's negotiation. */
+static void set_nodelay(int fd)
+{
+	int one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static void accept_one(parent_state *ps, ssh_bind bind)
 {
 	int pair[2], fd, bindfd = (int)ssh_bind_get_fd(bind);
@@ -246,6 +260,7 @@ static void accept_one(parent_state *ps, ssh_bind bind)
 	if (fd < 0)
 		return;
 	remote_str(&ss, remote, sizeof(remote));
+	set_nodelay(fd);
 	if (ps->nslots >= (size_t)ps->cfg->limits.max_connections) {
 		/* Full: close at once, so the client fails visibly and fast. */
 		close(fd);
@@ -474,6 +489,16 @@ int main(int argc, char **argv)
 	    ssh_bind_listen(bind) < 0) {
 		bpgd_log(BPGD_LOG_ERR, "listen.failed", "address=%s port=%d error=\"%s\"", cfg.listen_address, cfg.port,
 			bind ? ssh_get_error(bind) : "out of memory");
+		rc = 1;
+		goto done;
+	}
+	/* libssh listens with a backlog of 10: a burst of more connections than that
+	 * overflows the queue and the kernel drops the extra SYNs, which the
+	 * clients resend only after a second. Our own limits (max_startups,
+	 * max_connections) decide who is served, not the queue: 128, as sshd. */
+	if (listen((int)ssh_bind_get_fd(bind), BPGD_LISTEN_BACKLOG) < 0) {
+		bpgd_log(BPGD_LOG_ERR, "listen.failed", "address=%s port=%d error=\"%s\"", cfg.listen_address, cfg.port,
+			strerror(errno));
 		rc = 1;
 		goto done;
 	}

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -345,6 +346,29 @@ static void reap(bpgd_conn *c)
 		c->child_reaped = true;
 		c->child_status = st;
 	}
+	if (c->child_reaped && c->pidfd_registered) {
+		ssh_event_remove_fd(c->event, c->child_pidfd);
+		c->pidfd_registered = false;
+	}
+}
+
+static int on_child_exit(socket_t fd, int revents, void *ud)
+{
+	(void)fd;
+	(void)revents;
+	reap(ud);
+	return 0;
+}
+
+/* git closes its pipes a moment before it becomes reapable: without a pidfd
+ * the loop would find it still running and sleep a poll timeout. */
+static void watch_child(bpgd_conn *c)
+{
+#ifdef SYS_pidfd_open
+	c->child_pidfd = (int)syscall(SYS_pidfd_open, c->child.pid, 0);
+	if (c->child_pidfd >= 0 && ssh_event_add_fd(c->event, c->child_pidfd, POLLIN, on_child_exit, c) == SSH_OK)
+		c->pidfd_registered = true;
+#endif
 }
 
 static void maybe_finish_git(bpgd_conn *c)
@@ -385,6 +409,7 @@ static void start_git(bpgd_conn *c, const bpgd_cmd *cmd)
 		cmd->kind == BPGD_CMD_UPLOAD_PACK ? "upload-pack" : "upload-archive",
 		(long)c->child.pid, c->git_protocol[0] ? c->git_protocol : "-");
 	c->out_open[0] = c->out_open[1] = true;
+	watch_child(c);
 	if (c->client_eof && c->to_child.size == 0)
 		c->in_done = true;
 done:
@@ -466,8 +491,8 @@ static void serve_loop(bpgd_conn *c)
 {
 	for (;;) {
 		int timeout = 1000;
-		if (c->child.pid > 0 && !c->child_reaped && !c->out_open[0] && !c->out_open[1])
-			timeout = 10; /* output done, waiting to reap */
+		if (c->child.pid > 0 && !c->child_reaped && !c->out_open[0] && !c->out_open[1] && !c->pidfd_registered)
+			timeout = 10; /* output done, waiting to reap (no pidfd to wake us) */
 		if (c->stdin_stalled || c->out_paused[0] || c->out_paused[1])
 			timeout = 50;
 		if (ssh_event_dopoll(c->event, timeout) == SSH_ERROR && !ssh_is_connected(c->session))
@@ -476,7 +501,8 @@ static void serve_loop(bpgd_conn *c)
 			act_on_exec(c);
 		if (c->child.pid > 0) {
 			unstall(c);
-			reap(c);
+			if (!c->pidfd_registered)
+				reap(c); /* with a pidfd, on_child_exit reaps when git has exited */
 			sync_fds(c);
 			maybe_finish_git(c);
 		}
@@ -499,6 +525,10 @@ static void teardown(bpgd_conn *c)
 			ssh_event_remove_fd(c->event, w ? c->child.err_fd : c->child.out_fd);
 	if (c->in_registered)
 		ssh_event_remove_fd(c->event, c->child.in_fd);
+	if (c->pidfd_registered)
+		ssh_event_remove_fd(c->event, c->child_pidfd);
+	if (c->child_pidfd >= 0)
+		close(c->child_pidfd);
 	if (c->child.in_fd >= 0)
 		close(c->child.in_fd);
 	if (c->child.out_fd >= 0)
@@ -539,6 +569,7 @@ void bpgd_session_serve(const bpgd_config *cfg, bpgd_ssh_session session, int pa
 	c.session = session;
 	c.parent_fd = parent_fd;
 	c.child.pid = -1;
+	c.child_pidfd = -1;
 	c.child.in_fd = c.child.out_fd = c.child.err_fd = -1;
 	c.to_child.max = BPGD_STDIN_CAP + 65536;
 	snprintf(c.remote, sizeof(c.remote), "%s", remote);

@@ -48,6 +48,8 @@ typedef struct {
 	bpgd_child child;
 	bool child_reaped;
 	int child_status;    /* waitpid status */
+	int child_pidfd;     /* readable when git exits (-1: polled instead) */
+	bool pidfd_registered;
 	bpg_buf to_child;    /* client bytes not yet written to git's stdin */
 	bool stdin_stalled;  /* we left bytes in libssh's channel buffer */
 	bool in_registered;

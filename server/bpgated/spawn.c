@@ -7,7 +7,9 @@
  * nobody with write access to a repository can swap the pre-receive hook.
  * <hooks_dir>/pre-receive and post-receive are small scripts the daemon
  * rewrites at start: they exec the configured gate (bpgate-receive by
- * default) with the daemon's audit log and signing key.
+ * default) with the daemon's audit log and signing key. Without an audit
+ * log pre-receive is a symbolic link to the gate; with "post_receive": false
+ * there is no post-receive.
  */
 #include "bpgated.h"
 
@@ -239,13 +241,53 @@ done:
 	return rc;
 }
 
+/* A pre-receive that needs no arguments is a symbolic link to the gate: git
+ * runs the gate itself, one exec fewer than a script per push. Replaced
+ * atomically (link beside, then rename over). */
+static int link_hook(const bpgd_config *cfg, const char *name, bpg_error *err)
+{
+	bpg_buf path = BPG_BUF_INIT, tmp = BPG_BUF_INIT;
+	int rc = 0;
+
+	if (bpg_buf_printf(&path, "%s/%s", cfg->hooks_dir, name) < 0 ||
+	    bpg_buf_printf(&tmp, "%s/.%s.%ld", cfg->hooks_dir, name, (long)getpid()) < 0) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "cannot write the %s hook: out of memory", name);
+		goto done;
+	}
+	(void)unlink(tmp.ptr);
+	if (symlink(cfg->pre_receive_hook, tmp.ptr) < 0 || rename(tmp.ptr, path.ptr) < 0) {
+		rc = bpg_error_set(err, BPG_EIO, "%s: cannot link the %s hook to %s: %s", cfg->hooks_dir, name,
+			cfg->pre_receive_hook, strerror(errno));
+		(void)unlink(tmp.ptr);
+	}
+done:
+	bpg_buf_dispose(&path);
+	bpg_buf_dispose(&tmp);
+	return rc;
+}
+
 int bpgd_hooks_install(const bpgd_config *cfg, bpg_error *err)
 {
+	bool plain = !(cfg->audit_log && cfg->server_signing_key); /* the gate needs no arguments */
+	bpg_buf post = BPG_BUF_INIT;
+	int rc = 0;
+
 	if (mkdir(cfg->hooks_dir, 0755) < 0 && errno != EEXIST)
 		return bpg_error_set(err, BPG_EIO, "%s: cannot create: %s", cfg->hooks_dir, strerror(errno));
-	if (write_hook(cfg, "pre-receive", false, err) < 0 || write_hook(cfg, "post-receive", true, err) < 0)
+	if ((plain ? link_hook(cfg, "pre-receive", err) : write_hook(cfg, "pre-receive", false, err)) < 0)
 		return err->code ? err->code : BPG_EIO;
-	return 0;
+	if (cfg->post_receive) {
+		if (write_hook(cfg, "post-receive", true, err) < 0)
+			return err->code ? err->code : BPG_EIO;
+		return 0;
+	}
+	/* "post_receive": false: a hook left by an earlier start must not run. */
+	if (bpg_buf_printf(&post, "%s/post-receive", cfg->hooks_dir) < 0)
+		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	else if (unlink(post.ptr) < 0 && errno != ENOENT)
+		rc = bpg_error_set(err, BPG_EIO, "%s: cannot remove (\"post_receive\": false): %s", post.ptr, strerror(errno));
+	bpg_buf_dispose(&post);
+	return rc;
 }
 
 /* Drain a child's stdout and stderr into bounded buffers without deadlock. */

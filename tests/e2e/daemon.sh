@@ -115,7 +115,7 @@ check "check-config: refuses to run without its gate" contains out "/pre_receive
 # ---- start ------------------------------------------------------------------------
 start_daemon cfg.json daemon.log
 check "host key generated with mode 0600" test "$(stat -c %a state/ssh_host_ed25519_key)" = 600
-check "pre-receive hook execs the gate" grep -q "^exec '$T/gate' \"\$@\"\$" state/hooks/pre-receive
+check "pre-receive is the gate itself (a link: no shell in between without an audit log)" test "$(readlink state/hooks/pre-receive)" = "$T/gate"
 check "post-receive hook execs the gate in post-receive mode" grep -q "^exec '$T/gate' --post-receive" state/hooks/post-receive
 
 # ---- whoami and admin commands ----------------------------------------------------
@@ -159,6 +159,10 @@ check "fetch negotiates protocol v2 (GIT_PROTOCOL env request honoured)" contain
 echo more >> work/blueprint.json; git -C work commit -qam second
 gitas alice -C work push -q --receive-pack='git receive-pack' "$URL/team/app.git" HEAD:main > out 2>&1 && rc=0 || rc=$?
 check "push with the 'git receive-pack' spelling" test "$rc" = 0
+n=$(wc -l < gate.log)
+echo more >> work/blueprint.json; git -C work commit -qam third
+gitas alice -C work push -q "$URL/team/app.git" HEAD:main > out 2>&1
+check "the gate runs as pre- and as post-receive (default)" test "$(( $(wc -l < gate.log) - n ))" = 2
 
 # ---- hostile input ------------------------------------------------------------------
 sshas mallory git@127.0.0.1 whoami > out 2>&1 && rc=0 || rc=$?
@@ -301,6 +305,21 @@ timeout 300 cat <&7 > /dev/null && rc=0 || rc=$?
 check "a silent client is dropped at the auth timeout (the server closes it)" test "$rc" = 0
 check "...and the timeout is logged" contains aut.log 'event=timeout.auth'
 exec 7<&-
+
+# "post_receive": false: one run of the gate per push; a post-receive left by an earlier start goes.
+PORT=$(free_port)
+write_config nopost.json "$PORT" '"max_connections": 8'
+sed -i 's/"pre_receive_hook": "gate",/"pre_receive_hook": "gate", "post_receive": false,/' nopost.json
+start_daemon nopost.json nopost.log
+check "post_receive false: no post-receive hook" test ! -e state/hooks/post-receive
+n=$(wc -l < gate.log)
+echo nopost >> work/blueprint.json; git -C work commit -qam fourth
+gitas alice -C work push -q "ssh://git@127.0.0.1:$PORT/team/app.git" HEAD:main > out 2>&1 && rc=0 || rc=$?
+check "post_receive false: the push is judged once" sh -c "test $rc = 0 && test $(( $(wc -l < gate.log) - n )) = 1"
+kill "$DPID" 2>/dev/null || true
+printf '{"repo_root": "repos", "keys_file": "keys", "pre_receive_hook": "gate", "post_receive": "no"}\n' > pr.json
+"$BIN" --config pr.json --check-config > out 2>&1 || true
+check "check-config: post_receive must be a boolean" contains out "pr.json: /post_receive: expected true or false"
 
 echo "daemon: $pass passed, $fail failed"
 [ "$fail" = 0 ]
