@@ -202,7 +202,7 @@ void bpgd_channel_setup(bpgd_conn *c, ssh_channel channel)
 static int pump_out(bpgd_conn *c, int which)
 {
 	int fd = which ? c->child.err_fd : c->child.out_fd;
-	char buf[65536];
+	static char buf[256 * 1024]; /* one session per process; up to a quarter of git's pipe at a time */
 	uint32_t win;
 	size_t want;
 	ssize_t n;

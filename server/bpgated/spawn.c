@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #define ENV_MAX 16
+#define BPGD_PIPE_SIZE (1 << 20)
 
 typedef struct {
 	char *vars[ENV_MAX + 1];
@@ -119,6 +120,11 @@ int bpgd_spawn_git(bpgd_child *out, const bpgd_config *cfg, bpgd_cmd_kind kind,
 		rc = bpg_error_set(err, BPG_EIO, "pipe: %s", strerror(errno));
 		goto fail;
 	}
+	/* git's pack streams: with the default 64 KiB pipe git stalls whenever we are
+	 * busy encrypting the previous chunk. A larger pipe is an optimisation only:
+	 * the kernel may refuse it (pipe-max-size, per-user limits) and we go on. */
+	(void)fcntl(o[0], F_SETPIPE_SZ, BPGD_PIPE_SIZE);
+	(void)fcntl(in[1], F_SETPIPE_SZ, BPGD_PIPE_SIZE);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, o[1], 1);

@@ -3,24 +3,32 @@
 # its own sshd), all on 127.0.0.1, same client, same kex (curve25519-sha256),
 # same trivial accepting pre-receive hook everywhere.
 #
-#   bash tests/bench/daemon_bench.sh [builddir]    (default: build-bench, release)
+#   bash tests/bench/daemon_bench.sh [builddir] [runs]   (default: build-bench, release; 5 runs)
 #
 # Figures: small push (1 commit, median of 10), large push (2,000 commits,
 # 500 files, median of 3), clone of that repository (median of 5) and 20
-# concurrent pushes to separate branches (wall time, median of 3). Prints
-# milliseconds and ratios (peer / bpgated; > 1 means bpgated is faster).
+# concurrent pushes to separate branches (wall time, median of 3). The peers
+# are measured interleaved (bpgated, sshd, gitolite3, bpgated, ...) so that a
+# change in the machine's load hits all three alike. Each run prints its
+# milliseconds and ratios (peer / bpgated; > 1 means bpgated is faster); the
+# summary gives each ratio's median and min-max over the runs, and the load.
+# Every peer runs the same accepting pre-receive hook and no post-receive
+# (bpgated: "post_receive": false), and the same connection limits.
+# A failed push stops the bench: a refused push would look fast.
 # Everything lives in a temporary directory; every server is killed by PID.
 # Not run by install/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SRC=$PWD
 BUILD=${1:-build-bench}
+RUNS=${2:-5}
 if [ ! -f "$BUILD/build.ninja" ]; then
   meson setup "$BUILD" -Dbuildtype=release -Dtests=false >/dev/null
 fi
 ninja -C "$BUILD" server/bpgated >/dev/null
 BIN=$SRC/$BUILD/server/bpgated
 [ -x "$BIN" ] || BIN=$BUILD/server/bpgated
+BIN=${BPGATED:-$BIN}   # BPGATED=/path/to/bpgated: another build (e.g. before a change)
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/bpgated-bench.XXXXXX")
 PIDS=()
@@ -48,8 +56,9 @@ echo "bench admin $(cut -d' ' -f1,2 client.pub)" > bp/keys
 P_BP=$(free_port)
 cat > bp/cfg.json <<EOF
 { "listen": {"address": "127.0.0.1", "port": $P_BP}, "repo_root": "repos", "state_dir": "state",
-  "keys_file": "keys", "pre_receive_hook": "$T/accept-hook",
-  "limits": {"max_connections": 64, "max_per_principal": 64} }
+  "keys_file": "keys", "pre_receive_hook": "$T/accept-hook", "post_receive": false,
+  "limits": {"max_connections": 64, "max_per_principal": 64, "max_startups": "100:30:200",
+             "per_source_max_startups": 200} }
 EOF
 "$BIN" --config bp/cfg.json 2> bp/log & PIDS+=($!)
 wait_port "$P_BP"
@@ -127,55 +136,88 @@ git init -q -b main large
   git reset -q --hard main )
 echo "large repo: $(git -C large rev-list --count main) commits, $(git -C large ls-files | wc -l) files, pack $(du -sh large/.git/objects | cut -f1)"
 
-bench_small() { # url -> median ms of 10 pushes of one new commit each
-  local url=$1 i t0
-  git -C small push -q "$url" main >/dev/null 2>&1
+push_or_die() { # push_or_die PEER GIT-ARGS...
+  local peer=$1; shift
+  "$@" >/dev/null 2>"$T/push.err.$BASHPID" || { echo "push failed ($peer): $*" >&2; head -5 "$T/push.err.$BASHPID" >&2; exit 1; }
+}
+timed() { # timed PEER GIT-ARGS... -> ms
+  local t0; t0=$(now_ms); push_or_die "$@"; echo $(( $(now_ms) - t0 ))
+}
+PEERS=(bpgated sshd gitolite)
+
+# small: 10 rounds, each peer gets one new commit pushed per round
+fig_small() {
+  local peer i
+  for peer in "${PEERS[@]}"; do git -C small push -q "${URL[$peer]}" main >/dev/null 2>&1; : > "$T/small.$peer"; done
   for i in $(seq 1 10); do
     git -C small -c user.email=b@e -c user.name=B commit -q --allow-empty -m "s$i"
-    t0=$(now_ms); git -C small push -q "$url" main >/dev/null 2>&1; echo $(( $(now_ms) - t0 ))
-  done | median
-}
-bench_large() { # peer -> median ms of 3 pushes into fresh repos; last URL in large.url
-  local peer=$1 i t0 url
-  for i in 1 2 3; do
-    url=$(new_repo "$peer"); echo "$url" > "$T/large.url"
-    t0=$(now_ms); git -C large push -q "$url" main >/dev/null 2>"$T/large.err" || { echo "push failed: $peer" >&2; head -5 "$T/large.err" >&2; }
-    echo $(( $(now_ms) - t0 )) >> "$T/large.$peer"
+    for peer in "${PEERS[@]}"; do timed "$peer" git -C small push -q "${URL[$peer]}" main >> "$T/small.$peer"; done
   done
-  median < "$T/large.$peer"
+  for peer in "${PEERS[@]}"; do R[$peer,small]=$(median < "$T/small.$peer"); done
 }
-bench_clone() {
-  local url=$1 i t0
+# large: 3 rounds, a fresh repository per peer per round; the last URL serves the clone
+fig_large() {
+  local peer i url
+  for peer in "${PEERS[@]}"; do : > "$T/large.$peer"; done
+  for i in 1 2 3; do
+    for peer in "${PEERS[@]}"; do
+      url=$(new_repo "$peer"); LARGE[$peer]=$url
+      timed "$peer" git -C large push -q "$url" main >> "$T/large.$peer"
+    done
+  done
+  for peer in "${PEERS[@]}"; do R[$peer,large]=$(median < "$T/large.$peer"); done
+}
+fig_clone() {
+  local peer i t0
+  for peer in "${PEERS[@]}"; do : > "$T/clone.$peer"; done
   for i in $(seq 1 5); do
-    rm -rf "$T/clone"; t0=$(now_ms); git clone -q --bare "$url" "$T/clone" >/dev/null 2>&1; echo $(( $(now_ms) - t0 ))
-  done | median
+    for peer in "${PEERS[@]}"; do
+      rm -rf "$T/clone"; t0=$(now_ms)
+      git clone -q --bare "${LARGE[$peer]}" "$T/clone" >/dev/null 2>"$T/clone.err" || { echo "clone failed ($peer)" >&2; head -5 "$T/clone.err" >&2; exit 1; }
+      echo $(( $(now_ms) - t0 )) >> "$T/clone.$peer"
+    done
+  done
+  for peer in "${PEERS[@]}"; do R[$peer,clone]=$(median < "$T/clone.$peer"); done
 }
-bench_burst() { # url -> median wall ms of 3 bursts of 20 concurrent pushes
-  local url=$1 r i t0 pids
+fig_burst() { # 3 bursts of 20 concurrent pushes to separate branches, wall time
+  local peer r i t0 pids failed
+  for peer in "${PEERS[@]}"; do : > "$T/burst.$peer"; done
   for r in 1 2 3; do
-    pids=()
-    t0=$(now_ms)
-    for i in $(seq 1 20); do git -C small push -q "$url" "main:refs/heads/burst$r-$i" >/dev/null 2>"$T/burst.err" & pids+=($!); done
-    for p in "${pids[@]}"; do wait "$p" || echo "burst push failed" >&2; done
-    echo $(( $(now_ms) - t0 ))
-  done | median
+    for peer in "${PEERS[@]}"; do
+      pids=(); failed=0; t0=$(now_ms)
+      for i in $(seq 1 20); do
+        git -C small push -q "${URL[$peer]}" "main:refs/heads/burst$RUN-$r-$i" >/dev/null 2>"$T/burst.err.$i" & pids+=($!)
+      done
+      for i in "${!pids[@]}"; do wait "${pids[$i]}" || { failed=1; echo "burst push failed ($peer):" >&2; head -3 "$T/burst.err.$((i + 1))" >&2; }; done
+      [ "$failed" = 0 ] || exit 1
+      echo $(( $(now_ms) - t0 )) >> "$T/burst.$peer"
+    done
+  done
+  for peer in "${PEERS[@]}"; do R[$peer,burst]=$(median < "$T/burst.$peer"); done
 }
 
-declare -A R
-for peer in bpgated sshd gitolite; do
-  url=$(new_repo "$peer")
-  R[$peer,small]=$(bench_small "$url")
-  R[$peer,burst]=$(bench_burst "$url")
-  R[$peer,large]=$(bench_large "$peer")
-  R[$peer,clone]=$(bench_clone "$(cat "$T/large.url")")
+declare -A R URL LARGE
+for peer in "${PEERS[@]}"; do URL[$peer]=$(new_repo "$peer"); done
+label() { case $1 in small) echo "small push (1 commit)";; large) echo "large push (2000 commits, 500 files)";;
+  clone) echo "clone (large repo)";; burst) echo "20 concurrent pushes (wall)";; esac; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+: > "$T/ratios"
+for RUN in $(seq 1 "$RUNS"); do
+  load0=$(cut -d' ' -f1 /proc/loadavg)
+  fig_small; fig_large; fig_clone; fig_burst
+  printf '\nrun %d of %d (load %s before, %s after)\n' "$RUN" "$RUNS" "$load0" "$(cut -d' ' -f1 /proc/loadavg)"
+  printf '%-38s %9s %9s %9s %10s %13s\n' "figure (ms, median)" bpgated sshd+git gitolite3 "sshd/bpgd" "gitolite/bpgd"
+  for f in small large clone burst; do
+    b=${R[bpgated,$f]} s=${R[sshd,$f]} g=${R[gitolite,$f]}
+    printf '%-38s %9s %9s %9s %10s %13s\n' "$(label $f)" "$b" "$s" "$g" "$(ratio "$s" "$b")" "$(ratio "$g" "$b")"
+    echo "$f sshd $(ratio "$s" "$b")" >> "$T/ratios"; echo "$f gitolite $(ratio "$g" "$b")" >> "$T/ratios"
+  done
 done
-
-printf '\n%-34s %10s %10s %10s %12s %12s\n' "figure (ms, median)" bpgated sshd+git gitolite3 "sshd/bpgd" "gitolite/bpgd"
-for f in small large clone burst; do
-  case $f in small) label="small push (1 commit)";; large) label="large push (2000 commits, 500 files)";;
-    clone) label="clone (large repo)";; burst) label="20 concurrent pushes (wall)";; esac
-  b=${R[bpgated,$f]} s=${R[sshd,$f]} g=${R[gitolite,$f]}
-  printf '%-34s %10s %10s %10s %12s %12s\n' "$label" "$b" "$s" "$g" \
-    "$(awk -v a="$s" -v b="$b" 'BEGIN{printf "%.2f", a/b}')" "$(awk -v a="$g" -v b="$b" 'BEGIN{printf "%.2f", a/b}')"
-done
-echo "(kex curve25519-sha256 for every peer; ratios > 1 mean bpgated is faster; $(nproc) cores)"
+summ() { # FIGURE PEER -> "median (min-max)"
+  awk -v f="$1" -v p="$2" '$1 == f && $2 == p {print $3}' "$T/ratios" | sort -n |
+    awk '{a[NR]=$1} END {printf "%.2f (%.2f-%.2f)", a[int((NR+1)/2)], a[1], a[NR]}'
+}
+printf '\nratios over %d runs, median (min-max); > 1 means bpgated is faster\n' "$RUNS"
+printf '%-38s %20s %20s\n' "figure" "sshd+git / bpgated" "gitolite3 / bpgated"
+for f in small large clone burst; do printf '%-38s %20s %20s\n' "$(label $f)" "$(summ $f sshd)" "$(summ $f gitolite)"; done
+echo "(kex curve25519-sha256 for every peer; $(nproc) cores; load average now $(cut -d' ' -f1-3 /proc/loadavg))"

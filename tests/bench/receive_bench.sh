@@ -110,16 +110,23 @@ ln_=$(bench_large "$tmp/noop"); lg=$(bench_large "$gate")
 # the gate alone, run as git runs it (GIT_DIR, the update on stdin), to separate its own cost from
 # the push's and from the machine's load: median wall and CPU (user+sys) ms of 5 runs each
 alone() { # alone REPO OLD NEW -> "wall cpu"
+  # The ref is put back to OLD and the spooled release record removed before every run, so
+  # that each run judges (and accepts) the update: a run refused at the old-value check
+  # would time an early exit, not the gate.
   local i
   echo "$2 $3 refs/heads/dev" > "$tmp/alone.in"
   for i in 1 2 3 4 5; do
-    { TIMEFORMAT='%R %U %S'; time (cd "$1" && GIT_DIR=. "$gate" < "$tmp/alone.in" >/dev/null 2>&1); } 2>&1 |
+    git -C "$1" update-ref refs/heads/dev "$2"; rm -rf "$1/bpgate-spool"
+    { TIMEFORMAT='%R %U %S'; time (cd "$1" && GIT_DIR=. "$gate" < "$tmp/alone.in" >/dev/null 2>"$tmp/alone.err"); } 2>&1 |
       awk '{printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000}'
+    grep -q "^bpgate: accepted" "$tmp/alone.err" || { echo "the gate did not accept the update alone:" >&2; head -5 "$tmp/alone.err" >&2; exit 1; }
   done > "$tmp/alone.out"
+  git -C "$1" update-ref refs/heads/dev "$3"; rm -rf "$1/bpgate-spool"
   echo "$(cut -d' ' -f1 "$tmp/alone.out" | median) $(cut -d' ' -f2 "$tmp/alone.out" | median)"
 }
 read -r aw_s ac_s <<< "$(alone "$rg" "$(git rev-parse small~1)" "$(git rev-parse small)")"
 read -r aw_l ac_l <<< "$(alone "$r" "$base_commit" "$large_tip")"
+[ -n "$aw_s" ] && [ -n "$aw_l" ] || exit 1
 for i in 1 2 3 4 5; do { TIMEFORMAT='%R'; time /bin/true; } 2>&1; done | awk '{printf "%d\n", $1 * 1000}' > "$tmp/true.out"
 true_ms=$(median < "$tmp/true.out")
 
