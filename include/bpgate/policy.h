@@ -84,6 +84,21 @@ BPG_EXTERN(int) bpg_diag_format(bpg_buf *out, const bpg_diag *diag);
 BPG_EXTERN(void) bpg_diags_free(bpg_diags *diags);
 
 /**
+ * bpg_policy_load for the client hooks, which never run policy tests but must
+ * refuse, as bpg_policy_load does, while a test file is invalid. `cache` names
+ * a small file (the hooks use `<git dir>/bpgate-policy-tests.ok`) holding the
+ * BLAKE2b digest of the tests/ files (paths and bytes) that last loaded
+ * cleanly, and of this library's build. When the tests/ files are those, they
+ * are not parsed and validated again (they were a third of a hook's time);
+ * otherwise this is bpg_policy_load and, on success, `cache` is rewritten
+ * (atomically; a failure to write is ignored: it is only a cache). Results,
+ * diagnostics and errors are bpg_policy_load's; only the policy's tests may
+ * be missing (bpg_policy_test_count 0). cache NULL: bpg_policy_load.
+ */
+BPG_EXTERN(int) bpg_policy_load_cached(bpg_policy **out, bpg_diags **diags,
+	const bpg_policy_files *files, const char *cache, bpg_error *err) BPG_WARN_UNUSED;
+
+/**
  * For hooks: read a directory (as bpg_policy_files_read_dir) and load it.
  * On any failure the message says where the first problem is and how to see
  * them all ("run 'bpgate policy check DIR'"): callers fail closed with it.
