@@ -59,7 +59,7 @@ int fe_open(fe_ctx *ctx, const char *who)
 		git_reference_free(sym);
 	}
 	git_error_clear();
-	if (bpg_policy_files_read_dir(&files, ctx->workdir, &err) < 0) {
+	if (bpg_policy_files_read_dir_hooks(&files, ctx->workdir, &err) < 0) {
 		fprintf(stderr, "bpgate %s: cannot read the policy: %s\n", who, err.message);
 		if (err.code == BPG_ENOTFOUND)
 			fprintf(stderr, "  fix: run `bpgate init` to create .bpgate/ from the shipped pack\n");

@@ -586,6 +586,21 @@ int bpg_policy_load(bpg_policy **out, bpg_diags **diags_out, const bpg_policy_fi
 	return bpg_policy_load_ex(out, diags_out, files, false, err);
 }
 
+/* A list from read_dir_hooks has no test bytes: read the folder again. */
+static int load_reread(bpg_policy **out, bpg_diags **diags_out, const bpg_policy_files *hashed, bpg_error *err)
+{
+	bpg_policy_files *full = NULL;
+	int rc;
+
+	*out = NULL;
+	if (diags_out)
+		*diags_out = NULL;
+	if ((rc = bpg_policy_files_read_dir(&full, hashed->root, err)) == 0)
+		rc = bpg_policy_load_ex(out, diags_out, full, false, err);
+	bpg_policy_files_free(full);
+	return rc;
+}
+
 int bpg_policy_load_ex(bpg_policy **out, bpg_diags **diags_out, const bpg_policy_files *files,
 	bool skip_tests, bpg_error *err)
 {
@@ -595,6 +610,8 @@ int bpg_policy_load_ex(bpg_policy **out, bpg_diags **diags_out, const bpg_policy
 	const bpg_policy_file *pf;
 	int rc;
 
+	if (files->tests_hashed && !skip_tests)
+		return load_reread(out, diags_out, files, err);
 	*out = NULL;
 	if (diags_out)
 		*diags_out = NULL;

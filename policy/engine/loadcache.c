@@ -6,10 +6,11 @@
  * hooks cannot just leave them out: they remember, per repository, the digest
  * of the test files that were valid.
  *
- * The digest (BLAKE2b-256) covers a format tag, the version, the identity of
+ * The record (BLAKE2b-256) covers a format tag, the version, the identity of
  * the file this code was loaded from (device, inode, size, modification
- * time: a rebuilt or reinstalled library never trusts an old record) and, for
- * every tests/ file in order, its path, length and bytes. Nothing else
+ * time: a rebuilt or reinstalled library never trusts an old record) and the
+ * digest of the tests/ files (every one in order: path, length and bytes;
+ * files.c, computed while reading by bpg_policy_files_read_dir_hooks). Nothing else
  * decides whether a test file is valid (bpg_ptest_validate reads only the
  * test and the rule table compiled into the library).
  */
@@ -39,6 +40,24 @@ static void put_u64(crypto_generichash_state *st, uint64_t v)
 	crypto_generichash_update(st, b, sizeof(b));
 }
 
+/* The digest of the tests/ files: kept by read_dir_hooks, or computed. */
+static void tests_digest(unsigned char out[32], const bpg_policy_files *files)
+{
+	crypto_generichash_state st;
+
+	if (files->tests_hashed) {
+		memcpy(out, files->tests_digest, 32);
+		return;
+	}
+	bpg_policy_tests_hash_init(&st);
+	for (size_t i = 0; i < files->n; i++) {
+		const bpg_policy_file *f = &files->v[i];
+		if (strncmp(f->path, "tests/", 6) == 0)
+			bpg_policy_tests_hash_add(&st, f->path, f->data, f->len);
+	}
+	crypto_generichash_final(&st, out, 32);
+}
+
 /* The record "TAG <64 hex>\n" for the tests/ files of `files`; false when the
  * library's own file cannot be identified (then nothing is cached). */
 static bool record(char out[RECORD_MAX], const bpg_policy_files *files)
@@ -46,16 +65,16 @@ static bool record(char out[RECORD_MAX], const bpg_policy_files *files)
 	int (*self)(bpg_policy **, bpg_diags **, const bpg_policy_files *, const char *, bpg_error *) =
 		bpg_policy_load_cached;
 	crypto_generichash_state st;
-	unsigned char h[32];
+	unsigned char tests[32], h[32];
 	char hex[65];
 	void *addr;
 	Dl_info info;
 	struct stat sb;
 
 	memcpy(&addr, &self, sizeof(addr));
-	/* sodium_init picks the fastest BLAKE2b of this CPU (idempotent) */
 	if (sodium_init() < 0 || !dladdr(addr, &info) || !info.dli_fname || stat(info.dli_fname, &sb) < 0)
 		return false;
+	tests_digest(tests, files);
 	crypto_generichash_init(&st, NULL, 0, sizeof(h));
 	crypto_generichash_update(&st, (const unsigned char *)TAG, sizeof(TAG));
 	crypto_generichash_update(&st, (const unsigned char *)BPG_VERSION, sizeof(BPG_VERSION));
@@ -64,14 +83,7 @@ static bool record(char out[RECORD_MAX], const bpg_policy_files *files)
 	put_u64(&st, (uint64_t)sb.st_size);
 	put_u64(&st, (uint64_t)sb.st_mtim.tv_sec);
 	put_u64(&st, (uint64_t)sb.st_mtim.tv_nsec);
-	for (size_t i = 0; i < files->n; i++) {
-		const bpg_policy_file *f = &files->v[i];
-		if (strncmp(f->path, "tests/", 6) != 0)
-			continue;
-		crypto_generichash_update(&st, (const unsigned char *)f->path, strlen(f->path) + 1);
-		put_u64(&st, (uint64_t)f->len);
-		crypto_generichash_update(&st, (const unsigned char *)f->data, f->len);
-	}
+	crypto_generichash_update(&st, tests, sizeof(tests));
 	crypto_generichash_final(&st, h, sizeof(h));
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	return snprintf(out, RECORD_MAX, TAG " %s\n", hex) < RECORD_MAX;
@@ -126,12 +138,26 @@ done:
 int bpg_policy_load_cached(bpg_policy **out, bpg_diags **diags, const bpg_policy_files *files,
 	const char *cache, bpg_error *err)
 {
+	bpg_policy_files *full = NULL;
 	char rec[RECORD_MAX];
 	bool have = cache && files && record(rec, files);
-	bool known = have && record_matches(cache, rec);
-	int rc = bpg_policy_load_ex(out, diags, files, known, err);
+	int rc;
 
-	if (rc == 0 && have && !known)
+	if (have && record_matches(cache, rec))
+		return bpg_policy_load_ex(out, diags, files, true, err);
+	if (files && files->tests_hashed) {
+		/* the tests are needed: read the folder again, and record what was validated */
+		*out = NULL;
+		if (diags)
+			*diags = NULL;
+		if ((rc = bpg_policy_files_read_dir(&full, files->root, err)) < 0)
+			return rc;
+		files = full;
+		have = have && record(rec, files);
+	}
+	rc = bpg_policy_load_ex(out, diags, files, false, err);
+	if (rc == 0 && have)
 		record_write(cache, rec);
+	bpg_policy_files_free(full);
 	return rc;
 }

@@ -53,7 +53,7 @@ profile() { # profile NAME ARGS...
   total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done { gsub(",", "", $1); print $1; done = 1 }')
   ld=$(inc "$out" _dl_start)
   git=$(inc "$out" git_libgit2_init)
-  pol=$(inc "$out" bpg_policy_load_cached bpg_policy_load)
+  pol=$(( $(inc "$out" bpg_policy_files_read_dir_hooks bpg_policy_files_read_dir) + $(inc "$out" bpg_policy_load_cached bpg_policy_load) ))
   gat=$(( $(inc "$out" bpg_gather_staged) + $(inc "$out" bpg_gather_message) ))
   scn=$(inc "$out" bpg_scanner_new)
   jud=$(inc "$out" fe_judge)
@@ -64,9 +64,9 @@ profile() { # profile NAME ARGS...
 }
 echo "instructions (millions) per hook run, $bin"
 printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n' hook total ld.so libgit2 policy gather "(scan" judge close other
-printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n' "" "" "" init load "" "set-up)" "" "" ""
+printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n' "" "" "" init "r+load" "" "set-up)" "" "" ""
 profile pre-commit pre-commit
 profile commit-msg commit-msg "$tmp/msg"
 echo "ld.so: _dl_start (loading and relocating $(ldd "$bin" | grep -c '=>') libraries); libgit2 init: git_libgit2_init;"
-echo "policy load: bpg_policy_load(_cached); gather: bpg_gather_staged + bpg_gather_message, of which"
+echo "policy load: bpg_policy_files_read_dir(_hooks) + bpg_policy_load(_cached); gather: bpg_gather_staged + bpg_gather_message, of which"
 echo "(scan set-up): bpg_scanner_new (pcre2 compile + JIT); judge: fe_judge; close: fe_close"
