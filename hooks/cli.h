@@ -43,6 +43,10 @@ bool cli_is_help(const char *arg);
 struct git_repository;
 int cli_repo_open(struct git_repository **out, const char *dir, unsigned flags, const char *cmd);
 
+/* git_libgit2_init() without loading libgit2's TLS trust store (gitinit.c):
+ * bpgate never uses libgit2 for HTTPS. The client front ends call it first. */
+int cli_libgit2_init(void);
+
 /* Sub-commands. */
 int cmd_blueprint(int argc, char **argv);
 int cmd_diff(int argc, char **argv);

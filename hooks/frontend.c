@@ -30,11 +30,12 @@ int fe_open(fe_ctx *ctx, const char *who)
 	bpg_policy_files *files = NULL;
 	bpg_diags *diags = NULL;
 	git_reference *head = NULL;
+	bpg_buf cache = BPG_BUF_INIT;
 	bpg_error err;
 	int rc = -1;
 
 	memset(ctx, 0, sizeof(*ctx));
-	git_libgit2_init();
+	cli_libgit2_init();
 	clock_now(ctx->now);
 	int orc;
 	if ((orc = cli_repo_open(&ctx->repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, who)) < 0) {
@@ -58,13 +59,18 @@ int fe_open(fe_ctx *ctx, const char *who)
 		git_reference_free(sym);
 	}
 	git_error_clear();
-	if (bpg_policy_files_read_dir(&files, ctx->workdir, &err) < 0) {
+	if (bpg_policy_files_read_dir_hooks(&files, ctx->workdir, &err) < 0) {
 		fprintf(stderr, "bpgate %s: cannot read the policy: %s\n", who, err.message);
 		if (err.code == BPG_ENOTFOUND)
 			fprintf(stderr, "  fix: run `bpgate init` to create .bpgate/ from the shipped pack\n");
 		goto done;
 	}
-	if (bpg_policy_load(&ctx->policy, &diags, files, &err) < 0) {
+	/* the tests/ files that loaded cleanly before are not parsed again (policy.h) */
+	if (bpg_buf_printf(&cache, "%sbpgate-policy-tests.ok", git_repository_path(ctx->repo)) < 0) {
+		fprintf(stderr, "bpgate %s: out of memory\n", who);
+		goto done;
+	}
+	if (bpg_policy_load_cached(&ctx->policy, &diags, files, cache.ptr, &err) < 0) {
 		bpg_buf line = BPG_BUF_INIT;
 		fprintf(stderr, "bpgate %s: the policy in .bpgate/ does not load, so nothing can be judged:\n", who);
 		for (size_t i = 0; diags && i < bpg_diags_count(diags) && i < 20; i++) {
@@ -112,6 +118,7 @@ int fe_open(fe_ctx *ctx, const char *who)
 	}
 	rc = 0;
 done:
+	bpg_buf_dispose(&cache);
 	git_reference_free(head);
 	bpg_diags_free(diags);
 	bpg_policy_files_free(files);

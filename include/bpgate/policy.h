@@ -52,6 +52,14 @@ BPG_EXTERN(int) bpg_policy_files_add(bpg_policy_files *files, const char *path,
  * or a repository whose `.bpgate/` is the root. BPG_ENOTFOUND when neither.
  */
 BPG_EXTERN(int) bpg_policy_files_read_dir(bpg_policy_files **out, const char *dir, bpg_error *err);
+/**
+ * bpg_policy_files_read_dir for the client hooks (bpg_policy_load_cached):
+ * the tests/ files are read and hashed but listed without their bytes, so
+ * that a hook does not keep ~100 test files in memory to learn that they
+ * have not changed. Any load of such a list that needs the tests reads the
+ * folder again (files->root) first; errors and limits are read_dir's.
+ */
+BPG_EXTERN(int) bpg_policy_files_read_dir_hooks(bpg_policy_files **out, const char *dir, bpg_error *err);
 BPG_EXTERN(void) bpg_policy_files_free(bpg_policy_files *files);
 
 /* ---- loading and validation -------------------------------------------- */
@@ -82,6 +90,22 @@ BPG_EXTERN(const bpg_diag *) bpg_diags_get(const bpg_diags *diags, size_t i);
 /** Append "file:line:column: message (rule X)" (no newline). */
 BPG_EXTERN(int) bpg_diag_format(bpg_buf *out, const bpg_diag *diag);
 BPG_EXTERN(void) bpg_diags_free(bpg_diags *diags);
+
+/**
+ * bpg_policy_load for the client hooks, which never run policy tests but must
+ * refuse, as bpg_policy_load does, while a test file is invalid. `cache` names
+ * a small file (the hooks use `<git dir>/bpgate-policy-tests.ok`) holding the
+ * BLAKE2b digest of the tests/ files (paths and bytes) that last loaded
+ * cleanly, and of this library's build. When the tests/ files are those, they
+ * are not parsed and validated again (they were half of a hook's time);
+ * otherwise this is bpg_policy_load (reading the folder again when `files`
+ * came from bpg_policy_files_read_dir_hooks) and, on success, `cache` is rewritten
+ * (atomically; a failure to write is ignored: it is only a cache). Results,
+ * diagnostics and errors are bpg_policy_load's; only the policy's tests may
+ * be missing (bpg_policy_test_count 0). cache NULL: bpg_policy_load.
+ */
+BPG_EXTERN(int) bpg_policy_load_cached(bpg_policy **out, bpg_diags **diags,
+	const bpg_policy_files *files, const char *cache, bpg_error *err) BPG_WARN_UNUSED;
 
 /**
  * For hooks: read a directory (as bpg_policy_files_read_dir) and load it.

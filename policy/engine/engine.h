@@ -210,5 +210,9 @@ int bpg_rule_index(const char *id);
 /* Loading helpers shared by load.c and ptest.c. */
 extern const bpg_schema bpg_s_facts;
 int bpg_ptest_validate(bpg_vctx *vc, const json_t *test);
+/* bpg_policy_load; skip_tests: tests/ *.json are neither parsed nor validated
+ * (bpg_policy_load_cached, when they are known to be valid). */
+int bpg_policy_load_ex(bpg_policy **out, bpg_diags **diags, const bpg_policy_files *files,
+	bool skip_tests, bpg_error *err);
 
 #endif

@@ -6,7 +6,9 @@
 #include "files.h"
 
 #include <dirent.h>
+#include <sodium.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +107,25 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int add_file(bpg_policy_files *f, const char *dir, const char *rel, bpg_error *err)
+void bpg_policy_tests_hash_init(crypto_generichash_state *st)
+{
+	crypto_generichash_init(st, NULL, 0, 32);
+}
+
+void bpg_policy_tests_hash_add(crypto_generichash_state *st, const char *path, const char *data, size_t len)
+{
+	unsigned char b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)((uint64_t)len >> (8 * i));
+	crypto_generichash_update(st, (const unsigned char *)path, strlen(path) + 1);
+	crypto_generichash_update(st, b, sizeof(b));
+	crypto_generichash_update(st, (const unsigned char *)data, len);
+}
+
+/* Read <dir>/<rel> and add it; with `tests` (a hash state), the bytes go into
+ * the hash and the file is listed with empty data (read_dir_hooks). */
+static int add_file(bpg_policy_files *f, const char *dir, const char *rel, crypto_generichash_state *tests,
+	bpg_error *err)
 {
 	bpg_buf path = BPG_BUF_INIT, data = BPG_BUF_INIT;
 	int rc;
@@ -114,6 +134,11 @@ static int add_file(bpg_policy_files *f, const char *dir, const char *rel, bpg_e
 		goto done;
 	if ((rc = bpg_file_read(&data, path.ptr, BPG_POLICY_FILE_MAX, err)) < 0)
 		goto done;
+	if (tests) {
+		bpg_policy_tests_hash_add(tests, rel, data.ptr ? data.ptr : "", data.size);
+		rc = bpg_policy_files_add(f, rel, "", 0, err);
+		goto done;
+	}
 	rc = bpg_policy_files_add(f, rel, data.ptr ? data.ptr : "", data.size, err);
 done:
 	if (rc == BPG_ENOMEM)
@@ -124,7 +149,8 @@ done:
 }
 
 /* Add <dir>/<sub>/ *.json in name order (missing folder: nothing). */
-static int add_folder(bpg_policy_files *f, const char *dir, const char *sub, bpg_error *err)
+static int add_folder(bpg_policy_files *f, const char *dir, const char *sub, crypto_generichash_state *tests,
+	bpg_error *err)
 {
 	bpg_buf path = BPG_BUF_INIT;
 	char **names = NULL;
@@ -165,7 +191,7 @@ static int add_folder(bpg_policy_files *f, const char *dir, const char *sub, bpg
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = add_file(f, dir, names[i], err);
+		rc = add_file(f, dir, names[i], tests, err);
 done:
 	if (rc == BPG_ENOMEM)
 		bpg_error_set(err, rc, "out of memory");
@@ -187,8 +213,9 @@ static bool is_file(const char *dir, const char *name)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int bpg_policy_files_read_dir(bpg_policy_files **out, const char *dir, bpg_error *err)
+static int read_dir(bpg_policy_files **out, const char *dir, bool hash_tests, bpg_error *err)
 {
+	crypto_generichash_state tests;
 	bpg_policy_files *f = NULL;
 	bpg_buf root = BPG_BUF_INIT;
 	int rc;
@@ -206,15 +233,27 @@ int bpg_policy_files_read_dir(bpg_policy_files **out, const char *dir, bpg_error
 	}
 	if (rc < 0 || (rc = bpg_policy_files_new(&f, root.ptr, err)) < 0)
 		goto done;
-	if ((rc = add_file(f, root.ptr, "policy.json", err)) < 0)
+	if ((rc = add_file(f, root.ptr, "policy.json", NULL, err)) < 0)
 		goto done;
 	if (is_file(root.ptr, "allowed_signers") &&
-	    (rc = add_file(f, root.ptr, "allowed_signers", err)) < 0)
+	    (rc = add_file(f, root.ptr, "allowed_signers", NULL, err)) < 0)
 		goto done;
-	if ((rc = add_folder(f, root.ptr, "contracts", err)) < 0 ||
-	    (rc = add_folder(f, root.ptr, "environments", err)) < 0 ||
-	    (rc = add_folder(f, root.ptr, "tests", err)) < 0)
+	if (hash_tests) {
+		/* sodium_init picks this CPU's fastest BLAKE2b (idempotent) */
+		if (sodium_init() < 0) {
+			rc = bpg_error_set(err, BPG_ERROR, "libsodium failed to start");
+			goto done;
+		}
+		bpg_policy_tests_hash_init(&tests);
+	}
+	if ((rc = add_folder(f, root.ptr, "contracts", NULL, err)) < 0 ||
+	    (rc = add_folder(f, root.ptr, "environments", NULL, err)) < 0 ||
+	    (rc = add_folder(f, root.ptr, "tests", hash_tests ? &tests : NULL, err)) < 0)
 		goto done;
+	if (hash_tests) {
+		crypto_generichash_final(&tests, f->tests_digest, sizeof(f->tests_digest));
+		f->tests_hashed = true;
+	}
 	*out = f;
 	f = NULL;
 done:
@@ -223,4 +262,14 @@ done:
 	bpg_policy_files_free(f);
 	bpg_buf_dispose(&root);
 	return rc;
+}
+
+int bpg_policy_files_read_dir(bpg_policy_files **out, const char *dir, bpg_error *err)
+{
+	return read_dir(out, dir, false, err);
+}
+
+int bpg_policy_files_read_dir_hooks(bpg_policy_files **out, const char *dir, bpg_error *err)
+{
+	return read_dir(out, dir, true, err);
 }

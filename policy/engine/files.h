@@ -15,8 +15,21 @@ struct bpg_policy_files {
 	char *root;
 	bpg_policy_file *v;
 	size_t n, cap;
+	/* bpg_policy_files_read_dir_hooks: the tests/ files are listed with
+	 * empty data; tests_digest is the digest of their paths and bytes
+	 * (bpg_policy_tests_hash_add, in list order) */
+	bool tests_hashed;
+	unsigned char tests_digest[32];
 };
 
 const bpg_policy_file *bpg_policy_files_find(const bpg_policy_files *f, const char *path);
+
+/* The digest of the tests/ files: path (with its NUL), length (8 bytes, little
+ * endian) and bytes of each, in list order. `st` is a crypto_generichash_state
+ * (BLAKE2b-256) begun with bpg_policy_tests_hash_init. */
+struct crypto_generichash_blake2b_state;
+void bpg_policy_tests_hash_init(struct crypto_generichash_blake2b_state *st);
+void bpg_policy_tests_hash_add(struct crypto_generichash_blake2b_state *st, const char *path,
+	const char *data, size_t len);
 
 #endif

@@ -81,6 +81,23 @@ static int collect_manifest(const char *root, const git_tree_entry *entry, void 
 	return l->n > 10000 ? -1 : 0;
 }
 
+/* Does the staged content hold a release bundle manifest? The same blobs the
+ * walk of the staged tree below visits (gitlinks are not blobs); with
+ * conflicts, yes: writing the tree then says why it cannot be read. */
+static bool index_has_manifest(git_index *index)
+{
+	size_t n = git_index_entrycount(index);
+
+	if (git_index_has_conflicts(index))
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		const git_index_entry *e = git_index_get_byindex(index, i);
+		if (e && e->mode != GIT_FILEMODE_COMMIT && bpg_bundle_is_manifest_path(e->path))
+			return true;
+	}
+	return false;
+}
+
 /* Every bundle in the resulting tree is judged whenever the change touches
  * anything: a bundle goes stale when a file it lists changes, not only when
  * the manifest itself does. */
@@ -100,7 +117,11 @@ int g_check_bundles(json_t *facts, git_repository *repo, git_tree *new_tree, git
 		return g_oom(err);
 	if (json_array_size(files) == 0)
 		return 0;
-	/* The staged content has no tree yet: write one (objects only, no ref). */
+	/* The staged content has no tree yet: write one (objects only, no ref),
+	 * unless no bundle is staged at all (a commit's usual case: writing and
+	 * walking the whole tree was most of this function's time). */
+	if (!new_tree && index && !index_has_manifest(index))
+		goto done;
 	if (!new_tree && index) {
 		git_oid tid;
 		if (git_index_write_tree_to(&tid, index, repo) < 0 || git_tree_lookup(&index_tree, repo, &tid) < 0)

@@ -112,6 +112,8 @@ static bool token_ok(const char *t)
 
 static void slist_wipe_free(struct curl_slist *l)
 {
+	if (!l)
+		return; /* libcurl may not be loaded at all (mk_curl_load failed) */
 	for (struct curl_slist *s = l; s; s = s->next)
 		sodium_memzero(s->data, strlen(s->data));
 	curl_slist_free_all(l);

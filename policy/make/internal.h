@@ -7,6 +7,7 @@
 #include "bpgate/buf.h"
 
 #include <curl/curl.h>
+#include "curl_dl.h" /* libcurl is opened on first use: mk_curl_load() */
 #include <stdbool.h>
 #include <stdint.h>
 

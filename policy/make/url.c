@@ -22,12 +22,15 @@ static bool is_loopback(const char *host)
 /* Parse and check a base URL; *https tells which scheme it has. */
 int mk_check_base_url(char **normal, bool *https, const char *url, bpg_error *err)
 {
-	CURLU *u = curl_url();
+	CURLU *u = NULL;
 	char *scheme = NULL, *host = NULL, *user = NULL, *query = NULL, *frag = NULL, *full = NULL;
 	bpg_buf shown = BPG_BUF_INIT;
 	int rc = 0;
 
 	*normal = NULL;
+	if ((rc = mk_curl_load(err)) < 0)
+		return rc;
+	u = curl_url();
 	if (!u) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "Make API: out of memory");
 		goto done;

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Added time of the client hooks on a typical commit (3 blueprints, 3 fixtures)
 # against the same `git commit` with no hook. Release build of its own.
-#   tests/bench/hooks.sh [ROUNDS]
+#   tests/bench/hooks.sh [ROUNDS] [RUNS]
+# Each run times ROUNDS commits in each repository, interleaved (a plain commit,
+# then a hooked one, so a change of machine load hits both alike), and each hook
+# run on its own (`bpgate hook pre-commit`, `bpgate hook commit-msg`) as many
+# times. It prints every run with the load average it started under, then the
+# median and min-max over the runs. "added CPU" is the user + system time the
+# hooks add (bash's `time`): less sensitive to a busy machine than wall time. Where each hook's time goes (instructions,
+# independent of load): tests/bench/hooks_profile.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD
 rounds=${1:-20}
+runs=${2:-5}
 bash install/deps.sh
 b=build-bench
 [ -f $b/build.ninja ] || meson setup $b -Dbuildtype=release -Dtests=true >/dev/null
@@ -32,20 +40,58 @@ change() { # change DIR ROUND
   done
   git -C "$1" add -A
 }
-time_commits() { # time_commits DIR -> ms per commit
-  local total=0 t0 t1
-  for i in $(seq 1 "$rounds"); do
-    change "$1" "$i"
-    t0=$(date +%s%N); git -C "$1" commit -q -F "$msg" >/dev/null 2>&1 || { echo "commit refused" >&2; exit 1; }; t1=$(date +%s%N)
-    total=$((total + (t1 - t0) / 1000))
-  done
-  echo $((total / rounds / 1000))
+# timed DIR|- CMD... : run CMD (in DIR), add its wall and CPU (user + sys) time in
+# microseconds to the globals W and C; a failing CMD stops the bench
+TIMEFORMAT='%3R %3U %3S'
+us() { echo $(( 10#${1%.*} * 1000000 + 10#${1#*.} * 1000 )); } # "S.mmm" seconds -> microseconds
+timed() {
+  local d=$1 r u s; shift
+  { time (cd "$d" && "$@" >/dev/null 2>&1); } 2>"$tmp/time" || { echo "refused: $*" >&2; exit 1; }
+  read -r r u s < "$tmp/time"
+  W=$((W + $(us "$r"))); C=$((C + $(us "$u") + $(us "$s")))
 }
-setup "$tmp/plain" no
-setup "$tmp/hooked" yes
-plain=$(time_commits "$tmp/plain")
-hooked=$(time_commits "$tmp/hooked")
-echo "git commit (3 blueprints + 3 fixtures), mean of $rounds:"
-echo "  no hook:           ${plain} ms"
-echo "  bpgate hooks:      ${hooked} ms  (pre-commit + commit-msg)"
-echo "  added per commit:  $((hooked - plain)) ms; ratio $(awk -v a="$hooked" -v b="$plain" 'BEGIN{printf "%.2f", a/(b>0?b:1)}')x"
+# one_run RUN -> "plain hooked pre-commit commit-msg plain-cpu hooked-cpu" in microseconds (means over ROUNDS)
+one_run() {
+  local p="$tmp/plain$1" h="$tmp/hooked$1" tp tpc th thc tpre tmsg i
+  setup "$p" no; setup "$h" yes
+  tp=0 tpc=0 th=0 thc=0
+  for i in $(seq 1 "$rounds"); do
+    change "$p" "$1$i"; change "$h" "$1$i"
+    W=0 C=0; timed "$p" git commit -q -F "$msg"; tp=$((tp + W)); tpc=$((tpc + C))
+    W=0 C=0; timed "$h" git commit -q -F "$msg"; th=$((th + W)); thc=$((thc + C))
+  done
+  # each hook alone, on a staged change, as git runs it (cwd = the work tree)
+  change "$h" "$1x"
+  W=0 C=0; for i in $(seq 1 "$rounds"); do timed "$h" bpgate hook pre-commit; done; tpre=$W
+  W=0 C=0; for i in $(seq 1 "$rounds"); do timed "$h" bpgate hook commit-msg "$msg"; done; tmsg=$W
+  rm -rf "$p" "$h"
+  echo "$((tp / rounds)) $((th / rounds)) $((tpre / rounds)) $((tmsg / rounds)) $((tpc / rounds)) $((thc / rounds))"
+}
+ms() { awk -v u="$1" 'BEGIN{printf "%.1f", u/1000}'; }
+# stats "v1 v2 ..." -> "median (min-max)" in ms
+stats() {
+  printf '%s\n' $1 | sort -n | awk '{v[NR]=$1} END{m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2;
+    printf "%.1f (%.1f-%.1f)", m/1000, v[1]/1000, v[NR]/1000}'
+}
+
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -sr)"
+echo "git commit (3 blueprints + 3 fixtures): mean of $rounds commits per run, $runs runs; times in ms"
+printf '%-4s %-18s %8s %8s %8s %10s %10s %10s\n' run "load 1/5/15 min" "no hook" hooked added "added CPU" pre-commit commit-msg
+added_all="" pre_all="" msg_all="" plain_all="" hooked_all="" cpu_all=""
+for r in $(seq 1 "$runs"); do
+  load=$(cut -d' ' -f1-3 /proc/loadavg)
+  one_run "$r" > "$tmp/run"
+  read -r tp th tpre tmsg tpc thc < "$tmp/run"
+  printf '%-4s %-18s %8s %8s %8s %10s %10s %10s\n' "$r" "$load" "$(ms "$tp")" "$(ms "$th")" "$(ms $((th - tp)))" \
+    "$(ms $((thc - tpc)))" "$(ms "$tpre")" "$(ms "$tmsg")"
+  added_all+=" $((th - tp))"; pre_all+=" $tpre"; msg_all+=" $tmsg"; plain_all+=" $tp"; hooked_all+=" $th"
+  cpu_all+=" $((thc - tpc))"
+done
+echo "median (min-max) over $runs runs:"
+echo "  no hook:           $(stats "$plain_all") ms"
+echo "  bpgate hooks:      $(stats "$hooked_all") ms  (pre-commit + commit-msg)"
+echo "  added per commit:  $(stats "$added_all") ms"
+echo "  added CPU time:    $(stats "$cpu_all") ms  (user + system of the commit and its hooks, less the plain commit's)"
+echo "  pre-commit alone:  $(stats "$pre_all") ms  (bpgate hook pre-commit, process start to exit)"
+echo "  commit-msg alone:  $(stats "$msg_all") ms"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
