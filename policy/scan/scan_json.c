@@ -742,10 +742,19 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				after = end < len ? end + 1 : len;
 				kw = 0;
 			} else if (ident_start(b[p])) {
-				REPAIRED(); /* an unquoted key */
-				kp = p - 1;
+				size_t r;
 				for (end = p; end < len && ident_char(b[end]); end++)
 					;
+				for (r = end; r < len && (b[r] == ' ' || b[r] == '\n' || b[r] == '\r' || b[r] == '\t'); r++)
+					;
+				if (r < len && b[r] != ':') { /* no colon after it: stray bytes */
+					if (p != stray_end)
+						REPAIRED();
+					p = stray_end = end;
+					break;
+				}
+				REPAIRED(); /* an unquoted key */
+				kp = p - 1;
 				after = end;
 				esc = false;
 				kw = 0;
