@@ -946,6 +946,36 @@ static bool name_context(const char *s, size_t i)
 	return wl && ws + wl == p && word_in(s + ws, wl, greet, sizeof(greet) / sizeof(greet[0]));
 }
 
+/* Does a label that names one part of a person's name stand before the word
+ * at i ("First name: Dagny", "Surname: Nakamura", "Vorname: Jürgen")? Then a
+ * single word is a name. */
+static bool part_name_label(const char *s, size_t i)
+{
+	static const char *const whole[] = { "surname", "forename", "firstname", "lastname", "vorname",
+		"nachname", "apellido", "apellidos", "cognome", "sobrenome", "nazwisko", "imie" };
+	static const char *const part[] = { "first", "last", "given", "family", "middle" };
+	size_t p = i, ws, wl, ws2, wl2;
+	while (p > 0 && (s[p - 1] == ' ' || s[p - 1] == '\t'))
+		p--;
+	if (p == 0 || s[p - 1] != ':')
+		return false;
+	p--;
+	while (p > 0 && s[p - 1] == ' ')
+		p--;
+	wl = word_before(s, p, &ws, 12);
+	if (!wl)
+		return false;
+	if (word_in(s + ws, wl, whole, sizeof(whole) / sizeof(whole[0])))
+		return true;
+	if (wl != 4 || (s[ws] | 0x20) != 'n' || !word_in(s + ws, wl, (const char *const[]){ "name" }, 1))
+		return false;
+	p = ws;
+	while (p > 0 && (s[p - 1] == ' ' || s[p - 1] == '_' || s[p - 1] == '-'))
+		p--;
+	wl2 = word_before(s, p, &ws2, 8);
+	return wl2 && word_in(s + ws2, wl2, part, sizeof(part) / sizeof(part[0]));
+}
+
 /* Capitalised words that are common given names (a C loop: a regex branch
  * starting at every capital letter costs more than the rest together). */
 static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
@@ -969,9 +999,11 @@ static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
 				continue;
 		}
 		if (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\n' || s[i - 1] == '\t' ||
-		    s[i - 1] == '\r') && name_context(s, i)) { /* a name of two words or more, from anywhere */
+		    s[i - 1] == '\r') && (name_context(s, i) || part_name_label(s, i))) {
+			/* a name of two words or more, from anywhere; one word after a
+			 * label naming a part of a name */
 			size_t words, e = v_name_run(s + i, n - i, &words);
-			if (words >= 2) {
+			if (words >= 2 || (words == 1 && part_name_label(s, i))) {
 				int rc = scan_emit(c, R_PERSON_NAME, i, e, false, err);
 				if (rc < 0)
 					return rc;
@@ -1036,6 +1068,36 @@ int scan_segment(scan_ctx *c, bpg_error *err)
 	return 0;
 }
 
+/*
+ * A bare "name" member whose object also holds a person's contact details
+ * ({"name": "Dmitri Volkov", "email": "…"}: a recipient, an attendee): the
+ * next members of the same object, up to 256 bytes on, name an e-mail or a
+ * phone. Only members written after the name are seen (the walker does not
+ * go back), and only in raw (unescaped) JSON text.
+ */
+static bool contact_sibling_follows(const scan_ctx *c)
+{
+	static const char *const keys[] = { "\"email\"", "\"e-mail\"", "\"mail\"", "\"phone\"",
+		"\"mobile\"", "\"address\"" };
+	size_t p, end;
+	if (!c->in_json || c->map || c->seg_lo != c->base)
+		return false;
+	p = c->seg_raw + c->seg_len + 1; /* after the closing quote */
+	end = p + 256 < c->len ? p + 256 : c->len;
+	for (; p < end; p++) {
+		char ch = c->base[p];
+		if (ch == '}' || ch == '{' || ch == '[' || ch == ']')
+			return false;
+		if (ch == '"')
+			for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+				size_t k = strlen(keys[i]);
+				if (p + k <= c->len && memcmp(c->base + p, keys[i], k) == 0)
+					return true;
+			}
+	}
+	return false;
+}
+
 /* JSON values: what the key says about the value as a whole. */
 int scan_key_rules(scan_ctx *c, bpg_error *err);
 
@@ -1047,7 +1109,8 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 
 	if (!(k & (C_SECRET | C_PERSONKEY | C_ADDRESS | C_DOB | C_MRN)) &&
 	    !((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME)) &&
-	    !((k & (C_SOLEWORD | C_NAME)) == (C_SOLEWORD | C_NAME)))
+	    !((k & (C_SOLEWORD | C_NAME)) == (C_SOLEWORD | C_NAME)) &&
+	    !((k & (C_SOLEWORD | C_NAMEWORD)) == (C_SOLEWORD | C_NAMEWORD)))
 		return 0; /* most keys ("name" of a module among them) ask nothing */
 	if (n == 0 || n > 512 || v_placeholder(v, n))
 		return 0;
@@ -1066,6 +1129,10 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 	if ((((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME)) ||
 	     (k & (C_SOLEWORD | C_NAME)) == (C_SOLEWORD | C_NAME)) && !found(c, R_PERSON_NAME) &&
 	    digits == 0 && v_name_shaped(v, n, 2))
+		return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
+	/* {"name": "Dmitri Volkov", "email": …}: a person's contact record */
+	if ((k & (C_SOLEWORD | C_NAMEWORD)) == (C_SOLEWORD | C_NAMEWORD) && !((k | c->keyctx) & C_NAME) &&
+	    !found(c, R_PERSON_NAME) && digits == 0 && v_name_shaped(v, n, 2) && contact_sibling_follows(c))
 		return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
 	if ((k & C_ADDRESS) && !(k & (C_EMAIL | C_IP | C_NOTSECRET)) && !found(c, R_STREET_ADDRESS) &&
 	    !c->seg_found && digits > 0 && alpha > 1 && spaces > 0)
