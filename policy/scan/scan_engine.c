@@ -94,6 +94,9 @@ static bool slack_token_ok(const char *t, size_t n)
 
 	if (n < 20 || v_placeholder(t, n) || v_sequential(t + 5, n - 5))
 		return false;
+	/* xoxd-: the "d" session cookie of a browser session (with xoxc-), URL-encoded */
+	if (t[3] == 'd')
+		return n >= 40 && v_entropy(t + 5, n - 5) >= 3.0;
 	/* xoxe-1- (refresh), xapp-1- (app), xox?-1- (config tokens, after "xoxe."),
 	 * xoxa-2- / xoxr-1- (workspace and rotated tokens): a digit between dashes */
 	if (t[4] == '-' && n > 7 && isdigit((unsigned char)t[5]) && t[6] == '-') {

@@ -94,3 +94,28 @@ Test(plans, tolerant_json_reads_the_repair)
 	/* JSON lines: each document has its own pointers */
 	cr_assert_str_eq(found("{\"a\": 1}\n{\"phone\": \"+34 612 34 56 78\"}"), "PHONE 2:12 +3********78 /phone");
 }
+
+Test(plans, names_by_key_label_and_contact_record)
+{
+	cr_assert_str_eq(found("First name: Dagny"), "PERSON_NAME 1:13 *****");
+	cr_assert_str_eq(found("Surname: Nakamura"), "PERSON_NAME 1:10 N******a");
+	cr_assert_str_eq(found("Name: Oksana"), "");        /* one word after a bare "Name:" */
+	cr_assert_str_eq(found("Last name: Report"), "");   /* a word, not a name */
+	cr_assert_str_eq(found("{\"createdBy\": \"Oyelaran Adeyemi\"}"), "PERSON_NAME 1:16 Oy********mi /createdBy");
+	cr_assert_str_eq(found("{\"createdBy\": \"Make\"}"), "");
+	cr_assert_str_eq(found("{\"vorname\": \"Jürgen\", \"nachname\": \"Maier\"}"),
+		"PERSON_NAME 1:14 ******* /vorname;PERSON_NAME 1:36 ***** /nachname");
+	cr_assert_str_eq(found("{\"name\": \"Dmitri Volkov\", \"email\": \"d.v@acme.io\"}"),
+		"PERSON_NAME 1:11 D********v /name;EMAIL 1:37 d********o /email");
+	cr_assert_str_eq(found("{\"name\": \"Sync HubSpot Contacts\", \"email\": \"x@y.io\"}"), "EMAIL 1:45 ****** /email");
+	cr_assert_str_eq(found("{\"name\": \"Kwabena Owusu\"}"), ""); /* a bare name key: a module's, perhaps */
+}
+
+Test(plans, token_families)
+{
+	cr_assert_str_eq(found("cookie d=xoxd-kT9%2FzQ1%2BbXk3Lm9WrP2aYv8Hc4Nn6Jd0Fs5Gt7Ue1Ri3Ow%3D%3D; d-s=1700000000"),
+		"SLACK_TOKEN 1:10 xoxd********D%3D");
+	cr_assert_str_eq(found("xoxd-your-cookie-here-please-set-it-now-ok"), "");
+	cr_assert_str_eq(found("https://hooks.zapier.com/hooks/standard/1234567/2a5f7c9e1b3d4f6a8c0e2b4d6f8a0c2e/"),
+		"ZAPIER_WEBHOOK_URL 1:1 http********0c2e");
+}
