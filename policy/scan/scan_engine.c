@@ -1002,7 +1002,8 @@ static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
 				continue;
 		}
 		if (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\n' || s[i - 1] == '\t' ||
-		    s[i - 1] == '\r') && (name_context(s, i) || part_name_label(s, i))) {
+		    s[i - 1] == '\r') && (name_context(s, i) ||
+		    (i >= 2 && s[i - 2] == ':' && part_name_label(s, i)))) {
 			/* a name of two words or more, from anywhere; one word after a
 			 * label naming a part of a name */
 			size_t words, e = v_name_run(s + i, n - i, &words);
@@ -1073,32 +1074,33 @@ int scan_segment(scan_ctx *c, bpg_error *err)
 
 /*
  * A bare "name" member whose object also holds a person's contact details
- * ({"name": "Dmitri Volkov", "email": "…"}: a recipient, an attendee): the
- * next members of the same object, up to 256 bytes on, name an e-mail or a
- * phone. Only members written after the name are seen (the walker does not
- * go back), and only in raw (unescaped) JSON text.
+ * ({"name": "Dmitri Volkov", "email": "…"}: a recipient, an attendee, a
+ * sender): the next member is an e-mail, phone or address. Only the member
+ * written right after the name is seen (the walker does not go back), and
+ * only in raw (unescaped) JSON text.
  */
 static bool contact_sibling_follows(const scan_ctx *c)
 {
-	static const char *const keys[] = { "\"email\"", "\"e-mail\"", "\"mail\"", "\"phone\"",
-		"\"mobile\"", "\"address\"" };
-	size_t p, end;
+	static const char *const keys[] = { "email", "e-mail", "mail", "phone", "mobile", "address" };
+	const char *b = c->base;
+	size_t p, len = c->len, ks;
 	if (!c->in_json || c->map || c->seg_lo != c->base)
 		return false;
 	p = c->seg_raw + c->seg_len + 1; /* after the closing quote */
-	end = p + 256 < c->len ? p + 256 : c->len;
-	for (; p < end; p++) {
-		char ch = c->base[p];
-		if (ch == '}' || ch == '{' || ch == '[' || ch == ']')
-			return false;
-		if (ch == '"')
-			for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-				size_t k = strlen(keys[i]);
-				if (p + k <= c->len && memcmp(c->base + p, keys[i], k) == 0)
-					return true;
-			}
-	}
-	return false;
+	while (p < len && (b[p] == ' ' || b[p] == '\n' || b[p] == '\r' || b[p] == '\t'))
+		p++;
+	if (p >= len || b[p] != ',')
+		return false;
+	for (p++; p < len && (b[p] == ' ' || b[p] == '\n' || b[p] == '\r' || b[p] == '\t'); p++)
+		;
+	if (p >= len || b[p] != '"')
+		return false;
+	ks = ++p;
+	while (p < len && p - ks < 8 && b[p] != '"')
+		p++;
+	if (p >= len || b[p] != '"')
+		return false;
+	return word_in(b + ks, p - ks, keys, sizeof(keys) / sizeof(keys[0]));
 }
 
 /* JSON values: what the key says about the value as a whole. */
@@ -1112,9 +1114,20 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 
 	if (!(k & (C_SECRET | C_PERSONKEY | C_ADDRESS | C_DOB | C_MRN)) &&
 	    !((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME)) &&
-	    !((k & (C_SOLEWORD | C_NAME)) == (C_SOLEWORD | C_NAME)) &&
-	    !((k & (C_SOLEWORD | C_NAMEWORD)) == (C_SOLEWORD | C_NAMEWORD)))
-		return 0; /* most keys ("name" of a module among them) ask nothing */
+	    !((k & (C_SOLEWORD | C_NAME)) == (C_SOLEWORD | C_NAME))) {
+		/* most keys ("name" of a module among them) ask nothing; a bare
+		 * "name" followed by an e-mail or phone member is a person's
+		 * ({"name": "Dmitri Volkov", "email": …}); cheap tests first */
+		if ((k & (C_SOLEWORD | C_NAMEWORD)) == (C_SOLEWORD | C_NAMEWORD) && n >= 3 && n <= 64 &&
+		    A_UPPER(v[0]) && memchr(v, ' ', n) && contact_sibling_follows(c) &&
+		    !v_placeholder(v, n) && !found(c, R_PERSON_NAME) && v_name_shaped(v, n, 2)) {
+			for (size_t i = 0; i < n; i++)
+				if (A_DIGIT(v[i]))
+					return 0;
+			return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
+		}
+		return 0;
+	}
 	if (n == 0 || n > 512 || v_placeholder(v, n))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
@@ -1132,10 +1145,6 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 	if ((((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME)) ||
 	     (k & (C_SOLEWORD | C_NAME)) == (C_SOLEWORD | C_NAME)) && !found(c, R_PERSON_NAME) &&
 	    digits == 0 && v_name_shaped(v, n, 2))
-		return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
-	/* {"name": "Dmitri Volkov", "email": …}: a person's contact record */
-	if ((k & (C_SOLEWORD | C_NAMEWORD)) == (C_SOLEWORD | C_NAMEWORD) && !((k | c->keyctx) & C_NAME) &&
-	    !found(c, R_PERSON_NAME) && digits == 0 && v_name_shaped(v, n, 2) && contact_sibling_follows(c))
 		return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
 	if ((k & C_ADDRESS) && !(k & (C_EMAIL | C_IP | C_NOTSECRET)) && !found(c, R_STREET_ADDRESS) &&
 	    !c->seg_found && digits > 0 && alpha > 1 && spaces > 0)

@@ -515,6 +515,31 @@ enum { S_VALUE, S_VALUE_OR_END, S_KEY_OR_END, S_KEY, S_AFTER };
  */
 #define SCAN_JSON_MAX_REPAIRS 8
 
+struct tolerance {
+	unsigned repairs;  /* syntax errors read as their repair */
+	size_t stray_end;  /* end of the last run of stray bytes */
+};
+
+#if defined(__GNUC__)
+#define TOL_COLD __attribute__((noinline, cold))
+#else
+#define TOL_COLD
+#endif
+
+/* One more repair; false past SCAN_JSON_MAX_REPAIRS. */
+static TOL_COLD bool tol_repaired(struct tolerance *t)
+{
+	return ++t->repairs <= SCAN_JSON_MAX_REPAIRS;
+}
+
+/* Stray bytes [p, e): one repair unless they continue the last run. */
+static TOL_COLD bool tol_stray(struct tolerance *t, size_t p, size_t e)
+{
+	bool ok = p == t->stray_end || tol_repaired(t);
+	t->stray_end = e;
+	return ok;
+}
+
 static bool ident_start(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '$';
@@ -586,18 +611,21 @@ int scan_json(scan_ctx *c, bpg_error *err)
 	bool have_key = false;
 	bool release = c->release != NULL;
 	unsigned kflags = 0; /* KF_* of the last key */
-	unsigned repairs = 0; /* syntax errors read as their repair (SCAN_JSON_MAX_REPAIRS) */
-	size_t stray_end = (size_t)-1; /* end of the last run of stray bytes */
+	/* kept in memory (its address is taken) so that the repairs cost the
+	 * walk of valid JSON no register */
+	struct tolerance tol = { 0, (size_t)-1 };
 #define REPAIRED() do { \
-		if (++repairs > SCAN_JSON_MAX_REPAIRS) { \
+		if (!tol_repaired(&tol)) { \
 			rc = BPG_EINVALID; \
 			goto done; \
 		} \
 	} while (0)
 #define STRAY() do { \
-		if (p != stray_end) \
-			REPAIRED(); \
-		stray_end = ++p; \
+		if (!tol_stray(&tol, p, p + 1)) { \
+			rc = BPG_EINVALID; \
+			goto done; \
+		} \
+		p++; \
 	} while (0)
 
 	bpg_buf_clear(&s->ptr);
@@ -656,12 +684,11 @@ int scan_json(scan_ctx *c, bpg_error *err)
 					f->type_owner = depth - 1;
 				p++;
 				state = f->is_obj ? S_KEY_OR_END : S_VALUE_OR_END;
-			} else if (ch == '"' || ch == '\'') {
+			} else if (ch == '"') {
 				size_t end;
 				bool esc;
-				if (ch == '"' && string_end(b, len, p, &end, &esc) == 0) {
-					/* the common case */
-				} else {
+				if (string_end(b, len, p, &end, &esc) < 0) {
+			tolerant_string: /* in single quotes, or left open at the end */
 					end = any_string_end(b, len, p, &esc);
 					REPAIRED();
 				}
@@ -677,7 +704,7 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				else if (depth > 0 && st[depth].is_obj && have_key && !esc &&
 				         (kflags & (KF_CODE | KF_TEXT | KF_SYSTEM)))
 					identifier_context(st, depth, kflags, b + p + 1, end - p - 1);
-				p = end < len ? end + 1 : len;
+				p = end + 1; /* past len for a string left open: the end */
 				state = S_AFTER;
 			} else if (ch == '-' || (ch >= '0' && ch <= '9')) {
 				size_t q = p + 1;
@@ -703,6 +730,8 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				state = S_AFTER;
 			} else {
 				size_t e = comment_end(b, len, p);
+				if (ch == '\'')
+					goto tolerant_string;
 				if (e) {
 					REPAIRED();
 					if ((rc = scan_comment(c, p, e, err)) < 0)
@@ -739,7 +768,7 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			} else if (b[p] == '"' || b[p] == '\'') {
 				REPAIRED(); /* a key in single quotes, or left open at the end */
 				end = any_string_end(b, len, p, &esc);
-				after = end < len ? end + 1 : len;
+				after = end + 1;
 				kw = 0;
 			} else if (ident_start(b[p])) {
 				size_t r;
@@ -748,9 +777,11 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				for (r = end; r < len && (b[r] == ' ' || b[r] == '\n' || b[r] == '\r' || b[r] == '\t'); r++)
 					;
 				if (r < len && b[r] != ':') { /* no colon after it: stray bytes */
-					if (p != stray_end)
-						REPAIRED();
-					p = stray_end = end;
+					if (!tol_stray(&tol, p, end)) {
+						rc = BPG_EINVALID;
+						goto done;
+					}
+					p = end;
 					break;
 				}
 				REPAIRED(); /* an unquoted key */
@@ -832,7 +863,7 @@ int scan_json(scan_ctx *c, bpg_error *err)
 					break;
 				}
 			}
-			p = q < len ? q + 1 : len;
+			p = q + 1; /* past len when the file ends here */
 			state = S_VALUE;
 			break;
 		}
