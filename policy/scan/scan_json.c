@@ -507,8 +507,9 @@ enum { S_VALUE, S_VALUE_OR_END, S_KEY_OR_END, S_KEY, S_AFTER };
  * and their keys. Besides the comma repairs above: a missing colon, strings
  * and keys in single quotes, unquoted keys, stray bytes (skipped), comments
  * (their text is scanned as text), a string left open at the end of the
- * file, a file cut short anywhere, a missing value, and more documents after
- * the first (JSON lines). These repairs run only where a valid document has
+ * file, a file cut short anywhere, a missing value, and a closer or comma
+ * too many after the document (a second document, as in JSON lines, still
+ * makes the file text, as before). These repairs run only where a valid document has
  * no byte, so valid JSON is read as before. More than SCAN_JSON_MAX_REPAIRS
  * of them (a run of stray bytes counts once) and the text is not JSON after
  * all: BPG_EINVALID, and the caller scans it as text.
@@ -875,16 +876,13 @@ int scan_json(scan_ctx *c, bpg_error *err)
 					if ((rc = scan_comment(c, p, e, err)) < 0)
 						goto done;
 					p = e;
-				} else if (b[p] == '{' || b[p] == '[') {
-					/* another document (JSON lines) */
-					s->ptr.size = 0;
-					if (s->ptr.ptr)
-						s->ptr.ptr[0] = '\0';
-					keyself = keyctx = 0;
-					have_key = false;
-					state = S_VALUE;
+				} else if (b[p] == '}' || b[p] == ']' || b[p] == ',' || b[p] == ';') {
+					STRAY(); /* a closer too many, a stray comma */
 				} else {
-					rc = BPG_EINVALID; /* trailing bytes after the document */
+					/* more text after the document: another document (JSON
+					 * lines, whose findings and fingerprints stay those of
+					 * text) or no JSON at all */
+					rc = BPG_EINVALID;
 					goto done;
 				}
 				break;
