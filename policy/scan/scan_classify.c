@@ -67,6 +67,11 @@ static bool shape(const numtok *t, size_t a, size_t b, size_t c)
 	return t->ngroups == 3 && t->glen[0] == a && t->glen[1] == b && t->glen[2] == c;
 }
 
+static bool shape4(const numtok *t, size_t a, size_t b, size_t c, size_t d)
+{
+	return t->ngroups == 4 && t->glen[0] == a && t->glen[1] == b && t->glen[2] == c && t->glen[3] == d;
+}
+
 static bool nanp(const char *d)
 {
 	return d[0] >= '2' && d[3] >= '2' && !(d[1] == '1' && d[2] == '1');
@@ -136,9 +141,55 @@ static bool national_phone(const scan_ctx *c, size_t at, size_t n, const numtok 
 		if (t->glen[i] < 2 || t->glen[i] > 8)
 			return false;
 	if (t->d[1] == '0') /* 00 + country code */
-		return t->nd >= 11 && t->nd <= 15 && t->glen[0] >= 4 && t->glen[0] <= 5 ? true :
-			t->nd >= 11 && t->nd <= 15 && t->glen[0] == 2 && t->ngroups >= 3;
+		return t->nd >= 11 && t->nd <= 15 && scan_phone_cc_plan(t->d + 2, t->nd - 2) != 0 &&
+			((t->glen[0] >= 4 && t->glen[0] <= 5) || (t->glen[0] == 2 && t->ngroups >= 3));
 	return t->nd >= 9 && t->nd <= 12 && t->glen[0] >= 2 && t->glen[0] <= 5;
+}
+
+/* A currency next to the number at [at, at+n): an amount, not a phone
+ * ("1 234 567,89 EUR", "$ 512 345 678", "512 345 678 zł"). */
+static bool amount_near(const scan_ctx *c, size_t at, size_t n)
+{
+	const char *s = c->seg;
+	size_t e = at + n, len = c->seg_len;
+	static const char *const cur[] = { "EUR", "USD", "GBP", "CHF", "PLN", "CZK", "SEK", "DKK",
+		"BRL", "MXN", "INR", "TRY", "ILS", "AUD", "CAD", "ARS", "COP", "\xE2\x82\xAC", "z\xC5\x82",
+		"K\xC4\x8D", "kr", "R$", "$", "\xC2\xA3", "\xE2\x82\xB9", "\xE2\x82\xBA", "\xE2\x82\xAA" };
+	if (e + 1 < len && (s[e] == ',' || s[e] == '.') && (unsigned)(s[e + 1] - '0') < 10)
+		return true; /* decimals */
+	for (size_t i = 0; i < sizeof(cur) / sizeof(cur[0]); i++) {
+		size_t k = strlen(cur[i]);
+		size_t a = e + (e < len && s[e] == ' ');
+		if (a + k <= len && memcmp(s + a, cur[i], k) == 0)
+			return true;
+		a = at - (at > 0 && s[at - 1] == ' ');
+		if (a >= k && memcmp(s + a - k, cur[i], k) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A national number written without its trunk prefix, grouped the way its
+ * plan's country writes it (no telling word needed): 3-2-2-2 (ES 612 34 56
+ * 78), 3-3-3 (ES, PL, PT, CZ: 512 345 678), 2-3-2-2 (PL fixed 22 568 71 10),
+ * 2-2-2-2 (DK 34 51 62 46), blanks or dashes, first digit 2-9, no currency
+ * or decimals beside it, and no more digit groups around it.
+ */
+static bool grouped_national(const scan_ctx *c, size_t at, size_t n, const numtok *t)
+{
+	if (t->mixed || t->plus || t->paren || t->d[0] < '2' || (t->sep[0] != ' ' && t->sep[0] != '-'))
+		return false;
+	if (!(t->nd == 9 && (shape4(t, 3, 2, 2, 2) || shape(t, 3, 3, 3) || shape4(t, 2, 3, 2, 2))) &&
+	    !(t->nd == 8 && shape4(t, 2, 2, 2, 2)))
+		return false;
+	if (at + n + 1 < c->seg_len && (c->seg[at + n] == ' ' || c->seg[at + n] == '-') &&
+	    (unsigned)(c->seg[at + n + 1] - '0') < 10)
+		return false; /* more digit groups follow: a longer number */
+	if (at >= 2 && (c->seg[at - 1] == ' ' || c->seg[at - 1] == '-') &&
+	    (unsigned)(c->seg[at - 2] - '0') < 10)
+		return false;
+	return !amount_near(c, at, n);
 }
 
 /* Classify the digits of [s, s+n) at segment offset `at`; 1 when something was emitted. */
@@ -180,13 +231,15 @@ static int classify(scan_ctx *c, size_t at, size_t n, unsigned ctx, bpg_error *e
 		const char *d10 = t.nd == 11 && t.d[0] == '1' ? t.d + 1 : t.d;
 		size_t n10 = t.nd == 11 && t.d[0] == '1' ? 10 : t.nd;
 		if (t.plus && t.nd >= 8 && t.nd <= 15)
-			phone = true;
+			phone = scan_phone_cc_plan(t.d, t.nd) != 0; /* a known country's plan, or any other */
 		else if (n10 == 10 && nanp(d10) && !t.mixed && ((ctx & C_PHONE) || shape(&t, 3, 3, 4) ||
 		    (t.paren && t.glen[0] == 3) || (t.ngroups == 2 && t.glen[0] == 3) ||
 		    (t.ngroups == 4 && t.glen[0] == 1 && t.glen[1] == 3)))
 			phone = true;
 		else if (national_phone(c, at, n, &t))
 			phone = true; /* national format: 030 12345678, 06 12 34 56 78, (11) 2345-6789 */
+		else if (!t.plus && grouped_national(c, at, n, &t))
+			phone = true; /* 612 34 56 78, 512 345 678, 34 51 62 46 */
 		else if ((ctx & C_PHONE) && t.nd >= 7 && t.nd <= 15 && !(ctx & C_IDLIKE))
 			phone = true;
 		if (phone) {

@@ -56,6 +56,13 @@ static word_class words[] = {
 	{ "applicant", C_NAME }, { "student", C_NAME }, { "buyer", C_NAME }, { "attendee", C_NAME },
 	{ "beneficiary", C_NAME }, { "insured", C_NAME }, { "subscriber", C_NAME },
 	{ "billing", C_NAME }, { "shipping", C_NAME }, { "owner", C_NAME }, { "assignee", C_NAME },
+	/* people by their role in a record (issue #19) */
+	{ "author", C_NAME }, { "creator", C_NAME }, { "organizer", C_NAME }, { "organiser", C_NAME },
+	{ "reporter", C_NAME }, { "requester", C_NAME }, { "requestor", C_NAME },
+	{ "approver", C_NAME }, { "reviewer", C_NAME }, { "tenant", C_NAME }, { "candidate", C_NAME },
+	{ "vorname", C_PERSONKEY }, { "nachname", C_PERSONKEY }, { "apellido", C_PERSONKEY },
+	{ "apellidos", C_PERSONKEY }, { "prenom", C_PERSONKEY }, { "cognome", C_PERSONKEY },
+	{ "sobrenome", C_PERSONKEY }, { "nazwisko", C_PERSONKEY }, { "imie", C_PERSONKEY },
 	{ "street", C_ADDRESS }, { "address", C_ADDRESS }, { "addr", C_ADDRESS },
 	{ "line1", C_ADDRESS }, { "addressline1", C_ADDRESS }, { "streetaddress", C_ADDRESS },
 	{ "password", C_SECRET }, { "passwd", C_SECRET }, { "pwd", C_SECRET }, { "pass", C_SECRET },
@@ -99,6 +106,9 @@ static const struct { const char *a, *b; unsigned cls; } pairs[] = {
 	{ "license", "number", C_DL }, { "bank", "account", C_BANK }, { "account", "number", C_BANK },
 	{ "medical", "record", C_MRN }, { "record", "number", C_MRN }, { "patient", "id", C_MRN },
 	{ "travel", "document", C_PASSPORT }, { "first", "name", C_PERSONKEY },
+	{ "created", "by", C_NAME }, { "updated", "by", C_NAME }, { "modified", "by", C_NAME },
+	{ "assigned", "to", C_NAME }, { "requested", "by", C_NAME }, { "approved", "by", C_NAME },
+	{ "signed", "by", C_NAME }, { "sent", "by", C_NAME }, { "contact", "person", C_NAME },
 	{ "last", "name", C_PERSONKEY }, { "full", "name", C_PERSONKEY },
 	{ "given", "name", C_PERSONKEY }, { "family", "name", C_PERSONKEY },
 	{ "api", "key", C_SECRET }, { "api", "token", C_SECRET }, { "access", "key", C_SECRET },
@@ -203,7 +213,9 @@ unsigned scan_words_classes(const char *s, size_t len, bool as_key)
 				if (pair_len[k][0] == wl[i] && pairs[k].a[0] == w[i][0] &&
 				    memcmp(pairs[k].a, w[i], wl[i]) == 0 && pair_len[k][1] == wl[i + 1] &&
 				    memcmp(pairs[k].b, w[i + 1], wl[i + 1]) == 0)
-					cls |= pairs[k].cls;
+					/* a key of just the pair (createdBy) names what it holds */
+					cls |= pairs[k].cls | (nw == 2 && as_key && pairs[k].cls == C_NAME ?
+						C_SOLEWORD : 0);
 		if (i + 1 == nw) {
 			last_cls = c;
 			/* "auth" names a credential only as the last word (basic_auth, not AuthSource) */

@@ -94,6 +94,9 @@ static bool slack_token_ok(const char *t, size_t n)
 
 	if (n < 20 || v_placeholder(t, n) || v_sequential(t + 5, n - 5))
 		return false;
+	/* xoxd-: the "d" session cookie of a browser session (with xoxc-), URL-encoded */
+	if (t[3] == 'd')
+		return n >= 40 && v_entropy(t + 5, n - 5) >= 3.0;
 	/* xoxe-1- (refresh), xapp-1- (app), xox?-1- (config tokens, after "xoxe."),
 	 * xoxa-2- / xoxr-1- (workspace and rotated tokens): a digit between dashes */
 	if (t[4] == '-' && n > 7 && isdigit((unsigned char)t[5]) && t[6] == '-') {
@@ -946,6 +949,36 @@ static bool name_context(const char *s, size_t i)
 	return wl && ws + wl == p && word_in(s + ws, wl, greet, sizeof(greet) / sizeof(greet[0]));
 }
 
+/* Does a label that names one part of a person's name stand before the word
+ * at i ("First name: Dagny", "Surname: Nakamura", "Vorname: Jürgen")? Then a
+ * single word is a name. */
+static bool part_name_label(const char *s, size_t i)
+{
+	static const char *const whole[] = { "surname", "forename", "firstname", "lastname", "vorname",
+		"nachname", "apellido", "apellidos", "cognome", "sobrenome", "nazwisko", "imie" };
+	static const char *const part[] = { "first", "last", "given", "family", "middle" };
+	size_t p = i, ws, wl, ws2, wl2;
+	while (p > 0 && (s[p - 1] == ' ' || s[p - 1] == '\t'))
+		p--;
+	if (p == 0 || s[p - 1] != ':')
+		return false;
+	p--;
+	while (p > 0 && s[p - 1] == ' ')
+		p--;
+	wl = word_before(s, p, &ws, 12);
+	if (!wl)
+		return false;
+	if (word_in(s + ws, wl, whole, sizeof(whole) / sizeof(whole[0])))
+		return true;
+	if (wl != 4 || (s[ws] | 0x20) != 'n' || !word_in(s + ws, wl, (const char *const[]){ "name" }, 1))
+		return false;
+	p = ws;
+	while (p > 0 && (s[p - 1] == ' ' || s[p - 1] == '_' || s[p - 1] == '-'))
+		p--;
+	wl2 = word_before(s, p, &ws2, 8);
+	return wl2 && word_in(s + ws2, wl2, part, sizeof(part) / sizeof(part[0]));
+}
+
 /* Capitalised words that are common given names (a C loop: a regex branch
  * starting at every capital letter costs more than the rest together). */
 static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
@@ -969,9 +1002,12 @@ static int scan_names(scan_ctx *c, const scan_seg_features *f, bpg_error *err)
 				continue;
 		}
 		if (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\n' || s[i - 1] == '\t' ||
-		    s[i - 1] == '\r') && name_context(s, i)) { /* a name of two words or more, from anywhere */
+		    s[i - 1] == '\r') && (name_context(s, i) ||
+		    (i >= 2 && s[i - 2] == ':' && part_name_label(s, i)))) {
+			/* a name of two words or more, from anywhere; one word after a
+			 * label naming a part of a name */
 			size_t words, e = v_name_run(s + i, n - i, &words);
-			if (words >= 2) {
+			if (words >= 2 || (words == 1 && part_name_label(s, i))) {
 				int rc = scan_emit(c, R_PERSON_NAME, i, e, false, err);
 				if (rc < 0)
 					return rc;
@@ -1036,6 +1072,37 @@ int scan_segment(scan_ctx *c, bpg_error *err)
 	return 0;
 }
 
+/*
+ * A bare "name" member whose object also holds a person's contact details
+ * ({"name": "Dmitri Volkov", "email": "…"}: a recipient, an attendee, a
+ * sender): the next member is an e-mail, phone or address. Only the member
+ * written right after the name is seen (the walker does not go back), and
+ * only in raw (unescaped) JSON text.
+ */
+static bool contact_sibling_follows(const scan_ctx *c)
+{
+	static const char *const keys[] = { "email", "e-mail", "mail", "phone", "mobile", "address" };
+	const char *b = c->base;
+	size_t p, len = c->len, ks;
+	if (!c->in_json || c->map || c->seg_lo != c->base)
+		return false;
+	p = c->seg_raw + c->seg_len + 1; /* after the closing quote */
+	while (p < len && (b[p] == ' ' || b[p] == '\n' || b[p] == '\r' || b[p] == '\t'))
+		p++;
+	if (p >= len || b[p] != ',')
+		return false;
+	for (p++; p < len && (b[p] == ' ' || b[p] == '\n' || b[p] == '\r' || b[p] == '\t'); p++)
+		;
+	if (p >= len || b[p] != '"')
+		return false;
+	ks = ++p;
+	while (p < len && p - ks < 8 && b[p] != '"')
+		p++;
+	if (p >= len || b[p] != '"')
+		return false;
+	return word_in(b + ks, p - ks, keys, sizeof(keys) / sizeof(keys[0]));
+}
+
 /* JSON values: what the key says about the value as a whole. */
 int scan_key_rules(scan_ctx *c, bpg_error *err);
 
@@ -1047,8 +1114,20 @@ int scan_key_rules(scan_ctx *c, bpg_error *err)
 
 	if (!(k & (C_SECRET | C_PERSONKEY | C_ADDRESS | C_DOB | C_MRN)) &&
 	    !((k & C_NAMEWORD) && ((k | c->keyctx) & C_NAME)) &&
-	    !((k & (C_SOLEWORD | C_NAME)) == (C_SOLEWORD | C_NAME)))
-		return 0; /* most keys ("name" of a module among them) ask nothing */
+	    !((k & (C_SOLEWORD | C_NAME)) == (C_SOLEWORD | C_NAME))) {
+		/* most keys ("name" of a module among them) ask nothing; a bare
+		 * "name" followed by an e-mail or phone member is a person's
+		 * ({"name": "Dmitri Volkov", "email": …}); cheap tests first */
+		if ((k & (C_SOLEWORD | C_NAMEWORD)) == (C_SOLEWORD | C_NAMEWORD) && n >= 3 && n <= 64 &&
+		    A_UPPER(v[0]) && memchr(v, ' ', n) && contact_sibling_follows(c) &&
+		    !v_placeholder(v, n) && !found(c, R_PERSON_NAME) && v_name_shaped(v, n, 2)) {
+			for (size_t i = 0; i < n; i++)
+				if (A_DIGIT(v[i]))
+					return 0;
+			return scan_emit(c, R_PERSON_NAME, 0, n, false, err);
+		}
+		return 0;
+	}
 	if (n == 0 || n > 512 || v_placeholder(v, n))
 		return 0;
 	for (size_t i = 0; i < n; i++) {

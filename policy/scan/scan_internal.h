@@ -192,6 +192,10 @@ double v_entropy(const char *s, size_t n);
 bool v_placeholder(const char *s, size_t n);
 bool v_repetitive(const char *s, size_t n);
 bool v_sequential(const char *s, size_t n);
+/* Digits of a number written with a country code (no '+' or "00"): 1 when the
+ * national number fits the plan of a known country code (scan_phone.c), 0
+ * when it does not, -1 for a country code without a plan there. */
+int scan_phone_cc_plan(const char *d, size_t nd);
 bool v_uuid(const char *s, size_t n);
 bool v_hex(const char *s, size_t n);
 bool v_synthetic_domain(const char *dom, size_t n);

@@ -105,11 +105,13 @@ static int decode(bpg_scanner *s, const char *p, size_t n, bpg_error *err)
 			case 'r': out[0] = '\r'; break;
 			case 'b': out[0] = '\b'; break;
 			case 'f': out[0] = '\f'; break;
-			case '/': case '\\': case '"': out[0] = e; break;
+			case '/': case '\\': case '"': case '\'': out[0] = e; break;
 			case 'u': {
 				long cp = i + 6 <= n ? u4(p + i + 2) : -1;
-				if (cp < 0)
-					return BPG_EINVALID;
+				if (cp < 0) { /* not JSON: the 'u' as itself */
+					out[0] = 'u';
+					break;
+				}
 				adv = 6;
 				if (cp >= 0xD800 && cp <= 0xDBFF && i + 12 <= n && p[i + 6] == '\\' &&
 				    p[i + 7] == 'u') {
@@ -134,8 +136,11 @@ static int decode(bpg_scanner *s, const char *p, size_t n, bpg_error *err)
 				}
 				break;
 			}
-			default:
-				return BPG_EINVALID;
+			default: /* not JSON: read the escaped byte as itself */
+				out[0] = e;
+				if (i + 1 >= n)
+					adv = 1;
+				break;
 			}
 		}
 		if (bpg_buf_put(&s->scratch, out, on) < 0)
@@ -420,6 +425,18 @@ static int scan_string_value(scan_ctx *c, size_t p, size_t end, bool esc, bpg_er
 	return scan_windows(c, raw, n, p + 1, NULL, true, err);
 }
 
+/* The text of a comment in a JSON file, scanned like a string without a key. */
+static int scan_comment(scan_ctx *c, size_t p, size_t e, bpg_error *err)
+{
+	unsigned ks = c->keyself, kc = c->keyctx;
+	int rc;
+	c->keyself = c->keyctx = 0;
+	rc = e > p + 2 ? scan_string_value(c, p + 1, e, false, err) : 0;
+	c->keyself = ks;
+	c->keyctx = kc;
+	return rc;
+}
+
 /* "/" and the key (no '~' or '/' in it): bpg_buf_putc() then bpg_buf_put(),
  * inline when the room is there (it is, after the first few keys). */
 static int ptr_put_key(bpg_buf *ptr, const char *k, size_t n)
@@ -485,6 +502,104 @@ static bool num_char(char ch)
 
 enum { S_VALUE, S_VALUE_OR_END, S_KEY_OR_END, S_KEY, S_AFTER };
 
+/*
+ * Tolerant reading (issue #19): a file with a syntax error keeps its strings
+ * and their keys. Besides the comma repairs above: a missing colon, strings
+ * and keys in single quotes, unquoted keys, stray bytes (skipped), comments
+ * (their text is scanned as text), a string left open at the end of the
+ * file, a file cut short anywhere, a missing value, and a closer or comma
+ * too many after the document (a second document, as in JSON lines, still
+ * makes the file text, as before). These repairs run only where a valid document has
+ * no byte, so valid JSON is read as before. More than SCAN_JSON_MAX_REPAIRS
+ * of them (a run of stray bytes counts once) and the text is not JSON after
+ * all: BPG_EINVALID, and the caller scans it as text.
+ */
+#define SCAN_JSON_MAX_REPAIRS 8
+
+struct tolerance {
+	unsigned repairs;  /* syntax errors read as their repair */
+	size_t stray_end;  /* end of the last run of stray bytes */
+};
+
+#if defined(__GNUC__)
+#define TOL_COLD __attribute__((noinline, cold))
+#else
+#define TOL_COLD
+#endif
+
+/* One more repair; false past SCAN_JSON_MAX_REPAIRS. */
+static TOL_COLD bool tol_repaired(struct tolerance *t)
+{
+	return ++t->repairs <= SCAN_JSON_MAX_REPAIRS;
+}
+
+/* Stray bytes [p, e): one repair unless they continue the last run. */
+static TOL_COLD bool tol_stray(struct tolerance *t, size_t p, size_t e)
+{
+	bool ok = p == t->stray_end || tol_repaired(t);
+	t->stray_end = e;
+	return ok;
+}
+
+static bool ident_start(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '$';
+}
+
+static bool ident_char(char ch)
+{
+	return ident_start(ch) || (ch >= '0' && ch <= '9') || ch == '-';
+}
+
+/* The index after a comment that starts at p ("//" to the end of the line,
+ * or a block comment, which runs to the end of the text when left open),
+ * or 0 when no comment starts at p. */
+static size_t comment_end(const char *b, size_t len, size_t p)
+{
+	if (p + 1 >= len || b[p] != '/')
+		return 0;
+	if (b[p + 1] == '/') {
+		const char *nl = memchr(b + p + 2, '\n', len - p - 2);
+		return nl ? (size_t)(nl - b) : len;
+	}
+	if (b[p + 1] == '*') {
+		for (size_t i = p + 2; i + 1 < len; i++)
+			if (b[i] == '*' && b[i + 1] == '/')
+				return i + 2;
+		return len;
+	}
+	return 0;
+}
+
+/* string_end() for a string in single quotes. */
+static int sq_end(const char *b, size_t len, size_t p, size_t *end, bool *esc)
+{
+	*esc = false;
+	for (size_t i = p + 1; i < len; i++) {
+		if (b[i] == '\'') {
+			*end = i;
+			return 0;
+		}
+		if (b[i] == '\\') {
+			*esc = true;
+			i++;
+		}
+	}
+	return BPG_EINVALID;
+}
+
+/* The end of a string opened at p by '"' or '\'': a string left open runs to
+ * the end of the text (a file cut short inside a string). */
+static size_t any_string_end(const char *b, size_t len, size_t p, bool *esc)
+{
+	size_t end;
+	if ((b[p] == '"' ? string_end(b, len, p, &end, esc) : sq_end(b, len, p, &end, esc)) < 0) {
+		*esc = memchr(b + p + 1, '\\', len - p - 1) != NULL;
+		end = len;
+	}
+	return end;
+}
+
 int scan_json(scan_ctx *c, bpg_error *err)
 {
 	bpg_scanner *s = c->s;
@@ -497,6 +612,22 @@ int scan_json(scan_ctx *c, bpg_error *err)
 	bool have_key = false;
 	bool release = c->release != NULL;
 	unsigned kflags = 0; /* KF_* of the last key */
+	/* kept in memory (its address is taken) so that the repairs cost the
+	 * walk of valid JSON no register */
+	struct tolerance tol = { 0, (size_t)-1 };
+#define REPAIRED() do { \
+		if (!tol_repaired(&tol)) { \
+			rc = BPG_EINVALID; \
+			goto done; \
+		} \
+	} while (0)
+#define STRAY() do { \
+		if (!tol_stray(&tol, p, p + 1)) { \
+			rc = BPG_EINVALID; \
+			goto done; \
+		} \
+		p++; \
+	} while (0)
 
 	bpg_buf_clear(&s->ptr);
 	if (bpg_buf_puts(&s->ptr, "") < 0 ||
@@ -517,10 +648,9 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			c->released = p;
 		}
 		if (p >= len) {
-			/* a document cut short after a complete value (unclosed
-			 * brackets) is read as if they were closed */
-			rc = (state == S_AFTER || (depth > 0 && (state == S_KEY_OR_END ||
-			      state == S_VALUE_OR_END))) ? 0 : BPG_EINVALID;
+			/* a document cut short anywhere (unclosed brackets, a
+			 * missing last value) is read as if it were closed */
+			rc = (state == S_AFTER || depth > 0) ? 0 : BPG_EINVALID;
 			goto done;
 		}
 		switch (state) {
@@ -558,8 +688,11 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			} else if (ch == '"') {
 				size_t end;
 				bool esc;
-				if ((rc = string_end(b, len, p, &end, &esc)) < 0)
-					goto done;
+				if (string_end(b, len, p, &end, &esc) < 0) {
+			tolerant_string: /* in single quotes, or left open at the end */
+					end = any_string_end(b, len, p, &esc);
+					REPAIRED();
+				}
 				/* a "value" member takes its sibling's classes, but is no name key itself */
 				c->keyself = value_key ? (keyself | st[depth].sibling) &
 					~(unsigned)(C_SOLEWORD | C_NAMEWORD) : keyself;
@@ -572,7 +705,7 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				else if (depth > 0 && st[depth].is_obj && have_key && !esc &&
 				         (kflags & (KF_CODE | KF_TEXT | KF_SYSTEM)))
 					identifier_context(st, depth, kflags, b + p + 1, end - p - 1);
-				p = end + 1;
+				p = end + 1; /* past len for a string left open: the end */
 				state = S_AFTER;
 			} else if (ch == '-' || (ch >= '0' && ch <= '9')) {
 				size_t q = p + 1;
@@ -597,8 +730,20 @@ int scan_json(scan_ctx *c, bpg_error *err)
 				p += 5;
 				state = S_AFTER;
 			} else {
-				rc = BPG_EINVALID;
-				goto done;
+				size_t e = comment_end(b, len, p);
+				if (ch == '\'')
+					goto tolerant_string;
+				if (e) {
+					REPAIRED();
+					if ((rc = scan_comment(c, p, e, err)) < 0)
+						goto done;
+					p = e;
+				} else if (depth > 0 && (ch == ',' || ch == (st[depth].is_obj ? '}' : ']'))) {
+					REPAIRED(); /* a missing value: read as null */
+					state = S_AFTER;
+				} else {
+					STRAY();
+				}
 			}
 			break;
 		}
@@ -618,21 +763,63 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			const struct key_cache_ent *ke;
 			uint64_t w[KC_WORDS];
 			int kw;
-			if (b[p] != '"' || (kw = key_end(b, len, p, &end, &esc, w)) < 0) {
-				rc = BPG_EINVALID;
-				goto done;
+			size_t kp = p, after; /* the key's opening quote (or the byte before it), the byte after it */
+			if (b[p] == '"' && (kw = key_end(b, len, p, &end, &esc, w)) >= 0) {
+				after = end + 1;
+			} else if (b[p] == '"' || b[p] == '\'') {
+				REPAIRED(); /* a key in single quotes, or left open at the end */
+				end = any_string_end(b, len, p, &esc);
+				after = end + 1;
+				kw = 0;
+			} else if (ident_start(b[p])) {
+				size_t r;
+				for (end = p; end < len && ident_char(b[end]); end++)
+					;
+				for (r = end; r < len && (b[r] == ' ' || b[r] == '\n' || b[r] == '\r' || b[r] == '\t'); r++)
+					;
+				if (r < len && b[r] != ':') { /* no colon after it: stray bytes */
+					if (!tol_stray(&tol, p, end)) {
+						rc = BPG_EINVALID;
+						goto done;
+					}
+					p = end;
+					break;
+				}
+				REPAIRED(); /* an unquoted key */
+				kp = p - 1;
+				after = end;
+				esc = false;
+				kw = 0;
+			} else {
+				size_t e = comment_end(b, len, p);
+				if (e) {
+					REPAIRED();
+					if ((rc = scan_comment(c, p, e, err)) < 0)
+						goto done;
+					p = e;
+				} else if (b[p] == ',') {
+					REPAIRED();
+					p++;
+				} else if (b[p] == '}') {
+					p++;
+					depth--;
+					state = S_AFTER;
+				} else {
+					STRAY();
+				}
+				break;
 			}
 			s->ptr.size = f->ptrlen;
 			if (s->ptr.ptr)
 				s->ptr.ptr[s->ptr.size] = '\0';
-			key = b + p + 1;
-			kn = end - p - 1;
+			key = b + kp + 1;
+			kn = end - kp - 1;
 			have_key = true;
 			ke = NULL;
 			if (kw == 1 && kn <= KC_MAX)
 				ke = key_lookup_w(s, w, key, kn);
 			else if (!esc && kn <= KC_MAX)
-				ke = key_lookup(s, key, kn, len - p - 1);
+				ke = key_lookup(s, key, kn, len - kp - 1);
 			kflags = ke ? ke->flags : key_flags(key, kn);
 			if (esc) {
 				if ((rc = decode(s, key, kn, err)) < 0)
@@ -657,24 +844,48 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			if (kflags & KF_AT) {
 				c->keyself = 0;
 				c->keyctx = keyctx;
-				if ((rc = scan_string_value(c, p, end, esc, err)) < 0)
+				if ((rc = scan_string_value(c, kp, end, esc, err)) < 0)
 					goto done;
 			}
-			q = end + 1;
+			q = after;
 			while (q < len && (b[q] == ' ' || b[q] == '\n' || b[q] == '\r' || b[q] == '\t'))
 				q++;
-			if (q >= len || b[q] != ':') {
-				rc = BPG_EINVALID;
-				goto done;
+			if (q < len && b[q] != ':') {
+				/* a stray byte before the colon, or a missing colon */
+				size_t r = q + 1;
+				REPAIRED();
+				while (r < len && (b[r] == ' ' || b[r] == '\n' || b[r] == '\r' || b[r] == '\t'))
+					r++;
+				if (r < len && b[r] == ':' && b[q] != '"' && b[q] != '\'') {
+					q = r;
+				} else {
+					p = q;
+					state = S_VALUE;
+					break;
+				}
 			}
-			p = q + 1;
+			p = q + 1; /* past len when the file ends here */
 			state = S_VALUE;
 			break;
 		}
 		case S_AFTER:
 			if (depth == 0) {
-				rc = BPG_EINVALID; /* trailing bytes after the document */
-				goto done;
+				size_t e = comment_end(b, len, p);
+				if (e) {
+					REPAIRED();
+					if ((rc = scan_comment(c, p, e, err)) < 0)
+						goto done;
+					p = e;
+				} else if (b[p] == '}' || b[p] == ']' || b[p] == ',' || b[p] == ';') {
+					STRAY(); /* a closer too many, a stray comma */
+				} else {
+					/* more text after the document: another document (JSON
+					 * lines, whose findings and fingerprints stay those of
+					 * text) or no JSON at all */
+					rc = BPG_EINVALID;
+					goto done;
+				}
+				break;
 			}
 			if (b[p] == ',' && p + 1 < len && b[p + 1] == '"') { /* the common case */
 				p++;
@@ -712,7 +923,7 @@ int scan_json(scan_ctx *c, bpg_error *err)
 			} else if (b[p] == (st[depth].is_obj ? '}' : ']')) {
 				p++;
 				depth--;
-			} else if (st[depth].is_obj ? b[p] == '"' : (b[p] == '"' || b[p] == '{' ||
+			} else if (st[depth].is_obj ? (b[p] == '"' || b[p] == '\'') : (b[p] == '"' || b[p] == '\'' || b[p] == '{' ||
 			           b[p] == '[' || b[p] == '-' || (b[p] >= '0' && b[p] <= '9') ||
 			           b[p] == 't' || b[p] == 'f' || b[p] == 'n')) {
 				/* a missing comma between two members or elements */
@@ -723,12 +934,21 @@ int scan_json(scan_ctx *c, bpg_error *err)
 					state = S_VALUE_OR_END;
 				}
 			} else {
-				rc = BPG_EINVALID;
-				goto done;
+				size_t e = comment_end(b, len, p);
+				if (e) {
+					REPAIRED();
+					if ((rc = scan_comment(c, p, e, err)) < 0)
+						goto done;
+					p = e;
+				} else {
+					STRAY();
+				}
 			}
 			break;
 		}
 	}
+#undef STRAY
+#undef REPAIRED
 done:
 	c->in_json = false;
 	c->pointer = NULL;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds the labelled sets of tests/scan_quality/ (dev.jsonl, heldout.jsonl).
+"""Builds the labelled sets of tests/scan_quality/ (dev.jsonl, heldout_seen.jsonl: the round-1 held-out part, now seen).
 
 Every sample names its source: `owner/repo:path` of the public test suite or
 fixture it is taken from (or whose documented format it instantiates), or
@@ -222,7 +222,7 @@ def main():
     held = []
     for r in S:
         (held if hashlib.sha1(r["text"].encode()).hexdigest()[0] in "01234" else dev).append(r)
-    for name, rows in (("dev.jsonl", dev), ("heldout.jsonl", held)):
+    for name, rows in (("dev.jsonl", dev), ("heldout_seen.jsonl", held)):
         with open(os.path.join(out, name), "w", encoding="utf-8") as f:
             for r in rows:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
