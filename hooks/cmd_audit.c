@@ -163,19 +163,19 @@ done:
 	return rc;
 }
 
-/* Send entry `index` with the current checkpoint; failures are warnings. */
-static void syslog_one(const bpg_audit_log *log, uint64_t index, const char *socket_path)
+/* Send entry `index` (bytes e, elen) with the current checkpoint; failures are warnings. */
+static void syslog_one(const bpg_audit_log *log, uint64_t index, const char *e, size_t elen,
+	const char *socket_path)
 {
 	bpg_syslog_opts so = BPG_SYSLOG_OPTS_INIT;
 	bpg_buf line = BPG_BUF_INIT;
-	const char *e, *note;
-	size_t elen, nlen = 0;
+	const char *note;
+	size_t nlen = 0;
 	bpg_error err;
 
 	so.procid = (long)getpid();
 	note = bpg_audit_checkpoint_note(log, &nlen);
-	if (bpg_audit_entry(&e, &elen, log, index, &err) < 0 ||
-	    bpg_syslog_format(&line, &so, index, e, elen, note, nlen, &err) < 0 ||
+	if (bpg_syslog_format(&line, &so, index, e, elen, note, nlen, &err) < 0 ||
 	    bpg_syslog_send(socket_path, line.ptr, line.size, &err) < 0)
 		fprintf(stderr, "bpgate audit: warning: entry %llu appended but not sent to syslog: %s\n",
 			(unsigned long long)index, err.message);
@@ -201,7 +201,8 @@ static int audit_append(int argc, const audit_opts *o)
 	/* One trailing LF (echo, heredocs) is not part of the entry. */
 	if (in.size > 0 && in.ptr[in.size - 1] == '\n')
 		in.size--;
-	if (bpg_audit_open(&log, o->dir, &err) < 0 ||
+	/* Opened for appending only: O(log n) with the frontier beside the checkpoint. */
+	if (bpg_audit_open_append(&log, o->dir, &err) < 0 ||
 	    bpg_audit_append(log, in.ptr ? in.ptr : "", in.size, s, &index, &err) < 0) {
 		rc = fail("audit append", &err);
 		goto done;
@@ -212,7 +213,7 @@ static int audit_append(int argc, const audit_opts *o)
 		(void)bpg_file_write_atomic(path.ptr, vk.ptr, vk.size, 0644, NULL);
 	printf("%llu\n", (unsigned long long)index);
 	if (o->syslog_set)
-		syslog_one(log, index, o->syslog);
+		syslog_one(log, index, in.ptr, in.size, o->syslog);
 done:
 	bpg_audit_free(log);
 	bpg_note_signer_free(s);
