@@ -787,11 +787,13 @@ int bpg_audit_append(bpg_audit_log *log, const char *entry, size_t len,
 		goto done;
 	/* Committed. A crash here leaves the frontier one entry behind: the next append rolls it forward. */
 	bpg_test_point("audit-checkpoint-written");
-	if ((rc = frontier_path(&path, log, err)) < 0 || (rc = bpg_audit_frontier_save(path.ptr, &f, err)) < 0) {
-		bpg_error_prefix(err, "entry %llu committed, but its frontier was not saved (the next append catches up): ",
-			(unsigned long long)(f.size - 1));
-		goto done;
-	}
+	/*
+	 * The entry is committed: a frontier that cannot be saved (disk full) must
+	 * not turn into a reported failure of a recorded decision. The old frontier
+	 * stays; the next append rolls it forward over this record.
+	 */
+	if (frontier_path(&path, log, NULL) == 0)
+		(void)bpg_audit_frontier_save(path.ptr, &f, NULL);
 	if ((rc = remember_record(log, &line, at, len, &leaf, err)) < 0)
 		goto done;
 	if (index_out)
