@@ -120,4 +120,46 @@ rm log/frontier
 expect_exit 0 "append migrates a log without a frontier" -- append log '{"seq":38}'
 expect_grep log/frontier "size 39" "frontier rebuilt at 39"
 expect_exit 0 "the migrated log verifies" -- bpgate audit verify --log log --key k.vkey
+
+# --- for real: git pushes through bpgate-receive, the operator extends the log ---
+receive="$BPG_BUILD_ROOT/server/bpgate-receive"
+pack="$BPG_SOURCE_ROOT/policy/packs/regulated"
+export BPGATE_TIME=2025-06-04T10:30:00Z
+printf 'alice alice\nalice@example.com alice\ntester@example.com alice\n' > users
+srv="$E2E_TMP/srv.git"; audit="$E2E_TMP/gate-audit"
+git init -q --bare "$srv"
+git -C "$srv" symbolic-ref HEAD refs/heads/main
+git -C "$srv" config bpgate.users "$E2E_TMP/users"
+git -C "$srv" config bpgate.repository acme/frontier
+git -C "$srv" config bpgate.auditDir "$audit"
+git -C "$srv" config bpgate.auditKey "$E2E_TMP/k.skey"
+ln -s "$receive" "$srv/hooks/pre-receive"
+git init -q work && cd work
+mkdir -p .bpgate scenarios/weekly-digest
+cp "$pack/policy.json" .bpgate/policy.json
+cp -r "$pack/contracts" .bpgate/contracts
+echo "Weekly KPI digest" > scenarios/weekly-digest/README.md
+git add -A && git commit -qm "Govern this repository"
+git branch dev
+git remote add origin "$srv"
+git -C "$srv" config bpgate.bootstrap true
+git -C "$srv" config bpgate.bootstrapPrincipal alice
+env BPGATE_USER=alice git push -q origin main main:refs/heads/dev 2>/dev/null
+git -C "$srv" config --unset bpgate.bootstrap
+git checkout -q dev
+echo one >> scenarios/weekly-digest/README.md && git commit -qam "change one"
+expect_exit 0 "a push to dev through the gate is accepted and recorded" -- env BPGATE_USER=alice git push origin dev
+expect_grep "$audit/frontier" "bpgate-audit-frontier v1" "the gate's append keeps the frontier"
+n=$(grep -c '' "$audit/entries")
+# The operator appends two records of their own (a well-formed forgery of "accepted" entries).
+printf '%s %064d {"type":"push.accepted","forged":1}\n%s %064d {"type":"push.accepted","forged":2}\n' "$n" 0 "$((n + 1))" 0 >> "$audit/entries"
+echo two >> scenarios/weekly-digest/README.md && git commit -qam "change two"
+expect_exit 1 "the next push is refused: the gate will not sign over a log extended by hand" -- \
+  env BPGATE_USER=alice git push origin dev
+expect_grep "$E2E_TMP/err" "the log was extended by hand" "the push output names the extension"
+[ "$(git -C "$srv" rev-parse dev)" != "$(git rev-parse dev)" ] && ok "dev did not move" || fail "dev moved"
+expect_exit 0 "bpgate audit repair saves and removes the forged records" -- bpgate audit repair --log "$audit"
+expect_exit 0 "the same push is accepted after the repair" -- env BPGATE_USER=alice git push origin dev
+expect_exit 0 "the gate's log verifies" -- bpgate audit verify --log "$audit" --key "$E2E_TMP/k.vkey" --state "$E2E_TMP/st-gate"
+if grep -q '"forged"' "$audit/entries"; then fail "a forged record is in the log"; else ok "no forged record in the log"; fi
 finish
