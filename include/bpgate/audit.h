@@ -15,7 +15,9 @@
  *    as the text of a signed note.
  *  - The log: a directory holding `entries` (one record per line:
  *    "<index> <leaf hash hex> <entry bytes>\n"), `checkpoint` (the latest
- *    signed checkpoint, replaced atomically) and `lock` (flock). An entry is
+ *    signed checkpoint, replaced atomically), `frontier` (what an append
+ *    needs, bound to the checkpoint's root: see bpg_audit_frontier) and
+ *    `lock` (flock). An entry is
  *    committed when the checkpoint that covers it is in place; see
  *    bpg_audit_append() for the crash-safety argument.
  *
@@ -205,15 +207,24 @@ BPG_EXTERN(void) bpg_audit_free(bpg_audit_log *log);
  * Append one entry: the caller's bytes exactly (canonical compact JSON: one
  * JSON object, valid UTF-8, no control bytes, at most BPG_AUDIT_ENTRY_MAX);
  * nothing is added to them. The record framing adds the index and the leaf
- * hash. Under an exclusive flock on `<dir>/lock` the call
- *   1. reloads the directory (another process may have appended),
- *   2. checks the current checkpoint: signed by `key`, origin = key name,
- *      root = the entries it covers (refuses to sign over a damaged log),
- *   3. removes an uncommitted tail left by an interrupted append (the bytes
- *      are saved to `<dir>/torn-<size>-<time>`),
- *   4. writes the record with one write() and fsyncs `entries`,
- *   5. signs a checkpoint for the new size and renames it into place
- *      atomically (then fsyncs the directory): the commit point.
+ * hash. Under an exclusive flock on `<dir>/lock` the call, in O(log n)
+ * hashes and reading O(1) records of the log,
+ *   1. rereads the checkpoint (another process may have appended),
+ *   2. checks it: signed by `key`, origin = key name,
+ *   3. checks `<dir>/frontier` against it and the entries file (frontier.c:
+ *      root = the signed root, file length, the last record's bytes; a
+ *      frontier one commit behind is caught up); without a frontier (a log
+ *      from before, or deleted) does the full check once (root = all the
+ *      entries) and writes one. Refuses to sign over what fails, naming it,
+ *   4. removes an uncommitted tail left by an interrupted append (a torn
+ *      record, or one complete record with the next index; the bytes are
+ *      saved to `<dir>/torn-<size>-<time>`); refuses any other tail,
+ *   5. writes the record with one write() and fsyncs `entries`,
+ *   6. signs a checkpoint for the new size and renames it into place
+ *      atomically (then fsyncs the directory): the commit point,
+ *   7. writes the new frontier atomically (a crash before leaves it one
+ *      entry behind, caught up by the next append).
+ * Entries before the last are not re-read: bpg_audit_verify() does that.
  * A crash before 5 leaves the previous checkpoint, which does not cover the
  * partial or complete new record; the next append removes it. On a new log
  * a size-0 checkpoint is written before the first record, so entries
