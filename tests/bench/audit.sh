@@ -5,8 +5,9 @@
 # per run), and verify --since after 1, 10, 100, 1000 new entries; then 21
 # CLI appends (a process each) to the largest log (median). RUNS runs (default 5), each
 # with `uptime` before and after it; per figure: every run, median, min-max.
-# append = wall time (median of 21 in a run; 3 fsyncs + 2 renames, so the
-# disk's and the machine's load show); append_cpu = its CPU time (the work).
+# append = wall time (median of 21 in a run; 4 fsyncs + 2 renames, so the
+# disk's and the machine's load show); append_cpu = its CPU time (the work);
+# fsync = one 300-byte append + fsync to a file in the same directory (median of 21).
 # usage: tests/bench/audit.sh [RUNS] [SIZES...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,7 +42,7 @@ rows = collections.defaultdict(dict)
 for line in open(sys.argv[1]):
     r, n, name, ms = line.split()
     rows[(n, name)][int(r)] = float(ms)
-order = ["open_verify", "append_migration", "append", "append_min", "append_max", "append_cpu", "since_1", "since_10", "since_100", "since_1000", "append_cli"]
+order = ["open_verify", "append_migration", "append", "append_min", "append_max", "append_cpu", "fsync", "since_1", "since_10", "since_100", "since_1000", "append_cli"]
 print("\n%-8s %-22s %9s %17s   %s" % ("entries", "figure (ms)", "median", "min-max", "every run"))
 for n in sorted({k[0] for k in rows}, key=int):
     for name in order:

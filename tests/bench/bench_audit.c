@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -176,6 +177,27 @@ int main(int argc, char **argv)
 
 	if (!(ms = calloc(2 * appends, sizeof(*ms))))
 		die("calloc", NULL);
+	/* The disk's price right now: append 300 bytes to a file and fsync it (an append does 4 fsyncs). */
+	{
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/fsync-probe", dir);
+		if ((fd = open(p, O_WRONLY | O_CREAT | O_APPEND, 0600)) < 0)
+			die(p, NULL);
+		for (uint64_t i = 0; i < appends; i++) {
+			char buf[300];
+
+			memset(buf, 'x', sizeof(buf));
+			t0 = now();
+			if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) || fsync(fd) < 0)
+				die("fsync probe", NULL);
+			ms[i] = (now() - t0) * 1e3;
+		}
+		close(fd);
+		unlink(p);
+		qsort(ms, appends, sizeof(*ms), cmp_d);
+		printf("fig fsync %.3f\n", ms[appends / 2]);
+	}
 	for (uint64_t i = 0; i < appends; i++) {
 		ms[i] = append_one(dir, s, size++);
 		ms[appends + i] = last_cpu_ms;
