@@ -479,6 +479,14 @@ int bpg_audit_verify_since(bpg_audit_frontier *new_out, uint64_t *added, const c
 		goto done;
 	}
 	n = cp.size - old->size;
+	/* A record is at least 68 bytes ("0 <64 hex> {}\n" is 69): more entries than that cannot be there. */
+	if (n > (fsize - f.length) / 68) {
+		rc = bpg_error_set(err, BPG_EVERIFY,
+			"log truncated: the checkpoint covers %llu entries, %llu after the kept %llu, but %s holds only %llu bytes after them",
+			(unsigned long long)cp.size, (unsigned long long)n, (unsigned long long)old->size, path.ptr,
+			(unsigned long long)(fsize - f.length));
+		goto done;
+	}
 	if (n > 0 && !(leaves = calloc((size_t)n, sizeof(*leaves)))) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
