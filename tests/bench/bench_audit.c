@@ -179,11 +179,12 @@ int main(int argc, char **argv)
 		die("calloc", NULL);
 	/* The disk's price right now: append 300 bytes to a file and fsync it (an append does 4 fsyncs). */
 	{
+		char probe[4096];
 		int fd;
 
-		snprintf(p, sizeof(p), "%s/fsync-probe", dir);
-		if ((fd = open(p, O_WRONLY | O_CREAT | O_APPEND, 0600)) < 0)
-			die(p, NULL);
+		snprintf(probe, sizeof(probe), "%s/fsync-probe", dir);
+		if ((fd = open(probe, O_WRONLY | O_CREAT | O_APPEND, 0600)) < 0)
+			die(probe, NULL);
 		for (uint64_t i = 0; i < appends; i++) {
 			char buf[300];
 
@@ -194,7 +195,7 @@ int main(int argc, char **argv)
 			ms[i] = (now() - t0) * 1e3;
 		}
 		close(fd);
-		unlink(p);
+		unlink(probe);
 		qsort(ms, appends, sizeof(*ms), cmp_d);
 		printf("fig fsync %.3f\n", ms[appends / 2]);
 	}
