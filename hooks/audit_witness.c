@@ -61,6 +61,48 @@ done:
 	return rc;
 }
 
+int audit_witness_fast_ok(audit_witness_opts *wo, const bpg_checkpoint *kept, const bpg_note_verifier *v,
+	bool *ok, const char **why, bpg_error *err)
+{
+	bpg_audit_witness *w = NULL;
+	const bpg_checkpoint *latest;
+	int rc;
+
+	*ok = false;
+	*why = NULL;
+	if (wo->nfiles) {
+		*why = "--witness files are checked against the whole log";
+		return 0;
+	}
+	if ((rc = state_dir(wo, err)) < 0 || (rc = bpg_audit_witness_open(&w, wo->dir, v, err)) < 0)
+		goto done;
+	wo->kept_before = bpg_audit_witness_latest(w, &wo->had_kept);
+	latest = bpg_audit_witness_latest_checkpoint(w);
+	if (bpg_audit_witness_seen(w) > 0)
+		*why = "witnessed checkpoints wait under seen/";
+	else if (latest && (latest->size != kept->size || strcmp(latest->origin, kept->origin) != 0 ||
+			memcmp(latest->root.b, kept->root.b, BPG_HASH_SIZE) != 0))
+		*why = "the newest checkpoint this verifier kept is not the --since one";
+	else
+		*ok = true;
+done:
+	bpg_audit_witness_free(w);
+	return rc;
+}
+
+int audit_witness_keep_only(audit_witness_opts *wo, const bpg_audit_log *log, const bpg_note_verifier *v,
+	bpg_error *err)
+{
+	bpg_audit_witness *w = NULL;
+	int rc;
+
+	if ((rc = state_dir(wo, err)) == 0 && (rc = bpg_audit_witness_open(&w, wo->dir, v, err)) == 0 &&
+	    (rc = bpg_audit_witness_keep(w, log, err)) == 0)
+		wo->kept_after = bpg_audit_witness_latest(w, NULL);
+	bpg_audit_witness_free(w);
+	return rc;
+}
+
 int audit_witness_cmd(int argc, char **argv, audit_witness_opts *wo, const bpg_note_verifier *v)
 {
 	bpg_audit_witness *w = NULL;

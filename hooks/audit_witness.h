@@ -24,6 +24,17 @@ typedef struct {
 int audit_witness_guard(audit_witness_opts *wo, const bpg_audit_log *log, const bpg_note_verifier *v,
 	bpg_error *err);
 
+/*
+ * May `verify --since KEPT` skip the full pass? Only when checking against
+ * KEPT is all the guard would do: no --witness files, nothing under seen/,
+ * and the kept latest checkpoint absent or equal to KEPT (size and root).
+ */
+int audit_witness_fast_ok(audit_witness_opts *wo, const bpg_checkpoint *kept, const bpg_note_verifier *v,
+	bool *ok, const char **why, bpg_error *err);
+/* After such a verification: keep the log's checkpoint (log may be opened for appending only). */
+int audit_witness_keep_only(audit_witness_opts *wo, const bpg_audit_log *log, const bpg_note_verifier *v,
+	bpg_error *err);
+
 /* `bpgate audit witness add FILE...|-` and `witness show`. */
 int audit_witness_cmd(int argc, char **argv, audit_witness_opts *wo, const bpg_note_verifier *v);
 

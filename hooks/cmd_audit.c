@@ -23,14 +23,15 @@
 #include <unistd.h>
 
 enum { OPT_FORMAT = 1000, OPT_SINCE, OPT_FROM, OPT_HOSTNAME, OPT_SEND, OPT_SYSLOG, OPT_OUT, OPT_UNTIL, OPT_REPO,
-	OPT_ENV, OPT_METRICS, OPT_STATE, OPT_WITNESS };
+	OPT_ENV, OPT_METRICS, OPT_STATE, OPT_WITNESS, OPT_SAVE };
 
 #define AUDIT_USAGE \
 	"bpgate audit <command> [--log DIR] [--key VKEY]\n" \
 	"  keygen NAME [--out PREFIX]      new log key: PREFIX.skey (secret, 0600), PREFIX.vkey\n" \
 	"  append --signing-key SKEY [--syslog[=SOCKET]]   append the JSON entry read from stdin\n" \
 	"  checkpoint                      print the latest signed checkpoint\n" \
-	"  verify [--since CHECKPOINT]     check every entry against the latest checkpoint\n" \
+	"  verify [--since CHECKPOINT] [--save FILE]   check every entry against the latest checkpoint;\n" \
+	"                                  with CHECKPOINT.frontier beside it (--save writes both), only the new ones\n" \
 	"  witness add FILE...|-           keep checkpoints (a note, or a push's output) to check the log against\n" \
 	"  witness show                    what this verifier kept\n" \
 	"  prove N [--format text|json]    inclusion proof of entry N\n" \
@@ -46,7 +47,7 @@ enum { OPT_FORMAT = 1000, OPT_SINCE, OPT_FROM, OPT_HOSTNAME, OPT_SEND, OPT_SYSLO
 	"~/.local/state/bpgate/audit) or any --witness FILE, and keep the log's checkpoint when newer"
 
 typedef struct {
-	const char *dir, *key, *signing_key, *since, *hostname, *out, *send, *syslog, *until, *repo, *env;
+	const char *dir, *key, *signing_key, *since, *hostname, *out, *send, *syslog, *until, *repo, *env, *save;
 	bool json, csv, metrics, send_set, syslog_set;
 	uint64_t from;
 	audit_witness_opts *wo;
@@ -163,19 +164,19 @@ done:
 	return rc;
 }
 
-/* Send entry `index` with the current checkpoint; failures are warnings. */
-static void syslog_one(const bpg_audit_log *log, uint64_t index, const char *socket_path)
+/* Send entry `index` (bytes e, elen) with the current checkpoint; failures are warnings. */
+static void syslog_one(const bpg_audit_log *log, uint64_t index, const char *e, size_t elen,
+	const char *socket_path)
 {
 	bpg_syslog_opts so = BPG_SYSLOG_OPTS_INIT;
 	bpg_buf line = BPG_BUF_INIT;
-	const char *e, *note;
-	size_t elen, nlen = 0;
+	const char *note;
+	size_t nlen = 0;
 	bpg_error err;
 
 	so.procid = (long)getpid();
 	note = bpg_audit_checkpoint_note(log, &nlen);
-	if (bpg_audit_entry(&e, &elen, log, index, &err) < 0 ||
-	    bpg_syslog_format(&line, &so, index, e, elen, note, nlen, &err) < 0 ||
+	if (bpg_syslog_format(&line, &so, index, e, elen, note, nlen, &err) < 0 ||
 	    bpg_syslog_send(socket_path, line.ptr, line.size, &err) < 0)
 		fprintf(stderr, "bpgate audit: warning: entry %llu appended but not sent to syslog: %s\n",
 			(unsigned long long)index, err.message);
@@ -201,7 +202,8 @@ static int audit_append(int argc, const audit_opts *o)
 	/* One trailing LF (echo, heredocs) is not part of the entry. */
 	if (in.size > 0 && in.ptr[in.size - 1] == '\n')
 		in.size--;
-	if (bpg_audit_open(&log, o->dir, &err) < 0 ||
+	/* Opened for appending only: O(log n) with the frontier beside the checkpoint. */
+	if (bpg_audit_open_append(&log, o->dir, &err) < 0 ||
 	    bpg_audit_append(log, in.ptr ? in.ptr : "", in.size, s, &index, &err) < 0) {
 		rc = fail("audit append", &err);
 		goto done;
@@ -212,7 +214,7 @@ static int audit_append(int argc, const audit_opts *o)
 		(void)bpg_file_write_atomic(path.ptr, vk.ptr, vk.size, 0644, NULL);
 	printf("%llu\n", (unsigned long long)index);
 	if (o->syslog_set)
-		syslog_one(log, index, o->syslog);
+		syslog_one(log, index, in.ptr, in.size, o->syslog);
 done:
 	bpg_audit_free(log);
 	bpg_note_signer_free(s);
@@ -267,17 +269,123 @@ static int read_kept_checkpoint(bpg_checkpoint *out, const char *path, const bpg
 	return rc;
 }
 
+/* --save FILE: the verified checkpoint note, and FILE.frontier for the next --since FILE. */
+static int save_kept(const char *file, const char *note, size_t nlen, const bpg_audit_frontier *f,
+	bpg_error *err)
+{
+	bpg_buf p = BPG_BUF_INIT;
+	int rc;
+
+	if ((rc = bpg_buf_printf(&p, "%s.frontier", file)) < 0)
+		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	else if ((rc = bpg_audit_frontier_save(p.ptr, f, err)) == 0)
+		rc = bpg_file_write_atomic(file, note, nlen, 0644, err);
+	bpg_buf_dispose(&p);
+	return rc;
+}
+
+static void print_witness_lines(const audit_opts *o)
+{
+	if (o->wo->had_kept)
+		printf("ok: extends the newest checkpoint this verifier kept (%llu entries, %s)\n",
+			(unsigned long long)o->wo->kept_before, o->wo->dir);
+	else
+		printf("note: no checkpoint kept before in %s: this run starts the record\n", o->wo->dir);
+	if (o->wo->nfiles)
+		printf("ok: extends the %zu witness file(s) given\n", o->wo->nfiles);
+}
+
+/*
+ * verify --since KEPT when KEPT.frontier exists: only the entries after KEPT
+ * are read and re-hashed (bpg_audit_verify_since). *done = false: take the
+ * full path (no frontier kept, or the witness state asks for more).
+ */
+static int verify_since_fast(const audit_opts *o, const bpg_note_verifier *v, const bpg_checkpoint *kept,
+	bool *done, bpg_error *err)
+{
+	bpg_buf fp = BPG_BUF_INIT;
+	bpg_audit_frontier f, nf;
+	bpg_audit_log *log = NULL;
+	const bpg_checkpoint *cp;
+	const char *why = NULL, *note;
+	size_t nlen = 0;
+	uint64_t added = 0;
+	bpg_hash root;
+	bool ok = false;
+	int rc = 0;
+
+	*done = false;
+	if (bpg_buf_printf(&fp, "%s.frontier", o->since) < 0) {
+		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (access(fp.ptr, F_OK) != 0)
+		goto done; /* nothing kept beside it: the full pass */
+	if ((rc = bpg_audit_frontier_load(&f, fp.ptr, err)) < 0 ||
+	    (rc = audit_witness_fast_ok(o->wo, kept, v, &ok, &why, err)) < 0)
+		goto done;
+	if (!ok) {
+		printf("note: full verification: %s\n", why);
+		goto done;
+	}
+	if (!is_dir(o->dir)) {
+		rc = bpg_error_set(err, BPG_ENOTFOUND, "no audit log at %s; pass --log DIR or set BPGATE_AUDIT_DIR", o->dir);
+		goto done;
+	}
+	if ((rc = bpg_audit_open_append(&log, o->dir, err)) < 0 ||
+	    (rc = bpg_audit_verify_since(&nf, &added, o->dir, v, kept, &f, err)) < 0)
+		goto done;
+	cp = bpg_audit_checkpoint(log);
+	bpg_audit_frontier_root(&root, &nf);
+	if (!cp || cp->size != nf.size || memcmp(cp->root.b, root.b, BPG_HASH_SIZE) != 0) {
+		rc = bpg_error_set(err, BPG_EINVALID, "%s changed during the verification (an append?); run it again", o->dir);
+		goto done;
+	}
+	if ((rc = audit_witness_keep_only(o->wo, log, v, err)) < 0)
+		goto done;
+	note = bpg_audit_checkpoint_note(log, &nlen);
+	if (o->save && (rc = save_kept(o->save, note, nlen, &nf, err)) < 0)
+		goto done;
+	printf("ok: %llu new entries in %s after the kept checkpoint %s (%llu entries) match the checkpoint signed by %s+%08x (%llu entries)\n",
+		(unsigned long long)added, o->dir, o->since, (unsigned long long)kept->size,
+		bpg_note_verifier_name(v), bpg_note_verifier_keyid(v), (unsigned long long)cp->size);
+	print_hash_b64_hex("root", &cp->root);
+	printf("ok: extends the kept checkpoint %s (%llu entries): consistency %llu -> %llu proven\n", o->since,
+		(unsigned long long)kept->size, (unsigned long long)kept->size, (unsigned long long)cp->size);
+	printf("note: the %llu entries before it were not re-read (verified when it was kept); a full `bpgate audit verify` re-checks them\n",
+		(unsigned long long)kept->size);
+	print_witness_lines(o);
+	if (o->save)
+		printf("kept: %s and %s.frontier (%llu entries) for the next --since\n", o->save, o->save,
+			(unsigned long long)cp->size);
+	*done = true;
+done:
+	bpg_audit_free(log);
+	bpg_buf_dispose(&fp);
+	return rc;
+}
+
 static int audit_verify(const audit_opts *o)
 {
 	bpg_audit_log *log = NULL;
 	bpg_note_verifier *v = NULL;
 	const bpg_checkpoint *cp;
 	bpg_checkpoint kept;
+	bpg_audit_frontier f;
 	bpg_audit_tail t;
 	bpg_error err;
+	bool done = false;
 	int rc = BPG_EXIT_OK;
 
-	if (open_existing(&log, o, &err) < 0 || load_vkey(&v, o, false, &err) < 0 ||
+	if (o->since && (!is_dir(o->dir) ? open_existing(&log, o, &err) < 0 :
+			load_vkey(&v, o, false, &err) < 0 || read_kept_checkpoint(&kept, o->since, v, &err) < 0 ||
+			verify_since_fast(o, v, &kept, &done, &err) < 0)) {
+		rc = fail("audit verify", &err);
+		goto done;
+	}
+	if (done)
+		goto done;
+	if (open_existing(&log, o, &err) < 0 || (!v && load_vkey(&v, o, false, &err) < 0) ||
 	    bpg_audit_verify(log, v, &err) < 0) {
 		rc = fail("audit verify", &err);
 		goto done;
@@ -287,10 +395,19 @@ static int audit_verify(const audit_opts *o)
 		goto done;
 	}
 	cp = bpg_audit_checkpoint(log);
-	if (o->since && (read_kept_checkpoint(&kept, o->since, v, &err) < 0 ||
-			bpg_audit_check_extends(log, &kept, &err) < 0)) {
+	if (o->since && bpg_audit_check_extends(log, &kept, &err) < 0) {
 		rc = fail("audit verify", &err);
 		goto done;
+	}
+	if (o->save) {
+		const char *note;
+		size_t nlen = 0;
+
+		note = bpg_audit_checkpoint_note(log, &nlen);
+		if (bpg_audit_frontier_of(&f, log, cp->size, &err) < 0 || save_kept(o->save, note, nlen, &f, &err) < 0) {
+			rc = fail("audit verify", &err);
+			goto done;
+		}
 	}
 	printf("ok: %llu entries in %s match the checkpoint signed by %s+%08x\n",
 		(unsigned long long)cp->size, o->dir, bpg_note_verifier_name(v), bpg_note_verifier_keyid(v));
@@ -298,13 +415,10 @@ static int audit_verify(const audit_opts *o)
 	if (o->since)
 		printf("ok: extends the kept checkpoint %s (%llu entries)\n", o->since,
 			(unsigned long long)kept.size);
-	if (o->wo->had_kept)
-		printf("ok: extends the newest checkpoint this verifier kept (%llu entries, %s)\n",
-			(unsigned long long)o->wo->kept_before, o->wo->dir);
-	else
-		printf("note: no checkpoint kept before in %s: this run starts the record\n", o->wo->dir);
-	if (o->wo->nfiles)
-		printf("ok: extends the %zu witness file(s) given\n", o->wo->nfiles);
+	print_witness_lines(o);
+	if (o->save)
+		printf("kept: %s and %s.frontier (%llu entries) for the next --since\n", o->save, o->save,
+			(unsigned long long)cp->size);
 	bpg_audit_tail_info(&t, log);
 	if (t.uncommitted || t.torn_bytes)
 		printf("note: %llu uncommitted record(s) and %llu torn byte(s) after the last committed entry "
@@ -630,6 +744,7 @@ int cmd_audit(int argc, char **argv)
 		{ "metrics", no_argument, NULL, OPT_METRICS },
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "witness", required_argument, NULL, OPT_WITNESS },
+		{ "save", required_argument, NULL, OPT_SAVE },
 		{ "audit-dir", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -668,6 +783,7 @@ int cmd_audit(int argc, char **argv)
 			wo.files[wo.nfiles++] = optarg;
 			break;
 		case OPT_SINCE: o.since = optarg; break;
+		case OPT_SAVE: o.save = optarg; break;
 		case OPT_FROM:
 			if (parse_u64(&o.from, optarg) < 0)
 				return cli_usage("--from N: N is an entry index");

@@ -427,7 +427,7 @@ int mk_audit(mk_ctx *c, const char *type, json_t *fields, bpg_error *err)
 		goto done;
 	}
 	if ((rc = bpg_note_signer_load(&key, c->audit_key, err)) == 0 &&
-	    (rc = bpg_audit_open(&log, c->audit_dir, err)) == 0)
+	    (rc = bpg_audit_open_append(&log, c->audit_dir, err)) == 0)
 		rc = bpg_audit_append(log, s, strlen(s), key, NULL, err);
 done:
 	bpg_audit_free(log);

@@ -15,7 +15,9 @@
  *    as the text of a signed note.
  *  - The log: a directory holding `entries` (one record per line:
  *    "<index> <leaf hash hex> <entry bytes>\n"), `checkpoint` (the latest
- *    signed checkpoint, replaced atomically) and `lock` (flock). An entry is
+ *    signed checkpoint, replaced atomically), `frontier` (what an append
+ *    needs, bound to the checkpoint's root: see bpg_audit_frontier) and
+ *    `lock` (flock). An entry is
  *    committed when the checkpoint that covers it is in place; see
  *    bpg_audit_append() for the crash-safety argument.
  *
@@ -73,6 +75,33 @@ BPG_EXTERN(int) bpg_merkle_verify_inclusion(uint64_t index, uint64_t size, const
 BPG_EXTERN(int) bpg_merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
 	const bpg_hash *old_root, const bpg_hash *new_root, const bpg_merkle_proof *proof,
 	bpg_error *err) BPG_WARN_UNUSED;
+
+/**
+ * The right edge of a tree of `size` leaves: the roots of its perfect
+ * subtrees, one per set bit of size, largest (leftmost) first. Enough to
+ * compute the root and to append a leaf in O(log size) hashes.
+ */
+typedef struct {
+	uint64_t size;
+	size_t len;                     /**< popcount(size) */
+	bpg_hash h[64];
+} bpg_merkle_frontier;
+
+/** The empty tree. */
+BPG_EXTERN(void) bpg_merkle_frontier_init(bpg_merkle_frontier *f);
+/** Append one leaf hash (size < 2^63). */
+BPG_EXTERN(void) bpg_merkle_frontier_push(bpg_merkle_frontier *f, const bpg_hash *leaf);
+/** The RFC 6962 root of the tree (SHA-256("") when empty). */
+BPG_EXTERN(void) bpg_merkle_frontier_root(bpg_hash *out, const bpg_merkle_frontier *f);
+/**
+ * RFC 6962 consistency proof from the tree `old` (a frontier) to the tree of
+ * old->size + nnew leaves whose new leaf hashes are `new_leaves[0..nnew)`:
+ * the same bytes bpg_merkle_consistency_proof() gives over all the leaves,
+ * computed without the old leaves (every node of the proof that lies left of
+ * old->size is a subtree of the frontier). O(nnew + log) hashes.
+ */
+BPG_EXTERN(int) bpg_merkle_frontier_consistency_proof(bpg_merkle_proof *out,
+	const bpg_merkle_frontier *old, const bpg_hash *new_leaves, uint64_t nnew, bpg_error *err);
 
 /* ---------------------------------------------------------- signed notes */
 
@@ -178,15 +207,24 @@ BPG_EXTERN(void) bpg_audit_free(bpg_audit_log *log);
  * Append one entry: the caller's bytes exactly (canonical compact JSON: one
  * JSON object, valid UTF-8, no control bytes, at most BPG_AUDIT_ENTRY_MAX);
  * nothing is added to them. The record framing adds the index and the leaf
- * hash. Under an exclusive flock on `<dir>/lock` the call
- *   1. reloads the directory (another process may have appended),
- *   2. checks the current checkpoint: signed by `key`, origin = key name,
- *      root = the entries it covers (refuses to sign over a damaged log),
- *   3. removes an uncommitted tail left by an interrupted append (the bytes
- *      are saved to `<dir>/torn-<size>-<time>`),
- *   4. writes the record with one write() and fsyncs `entries`,
- *   5. signs a checkpoint for the new size and renames it into place
- *      atomically (then fsyncs the directory): the commit point.
+ * hash. Under an exclusive flock on `<dir>/lock` the call, in O(log n)
+ * hashes and reading O(1) records of the log,
+ *   1. rereads the checkpoint (another process may have appended),
+ *   2. checks it: signed by `key`, origin = key name,
+ *   3. checks `<dir>/frontier` against it and the entries file (frontier.c:
+ *      root = the signed root, file length, the last record's bytes; a
+ *      frontier one commit behind is caught up); without a frontier (a log
+ *      from before, or deleted) does the full check once (root = all the
+ *      entries) and writes one. Refuses to sign over what fails, naming it,
+ *   4. removes an uncommitted tail left by an interrupted append (a torn
+ *      record, or one complete record with the next index; the bytes are
+ *      saved to `<dir>/torn-<size>-<time>`); refuses any other tail,
+ *   5. writes the record with one write() and fsyncs `entries`,
+ *   6. signs a checkpoint for the new size and renames it into place
+ *      atomically (then fsyncs the directory): the commit point,
+ *   7. writes the new frontier atomically (a crash before leaves it one
+ *      entry behind, caught up by the next append).
+ * Entries before the last are not re-read: bpg_audit_verify() does that.
  * A crash before 5 leaves the previous checkpoint, which does not cover the
  * partial or complete new record; the next append removes it. On a new log
  * a size-0 checkpoint is written before the first record, so entries
@@ -195,6 +233,78 @@ BPG_EXTERN(void) bpg_audit_free(bpg_audit_log *log);
  */
 BPG_EXTERN(int) bpg_audit_append(bpg_audit_log *log, const char *entry, size_t len,
 	const bpg_note_signer *key, uint64_t *index_out, bpg_error *err) BPG_WARN_UNUSED;
+
+/**
+ * Open the log in `dir` for appending only: like bpg_audit_open() but the
+ * entries are not read (O(1) in the log's size); bpg_audit_append() then
+ * works from `<dir>/frontier`. The readers below see no records on such a
+ * log (bpg_audit_records() is 0) while bpg_audit_size() and the checkpoint
+ * getters work.
+ */
+BPG_EXTERN(int) bpg_audit_open_append(bpg_audit_log **out, const char *dir, bpg_error *err);
+
+/**
+ * What an append needs to know about the committed entries, kept in
+ * `<dir>/frontier` beside the checkpoint and bound to it: the root computed
+ * from it must equal the signed checkpoint's root.
+ *   bpgate-audit-frontier v1\n
+ *   size N\n                   entries covered (= the checkpoint's size)
+ *   length L\n                 bytes of `entries` they take
+ *   last OFF\n                 offset of the record of entry N-1   (N > 0)
+ *   leaf HEX\n                 its leaf hash                       (N > 0)
+ *   node HEX\n ...             the frontier of the first N-1 entries,
+ *                              largest subtree first (popcount(N-1) lines)
+ * Keeping the frontier of N-1 plus the last leaf (rather than the frontier
+ * of N) lets an append check the last record's bytes against the signed root.
+ */
+typedef struct {
+	uint64_t size;
+	uint64_t length;
+	uint64_t last_off;
+	bpg_hash last_leaf;
+	bpg_merkle_frontier prev;
+} bpg_audit_frontier;
+
+/** Largest frontier file read. */
+#define BPG_AUDIT_FRONTIER_MAX ((size_t)8 << 10)
+
+BPG_EXTERN(int) bpg_audit_frontier_format(bpg_buf *out, const bpg_audit_frontier *f, bpg_error *err);
+/** Strict: every line as above, nothing else. BPG_EINVALID names the line. */
+BPG_EXTERN(int) bpg_audit_frontier_parse(bpg_audit_frontier *out, const char *text, size_t len,
+	bpg_error *err);
+/** Read and parse a frontier file; BPG_ENOTFOUND when it does not exist. */
+BPG_EXTERN(int) bpg_audit_frontier_load(bpg_audit_frontier *out, const char *path, bpg_error *err);
+/** Write one atomically (temporary file, fsync, rename). */
+BPG_EXTERN(int) bpg_audit_frontier_save(const char *path, const bpg_audit_frontier *f, bpg_error *err);
+/** The frontier of the whole tree (N entries) and its root. */
+BPG_EXTERN(void) bpg_audit_frontier_tree(bpg_merkle_frontier *out, const bpg_audit_frontier *f);
+BPG_EXTERN(void) bpg_audit_frontier_root(bpg_hash *out, const bpg_audit_frontier *f);
+/** The frontier of the first `size` records of a log opened with bpg_audit_open(). */
+BPG_EXTERN(int) bpg_audit_frontier_of(bpg_audit_frontier *out, const bpg_audit_log *log, uint64_t size,
+	bpg_error *err);
+
+/**
+ * Verify only what was appended after `old`, a checkpoint verified before
+ * (already verified by the caller), given `old_frontier`, the frontier kept
+ * with it (e.g. written by bpg_audit_frontier_of() after a full verify):
+ *  - old_frontier must describe `old` (same size, same root: else refused),
+ *  - `<dir>/checkpoint` must be signed by `key` (origin = key name) and
+ *    not smaller than `old` ("log rolled back"),
+ *  - the record of entry old->size-1 must still end at old_frontier->length
+ *    with the same leaf hash,
+ *  - each record after it up to the checkpoint's size is in sequence and
+ *    matches its leaf hash (re-hashed from its bytes),
+ *  - an RFC 6962 consistency proof old -> new built from the frontier and
+ *    the new leaves verifies against both signed roots ("log rewritten").
+ * Reads only the checkpoint and the bytes after old_frontier->length: cost
+ * O(new entries + log n). Entries before `old` are not re-read: a full
+ * bpg_audit_verify() is what re-checks them. `new_out` (may be NULL)
+ * receives the frontier of the current checkpoint, to keep for next time;
+ * `added` (may be NULL) the number of entries checked.
+ */
+BPG_EXTERN(int) bpg_audit_verify_since(bpg_audit_frontier *new_out, uint64_t *added, const char *dir,
+	const bpg_note_verifier *key, const bpg_checkpoint *old, const bpg_audit_frontier *old_frontier,
+	bpg_error *err) BPG_WARN_UNUSED;
 
 /** Committed entries: the size of the checkpoint read at open/append (0 when none). */
 BPG_EXTERN(uint64_t) bpg_audit_size(const bpg_audit_log *log);

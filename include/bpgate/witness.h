@@ -46,6 +46,8 @@ BPG_EXTERN(void) bpg_audit_witness_free(bpg_audit_witness *w);
 
 /** Size of the kept latest checkpoint (0 and *has = false when none). */
 BPG_EXTERN(uint64_t) bpg_audit_witness_latest(const bpg_audit_witness *w, bool *has);
+/** The kept latest checkpoint (borrowed), or NULL when none. */
+BPG_EXTERN(const bpg_checkpoint *) bpg_audit_witness_latest_checkpoint(const bpg_audit_witness *w);
 /** Number of checkpoints under seen/. */
 BPG_EXTERN(size_t) bpg_audit_witness_seen(const bpg_audit_witness *w);
 

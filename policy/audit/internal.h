@@ -43,4 +43,47 @@ int bpg_audit__dsse_sign_raw(unsigned char sig[64], const unsigned char *m, size
 int bpg_audit__dsse_verify_raw(const unsigned char sig[64], const unsigned char *m, size_t len,
 	const bpg_dsse_key *key) BPG_MUST_CHECK;
 
+/* ------------------------------------------------ the log (log.c, frontier.c) */
+
+typedef struct {
+	size_t off;      /* offset of the record line */
+	size_t line_len; /* without the LF */
+	size_t entry_off;
+	size_t entry_len;
+	uint64_t index;  /* as written in the record */
+	bpg_hash stored; /* as written in the record */
+} record;
+
+struct bpg_audit_log {
+	char *dir;
+	bpg_buf entries;
+	record *recs;
+	bpg_hash *leaves; /* computed from the entry bytes, one per record */
+	size_t nrecs, arecs;
+	size_t good_end;  /* offset after the last well-formed record */
+	bool has_cp;
+	bpg_checkpoint cp;
+	bpg_buf cp_note;
+	bool loaded;      /* entries read (bpg_audit_open), else append-only */
+};
+
+int bpg_audit__path(bpg_buf *out, const bpg_audit_log *log, const char *name, bpg_error *err);
+int bpg_audit__fsync_dir(const char *dir, bpg_error *err);
+int bpg_audit__write_all(int fd, const char *p, size_t len);
+/* Read `checkpoint` into log->cp/cp_note/has_cp (unverified). */
+int bpg_audit__load_checkpoint(bpg_audit_log *log, bpg_error *err);
+/* Sign a checkpoint (size, root) and rename it into place (the commit point). */
+int bpg_audit__write_checkpoint(bpg_audit_log *log, const bpg_note_signer *key, uint64_t size,
+	const bpg_hash *root, bpg_error *err);
+/* Save the tail [off, EOF) of `entries` to torn-* and cut it (caller holds the lock). */
+int bpg_audit__cut_at(bpg_audit_log *log, uint64_t off, const char *bytes, size_t len, bpg_buf *saved,
+	bpg_error *err);
+/*
+ * The append fast path (frontier.c), under the lock, checkpoint loaded and
+ * its signature checked: bring `f` (read from <dir>/frontier) in line with
+ * the checkpoint and the entries file or refuse; on success the entries file
+ * ends exactly at f->length.
+ */
+int bpg_audit__frontier_check(bpg_audit_log *log, bpg_audit_frontier *f, bool *rewrite, bpg_error *err);
+
 #endif

@@ -29,28 +29,7 @@
 
 #define LOCK_WAIT_MS 60000
 
-typedef struct {
-	size_t off;      /* offset of the record line */
-	size_t line_len; /* without the LF */
-	size_t entry_off;
-	size_t entry_len;
-	uint64_t index;  /* as written in the record */
-	bpg_hash stored; /* as written in the record */
-} record;
-
-struct bpg_audit_log {
-	char *dir;
-	bpg_buf entries;
-	record *recs;
-	bpg_hash *leaves; /* computed from the entry bytes, one per record */
-	size_t nrecs, arecs;
-	size_t good_end;  /* offset after the last well-formed record */
-	bool has_cp;
-	bpg_checkpoint cp;
-	bpg_buf cp_note;
-};
-
-static int path_of(bpg_buf *out, const bpg_audit_log *log, const char *name, bpg_error *err)
+int bpg_audit__path(bpg_buf *out, const bpg_audit_log *log, const char *name, bpg_error *err)
 {
 	bpg_buf_clear(out);
 	if (bpg_buf_printf(out, "%s/%s", log->dir, name) < 0)
@@ -155,8 +134,7 @@ static int scan_records(bpg_audit_log *log, bpg_error *err)
 	return 0;
 }
 
-/* Read checkpoint first, entries second (see the top of the file). */
-static int log_load(bpg_audit_log *log, bpg_error *err)
+int bpg_audit__load_checkpoint(bpg_audit_log *log, bpg_error *err)
 {
 	bpg_buf path = BPG_BUF_INIT;
 	const char *text;
@@ -165,8 +143,7 @@ static int log_load(bpg_audit_log *log, bpg_error *err)
 
 	log->has_cp = false;
 	bpg_buf_clear(&log->cp_note);
-	bpg_buf_clear(&log->entries);
-	if ((rc = path_of(&path, log, "checkpoint", err)) < 0)
+	if ((rc = bpg_audit__path(&path, log, "checkpoint", err)) < 0)
 		goto done;
 	rc = bpg_file_read(&log->cp_note, path.ptr, BPG_NOTE_MAX_BYTES, err);
 	if (rc == 0) {
@@ -180,22 +157,38 @@ static int log_load(bpg_audit_log *log, bpg_error *err)
 			goto done;
 		}
 		log->has_cp = true;
-	} else if (rc != BPG_ENOTFOUND) {
-		goto done;
-	}
-	if ((rc = path_of(&path, log, "entries", err)) < 0)
-		goto done;
-	rc = bpg_file_read(&log->entries, path.ptr, BPG_AUDIT_LOG_MAX, err);
-	if (rc == BPG_ENOTFOUND)
+	} else if (rc == BPG_ENOTFOUND) {
 		rc = 0;
-	if (rc == 0)
-		rc = scan_records(log, err);
+	}
 done:
 	bpg_buf_dispose(&path);
 	return rc;
 }
 
-int bpg_audit_open(bpg_audit_log **out, const char *dir, bpg_error *err)
+/* Read checkpoint first, entries second (see the top of the file). */
+static int log_load(bpg_audit_log *log, bpg_error *err)
+{
+	bpg_buf path = BPG_BUF_INIT;
+	int rc;
+
+	bpg_buf_clear(&log->entries);
+	log->nrecs = 0;
+	log->good_end = 0;
+	log->loaded = false;
+	if ((rc = bpg_audit__load_checkpoint(log, err)) < 0 ||
+	    (rc = bpg_audit__path(&path, log, "entries", err)) < 0)
+		goto done;
+	rc = bpg_file_read(&log->entries, path.ptr, BPG_AUDIT_LOG_MAX, err);
+	if (rc == BPG_ENOTFOUND)
+		rc = 0;
+	if (rc == 0 && (rc = scan_records(log, err)) == 0)
+		log->loaded = true;
+done:
+	bpg_buf_dispose(&path);
+	return rc;
+}
+
+static int log_new(bpg_audit_log **out, const char *dir, bool load, bpg_error *err)
 {
 	bpg_audit_log *log;
 	int rc;
@@ -211,12 +204,22 @@ int bpg_audit_open(bpg_audit_log **out, const char *dir, bpg_error *err)
 		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
 	}
 	log->entries.max = BPG_AUDIT_LOG_MAX;
-	if ((rc = log_load(log, err)) < 0) {
+	if ((rc = load ? log_load(log, err) : bpg_audit__load_checkpoint(log, err)) < 0) {
 		bpg_audit_free(log);
 		return rc;
 	}
 	*out = log;
 	return 0;
+}
+
+int bpg_audit_open(bpg_audit_log **out, const char *dir, bpg_error *err)
+{
+	return log_new(out, dir, true, err);
+}
+
+int bpg_audit_open_append(bpg_audit_log **out, const char *dir, bpg_error *err)
+{
+	return log_new(out, dir, false, err);
 }
 
 void bpg_audit_free(bpg_audit_log *log)
@@ -440,7 +443,7 @@ int bpg_audit_check_extends(const bpg_audit_log *log, const bpg_checkpoint *old,
 
 /* ------------------------------------------------------------ writing */
 
-static int fsync_dir(const char *dir, bpg_error *err)
+int bpg_audit__fsync_dir(const char *dir, bpg_error *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -460,7 +463,7 @@ static int lock_acquire(int *out, const bpg_audit_log *log, bpg_error *err)
 	int fd = -1, rc;
 
 	*out = -1;
-	if ((rc = path_of(&path, log, "lock", err)) < 0)
+	if ((rc = bpg_audit__path(&path, log, "lock", err)) < 0)
 		goto done;
 	if ((fd = open(path.ptr, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0) {
 		rc = bpg_error_set(err, BPG_EIO, "%s: cannot open: %s", path.ptr, strerror(errno));
@@ -491,7 +494,7 @@ done:
 	return rc;
 }
 
-static int write_all(int fd, const char *p, size_t len)
+int bpg_audit__write_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
@@ -505,8 +508,8 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static int write_checkpoint(bpg_audit_log *log, const bpg_note_signer *key, uint64_t size,
-	bpg_error *err)
+int bpg_audit__write_checkpoint(bpg_audit_log *log, const bpg_note_signer *key, uint64_t size,
+	const bpg_hash *root, bpg_error *err)
 {
 	bpg_buf note = BPG_BUF_INIT, path = BPG_BUF_INIT;
 	bpg_checkpoint cp;
@@ -515,11 +518,11 @@ static int write_checkpoint(bpg_audit_log *log, const bpg_note_signer *key, uint
 	memset(&cp, 0, sizeof(cp));
 	memcpy(cp.origin, bpg_note_signer_name(key), strlen(bpg_note_signer_name(key)) + 1);
 	cp.size = size;
-	bpg_merkle_root(&cp.root, log->leaves, size);
+	cp.root = *root;
 	if ((rc = bpg_checkpoint_sign(&note, &cp, key, err)) < 0 ||
-	    (rc = path_of(&path, log, "checkpoint", err)) < 0 ||
+	    (rc = bpg_audit__path(&path, log, "checkpoint", err)) < 0 ||
 	    (rc = bpg_file_write_atomic(path.ptr, note.ptr, note.size, 0640, err)) < 0 ||
-	    (rc = fsync_dir(log->dir, err)) < 0)
+	    (rc = bpg_audit__fsync_dir(log->dir, err)) < 0)
 		goto done;
 	bpg_buf_clear(&log->cp_note);
 	if (bpg_buf_put(&log->cp_note, note.ptr, note.size) < 0) {
@@ -534,40 +537,31 @@ done:
 	return rc;
 }
 
-/* Remove what follows the committed records; the caller holds the lock and checked them. */
-static int cut_tail(bpg_audit_log *log, bpg_buf *saved, bpg_error *err)
+int bpg_audit__cut_at(bpg_audit_log *log, uint64_t off, const char *bytes, size_t len, bpg_buf *saved,
+	bpg_error *err)
 {
 	bpg_buf path = BPG_BUF_INIT;
-	bpg_audit_tail t;
 	int fd = -1, rc = 0;
 
-	bpg_audit_tail_info(&t, log);
-	if (t.tail_offset >= log->entries.size)
-		goto done;
-	bpg_buf_clear(&path);
-	if (bpg_buf_printf(&path, "%s/torn-%llu-%lld-%ld", log->dir,
-			(unsigned long long)t.tail_offset, (long long)time(NULL), (long)getpid()) < 0) {
+	if (bpg_buf_printf(&path, "%s/torn-%llu-%lld-%ld", log->dir, (unsigned long long)off,
+			(long long)time(NULL), (long)getpid()) < 0) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = bpg_file_write_atomic(path.ptr, log->entries.ptr + t.tail_offset,
-			log->entries.size - t.tail_offset, 0640, err)) < 0)
+	if ((rc = bpg_file_write_atomic(path.ptr, bytes, len, 0640, err)) < 0)
 		goto done;
 	if (saved && bpg_buf_puts(saved, path.ptr) < 0) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = path_of(&path, log, "entries", err)) < 0)
+	if ((rc = bpg_audit__path(&path, log, "entries", err)) < 0)
 		goto done;
-	if ((fd = open(path.ptr, O_WRONLY | O_CLOEXEC)) < 0 || ftruncate(fd, (off_t)t.tail_offset) < 0 ||
+	if ((fd = open(path.ptr, O_WRONLY | O_CLOEXEC)) < 0 || ftruncate(fd, (off_t)off) < 0 ||
 	    fsync(fd) < 0) {
 		rc = bpg_error_set(err, BPG_EIO, "%s: cannot cut the torn tail: %s", path.ptr,
 			strerror(errno));
 		goto done;
 	}
-	log->entries.size = t.tail_offset;
-	log->nrecs = log->cp.size;
-	log->good_end = t.tail_offset;
 done:
 	if (fd >= 0)
 		close(fd);
@@ -575,64 +569,159 @@ done:
 	return rc;
 }
 
+/* Remove what follows the committed records; the caller holds the lock and checked them. */
+static int cut_tail(bpg_audit_log *log, bpg_buf *saved, bpg_error *err)
+{
+	bpg_audit_tail t;
+	int rc;
+
+	bpg_audit_tail_info(&t, log);
+	if (t.tail_offset >= log->entries.size)
+		return 0;
+	if ((rc = bpg_audit__cut_at(log, t.tail_offset, log->entries.ptr + t.tail_offset,
+			log->entries.size - t.tail_offset, saved, err)) < 0)
+		return rc;
+	log->entries.size = t.tail_offset;
+	log->nrecs = log->cp.size;
+	log->good_end = t.tail_offset;
+	return 0;
+}
+
+static int frontier_path(bpg_buf *out, const bpg_audit_log *log, bpg_error *err)
+{
+	return bpg_audit__path(out, log, "frontier", err);
+}
+
+/* A full pass over a loaded, checked log: write <dir>/frontier for its checkpoint. */
+static int frontier_rebuild(bpg_audit_log *log, bpg_audit_frontier *f, bpg_error *err)
+{
+	bpg_buf path = BPG_BUF_INIT;
+	int rc;
+
+	if ((rc = bpg_audit_frontier_of(f, log, log->cp.size, err)) == 0 &&
+	    (rc = frontier_path(&path, log, err)) == 0)
+		rc = bpg_audit_frontier_save(path.ptr, f, err);
+	bpg_buf_dispose(&path);
+	return rc;
+}
+
 int bpg_audit_repair(bpg_audit_log *log, bpg_buf *saved_path, bpg_error *err)
 {
+	bpg_audit_frontier f;
 	int lockfd = -1, rc;
 
 	if ((rc = lock_acquire(&lockfd, log, err)) < 0)
 		return rc;
-	if ((rc = log_load(log, err)) == 0 && (rc = log_check(log, err)) == 0)
-		rc = cut_tail(log, saved_path, err);
-	else
+	if ((rc = log_load(log, err)) == 0 && (rc = log_check(log, err)) == 0) {
+		/* Also rebuilds the frontier from the entries (the cure for a refused one). */
+		if ((rc = cut_tail(log, saved_path, err)) == 0 && log->has_cp)
+			rc = frontier_rebuild(log, &f, err);
+	} else {
 		bpg_error_prefix(err, "not repairing, committed entries are damaged: ");
+	}
 	close(lockfd);
 	return rc;
 }
 
-static int append_record(bpg_audit_log *log, const char *entry, size_t len, bpg_error *err)
+/* The record line "<index> <leaf hex> <entry>\n" of entry `index`. */
+static int record_line(bpg_buf *line, bpg_hash *leaf, uint64_t index, const char *entry, size_t len,
+	bpg_error *err)
 {
-	bpg_buf line = BPG_BUF_INIT, path = BPG_BUF_INIT;
 	char hex[2 * BPG_HASH_SIZE + 1];
-	bpg_hash leaf;
-	record r;
+
+	bpg_merkle_leaf_hash(leaf, entry, len);
+	bpg_hex_encode(hex, leaf->b, BPG_HASH_SIZE);
+	if (bpg_buf_printf(line, "%llu %s ", (unsigned long long)index, hex) < 0 ||
+	    bpg_buf_put(line, entry, len) < 0 || bpg_buf_putc(line, '\n') < 0)
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Write the line at the end of `entries` (which ends at `at`), one write(), fsync. */
+static int write_record(bpg_audit_log *log, const bpg_buf *line, uint64_t at, bpg_error *err)
+{
+	bpg_buf path = BPG_BUF_INIT;
 	int fd = -1, rc = 0;
 	bool created;
 
-	bpg_merkle_leaf_hash(&leaf, entry, len);
-	bpg_hex_encode(hex, leaf.b, BPG_HASH_SIZE);
-	if (bpg_buf_printf(&line, "%zu %s ", log->nrecs, hex) < 0 || bpg_buf_put(&line, entry, len) < 0 ||
-	    bpg_buf_putc(&line, '\n') < 0) {
-		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
-		goto done;
-	}
-	if ((rc = path_of(&path, log, "entries", err)) < 0)
+	if ((rc = bpg_audit__path(&path, log, "entries", err)) < 0)
 		goto done;
 	created = access(path.ptr, F_OK) != 0;
 	/* One write of the whole line: a crash leaves a prefix of it, never a mix. */
 	if ((fd = open(path.ptr, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0 ||
-	    write_all(fd, line.ptr, line.size) < 0 || fsync(fd) < 0) {
+	    bpg_audit__write_all(fd, line->ptr, line->size) < 0 || fsync(fd) < 0) {
 		rc = bpg_error_set(err, BPG_EIO, "%s: cannot append: %s", path.ptr, strerror(errno));
-		if (fd >= 0 && ftruncate(fd, (off_t)log->entries.size) == 0)
+		if (fd >= 0 && ftruncate(fd, (off_t)at) == 0)
 			(void)fsync(fd);
 		goto done;
 	}
-	if (created && (rc = fsync_dir(log->dir, err)) < 0)
+	if (created && (rc = bpg_audit__fsync_dir(log->dir, err)) < 0)
 		goto done;
-	r.off = log->entries.size;
-	r.line_len = line.size - 1;
-	r.entry_off = log->entries.size + (line.size - 1 - len);
-	r.entry_len = len;
-	r.index = log->nrecs;
-	r.stored = leaf;
-	if (bpg_buf_put(&log->entries, line.ptr, line.size) < 0 || push_record(log, &r) < 0) {
-		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
-		goto done;
-	}
-	log->good_end = log->entries.size;
 done:
 	if (fd >= 0)
 		close(fd);
-	bpg_buf_dispose(&line);
+	bpg_buf_dispose(&path);
+	return rc;
+}
+
+/* Keep a loaded log's memory in step with the file after an append. */
+static int remember_record(bpg_audit_log *log, const bpg_buf *line, uint64_t at, size_t elen,
+	const bpg_hash *leaf, bpg_error *err)
+{
+	record r;
+
+	if (!log->loaded)
+		return 0;
+	if (log->entries.size != at || log->good_end != at || log->nrecs != log->cp.size - 1)
+		return log_load(log, err); /* the file changed under us (another appender) */
+	r.off = at;
+	r.line_len = line->size - 1;
+	r.entry_off = at + (line->size - 1 - elen);
+	r.entry_len = elen;
+	r.index = log->nrecs;
+	r.stored = *leaf;
+	if (bpg_buf_put(&log->entries, line->ptr, line->size) < 0 || push_record(log, &r) < 0)
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	log->good_end = log->entries.size;
+	return 0;
+}
+
+/*
+ * Bring the frontier in line with the checkpoint, or build it (migration:
+ * a log written before frontiers, or a frontier deleted) with one full pass.
+ */
+static int append_prepare(bpg_audit_log *log, bpg_audit_frontier *f, const bpg_note_verifier *v,
+	bpg_error *err)
+{
+	bpg_checkpoint cp;
+	bpg_buf path = BPG_BUF_INIT;
+	bool rewrite = false;
+	int rc;
+
+	if ((rc = bpg_checkpoint_open(&cp, log->cp_note.ptr, log->cp_note.size, v, NULL, err)) < 0) {
+		bpg_error_prefix(err, "%s/", log->dir);
+		rc = rc == BPG_EINVALID ? BPG_EVERIFY : rc;
+		goto done;
+	}
+	if ((rc = frontier_path(&path, log, err)) < 0)
+		goto done;
+	rc = bpg_audit_frontier_load(f, path.ptr, err);
+	if (rc == BPG_ENOTFOUND) {
+		/* Migration: the old full check, then the frontier from the same pass. */
+		if ((rc = log_load(log, err)) < 0 || (rc = bpg_audit_verify(log, v, err)) < 0 ||
+		    (rc = cut_tail(log, NULL, err)) < 0 || (rc = frontier_rebuild(log, f, err)) < 0)
+			goto done;
+	} else if (rc < 0) {
+		bpg_error_prefix(err, "run `bpgate audit verify` (full) and, when it verifies, `bpgate audit repair` to rebuild the frontier: ");
+		rc = rc == BPG_EINVALID ? BPG_EVERIFY : rc;
+		goto done;
+	} else {
+		if ((rc = bpg_audit__frontier_check(log, f, &rewrite, err)) < 0)
+			goto done;
+		if (rewrite && (rc = bpg_audit_frontier_save(path.ptr, f, err)) < 0)
+			goto done;
+	}
+done:
 	bpg_buf_dispose(&path);
 	return rc;
 }
@@ -641,37 +730,78 @@ int bpg_audit_append(bpg_audit_log *log, const char *entry, size_t len,
 	const bpg_note_signer *key, uint64_t *index_out, bpg_error *err)
 {
 	bpg_note_verifier *v = NULL;
+	bpg_buf line = BPG_BUF_INIT, path = BPG_BUF_INIT;
+	bpg_audit_frontier f;
+	bpg_hash leaf, root;
+	uint64_t at;
 	int lockfd = -1, rc;
 
 	if ((rc = bpg_audit__entry_check(entry, len, err)) < 0 ||
 	    (rc = lock_acquire(&lockfd, log, err)) < 0 ||
-	    (rc = log_load(log, err)) < 0)
+	    (rc = bpg_audit__load_checkpoint(log, err)) < 0 ||
+	    (rc = bpg_note_verifier_from_signer(&v, key, err)) < 0)
 		goto done;
+	memset(&f, 0, sizeof(f));
 	if (!log->has_cp) {
-		if (log->entries.size > 0) {
-			rc = log_check(log, err);
+		struct stat st;
+
+		if ((rc = bpg_audit__path(&path, log, "entries", err)) < 0)
+			goto done;
+		if (stat(path.ptr, &st) == 0 && st.st_size > 0) {
+			if ((rc = log_load(log, err)) == 0)
+				rc = log_check(log, err); /* "deleted checkpoint" */
+			if (rc == 0)
+				rc = bpg_error_set(err, BPG_EVERIFY, "%s: entries without a checkpoint", log->dir);
 			goto done;
 		}
-		/* A new log: commit the empty tree first (see the header). */
-		if ((rc = write_checkpoint(log, key, 0, err)) < 0)
+		/* A new log: commit the empty tree first (see the header), then its frontier. */
+		bpg_merkle_frontier_root(&root, &f.prev);
+		if ((rc = bpg_audit__write_checkpoint(log, key, 0, &root, err)) < 0 ||
+		    (rc = frontier_path(&path, log, err)) < 0 ||
+		    (rc = bpg_audit_frontier_save(path.ptr, &f, err)) < 0)
 			goto done;
-	}
-	if ((rc = bpg_note_verifier_from_signer(&v, key, err)) < 0)
-		goto done;
-	if ((rc = bpg_audit_verify(log, v, err)) < 0) {
+	} else if ((rc = append_prepare(log, &f, v, err)) < 0) {
 		bpg_error_prefix(err, "refusing to append to a log that does not verify: ");
 		goto done;
 	}
-	if ((rc = cut_tail(log, NULL, err)) < 0 ||
-	    (rc = append_record(log, entry, len, err)) < 0)
+	at = f.length;
+	if ((rc = record_line(&line, &leaf, f.size, entry, len, err)) < 0)
+		goto done;
+	if (line.size > BPG_AUDIT_LOG_MAX || at > BPG_AUDIT_LOG_MAX - line.size) {
+		rc = bpg_error_set(err, BPG_ETOOBIG,
+			"%s/entries would pass %zu bytes (BPG_AUDIT_LOG_MAX, the most a full verify reads): start a new log",
+			log->dir, BPG_AUDIT_LOG_MAX);
+		goto done;
+	}
+	if ((rc = write_record(log, &line, at, err)) < 0)
 		goto done;
 	bpg_test_point("audit-record-written"); /* tests kill the writer here (no-op otherwise) */
-	if ((rc = write_checkpoint(log, key, log->nrecs, err)) < 0)
+	if (f.size > 0)
+		bpg_merkle_frontier_push(&f.prev, &f.last_leaf);
+	f.size++;
+	f.last_off = at;
+	f.last_leaf = leaf;
+	f.length = at + line.size;
+	bpg_audit_frontier_root(&root, &f);
+	if ((rc = bpg_audit__write_checkpoint(log, key, f.size, &root, err)) < 0)
+		goto done;
+	/* Committed. A crash here leaves the frontier one entry behind: the next append rolls it forward. */
+	bpg_test_point("audit-checkpoint-written");
+	/*
+	 * The entry is committed: a frontier that cannot be saved (disk full) must
+	 * not turn into a reported failure of a recorded decision. The old frontier
+	 * stays; the next append rolls it forward over this record.
+	 */
+	if (frontier_path(&path, log, NULL) == 0)
+		(void)bpg_audit_frontier_save(path.ptr, &f, NULL);
+	if ((rc = remember_record(log, &line, at, len, &leaf, err)) < 0)
 		goto done;
 	if (index_out)
-		*index_out = log->nrecs - 1;
+		*index_out = f.size - 1;
 done:
 	bpg_note_verifier_free(v);
+	bpg_buf_dispose(&line);
+	bpg_buf_dispose(&path);
 	if (lockfd >= 0)
 		close(lockfd);
 	return rc;

@@ -264,3 +264,97 @@ int bpg_merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
 			(unsigned long long)new_size, (unsigned long long)old_size);
 	return 0;
 }
+
+/* ------------------------------------------------------------ frontier */
+
+void bpg_merkle_frontier_init(bpg_merkle_frontier *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+void bpg_merkle_frontier_push(bpg_merkle_frontier *f, const bpg_hash *leaf)
+{
+	uint64_t count;
+
+	f->h[f->len++] = *leaf;
+	f->size++;
+	/* A binary counter: each trailing zero bit of the new size merges two equal subtrees. */
+	for (count = f->size; (count & 1) == 0 && f->len >= 2; count >>= 1) {
+		bpg_merkle_node_hash(&f->h[f->len - 2], &f->h[f->len - 2], &f->h[f->len - 1]);
+		f->len--;
+	}
+}
+
+void bpg_merkle_frontier_root(bpg_hash *out, const bpg_merkle_frontier *f)
+{
+	bpg_hash r;
+
+	if (f->len == 0) {
+		crypto_hash_sha256(out->b, (const unsigned char *)"", 0);
+		return;
+	}
+	/* MTH promotes the unpaired right subtree: fold from the right. */
+	r = f->h[f->len - 1];
+	for (size_t i = f->len - 1; i-- > 0;)
+		bpg_merkle_node_hash(&r, &f->h[i], &r);
+	*out = r;
+}
+
+/* Root of [lo, hi): a frontier subtree when left of the old size, else new leaves. */
+static int frontier_node(bpg_hash *out, const bpg_merkle_frontier *old, const bpg_hash *new_leaves,
+	uint64_t lo, uint64_t hi, bpg_error *err)
+{
+	uint64_t start = 0;
+
+	if (lo >= old->size) {
+		range_root(out, new_leaves, lo - old->size, hi - old->size);
+		return 0;
+	}
+	for (size_t i = 0; i < old->len; i++) {
+		uint64_t sz = (uint64_t)1 << (63 - __builtin_clzll(old->size - start));
+
+		if (start == lo && start + sz == hi) {
+			*out = old->h[i];
+			return 0;
+		}
+		start += sz;
+	}
+	return bpg_error_set(err, BPG_ERROR, "consistency proof: node [%llu, %llu) is not in the frontier",
+		(unsigned long long)lo, (unsigned long long)hi);
+}
+
+int bpg_merkle_frontier_consistency_proof(bpg_merkle_proof *out, const bpg_merkle_frontier *old,
+	const bpg_hash *new_leaves, uint64_t nnew, bpg_error *err)
+{
+	uint64_t lo = 0, hi = old->size + nnew, m = old->size;
+	bool whole = true;
+	int rc;
+
+	out->len = 0;
+	if (old->size == 0 || nnew == 0)
+		return 0;
+	/* The loop of bpg_merkle_consistency_proof(), nodes taken from the frontier. */
+	for (;;) {
+		uint64_t k;
+
+		if (m == hi - lo) {
+			if (!whole && (rc = frontier_node(&out->h[out->len++], old, new_leaves, lo, hi, err)) < 0)
+				return rc;
+			break;
+		}
+		k = split_point(hi - lo);
+		if (m <= k) {
+			if ((rc = frontier_node(&out->h[out->len++], old, new_leaves, lo + k, hi, err)) < 0)
+				return rc;
+			hi = lo + k;
+		} else {
+			if ((rc = frontier_node(&out->h[out->len++], old, new_leaves, lo, lo + k, err)) < 0)
+				return rc;
+			lo += k;
+			m -= k;
+			whole = false;
+		}
+	}
+	proof_reverse(out);
+	return 0;
+}

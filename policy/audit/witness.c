@@ -199,6 +199,11 @@ uint64_t bpg_audit_witness_latest(const bpg_audit_witness *w, bool *has)
 	return w->has_latest ? w->latest.size : 0;
 }
 
+const bpg_checkpoint *bpg_audit_witness_latest_checkpoint(const bpg_audit_witness *w)
+{
+	return w->has_latest ? &w->latest : NULL;
+}
+
 size_t bpg_audit_witness_seen(const bpg_audit_witness *w)
 {
 	return w->nseen;

@@ -38,7 +38,7 @@ int rcv_audit_append(const rcv_config *cfg, const json_t *entry, bpg_error *err)
 	if (!(s = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS)))
 		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
 	if ((rc = bpg_note_signer_load(&key, cfg->audit_key, err)) == 0 &&
-	    (rc = bpg_audit_open(&log, cfg->audit_dir, err)) == 0)
+	    (rc = bpg_audit_open_append(&log, cfg->audit_dir, err)) == 0)
 		rc = bpg_audit_append(log, s, strlen(s), key, NULL, err);
 	bpg_audit_free(log);
 	bpg_note_signer_free(key);
