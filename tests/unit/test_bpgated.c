@@ -424,6 +424,7 @@ Test(bpgated, hook_scripts_whole_or_not_at_all)
 	cr_assert_not_null(mkdtemp(dir));
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.hooks_dir = dir;
+	cfg.post_receive = true;
 	cfg.pre_receive_hook = (char *)"/opt/bpgate/bpgate-receive";
 	cfg.audit_log = (char *)"/var/lib/bpgated/audit";
 	cfg.server_signing_key = (char *)"/etc/bpgated/audit.skey";
@@ -463,4 +464,37 @@ Test(bpgated, hook_scripts_whole_or_not_at_all)
 		unlink(p);
 	}
 	cr_assert_eq(rmdir(dir), 0);
+}
+
+/* Without an audit log the gate needs no arguments: pre-receive is a link to
+ * it (no shell per push); "post_receive": false removes a post-receive left by
+ * an earlier start. */
+Test(bpgated, hooks_link_the_gate_and_post_receive_is_optional)
+{
+	char dir[] = "/tmp/bpgd-hooks-XXXXXX", p[600], target[600];
+	bpgd_config cfg;
+	bpg_error err;
+	ssize_t n;
+
+	cr_assert_not_null(mkdtemp(dir));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.hooks_dir = dir;
+	cfg.pre_receive_hook = (char *)"/opt/bpgate/bpgate-receive";
+	cfg.post_receive = true;
+	cr_assert_eq(bpgd_hooks_install(&cfg, &err), 0, "%s", err.message);
+	snprintf(p, sizeof(p), "%s/pre-receive", dir);
+	n = readlink(p, target, sizeof(target) - 1);
+	cr_assert_gt(n, 0, "pre-receive is a symbolic link");
+	target[n] = '\0';
+	cr_assert_str_eq(target, "/opt/bpgate/bpgate-receive");
+	script_is(dir, "post-receive", "#!/bin/sh\n# written by bpgated at start: the gate with the daemon's settings\n"
+		"exec '/opt/bpgate/bpgate-receive' --post-receive \"$@\"\n");
+	cfg.post_receive = false;
+	cr_assert_eq(bpgd_hooks_install(&cfg, &err), 0, "%s", err.message);
+	snprintf(p, sizeof(p), "%s/post-receive", dir);
+	cr_assert_neq(access(p, F_OK), 0, "post_receive false: no post-receive");
+	cr_assert_eq(bpgd_hooks_install(&cfg, &err), 0, "a second start without one: %s", err.message);
+	snprintf(p, sizeof(p), "%s/pre-receive", dir);
+	unlink(p);
+	cr_assert_eq(rmdir(dir), 0, "nothing else left in the hooks directory");
 }
