@@ -43,9 +43,7 @@ bool cli_is_help(const char *arg);
 struct git_repository;
 int cli_repo_open(struct git_repository **out, const char *dir, unsigned flags, const char *cmd);
 
-/* git_libgit2_init() without loading libgit2's TLS trust store (gitinit.c):
- * bpgate never uses libgit2 for HTTPS. The client front ends call it first. */
-int cli_libgit2_init(void);
+#include "gitinit.h" /* cli_libgit2_init(): the client front ends call it first */
 
 /* Sub-commands. */
 int cmd_blueprint(int argc, char **argv);

@@ -14,7 +14,7 @@
  * chain an HTTPS remote through libgit2 would fail certificate verification:
  * closed, never open. A libgit2 built with OpenSSL never calls this.
  */
-#include "cli.h"
+#include "gitinit.h"
 
 #include <dlfcn.h>
 #include <git2.h>

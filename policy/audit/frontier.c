@@ -284,7 +284,7 @@ static int entries_open(int *fd, uint64_t *size, const char *path, bpg_error *er
 /* The record of entry f->size-1 ends at f->length and hashes to f->last_leaf. */
 static int check_last(int fd, const bpg_audit_frontier *f, bpg_buf *buf, const char *path, bpg_error *err)
 {
-	const char *next;
+	const char *next = NULL;
 	bpg_hash leaf;
 	int rc;
 
@@ -313,7 +313,7 @@ static int check_last(int fd, const bpg_audit_frontier *f, bpg_buf *buf, const c
 static int fold_records(bpg_audit_frontier *f, bpg_hash *leaves, const bpg_buf *buf, uint64_t upto,
 	const char *path, bpg_error *err)
 {
-	const char *p = buf->ptr, *end = buf->ptr + buf->size, *next;
+	const char *p = buf->ptr, *end = buf->ptr + buf->size, *next = NULL;
 	uint64_t base = f->length, first = f->size;
 	bpg_hash leaf;
 	int rc;

@@ -9,6 +9,7 @@
  * Fails closed: any internal error refuses the whole push (exit 1).
  */
 #include "receive.h"
+#include "../../hooks/gitinit.h"
 #include "bpgate/audit.h"
 #include "bpgate/witness.h"
 #include "bpgate/bundle.h"
@@ -406,7 +407,7 @@ int main(int argc, char **argv)
 	oc.records = json_array();
 	const char *base = strrchr(argv[0], '/');
 	post |= strcmp(base ? base + 1 : argv[0], "post-receive") == 0;
-	git_libgit2_init();
+	cli_libgit2_init(); /* no CA bundle: the gate never speaks HTTPS through libgit2 */
 	/* git has already checked every pushed object (index-pack/unpack-objects) before the
 	 * hook runs, so hashing each object again on every read is pure cost (a third of the
 	 * gate's time on a 2,000-commit push). Trees are read once each by the gatherer, so

@@ -34,6 +34,13 @@ if command -v strace >/dev/null; then
   grep -q "policy.json" "$E2E_TMP/trace" || fail "strace saw no open of policy.json"
   if grep -q "ca-certificates\|/etc/ssl/certs" "$E2E_TMP/trace"; then fail "the pre-commit hook reads the CA bundle"
   else ok "the pre-commit hook does not read the CA bundle"; fi
+  # the gate too: bpgate-receive never speaks HTTPS through libgit2 either
+  git init -q --bare "$E2E_TMP/gate.git"
+  (cd "$E2E_TMP/gate.git" && ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" GIT_DIR=. \
+    strace -f -e trace=open,openat -o "$E2E_TMP/trace-gate" bpgate-receive < /dev/null >/dev/null 2>&1) || true
+  grep -q "gate.git" "$E2E_TMP/trace-gate" || fail "strace saw bpgate-receive open no repository"
+  if grep -q "ca-certificates\|/etc/ssl/certs" "$E2E_TMP/trace-gate"; then fail "bpgate-receive reads the CA bundle"
+  else ok "bpgate-receive does not read the CA bundle"; fi
 else
   ok "strace is not installed: the CA bundle check is skipped"
 fi

@@ -1,0 +1,12 @@
+/*
+ * cli_libgit2_init(): git_libgit2_init() without libgit2's TLS trust store
+ * (gitinit.c says how). bpgate never uses libgit2 for HTTPS; the client front
+ * ends and bpgate-receive call it instead of git_libgit2_init(). Returns what
+ * git_libgit2_init() returns. Owns nothing.
+ */
+#ifndef HOOKS_gitinit_h__
+#define HOOKS_gitinit_h__
+
+int cli_libgit2_init(void);
+
+#endif
