@@ -499,10 +499,13 @@ static void fetch(const rb_ctx *cx)
 static int find_tip(rb_ctx *cx)
 {
 	git_commit *c = NULL;
-	snprintf(cx->tip_ref, sizeof(cx->tip_ref), "refs/remotes/%s/%s", cx->remote, cx->short_branch);
-	if (git_reference_name_to_id(&cx->tip, cx->repo, cx->tip_ref) < 0) {
-		snprintf(cx->tip_ref, sizeof(cx->tip_ref), "%s", cx->branch);
-		if (git_reference_name_to_id(&cx->tip, cx->repo, cx->tip_ref) < 0) {
+	int n = snprintf(cx->tip_ref, sizeof(cx->tip_ref), "refs/remotes/%s/%s", cx->remote, cx->short_branch);
+	/* a name cut short could name another ref: a longer one is simply not looked up */
+	if (n < 0 || (size_t)n >= sizeof(cx->tip_ref) ||
+	    git_reference_name_to_id(&cx->tip, cx->repo, cx->tip_ref) < 0) {
+		n = snprintf(cx->tip_ref, sizeof(cx->tip_ref), "%s", cx->branch);
+		if (n < 0 || (size_t)n >= sizeof(cx->tip_ref) ||
+		    git_reference_name_to_id(&cx->tip, cx->repo, cx->tip_ref) < 0) {
 			git_error_clear();
 			fprintf(stderr, "bpgate rollback: neither %s/%s nor %s exists here\n", cx->remote, cx->short_branch, cx->branch);
 			return -1;

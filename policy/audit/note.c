@@ -186,7 +186,7 @@ int bpg_note_signer_parse(bpg_note_signer **out, const char *text, size_t len, b
 	static const char prefix[] = "PRIVATE+KEY+";
 	char name[BPG_NOTE_NAME_MAX + 1];
 	unsigned char seed[32];
-	uint32_t keyid;
+	uint32_t keyid = 0;
 	int rc;
 
 	*out = NULL;
