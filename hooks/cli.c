@@ -106,3 +106,18 @@ int cli_repo_open(git_repository **out, const char *dir, unsigned flags, const c
 	git_error_clear();
 	return rc;
 }
+
+char *cli_config_string(git_repository *repo, const char *key)
+{
+	git_config *cfg = NULL, *snap = NULL;
+	const char *v = NULL;
+	char *out = NULL;
+
+	if (git_repository_config(&cfg, repo) == 0 && git_config_snapshot(&snap, cfg) == 0 &&
+	    git_config_get_string(&v, snap, key) == 0 && v && *v)
+		out = strdup(v);
+	git_config_free(snap);
+	git_config_free(cfg);
+	git_error_clear();
+	return out;
+}

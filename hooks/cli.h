@@ -43,6 +43,10 @@ bool cli_is_help(const char *arg);
 struct git_repository;
 int cli_repo_open(struct git_repository **out, const char *dir, unsigned flags, const char *cmd);
 
+/* The git config value of `key` in `repo`'s configuration (all levels), or
+ * NULL when it is unset, empty or unreadable. The caller frees it. */
+char *cli_config_string(struct git_repository *repo, const char *key);
+
 #include "gitinit.h" /* cli_libgit2_init(): the client front ends call it first */
 
 /* Sub-commands. */

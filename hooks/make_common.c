@@ -12,21 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *config_string(git_repository *repo, const char *key)
-{
-	git_config *cfg = NULL, *snap = NULL;
-	const char *v = NULL;
-	char *out = NULL;
-
-	if (git_repository_config(&cfg, repo) == 0 && git_config_snapshot(&snap, cfg) == 0 &&
-	    git_config_get_string(&v, snap, key) == 0 && v && *v)
-		out = strdup(v);
-	git_config_free(snap);
-	git_config_free(cfg);
-	git_error_clear();
-	return out;
-}
-
 /* Who runs this: the server's user variable (bpgated, gitolite), else the
  * git identity, else the login. Recorded, never trusted for a decision. */
 static void find_who(char *out, size_t size, git_repository *repo)
@@ -44,7 +29,7 @@ static void find_who(char *out, size_t size, git_repository *repo)
 			return;
 		}
 	}
-	char *email = config_string(repo, "user.email");
+	char *email = cli_config_string(repo, "user.email");
 	if (email) {
 		snprintf(out, size, "%s", email);
 		free(email);
@@ -56,9 +41,9 @@ static void find_who(char *out, size_t size, git_repository *repo)
 
 static int open_client(mk_ctx *c, const mk_open_opts *o, bpg_error *err)
 {
-	char *file = o->token_file ? strdup(o->token_file) : config_string(c->repo, "bpgate.makeTokenFile");
+	char *file = o->token_file ? strdup(o->token_file) : cli_config_string(c->repo, "bpgate.makeTokenFile");
 	char *ca = getenv("BPGATE_MAKE_CA_FILE") && *getenv("BPGATE_MAKE_CA_FILE") ?
-		strdup(getenv("BPGATE_MAKE_CA_FILE")) : config_string(c->repo, "bpgate.makeCaFile");
+		strdup(getenv("BPGATE_MAKE_CA_FILE")) : cli_config_string(c->repo, "bpgate.makeCaFile");
 	char *token = NULL, *base = NULL;
 	int rc;
 
@@ -197,8 +182,8 @@ static int open_inner(mk_ctx *c, const mk_open_opts *o)
 		return -1;
 	}
 	c->refmap = bpg_policy_env_refmap(c->policy, c->env);
-	c->audit_dir = config_string(c->repo, "bpgate.auditDir");
-	c->audit_key = config_string(c->repo, "bpgate.auditKey");
+	c->audit_dir = cli_config_string(c->repo, "bpgate.auditDir");
+	c->audit_key = cli_config_string(c->repo, "bpgate.auditKey");
 	/* bpgated hands its tools the daemon's audit log and key */
 	const char *al = getenv("BPGATE_AUDIT_LOG"), *ak = getenv("BPGATE_SERVER_KEY");
 	if (!c->audit_dir && !c->audit_key && al && *al && ak && *ak) {

@@ -232,20 +232,6 @@ done:
 	return rc;
 }
 
-static char *config_get(git_repository *repo, const char *key)
-{
-	git_config *cfg = NULL, *snap = NULL;
-	const char *v = NULL;
-	char *out = NULL;
-	if (git_repository_config(&cfg, repo) == 0 && git_config_snapshot(&snap, cfg) == 0 &&
-	    git_config_get_string(&v, snap, key) == 0 && v && *v)
-		out = strdup(v);
-	git_config_free(snap);
-	git_config_free(cfg);
-	git_error_clear();
-	return out;
-}
-
 static void print_text(const json_t *doc, const char *ref, unsigned deleted)
 {
 	const char *id;
@@ -342,7 +328,7 @@ int make_health(int argc, char **argv)
 	opened = true;
 
 	/* the signer: a principal of the role observers, by the key's line in allowed_signers */
-	if (!(key = key_opt ? strdup(key_opt) : config_get(c.repo, "bpgate.healthKey"))) {
+	if (!(key = key_opt ? strdup(key_opt) : cli_config_string(c.repo, "bpgate.healthKey"))) {
 		bpg_error_set(&err, BPG_EINVALID, "no signing key: pass --key SSH_KEY_FILE or set git config "
 			"bpgate.healthKey (the key of a principal of the role \"%s\")", HEALTH_ROLE);
 		goto fail;

@@ -57,12 +57,8 @@ cat > seed.json <<J
     {"id": 301, "teamId": 30, "name": "Weekly KPI digest", "isActive": true, "blueprint": $(bp 3004 3104 old),
      "scheduling": {"type": "indefinitely", "interval": 900}}]}
 J
-python3 "$src/tests/make/standin.py" --seed seed.json --port-file "$E2E_TMP/port" --frozen-clock --retry-after \
-  --log standin.log 2> standin.err &
-standin=$!
-trap 'kill $standin 2>/dev/null; rm -rf "$E2E_TMP"' EXIT
-for _ in $(seq 1 600); do [ -s port ] && break; sleep 0.05; done
-port=$(cat port)
+source "$(dirname "$0")/make_lib.sh"
+standin_start --seed seed.json --frozen-clock --retry-after --log standin.log
 ctl() { python3 "$src/tests/make/ctl.py" --port-file "$E2E_TMP/port" --token "$TOKEN" "$@"; }
 live_conn() { ctl call GET "scenarios/$1/blueprint" | python3 -c '
 import json,sys; d=json.load(sys.stdin)["response"]["blueprint"]; print(d["flow"][1]["parameters"]["__IMTCONN__"], d["flow"][0]["parameters"]["hook"], d["flow"][1]["filter"]["conditions"][0][0]["b"])'; }

@@ -54,8 +54,11 @@ start_standin() { # PORTFILE [extra args]
   python3 "$SRC/tests/make/standin.py" --seed "$E2E_TMP/seed.json" --port-file "$pf" "$@" \
     >>"$E2E_TMP/standin.log" 2>&1 &
   PIDS+=($!)
-  for _ in $(seq 1 500); do [ -s "$pf" ] && return 0; kill -0 "${PIDS[-1]}" 2>/dev/null || break; sleep 0.02; done
-  echo "the stand-in did not start"; cat "$E2E_TMP/standin.log"; exit 1
+  # no time budget: wait while it runs, fail the moment it exits without a port
+  while [ ! -s "$pf" ]; do
+    kill -0 "${PIDS[-1]}" 2>/dev/null || { echo "the stand-in did not start"; cat "$E2E_TMP/standin.log"; exit 1; }
+    sleep 0.02
+  done
 }
 start_standin "$E2E_TMP/port"
 PORT=$(cat "$E2E_TMP/port")

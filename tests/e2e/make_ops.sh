@@ -11,35 +11,9 @@ export BPGATE_TEST_MAKE_CLOCK=fake
 TOKEN=6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
 srv="$E2E_TMP/server.git"; work="$E2E_TMP/work"; keys="$E2E_TMP/keys"; mkdir -p "$keys"
 
-cat > seed.json <<J
-{ "organizations": [{"id": 1, "name": "Acme", "apiLimit": 1000}],
-  "teams": [{"id": 10, "organizationId": 1, "name": "dev"}, {"id": 20, "organizationId": 1, "name": "stage"}],
-  "users": [{"id": 5, "name": "gate", "email": "gate@example.test"}],
-  "tokens": {"$TOKEN": {"user": 5, "scopes": ["scenarios:read", "scenarios:write"]}},
-  "scenarios": [
-    {"id": 101, "teamId": 10, "name": "Digest", "isActive": true, "blueprint": {"name": "Digest", "flow": [], "metadata": {"version": 1}}},
-    {"id": 201, "teamId": 20, "name": "Digest", "isActive": true, "blueprint": {"name": "Digest", "flow": [], "metadata": {"version": 1}}}]}
-J
-python3 "$src/tests/make/standin.py" --seed seed.json --port-file "$E2E_TMP/port" --frozen-clock 2> standin.err &
-standin=$!
-trap 'kill $standin 2>/dev/null; rm -rf "$E2E_TMP"' EXIT
-for _ in $(seq 1 600); do [ -s "$E2E_TMP/port" ] && break; sleep 0.05; done
-port=$(cat "$E2E_TMP/port")
+source "$(dirname "$0")/make_lib.sh"
+make_server_two_teams
 ctl() { python3 "$src/tests/make/ctl.py" --port-file "$E2E_TMP/port" --token "$TOKEN" "$@"; }
-
-# --- the server: the token in a 0600 file its git config names; the audit log -----
-bpgate audit keygen example.com/audit --out "$keys/audit" >/dev/null
-( umask 077; echo "$TOKEN" > "$keys/make-token" )
-git init -q --bare "$srv"
-git -C "$srv" symbolic-ref HEAD refs/heads/dev
-git -C "$srv" config bpgate.bootstrap true
-git -C "$srv" config bpgate.bootstrapPrincipal alice
-git -C "$srv" config bpgate.auditDir "$E2E_TMP/audit"
-git -C "$srv" config bpgate.auditKey "$keys/audit.skey"
-git -C "$srv" config bpgate.makeTokenFile "$keys/make-token"
-git -C "$srv" config bpgate.policyRef refs/heads/dev
-ln -s "$BPG_BUILD_ROOT/server/bpgate-receive" "$srv/hooks/pre-receive"
-ln -s "$BPG_BUILD_ROOT/server/bpgate-receive" "$srv/hooks/post-receive"
 
 # --- the repository: dev (the source) and stage, which deploys itself -------------
 git init -q "$work"; cd "$work"
