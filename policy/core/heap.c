@@ -87,7 +87,17 @@ void bpg_heap_thread_start(void)
 	advise(heap, heap + THREAD_HEAP);
 }
 
+bool bpg_heap_exit_frees_skippable(void)
+{
+	return true;
+}
+
 #else
+
+bool bpg_heap_exit_frees_skippable(void)
+{
+	return false;
+}
 
 int bpg_heap_tune_for_facts(void)
 {

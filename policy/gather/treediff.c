@@ -7,7 +7,9 @@
  * tree version read. Here the raw tree objects are compared in place, and the
  * trees a commit read on its new side are kept for the next commit, whose
  * parent tree they usually are (commits are walked parents first), so each
- * tree version is read once.
+ * tree version is read once. Two versions of a large directory share most of
+ * their bytes: entries in the bytes they share at both ends are parsed on the
+ * old side only (still checked) and not compared.
  *
  * Tree objects are hostile input: every entry is bounds-checked and a
  * malformed tree is an error, not a guess.
@@ -39,6 +41,7 @@ struct g_treediff {
 
 /* One entry of a raw tree object. */
 typedef struct {
+	const char *at;     /* where the entry starts */
 	const char *name;
 	size_t name_len;
 	unsigned mode;
@@ -132,34 +135,72 @@ static unsigned normal_mode(unsigned m)
 	return m;
 }
 
-/* The next entry: 1 read, 0 at the end, negative when the tree is malformed. */
+/* The next entry: 1 read, 0 at the end, negative when the tree is malformed.
+ * Run for every entry of every tree version of a push: a plain loop over the
+ * few mode digits, one memchr for the name. */
 static int raw_next(raw_tree *r, raw_entry *e, bpg_error *err)
 {
-	const char *p = r->p, *sp, *nul;
+	const char *p = r->p, *q = p, *lim, *nul;
 	unsigned mode = 0;
 
 	if (p == r->end)
 		return 0;
-	sp = memchr(p, ' ', (size_t)(r->end - p));
-	if (!sp || sp == p || sp - p > 7)
-		goto bad;
-	for (const char *q = p; q < sp; q++) {
-		if (*q < '0' || *q > '7')
+	lim = r->end - p > 7 ? p + 7 : r->end; /* at most 7 mode digits */
+	for (; q < lim && *q != ' '; q++) {
+		if ((unsigned)(*q - '0') > 7)
 			goto bad;
 		mode = mode * 8 + (unsigned)(*q - '0');
 	}
-	nul = memchr(sp + 1, '\0', (size_t)(r->end - sp - 1));
-	if (!nul || nul == sp + 1 || r->end - nul - 1 < GIT_OID_RAWSZ)
+	if (q == p || q == r->end || *q != ' ')
 		goto bad;
+	nul = memchr(q + 1, '\0', (size_t)(r->end - q - 1));
+	if (!nul || nul == q + 1 || r->end - nul - 1 < GIT_OID_RAWSZ)
+		goto bad;
+	e->at = p;
 	e->mode = normal_mode(mode);
-	e->name = sp + 1;
-	e->name_len = (size_t)(nul - sp - 1);
+	e->name = q + 1;
+	e->name_len = (size_t)(nul - q - 1);
 	e->oid = (const unsigned char *)nul + 1;
 	r->p = nul + 1 + GIT_OID_RAWSZ;
 	return 1;
 bad:
 	return bpg_error_set(err, BPG_EINVALID, "a tree object is malformed (entry at byte %zu)",
 		(size_t)(p - r->start));
+}
+
+/* How many leading bytes a and b share. */
+static size_t common_prefix(const char *a, size_t na, const char *b, size_t nb)
+{
+	size_t n = na < nb ? na : nb, i = 0;
+
+	while (i + 256 <= n && memcmp(a + i, b + i, 256) == 0)
+		i += 256;
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* How many trailing bytes a and b share. */
+static size_t common_suffix(const char *a, size_t na, const char *b, size_t nb)
+{
+	size_t n = na < nb ? na : nb, i = 0;
+
+	while (i + 256 <= n && memcmp(a + na - i - 256, b + nb - i - 256, 256) == 0)
+		i += 256;
+	while (i < n && a[na - i - 1] == b[nb - i - 1])
+		i++;
+	return i;
+}
+
+/* Check the rest of a tree's entries without comparing them to anything. */
+static int raw_check_rest(raw_tree *r, bpg_error *err)
+{
+	raw_entry e;
+	int h;
+
+	while ((h = raw_next(r, &e, err)) > 0)
+		;
+	return h;
 }
 
 static bool is_tree(const raw_entry *e)
@@ -221,6 +262,7 @@ static int tree_changes(g_treediff *t, json_t *paths, const git_oid *a, const gi
 	git_odb_object *oa = NULL, *ob = NULL;
 	raw_tree ra = { NULL, NULL, NULL }, rb = { NULL, NULL, NULL };
 	raw_entry ea, eb;
+	size_t tail = 0; /* trailing bytes both trees share */
 	int ha = 0, hb = 0, rc = 0;
 
 	if (a && b && git_oid_equal(a, b))
@@ -237,8 +279,26 @@ static int tree_changes(g_treediff *t, json_t *paths, const git_oid *a, const gi
 		rb.start = rb.p = git_odb_object_data(ob);
 		rb.end = rb.p + git_odb_object_size(ob);
 	}
-	if ((ha = raw_next(&ra, &ea, err)) < 0 || (hb = raw_next(&rb, &eb, err)) < 0) {
-		rc = ha < 0 ? ha : hb;
+	/* Two versions of a large tree mostly differ in an entry or two. Leading
+	 * bytes they share are the same entries at the same offsets: those are
+	 * read (and so checked) on one side only and skipped on the other. */
+	if (oa && ob) {
+		size_t same = common_prefix(ra.p, (size_t)(ra.end - ra.p), rb.p, (size_t)(rb.end - rb.p));
+		tail = common_suffix(ra.p, (size_t)(ra.end - ra.p), rb.p, (size_t)(rb.end - rb.p));
+		while ((ha = raw_next(&ra, &ea, err)) > 0 && (size_t)(ra.p - ra.start) <= same)
+			;
+		if (ha < 0) {
+			rc = ha;
+			goto done;
+		}
+		/* b starts where a's first differing entry (or its end) starts */
+		rb.p = rb.start + (ha ? (size_t)(ea.at - ra.start) : (size_t)(ra.p - ra.start));
+	} else if ((ha = raw_next(&ra, &ea, err)) < 0) {
+		rc = ha;
+		goto done;
+	}
+	if ((hb = raw_next(&rb, &eb, err)) < 0) {
+		rc = hb;
 		goto done;
 	}
 	while (ha || hb) {
@@ -251,6 +311,14 @@ static int tree_changes(g_treediff *t, json_t *paths, const git_oid *a, const gi
 		}
 		if (c >= 0 && (hb = raw_next(&rb, &eb, err)) < 0) {
 			rc = hb;
+			goto done;
+		}
+		/* Past the differences, both sides' remaining bytes are the same
+		 * entries: check a's, skip b's. (Both at an entry's start, with as
+		 * many bytes left, all within the shared tail.) */
+		if (c == 0 && ha && hb && ra.end - ea.at == rb.end - eb.at && (size_t)(ra.end - ea.at) <= tail) {
+			ra.p = ea.at;
+			rc = raw_check_rest(&ra, err);
 			goto done;
 		}
 	}

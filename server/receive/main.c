@@ -173,7 +173,7 @@ static const char *kind_of(const bpg_decision *d, const char *env, const rcv_upd
 }
 
 static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const char *now_s, json_t *opts_j,
-	const bpg_gather_opts *gopts, bpg_error *err)
+	const bpg_gather_opts *gopts, bool last, bpg_error *err)
 {
 	const char *env = rcv_env_for_ref(cx->pol->policy, u->name);
 	const char *const *opts = NULL;
@@ -261,6 +261,9 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 		}
 	}
 done:
+	/* the last update's facts live until the exit, which frees them at once */
+	if (last && rc == 0 && bpg_heap_exit_frees_skippable())
+		return rc;
 	bpg_decision_free(d);
 	json_decref(facts);
 	return rc;
@@ -511,7 +514,7 @@ int main(int argc, char **argv)
 	gopts.budget = cfg.budget;   /* bpgate.maxJudgeSeconds / bpgate.maxJudgeMemory */
 	rcv_ctx cx = { repo, &cfg, &pol, now, principal, &ups };
 	for (size_t i = 0; i < ups.n; i++) {
-		if (judge_one(&oc, &cx, &ups.v[i], now_s, opts_j, &gopts, &err) < 0) {
+		if (judge_one(&oc, &cx, &ups.v[i], now_s, opts_j, &gopts, i + 1 == ups.n, &err) < 0) {
 			char what[600];
 			snprintf(what, sizeof(what), "cannot judge %s", ups.v[i].name);
 			refuse_line(what, err.message, err.code == BPG_ETOOBIG ? "push it in smaller parts" : NULL);

@@ -650,3 +650,122 @@ Test(gather, many_files_shared_with_the_commits_thread_same_facts)
 	json_decref(one);
 	json_decref(two);
 }
+
+/* Two versions of a large tree are compared from the bytes they share at
+ * both ends (treediff.c): random edits of a 200-entry directory, at its
+ * start, middle and end, single and several at once, additions, deletions,
+ * mode changes and a file turned into a directory (names chosen so that a
+ * tree sorts between "x" and "x.txt"), give the paths libgit2's diff gives,
+ * commit by commit. */
+#define POOL 208
+Test(gather, shared_bytes_of_tree_versions_hide_no_change)
+{
+	static char names[POOL][32], contents[POOL][32];
+	static const char *const tricky[] = { "d/x", "d/x.txt", "d/x/in", "d/x-y", "d/y", "d/y/in", "d/zz", "d/zz/in" };
+	bool present[POOL];
+	unsigned modes[POOL], rnd = 12345;
+	file f[POOL];
+	git_oid ids[121], t;
+	json_t *facts;
+	size_t nf, steps = 120;
+
+	for (size_t i = 0; i < POOL; i++) {
+		if (i < 200)
+			snprintf(names[i], sizeof(names[i]), "d/f%03zu.blueprint.json", i);
+		else
+			snprintf(names[i], sizeof(names[i]), "%s", tricky[i - 200]);
+		snprintf(contents[i], sizeof(contents[i]), "v0 of %zu", i);
+		present[i] = i < 200 || i == 200 || i == 201 || i == 203 || i == 204 || i == 206;
+		modes[i] = 0;
+	}
+	for (size_t k = 0; k <= steps; k++) {
+		size_t edits = k == 0 ? 0 : 1 + (k % 4 == 0 ? 2 : 0);
+		for (size_t e = 0; e < edits; e++) {
+			rnd = rnd * 1103515245u + 12345u;
+			size_t which = (rnd >> 8) % POOL, op = (rnd >> 20) % 8;
+			/* the start, the end or the middle of the directory, in turn */
+			if (k % 3 == 0)
+				which = (rnd >> 8) % 4;
+			else if (k % 3 == 1)
+				which = POOL - 1 - (rnd >> 8) % 12;
+			if (op < 5 || !present[which]) {
+				snprintf(contents[which], sizeof(contents[which]), "v%zu of %zu", k, which);
+				present[which] = true;
+			} else if (op == 5) {
+				modes[which] = modes[which] ? 0 : GIT_FILEMODE_BLOB_EXECUTABLE;
+			} else {
+				present[which] = false;
+			}
+			/* a file and a directory of the same name cannot both be there */
+			if (present[200] && present[202])
+				present[which == 200 ? 202 : 200] = false;
+			if (present[204] && present[205])
+				present[which == 204 ? 205 : 204] = false;
+			if (present[206] && present[207])
+				present[which == 206 ? 207 : 206] = false;
+		}
+		nf = 0;
+		for (size_t i = 0; i < POOL; i++)
+			if (present[i])
+				f[nf++] = (file){ names[i], modes[i], contents[i] };
+		t = tree_of(f, nf);
+		ids[k] = commit_of(&t, k ? &ids[k - 1] : NULL, k ? 1 : 0, "step");
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		threaded = pass == 1;
+		facts = gather_ok(NULL, &ids[steps]);
+		cr_assert_eq(json_array_size(json_object_get(facts, "commits")), steps + 1);
+		for (size_t k = 1; k <= steps; k++) {
+			json_t *got = json_object_get(commit_at(facts, k, &ids[k]), "paths"), *want = libgit2_paths(&ids[k]);
+			char *w = json_dumps(want, JSON_COMPACT);
+			cr_assert(json_array_size(want) > 0 || k % 4 != 0, "step %zu changes nothing", k);
+			assert_json(got, w, "paths of a step");
+			free(w);
+			json_decref(want);
+		}
+		json_decref(facts);
+	}
+	threaded = false;
+}
+
+/* Bytes both versions share are still checked: a malformed entry that the
+ * old and the new tree both carry, before or after the entry that changed,
+ * is an error, as it is when only the new tree has it. */
+Test(gather, malformed_entry_in_shared_bytes_is_an_error)
+{
+	static const file good[] = { { "a.txt", 0, "a" } };
+	git_oid blob1, blob2, gt = tree_of(good, 1);
+	bpg_buf b1 = BPG_BUF_INIT, b2 = BPG_BUF_INIT;
+	static const char garbage[] = "100644 z.txt"; /* no NUL, no id */
+
+	cr_assert_eq(git_blob_create_from_buffer(&blob1, repo, "1", 1), 0);
+	cr_assert_eq(git_blob_create_from_buffer(&blob2, repo, "2", 1), 0);
+	for (int where = 0; where < 2; where++) {
+		bpg_buf_clear(&b1);
+		bpg_buf_clear(&b2);
+		if (where == 0) { /* shared malformed bytes after the change */
+			raw_entry(&b1, "100644", "a.txt", &blob1);
+			raw_entry(&b2, "100644", "a.txt", &blob2);
+			raw_entry(&b1, "100644", "b.txt", &blob1);
+			raw_entry(&b2, "100644", "b.txt", &blob1);
+			cr_assert_eq(bpg_buf_put(&b1, garbage, sizeof(garbage) - 1), 0);
+			cr_assert_eq(bpg_buf_put(&b2, garbage, sizeof(garbage) - 1), 0);
+		} else { /* a shared entry with a non-octal mode before the change */
+			cr_assert_eq(bpg_buf_put(&b1, "100844 a.txt\0" "AAAAAAAAAAAAAAAAAAAA", 33), 0);
+			cr_assert_eq(bpg_buf_put(&b2, "100844 a.txt\0" "AAAAAAAAAAAAAAAAAAAA", 33), 0);
+			raw_entry(&b1, "100644", "b.txt", &blob1);
+			raw_entry(&b2, "100644", "b.txt", &blob2);
+		}
+		git_oid t1 = raw_object(b1.ptr, b1.size, GIT_OBJECT_TREE), t2 = raw_object(b2.ptr, b2.size, GIT_OBJECT_TREE);
+		git_oid c0 = commit_of(&gt, NULL, 0, "good"), c1 = commit_of(&t1, &c0, 1, "old"), c2 = commit_of(&t2, &c1, 1, "new");
+		json_t *facts = NULL;
+		bpg_error err;
+		cr_log_info("case %d", where);
+		memset(&err, 0, sizeof(err));
+		cr_assert_eq(gather(&facts, &c1, &c2, &err), BPG_EINVALID, "%s", err.message);
+		cr_assert(strstr(err.message, "tree object is malformed"), "%s", err.message);
+		json_decref(facts);
+	}
+	bpg_buf_dispose(&b1);
+	bpg_buf_dispose(&b2);
+}
