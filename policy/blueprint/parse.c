@@ -3,6 +3,7 @@
  * invalid UTF-8 and depth are errors), then walk the six module containers.
  */
 #include "internal.h"
+#include "bpgate/jsonfast.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -403,7 +404,7 @@ static int walk_subflows(walker *w, const json_t *m, long long id, const char *k
 static int walk_module(walker *w, const json_t *m, bpg_container c, const char *path,
 	long long parent, int depth)
 {
-	size_t mark = w->ptr.size, index;
+	size_t mark = w->ptr.size, index = 0;
 	const json_t *onerror;
 	bpg_container sub_route = BPG_CONTAINER_ROUTE, sub_branch = BPG_CONTAINER_BRANCH,
 		sub_tool = BPG_CONTAINER_TOOL, sub_onerror = BPG_CONTAINER_ONERROR;
@@ -526,7 +527,7 @@ static int load_json(json_t **out, const char *data, size_t len, const char *nam
 {
 	json_error_t jerr;
 
-	*out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	*out = bpg_json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (*out)
 		return 0;
 	if (strstr(jerr.text, "maximum parsing depth"))

@@ -6,6 +6,7 @@
  */
 #include "engine.h"
 #include "files.h"
+#include "bpgate/jsonfast.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -168,7 +169,7 @@ static int parse_file(json_t **out, bpg_diags *diags, const bpg_policy_file *f)
 {
 	json_error_t je;
 
-	*out = json_loadb(f->data, f->len, JSON_REJECT_DUPLICATES, &je);
+	*out = bpg_json_loadb(f->data, f->len, JSON_REJECT_DUPLICATES, &je);
 	if (*out)
 		return 0;
 	return bpg_diags_add_at(diags, f->display, (unsigned)(je.line > 0 ? je.line : 1),

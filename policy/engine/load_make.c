@@ -8,6 +8,7 @@
  */
 #include "engine.h"
 #include "files.h"
+#include "bpgate/jsonfast.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -367,7 +368,7 @@ int bpg_load_refmaps(bpg_policy *p, bpg_diags *diags, const bpg_policy_files *fi
 		env[strlen(env) - 5] = '\0';
 		bpg_vctx vc = { diags, f->display, f->data, f->len, NULL };
 		size_t before = bpg_diags_count(diags);
-		if (!(doc = json_loadb(f->data, f->len, JSON_REJECT_DUPLICATES, &je))) {
+		if (!(doc = bpg_json_loadb(f->data, f->len, JSON_REJECT_DUPLICATES, &je))) {
 			rc = bpg_diags_add_at(diags, f->display, (unsigned)(je.line > 0 ? je.line : 1),
 				(unsigned)(je.column > 0 ? je.column : 1), NULL, "not valid JSON: %s", je.text);
 			goto next;

@@ -2,6 +2,7 @@
  * release bundles. */
 #include "internal.h"
 #include "treediff.h"
+#include "bpgate/jsonfast.h"
 #include "bpgate/blueprint.h"
 #include "bpgate/bundle.h"
 #include "bpgate/gitobj.h"
@@ -233,7 +234,7 @@ static int describe_contract(json_t *file, const bpg_buf *old_data, const bpg_bu
 	json_t *v;
 
 	if (has_new) {
-		v = json_loadb(new_data->ptr ? new_data->ptr : "", new_data->size, JSON_REJECT_DUPLICATES, &jerr);
+		v = bpg_json_loadb(new_data->ptr ? new_data->ptr : "", new_data->size, JSON_REJECT_DUPLICATES, &jerr);
 		if (!v)
 			return json_object_set_new(file, "parse_error", json_pack("{s:s, s:i, s:i}",
 				"message", jerr.text, "line", jerr.line, "column", jerr.column));
@@ -241,7 +242,7 @@ static int describe_contract(json_t *file, const bpg_buf *old_data, const bpg_bu
 			return BPG_ENOMEM;
 	}
 	if (has_old) {
-		v = json_loadb(old_data->ptr ? old_data->ptr : "", old_data->size, JSON_REJECT_DUPLICATES, &jerr);
+		v = bpg_json_loadb(old_data->ptr ? old_data->ptr : "", old_data->size, JSON_REJECT_DUPLICATES, &jerr);
 		if (v && json_object_set_new(file, "old_contract", v) < 0)
 			return BPG_ENOMEM;
 	}
