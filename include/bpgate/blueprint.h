@@ -150,6 +150,10 @@ BPG_EXTERN(const char *) bpg_container_name(bpg_container c);
 /**
  * The model as JSON (the documented, stable form used by `bpgate blueprint
  * show --format json` and by policy facts). New reference, caller decrefs.
+ * Its modules' "mapper", filter "conditions" and its "settings" are the
+ * blueprint document's own values, shared (not copied: a large push builds a
+ * thousand models): read them, never change them. They stay valid after
+ * bpg_blueprint_free().
  */
 BPG_EXTERN(int) bpg_blueprint_to_json(json_t **out, const bpg_blueprint *bp, bpg_error *err);
 

@@ -115,7 +115,7 @@ static json_t *filter_json(const bpg_module *m)
 		return json_null();
 	json_t *conditions = json_object_get(m->filter, "conditions");
 	return json_pack("{s:s, s:o}", "name", m->filter_name,
-		"conditions", conditions ? json_deep_copy(conditions) : json_array());
+		"conditions", conditions ? json_incref(conditions) : json_array());
 }
 
 static json_t *module_json(const bpg_module *m)
@@ -140,7 +140,7 @@ static json_t *module_json(const bpg_module *m)
 	    set(o, "error_directive", str_or_null(m->error_directive)) < 0 ||
 	    set(o, "filter", filter_json(m)) < 0 ||
 	    set(o, "refs", refs_json(m)) < 0 ||
-	    set(o, "mapper", m->mapper ? json_deep_copy(m->mapper) : json_null()) < 0 ||
+	    set(o, "mapper", m->mapper ? json_incref((json_t *)m->mapper) : json_null()) < 0 ||
 	    set(o, "literals", literals_json(m)) < 0) {
 		json_decref(o);
 		return NULL;
@@ -200,7 +200,7 @@ int bpg_blueprint_to_json(json_t **out, const bpg_blueprint *bp, bpg_error *err)
 	if (set(o, "name", json_string(bp->name)) < 0 ||
 	    set(o, "zone", str_or_null(bp->zone)) < 0 ||
 	    set(o, "instant", json_is_boolean(instant) ? json_boolean(json_is_true(instant)) : json_null()) < 0 ||
-	    set(o, "settings", settings ? json_deep_copy(settings) : json_object()) < 0 ||
+	    set(o, "settings", settings ? json_incref((json_t *)settings) : json_object()) < 0 ||
 	    set(o, "module_count", json_integer((json_int_t)bp->nmodules)) < 0 ||
 	    set(o, "writes", json_boolean(bpg_blueprint_writes(bp))) < 0 ||
 	    set(o, "connections", ref_set(bp, "connection")) < 0 ||

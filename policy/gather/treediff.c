@@ -20,6 +20,7 @@
 #include "bpgate/heap.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,9 +28,16 @@
 /* trees kept from one commit for the next: enough for any sane nesting */
 #define KEEP_MAX 64
 
+/* Where each entry of a checked tree object starts. */
+typedef struct {
+	uint32_t *v;
+	size_t n, cap;
+} entry_index;
+
 typedef struct {
 	git_oid id;
 	git_odb_object *obj;
+	entry_index ents; /* v NULL until the tree has been read through */
 } kept_tree;
 
 struct g_treediff {
@@ -54,9 +62,26 @@ typedef struct {
 
 static void kept_clear(kept_tree *k, size_t *n)
 {
-	for (size_t i = 0; i < *n; i++)
+	for (size_t i = 0; i < *n; i++) {
 		git_odb_object_free(k[i].obj);
+		free(k[i].ents.v);
+		k[i].ents = (entry_index){ NULL, 0, 0 };
+	}
 	*n = 0;
+}
+
+static int index_add(entry_index *x, size_t off)
+{
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 64;
+		uint32_t *v = realloc(x->v, cap * sizeof(*v));
+		if (!v)
+			return BPG_ENOMEM;
+		x->v = v;
+		x->cap = cap;
+	}
+	x->v[x->n++] = (uint32_t)off; /* trees are under BPG_GIT_TREE_MAX (64 MiB) */
+	return 0;
 }
 
 int g_treediff_new(g_treediff **out, git_repository *repo, bpg_error *err)
@@ -86,14 +111,22 @@ void g_treediff_free(g_treediff *t)
 	free(t);
 }
 
-/* The tree object `id`, from the previous commit's new side or the object
- * database; the caller frees it. */
-static int tree_read(git_odb_object **out, g_treediff *t, const git_oid *id, bool keep, bpg_error *err)
+/* The tree object `id`, from the previous commit's new side (with its entry
+ * index in *prev_index, when it has one) or the object database; the caller
+ * frees it. With keep, it is kept for the next commit, in *slot. */
+static int tree_read(git_odb_object **out, g_treediff *t, const git_oid *id, kept_tree **slot,
+	const entry_index **prev_index, bpg_error *err)
 {
 	*out = NULL;
+	if (slot)
+		*slot = NULL;
+	if (prev_index)
+		*prev_index = NULL;
 	for (size_t i = 0; i < t->nprev; i++)
 		if (git_oid_equal(&t->prev[i].id, id)) {
 			git_odb_object_dup(out, t->prev[i].obj);
+			if (prev_index && t->prev[i].ents.v)
+				*prev_index = &t->prev[i].ents;
 			break;
 		}
 	if (!*out) {
@@ -113,10 +146,11 @@ static int tree_read(git_odb_object **out, g_treediff *t, const git_oid *id, boo
 			return bpg_error_set(err, BPG_EINVALID, "a commit names as a tree an object that is not one");
 		}
 	}
-	if (keep && t->ncur < KEEP_MAX) {
+	if (slot && t->ncur < KEEP_MAX) {
 		t->cur[t->ncur].id = *id;
 		git_odb_object_dup(&t->cur[t->ncur].obj, *out);
-		t->ncur++;
+		t->cur[t->ncur].ents = (entry_index){ NULL, 0, 0 };
+		*slot = &t->cur[t->ncur++];
 	}
 	return 0;
 }
@@ -192,14 +226,18 @@ static size_t common_suffix(const char *a, size_t na, const char *b, size_t nb)
 	return i;
 }
 
-/* Check the rest of a tree's entries without comparing them to anything. */
-static int raw_check_rest(raw_tree *r, bpg_error *err)
+/* Read a whole tree object, every entry checked, into an index of where its
+ * entries start. */
+static int raw_index(const raw_tree *r, entry_index *x, bpg_error *err)
 {
+	raw_tree q = *r;
 	raw_entry e;
 	int h;
 
-	while ((h = raw_next(r, &e, err)) > 0)
-		;
+	q.p = q.start;
+	while ((h = raw_next(&q, &e, err)) > 0)
+		if (index_add(x, (size_t)(e.at - q.start)) < 0)
+			return g_oom(err);
 	return h;
 }
 
@@ -255,21 +293,34 @@ static int entry_changes(g_treediff *t, json_t *paths, const raw_entry *ea, cons
 }
 
 /* Paths of blobs that differ between trees a and b (NULL: empty), in tree
- * order; subtrees with the same id are skipped without being read. */
+ * order; subtrees with the same id are skipped without being read.
+ *
+ * Two versions of a large directory share most of their bytes. Entries in
+ * the leading bytes they share are the same entries at the same offsets, and
+ * so are the entries in the trailing bytes they share: only the entries in
+ * between are compared. Every entry is still checked once: the old tree's
+ * through its entry index (built when it was the previous commit's new tree,
+ * or read through here), the new tree's shared entries are the old one's
+ * bytes, and the rest are parsed. The new tree's index is built on the way
+ * for the next commit. */
 static int tree_changes(g_treediff *t, json_t *paths, const git_oid *a, const git_oid *b, int depth,
 	bpg_error *err)
 {
 	git_odb_object *oa = NULL, *ob = NULL;
 	raw_tree ra = { NULL, NULL, NULL }, rb = { NULL, NULL, NULL };
 	raw_entry ea, eb;
-	size_t tail = 0; /* trailing bytes both trees share */
+	kept_tree *bslot = NULL;
+	const entry_index *aidx = NULL;
+	entry_index own = { NULL, 0, 0 }, bidx = { NULL, 0, 0 };
+	size_t tail = 0, ka = 0; /* trailing bytes both share; the index of ea in aidx */
 	int ha = 0, hb = 0, rc = 0;
 
 	if (a && b && git_oid_equal(a, b))
 		return 0;
 	if (depth > TREE_DEPTH_MAX)
 		return bpg_error_set(err, BPG_ETOOBIG, "trees nested deeper than %d levels", TREE_DEPTH_MAX);
-	if ((a && (rc = tree_read(&oa, t, a, false, err)) < 0) || (b && (rc = tree_read(&ob, t, b, true, err)) < 0))
+	if ((a && (rc = tree_read(&oa, t, a, NULL, &aidx, err)) < 0) ||
+	    (b && (rc = tree_read(&ob, t, b, &bslot, NULL, err)) < 0))
 		goto done;
 	if (oa) {
 		ra.start = ra.p = git_odb_object_data(oa);
@@ -279,50 +330,82 @@ static int tree_changes(g_treediff *t, json_t *paths, const git_oid *a, const gi
 		rb.start = rb.p = git_odb_object_data(ob);
 		rb.end = rb.p + git_odb_object_size(ob);
 	}
-	/* Two versions of a large tree mostly differ in an entry or two. Leading
-	 * bytes they share are the same entries at the same offsets: those are
-	 * read (and so checked) on one side only and skipped on the other. */
 	if (oa && ob) {
-		size_t same = common_prefix(ra.p, (size_t)(ra.end - ra.p), rb.p, (size_t)(rb.end - rb.p));
-		tail = common_suffix(ra.p, (size_t)(ra.end - ra.p), rb.p, (size_t)(rb.end - rb.p));
-		while ((ha = raw_next(&ra, &ea, err)) > 0 && (size_t)(ra.p - ra.start) <= same)
-			;
-		if (ha < 0) {
-			rc = ha;
-			goto done;
+		size_t la = (size_t)(ra.end - ra.start), lb = (size_t)(rb.end - rb.start);
+		size_t same = common_prefix(ra.start, la, rb.start, lb), lo = 0, hi;
+		tail = common_suffix(ra.start, la, rb.start, lb);
+		if (!aidx) {
+			if ((rc = raw_index(&ra, &own, err)) < 0)
+				goto done;
+			aidx = &own;
 		}
-		/* b starts where a's first differing entry (or its end) starts */
-		rb.p = rb.start + (ha ? (size_t)(ea.at - ra.start) : (size_t)(ra.p - ra.start));
-	} else if ((ha = raw_next(&ra, &ea, err)) < 0) {
-		rc = ha;
+		/* the first entry of a that does not end within the shared leading bytes */
+		for (hi = aidx->n; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2, end = mid + 1 < aidx->n ? aidx->v[mid + 1] : la;
+			if (end <= same)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		ka = lo;
+		for (size_t k = 0; bslot && k < ka; k++)
+			if (index_add(&bidx, aidx->v[k]) < 0) {
+				rc = g_oom(err);
+				goto done;
+			}
+		ra.p = ra.start + (ka < aidx->n ? aidx->v[ka] : la);
+		rb.p = rb.start + (ra.p - ra.start);
+	}
+	if ((ha = raw_next(&ra, &ea, err)) < 0 || (hb = raw_next(&rb, &eb, err)) < 0) {
+		rc = ha < 0 ? ha : hb;
 		goto done;
 	}
-	if ((hb = raw_next(&rb, &eb, err)) < 0) {
-		rc = hb;
+	if (hb && bslot && index_add(&bidx, (size_t)(eb.at - rb.start)) < 0) {
+		rc = g_oom(err);
 		goto done;
 	}
 	while (ha || hb) {
 		int c = !ha ? 1 : !hb ? -1 : entry_cmp(&ea, &eb);
 		if ((rc = entry_changes(t, paths, c <= 0 ? &ea : NULL, c >= 0 ? &eb : NULL, depth, err)) < 0)
 			goto done;
-		if (c <= 0 && (ha = raw_next(&ra, &ea, err)) < 0) {
-			rc = ha;
-			goto done;
+		if (c <= 0) {
+			if ((ha = raw_next(&ra, &ea, err)) < 0) {
+				rc = ha;
+				goto done;
+			}
+			ka++;
 		}
-		if (c >= 0 && (hb = raw_next(&rb, &eb, err)) < 0) {
-			rc = hb;
-			goto done;
+		if (c >= 0) {
+			if ((hb = raw_next(&rb, &eb, err)) < 0) {
+				rc = hb;
+				goto done;
+			}
+			if (hb && bslot && index_add(&bidx, (size_t)(eb.at - rb.start)) < 0) {
+				rc = g_oom(err);
+				goto done;
+			}
 		}
 		/* Past the differences, both sides' remaining bytes are the same
-		 * entries: check a's, skip b's. (Both at an entry's start, with as
-		 * many bytes left, all within the shared tail.) */
-		if (c == 0 && ha && hb && ra.end - ea.at == rb.end - eb.at && (size_t)(ra.end - ea.at) <= tail) {
-			ra.p = ea.at;
-			rc = raw_check_rest(&ra, err);
-			goto done;
+		 * entries (both at an entry's start, as many bytes left, all within
+		 * the shared tail): a's, already checked, shifted, are b's. */
+		if (c == 0 && ha && hb && aidx && ra.end - ea.at == rb.end - eb.at && (size_t)(ra.end - ea.at) <= tail) {
+			/* unsigned: wraps when b is shorter, and so adds a negative shift */
+			size_t shift = (size_t)(eb.at - rb.start) - (size_t)(ea.at - ra.start);
+			for (size_t k = ka + 1; bslot && k < aidx->n; k++)
+				if (index_add(&bidx, aidx->v[k] + shift) < 0) {
+					rc = g_oom(err);
+					goto done;
+				}
+			break;
 		}
 	}
+	if (bslot) { /* b read through: its index, for the next commit */
+		bslot->ents = bidx;
+		bidx = (entry_index){ NULL, 0, 0 };
+	}
 done:
+	free(own.v);
+	free(bidx.v);
 	git_odb_object_free(oa);
 	git_odb_object_free(ob);
 	return rc;
