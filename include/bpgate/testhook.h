@@ -14,11 +14,16 @@
  *    BPGATE_TEST_PAUSE_AT equals name, the process writes its pid to the
  *    file named by BPGATE_TEST_PAUSE_MARKER (when set) and stops itself with
  *    SIGSTOP, so that a test can kill it at that exact point.
+ *  - bpg_test_flag(name): true when name is one of the comma-separated
+ *    words of BPGATE_TEST_FLAGS, for a test that compares a shortcut with
+ *    the long way round; always false in other builds.
  */
 #ifndef INCLUDE_bpgate_testhook_h__
 #define INCLUDE_bpgate_testhook_h__
 
 #include "common.h"
+
+#include <stdbool.h>
 
 BPG_BEGIN_DECL
 
@@ -36,6 +41,9 @@ BPG_EXTERN(long) bpg_test_alloc_count(void);
 
 /** A named point where a test may stop the process (see above). */
 BPG_EXTERN(void) bpg_test_point(const char *name);
+
+/** A test-only switch (see above). */
+BPG_EXTERN(bool) bpg_test_flag(const char *name);
 
 BPG_END_DECL
 

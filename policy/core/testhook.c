@@ -36,6 +36,17 @@ long bpg_test_alloc_count(void)
 	return atomic_load(&seen);
 }
 
+bool bpg_test_flag(const char *name)
+{
+	const char *flags = getenv("BPGATE_TEST_FLAGS"), *p;
+	size_t n = name ? strlen(name) : 0;
+
+	for (p = flags; n && p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 void bpg_test_point(const char *name)
 {
 	const char *want = getenv("BPGATE_TEST_PAUSE_AT"), *marker = getenv("BPGATE_TEST_PAUSE_MARKER");
@@ -68,6 +79,12 @@ int bpg_test_alloc_fail_at(long n, long count)
 long bpg_test_alloc_count(void)
 {
 	return 0;
+}
+
+bool bpg_test_flag(const char *name)
+{
+	(void)name;
+	return false;
 }
 
 void bpg_test_point(const char *name)

@@ -135,9 +135,10 @@ int rcv_uat_facts(json_t *server, git_repository *repo, git_tree *tree, const bp
 	const bpg_allowed_signers *signers, const char *dir, time_t now);
 /* extra.server.released_trees, source_trees (the promotes_from environment `from`'s accepted tips; NULL:
  * empty) and first_parent_range of one ref update of environment env, from the server's verified
- * release records (srvfacts_release.c). */
+ * release records (srvfacts_release.c). commits: the update's gathered commits (facts "commits"),
+ * which spare reading the range's commits again when they cover it; NULL: they are read. */
 int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, const char *env, const char *from,
-	bpg_error *err);
+	const json_t *commits, bpg_error *err);
 /* The newest valid signed health record of env (refs/bpgate/health/<env>/, healthfacts.c): *out is the
  * record's JSON plus "source":"record", "signer", "ref" (new reference), or NULL when none is valid;
  * *skipped counts the invalid records newer than it (problem: the newest one's reason). BPG_ETOOBIG

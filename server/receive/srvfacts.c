@@ -454,7 +454,7 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 		goto done;
 	}
 	/* source_trees: the source's accepted tips (srvfacts_release.c), never its intermediate commits */
-	if ((rc = rcv_release_facts(server, cx, u, env, from, err)) < 0 ||
+	if ((rc = rcv_release_facts(server, cx, u, env, from, json_object_get(facts, "commits"), err)) < 0 ||
 	    (rc = branch_history(server, "target_history", cx->repo, u->name, true, err)) < 0)
 		goto done;
 	if (add_local_time(server, p, cx->now) < 0 || add_push_cert(server, cx) < 0 ||
