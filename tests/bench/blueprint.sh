@@ -11,7 +11,7 @@ shared=${BPG_SHARED_DIR:-../shared}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 python3 - "$tmp/big.blueprint.json" <<'PY'
 import json, sys
-mods, i = [], 1
+mods, i = [], 2  # the router is module 1 (ids are positive)
 while True:
     mods.append({"id": i, "module": "google-sheets:addRow", "version": 2,
                  "parameters": {"__IMTCONN__": 1000 + i % 7, "spreadsheetId": "/1abc%d" % i},
@@ -22,7 +22,7 @@ while True:
     i += 1
     if i % 500 == 0 and len(json.dumps(mods)) > 13_600_000:
         break
-bp = {"name": "generated", "flow": [{"id": 0, "module": "builtin:BasicRouter", "version": 1,
+bp = {"name": "generated", "flow": [{"id": 1, "module": "builtin:BasicRouter", "version": 1,
       "routes": [{"flow": mods[k::4]} for k in range(4)]}],
       "metadata": {"scenario": {"dlq": True}, "designer": {"orphans": []}}}
 json.dump(bp, open(sys.argv[1], "w"), indent=4)
