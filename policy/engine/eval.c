@@ -5,8 +5,11 @@
  */
 #include "engine.h"
 #include "bpgate/report.h"
+#include "bpgate/testhook.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,9 @@ struct bpg_decision {
 	bool server;            /* facts of a push judged on the server (context pre-receive) */
 	json_t *facts;          /* the facts judged (a reference): where SARIF shows findings without a file */
 	size_t steps;           /* bpg_ev_count */
+	/* a rule's findings while rules run on two threads (eval_pool): counted
+	 * against the limit with every other rule's */
+	atomic_size_t *shared_total;
 };
 
 struct bpg_eval {
@@ -108,7 +114,7 @@ int bpg_ev_emit(bpg_eval *ev, bpg_severity sev, const bpg_where *w, const char *
 
 	/* Never drop a finding: the one dropped could be the blocking one. The
 	 * whole decision is refused instead (bpg_evaluate). */
-	if (d->n >= BPG_FINDINGS_MAX) {
+	if (d->shared_total ? atomic_fetch_add(d->shared_total, 1) >= BPG_FINDINGS_MAX : d->n >= BPG_FINDINGS_MAX) {
 		d->overflow = true;
 		return BPG_ETOOBIG;
 	}
@@ -169,20 +175,23 @@ const char *bpg_decision_anchor(const bpg_decision *d, const char *commit)
 	return json_string_value(json_object_get(json_array_get(json_object_get(d->facts, "files"), 0), "path"));
 }
 
+static void free_finding_strings(bpg_finding *f)
+{
+	free((char *)f->message);
+	free((char *)f->fix);
+	free((char *)f->file);
+	free((char *)f->pointer);
+	free((char *)f->commit);
+	free((char *)f->ref);
+}
+
 void bpg_decision_free(bpg_decision *d)
 {
 	if (!d)
 		return;
 	json_decref(d->facts);
-	for (size_t i = 0; i < d->n; i++) {
-		bpg_finding *f = &d->v[i].f;
-		free((char *)f->message);
-		free((char *)f->fix);
-		free((char *)f->file);
-		free((char *)f->pointer);
-		free((char *)f->commit);
-		free((char *)f->ref);
-	}
+	for (size_t i = 0; i < d->n; i++)
+		free_finding_strings(&d->v[i].f);
 	free(d->v);
 	free(d->modes);
 	free(d->counts);
@@ -233,6 +242,141 @@ static int cmp_finding(const void *x, const void *y)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/*
+ * Rules on two threads, for large facts: after the walk through a large push
+ * this is the gate's longest stretch on one core (~30 ms for 2,000 commits).
+ * Rules only read the facts and the policy. The two threads take rules in
+ * turn; each rule's findings go to a decision of their own, and are then
+ * taken in rule order, numbered as one thread would have numbered them: the
+ * decision is the same, finding for finding. Errors are taken in rule order
+ * too: the first rule that failed is the one reported, as one thread would.
+ * A change with too many findings is judged again on one thread, which names
+ * the rule that reached the limit as it always did.
+ */
+#define EVAL_THREAD_MIN 256 /* commits and files together; fewer: one thread */
+
+typedef struct {
+	const bpg_policy *policy;
+	const json_t *facts;
+	const bpg_budget *budget;
+	atomic_size_t next, total;
+	bpg_decision **frag; /* per rule, NULL until it ran */
+	int *rc;             /* per rule */
+	bool *out_of_budget; /* per rule: the budget ran out before it */
+} eval_pool;
+
+static void pool_work(eval_pool *p)
+{
+	size_t i;
+	bpg_error berr;
+
+	while ((i = atomic_fetch_add(&p->next, 1)) < bpg_rule_table_len) {
+		bpg_decision *f;
+		if (p->policy->rules[i].mode == BPG_MODE_OFF)
+			continue;
+		if (bpg_budget_check(p->budget, &berr) < 0) {
+			p->out_of_budget[i] = true;
+			continue;
+		}
+		if (!(f = bpg_calloc(1, sizeof(*f)))) {
+			p->rc[i] = BPG_ENOMEM;
+			continue;
+		}
+		f->shared_total = &p->total;
+		p->frag[i] = f;
+		bpg_eval ev = { p->policy, p->facts, f, i, p->budget };
+		p->rc[i] = bpg_rule_table[i]->eval(&ev);
+	}
+}
+
+static void *pool_thread(void *arg)
+{
+	pool_work(arg);
+	return NULL;
+}
+
+/* Run the rules on two threads and take their findings into d in rule
+ * order. 1: too many findings (the caller judges again on one thread). */
+static int eval_parallel(bpg_decision *d, const bpg_policy *policy, const json_t *facts, const bpg_budget *budget,
+	bpg_error *err)
+{
+	eval_pool p = { .policy = policy, .facts = facts, .budget = budget };
+	pthread_t t;
+	bool threaded;
+	size_t i;
+	int rc = 0;
+
+	atomic_init(&p.next, 0);
+	atomic_init(&p.total, 0);
+	p.frag = bpg_calloc(bpg_rule_table_len, sizeof(*p.frag));
+	p.rc = bpg_calloc(bpg_rule_table_len, sizeof(*p.rc));
+	p.out_of_budget = bpg_calloc(bpg_rule_table_len, sizeof(*p.out_of_budget));
+	if (!p.frag || !p.rc || !p.out_of_budget) {
+		rc = BPG_ENOMEM;
+		goto done;
+	}
+	threaded = pthread_create(&t, NULL, pool_thread, &p) == 0; /* else this thread does all */
+	pool_work(&p);
+	if (threaded)
+		pthread_join(t, NULL);
+	for (i = 0; i < bpg_rule_table_len; i++)
+		if (p.frag[i] && p.frag[i]->overflow) {
+			rc = 1;
+			goto done;
+		}
+	for (i = 0; i < bpg_rule_table_len; i++) {
+		bpg_decision *f = p.frag[i];
+		if (policy->rules[i].mode == BPG_MODE_OFF)
+			continue;
+		if (p.out_of_budget[i]) {
+			if ((rc = bpg_budget_check(budget, err)) == 0) /* the budget only ever runs out further */
+				rc = bpg_error_set(err, BPG_ETOOBIG, "the judgement ran out of its budget");
+			goto done;
+		}
+		if (p.rc[i] < 0) {
+			if (p.rc[i] == BPG_ETOOBIG && (rc = bpg_budget_check(budget, err)) < 0)
+				goto done; /* err names the limit */
+			rc = bpg_error_set(err, p.rc[i], "rule %s could not be evaluated", bpg_rule_table[i]->info.id);
+			goto done;
+		}
+		if (f->n && d->n + f->n > d->cap) {
+			size_t cap = d->cap ? d->cap : 16;
+			while (cap < d->n + f->n)
+				cap *= 2;
+			finding_slot *v = bpg_realloc(d->v, cap * sizeof(*v));
+			if (!v) {
+				rc = BPG_ENOMEM;
+				goto done;
+			}
+			d->v = v;
+			d->cap = cap;
+		}
+		for (size_t k = 0; k < f->n; k++) {
+			d->v[d->n] = f->v[k]; /* the strings move with it */
+			d->v[d->n].seq = d->n;
+			d->n++;
+		}
+		f->n = 0;
+		d->steps += f->steps;
+	}
+done:
+	for (i = 0; p.frag && i < bpg_rule_table_len; i++)
+		bpg_decision_free(p.frag[i]);
+	free(p.frag);
+	free(p.rc);
+	free(p.out_of_budget);
+	return rc;
+}
+
+static bool eval_threaded(const json_t *facts)
+{
+	size_t n = json_array_size(json_object_get(facts, "commits")) + json_array_size(json_object_get(facts, "files"));
+	/* test builds: BPGATE_TEST_FLAGS=eval-threads or eval-serial, to compare the two */
+	if (bpg_test_flag("eval-serial"))
+		return false;
+	return n >= EVAL_THREAD_MIN || bpg_test_flag("eval-threads");
+}
+
 int bpg_evaluate(bpg_decision **out, const bpg_policy *policy, const json_t *facts, bpg_error *err)
 {
 	return bpg_evaluate_budget(out, policy, facts, NULL, err);
@@ -262,27 +406,38 @@ int bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy, const json
 	d->server = json_string_value(json_object_get(facts, "context")) &&
 		strcmp(json_string_value(json_object_get(facts, "context")), "pre-receive") == 0;
 	ev.budget = budget;
-	for (size_t i = 0; i < bpg_rule_table_len; i++) {
+	for (size_t i = 0; i < bpg_rule_table_len; i++)
 		d->modes[i] = policy->rules[i].mode;
-		if (d->modes[i] == BPG_MODE_OFF)
-			continue;
-		ev.rule = i;
-		if ((rc = bpg_budget_check(budget, err)) < 0)
+	if (eval_threaded(facts) && (rc = eval_parallel(d, policy, facts, budget, err)) <= 0) {
+		if (rc < 0)
 			goto done;
-		rc = bpg_rule_table[i]->eval(&ev);
-		/* checked whatever the rule returned: a rule that ignores an emit
-		 * error still cannot have a finding dropped */
-		if (d->overflow) {
-			rc = bpg_error_set(err, BPG_ETOOBIG, "too many findings to judge: rule %s reached the "
-				"limit of %d findings per decision, so the whole change is refused; fix the "
-				"findings or split the change", bpg_rule_table[i]->info.id, BPG_FINDINGS_MAX);
-			goto done;
-		}
-		if (rc < 0) {
-			if (rc == BPG_ETOOBIG && bpg_budget_check(budget, err) < 0)
-				goto done; /* err names the limit */
-			bpg_error_set(err, rc, "rule %s could not be evaluated", bpg_rule_table[i]->info.id);
-			goto done;
+	} else {
+		/* one thread (also: too many findings, judged again here) */
+		for (size_t i = 0; i < d->n; i++)
+			free_finding_strings(&d->v[i].f);
+		d->n = 0;
+		d->steps = 0;
+		for (size_t i = 0; i < bpg_rule_table_len; i++) {
+			if (d->modes[i] == BPG_MODE_OFF)
+				continue;
+			ev.rule = i;
+			if ((rc = bpg_budget_check(budget, err)) < 0)
+				goto done;
+			rc = bpg_rule_table[i]->eval(&ev);
+			/* checked whatever the rule returned: a rule that ignores an emit
+			 * error still cannot have a finding dropped */
+			if (d->overflow) {
+				rc = bpg_error_set(err, BPG_ETOOBIG, "too many findings to judge: rule %s reached the "
+					"limit of %d findings per decision, so the whole change is refused; fix the "
+					"findings or split the change", bpg_rule_table[i]->info.id, BPG_FINDINGS_MAX);
+				goto done;
+			}
+			if (rc < 0) {
+				if (rc == BPG_ETOOBIG && bpg_budget_check(budget, err) < 0)
+					goto done; /* err names the limit */
+				bpg_error_set(err, rc, "rule %s could not be evaluated", bpg_rule_table[i]->info.id);
+				goto done;
+			}
 		}
 	}
 	if ((rc = bpg_budget_check(budget, err)) < 0)
