@@ -1,7 +1,8 @@
 /*
  * Evaluation: run every rule of the registry over the facts, collect
  * findings, sort them into a deterministic order and decide. Pure: no I/O,
- * no clock, no globals written.
+ * no clock, no globals written (on large facts the rules run on two threads,
+ * see eval_parallel, with the same decision).
  */
 #include "engine.h"
 #include "bpgate/report.h"
