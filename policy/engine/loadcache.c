@@ -8,7 +8,8 @@
  *
  * The record (BLAKE2b-256) covers a format tag, the version, the identity of
  * the file this code was loaded from (device, inode, size, modification
- * time: a rebuilt or reinstalled library never trusts an old record) and the
+ * time: a rebuilt or reinstalled library never trusts an old record; the program's
+ * own file when the engine is linked into it, as in the bpgate command) and the
  * digest of the tests/ files (every one in order: path, length and bytes;
  * files.c, computed while reading by bpg_policy_files_read_dir_hooks). Nothing else
  * decides whether a test file is valid (bpg_ptest_validate reads only the
@@ -21,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,10 +71,14 @@ static bool record(char out[RECORD_MAX], const bpg_policy_files *files)
 	char hex[65];
 	void *addr;
 	Dl_info info;
+	struct link_map *map = NULL;
 	struct stat sb;
 
 	memcpy(&addr, &self, sizeof(addr));
-	if (sodium_init() < 0 || !dladdr(addr, &info) || !info.dli_fname || stat(info.dli_fname, &sb) < 0)
+	/* the file this code is in: a shared library (its link map names it) or the program
+	 * itself (linked statically into it: the bpgate command, whose map has no name) */
+	if (sodium_init() < 0 || !dladdr1(addr, &info, (void **)&map, RTLD_DL_LINKMAP) || !map ||
+	    stat(map->l_name && map->l_name[0] ? map->l_name : "/proc/self/exe", &sb) < 0)
 		return false;
 	tests_digest(tests, files);
 	crypto_generichash_init(&st, NULL, 0, sizeof(h));

@@ -24,6 +24,21 @@ for h in commit-msg pre-push; do
 done
 git add .bpgate && git commit -qm "Govern this repository" --no-verify && git checkout -q -b dev
 
+# the hook process maps no SSH, OpenSSL or Kerberos library (libgit2 linked statically without
+# them: hooks/git2_nonet.c; BPG_LIBGIT2_STATIC comes from the build, tests/meson.build)
+LD_DEBUG=libs "$bin" hook pre-commit >/dev/null 2>"$E2E_TMP/libs" || fail "pre-commit with LD_DEBUG=libs"
+grep -q "calling init: .*libjansson" "$E2E_TMP/libs" || fail "LD_DEBUG=libs shows nothing"
+if [ "${BPG_LIBGIT2_STATIC:-0}" = 1 ]; then
+  if grep -E "calling init: .*(libgit2|libssh2|libcrypto\.so|libgssapi|libkrb5)" "$E2E_TMP/libs" | head -3 | grep .; then
+    fail "the hook process loads libgit2.so or its SSH/Kerberos libraries"
+  else ok "the hook process loads neither libgit2.so nor libssh2, libcrypto, GSSAPI or Kerberos"; fi
+  nm "$(readlink -f "$bin")" > "$E2E_TMP/nm" 2>/dev/null || true
+  grep -q " T libssh2_session_init_ex$" "$E2E_TMP/nm" &&
+    ok "libssh2's entry points are bpgate's closed stubs" || fail "libssh2_session_init_ex is not the stub"
+else
+  ok "built with the shared libgit2 (-Dlibgit2_static=disabled): the library check is skipped"
+fi
+
 printf 'fixture\n\nPurpose: p\nRisk: high\nTest-Plan: t\nRollback: r\nUAT-Evidence: u\n' > "$E2E_TMP/msg"
 mkdir -p tests/fixtures
 printf '{"customer": {"email": "jane.doe@example.com"}}\n' > tests/fixtures/a.json
