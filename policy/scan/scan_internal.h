@@ -110,6 +110,14 @@ struct scan_pending {
 };
 
 int scan_compile(bpg_scanner *s, bpg_error *err);
+/* The compiled pattern `which` (anchored: the candidate runs' copy), compiled and
+ * JIT-compiled on first use and kept in s (freed by bpg_scanner_free). */
+int scan_pattern(pcre2_code **out, bpg_scanner *s, int which, bool anchored, bpg_error *err);
+/* whether `which` has an anchored copy (candidates): secret, number, alpha, keyword */
+static inline bool scan_pattern_anchored(int which)
+{
+	return which != P_IPV6 && which != P_DATE;
+}
 int scan_flush(scan_ctx *c, bpg_error *err);
 int scan_buffer_ctx(scan_ctx *c, bpg_error *err);
 
