@@ -64,7 +64,9 @@ struct bpg_scanner {
 	bpg_buf ptr;        /* current JSON pointer */
 	struct scan_pending *pend; /* candidate findings of the current segment */
 	size_t npend, pend_cap;
-	struct key_cache_ent *kcache; /* key text -> classes */
+	struct key_cache_ent *kcache; /* key text -> classes (scan_json.c: a memo) */
+	unsigned kcache_bits;         /* log2 of its entries */
+	size_t kcache_misses;         /* since it was made */
 };
 
 /* Per-call state of one scan of one buffer. */
