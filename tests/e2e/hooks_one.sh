@@ -27,7 +27,7 @@ git add .bpgate && git commit -qm "Govern this repository" --no-verify && git ch
 # the hook process maps no SSH, OpenSSL or Kerberos library (libgit2 linked statically without
 # them: hooks/git2_nonet.c; BPG_LIBGIT2_STATIC comes from the build, tests/meson.build)
 LD_DEBUG=libs "$bin" hook pre-commit >/dev/null 2>"$E2E_TMP/libs" || fail "pre-commit with LD_DEBUG=libs"
-grep -q "calling init: .*libjansson" "$E2E_TMP/libs" || fail "LD_DEBUG=libs shows nothing"
+grep -q "calling init: .*libc\.so" "$E2E_TMP/libs" || fail "LD_DEBUG=libs shows nothing"
 if [ "${BPG_LIBGIT2_STATIC:-0}" = 1 ]; then
   if grep -E "calling init: .*(libgit2|libssh2|libcrypto\.so|libgssapi|libkrb5)" "$E2E_TMP/libs" | head -3 | grep .; then
     fail "the hook process loads libgit2.so or its SSH/Kerberos libraries"
@@ -151,4 +151,35 @@ rm $hooks/post-commit $hooks/pre-commit
 rm $hooks/commit-msg
 expect_exit 0 "install again" -- bpgate install
 [ -L $hooks/commit-msg ] && [ -L $hooks/pre-push ] && ok "symlinks again" || fail "not symlinks after a reinstall"
+
+# the policy tests are not read again while unchanged: .git/bpgate-policy-tests.ok.stat maps their
+# paths and stat data (ctime included) to the digest of their bytes, written only for files
+# older than 2 s (a file rewritten within one time stamp tick keeps its stat data otherwise)
+msg3="$E2E_TMP/msg3"; printf 'x\n\nPurpose: p\nRisk: high\nTest-Plan: t\nRollback: r\nUAT-Evidence: u\n' > "$msg3"
+statrec=.git/bpgate-policy-tests.ok.stat
+rm -f $statrec .git/bpgate-policy-tests.ok
+touch .bpgate/tests/*.json   # just changed: no stat record yet
+expect_exit 0 "commit-msg loads the policy (tests just changed)" -- bpgate hook commit-msg "$msg3"
+[ -e $statrec ] && fail "a stat record for files changed just now" || ok "no stat record for files changed less than 2 s ago"
+sleep 3   # let the files' time stamps settle (a clock condition, not a speed one)
+expect_exit 0 "commit-msg (tests settled)" -- bpgate hook commit-msg "$msg3"
+grep -qE '^bpgate policy tests stat v1 [0-9a-f]{64} [0-9a-f]{64}$' $statrec && ok "the stat record is written" ||
+  fail "no stat record after a clean load of settled files"
+if command -v strace >/dev/null; then
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    strace -f -e trace=open,openat -o "$E2E_TMP/open" bpgate hook commit-msg "$msg3" >/dev/null 2>&1 || fail "commit-msg under strace"
+  grep -q "policy.json" "$E2E_TMP/open" || fail "strace saw no open of policy.json"
+  grep -q ".bpgate/tests/" "$E2E_TMP/open" && fail "unchanged policy tests were read again" ||
+    ok "unchanged policy tests are not read again (stat record)"
+fi
+# a same-size edit with the old mtime put back: ctime still moves, so the edit is seen
+tests=(.bpgate/tests/*.json); t=${tests[0]}
+cp -p "$t" "$E2E_TMP/t.bak"
+{ printf '['; tail -c +2 "$E2E_TMP/t.bak"; } > "$t"; touch -r "$E2E_TMP/t.bak" "$t"
+[ "$(stat -c %s "$t")" = "$(stat -c %s "$E2E_TMP/t.bak")" ] || fail "the edit changed the size"
+expect_exit 2 "a same-size edit with the mtime put back is still seen: the broken test refuses" -- \
+  bpgate hook commit-msg "$msg3"
+expect_grep "$E2E_TMP/err" "$t" "names the broken test file"
+cp -p "$E2E_TMP/t.bak" "$t"
+expect_exit 0 "restored: accepted again" -- bpgate hook commit-msg "$msg3"
 finish
