@@ -29,9 +29,9 @@ git add .bpgate && git commit -qm "Govern this repository" --no-verify && git ch
 LD_DEBUG=libs "$bin" hook pre-commit >/dev/null 2>"$E2E_TMP/libs" || fail "pre-commit with LD_DEBUG=libs"
 grep -q "calling init: .*libc\.so" "$E2E_TMP/libs" || fail "LD_DEBUG=libs shows nothing"
 if [ "${BPG_LIBGIT2_STATIC:-0}" = 1 ]; then
-  if grep -E "calling init: .*(libgit2|libssh2|libcrypto\.so|libgssapi|libkrb5)" "$E2E_TMP/libs" | head -3 | grep .; then
+  if grep -E "calling init: .*(libgit2|libssh2|libcrypto\.so|libgssapi|libkrb5|libmbed)" "$E2E_TMP/libs" | head -3 | grep .; then
     fail "the hook process loads libgit2.so or its SSH/Kerberos libraries"
-  else ok "the hook process loads neither libgit2.so nor libssh2, libcrypto, GSSAPI or Kerberos"; fi
+  else ok "the hook process loads neither libgit2.so nor libssh2, libcrypto, GSSAPI, Kerberos or mbedTLS"; fi
   nm "$(readlink -f "$bin")" > "$E2E_TMP/nm" 2>/dev/null || true
   grep -q " T libssh2_session_init_ex$" "$E2E_TMP/nm" &&
     ok "libssh2's entry points are bpgate's closed stubs" || fail "libssh2_session_init_ex is not the stub"
