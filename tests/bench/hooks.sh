@@ -92,7 +92,7 @@ for r in $(seq 1 "$runs"); do
 done
 echo "median (min-max) over $runs runs:"
 echo "  no hook:           $(stats "$plain_all") ms"
-echo "  bpgate hooks:      $(stats "$hooked_all") ms  (pre-commit + commit-msg)"
+echo "  bpgate hooks:      $(stats "$hooked_all") ms  (git commit with the hooks bpgate init installs)"
 echo "  added per commit:  $(stats "$added_all") ms"
 echo "  added CPU time:    $(stats "$cpu_all") ms  (user + system of the commit and its hooks, less the plain commit's)"
 echo "  pre-commit alone:  $(stats "$pre_all") ms  (bpgate hook pre-commit, process start to exit; installed only with --early-check)"
