@@ -62,9 +62,36 @@ int cmd_version(int argc, char **argv)
 	return BPG_EXIT_OK;
 }
 
+/* Installed as a git hook (a symlink to this binary named pre-commit, commit-msg or
+ * pre-push, see cmd_install.c): argv[0] is the hook's path; run `bpgate hook NAME ARGS`
+ * in this process, without a shell in between. */
+static const char *hook_name(const char *argv0)
+{
+	static const char *const names[] = { "pre-commit", "commit-msg", "pre-push" };
+	const char *base = argv0 ? strrchr(argv0, '/') : NULL;
+
+	base = base ? base + 1 : argv0;
+	for (size_t i = 0; base && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(base, names[i]) == 0)
+			return names[i];
+	return NULL;
+}
+
+#define HOOK_ARGS_MAX 16 /* git passes at most 2 (pre-push: REMOTE URL) */
+
 int main(int argc, char **argv)
 {
 	setlocale(LC_CTYPE, "C");
+	const char *hook = argc > 0 ? hook_name(argv[0]) : NULL;
+	if (hook) {
+		char *hargv[HOOK_ARGS_MAX + 3] = { "hook", (char *)hook };
+		if (argc - 1 > HOOK_ARGS_MAX)
+			return cli_usage("bpgate hook pre-commit | commit-msg MSGFILE | pre-push REMOTE URL");
+		for (int a = 1; a < argc; a++)
+			hargv[a + 1] = argv[a];
+		bpg_heap_tune_for_facts();
+		return cmd_hook(argc + 1, hargv);
+	}
 	if (argc < 2)
 		return usage(stderr);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)

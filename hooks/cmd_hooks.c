@@ -73,10 +73,11 @@ static int hook_commit_msg(fe_ctx *ctx, const char *msgfile)
 		fprintf(stderr, "bpgate commit-msg: %s\n", err.message);
 		goto done;
 	}
+	/* The staged content is judged here in full, as pre-commit judges it (scanner, bundles):
+	 * `bpgate install` puts only commit-msg (and pre-push) in place by default, so one process
+	 * judges a commit; pre-commit is the optional early check (`install --early-check`). git
+	 * gives both hooks the index being committed (GIT_INDEX_FILE for `commit -a` / `commit PATH`). */
 	fe_gather_opts(ctx, &go);
-	/* pre-commit has scanned and checked bundles already: the message is new here. */
-	go.no_scan = true;
-	go.no_bundles = true;
 	if (strip_comments(&clean, ctx, msg.ptr ? msg.ptr : "", msg.size) < 0) {
 		fprintf(stderr, "bpgate commit-msg: out of memory (commit refused)\n");
 		goto done;
@@ -87,6 +88,9 @@ static int hook_commit_msg(fe_ctx *ctx, const char *msgfile)
 		goto done;
 	}
 	rc = fe_judge(ctx, facts, BPG_FORMAT_TEXT, true, false, "commit-msg");
+	if (rc == BPG_EXIT_FINDINGS)
+		fprintf(stderr, "bpgate commit-msg: your message is kept; once fixed, commit it again with "
+			"git commit -e -F \"$(git rev-parse --git-path COMMIT_EDITMSG)\"\n");
 done:
 	bpg_buf_dispose(&clean);
 	bpg_buf_dispose(&msg);

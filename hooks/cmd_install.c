@@ -1,4 +1,4 @@
-/* `bpgate install [--uninstall]` and `bpgate init [--pack NAME]`. */
+/* `bpgate install [--early-check | --uninstall]` and `bpgate init [--pack NAME]`. */
 #include "cli.h"
 
 #include <dirent.h>
@@ -19,9 +19,10 @@
 #define SAVED_SUFFIX ".pre-bpgate"
 
 static const char *hook_names[] = { "pre-commit", "commit-msg", "pre-push" };
+#define EARLY_HOOK "pre-commit" /* installed only with --early-check: commit-msg judges the content too */
 
-/* The hook: chain the hook that was there before (it gets the same stdin,
- * which pre-push needs), then run bpgate; without one, exec bpgate directly. */
+/* The hook when one was there before: chain it (it gets the same stdin, which
+ * pre-push needs), then run bpgate. Without one the hook is a symlink to bpgate. */
 static int hook_script(bpg_buf *out, const char *name, const char *self)
 {
 	return bpg_buf_printf(out,
@@ -52,16 +53,66 @@ static int hooks_dir(bpg_buf *out, git_repository *repo)
 	return rc;
 }
 
+/* Ours: a symlink to a binary named bpgate (the hook runs it with argv[0] = the
+ * hook's name, bpgate.c), or a script carrying the marker (the chaining hook). */
 static bool is_ours(const char *path)
 {
 	bpg_buf b = BPG_BUF_INIT;
 	bpg_error err;
-	bool ours = bpg_file_read(&b, path, 1 << 20, &err) == 0 && b.ptr && strstr(b.ptr, MARKER);
+	struct stat st;
+	char target[PATH_MAX];
+	bool ours;
+
+	if (lstat(path, &st) < 0)
+		return false;
+	if (S_ISLNK(st.st_mode)) {
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			return false;
+		target[n] = '\0';
+		const char *base = strrchr(target, '/');
+		return strcmp(base ? base + 1 : target, "bpgate") == 0;
+	}
+	ours = bpg_file_read(&b, path, 1 << 20, &err) == 0 && b.ptr && strstr(b.ptr, MARKER);
 	bpg_buf_dispose(&b);
 	return ours;
 }
 
-static int install_hooks(git_repository *repo, bool uninstall)
+/* path -> a symlink to self, replacing what is there in one rename. */
+static int link_hook(const char *path, const char *self)
+{
+	bpg_buf tmp = BPG_BUF_INIT;
+	int rc = -1;
+
+	if (bpg_buf_printf(&tmp, "%s.bpgate-new", path) < 0)
+		goto done;
+	unlink(tmp.ptr);
+	if (symlink(self, tmp.ptr) < 0)
+		goto done;
+	if (rename(tmp.ptr, path) < 0) {
+		unlink(tmp.ptr);
+		goto done;
+	}
+	rc = 0;
+done:
+	bpg_buf_dispose(&tmp);
+	return rc;
+}
+
+/* Remove our hook at path (if it is ours) and put back the one kept at saved. */
+static void remove_hook(const char *path, const char *saved, const char *name, const char *why)
+{
+	struct stat st;
+
+	if (!is_ours(path))
+		return;
+	unlink(path);
+	if (lstat(saved, &st) == 0 && rename(saved, path) < 0)
+		fprintf(stderr, "bpgate install: cannot restore %s: %s\n", saved, strerror(errno));
+	printf("removed %s%s\n", name, why);
+}
+
+static int install_hooks(git_repository *repo, bool uninstall, bool early)
 {
 	bpg_buf dir = BPG_BUF_INIT, path = BPG_BUF_INIT, saved = BPG_BUF_INIT, script = BPG_BUF_INIT;
 	char self[PATH_MAX];
@@ -70,7 +121,7 @@ static int install_hooks(git_repository *repo, bool uninstall)
 	int rc = BPG_EXIT_ERROR;
 
 	self[n > 0 ? n : 0] = '\0';
-	if (n <= 0)
+	if (n <= 0 || self[0] != '/')
 		strcpy(self, "bpgate");
 	if (hooks_dir(&dir, repo) < 0) {
 		fprintf(stderr, "bpgate install: cannot find the hooks directory\n");
@@ -88,12 +139,13 @@ static int install_hooks(git_repository *repo, bool uninstall)
 			goto done;
 		}
 		if (uninstall) {
-			if (lstat(path.ptr, &st) == 0 && is_ours(path.ptr)) {
-				unlink(path.ptr);
-				if (lstat(saved.ptr, &st) == 0 && rename(saved.ptr, path.ptr) < 0)
-					fprintf(stderr, "bpgate install: cannot restore %s: %s\n", saved.ptr, strerror(errno));
-				printf("removed %s\n", name);
-			}
+			remove_hook(path.ptr, saved.ptr, name, "");
+			continue;
+		}
+		if (!early && strcmp(name, EARLY_HOOK) == 0) {
+			/* an earlier install's early check goes: commit-msg judges the content now */
+			remove_hook(path.ptr, saved.ptr, name,
+				" (commit-msg judges the staged content; `bpgate install --early-check` adds it)");
 			continue;
 		}
 		if (lstat(path.ptr, &st) == 0 && !is_ours(path.ptr)) {
@@ -108,11 +160,20 @@ static int install_hooks(git_repository *repo, bool uninstall)
 			}
 			printf("kept the existing %s hook as %s" SAVED_SUFFIX "; it runs first\n", name, name);
 		}
-		bpg_buf_clear(&script);
-		if (hook_script(&script, name, self) < 0 ||
-		    bpg_file_write_atomic(path.ptr, script.ptr, script.size, 0755, &err) < 0) {
-			fprintf(stderr, "bpgate install: cannot write %s\n", path.ptr);
-			goto done;
+		/* nothing to chain and a known path to this binary: the hook is a symlink to it
+		 * (one process, no shell); else the chaining script */
+		if (self[0] == '/' && lstat(saved.ptr, &st) < 0) {
+			if (link_hook(path.ptr, self) < 0) {
+				fprintf(stderr, "bpgate install: cannot link %s to %s: %s\n", path.ptr, self, strerror(errno));
+				goto done;
+			}
+		} else {
+			bpg_buf_clear(&script);
+			if (hook_script(&script, name, self) < 0 ||
+			    bpg_file_write_atomic(path.ptr, script.ptr, script.size, 0755, &err) < 0) {
+				fprintf(stderr, "bpgate install: cannot write %s\n", path.ptr);
+				goto done;
+			}
 		}
 		printf("installed %s\n", name);
 	}
@@ -142,13 +203,14 @@ int cmd_install(int argc, char **argv)
 {
 	git_repository *repo = NULL;
 	bool uninstall = argc >= 2 && strcmp(argv[1], "--uninstall") == 0;
+	bool early = argc >= 2 && strcmp(argv[1], "--early-check") == 0;
 	int rc;
 
-	if (argc > 2 || (argc == 2 && !uninstall))
-		return cli_usage("bpgate install [--uninstall]");
+	if (argc > 2 || (argc == 2 && !uninstall && !early))
+		return cli_usage("bpgate install [--early-check | --uninstall]");
 	if (open_repo(&repo, "install") < 0)
 		return BPG_EXIT_ERROR;
-	rc = install_hooks(repo, uninstall);
+	rc = install_hooks(repo, uninstall, early);
 	git_repository_free(repo);
 	git_libgit2_shutdown();
 	return rc;
@@ -260,7 +322,7 @@ done:
 int cmd_init(int argc, char **argv)
 {
 	const char *pack = "regulated";
-	bool force = false;
+	bool force = false, early = false;
 	const char *given_id = NULL;
 	char rid[33];
 	git_repository *repo = NULL;
@@ -273,10 +335,12 @@ int cmd_init(int argc, char **argv)
 			pack = argv[++i];
 		else if (strcmp(argv[i], "--force") == 0)
 			force = true;
+		else if (strcmp(argv[i], "--early-check") == 0)
+			early = true;
 		else if (strcmp(argv[i], "--repository-id") == 0 && i + 1 < argc)
 			given_id = argv[++i];
 		else
-			return cli_usage("bpgate init [--pack NAME] [--force] [--repository-id ID]");
+			return cli_usage("bpgate init [--pack NAME] [--force] [--early-check] [--repository-id ID]");
 	}
 	if (given_id && !bpg_repository_id_valid(given_id)) {
 		fprintf(stderr, "bpgate init: --repository-id takes 32 lower-case hex digits (what `repo create` printed, "
@@ -342,7 +406,7 @@ int cmd_init(int argc, char **argv)
 	    copy_dir(packdir.ptr, dest.ptr, "keys") < 0)
 		goto done;
 	printf("wrote .bpgate/ from the '%s' pack (repository id %s)\n", pack, rid);
-	if (install_hooks(repo, false) != BPG_EXIT_OK)
+	if (install_hooks(repo, false, early) != BPG_EXIT_OK)
 		goto done;
 	printf("next: put your people in .bpgate/policy.json (roles) and their SSH keys in "
 		".bpgate/allowed_signers,\n      catalogue your scenarios, then `bpgate policy test` and commit .bpgate/\n");

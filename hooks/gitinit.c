@@ -45,6 +45,13 @@ int mbedtls_x509_crt_parse_file(void *chain, const char *path)
 
 	if (skip_libgit2_ca && called_from_libgit2(__builtin_return_address(0)))
 		return 0; /* libgit2's trust store for HTTPS remotes: not used by bpgate */
+#ifdef BPG_GIT2_NONET
+	/* libgit2 linked without mbedTLS's TLS (git2_nonet_tls.c): there is no chain to fill,
+	 * and the real function (another libgit2.so's, in a process that loads one) must never
+	 * be handed a chain that this program's mbedtls_x509_crt_init did not set up */
+	(void)chain, (void)path;
+	return X509_FILE_IO_ERROR;
+#endif
 	if (!real) {
 		void *sym = dlsym(RTLD_NEXT, "mbedtls_x509_crt_parse_file");
 		if (!sym)

@@ -329,17 +329,21 @@ static const help_entry entries[] = {
 		FMT_OPT "text (default), json or sarif\n"
 		"  -h, --help           this help\n" },
 	{ "init", NULL,
-		"bpgate init [--pack NAME] [--force] [--repository-id ID]\n"
+		"bpgate init [--pack NAME] [--force] [--early-check] [--repository-id ID]\n"
 		"Govern this repository: write .bpgate/ from a shipped pack and install the hooks.\n\n"
 		"options:\n"
 		"  --pack NAME          the pack (default: regulated; $BPGATE_PACKS overrides where packs are)\n"
 		"  --force              overwrite an existing .bpgate/\n"
+		"  --early-check        install the pre-commit hook too (see bpgate install --help)\n"
 		"  --repository-id ID   the server's repository id (32 hex digits; default: a new random one)\n"
 		"  -h, --help           this help\n" },
 	{ "install", NULL,
-		"bpgate install [--uninstall]\n"
-		"Install the pre-commit, commit-msg and pre-push hooks (a hook already there runs first).\n\n"
+		"bpgate install [--early-check | --uninstall]\n"
+		"Install the commit-msg and pre-push hooks (a hook already there runs first).\n"
+		"commit-msg judges the message and the staged content, in one process per commit.\n\n"
 		"options:\n"
+		"  --early-check        also install pre-commit: refuse the content before the editor opens\n"
+		"                       (the content is then judged twice per commit)\n"
 		"  --uninstall          remove them and put back what was there before\n"
 		"  -h, --help           this help\n" },
 	{ "hook", NULL,
@@ -347,7 +351,7 @@ static const help_entry entries[] = {
 		"What the installed hooks run; git calls these.\n\n"
 		"subcommands:\n"
 		"  pre-commit           judge the staged files\n"
-		"  commit-msg MSGFILE   judge the commit message (trailers) and the staged files\n"
+		"  commit-msg MSGFILE   judge the commit message (trailers) and the staged files (all of pre-commit)\n"
 		"  pre-push REMOTE URL  judge every ref pushed (ref lines on stdin, as git gives them)\n" },
 	{ "hook", "pre-commit",
 		"bpgate hook pre-commit\n\n"

@@ -122,10 +122,77 @@ void bpg_policy_tests_hash_add(crypto_generichash_state *st, const char *path, c
 	crypto_generichash_update(st, (const unsigned char *)data, len);
 }
 
-/* Read <dir>/<rel> and add it; with `tests` (a hash state), the bytes go into
- * the hash and the file is listed with empty data (read_dir_hooks). */
-static int add_file(bpg_policy_files *f, const char *dir, const char *rel, crypto_generichash_state *tests,
+/* Stat <dir>/<rel> into `tests` (a hash state of stat data, read_dir_hooks) and list
+ * it with empty data. */
+static int stat_file(bpg_policy_files *f, const char *dir, const char *rel, crypto_generichash_state *tests,
 	bpg_error *err)
+{
+	bpg_buf path = BPG_BUF_INIT;
+	struct stat st;
+	uint64_t v[9];
+	unsigned char b[sizeof(v)];
+	int rc;
+
+	if ((rc = bpg_buf_printf(&path, "%s/%s", dir, rel)) < 0)
+		goto done;
+	if (stat(path.ptr, &st) < 0) {
+		rc = bpg_error_set(err, BPG_EIO, "%s: cannot read: %s", path.ptr, strerror(errno));
+		goto done;
+	}
+	v[0] = (uint64_t)st.st_dev, v[1] = (uint64_t)st.st_ino, v[2] = (uint64_t)st.st_mode;
+	v[3] = (uint64_t)st.st_size, v[4] = (uint64_t)st.st_mtim.tv_sec, v[5] = (uint64_t)st.st_mtim.tv_nsec;
+	v[6] = (uint64_t)st.st_ctim.tv_sec, v[7] = (uint64_t)st.st_ctim.tv_nsec, v[8] = 0;
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] = (unsigned char)(v[i / 8] >> (8 * (i % 8)));
+	crypto_generichash_update(tests, (const unsigned char *)rel, strlen(rel) + 1);
+	crypto_generichash_update(tests, b, sizeof(b));
+	if ((long long)st.st_mtim.tv_sec > f->tests_newest)
+		f->tests_newest = (long long)st.st_mtim.tv_sec;
+	if ((long long)st.st_ctim.tv_sec > f->tests_newest)
+		f->tests_newest = (long long)st.st_ctim.tv_sec;
+	rc = bpg_policy_files_add(f, rel, "", 0, err);
+done:
+	if (rc == BPG_ENOMEM)
+		bpg_error_set(err, rc, "out of memory");
+	bpg_buf_dispose(&path);
+	return rc;
+}
+
+int bpg_policy_files_tests_digest(const bpg_policy_files *f, unsigned char out[32])
+{
+	crypto_generichash_state st;
+	bpg_buf path = BPG_BUF_INIT, data = BPG_BUF_INIT;
+	bpg_error err;
+	int rc = 0;
+
+	if (f->tests_digest_known) {
+		memcpy(out, f->tests_digest, 32);
+		return 0;
+	}
+	bpg_policy_tests_hash_init(&st);
+	for (size_t i = 0; rc == 0 && i < f->n; i++) {
+		const bpg_policy_file *pf = &f->v[i];
+		if (strncmp(pf->path, "tests/", 6) != 0)
+			continue;
+		if (!f->tests_hashed) {
+			bpg_policy_tests_hash_add(&st, pf->path, pf->data, pf->len);
+			continue;
+		}
+		bpg_buf_clear(&path);
+		bpg_buf_clear(&data);
+		if ((rc = bpg_buf_printf(&path, "%s/%s", f->root, pf->path)) == 0 &&
+		    (rc = bpg_file_read(&data, path.ptr, BPG_POLICY_FILE_MAX, &err)) == 0)
+			bpg_policy_tests_hash_add(&st, pf->path, data.ptr ? data.ptr : "", data.size);
+	}
+	if (rc == 0)
+		crypto_generichash_final(&st, out, 32);
+	bpg_buf_dispose(&path);
+	bpg_buf_dispose(&data);
+	return rc;
+}
+
+/* Read <dir>/<rel> and add it. */
+static int add_file(bpg_policy_files *f, const char *dir, const char *rel, bpg_error *err)
 {
 	bpg_buf path = BPG_BUF_INIT, data = BPG_BUF_INIT;
 	int rc;
@@ -134,11 +201,6 @@ static int add_file(bpg_policy_files *f, const char *dir, const char *rel, crypt
 		goto done;
 	if ((rc = bpg_file_read(&data, path.ptr, BPG_POLICY_FILE_MAX, err)) < 0)
 		goto done;
-	if (tests) {
-		bpg_policy_tests_hash_add(tests, rel, data.ptr ? data.ptr : "", data.size);
-		rc = bpg_policy_files_add(f, rel, "", 0, err);
-		goto done;
-	}
 	rc = bpg_policy_files_add(f, rel, data.ptr ? data.ptr : "", data.size, err);
 done:
 	if (rc == BPG_ENOMEM)
@@ -191,7 +253,7 @@ static int add_folder(bpg_policy_files *f, const char *dir, const char *sub, cry
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = add_file(f, dir, names[i], tests, err);
+		rc = tests ? stat_file(f, dir, names[i], tests, err) : add_file(f, dir, names[i], err);
 done:
 	if (rc == BPG_ENOMEM)
 		bpg_error_set(err, rc, "out of memory");
@@ -233,10 +295,10 @@ static int read_dir(bpg_policy_files **out, const char *dir, bool hash_tests, bp
 	}
 	if (rc < 0 || (rc = bpg_policy_files_new(&f, root.ptr, err)) < 0)
 		goto done;
-	if ((rc = add_file(f, root.ptr, "policy.json", NULL, err)) < 0)
+	if ((rc = add_file(f, root.ptr, "policy.json", err)) < 0)
 		goto done;
 	if (is_file(root.ptr, "allowed_signers") &&
-	    (rc = add_file(f, root.ptr, "allowed_signers", NULL, err)) < 0)
+	    (rc = add_file(f, root.ptr, "allowed_signers", err)) < 0)
 		goto done;
 	if (hash_tests) {
 		/* sodium_init picks this CPU's fastest BLAKE2b (idempotent) */
@@ -251,8 +313,9 @@ static int read_dir(bpg_policy_files **out, const char *dir, bool hash_tests, bp
 	    (rc = add_folder(f, root.ptr, "tests", hash_tests ? &tests : NULL, err)) < 0)
 		goto done;
 	if (hash_tests) {
-		crypto_generichash_final(&tests, f->tests_digest, sizeof(f->tests_digest));
-		f->tests_hashed = true;
+		crypto_generichash_final(&tests, f->tests_stat, sizeof(f->tests_stat));
+		f->tests_stat_known = true;
+		f->tests_hashed = true; /* listed without their bytes */
 	}
 	*out = f;
 	f = NULL;

@@ -747,12 +747,16 @@ static int run_pattern(scan_ctx *c, int which, hit_fn fn, bpg_error *err)
 	bpg_scanner *s = c->s;
 	size_t off = 0;
 	size_t limit = c->accept_end < c->seg_len ? c->accept_end : c->seg_len;
+	pcre2_code *code;
+	int crc;
 
+	if ((crc = scan_pattern(&code, s, which, false, err)) < 0)
+		return crc;
 	while (off < limit) {
 		PCRE2_SIZE *ov;
 		size_t ms, me, next;
 		const char *mark;
-		int r = pcre2_match(s->code[which], (PCRE2_SPTR)c->seg, c->seg_len, off,
+		int r = pcre2_match(code, (PCRE2_SPTR)c->seg, c->seg_len, off,
 			PCRE2_NO_UTF_CHECK, s->md, s->mctx);
 		int rc;
 
@@ -791,9 +795,13 @@ static int run_cand(scan_ctx *c, int which, hit_fn fn, const scan_seg_features *
 	size_t off = 0;
 	size_t limit = c->accept_end < c->seg_len ? c->accept_end : c->seg_len;
 	uint64_t stops = 0;
+	pcre2_code *code;
+	int crc;
 
-	if (!s->anchored[which])
+	if (!scan_pattern_anchored(which))
 		return run_pattern(c, which, fn, err);
+	if ((crc = scan_pattern(&code, s, which, true, err)) < 0)
+		return crc;
 	if (f->vec)
 		stops = scan_cand_stops(which, c->seg, c->seg_len, f);
 	while (off < limit) {
@@ -805,7 +813,7 @@ static int run_cand(scan_ctx *c, int which, hit_fn fn, const scan_seg_features *
 
 		if (at >= limit)
 			return 0;
-		r = pcre2_match(s->anchored[which], (PCRE2_SPTR)c->seg, c->seg_len, at,
+		r = pcre2_match(code, (PCRE2_SPTR)c->seg, c->seg_len, at,
 			PCRE2_NO_UTF_CHECK, s->md, s->mctx);
 		if (r < 0) { /* no match here (or the match limit): the next candidate */
 			off = at + 1;

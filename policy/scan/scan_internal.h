@@ -64,7 +64,9 @@ struct bpg_scanner {
 	bpg_buf ptr;        /* current JSON pointer */
 	struct scan_pending *pend; /* candidate findings of the current segment */
 	size_t npend, pend_cap;
-	struct key_cache_ent *kcache; /* key text -> classes */
+	struct key_cache_ent *kcache; /* key text -> classes (scan_json.c: a memo) */
+	unsigned kcache_bits;         /* log2 of its entries */
+	size_t kcache_misses;         /* since it was made */
 };
 
 /* Per-call state of one scan of one buffer. */
@@ -110,6 +112,14 @@ struct scan_pending {
 };
 
 int scan_compile(bpg_scanner *s, bpg_error *err);
+/* The compiled pattern `which` (anchored: the candidate runs' copy), compiled and
+ * JIT-compiled on first use and kept in s (freed by bpg_scanner_free). */
+int scan_pattern(pcre2_code **out, bpg_scanner *s, int which, bool anchored, bpg_error *err);
+/* whether `which` has an anchored copy (candidates): secret, number, alpha, keyword */
+static inline bool scan_pattern_anchored(int which)
+{
+	return which != P_IPV6 && which != P_DATE;
+}
 int scan_flush(scan_ctx *c, bpg_error *err);
 int scan_buffer_ctx(scan_ctx *c, bpg_error *err);
 

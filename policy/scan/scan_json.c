@@ -32,7 +32,7 @@
  * 64-bit words, hashed and compared a word at a time.
  */
 #define KCACHE_BITS 12
-#define KCACHE ((size_t)1 << KCACHE_BITS)
+#define KCACHE_BITS_FIRST 7 /* 128 entries, 8 KiB */
 #define KC_MAX 46
 #define KC_WORDS 6
 
@@ -355,17 +355,29 @@ static const struct key_cache_ent *key_lookup_w(bpg_scanner *s, const uint64_t w
 	struct key_cache_ent *e;
 	bool same;
 
-	if (!s->kcache && !(s->kcache = calloc(KCACHE, sizeof(*s->kcache))))
-		return NULL;
+	/* A memo (a miss computes the same answer): small first, so that a scan of a few
+	 * small files does not zero and fault in the whole table (256 KiB); the full size
+	 * once the keys seen outnumber it (issue #20). */
+	if (!s->kcache || (s->kcache_bits < KCACHE_BITS && s->kcache_misses > ((size_t)2 << s->kcache_bits))) {
+		unsigned bits = s->kcache ? KCACHE_BITS : KCACHE_BITS_FIRST;
+		struct key_cache_ent *t = calloc((size_t)1 << bits, sizeof(*t));
+		if (!t)
+			return NULL; /* the caller computes the answer */
+		free(s->kcache);
+		s->kcache = t;
+		s->kcache_bits = bits;
+		s->kcache_misses = 0;
+	}
 	/* the first and last words and the length tell keys apart well enough */
 	if (nw)
 		h = (h ^ w[0] ^ w[nw - 1] << 1) * 0x9E3779B97F4A7C15ull;
-	e = &s->kcache[h >> (64 - KCACHE_BITS)]; /* the top bits mix every input bit */
+	e = &s->kcache[h >> (64 - s->kcache_bits)]; /* the top bits mix every input bit */
 	same = e->len == n + 1;
 	for (size_t i = 0; same && i < nw; i++)
 		same = e->w[i] == w[i];
 	if (same)
 		return e;
+	s->kcache_misses++;
 	for (size_t i = 0; i < KC_WORDS; i++)
 		e->w[i] = i < nw ? w[i] : 0;
 	e->len = (uint32_t)(n + 1);

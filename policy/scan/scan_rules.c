@@ -139,38 +139,47 @@ static const char pat_keyword[] =
 	"access[_-]?key|private[_-]?key)(*MARK:KW)"
 	"|(?<![A-Za-z0-9-])(?:--user|-u)(?=[ =])(*MARK:CU)";
 
-int scan_compile(bpg_scanner *s, bpg_error *err);
-
+/* Every pattern is compiled (and JIT-compiled) on its first use, in the form that use
+ * needs: the candidate runs use the anchored copies of secret/number/alpha/keyword, so
+ * their unanchored copies are never compiled; ipv6 and date only when a text has two
+ * colons or speaks of birth. The same compiled code as an eager compile, so the same
+ * matches; a commit of a few small files compiles what it uses (issue #20). */
 int scan_compile(bpg_scanner *s, bpg_error *err)
+{
+	(void)s, (void)err;
+	scan_cand_init();
+	return 0;
+}
+
+int scan_pattern(pcre2_code **out, bpg_scanner *s, int which, bool anchored, bpg_error *err)
 {
 	static const char *const pats[P_COUNT] = { pat_secret, pat_number, pat_alpha, pat_keyword,
 		pat_ipv6, pat_date };
 	static const char *const names[P_COUNT] = { "secret", "number", "alpha", "keyword", "ipv6", "date" };
+	pcre2_code **slot;
+	int ec;
+	PCRE2_SIZE eo;
 
-	scan_cand_init();
-	for (int i = 0; i < P_COUNT; i++) {
-		int ec;
-		PCRE2_SIZE eo;
-		s->code[i] = pcre2_compile((PCRE2_SPTR)pats[i], PCRE2_ZERO_TERMINATED, PCRE2_NO_UTF_CHECK,
-			&ec, &eo, NULL);
-		if (!s->code[i]) {
+	*out = NULL;
+	if (which < 0 || which >= P_COUNT || (anchored && !scan_pattern_anchored(which)))
+		return bpg_error_set(err, BPG_ERROR, "scan: no such internal pattern");
+	slot = anchored ? &s->anchored[which] : &s->code[which];
+	if (!*slot) {
+		/* anchored copies run at candidate offsets (JIT ignores PCRE2_ANCHORED
+		 * given at match time, so it is a compile option) */
+		*slot = pcre2_compile((PCRE2_SPTR)pats[which], PCRE2_ZERO_TERMINATED,
+			PCRE2_NO_UTF_CHECK | (anchored ? PCRE2_ANCHORED : 0), &ec, &eo, NULL);
+		if (!*slot) {
 			PCRE2_UCHAR msg[256];
 			pcre2_get_error_message(ec, msg, sizeof(msg));
-			return bpg_error_set(err, BPG_ERROR, "scan: internal pattern '%s' at offset %zu: %s",
-				names[i], (size_t)eo, (const char *)msg);
+			return bpg_error_set(err, ec == PCRE2_ERROR_HEAPLIMIT || ec == PCRE2_ERROR_NOMEMORY ?
+				BPG_ENOMEM : BPG_ERROR, "scan: internal pattern '%s' at offset %zu: %s",
+				names[which], (size_t)eo, (const char *)msg);
 		}
 		/* JIT is an accelerator: without it (e.g. no executable memory) the
 		 * interpreter runs the same patterns under the same limits. */
-		(void)pcre2_jit_compile(s->code[i], PCRE2_JIT_COMPLETE);
-		if (i == P_IPV6 || i == P_DATE)
-			continue;
-		/* anchored copies run at candidate offsets (JIT ignores PCRE2_ANCHORED
-		 * given at match time, so it is a compile option) */
-		s->anchored[i] = pcre2_compile((PCRE2_SPTR)pats[i], PCRE2_ZERO_TERMINATED,
-			PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, &ec, &eo, NULL);
-		if (!s->anchored[i])
-			return bpg_error_set(err, BPG_ENOMEM, "scan: cannot compile pattern '%s'", names[i]);
-		(void)pcre2_jit_compile(s->anchored[i], PCRE2_JIT_COMPLETE);
+		(void)pcre2_jit_compile(*slot, PCRE2_JIT_COMPLETE);
 	}
+	*out = *slot;
 	return 0;
 }

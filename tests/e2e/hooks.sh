@@ -7,23 +7,24 @@ repo="$E2E_TMP/repo"
 git init -q "$repo"
 cd "$repo"
 
-# an existing hook is kept and chained
-printf '#!/bin/sh\necho chained >> "%s/chained.log"\n' "$E2E_TMP" > .git/hooks/pre-commit
-chmod +x .git/hooks/pre-commit
+# an existing hook is kept and chained (commit-msg: `bpgate init` installs commit-msg and
+# pre-push; pre-commit only with --early-check, tests/e2e/hooks_one.sh)
+printf '#!/bin/sh\necho chained >> "%s/chained.log"\n' "$E2E_TMP" > .git/hooks/commit-msg
+chmod +x .git/hooks/commit-msg
 expect_exit 0 "bpgate init" -- bpgate init
-expect_grep "$E2E_TMP/out" "kept the existing pre-commit hook as pre-commit.pre-bpgate" "existing hook kept"
+expect_grep "$E2E_TMP/out" "kept the existing commit-msg hook as commit-msg.pre-bpgate" "existing hook kept"
 [ -f .bpgate/policy.json ] && [ -x .git/hooks/commit-msg ] && [ -x .git/hooks/pre-push ] \
   && ok "policy and hooks written" || fail "policy and hooks written"
 expect_exit 0 "policy tests pass right after init" -- bpgate policy test
 expect_exit 2 "init refuses to overwrite" -- bpgate init
 git add .bpgate && git commit -qm "Govern this repository" && ok "committing the policy" || fail "committing the policy"
 git checkout -q -b dev
-[ "$(cat "$E2E_TMP/chained.log")" = "chained" ] && ok "the previous pre-commit ran first" || fail "chained hook did not run"
+[ "$(cat "$E2E_TMP/chained.log")" = "chained" ] && ok "the previous commit-msg ran first" || fail "chained hook did not run"
 
 mkdir -p scenarios/crm-contact-sync
 cp "$pack/blueprints/crm-contact-sync.bad.blueprint.json" scenarios/crm-contact-sync/main.blueprint.json
 git add scenarios
-expect_exit 1 "pre-commit refuses a blueprint that breaks the rules" -- git commit -qm "x"
+expect_exit 1 "the hooks refuse a blueprint that breaks the rules" -- git commit -qm "x"
 expect_grep "$E2E_TMP/err" "[writeback-dlq]" "names the dlq rule"
 expect_grep "$E2E_TMP/err" "fix: enable 'Allow storing of incomplete executions'" "says how to fix it"
 expect_grep "$E2E_TMP/err" "refused:" "summary line"
@@ -44,11 +45,11 @@ M
 expect_exit 0 "a complete change is accepted" -- git commit -q -F "$E2E_TMP/msg"
 [ -z "$(cat "$E2E_TMP/err")" ] && ok "an accepted commit is quiet" || fail "accepted commit printed: $(cat "$E2E_TMP/err")"
 
-# personal data in a fixture is stopped by pre-commit, masked; synthetic data passes
+# personal data in a fixture is stopped (by commit-msg, which judges the staged content), masked; synthetic data passes
 mkdir -p tests/fixtures
 printf '{"customer": {"email": "jane.doe@gmail.com"}}\n' > tests/fixtures/customer.json
 git add tests
-expect_exit 1 "pre-commit refuses personal data in a fixture" -- git commit -qm "fixture"
+expect_exit 1 "the hooks refuse personal data in a fixture" -- git commit -qm "fixture"
 expect_grep "$E2E_TMP/err" "tests/fixtures/customer.json:1:25 #/customer/email: error [scan-findings]: EMAIL found (ja********om)" "finding located and masked"
 if grep -q "jane.doe@gmail.com" "$E2E_TMP/err"; then fail "the whole value was printed"; else ok "the whole value is never printed"; fi
 printf '{"customer": {"email": "jane.doe@example.com"}}\n' > tests/fixtures/customer.json
@@ -127,6 +128,6 @@ expect_exit 0 "pre-push lets a clean push to dev through" -- git push -q origin 
 
 # uninstall restores the previous hook
 expect_exit 0 "uninstall" -- bpgate install --uninstall
-grep -q chained .git/hooks/pre-commit && ! grep -q bpgate-hook .git/hooks/pre-commit \
+grep -q chained .git/hooks/commit-msg && ! grep -q bpgate-hook .git/hooks/commit-msg \
   && ok "previous hook restored" || fail "previous hook restored"
 finish
