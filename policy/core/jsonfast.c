@@ -158,6 +158,19 @@ static bool literal(rd *r, const char *word, size_t n)
 	return true;
 }
 
+/* After a member or element: 1 on ',' (more follow), 0 on `close` (the
+ * container ends), -1 on anything else; both consumed with their space. */
+static int list_next(rd *r, char close)
+{
+	skip_ws(r);
+	if (r->p < r->end && (*r->p == ',' || *r->p == close)) {
+		int more = *r->p++ == ',';
+		skip_ws(r);
+		return more;
+	}
+	return -1;
+}
+
 static json_t *read_value(rd *r, int depth);
 
 static json_t *read_object(rd *r, int depth)
@@ -165,6 +178,7 @@ static json_t *read_object(rd *r, int depth)
 	json_t *o = json_object(), *v;
 	const char *key;
 	size_t klen;
+	int more;
 
 	if (!o)
 		return NULL;
@@ -189,19 +203,10 @@ static json_t *read_object(rd *r, int depth)
 		skip_ws(r);
 		if (!(v = read_value(r, depth + 1)))
 			goto fail;
-		if (json_object_setn_new_nocheck(o, key, klen, v) < 0)
+		if (json_object_setn_new_nocheck(o, key, klen, v) < 0 || (more = list_next(r, '}')) < 0)
 			goto fail;
-		skip_ws(r);
-		if (r->p < r->end && *r->p == ',') {
-			r->p++;
-			skip_ws(r);
-			continue;
-		}
-		if (r->p < r->end && *r->p == '}') {
-			r->p++;
+		if (!more)
 			return o;
-		}
-		goto fail;
 	}
 fail:
 	json_decref(o);
@@ -211,6 +216,7 @@ fail:
 static json_t *read_array(rd *r, int depth)
 {
 	json_t *a = json_array(), *v;
+	int more;
 
 	if (!a)
 		return NULL;
@@ -221,19 +227,10 @@ static json_t *read_array(rd *r, int depth)
 		return a;
 	}
 	for (;;) {
-		if (!(v = read_value(r, depth + 1)) || json_array_append_new(a, v) < 0)
+		if (!(v = read_value(r, depth + 1)) || json_array_append_new(a, v) < 0 || (more = list_next(r, ']')) < 0)
 			goto fail;
-		skip_ws(r);
-		if (r->p < r->end && *r->p == ',') {
-			r->p++;
-			skip_ws(r);
-			continue;
-		}
-		if (r->p < r->end && *r->p == ']') {
-			r->p++;
+		if (!more)
 			return a;
-		}
-		goto fail;
 	}
 fail:
 	json_decref(a);

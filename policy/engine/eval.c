@@ -413,11 +413,8 @@ int bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy, const json
 		if (rc < 0)
 			goto done;
 	} else {
-		/* one thread (also: too many findings, judged again here) */
-		for (size_t i = 0; i < d->n; i++)
-			free_finding_strings(&d->v[i].f);
-		d->n = 0;
-		d->steps = 0;
+		/* one thread (also: too many findings, judged again here; eval_parallel
+		 * found that before taking any finding into d) */
 		for (size_t i = 0; i < bpg_rule_table_len; i++) {
 			if (d->modes[i] == BPG_MODE_OFF)
 				continue;

@@ -28,16 +28,14 @@
 /* trees kept from one commit for the next: enough for any sane nesting */
 #define KEEP_MAX 64
 
-/* Where each entry of a checked tree object starts. */
-typedef struct {
-	uint32_t *v;
-	size_t n, cap;
-} entry_index;
+/* Where each entry of a checked tree object starts: uint32_t offsets (trees
+ * are under BPG_GIT_TREE_MAX, 64 MiB) in a growable buffer. */
+typedef bpg_buf entry_index;
 
 typedef struct {
 	git_oid id;
 	git_odb_object *obj;
-	entry_index ents; /* v NULL until the tree has been read through */
+	entry_index ents; /* empty until the tree has been read through */
 } kept_tree;
 
 struct g_treediff {
@@ -64,24 +62,27 @@ static void kept_clear(kept_tree *k, size_t *n)
 {
 	for (size_t i = 0; i < *n; i++) {
 		git_odb_object_free(k[i].obj);
-		free(k[i].ents.v);
-		k[i].ents = (entry_index){ NULL, 0, 0 };
+		bpg_buf_dispose(&k[i].ents);
 	}
 	*n = 0;
 }
 
+static size_t index_len(const entry_index *x)
+{
+	return x->size / sizeof(uint32_t);
+}
+
+static size_t index_at(const entry_index *x, size_t k)
+{
+	uint32_t v;
+	memcpy(&v, x->ptr + k * sizeof(v), sizeof(v));
+	return v;
+}
+
 static int index_add(entry_index *x, size_t off)
 {
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 64;
-		uint32_t *v = realloc(x->v, cap * sizeof(*v));
-		if (!v)
-			return BPG_ENOMEM;
-		x->v = v;
-		x->cap = cap;
-	}
-	x->v[x->n++] = (uint32_t)off; /* trees are under BPG_GIT_TREE_MAX (64 MiB) */
-	return 0;
+	uint32_t v = (uint32_t)off;
+	return bpg_buf_put(x, &v, sizeof(v));
 }
 
 int g_treediff_new(g_treediff **out, git_repository *repo, bpg_error *err)
@@ -125,7 +126,7 @@ static int tree_read(git_odb_object **out, g_treediff *t, const git_oid *id, kep
 	for (size_t i = 0; i < t->nprev; i++)
 		if (git_oid_equal(&t->prev[i].id, id)) {
 			git_odb_object_dup(out, t->prev[i].obj);
-			if (prev_index && t->prev[i].ents.v)
+			if (prev_index && t->prev[i].ents.size)
 				*prev_index = &t->prev[i].ents;
 			break;
 		}
@@ -149,7 +150,7 @@ static int tree_read(git_odb_object **out, g_treediff *t, const git_oid *id, kep
 	if (slot && t->ncur < KEEP_MAX) {
 		t->cur[t->ncur].id = *id;
 		git_odb_object_dup(&t->cur[t->ncur].obj, *out);
-		t->cur[t->ncur].ents = (entry_index){ NULL, 0, 0 };
+		t->cur[t->ncur].ents = (entry_index)BPG_BUF_INIT;
 		*slot = &t->cur[t->ncur++];
 	}
 	return 0;
@@ -311,7 +312,7 @@ static int tree_changes(g_treediff *t, json_t *paths, const git_oid *a, const gi
 	raw_entry ea, eb;
 	kept_tree *bslot = NULL;
 	const entry_index *aidx = NULL;
-	entry_index own = { NULL, 0, 0 }, bidx = { NULL, 0, 0 };
+	entry_index own = BPG_BUF_INIT, bidx = BPG_BUF_INIT;
 	size_t tail = 0, ka = 0; /* trailing bytes both share; the index of ea in aidx */
 	int ha = 0, hb = 0, rc = 0;
 
@@ -340,20 +341,20 @@ static int tree_changes(g_treediff *t, json_t *paths, const git_oid *a, const gi
 			aidx = &own;
 		}
 		/* the first entry of a that does not end within the shared leading bytes */
-		for (hi = aidx->n; lo < hi;) {
-			size_t mid = lo + (hi - lo) / 2, end = mid + 1 < aidx->n ? aidx->v[mid + 1] : la;
+		for (hi = index_len(aidx); lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2, end = mid + 1 < index_len(aidx) ? index_at(aidx, mid + 1) : la;
 			if (end <= same)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
 		ka = lo;
-		for (size_t k = 0; bslot && k < ka; k++)
-			if (index_add(&bidx, aidx->v[k]) < 0) {
-				rc = g_oom(err);
-				goto done;
-			}
-		ra.p = ra.start + (ka < aidx->n ? aidx->v[ka] : la);
+		/* b's leading entries are a's */
+		if (bslot && ka && bpg_buf_put(&bidx, aidx->ptr, ka * sizeof(uint32_t)) < 0) {
+			rc = g_oom(err);
+			goto done;
+		}
+		ra.p = ra.start + (ka < index_len(aidx) ? index_at(aidx, ka) : la);
 		rb.p = rb.start + (ra.p - ra.start);
 	}
 	if ((ha = raw_next(&ra, &ea, err)) < 0 || (hb = raw_next(&rb, &eb, err)) < 0) {
@@ -391,8 +392,8 @@ static int tree_changes(g_treediff *t, json_t *paths, const git_oid *a, const gi
 		if (c == 0 && ha && hb && aidx && ra.end - ea.at == rb.end - eb.at && (size_t)(ra.end - ea.at) <= tail) {
 			/* unsigned: wraps when b is shorter, and so adds a negative shift */
 			size_t shift = (size_t)(eb.at - rb.start) - (size_t)(ea.at - ra.start);
-			for (size_t k = ka + 1; bslot && k < aidx->n; k++)
-				if (index_add(&bidx, aidx->v[k] + shift) < 0) {
+			for (size_t k = ka + 1; bslot && k < index_len(aidx); k++)
+				if (index_add(&bidx, index_at(aidx, k) + shift) < 0) {
 					rc = g_oom(err);
 					goto done;
 				}
@@ -401,11 +402,11 @@ static int tree_changes(g_treediff *t, json_t *paths, const git_oid *a, const gi
 	}
 	if (bslot) { /* b read through: its index, for the next commit */
 		bslot->ents = bidx;
-		bidx = (entry_index){ NULL, 0, 0 };
+		bidx = (entry_index)BPG_BUF_INIT;
 	}
 done:
-	free(own.v);
-	free(bidx.v);
+	bpg_buf_dispose(&own);
+	bpg_buf_dispose(&bidx);
 	git_odb_object_free(oa);
 	git_odb_object_free(ob);
 	return rc;

@@ -158,10 +158,12 @@ expect_exit 0 "install again" -- bpgate install
 msg3="$E2E_TMP/msg3"; printf 'x\n\nPurpose: p\nRisk: high\nTest-Plan: t\nRollback: r\nUAT-Evidence: u\n' > "$msg3"
 statrec=.git/bpgate-policy-tests.ok.stat
 rm -f $statrec .git/bpgate-policy-tests.ok
-touch .bpgate/tests/*.json   # just changed: no stat record yet
+# changed "in an hour": never settled, however long the hook takes to start
+touch -d "@$(( $(date +%s) + 3600 ))" .bpgate/tests/*.json
 expect_exit 0 "commit-msg loads the policy (tests just changed)" -- bpgate hook commit-msg "$msg3"
 [ -e $statrec ] && fail "a stat record for files changed just now" || ok "no stat record for files changed less than 2 s ago"
-sleep 3   # let the files' time stamps settle (a clock condition, not a speed one)
+touch -d "@$(( $(date +%s) - 60 ))" .bpgate/tests/*.json   # mtime in the past; the ctime is now
+sleep 3   # the ctime settles: at least 3 s pass, whatever the machine's speed (a clock condition)
 expect_exit 0 "commit-msg (tests settled)" -- bpgate hook commit-msg "$msg3"
 grep -qE '^bpgate policy tests stat v1 [0-9a-f]{64} [0-9a-f]{64}$' $statrec && ok "the stat record is written" ||
   fail "no stat record after a clean load of settled files"
