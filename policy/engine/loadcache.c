@@ -18,10 +18,9 @@
 #include "engine.h"
 #include "files.h"
 #include "bpg_config.h"
+#include "bpgate/buf.h"
 
 #include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <link.h>
 #include <sodium.h>
@@ -78,25 +77,20 @@ static bool record(char out[RECORD_MAX], const unsigned char tests[32])
 	return snprintf(out, RECORD_MAX, TAG " %s\n", hex) < RECORD_MAX;
 }
 
-/* The first RECORD_MAX bytes of a small file (NUL-terminated); false when it cannot be read. */
+/* The whole of a small file, NUL-terminated, in have; false when it cannot be read or
+ * is longer than any record. */
 static bool small_read(const char *path, char have[RECORD_MAX + 1])
 {
-	size_t n = 0;
-	ssize_t r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bpg_buf b = BPG_BUF_INIT;
+	bpg_error err;
+	bool ok = bpg_file_read(&b, path, RECORD_MAX, &err) == 0;
 
-	if (fd < 0)
-		return false;
-	while (n < RECORD_MAX && (r = read(fd, have + n, RECORD_MAX - n)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		n += (size_t)r;
+	if (ok) {
+		memcpy(have, b.ptr ? b.ptr : "", b.size);
+		have[b.size] = '\0';
 	}
-	close(fd);
-	have[n] = '\0';
-	return true;
+	bpg_buf_dispose(&b);
+	return ok;
 }
 
 static bool record_matches(const char *cache, const char *want)
@@ -106,29 +100,14 @@ static bool record_matches(const char *cache, const char *want)
 	return small_read(cache, have) && strcmp(have, want) == 0;
 }
 
-/* Write the record next to the cache, then rename it over: a reader sees the
- * old record or the new one. Any failure leaves no record (it is a cache). */
+/* Replace the record whole (a reader sees the old one or the new one); any failure
+ * leaves none: it is a cache. */
 static void record_write(const char *cache, const char *rec)
 {
-	size_t len = strlen(rec);
-	char *tmp = NULL;
-	int fd = -1;
-	bool ok = false;
+	bpg_error err;
 
-	if (asprintf(&tmp, "%s.%ld.tmp", cache, (long)getpid()) < 0) {
-		tmp = NULL;
-		goto done;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
-		goto done;
-	ok = write(fd, rec, len) == (ssize_t)len;
-	ok = close(fd) == 0 && ok;
-	fd = -1;
-	ok = ok && rename(tmp, cache) == 0;
-done:
-	if (tmp && !ok)
-		unlink(tmp);
-	free(tmp);
+	if (bpg_file_write_atomic(cache, rec, strlen(rec), 0644, &err) < 0)
+		unlink(cache);
 }
 
 /*
