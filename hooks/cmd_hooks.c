@@ -82,8 +82,7 @@ static int hook_commit_msg(fe_ctx *ctx, const char *msgfile)
 		fprintf(stderr, "bpgate commit-msg: out of memory (commit refused)\n");
 		goto done;
 	}
-	if (bpg_gather_message(facts, ctx->repo, clean.ptr ? clean.ptr : "", clean.size, &err) < 0 ||
-	    bpg_gather_staged(facts, ctx->repo, &go, &err) < 0) {
+	if (bpg_gather_message_staged(facts, ctx->repo, clean.ptr ? clean.ptr : "", clean.size, &go, &err) < 0) {
 		fprintf(stderr, "bpgate commit-msg: cannot read the commit being made (refused): %s\n", err.message);
 		goto done;
 	}

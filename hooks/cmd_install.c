@@ -53,8 +53,8 @@ static int hooks_dir(bpg_buf *out, git_repository *repo)
 	return rc;
 }
 
-/* Ours: a symlink to a binary named bpgate (the hook runs it with argv[0] = the
- * hook's name, bpgate.c), or a script carrying the marker (the chaining hook). */
+/* Ours: a symlink to a binary named bpgate or bpgate-hook (the hook runs it with argv[0]
+ * = the hook's name, bpgate.c), or a script carrying the marker (the chaining hook). */
 static bool is_ours(const char *path)
 {
 	bpg_buf b = BPG_BUF_INIT;
@@ -71,7 +71,8 @@ static bool is_ours(const char *path)
 			return false;
 		target[n] = '\0';
 		const char *base = strrchr(target, '/');
-		return strcmp(base ? base + 1 : target, "bpgate") == 0;
+		base = base ? base + 1 : target;
+		return strcmp(base, "bpgate") == 0 || strcmp(base, "bpgate-hook") == 0;
 	}
 	ours = bpg_file_read(&b, path, 1 << 20, &err) == 0 && b.ptr && strstr(b.ptr, MARKER);
 	bpg_buf_dispose(&b);
@@ -112,6 +113,20 @@ static void remove_hook(const char *path, const char *saved, const char *name, c
 	printf("removed %s%s\n", name, why);
 }
 
+/* What the hooks run: bpgate-hook beside this binary (bpgate linked statically, built
+ * and installed with it where the toolchain can: hooks/meson.build), else this binary.
+ * `self` is an absolute path, replaced in place. */
+static void hook_program(char *self, size_t size)
+{
+	char *slash = strrchr(self, '/');
+	char hook[PATH_MAX];
+
+	if (!slash || snprintf(hook, sizeof(hook), "%.*s/bpgate-hook", (int)(slash - self), self) >= (int)sizeof(hook) ||
+	    strlen(hook) >= size || access(hook, X_OK) < 0)
+		return;
+	strcpy(self, hook);
+}
+
 static int install_hooks(git_repository *repo, bool uninstall, bool early)
 {
 	bpg_buf dir = BPG_BUF_INIT, path = BPG_BUF_INIT, saved = BPG_BUF_INIT, script = BPG_BUF_INIT;
@@ -123,6 +138,8 @@ static int install_hooks(git_repository *repo, bool uninstall, bool early)
 	self[n > 0 ? n : 0] = '\0';
 	if (n <= 0 || self[0] != '/')
 		strcpy(self, "bpgate");
+	else
+		hook_program(self, sizeof(self));
 	if (hooks_dir(&dir, repo) < 0) {
 		fprintf(stderr, "bpgate install: cannot find the hooks directory\n");
 		goto done;

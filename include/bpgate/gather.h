@@ -6,7 +6,8 @@
  *   bpg_facts_new()          the skeleton: time, context, repository, pusher...
  *   bpg_gather_range()       commits from..to and the files they change
  *   bpg_gather_staged()      the files of the index against HEAD (pre-commit)
- *   bpg_gather_message()     a commit being written (commit-msg)
+ *   bpg_gather_message()     a commit being written (its message)
+ *   bpg_gather_message_staged() both, from one diff (commit-msg)
  *   bpg_gather_ref()         one ref update (pre-push, pre-receive)
  *
  * Each gather function appends to arrays of an existing facts object
@@ -104,6 +105,13 @@ BPG_EXTERN(int) bpg_gather_staged(json_t *facts, git_repository *repo,
  */
 BPG_EXTERN(int) bpg_gather_message(json_t *facts, git_repository *repo, const char *message,
 	size_t len, bpg_error *err) BPG_WARN_UNUSED;
+
+/**
+ * bpg_gather_message() and then bpg_gather_staged(), from one diff of the index
+ * against HEAD (what commit-msg judges: one hook process per commit).
+ */
+BPG_EXTERN(int) bpg_gather_message_staged(json_t *facts, git_repository *repo, const char *message,
+	size_t len, const bpg_gather_opts *opts, bpg_error *err) BPG_WARN_UNUSED;
 
 /**
  * One ref update. old/new: 40-hex ids, all-zero for creation/deletion.

@@ -8,7 +8,10 @@
  */
 #include "bpgate/jsonfast.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <locale.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +20,8 @@
 /* jansson allows 2048 levels; deeper documents go to json_loadb(), which
  * decides (and past 2048 refuses) with its own message */
 #define FAST_DEPTH_MAX 512
+/* longer reals (jansson reads any length) go to json_loadb() */
+#define REAL_MAX 64
 
 typedef struct {
 	const unsigned char *p, *end;
@@ -116,12 +121,33 @@ static bool read_string(rd *r, const char **out, size_t *len)
 	return true;
 }
 
-/* An integer (no fraction, no exponent: reals go to json_loadb(), which
- * reads them locale-independently with its own rounding and errors). */
+/* A real: the lexeme is strict JSON's (checked by read_number) and is read as
+ * json_loadb() reads it, by strtod() on the same characters (jansson first puts the
+ * locale's decimal point for '.'; here the locale's must be '.'); an overflow is
+ * jansson's error ("real number overflow"), so it gives up. */
+static json_t *read_real(const unsigned char *s, size_t n)
+{
+	char buf[REAL_MAX + 1], *end;
+	const struct lconv *lc = localeconv();
+	double v;
+
+	if (n > REAL_MAX || !lc || strcmp(lc->decimal_point, ".") != 0)
+		return NULL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	errno = 0;
+	v = strtod(buf, &end);
+	if (end != buf + n || ((v == HUGE_VAL || v == -HUGE_VAL) && errno == ERANGE))
+		return NULL;
+	return json_real(v);
+}
+
+/* A number: an integer (no fraction, no exponent) as json_integer(), too big for
+ * json_int_t given up (json_loadb() says so); a real by read_real(). */
 static json_t *read_number(rd *r)
 {
-	const unsigned char *q = r->p;
-	bool neg = false;
+	const unsigned char *start = r->p, *q = r->p;
+	bool neg = false, big = false;
 	unsigned long long v = 0, lim;
 
 	if (*q == '-') {
@@ -136,14 +162,36 @@ static json_t *read_number(rd *r)
 		lim = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
 		while (q < r->end && *q >= '0' && *q <= '9') {
 			unsigned d = (unsigned)(*q - '0');
-			if (v > (lim - d) / 10)
-				return NULL; /* too big: json_loadb() says so */
+			if (!big && v > (lim - d) / 10)
+				big = true; /* an error if it stays an integer, not if it is a real */
 			v = v * 10 + d;
 			q++;
 		}
 	}
-	if (q < r->end && (*q == '.' || *q == 'e' || *q == 'E' || (*q >= '0' && *q <= '9')))
-		return NULL;
+	if (q < r->end && *q >= '0' && *q <= '9')
+		return NULL; /* a leading zero */
+	if (q < r->end && (*q == '.' || *q == 'e' || *q == 'E')) {
+		if (*q == '.') {
+			if (++q >= r->end || *q < '0' || *q > '9')
+				return NULL;
+			while (q < r->end && *q >= '0' && *q <= '9')
+				q++;
+		}
+		if (q < r->end && (*q == 'e' || *q == 'E')) {
+			if (++q < r->end && (*q == '+' || *q == '-'))
+				q++;
+			if (q >= r->end || *q < '0' || *q > '9')
+				return NULL;
+			while (q < r->end && *q >= '0' && *q <= '9')
+				q++;
+		}
+		json_t *real = read_real(start, (size_t)(q - start));
+		if (real)
+			r->p = q;
+		return real;
+	}
+	if (big)
+		return NULL; /* too big: json_loadb() says so */
 	r->p = q;
 	if (neg)
 		return json_integer(v ? (json_int_t)(-(long long)(v - 1) - 1) : 0);

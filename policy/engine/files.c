@@ -51,7 +51,9 @@ static bool path_ok(const char *p)
 	return strstr(p, "..") == NULL;
 }
 
-int bpg_policy_files_add(bpg_policy_files *f, const char *path, const void *data, size_t len,
+/* bpg_policy_files_add() but for the duplicate check, which a caller that knows `path`
+ * is new skips (one folder's names, read_dir: n^2/2 comparisons for ~100 tests) */
+static int files_add(bpg_policy_files *f, const char *path, const void *data, size_t len, bool unique,
 	bpg_error *err)
 {
 	bpg_policy_file *e;
@@ -62,7 +64,7 @@ int bpg_policy_files_add(bpg_policy_files *f, const char *path, const void *data
 		return bpg_error_set(err, BPG_ETOOBIG, "%s: larger than %zu bytes", path, BPG_POLICY_FILE_MAX);
 	if (f->n >= BPG_POLICY_MAX_FILES)
 		return bpg_error_set(err, BPG_ETOOBIG, "more than %d policy files", BPG_POLICY_MAX_FILES);
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; !unique && i < f->n; i++)
 		if (strcmp(f->v[i].path, path) == 0)
 			return bpg_error_set(err, BPG_EINVALID, "policy file '%s' given twice", path);
 	if (f->n == f->cap) {
@@ -94,6 +96,12 @@ int bpg_policy_files_add(bpg_policy_files *f, const char *path, const void *data
 	return 0;
 }
 
+int bpg_policy_files_add(bpg_policy_files *f, const char *path, const void *data, size_t len,
+	bpg_error *err)
+{
+	return files_add(f, path, data, len, false, err);
+}
+
 const bpg_policy_file *bpg_policy_files_find(const bpg_policy_files *f, const char *path)
 {
 	for (size_t i = 0; i < f->n; i++)
@@ -122,23 +130,17 @@ void bpg_policy_tests_hash_add(crypto_generichash_state *st, const char *path, c
 	crypto_generichash_update(st, (const unsigned char *)data, len);
 }
 
-/* Stat <dir>/<rel> into `tests` (a hash state of stat data, read_dir_hooks) and list
- * it with empty data. */
-static int stat_file(bpg_policy_files *f, const char *dir, const char *rel, crypto_generichash_state *tests,
-	bpg_error *err)
+/* Stat <dir>/<rel> (`dfd`: <dir>/<sub>, `name` the file's name there: one path step)
+ * into `tests` (a hash state of stat data, read_dir_hooks) and list it with empty data. */
+static int stat_file(bpg_policy_files *f, const char *dir, int dfd, const char *rel, const char *name,
+	crypto_generichash_state *tests, bpg_error *err)
 {
-	bpg_buf path = BPG_BUF_INIT;
 	struct stat st;
 	uint64_t v[9];
 	unsigned char b[sizeof(v)];
-	int rc;
 
-	if ((rc = bpg_buf_printf(&path, "%s/%s", dir, rel)) < 0)
-		goto done;
-	if (stat(path.ptr, &st) < 0) {
-		rc = bpg_error_set(err, BPG_EIO, "%s: cannot read: %s", path.ptr, strerror(errno));
-		goto done;
-	}
+	if (fstatat(dfd, name, &st, 0) < 0)
+		return bpg_error_set(err, BPG_EIO, "%s/%s: cannot read: %s", dir, rel, strerror(errno));
 	v[0] = (uint64_t)st.st_dev, v[1] = (uint64_t)st.st_ino, v[2] = (uint64_t)st.st_mode;
 	v[3] = (uint64_t)st.st_size, v[4] = (uint64_t)st.st_mtim.tv_sec, v[5] = (uint64_t)st.st_mtim.tv_nsec;
 	v[6] = (uint64_t)st.st_ctim.tv_sec, v[7] = (uint64_t)st.st_ctim.tv_nsec, v[8] = 0;
@@ -150,12 +152,7 @@ static int stat_file(bpg_policy_files *f, const char *dir, const char *rel, cryp
 		f->tests_newest = (long long)st.st_mtim.tv_sec;
 	if ((long long)st.st_ctim.tv_sec > f->tests_newest)
 		f->tests_newest = (long long)st.st_ctim.tv_sec;
-	rc = bpg_policy_files_add(f, rel, "", 0, err);
-done:
-	if (rc == BPG_ENOMEM)
-		bpg_error_set(err, rc, "out of memory");
-	bpg_buf_dispose(&path);
-	return rc;
+	return files_add(f, rel, "", 0, true, err);
 }
 
 int bpg_policy_files_tests_digest(const bpg_policy_files *f, unsigned char out[32])
@@ -253,7 +250,8 @@ static int add_folder(bpg_policy_files *f, const char *dir, const char *sub, cry
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = tests ? stat_file(f, dir, names[i], tests, err) : add_file(f, dir, names[i], err);
+		rc = tests ? stat_file(f, dir, dirfd(d), names[i], names[i] + strlen(sub) + 1, tests, err) :
+			add_file(f, dir, names[i], err);
 done:
 	if (rc == BPG_ENOMEM)
 		bpg_error_set(err, rc, "out of memory");

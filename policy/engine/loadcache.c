@@ -60,8 +60,11 @@ static bool record(char out[RECORD_MAX], const unsigned char tests[32])
 	memcpy(&addr, &self, sizeof(addr));
 	/* the file this code is in: a shared library (its link map names it) or the program
 	 * itself (linked statically into it: the bpgate command, whose map has no name) */
-	if (sodium_init() < 0 || !dladdr1(addr, &info, (void **)&map, RTLD_DL_LINKMAP) || !map ||
-	    stat(map->l_name && map->l_name[0] ? map->l_name : "/proc/self/exe", &sb) < 0)
+	if (sodium_init() < 0)
+		return false;
+	if (!dladdr1(addr, &info, (void **)&map, RTLD_DL_LINKMAP) || !map)
+		map = NULL;
+	if (stat(map && map->l_name && map->l_name[0] ? map->l_name : "/proc/self/exe", &sb) < 0)
 		return false;
 	crypto_generichash_init(&st, NULL, 0, sizeof(h));
 	crypto_generichash_update(&st, (const unsigned char *)TAG, sizeof(TAG));

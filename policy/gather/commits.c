@@ -287,13 +287,12 @@ done:
 	return rc;
 }
 
-int bpg_gather_message(json_t *facts, git_repository *repo, const char *message, size_t len,
-	bpg_error *err)
+/* The commit being written, as commits[] gets it: the message with its trailers and
+ * the paths of `diff` (the index against HEAD). */
+static int message_commit(json_t *facts, git_repository *repo, const char *message, size_t len,
+	git_diff *diff, bpg_error *err)
 {
 	git_signature *author = NULL;
-	git_tree *head = NULL;
-	git_index *index = NULL;
-	git_diff *diff = NULL;
 	json_t *commits = g_array_of(facts, "commits"), *trailers = NULL, *paths = json_array(), *c, *m;
 	int rc;
 
@@ -301,20 +300,8 @@ int bpg_gather_message(json_t *facts, git_repository *repo, const char *message,
 		rc = g_oom(err);
 		goto done;
 	}
-	if (len > MESSAGE_MAX) {
-		rc = bpg_error_set(err, BPG_ETOOBIG, "the commit message is %zu bytes, more than the %zu the gate "
-			"reads; shorten it", len, MESSAGE_MAX);
-		goto done;
-	}
 	if ((rc = bpg_trailers_parse(&trailers, message, len, err)) < 0)
 		goto done;
-	if ((rc = head_tree(&head, repo, err)) < 0)
-		goto done;
-	if (git_repository_index(&index, repo) < 0 ||
-	    git_diff_tree_to_index(&diff, repo, head, index, NULL) < 0) {
-		rc = g_git_error(err, "cannot read the staged changes");
-		goto done;
-	}
 	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
 		json_array_append_new(paths, json_string(d->new_file.path ? d->new_file.path : d->old_file.path));
@@ -330,12 +317,55 @@ int bpg_gather_message(json_t *facts, git_repository *repo, const char *message,
 		rc = g_oom(err);
 done:
 	git_signature_free(author);
-	git_diff_free(diff);
-	git_index_free(index);
-	git_tree_free(head);
 	json_decref(trailers);
 	json_decref(paths);
 	return rc;
+}
+
+/* Message and staged files from one diff of the index against HEAD; staged = false
+ * leaves the files out (bpg_gather_message). */
+static int gather_message(json_t *facts, git_repository *repo, const char *message, size_t len,
+	bool staged, const bpg_gather_opts *opts, bpg_error *err)
+{
+	git_diff_options dopts = g_diff_opts();
+	git_tree *head = NULL;
+	git_index *index = NULL;
+	git_diff *diff = NULL;
+	int rc;
+
+	if (len > MESSAGE_MAX) {
+		rc = bpg_error_set(err, BPG_ETOOBIG, "the commit message is %zu bytes, more than the %zu the gate "
+			"reads; shorten it", len, MESSAGE_MAX);
+		goto done;
+	}
+	if ((rc = head_tree(&head, repo, err)) < 0)
+		goto done;
+	if (git_repository_index(&index, repo) < 0 ||
+	    git_diff_tree_to_index(&diff, repo, head, index, &dopts) < 0) {
+		rc = g_git_error(err, "cannot read the staged changes");
+		goto done;
+	}
+	if ((rc = message_commit(facts, repo, message, len, diff, err)) < 0)
+		goto done;
+	if (staged)
+		rc = g_gather_diff(facts, repo, diff, NULL, index, NULL, opts, err);
+done:
+	git_diff_free(diff);
+	git_index_free(index);
+	git_tree_free(head);
+	return rc;
+}
+
+int bpg_gather_message(json_t *facts, git_repository *repo, const char *message, size_t len,
+	bpg_error *err)
+{
+	return gather_message(facts, repo, message, len, false, NULL, err);
+}
+
+int bpg_gather_message_staged(json_t *facts, git_repository *repo, const char *message, size_t len,
+	const bpg_gather_opts *opts, bpg_error *err)
+{
+	return gather_message(facts, repo, message, len, true, opts, err);
 }
 
 int bpg_gather_open_from_env(git_repository **out, void *arg)

@@ -397,11 +397,33 @@ static int describe_contents(reader *rd, g_commits_job *helper, const content_it
 	return rc;
 }
 
+git_diff_options g_diff_opts(void)
+{
+	git_diff_options dopts;
+
+	git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
+	dopts.flags |= GIT_DIFF_SKIP_BINARY_CHECK;
+	return dopts;
+}
+
 int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, git_tree *new_tree,
 	git_index *index, g_commits_job *helper, const bpg_gather_opts *opts, bpg_error *err)
 {
-	git_diff_options dopts;
+	git_diff_options dopts = g_diff_opts();
 	git_diff *diff = NULL;
+	int rc;
+
+	if ((index ? git_diff_tree_to_index(&diff, repo, old_tree, index, &dopts)
+	           : git_diff_tree_to_tree(&diff, repo, old_tree, new_tree, &dopts)) < 0)
+		return g_git_error(err, "cannot compute the changed files");
+	rc = g_gather_diff(facts, repo, diff, new_tree, index, helper, opts, err);
+	git_diff_free(diff);
+	return rc;
+}
+
+int g_gather_diff(json_t *facts, git_repository *repo, git_diff *diff, git_tree *new_tree,
+	git_index *index, g_commits_job *helper, const bpg_gather_opts *opts, bpg_error *err)
+{
 	json_t *files = g_array_of(facts, "files"), *paths = json_object();
 	reader rd = { repo, NULL, opts };
 	content_item *items = NULL;
@@ -419,13 +441,6 @@ int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, 
 			rc = g_oom(err);
 			goto done;
 		}
-	}
-	git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
-	dopts.flags |= GIT_DIFF_SKIP_BINARY_CHECK;
-	if ((index ? git_diff_tree_to_index(&diff, repo, old_tree, index, &dopts)
-	           : git_diff_tree_to_tree(&diff, repo, old_tree, new_tree, &dopts)) < 0) {
-		rc = g_git_error(err, "cannot compute the changed files");
-		goto done;
 	}
 	n = git_diff_num_deltas(diff);
 	if (n > BPG_GATHER_MAX_FILES) {
@@ -450,6 +465,5 @@ done:
 	free(items);
 	json_decref(paths);
 	bpg_scanner_free(rd.scanner);
-	git_diff_free(diff);
 	return rc;
 }

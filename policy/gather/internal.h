@@ -66,6 +66,11 @@ struct g_commits_job;
  * NULL, is a commits job whose thread may help with the file contents. */
 int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, git_tree *new_tree,
 	git_index *index, struct g_commits_job *helper, const bpg_gather_opts *opts, bpg_error *err);
+/* The same from a diff the caller computed (with g_diff_opts()) and still owns. */
+int g_gather_diff(json_t *facts, git_repository *repo, git_diff *diff, git_tree *new_tree,
+	git_index *index, struct g_commits_job *helper, const bpg_gather_opts *opts, bpg_error *err);
+/* The options of the diffs the files are gathered from. */
+git_diff_options g_diff_opts(void);
 
 /* Check every release bundle the change adds or modifies (bundles[]). */
 int g_check_bundles(json_t *facts, git_repository *repo, git_tree *new_tree, git_index *index,

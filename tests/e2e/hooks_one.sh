@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end: one process per commit (#20).
-# - `bpgate init` / `bpgate install` put commit-msg and pre-push in place, as symlinks to the
-#   bpgate binary (argv[0] names the hook: no shell between git and bpgate); pre-commit only
+# - `bpgate init` / `bpgate install` put commit-msg and pre-push in place, as symlinks to
+#   bpgate-hook beside the bpgate binary (bpgate linked statically where the build can, else
+#   linked again; argv[0] names the hook: no shell between git and bpgate); it runs the hooks
+#   and nothing else; pre-commit only
 #   with --early-check; a hook that was there before is chained by the script, as before.
 # - commit-msg judges the staged content in full (scanner, blueprint rules): a secret refused
 #   by pre-commit before is refused by commit-msg with the same finding, byte for byte, for the
@@ -10,6 +12,8 @@
 source "$(dirname "$0")/lib.sh"
 export BPGATE_PACKS="$BPG_SOURCE_ROOT/policy/packs"
 bin=$(command -v bpgate)
+hookbin=$(dirname "$(readlink -f "$bin")")/bpgate-hook
+[ -x "$hookbin" ] && ok "bpgate-hook is built beside bpgate" || fail "no $hookbin"
 repo="$E2E_TMP/repo"
 git init -q "$repo"; cd "$repo"
 hooks=.git/hooks
@@ -19,9 +23,20 @@ expect_grep "$E2E_TMP/out" "installed commit-msg" "init installs commit-msg"
 expect_grep "$E2E_TMP/out" "installed pre-push" "init installs pre-push"
 [ -e $hooks/pre-commit ] && fail "init installed pre-commit (the early check is opt-in)" || ok "no pre-commit hook by default"
 for h in commit-msg pre-push; do
-  if [ -L $hooks/$h ] && [ "$(readlink $hooks/$h)" = "$(readlink -f "$bin")" ]; then ok "$h is a symlink to the bpgate binary"
-  else fail "$h is not a symlink to $(readlink -f "$bin"): $(ls -l $hooks/$h)"; fi
+  if [ -L $hooks/$h ] && [ "$(readlink $hooks/$h)" = "$hookbin" ]; then ok "$h is a symlink to bpgate-hook"
+  else fail "$h is not a symlink to $hookbin: $(ls -l $hooks/$h)"; fi
 done
+# bpgate-hook runs the hooks only (the Make commands dlopen libcurl, which a static program cannot)
+expect_exit 2 "bpgate-hook refuses another command" -- "$hookbin" status
+expect_grep "$E2E_TMP/err" "bpgate-hook runs only the git hooks" "bpgate-hook says what it runs"
+expect_exit 0 "bpgate-hook --version" -- "$hookbin" --version
+# static where the build can (release builds; never under the sanitizers): no dynamic loader
+if [ "${BPG_HOOK_STATIC:-0}" = 1 ]; then
+  file -L "$hookbin" | grep -q "static-pie linked" && ok "bpgate-hook is a static PIE" ||
+    fail "bpgate-hook is not statically linked: $(file -L "$hookbin")"
+else
+  ok "bpgate-hook is bpgate linked again in this build (sanitizers, or a library without its archive): the static link is not checked"
+fi
 git add .bpgate && git commit -qm "Govern this repository" --no-verify && git checkout -q -b dev
 
 # the hook process maps no SSH, OpenSSL or Kerberos library (libgit2 linked statically without
@@ -103,7 +118,7 @@ git checkout -q HEAD -- tests/fixtures/a.json
 
 # the early check: pre-commit on request, a symlink too; a plain install removes it again
 expect_exit 0 "install --early-check" -- bpgate install --early-check
-[ -L $hooks/pre-commit ] && [ "$(readlink $hooks/pre-commit)" = "$(readlink -f "$bin")" ] &&
+[ -L $hooks/pre-commit ] && [ "$(readlink $hooks/pre-commit)" = "$hookbin" ] &&
   ok "--early-check installs pre-commit as a symlink" || fail "no pre-commit symlink after --early-check"
 printf '{"customer": {"email": "jane.doe@gmail.com"}}\n' > tests/fixtures/a.json
 git add tests

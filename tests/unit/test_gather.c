@@ -10,6 +10,7 @@
 
 #include "bpgate/buf.h"
 #include "bpgate/gather.h"
+#include <git2/sys/repository.h>
 
 static char dir[64];
 static git_repository *repo;
@@ -768,4 +769,54 @@ Test(gather, malformed_entry_in_shared_bytes_is_an_error)
 	}
 	bpg_buf_dispose(&b1);
 	bpg_buf_dispose(&b2);
+}
+
+/* commit-msg's one diff (bpg_gather_message_staged) gives exactly the facts of the
+ * message and the staged files gathered apart, in the same order */
+Test(gather, message_and_staged_from_one_diff_same_facts)
+{
+	static const file head_files[] = {
+		{ "scenarios/crm/a.blueprint.json", 0100644, "{\"name\":\"a\",\"flow\":[]}" },
+		{ "tests/fixtures/gone.json", 0100644, "{\"x\":1}" },
+		{ "tests/fixtures/kept.json", 0100644, "{\"x\":2}" },
+	};
+	static const file staged_files[] = {
+		{ "scenarios/crm/a.blueprint.json", 0100644, "{\"name\":\"a\",\"flow\":[],\"metadata\":{}}" },
+		{ "tests/fixtures/c.json", 0100644, "{\"customer\":{\"email\":\"jane.doe@example.com\"}}" },
+		{ "tests/fixtures/kept.json", 0100644, "{\"x\":2}" },
+	};
+	static const char msg[] = "change\n\nPurpose: p\nRisk: low\n";
+	git_oid head_tree = tree_of(head_files, 3), staged_tree = tree_of(staged_files, 3);
+	git_oid head = commit_of(&head_tree, NULL, 0, "init");
+	git_reference *ref = NULL;
+	git_tree *tree = NULL;
+	git_index *index = NULL;
+	json_t *apart = json_object(), *one = json_object();
+	char *a, *o;
+	bpg_error err;
+
+	cr_assert_eq(git_reference_create(&ref, repo, "refs/heads/main", &head, 1, NULL), 0);
+	cr_assert_eq(git_repository_set_head(repo, "refs/heads/main"), 0);
+	cr_assert_eq(git_tree_lookup(&tree, repo, &staged_tree), 0);
+	cr_assert_eq(git_index_new(&index), 0);
+	cr_assert_eq(git_index_read_tree(index, tree), 0);
+	git_repository_set_index(repo, index);
+	cr_assert_eq(bpg_gather_message(apart, repo, msg, strlen(msg), &err), 0, "%s", err.message);
+	cr_assert_eq(bpg_gather_staged(apart, repo, NULL, &err), 0, "%s", err.message);
+	cr_assert_eq(bpg_gather_message_staged(one, repo, msg, strlen(msg), NULL, &err), 0, "%s", err.message);
+	a = json_dumps(apart, JSON_COMPACT);
+	o = json_dumps(one, JSON_COMPACT);
+	cr_assert(a && o);
+	cr_assert_str_eq(o, a);
+	cr_assert_eq(json_array_size(json_object_get(one, "files")), 3, "%s", o);
+	assert_json(json_object_get(json_array_get(json_object_get(one, "commits"), 0), "paths"),
+		"[\"scenarios/crm/a.blueprint.json\", \"tests/fixtures/c.json\", \"tests/fixtures/gone.json\"]",
+		"the commit's paths");
+	free(a);
+	free(o);
+	json_decref(apart);
+	json_decref(one);
+	git_index_free(index);
+	git_tree_free(tree);
+	git_reference_free(ref);
 }
