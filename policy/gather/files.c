@@ -66,7 +66,7 @@ static int scan_delta(reader *st, json_t *file, const git_diff_delta *delta, con
 	git_repository *repo = st->repo;
 	bpg_findings *found = NULL;
 	added_lines added = { NULL, 0 };
-	git_blob *old_blob = NULL, *new_blob = NULL;
+	git_blob *old_blob = NULL;
 	json_t *arr = NULL;
 	int rc = 0;
 
@@ -101,9 +101,10 @@ static int scan_delta(reader *st, json_t *file, const git_diff_delta *delta, con
 			rc = g_oom(err);
 			goto done;
 		}
+		/* the new side is `data`, the blob's bytes already read: not read a second time */
 		if (git_blob_lookup(&old_blob, repo, &delta->old_file.id) < 0 ||
-		    git_blob_lookup(&new_blob, repo, &delta->new_file.id) < 0 ||
-		    git_diff_blobs(old_blob, NULL, new_blob, NULL, NULL, NULL, NULL, NULL, on_line, &added) < 0) {
+		    git_diff_blob_to_buffer(old_blob, NULL, data->ptr ? data->ptr : "", data->size, NULL, NULL,
+		    NULL, NULL, NULL, on_line, &added) < 0) {
 			rc = g_git_error(err, "cannot diff a scanned file");
 			goto done;
 		}
@@ -133,7 +134,6 @@ done:
 	json_decref(arr);
 	free(added.bits);
 	git_blob_free(old_blob);
-	git_blob_free(new_blob);
 	bpg_findings_free(found);
 	return rc;
 }

@@ -42,14 +42,12 @@ int bpg_scanner_new(bpg_scanner **out, const bpg_scan_options *opts, bpg_error *
 		goto done;
 	s->md = pcre2_match_data_create(4, NULL);
 	s->mctx = pcre2_match_context_create(NULL);
-	s->jstack = pcre2_jit_stack_create(32 << 10, 512 << 10, NULL);
-	if (!s->md || !s->mctx || !s->jstack) {
+	if (!s->md || !s->mctx) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
 		goto done;
 	}
 	pcre2_set_match_limit(s->mctx, MATCH_LIMIT);
 	pcre2_set_depth_limit(s->mctx, DEPTH_LIMIT);
-	pcre2_jit_stack_assign(s->mctx, NULL, s->jstack);
 	s->scratch.max = (size_t)64 << 20;
 	*out = s;
 	s = NULL;

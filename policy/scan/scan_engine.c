@@ -752,12 +752,12 @@ static int run_pattern(scan_ctx *c, int which, hit_fn fn, bpg_error *err)
 
 	if ((crc = scan_pattern(&code, s, which, false, err)) < 0)
 		return crc;
+	scan_fed(s, which, false, c->seg_len);
 	while (off < limit) {
 		PCRE2_SIZE *ov;
 		size_t ms, me, next;
 		const char *mark;
-		int r = pcre2_match(code, (PCRE2_SPTR)c->seg, c->seg_len, off,
-			PCRE2_NO_UTF_CHECK, s->md, s->mctx);
+		int r = scan_match(s, which, false, c->seg, c->seg_len, off);
 		int rc;
 
 		if (r == PCRE2_ERROR_NOMATCH)
@@ -802,6 +802,7 @@ static int run_cand(scan_ctx *c, int which, hit_fn fn, const scan_seg_features *
 		return run_pattern(c, which, fn, err);
 	if ((crc = scan_pattern(&code, s, which, true, err)) < 0)
 		return crc;
+	scan_fed(s, which, true, c->seg_len);
 	if (f->vec)
 		stops = scan_cand_stops(which, c->seg, c->seg_len, f);
 	while (off < limit) {
@@ -813,8 +814,7 @@ static int run_cand(scan_ctx *c, int which, hit_fn fn, const scan_seg_features *
 
 		if (at >= limit)
 			return 0;
-		r = pcre2_match(code, (PCRE2_SPTR)c->seg, c->seg_len, at,
-			PCRE2_NO_UTF_CHECK, s->md, s->mctx);
+		r = scan_match(s, which, true, c->seg, c->seg_len, at);
 		if (r < 0) { /* no match here (or the match limit): the next candidate */
 			off = at + 1;
 			continue;

@@ -54,6 +54,10 @@ struct bpg_scanner {
 	bpg_scan_options opts;
 	pcre2_code *code[P_COUNT];
 	pcre2_code *anchored[P_COUNT]; /* the same patterns, anchored (candidate runs) */
+	/* per pattern [0: code, 1: anchored]: subject bytes it was run on, and whether it is
+	 * JIT-compiled (scan_match, scan_rules.c) */
+	size_t fed[2][P_COUNT];
+	bool jitted[2][P_COUNT];
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jstack;
@@ -112,9 +116,16 @@ struct scan_pending {
 };
 
 int scan_compile(bpg_scanner *s, bpg_error *err);
-/* The compiled pattern `which` (anchored: the candidate runs' copy), compiled and
- * JIT-compiled on first use and kept in s (freed by bpg_scanner_free). */
+/* The compiled pattern `which` (anchored: the candidate runs' copy), compiled on first
+ * use and kept in s (freed by bpg_scanner_free); scan_fed() counts a segment of `len`
+ * bytes it is about to be run on. */
 int scan_pattern(pcre2_code **out, bpg_scanner *s, int which, bool anchored, bpg_error *err);
+void scan_fed(bpg_scanner *s, int which, bool anchored, size_t len);
+/* pcre2_match() of pattern `which` (from scan_pattern) at `off`: by pcre2's interpreter
+ * until the pattern has been run on SCAN_JIT_AFTER bytes, then JIT-compiled; and
+ * JIT-compiled at once when the interpreter stops at a limit, the match then run again,
+ * so that what JIT finds is found (scan_rules.c). */
+int scan_match(bpg_scanner *s, int which, bool anchored, const char *seg, size_t len, size_t off);
 /* whether `which` has an anchored copy (candidates): secret, number, alpha, keyword */
 static inline bool scan_pattern_anchored(int which)
 {

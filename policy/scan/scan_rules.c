@@ -8,7 +8,10 @@
  */
 #include "scan_internal.h"
 
+#include <stdint.h>
 #include <string.h>
+
+#include "bpgate/testhook.h"
 
 const scan_rule_info scan_rule_table[R_COUNT] = {
 	[R_EMAIL] = { "EMAIL", BPG_SCAN_PII, "use an address at example.com / example.org (RFC 2606)" },
@@ -176,10 +179,56 @@ int scan_pattern(pcre2_code **out, bpg_scanner *s, int which, bool anchored, bpg
 				BPG_ENOMEM : BPG_ERROR, "scan: internal pattern '%s' at offset %zu: %s",
 				names[which], (size_t)eo, (const char *)msg);
 		}
-		/* JIT is an accelerator: without it (e.g. no executable memory) the
-		 * interpreter runs the same patterns under the same limits. */
-		(void)pcre2_jit_compile(*slot, PCRE2_JIT_COMPLETE);
 	}
 	*out = *slot;
 	return 0;
+}
+
+/*
+ * JIT is an accelerator: the interpreter runs the same patterns under the same limits,
+ * with the same matches (pcre2 runs its whole test suite both ways). Compiling a pattern
+ * for JIT costs more than the interpreter spends on a small commit's few kilobytes (a
+ * third of a hook's scan), so a pattern is JIT-compiled once it has been run on this
+ * many bytes, in the scanner that runs it (a gate scanning a push gets there at once).
+ * The limits count differently: the interpreter has a depth limit JIT does not, and
+ * counts its match limit in other steps. So where the interpreter stops at a limit the
+ * pattern is JIT-compiled at once and the match run again: a match JIT finds is found;
+ * the only other difference is a match the interpreter finds within its limits where JIT
+ * would stop at its own, which is then found too (a finding more, never one less). Without
+ * JIT (no executable memory), the interpreter's answer stands, as before.
+ */
+#define SCAN_JIT_AFTER ((size_t)256 << 10)
+
+static bool jit(bpg_scanner *s, int k, int which)
+{
+	pcre2_code *code = k ? s->anchored[which] : s->code[which];
+
+	if (s->jitted[k][which] || bpg_test_flag("scan-jit-never"))
+		return false;
+	if (!s->jstack) {
+		if (!(s->jstack = pcre2_jit_stack_create(32 << 10, 512 << 10, NULL)))
+			return false;
+		pcre2_jit_stack_assign(s->mctx, NULL, s->jstack);
+	}
+	s->jitted[k][which] = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+	return s->jitted[k][which];
+}
+
+void scan_fed(bpg_scanner *s, int which, bool anchored, size_t len)
+{
+	size_t *fed = &s->fed[anchored][which];
+
+	*fed = len > SIZE_MAX - *fed ? SIZE_MAX : *fed + len;
+	if (!s->jitted[anchored][which] && (*fed >= SCAN_JIT_AFTER || bpg_test_flag("scan-jit-always")))
+		(void)jit(s, anchored, which);
+}
+
+int scan_match(bpg_scanner *s, int which, bool anchored, const char *seg, size_t len, size_t off)
+{
+	pcre2_code *code = anchored ? s->anchored[which] : s->code[which];
+	int r = pcre2_match(code, (PCRE2_SPTR)seg, len, off, PCRE2_NO_UTF_CHECK, s->md, s->mctx);
+
+	if (r < 0 && r != PCRE2_ERROR_NOMATCH && !s->jitted[anchored][which] && jit(s, anchored, which))
+		r = pcre2_match(code, (PCRE2_SPTR)seg, len, off, PCRE2_NO_UTF_CHECK, s->md, s->mctx);
+	return r;
 }

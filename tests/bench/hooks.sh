@@ -37,8 +37,8 @@ setup() { # setup DIR HOOKS(yes|no)
 change() { # change DIR ROUND
   for s in a b c; do
     mkdir -p "$1/scenarios/crm-contact-sync" "$1/tests/fixtures/$s"
-    sed "s/Web form/Web form $2/" "$pack/blueprints/crm-contact-sync.good.blueprint.json" > "$1/scenarios/crm-contact-sync/$s.blueprint.json"
-    printf '{"customer": {"email": "user%s@example.com", "note": "round %s"}}\n' "$2" "$2" > "$1/tests/fixtures/$s/c.json"
+    sed "s/Web form/Web form $s $2/" "$pack/blueprints/crm-contact-sync.good.blueprint.json" > "$1/scenarios/crm-contact-sync/$s.blueprint.json"
+    printf '{"customer": {"email": "user%s@example.com", "note": "round %s"}}\n' "$s$2" "$2" > "$1/tests/fixtures/$s/c.json"
   done
   git -C "$1" add -A
 }

@@ -28,8 +28,8 @@ PATH="$(dirname "$bin"):$PATH" "$bin" init >/dev/null
 git add .bpgate && git commit -qm init --no-verify && git checkout -q -b dev
 for s in a b c; do
   mkdir -p scenarios/crm-contact-sync "tests/fixtures/$s"
-  sed "s/Web form/Web form 1/" "$pack/blueprints/crm-contact-sync.good.blueprint.json" > "scenarios/crm-contact-sync/$s.blueprint.json"
-  printf '{"customer": {"email": "user1@example.com", "note": "round 1"}}\n' > "tests/fixtures/$s/c.json"
+  sed "s/Web form/Web form $s 1/" "$pack/blueprints/crm-contact-sync.good.blueprint.json" > "scenarios/crm-contact-sync/$s.blueprint.json"
+  printf '{"customer": {"email": "user%s1@example.com", "note": "round 1"}}\n' "$s" > "tests/fixtures/$s/c.json"
 done
 git add -A
 # a first run as git would make it (e.g. caches written), then the measured one; under
