@@ -62,9 +62,9 @@ int cmd_version(int argc, char **argv)
 	return BPG_EXIT_OK;
 }
 
-/* pre-push judges whole ranges of commits: the heap tuning pays off there. commit-msg
- * and pre-commit judge one staged change, a heap of a few hundred KiB, for which the
- * tuning's 2 MiB huge page is only memory to zero (hooks.md "Speed"). */
+/* pre-push judges whole ranges of commits: the gate's heap tuning (64 MiB steps) pays off
+ * there. commit-msg and pre-commit judge one staged change, a heap of a few hundred KiB:
+ * one huge page for all of it (bpg_heap_tune_for_hook, hooks.md "Speed"). */
 static bool hook_gathers(const char *name)
 {
 	return strcmp(name, "pre-push") == 0;
@@ -99,6 +99,8 @@ int main(int argc, char **argv)
 			hargv[a + 1] = argv[a];
 		if (hook_gathers(hook))
 			bpg_heap_tune_for_facts();
+		else
+			bpg_heap_tune_for_hook();
 		return cmd_hook(argc + 1, hargv);
 	}
 	/* bpgate-hook (hooks/meson.build) is this program linked statically, for the hooks
@@ -126,6 +128,8 @@ int main(int argc, char **argv)
 					return BPG_EXIT_OK;
 			if (commands[i].run == cmd_hook ? argc > 2 && hook_gathers(argv[2]) : commands[i].gathers)
 				bpg_heap_tune_for_facts();
+			else if (commands[i].run == cmd_hook)
+				bpg_heap_tune_for_hook();
 			return commands[i].run(argc - 1, argv + 1);
 		}
 	fprintf(stderr, "bpgate: '%s' is not a command; see 'bpgate --help'\n", argv[1]);

@@ -67,6 +67,38 @@ int bpg_heap_tune_for_facts(void)
 	return 1;
 }
 
+/* what bpg_heap_tune_for_hook() allocates and keeps, where the compiler cannot drop it
+ * (an unused malloc() result may be removed, and the filler is never used) */
+static void *volatile hook_blocks[2];
+
+int bpg_heap_tune_for_hook(void)
+{
+	uintptr_t big, aligned, hdr = 2 * sizeof(size_t);
+	void *filler, *next;
+	int in;
+
+	if (sizeof(void *) != 8 || atomic_load(&taken) || mallopt(M_MMAP_THRESHOLD, 8 << 20) != 1 ||
+	    mallopt(M_TRIM_THRESHOLD, 64 << 20) != 1)
+		return 0;
+	/* A block spanning a whole aligned 2 MiB, carved from the top of the heap; once
+	 * freed it is the top again and malloc hands memory out from its start. */
+	if (!(hook_blocks[0] = malloc(2 * HUGE_PAGE + 4096)))
+		return 0;
+	big = (uintptr_t)hook_blocks[0];
+	aligned = (big + hdr + 64 + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	(void)madvise((void *)aligned, HUGE_PAGE, MADV_HUGEPAGE);
+	free(hook_blocks[0]);
+	/* up to the boundary: a block never written past its header, so that the next
+	 * chunk's header, the first write in the advised range, faults the huge page */
+	hook_blocks[0] = filler = malloc(aligned - big - hdr); /* kept: address space only */
+	hook_blocks[1] = next = malloc(16);
+	in = filler && next && (uintptr_t)next >= aligned && (uintptr_t)next < aligned + HUGE_PAGE;
+	free(next);
+	hook_blocks[1] = NULL;
+	atomic_store(&taken, true);
+	return in;
+}
+
 void bpg_heap_thread_start(void)
 {
 	void *probe;
@@ -100,6 +132,11 @@ bool bpg_heap_exit_frees_skippable(void)
 }
 
 int bpg_heap_tune_for_facts(void)
+{
+	return 0;
+}
+
+int bpg_heap_tune_for_hook(void)
 {
 	return 0;
 }

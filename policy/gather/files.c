@@ -101,10 +101,13 @@ static int scan_delta(reader *st, json_t *file, const git_diff_delta *delta, con
 			rc = g_oom(err);
 			goto done;
 		}
-		/* the new side is `data`, the blob's bytes already read: not read a second time */
+		/* Two buffers, no repository: the new side is `data`, the bytes already read, and
+		 * no .gitattributes is consulted. A committer's `-diff` or `binary` there would make
+		 * libgit2 report no lines, so that no finding counted as added (and each blob diff
+		 * looked the attributes up again, a dozen system calls). */
 		if (git_blob_lookup(&old_blob, repo, &delta->old_file.id) < 0 ||
-		    git_diff_blob_to_buffer(old_blob, NULL, data->ptr ? data->ptr : "", data->size, NULL, NULL,
-		    NULL, NULL, NULL, on_line, &added) < 0) {
+		    git_diff_buffers(git_blob_rawcontent(old_blob), (size_t)git_blob_rawsize(old_blob), NULL,
+		    data->ptr ? data->ptr : "", data->size, NULL, NULL, NULL, NULL, NULL, on_line, &added) < 0) {
 			rc = g_git_error(err, "cannot diff a scanned file");
 			goto done;
 		}
