@@ -197,7 +197,7 @@ int scan_pattern(pcre2_code **out, bpg_scanner *s, int which, bool anchored, bpg
  * would stop at its own, which is then found too (a finding more, never one less). Without
  * JIT (no executable memory), the interpreter's answer stands, as before.
  */
-#define SCAN_JIT_AFTER ((size_t)256 << 10)
+#define SCAN_JIT_AFTER ((size_t)64 << 10)
 
 static bool jit(bpg_scanner *s, int k, int which)
 {

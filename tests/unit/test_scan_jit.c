@@ -1,4 +1,4 @@
-/* The scanner runs pcre2's interpreter until a pattern has seen 256 KiB, JIT after,
+/* The scanner runs pcre2's interpreter until a pattern has seen 64 KiB, JIT after,
  * and JIT at once where the interpreter stops at a limit (policy/scan/scan_rules.c,
  * issue #20: a small commit's scan no longer pays for JIT compiling). These tests hold
  * the findings to be exactly those of a scanner that JIT-compiles every pattern before
@@ -87,7 +87,7 @@ Test(scan_jit, every_corpus_pack_and_test_file_same_findings)
 	cr_assert_gt(compared, 50, "only %zu files", compared);
 }
 
-/* one scanner over ~1 MiB: the patterns cross 256 KiB part-way and are JIT-compiled
+/* one scanner over ~1 MiB: the patterns cross 64 KiB part-way and are JIT-compiled
  * between two buffers; the findings of each buffer are those of an all-JIT scanner */
 Test(scan_jit, crossing_the_threshold_in_one_scanner_same_findings)
 {
