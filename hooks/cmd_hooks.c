@@ -14,9 +14,11 @@
  * sides they are compared with are read more than once (the size from the header, then
  * the bytes; the blueprint checks read the old side again): libgit2 caches no blob by
  * default; a small commit's are kept (each under 64 KiB, 16 MiB in all) so each is
- * inflated once. And objects are not hashed again as they are read (libgit2's "strict
- * hash verification", ~7 % of a commit's hook): git does not either when it reads its
- * own repository; the server's gate keeps it for what is pushed to it. */
+ * inflated once (the cap is libgit2's whole object cache, all types, for this process:
+ * 16 MiB, not its 256 MiB default). And objects are not hashed again as they are read
+ * (libgit2's "strict hash verification", ~7 % of a commit's hook): a corrupt loose object
+ * is then not noticed here (`git fsck` notices it); the server's gate keeps the check for
+ * what is pushed to it. */
 static void staged_reads(void)
 {
 	(void)git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)16 << 20);
@@ -25,7 +27,7 @@ static void staged_reads(void)
 }
 
 /* The facts of a staged change and the context are left to the process's exit where
- * that is allowed (release builds: bpg_heap_exit_frees_skippable; ~6 % of a commit's
+ * that is allowed (glibc builds without a sanitizer: bpg_heap_exit_frees_skippable; ~6 % of a commit's
  * hook is freeing them). Sanitizer builds free them, so leak checks still see the rest. */
 static void facts_done(json_t *facts)
 {

@@ -2,6 +2,8 @@
 #include "cli.h"
 
 #include <dirent.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <git2.h>
 #include <limits.h>
@@ -113,9 +115,48 @@ static void remove_hook(const char *path, const char *saved, const char *name, c
 	printf("removed %s%s\n", name, why);
 }
 
+/* Whether `path --version` prints exactly this bpgate's version line: a bpgate-hook left
+ * by another install must not judge this one's commits. */
+static bool same_version(const char *path)
+{
+	char *argv[] = { (char *)path, "--version", NULL }, out[128], want[128];
+	posix_spawn_file_actions_t fa;
+	size_t got = 0;
+	int fds[2], st;
+	pid_t pid;
+	ssize_t n;
+	bool ok = false;
+
+	snprintf(want, sizeof(want), "bpgate %s\n", bpg_version());
+	if (pipe(fds) < 0)
+		return false;
+	if (posix_spawn_file_actions_init(&fa) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return false;
+	}
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&fa, fds[1]);
+	if (posix_spawn(&pid, path, &fa, NULL, argv, environ) == 0) {
+		close(fds[1]);
+		fds[1] = -1;
+		while (got < sizeof(out) - 1 && (n = read(fds[0], out + got, sizeof(out) - 1 - got)) > 0)
+			got += (size_t)n;
+		out[got] = '\0';
+		ok = waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 && strcmp(out, want) == 0;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	return ok;
+}
+
 /* What the hooks run: bpgate-hook beside this binary (bpgate linked statically, built
- * and installed with it where the toolchain can: hooks/meson.build), else this binary.
- * `self` is an absolute path, replaced in place. */
+ * and installed with it: hooks/meson.build) when it is this version, else this binary
+ * (bpgate copied alone, or another version's bpgate-hook left beside it). `self` is an
+ * absolute path, replaced in place. */
 static void hook_program(char *self, size_t size)
 {
 	char *slash = strrchr(self, '/');
@@ -124,6 +165,11 @@ static void hook_program(char *self, size_t size)
 	if (!slash || snprintf(hook, sizeof(hook), "%.*s/bpgate-hook", (int)(slash - self), self) >= (int)sizeof(hook) ||
 	    strlen(hook) >= size || access(hook, X_OK) < 0)
 		return;
+	if (!same_version(hook)) {
+		fprintf(stderr, "bpgate install: %s is not bpgate %s; the hooks run this bpgate instead\n", hook,
+			bpg_version());
+		return;
+	}
 	strcpy(self, hook);
 }
 

@@ -53,7 +53,7 @@ BPG_EXTERN(int) bpg_heap_tune_for_hook(void);
 /**
  * First thing on a worker thread that allocates much: advise huge pages for
  * that thread's own malloc heap too. Does nothing unless
- * bpg_heap_tune_for_facts() was called and took effect.
+ * bpg_heap_tune_for_facts() took effect or bpg_heap_tune_for_hook() was called.
  */
 BPG_EXTERN(void) bpg_heap_thread_start(void);
 

@@ -5,8 +5,9 @@
  * jansson's reader costs ~125 instructions a byte (one call per byte of
  * input); a 2,000-commit push parses a thousand blueprint versions. This
  * reader covers the common case only: strict JSON, an object or an array at
- * the top, strings without \u escapes, integers that fit json_int_t, no
- * duplicate keys, nesting under 512 levels. On anything else (a real number,
+ * the top, strings without \u escapes, integers that fit json_int_t, reals of
+ * up to 64 characters read by strtod() as jansson reads them, no duplicate
+ * keys, nesting under 512 levels. On anything else (a longer real, an overflow,
  * a \u escape, any error) it hands the whole input to json_loadb(), so
  * whatever it returns, values, key order, types and every error's text,
  * line and column, is exactly what json_loadb() returns

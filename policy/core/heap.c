@@ -88,8 +88,9 @@ int bpg_heap_tune_for_hook(void)
 	aligned = (big + hdr + 64 + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
 	(void)madvise((void *)aligned, HUGE_PAGE, MADV_HUGEPAGE);
 	free(hook_blocks[0]);
-	/* up to the boundary: a block never written past its header, so that the next
-	 * chunk's header, the first write in the advised range, faults the huge page */
+	/* up to the boundary: a block never written past its header; the next chunk starts
+	 * at the boundary (its header just below it), and malloc's first write past the
+	 * boundary, the top chunk's header behind that chunk, faults the huge page */
 	hook_blocks[0] = filler = malloc(aligned - big - hdr); /* kept: address space only */
 	hook_blocks[1] = next = malloc(16);
 	in = filler && next && (uintptr_t)next >= aligned && (uintptr_t)next < aligned + HUGE_PAGE;

@@ -101,13 +101,17 @@ static int scan_delta(reader *st, json_t *file, const git_diff_delta *delta, con
 			rc = g_oom(err);
 			goto done;
 		}
-		/* Two buffers, no repository: the new side is `data`, the bytes already read, and
-		 * no .gitattributes is consulted. A committer's `-diff` or `binary` there would make
-		 * libgit2 report no lines, so that no finding counted as added (and each blob diff
-		 * looked the attributes up again, a dozen system calls). */
+		/* Two buffers, no repository, always as text: the new side is `data`, the bytes
+		 * already read; no .gitattributes is consulted and no side is taken for binary.
+		 * A diff with no lines makes no finding count as added: before, a committer's
+		 * `* -diff` or `binary` attribute, or an old side with a NUL byte (a binary file
+		 * replaced by text), hid every finding of the new side. */
+		git_diff_options dopts;
+		git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
+		dopts.flags |= GIT_DIFF_FORCE_TEXT;
 		if (git_blob_lookup(&old_blob, repo, &delta->old_file.id) < 0 ||
 		    git_diff_buffers(git_blob_rawcontent(old_blob), (size_t)git_blob_rawsize(old_blob), NULL,
-		    data->ptr ? data->ptr : "", data->size, NULL, NULL, NULL, NULL, NULL, on_line, &added) < 0) {
+		    data->ptr ? data->ptr : "", data->size, NULL, &dopts, NULL, NULL, NULL, on_line, &added) < 0) {
 			rc = g_git_error(err, "cannot diff a scanned file");
 			goto done;
 		}

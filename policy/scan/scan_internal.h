@@ -58,6 +58,7 @@ struct bpg_scanner {
 	 * JIT-compiled (scan_match, scan_rules.c) */
 	size_t fed[2][P_COUNT];
 	bool jitted[2][P_COUNT];
+	bool jit_tried[2][P_COUNT]; /* compiled for JIT or failed to: never tried again */
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jstack;
@@ -122,9 +123,9 @@ int scan_compile(bpg_scanner *s, bpg_error *err);
 int scan_pattern(pcre2_code **out, bpg_scanner *s, int which, bool anchored, bpg_error *err);
 void scan_fed(bpg_scanner *s, int which, bool anchored, size_t len);
 /* pcre2_match() of pattern `which` (from scan_pattern) at `off`: by pcre2's interpreter
- * until the pattern has been run on SCAN_JIT_AFTER bytes, then JIT-compiled; and
- * JIT-compiled at once when the interpreter stops at a limit, the match then run again,
- * so that what JIT finds is found (scan_rules.c). */
+ * until the pattern has been run on SCAN_JIT_AFTER bytes, then by JIT; where the one that
+ * ran stops at a limit, the other runs the match again, so the answer does not depend on
+ * which ran first (scan_rules.c). */
 int scan_match(bpg_scanner *s, int which, bool anchored, const char *seg, size_t len, size_t off);
 /* whether `which` has an anchored copy (candidates): secret, number, alpha, keyword */
 static inline bool scan_pattern_anchored(int which)

@@ -191,11 +191,11 @@ int scan_pattern(pcre2_code **out, bpg_scanner *s, int which, bool anchored, bpg
  * third of a hook's scan), so a pattern is JIT-compiled once it has been run on this
  * many bytes, in the scanner that runs it (a gate scanning a push gets there at once).
  * The limits count differently: the interpreter has a depth limit JIT does not, and
- * counts its match limit in other steps. So where the interpreter stops at a limit the
- * pattern is JIT-compiled at once and the match run again: a match JIT finds is found;
- * the only other difference is a match the interpreter finds within its limits where JIT
- * would stop at its own, which is then found too (a finding more, never one less). Without
- * JIT (no executable memory), the interpreter's answer stands, as before.
+ * counts its match limit in other steps. So where the one that ran stops at a limit, the
+ * other runs the same match again: a match either finds within its own limits is found,
+ * whichever ran first, so the findings do not depend on how much the scanner saw before
+ * (a commit hook, `bpgate check` and the gate agree). Without JIT (no executable
+ * memory: compiling is tried once), the interpreter's answer stands, as before.
  */
 #define SCAN_JIT_AFTER ((size_t)64 << 10)
 
@@ -203,8 +203,9 @@ static bool jit(bpg_scanner *s, int k, int which)
 {
 	pcre2_code *code = k ? s->anchored[which] : s->code[which];
 
-	if (s->jitted[k][which] || bpg_test_flag("scan-jit-never"))
-		return false;
+	if (s->jit_tried[k][which] || bpg_test_flag("scan-jit-never"))
+		return s->jitted[k][which];
+	s->jit_tried[k][which] = true;
 	if (!s->jstack) {
 		if (!(s->jstack = pcre2_jit_stack_create(32 << 10, 512 << 10, NULL)))
 			return false;
@@ -219,16 +220,24 @@ void scan_fed(bpg_scanner *s, int which, bool anchored, size_t len)
 	size_t *fed = &s->fed[anchored][which];
 
 	*fed = len > SIZE_MAX - *fed ? SIZE_MAX : *fed + len;
-	if (!s->jitted[anchored][which] && (*fed >= SCAN_JIT_AFTER || bpg_test_flag("scan-jit-always")))
+	if (!s->jit_tried[anchored][which] && (*fed >= SCAN_JIT_AFTER || bpg_test_flag("scan-jit-always")))
 		(void)jit(s, anchored, which);
+}
+
+static bool limit_hit(int r)
+{
+	return r < 0 && r != PCRE2_ERROR_NOMATCH;
 }
 
 int scan_match(bpg_scanner *s, int which, bool anchored, const char *seg, size_t len, size_t off)
 {
 	pcre2_code *code = anchored ? s->anchored[which] : s->code[which];
+	bool by_jit = s->jitted[anchored][which];
 	int r = pcre2_match(code, (PCRE2_SPTR)seg, len, off, PCRE2_NO_UTF_CHECK, s->md, s->mctx);
 
-	if (r < 0 && r != PCRE2_ERROR_NOMATCH && !s->jitted[anchored][which] && jit(s, anchored, which))
+	if (limit_hit(r) && by_jit)
+		r = pcre2_match(code, (PCRE2_SPTR)seg, len, off, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, s->md, s->mctx);
+	else if (limit_hit(r) && jit(s, anchored, which))
 		r = pcre2_match(code, (PCRE2_SPTR)seg, len, off, PCRE2_NO_UTF_CHECK, s->md, s->mctx);
 	return r;
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end: the client hook's "what this change adds" cannot be talked round by
-# .gitattributes (#20). The scanner counts a finding in a modified file only on the lines
-# the change adds; those lines came from libgit2's blob diff, which honours a `diff`
-# attribute: with `* -diff` or `* binary` in .gitattributes the diff had no lines, so a
-# committer's new e-mail address in a fixture counted as not added and the commit passed.
-# The line diff now compares the two sides' bytes without the repository's attributes.
-# Real commits through the hooks `bpgate init` installs.
+# End-to-end: the client hook's "what this change adds" cannot be talked round (#20).
+# The scanner counts a finding in a modified file only on the lines the change adds; those
+# lines came from libgit2's blob diff, which honours a `diff` attribute and takes a side with
+# a NUL byte for binary: with `* -diff` or `* binary` in .gitattributes, or when the old side
+# was a binary file, the diff had no lines, so a committer's new e-mail address counted as not
+# added and the commit passed. The line diff now compares the two sides' bytes as text,
+# without the repository's attributes. Real commits through the hooks `bpgate init` installs;
+# each attack starts from the same clean commit.
 source "$(dirname "$0")/lib.sh"
 export BPGATE_PACKS="$BPG_SOURCE_ROOT/policy/packs"
 repo="$E2E_TMP/repo"
@@ -19,6 +20,7 @@ printf '{"customer": {"note": "hello"}}\n' > tests/fixtures/a.json
 git add tests
 expect_exit 0 "a clean fixture is committed" -- git commit -q -F "$msg"
 
+base=$(git rev-parse HEAD)
 for attr in '* -diff' '* binary' 'tests/** -diff'; do
   printf '%s\n' "$attr" > .gitattributes
   printf '{"customer": {"note": "hello", "email": "jane.doe@acme-health.org"}}\n' > tests/fixtures/a.json
@@ -26,9 +28,19 @@ for attr in '* -diff' '* binary' 'tests/** -diff'; do
   expect_exit 1 "with '$attr' in .gitattributes, a new e-mail address in a modified fixture is refused" -- \
     git commit -q -F "$msg"
   expect_grep "$E2E_TMP/err" "EMAIL found" "the finding is named ('$attr')"
-  git checkout -q -- tests/fixtures/a.json 2>/dev/null || git reset -q --hard
-  rm -f .gitattributes; git reset -q
+  git reset -q --hard "$base"; rm -f .gitattributes
 done
+
+# a file that was binary (a NUL byte: not scanned, the hook lets it in) replaced by text
+# holding an address: the old side is binary, and its diff had no lines
+printf 'blob\0\001\002 not text\n' > tests/fixtures/c.json
+git add tests/fixtures/c.json
+expect_exit 0 "a binary file is committed (binary files are not scanned)" -- git commit -q -F "$msg"
+printf '{"customer": {"email": "jane.doe@acme-health.org"}}\n' > tests/fixtures/c.json
+git add tests/fixtures/c.json
+expect_exit 1 "a binary file replaced by text with a new e-mail address is refused" -- git commit -q -F "$msg"
+expect_grep "$E2E_TMP/err" "EMAIL found" "the finding is named (binary old side)"
+git reset -q --hard "$base"
 
 # the added-lines rule still holds: a finding already there, on a line the change does not
 # touch, is not this change's (committed past the hook, as history can hold one)
@@ -43,4 +55,51 @@ expect_exit 1 "a finding on an added line is refused" -- git commit -q -F "$msg"
 expect_grep "$E2E_TMP/err" "joh" "the added address is the one named"
 if grep -q "jan\*" "$E2E_TMP/err"; then fail "the address on the unchanged line is named too"
 else ok "the address on the unchanged line is not this change's"; fi
+
+# The gate runs the same code: the binary-then-text attack as two real pushes to
+# bpgate-receive (the first push lands a binary file, the second replaces it with text
+# holding an address), and the attributes one in a single push
+receive="$BPG_BUILD_ROOT/server/bpgate-receive"
+pack="$BPG_SOURCE_ROOT/policy/packs/regulated"
+export BPGATE_TIME=2025-06-04T10:30:00Z
+srv="$E2E_TMP/server.git"; work="$E2E_TMP/work"
+printf 'alice alice\nalice@example.com alice\n' > "$E2E_TMP/users"
+git init -q --bare "$srv"
+git -C "$srv" symbolic-ref HEAD refs/heads/main
+git -C "$srv" config bpgate.users "$E2E_TMP/users"
+git -C "$srv" config bpgate.repository acme/make-scenarios
+git -C "$srv" config bpgate.bootstrap true
+git -C "$srv" config bpgate.bootstrapPrincipal alice
+ln -s "$receive" "$srv/hooks/pre-receive"
+git init -q "$work"; cd "$work"
+git config bpgate.repository acme/make-scenarios
+git config user.name Alice; git config user.email alice@example.com
+mkdir -p .bpgate tests/fixtures
+cp "$pack/policy.json" .bpgate/policy.json; cp -r "$pack/contracts" .bpgate/contracts
+printf 'fixtures\n' > tests/fixtures/README.md
+git add -A && git commit -qm "Govern this repository"
+git remote add origin "$srv"; git branch dev
+expect_exit 0 "gate: bootstrap push" -- env BPGATE_USER=alice git push -q origin main dev
+git -C "$srv" config --unset bpgate.bootstrap
+git checkout -q dev
+printf 'blob\0\001\002 not text\n' > tests/fixtures/c.json
+git add -A && git commit -q --no-verify -F "$msg"
+expect_exit 0 "gate: a push adding a binary file is accepted (binary files are not scanned)" -- \
+  env BPGATE_USER=alice git push -q origin dev
+printf '{"customer": {"email": "jane.doe@acme-health.org"}}\n' > tests/fixtures/c.json
+git add -A && git commit -q --no-verify -F "$msg"
+expect_exit 1 "gate: a push replacing that binary file by text with an e-mail address is refused" -- \
+  env BPGATE_USER=alice git push origin dev
+expect_grep "$E2E_TMP/err" "EMAIL found" "gate: the finding is named (binary old side)"
+git reset -q --hard origin/dev
+printf '* -diff\n' > .gitattributes
+printf '{"customer": {"note": "hello"}}\n' > tests/fixtures/d.json
+git add -A && git commit -q --no-verify -F "$msg"
+expect_exit 0 "gate: a clean fixture with '* -diff' in .gitattributes is accepted" -- \
+  env BPGATE_USER=alice git push -q origin dev
+printf '{"customer": {"note": "hello", "email": "john.smith@acme-health.org"}}\n' > tests/fixtures/d.json
+git add -A && git commit -q --no-verify -F "$msg"
+expect_exit 1 "gate: with '* -diff' in .gitattributes, a new e-mail address in a modified fixture is refused" -- \
+  env BPGATE_USER=alice git push origin dev
+expect_grep "$E2E_TMP/err" "EMAIL found" "gate: the finding is named ('* -diff')"
 finish

@@ -26,6 +26,19 @@ for h in commit-msg pre-push; do
   if [ -L $hooks/$h ] && [ "$(readlink $hooks/$h)" = "$hookbin" ]; then ok "$h is a symlink to bpgate-hook"
   else fail "$h is not a symlink to $hookbin: $(ls -l $hooks/$h)"; fi
 done
+# a bpgate-hook of another version beside bpgate is not used: the hooks run bpgate itself
+alt="$E2E_TMP/alt-bin"; mkdir -p "$alt"; cp "$(readlink -f "$bin")" "$alt/bpgate"
+printf '#!/bin/sh\necho "bpgate 0.0.1-stale"\n' > "$alt/bpgate-hook"; chmod +x "$alt/bpgate-hook"
+if "$alt/bpgate" --version >/dev/null 2>&1; then
+  git init -q "$E2E_TMP/alt-repo"
+  (cd "$E2E_TMP/alt-repo" && "$alt/bpgate" install >/dev/null 2>"$E2E_TMP/alt.err") || fail "install with a stale bpgate-hook beside"
+  [ "$(readlink "$E2E_TMP/alt-repo/.git/hooks/commit-msg")" = "$alt/bpgate" ] &&
+    ok "a bpgate-hook of another version is not linked: the hooks run bpgate" ||
+    fail "the hooks link to $(readlink "$E2E_TMP/alt-repo/.git/hooks/commit-msg")"
+  grep -q "is not bpgate" "$E2E_TMP/alt.err" && ok "install says why" || fail "install did not say why: $(cat "$E2E_TMP/alt.err")"
+else
+  ok "bpgate cannot run from another folder in this build (shared libraries): the stale bpgate-hook check is skipped"
+fi
 # bpgate-hook runs the hooks only (the Make commands dlopen libcurl, which a static program cannot)
 expect_exit 2 "bpgate-hook refuses another command" -- "$hookbin" status
 expect_grep "$E2E_TMP/err" "bpgate-hook runs only the git hooks" "bpgate-hook says what it runs"
