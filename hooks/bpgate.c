@@ -30,7 +30,7 @@ static const command commands[] = {
 	{ "explain", cmd_explain, "print the facts of a change and the outcome rule by rule", true },
 	{ "init", cmd_init, "govern this repository: .bpgate/ from a shipped pack, and the hooks", false },
 	{ "install", cmd_install, "install (or --uninstall) the git hooks", false },
-	{ "hook", cmd_hook, "what the installed hooks run (pre-commit, commit-msg, pre-push)", true },
+	{ "hook", cmd_hook, "what the installed hooks run (pre-commit, commit-msg, pre-push)", false }, /* heap: tune_heap_for_hook */
 	{ "check", cmd_check, "judge a range of commits as the hooks and the server would (for CI)", true },
 	{ "inventory", cmd_inventory, "every blueprint with its catalog entry and what it shows", false },
 	{ "approve", cmd_approve, "sign an approval of a commit's tree for an environment and push it", false },
@@ -65,9 +65,12 @@ int cmd_version(int argc, char **argv)
 /* pre-push judges whole ranges of commits: the gate's heap tuning (64 MiB steps) pays off
  * there. commit-msg and pre-commit judge one staged change, a heap of a few hundred KiB:
  * one huge page for all of it (bpg_heap_tune_for_hook, hooks.md "Speed"). */
-static bool hook_gathers(const char *name)
+static void tune_heap_for_hook(const char *name)
 {
-	return strcmp(name, "pre-push") == 0;
+	if (name && strcmp(name, "pre-push") == 0)
+		bpg_heap_tune_for_facts();
+	else
+		bpg_heap_tune_for_hook();
 }
 
 /* Installed as a git hook (a symlink to this binary, or to bpgate-hook, named pre-commit,
@@ -97,10 +100,7 @@ int main(int argc, char **argv)
 			return cli_usage("bpgate hook pre-commit | commit-msg MSGFILE | pre-push REMOTE URL");
 		for (int a = 1; a < argc; a++)
 			hargv[a + 1] = argv[a];
-		if (hook_gathers(hook))
-			bpg_heap_tune_for_facts();
-		else
-			bpg_heap_tune_for_hook();
+		tune_heap_for_hook(hook);
 		return cmd_hook(argc + 1, hargv);
 	}
 	/* bpgate-hook (hooks/meson.build) is this program linked statically, for the hooks
@@ -126,10 +126,10 @@ int main(int argc, char **argv)
 				if (cli_is_help(argv[a]) &&
 				    cli_help(stdout, argv[1], argc > 2 && argv[2][0] != '-' ? argv[2] : NULL) == 0)
 					return BPG_EXIT_OK;
-			if (commands[i].run == cmd_hook ? argc > 2 && hook_gathers(argv[2]) : commands[i].gathers)
+			if (commands[i].run == cmd_hook)
+				tune_heap_for_hook(argc > 2 ? argv[2] : NULL);
+			else if (commands[i].gathers)
 				bpg_heap_tune_for_facts();
-			else if (commands[i].run == cmd_hook)
-				bpg_heap_tune_for_hook();
 			return commands[i].run(argc - 1, argv + 1);
 		}
 	fprintf(stderr, "bpgate: '%s' is not a command; see 'bpgate --help'\n", argv[1]);

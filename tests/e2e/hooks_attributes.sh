@@ -59,47 +59,28 @@ else ok "the address on the unchanged line is not this change's"; fi
 # The gate runs the same code: the binary-then-text attack as two real pushes to
 # bpgate-receive (the first push lands a binary file, the second replaces it with text
 # holding an address), and the attributes one in a single push
-receive="$BPG_BUILD_ROOT/server/bpgate-receive"
-pack="$BPG_SOURCE_ROOT/policy/packs/regulated"
 export BPGATE_TIME=2025-06-04T10:30:00Z
-srv="$E2E_TMP/server.git"; work="$E2E_TMP/work"
-printf 'alice alice\nalice@example.com alice\n' > "$E2E_TMP/users"
-git init -q --bare "$srv"
-git -C "$srv" symbolic-ref HEAD refs/heads/main
-git -C "$srv" config bpgate.users "$E2E_TMP/users"
-git -C "$srv" config bpgate.repository acme/make-scenarios
-git -C "$srv" config bpgate.bootstrap true
-git -C "$srv" config bpgate.bootstrapPrincipal alice
-ln -s "$receive" "$srv/hooks/pre-receive"
-git init -q "$work"; cd "$work"
-git config bpgate.repository acme/make-scenarios
-git config user.name Alice; git config user.email alice@example.com
-mkdir -p .bpgate tests/fixtures
-cp "$pack/policy.json" .bpgate/policy.json; cp -r "$pack/contracts" .bpgate/contracts
-printf 'fixtures\n' > tests/fixtures/README.md
-git add -A && git commit -qm "Govern this repository"
-git remote add origin "$srv"; git branch dev
-expect_exit 0 "gate: bootstrap push" -- env BPGATE_USER=alice git push -q origin main dev
-git -C "$srv" config --unset bpgate.bootstrap
-git checkout -q dev
-printf 'blob\0\001\002 not text\n' > tests/fixtures/c.json
-git add -A && git commit -q --no-verify -F "$msg"
-expect_exit 0 "gate: a push adding a binary file is accepted (binary files are not scanned)" -- \
-  env BPGATE_USER=alice git push -q origin dev
-printf '{"customer": {"email": "jane.doe@acme-health.org"}}\n' > tests/fixtures/c.json
-git add -A && git commit -q --no-verify -F "$msg"
-expect_exit 1 "gate: a push replacing that binary file by text with an e-mail address is refused" -- \
-  env BPGATE_USER=alice git push origin dev
+srv="$E2E_TMP/server.git"
+gate_init "$srv" "$E2E_TMP/work"
+mkdir -p tests/fixtures; printf 'fixtures\n' > tests/fixtures/README.md
+gate_bootstrap "$srv"
+# push_file CODE WHAT FILE CONTENT: commit CONTENT as FILE (past the client hook) and push
+# it to the gate, which must exit CODE
+push_file() {
+  printf "$4" > "$3"
+  git add -A && git commit -q --no-verify -F "$msg"
+  expect_exit "$1" "gate: $2" -- env BPGATE_USER=alice git push origin dev
+}
+push_file 0 "a push adding a binary file is accepted (binary files are not scanned)" \
+  tests/fixtures/c.json 'blob\0\001\002 not text\n'
+push_file 1 "a push replacing that binary file by text with an e-mail address is refused" \
+  tests/fixtures/c.json '{"customer": {"email": "jane.doe@acme-health.org"}}\n'
 expect_grep "$E2E_TMP/err" "EMAIL found" "gate: the finding is named (binary old side)"
 git reset -q --hard origin/dev
 printf '* -diff\n' > .gitattributes
-printf '{"customer": {"note": "hello"}}\n' > tests/fixtures/d.json
-git add -A && git commit -q --no-verify -F "$msg"
-expect_exit 0 "gate: a clean fixture with '* -diff' in .gitattributes is accepted" -- \
-  env BPGATE_USER=alice git push -q origin dev
-printf '{"customer": {"note": "hello", "email": "john.smith@acme-health.org"}}\n' > tests/fixtures/d.json
-git add -A && git commit -q --no-verify -F "$msg"
-expect_exit 1 "gate: with '* -diff' in .gitattributes, a new e-mail address in a modified fixture is refused" -- \
-  env BPGATE_USER=alice git push origin dev
+push_file 0 "a clean fixture with '* -diff' in .gitattributes is accepted" \
+  tests/fixtures/d.json '{"customer": {"note": "hello"}}\n'
+push_file 1 "with '* -diff' in .gitattributes, a new e-mail address in a modified fixture is refused" \
+  tests/fixtures/d.json '{"customer": {"note": "hello", "email": "john.smith@acme-health.org"}}\n'
 expect_grep "$E2E_TMP/err" "EMAIL found" "gate: the finding is named ('* -diff')"
 finish

@@ -33,6 +33,34 @@ expect_exit() {
 expect_grep() {
   if grep -qF -- "$2" "$1"; then ok "$3"; else fail "$3: '$2' not in output"; sed 's/^/    /' "$1" | head -20; fi
 }
+# gate_init SRV WORK: a bare repository SRV gated by bpgate-receive (alice the bootstrap
+# principal, acme/make-scenarios) and a working copy WORK (cwd after the call) with the
+# regulated pack's policy and contracts in .bpgate/; add files, then gate_bootstrap
+gate_init() {
+  printf 'alice alice\nalice@example.com alice\n' > "$E2E_TMP/users"
+  git init -q --bare "$1"
+  git -C "$1" symbolic-ref HEAD refs/heads/main
+  git -C "$1" config bpgate.users "$E2E_TMP/users"
+  git -C "$1" config bpgate.repository acme/make-scenarios
+  git -C "$1" config bpgate.bootstrap true
+  git -C "$1" config bpgate.bootstrapPrincipal alice
+  ln -s "$BPG_BUILD_ROOT/server/bpgate-receive" "$1/hooks/pre-receive"
+  git init -q "$2"; cd "$2"
+  git config bpgate.repository acme/make-scenarios
+  git config user.name Alice; git config user.email alice@example.com
+  mkdir -p .bpgate
+  cp "$BPG_SOURCE_ROOT/policy/packs/regulated/policy.json" .bpgate/policy.json
+  cp -r "$BPG_SOURCE_ROOT/policy/packs/regulated/contracts" .bpgate/contracts
+}
+# gate_bootstrap SRV: commit what is there as main, push main and dev while bootstrapping,
+# end the bootstrap, check out dev
+gate_bootstrap() {
+  git add -A && git commit -qm "Govern this repository"
+  git remote add origin "$1"; git branch dev
+  expect_exit 0 "bootstrap push" -- env BPGATE_USER=alice git push -q origin main dev
+  git -C "$1" config --unset bpgate.bootstrap
+  git checkout -q dev
+}
 finish() {
   echo "$E2E_PASSED passed, $E2E_FAILED failed"
   [ "$E2E_FAILED" -eq 0 ]

@@ -6,29 +6,11 @@
 # push with exactly the scanner findings of the repaired file (same rule, JSON
 # pointer and masked excerpt), besides [blueprint-parses].
 source "$(dirname "$0")/lib.sh"
-pack="$BPG_SOURCE_ROOT/policy/packs/regulated"
-receive="$BPG_BUILD_ROOT/server/bpgate-receive"
 export BPGATE_TIME=2025-06-04T10:30:00Z
-srv="$E2E_TMP/server.git"; work="$E2E_TMP/work"
-printf 'alice alice\nalice@example.com alice\n' > "$E2E_TMP/users"
-git init -q --bare "$srv"
-git -C "$srv" symbolic-ref HEAD refs/heads/main
-git -C "$srv" config bpgate.users "$E2E_TMP/users"
-git -C "$srv" config bpgate.repository acme/make-scenarios
-git -C "$srv" config bpgate.bootstrap true
-git -C "$srv" config bpgate.bootstrapPrincipal alice
-ln -s "$receive" "$srv/hooks/pre-receive"
-git init -q "$work"; cd "$work"
-git config bpgate.repository acme/make-scenarios
-git config user.name Alice; git config user.email alice@example.com
-mkdir -p .bpgate scenarios/lead-sync
-cp "$pack/policy.json" .bpgate/policy.json; cp -r "$pack/contracts" .bpgate/contracts
-echo "Lead sync" > scenarios/lead-sync/README.md
-git add -A && git commit -qm "Govern this repository"
-git remote add origin "$srv"; git branch dev
-expect_exit 0 "bootstrap push" -- env BPGATE_USER=alice git push -q origin main dev
-git -C "$srv" config --unset bpgate.bootstrap
-git checkout -q dev
+srv="$E2E_TMP/server.git"
+gate_init "$srv" "$E2E_TMP/work"
+mkdir -p scenarios/lead-sync; echo "Lead sync" > scenarios/lead-sync/README.md
+gate_bootstrap "$srv"
 token="AbCdEf0123456789GhIjKlMnOpQrStUvWxYz0123456789aBcDeF"
 blueprint() { # blueprint SEP: SEP is ":" (valid) or "" (the missing colon)
   cat <<J
