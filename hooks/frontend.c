@@ -127,16 +127,13 @@ done:
 	return rc;
 }
 
-static char *config_str(git_repository *repo, const char *key)
+/* A copy of `key`'s value in the snapshot `snap` (which may be NULL), NULL when unset. */
+static char *config_str(git_config *snap, const char *key)
 {
-	git_config *c = NULL;
 	const char *v = NULL;
-	char *out = NULL;
+	char *out = snap && git_config_get_string(&v, snap, key) == 0 && v ? strdup(v) : NULL;
 
-	if (git_repository_config_snapshot(&c, repo) == 0 && git_config_get_string(&v, c, key) == 0 && v)
-		out = strdup(v);
 	git_error_clear();
-	git_config_free(c);
 	return out;
 }
 
@@ -145,8 +142,11 @@ int fe_budget_set(fe_ctx *ctx, const char *seconds, const char *memory, const ch
 	bpg_budget_opts o = { BPG_BUDGET_DEFAULT_SECONDS, BPG_BUDGET_DEFAULT_MEMORY,
 		"--max-judge-seconds or git config bpgate.maxJudgeSeconds",
 		"--max-judge-memory or git config bpgate.maxJudgeMemory" };
-	char *cs = seconds ? NULL : config_str(ctx->repo, "bpgate.maxJudgeSeconds");
-	char *cm = memory ? NULL : config_str(ctx->repo, "bpgate.maxJudgeMemory");
+	/* one snapshot for both keys: each snapshot re-checks and copies every config file */
+	git_config *snap = NULL;
+	int snapped = (!seconds || !memory) && git_repository_config_snapshot(&snap, ctx->repo) == 0;
+	char *cs = seconds || !snapped ? NULL : config_str(snap, "bpgate.maxJudgeSeconds");
+	char *cm = memory || !snapped ? NULL : config_str(snap, "bpgate.maxJudgeMemory");
 	const char *s = seconds ? seconds : cs, *m = memory ? memory : cm;
 	bpg_budget *b = NULL;
 	bpg_error err;
@@ -176,6 +176,8 @@ int fe_budget_set(fe_ctx *ctx, const char *seconds, const char *memory, const ch
 done:
 	free(cs);
 	free(cm);
+	git_config_free(snap);
+	git_error_clear();
 	return rc;
 }
 

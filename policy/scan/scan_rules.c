@@ -1,6 +1,6 @@
 /*
- * The rule table (entity ids, kinds, fix hints) and the four pcre2 patterns
- * the scanner runs over every segment. Each pattern is one alternation whose
+ * The rule table (entity ids, kinds, fix hints) and how the scanner gets the pcre2
+ * patterns it runs over every segment (scan_patterns.c). Each pattern is one alternation whose
  * branches end in (*MARK:xx); the engine dispatches on the mark and
  * validates the hit in C. Every quantifier is bounded or possessive and
  * every branch starts with a literal or a narrow class, so JIT can skip
@@ -78,70 +78,6 @@ const char *bpg_scan_rule_id(size_t i)
 	return i < R_COUNT ? scan_rule_table[i].id : NULL;
 }
 
-#define NB "(?<![A-Za-z0-9])"
-
-/* Secrets, URLs, e-mail, wallets: case-sensitive literals. */
-static const char pat_secret[] =
-	"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----(*MARK:PK)"
-	"|" NB "(?:A3T[A-Z0-9]|AKIA|ABIA|ACCA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}(?![A-Za-z0-9])(*MARK:AK)"
-	"|(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,251}+(?![A-Za-z0-9_])(*MARK:GH)"
-	"|(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{60,251}+(*MARK:GH)"
-	"|" NB "(?:xox[a-z]|xapp)-[A-Za-z0-9%-]{6,250}+(*MARK:SL)"
-	"|" NB "[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}+(?![A-Za-z0-9])(*MARK:ST)"
-	"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,1000}+\\.[A-Za-z0-9_-]{2,6000}+(?:\\.[A-Za-z0-9_-]{0,1000}+)?(*MARK:JW)"
-	"|hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_+-]{20,200}+(*MARK:SW)"
-	"|hooks/(*MARK:DC)"
-	"|hook\\.office\\.com/webhookb2/(*MARK:TM)"
-	"|ifttt\\.com/(*MARK:IF)"
-	"|invoke\\?(*MARK:PA)"
-	"|(?<=[0-9]):A[A-Za-z0-9_-]{34}(?![A-Za-z0-9_-])(*MARK:TG)"
-	"|" NB "SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])(*MARK:SG)"
-	"|" NB "glpat-[A-Za-z0-9_-]{20}(?![A-Za-z0-9_-])(*MARK:GL)"
-	"|" NB "npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])(*MARK:NP)"
-	"|" NB "AIza[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])(*MARK:GK)"
-	"|" NB "shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?![A-Za-z0-9])(*MARK:SH)"
-	"|" NB "sk-[A-Za-z0-9_-]{20,250}+(*MARK:OA)"
-	"|hooks\\.zapier\\.com/hooks/(?:catch|standard)/(?:[0-9]{1,12}/)?[A-Za-z0-9]{1,64}+(*MARK:ZW)"
-	"|hook\\.(?:[a-z0-9-]{1,20}\\.)?(?:make\\.com|integromat\\.com|make\\.celonis\\.com)/[A-Za-z0-9_-]{1,80}+(*MARK:MW)"
-	"|://[^\\s/?#@\"'<>:\\\\]{0,128}:[^\\s/?#@\"'<>\\\\]{1,256}@(*MARK:PU)"
-	"|(?<=[A-Za-z0-9._%+-])@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.){1,8}"
-	"(?:[A-Za-z]{2,24}|xn--[A-Za-z0-9-]{1,59})(?![A-Za-z0-9-])(*MARK:EM)"
-	"|(?<![A-Za-z0-9_])(?:bc1[02-9ac-hj-np-z]{11,87}+|[13][1-9A-HJ-NP-Za-km-z]{25,34}+)(?![A-Za-z0-9])(*MARK:CW)";
-
-/* IPv6 candidates (inet_pton decides); run only on text with two colons. */
-static const char pat_ipv6[] =
-	"(?<![A-Za-z0-9:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}+"
-	"(?:\\.[0-9]{1,3}){0,3}+(?![A-Za-z0-9:])(*MARK:I6)";
-
-/* Runs of digits with single separators: phones, cards, SSNs, dates, IPv4. */
-static const char pat_number[] =
-	"(?<![A-Za-z0-9_.+/-])(?>\\+[0-9]{1,3}[ .-]?)?(?>\\([0-9]{1,4}\\)[ .-]?)?"
-	"[0-9]{1,19}+(?>[ ./-][0-9]{1,19}+){0,12}+(?![A-Za-z0-9_]|[.-][0-9])";
-
-/* Identifiers with letters: DEA, NINO, MBI, IBAN, licence/passport ids, names, addresses, dates. */
-static const char pat_alpha[] =
-	NB "[A-Z][A-Z9][0-9]{7}(?![A-Za-z0-9])(*MARK:DE)"
-	"|" NB "(?i:[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D])(?![A-Za-z0-9])(*MARK:NI)"
-	"|" NB "[1-9](?i:[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?"
-	"[AC-HJKMNP-RT-Y]{2}[0-9]{2})(?![A-Za-z0-9])(*MARK:MB)"
-	"|" NB "[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]{1,4}+){2,8}+(*MARK:IB)"
-	"|" NB "(?=[0-9]{0,16}[A-Z])(?=[A-Z]{0,4}[0-9])[A-Z0-9]{6,17}+(?![A-Za-z0-9])(*MARK:ID)"
-	"|" NB "[0-9]{1,6} (?:[A-Z][A-Za-z'.-]{0,20} ){1,3}"
-	"(?i:street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"
-	"terrace|highway|hwy|parkway|pkwy|circle|cir|square|sq|trail)(?![A-Za-z])\\.?(*MARK:SA)"
-	"|" NB "(?:Mr|Mrs|Ms|Miss|Dr|Prof)\\.? [A-Z][a-z]{1,20}+(?: [A-Z][a-z]{1,20}+)?(*MARK:HN)";
-
-/* Dates with month names; run only where the context speaks of birth. */
-static const char pat_date[] =
-	NB "[0-9]{1,2}(?:st|nd|rd|th)? (?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\\.?,? [0-9]{4}(*MARK:DT)"
-	"|" NB "(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\\.? [0-9]{1,2}(?:st|nd|rd|th)?,? [0-9]{4}(*MARK:DT)";
-
-/* Assignments to credential-named keys, and curl user options. */
-static const char pat_keyword[] =
-	"(?i:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|authorization|auth|credentials?|"
-	"access[_-]?key|private[_-]?key)(*MARK:KW)"
-	"|(?<![A-Za-z0-9-])(?:--user|-u)(?=[ =])(*MARK:CU)";
-
 /* Every pattern is compiled (and JIT-compiled) on its first use, in the form that use
  * needs: the candidate runs use the anchored copies of secret/number/alpha/keyword, so
  * their unanchored copies are never compiled; ipv6 and date only when a text has two
@@ -154,11 +90,22 @@ int scan_compile(bpg_scanner *s, bpg_error *err)
 	return 0;
 }
 
+/* The pattern as the build compiled it (scan_patterns_pre.c), NULL when this pcre2 cannot
+ * decode it: another pcre2 version or build than the one the library was built with
+ * (pcre2_serialize_decode checks both), and then it is compiled here. The bytes are the
+ * library's own, never input. */
+static pcre2_code *precompiled(int which, bool anchored)
+{
+	const scan_precompiled *pre = &scan_patterns_pre[anchored][which];
+	pcre2_code *code = NULL;
+
+	if (!pre->bytes || pcre2_serialize_decode(&code, 1, pre->bytes, NULL) != 1)
+		return NULL;
+	return code;
+}
+
 int scan_pattern(pcre2_code **out, bpg_scanner *s, int which, bool anchored, bpg_error *err)
 {
-	static const char *const pats[P_COUNT] = { pat_secret, pat_number, pat_alpha, pat_keyword,
-		pat_ipv6, pat_date };
-	static const char *const names[P_COUNT] = { "secret", "number", "alpha", "keyword", "ipv6", "date" };
 	pcre2_code **slot;
 	int ec;
 	PCRE2_SIZE eo;
@@ -167,17 +114,16 @@ int scan_pattern(pcre2_code **out, bpg_scanner *s, int which, bool anchored, bpg
 	if (which < 0 || which >= P_COUNT || (anchored && !scan_pattern_anchored(which)))
 		return bpg_error_set(err, BPG_ERROR, "scan: no such internal pattern");
 	slot = anchored ? &s->anchored[which] : &s->code[which];
+	if (!*slot && !bpg_test_flag("scan-precompiled-never"))
+		*slot = precompiled(which, anchored);
 	if (!*slot) {
-		/* anchored copies run at candidate offsets (JIT ignores PCRE2_ANCHORED
-		 * given at match time, so it is a compile option) */
-		*slot = pcre2_compile((PCRE2_SPTR)pats[which], PCRE2_ZERO_TERMINATED,
-			PCRE2_NO_UTF_CHECK | (anchored ? PCRE2_ANCHORED : 0), &ec, &eo, NULL);
+		*slot = scan_pattern_compile(which, anchored, &ec, &eo);
 		if (!*slot) {
 			PCRE2_UCHAR msg[256];
 			pcre2_get_error_message(ec, msg, sizeof(msg));
 			return bpg_error_set(err, ec == PCRE2_ERROR_HEAPLIMIT || ec == PCRE2_ERROR_NOMEMORY ?
 				BPG_ENOMEM : BPG_ERROR, "scan: internal pattern '%s' at offset %zu: %s",
-				names[which], (size_t)eo, (const char *)msg);
+				scan_pattern_name(which), (size_t)eo, (const char *)msg);
 		}
 	}
 	*out = *slot;

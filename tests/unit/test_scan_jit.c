@@ -5,7 +5,10 @@
  * JIT-compiles every pattern before its first match (test flag scan-jit-always): on every
  * file of the shared corpus and the repository's packs and tests, each with a scanner of
  * its own (so each is scanned by the interpreter), on one scanner that crosses the
- * threshold mid-way, and on inputs made to be slow to match. */
+ * threshold mid-way, and on inputs made to be slow to match. The same files hold the
+ * patterns the build compiled and embedded (scan_patterns_pre.c, decoded at run time) to
+ * the findings of the same patterns compiled at run time (test flag
+ * scan-precompiled-never), and every embedded pattern must decode here. */
 #define _XOPEN_SOURCE 700
 #include <criterion/criterion.h>
 #include <ftw.h>
@@ -16,6 +19,7 @@
 
 #include "bpgate/buf.h"
 #include "bpgate/scan.h"
+#include "../../policy/scan/scan_internal.h"
 
 static size_t compared;
 
@@ -45,16 +49,20 @@ static char *findings(bpg_scanner *s, const char *path, const char *data, size_t
 
 static void same(const char *path, const char *data, size_t len)
 {
-	char *interp, *jit;
+	char *interp, *jit, *compiled;
 
 	unsetenv("BPGATE_TEST_FLAGS");
 	interp = findings(NULL, path, data, len);
 	setenv("BPGATE_TEST_FLAGS", "scan-jit-always", 1);
 	jit = findings(NULL, path, data, len);
+	setenv("BPGATE_TEST_FLAGS", "scan-precompiled-never", 1);
+	compiled = findings(NULL, path, data, len);
 	unsetenv("BPGATE_TEST_FLAGS");
 	cr_assert_str_eq(interp, jit, "%s: the interpreter and JIT differ", path);
+	cr_assert_str_eq(interp, compiled, "%s: the embedded patterns and patterns compiled here differ", path);
 	free(interp);
 	free(jit);
+	free(compiled);
 	compared++;
 }
 
@@ -145,4 +153,49 @@ Test(scan_jit, inputs_slow_to_match_same_findings)
 		}
 	}
 	bpg_buf_dispose(&b);
+}
+
+/* every pattern the build embedded decodes with this pcre2 (else each process would
+ * compile it again, silently slower), and is the pattern compiled here: the same size
+ * and the same matches on a sample of what it is for */
+Test(scan_jit, embedded_patterns_decode_and_match_like_compiled_ones)
+{
+	static const char sample[] = "jane.doe@acme-health.org +44 20 7946 0958 GB82WEST12345698765432 "
+		"ghp_abcdefghijklmnopqrstuvwxyz0123456789 password: hunter2 fe80::1 born 3rd March 1961 "
+		"Mr. John Smith 221 Baker Street AKIAIOSFODNN7EXAMPLE";
+	int decoded = 0;
+
+	for (int k = 0; k < 2; k++)
+		for (int which = 0; which < P_COUNT; which++) {
+			const scan_precompiled *pre = &scan_patterns_pre[k][which];
+			pcre2_code *a = NULL, *b;
+			size_t sa = 0, sb = 0;
+			int ec;
+			PCRE2_SIZE eo;
+
+			cr_assert_eq(pre->bytes != NULL, k == 0 || scan_pattern_anchored(which), "%d/%d", k, which);
+			if (!pre->bytes)
+				continue;
+			cr_assert_eq(pcre2_serialize_decode(&a, 1, pre->bytes, NULL), 1, "%s does not decode",
+				scan_pattern_name(which));
+			cr_assert(b = scan_pattern_compile(which, k == 1, &ec, &eo));
+			cr_assert_eq(pcre2_pattern_info(a, PCRE2_INFO_SIZE, &sa), 0);
+			cr_assert_eq(pcre2_pattern_info(b, PCRE2_INFO_SIZE, &sb), 0);
+			cr_assert_eq(sa, sb, "%s: %zu bytes embedded, %zu compiled", scan_pattern_name(which), sa, sb);
+			pcre2_match_data *ma = pcre2_match_data_create_from_pattern(a, NULL);
+			pcre2_match_data *mb = pcre2_match_data_create_from_pattern(b, NULL);
+			for (size_t off = 0; off < sizeof(sample) - 1; off++) {
+				int ra = pcre2_match(a, (PCRE2_SPTR)sample, sizeof(sample) - 1, off, 0, ma, NULL);
+				int rb = pcre2_match(b, (PCRE2_SPTR)sample, sizeof(sample) - 1, off, 0, mb, NULL);
+				cr_assert_eq(ra, rb, "%s at %zu", scan_pattern_name(which), off);
+				if (ra > 0)
+					cr_assert_eq(pcre2_get_ovector_pointer(ma)[0], pcre2_get_ovector_pointer(mb)[0]);
+			}
+			pcre2_match_data_free(ma);
+			pcre2_match_data_free(mb);
+			pcre2_code_free(a);
+			pcre2_code_free(b);
+			decoded++;
+		}
+	cr_assert_eq(decoded, 10);
 }
