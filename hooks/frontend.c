@@ -127,14 +127,16 @@ done:
 	return rc;
 }
 
-/* A copy of `key`'s value in the snapshot `snap` (which may be NULL), NULL when unset. */
-static char *config_str(git_config *snap, const char *key)
+/* `key`'s value in the snapshot `snap` (which may be NULL; the value lives as long as it),
+ * NULL when unset. */
+static const char *config_str(git_config *snap, const char *key)
 {
 	const char *v = NULL;
-	char *out = snap && git_config_get_string(&v, snap, key) == 0 && v ? strdup(v) : NULL;
 
+	if (!snap || git_config_get_string(&v, snap, key) < 0)
+		v = NULL;
 	git_error_clear();
-	return out;
+	return v;
 }
 
 int fe_budget_set(fe_ctx *ctx, const char *seconds, const char *memory, const char *who)
@@ -142,15 +144,19 @@ int fe_budget_set(fe_ctx *ctx, const char *seconds, const char *memory, const ch
 	bpg_budget_opts o = { BPG_BUDGET_DEFAULT_SECONDS, BPG_BUDGET_DEFAULT_MEMORY,
 		"--max-judge-seconds or git config bpgate.maxJudgeSeconds",
 		"--max-judge-memory or git config bpgate.maxJudgeMemory" };
-	/* one snapshot for both keys: each snapshot re-checks and copies every config file */
 	git_config *snap = NULL;
-	int snapped = (!seconds || !memory) && git_repository_config_snapshot(&snap, ctx->repo) == 0;
-	char *cs = seconds || !snapped ? NULL : config_str(snap, "bpgate.maxJudgeSeconds");
-	char *cm = memory || !snapped ? NULL : config_str(snap, "bpgate.maxJudgeMemory");
-	const char *s = seconds ? seconds : cs, *m = memory ? memory : cm;
+	const char *s = seconds, *m = memory;
 	bpg_budget *b = NULL;
 	bpg_error err;
 	int rc = -1;
+
+	/* one snapshot for both keys: each snapshot re-checks and copies every config file */
+	if ((!s || !m) && git_repository_config_snapshot(&snap, ctx->repo) < 0)
+		snap = NULL; /* no configuration: the defaults */
+	if (!s)
+		s = config_str(snap, "bpgate.maxJudgeSeconds");
+	if (!m)
+		m = config_str(snap, "bpgate.maxJudgeMemory");
 
 	if (s) {
 		char *end;
@@ -174,8 +180,6 @@ int fe_budget_set(fe_ctx *ctx, const char *seconds, const char *memory, const ch
 	ctx->budget = b;
 	rc = 0;
 done:
-	free(cs);
-	free(cm);
 	git_config_free(snap);
 	git_error_clear();
 	return rc;

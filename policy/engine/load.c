@@ -344,7 +344,7 @@ static int load_rules(bpg_policy *p, bpg_vctx *vc)
 		for (size_t j = 0; r->params && r->params[j].name; j++) {
 			if (!r->params[j].def)
 				continue;
-			json_t *d = bpg_json_loadb(r->params[j].def, strlen(r->params[j].def), JSON_DECODE_ANY, NULL);
+			json_t *d = json_loads(r->params[j].def, JSON_DECODE_ANY, NULL);
 			if (!d || json_object_set_new(p->rules[i].params, r->params[j].name, d) < 0)
 				return BPG_ENOMEM;
 		}

@@ -144,6 +144,10 @@ typedef struct {
 	size_t size;
 } scan_precompiled;
 extern const scan_precompiled scan_patterns_pre[2][P_COUNT];
+/* the identity of the pcre2 that made them, and of the one running: scan_pcre2_id() */
+extern const char scan_patterns_pre_pcre2[];
+#define SCAN_PCRE2_ID_MAX 192
+int scan_pcre2_id(char out[SCAN_PCRE2_ID_MAX]);
 int scan_flush(scan_ctx *c, bpg_error *err);
 int scan_buffer_ctx(scan_ctx *c, bpg_error *err);
 

@@ -8,6 +8,8 @@
  */
 #include "scan_internal.h"
 
+#include <stdio.h>
+
 #define NB "(?<![A-Za-z0-9])"
 
 /* Secrets, URLs, e-mail, wallets: case-sensitive literals. */
@@ -87,4 +89,28 @@ pcre2_code *scan_pattern_compile(int which, bool anchored, int *ec, PCRE2_SIZE *
 	 * time, so it is a compile option) */
 	return pcre2_compile((PCRE2_SPTR)pats[which], PCRE2_ZERO_TERMINATED,
 		PCRE2_NO_UTF_CHECK | (anchored ? PCRE2_ANCHORED : 0), ec, eo, NULL);
+}
+
+/* pcre2_serialize_decode() checks pcre2's major and minor version and the sizes of a code
+ * unit, a pointer and PCRE2_SIZE only; the compiled code also depends on how that pcre2 was
+ * configured (link size, newline and \R defaults, Unicode), and a build that differs there
+ * would misread it. So the embedded code carries all of these, and is decoded only where
+ * they are the same (scan_rules.c). */
+int scan_pcre2_id(char out[SCAN_PCRE2_ID_MAX])
+{
+	char version[64];
+	uint32_t link = 0, newline = 0, bsr = 0, unicode = 0;
+	int n;
+
+	if (pcre2_config(PCRE2_CONFIG_VERSION, version) < 0 || pcre2_config(PCRE2_CONFIG_LINKSIZE, &link) < 0 ||
+	    pcre2_config(PCRE2_CONFIG_NEWLINE, &newline) < 0 || pcre2_config(PCRE2_CONFIG_BSR, &bsr) < 0 ||
+	    pcre2_config(PCRE2_CONFIG_UNICODE, &unicode) < 0)
+		return -1;
+	for (char *c = version; *c; c++)
+		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
+			*c = '?';
+	n = snprintf(out, SCAN_PCRE2_ID_MAX, "pcre2 %s link %u newline %u bsr %u unicode %u width %zu ptr %zu size %zu",
+		version, (unsigned)link, (unsigned)newline, (unsigned)bsr, (unsigned)unicode, sizeof(PCRE2_UCHAR),
+		sizeof(void *), sizeof(PCRE2_SIZE));
+	return n > 0 && n < SCAN_PCRE2_ID_MAX ? 0 : -1;
 }

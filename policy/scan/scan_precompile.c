@@ -1,8 +1,10 @@
 /*
  * bpg_scan_precompile OUT.c: the build-time program that compiles the scanner's pcre2
  * patterns (scan_patterns.c) exactly as the scanner does and writes their
- * pcre2_serialize_encode() bytes to OUT.c as scan_patterns_pre (scan_internal.h). Run
- * by meson; never installed. A pattern that does not compile fails the build.
+ * pcre2_serialize_encode() bytes to OUT.c as scan_patterns_pre (scan_internal.h), with the
+ * identity of the pcre2 that made them (scan_patterns_pre_pcre2). Built for the host and run
+ * by meson (through its exe_wrapper when cross-compiling); never installed. A pattern that
+ * does not compile fails the build.
  */
 #include "scan_internal.h"
 
@@ -30,7 +32,8 @@ static int emit(FILE *f, int k, int which)
 			scan_pattern_name(which));
 		goto done;
 	}
-	fprintf(f, "static const unsigned char pre_%d_%d[%zu] = {", k, which, (size_t)size);
+	/* pcre2 reads the header through a struct of 32-bit fields */
+	fprintf(f, "static const _Alignas(16) unsigned char pre_%d_%d[%zu] = {", k, which, (size_t)size);
 	for (PCRE2_SIZE i = 0; i < size; i++)
 		fprintf(f, "%s%u,", i % 20 ? "" : "\n\t", (unsigned)bytes[i]);
 	fprintf(f, "\n};\n\n");
@@ -61,6 +64,14 @@ int main(int argc, char **argv)
 		for (int which = 0; rc == 0 && which < P_COUNT; which++)
 			if (k == 0 || scan_pattern_anchored(which))
 				rc = emit(f, k, which);
+	if (rc == 0) {
+		char id[SCAN_PCRE2_ID_MAX];
+		if (scan_pcre2_id(id) < 0) {
+			fprintf(stderr, "bpg_scan_precompile: pcre2_config() failed\n");
+			rc = -1;
+		} else
+			fprintf(f, "const char scan_patterns_pre_pcre2[] = \"%s\";\n\n", id);
+	}
 	fprintf(f, "const scan_precompiled scan_patterns_pre[2][P_COUNT] = {\n");
 	for (int k = 0; rc == 0 && k < 2; k++) {
 		fprintf(f, "\t{");
@@ -72,6 +83,8 @@ int main(int argc, char **argv)
 		fprintf(f, " },\n");
 	}
 	fprintf(f, "};\n");
+	if (ferror(f))
+		rc = -1;
 	if (fclose(f) != 0 || rc != 0) {
 		remove(argv[1]);
 		return 1;

@@ -8,6 +8,7 @@
  */
 #include "scan_internal.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -90,16 +91,28 @@ int scan_compile(bpg_scanner *s, bpg_error *err)
 	return 0;
 }
 
-/* The pattern as the build compiled it (scan_patterns_pre.c), NULL when this pcre2 cannot
- * decode it: another pcre2 version or build than the one the library was built with
- * (pcre2_serialize_decode checks both), and then it is compiled here. The bytes are the
- * library's own, never input. */
+/* Whether the pcre2 running is the one that compiled the embedded patterns (its version and
+ * configuration: scan_pcre2_id); asked once per process. */
+static pthread_once_t pre_once = PTHREAD_ONCE_INIT;
+static bool pre_usable;
+
+static void pre_check(void)
+{
+	char id[SCAN_PCRE2_ID_MAX];
+
+	pre_usable = scan_pcre2_id(id) == 0 && strcmp(id, scan_patterns_pre_pcre2) == 0;
+}
+
+/* The pattern as the build compiled it (scan_patterns_pre.c); NULL when another pcre2 runs
+ * here than the one the library was built with, or when it cannot decode the bytes, and
+ * then the caller compiles it. The bytes are the library's own, never input. */
 static pcre2_code *precompiled(int which, bool anchored)
 {
 	const scan_precompiled *pre = &scan_patterns_pre[anchored][which];
 	pcre2_code *code = NULL;
 
-	if (!pre->bytes || pcre2_serialize_decode(&code, 1, pre->bytes, NULL) != 1)
+	pthread_once(&pre_once, pre_check);
+	if (!pre_usable || !pre->bytes || pcre2_serialize_decode(&code, 1, pre->bytes, NULL) != 1)
 		return NULL;
 	return code;
 }
@@ -114,8 +127,13 @@ int scan_pattern(pcre2_code **out, bpg_scanner *s, int which, bool anchored, bpg
 	if (which < 0 || which >= P_COUNT || (anchored && !scan_pattern_anchored(which)))
 		return bpg_error_set(err, BPG_ERROR, "scan: no such internal pattern");
 	slot = anchored ? &s->anchored[which] : &s->code[which];
-	if (!*slot && !bpg_test_flag("scan-precompiled-never"))
+	if (!*slot && !bpg_test_flag("scan-precompiled-never")) {
 		*slot = precompiled(which, anchored);
+		/* a test of a build's own binaries: its embedded patterns must be used */
+		if (!*slot && bpg_test_flag("scan-precompiled-required"))
+			return bpg_error_set(err, BPG_ERROR, "scan: embedded pattern '%s' not usable with this pcre2",
+				scan_pattern_name(which));
+	}
 	if (!*slot) {
 		*slot = scan_pattern_compile(which, anchored, &ec, &eo);
 		if (!*slot) {

@@ -102,6 +102,13 @@ grep -v '^refused:\|^bpgate commit-msg: your message is kept' "$E2E_TMP/err" > "
 cmp -s "$E2E_TMP/pre.findings" "$E2E_TMP/msg.findings" && ok "the same findings as pre-commit, byte for byte" ||
   { fail "findings differ"; diff "$E2E_TMP/pre.findings" "$E2E_TMP/msg.findings" | head; }
 expect_grep "$E2E_TMP/err" "tests/fixtures/a.json:1:25 #/customer/email: error [scan-findings]: EMAIL found (ja********om)" "the finding is located and masked"
+# what git runs (bpgate-hook, static in release builds, with its own pcre2) uses the patterns
+# the build compiled: a test flag refuses any pattern it would have to compile again
+BPGATE_TEST_FLAGS=scan-precompiled-required expect_exit 1 "bpgate-hook with the embedded patterns only" -- \
+  "$hooks/commit-msg" "$E2E_TMP/msg"
+expect_grep "$E2E_TMP/err" "EMAIL found (ja********om)" "bpgate-hook finds it with the embedded patterns"
+if grep -q "not usable with this pcre2" "$E2E_TMP/err"; then fail "bpgate-hook cannot use the embedded patterns"
+else ok "bpgate-hook decodes the embedded patterns"; fi
 
 printf 'Add the customer fixture\n\nPurpose: p\nRisk: high\nTest-Plan: t\nRollback: r\nUAT-Evidence: u\n' > "$E2E_TMP/msg2"
 head=$(git rev-parse HEAD)
