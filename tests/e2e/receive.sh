@@ -28,6 +28,19 @@ git -C "$srv" config bpgate.bootstrap true
 git -C "$srv" config bpgate.bootstrapPrincipal alice   # who may create the policy branch
 git -C "$srv" config receive.advertisePushOptions true
 git -C "$srv" config receive.certNonceSeed e2e-seed
+
+# the gate maps neither libgit2.so nor its SSH, OpenSSL or Kerberos libraries: libgit2 comes
+# from its archive without its network side (hooks/git2_nonet.c), as in the bpgate command;
+# BPG_LIBGIT2_STATIC comes from the build (tests/meson.build)
+if [ "${BPG_LIBGIT2_STATIC:-0}" = 1 ]; then
+  LD_DEBUG=libs GIT_DIR="$srv" "$receive" </dev/null >/dev/null 2>"$E2E_TMP/rlibs" || true
+  grep -q "calling init: .*libc\.so" "$E2E_TMP/rlibs" || fail "LD_DEBUG=libs shows nothing for bpgate-receive"
+  if grep -E "calling init: .*(libgit2|libssh2|libcrypto\.so|libgssapi|libkrb5|libmbed)" "$E2E_TMP/rlibs" | head -3 | grep .; then
+    fail "bpgate-receive loads libgit2.so or its SSH/Kerberos libraries"
+  else ok "bpgate-receive loads neither libgit2.so nor libssh2, libcrypto, GSSAPI, Kerberos or mbedTLS"; fi
+else
+  ok "built with the shared libgit2 (-Dlibgit2_static=disabled): the gate's library check is skipped"
+fi
 git -C "$srv" config gpg.ssh.allowedSignersFile "$keys/allowed_signers"
 if [ -f "$keys/audit.skey" ]; then
   git -C "$srv" config bpgate.auditDir "$E2E_TMP/audit"
