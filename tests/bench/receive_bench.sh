@@ -13,7 +13,8 @@
 # push of the gate into $PWD/receive-bench.perf.data. BENCH_TSAN=1 also runs a
 # ThreadSanitizer build of the gate (build-receive-tsan) on the large update, as
 # git runs it, and fails on any report (the gather uses two threads there;
-# tests/bench/tsan.supp says why what libgit2 does inside is not checked).
+# tests/bench/tsan.supp says why what libgit2 does inside is not checked; that build links
+# the shared libgit2, which the suppression names).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD
@@ -132,7 +133,7 @@ true_ms=$(median < "$tmp/true.out")
 
 if [ "${BENCH_TSAN:-0}" = 1 ]; then
   t=build-receive-tsan
-  [ -f "$src/$t/build.ninja" ] || meson setup "$src/$t" "$src" -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug \
+  [ -f "$src/$t/build.ninja" ] || meson setup "$src/$t" "$src" -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug -Dlibgit2_static=disabled \
     -Doptimization=1 -Dtests=false >/dev/null
   ninja -C "$src/$t" server/bpgate-receive >/dev/null
   echo "$base_commit $large_tip refs/heads/dev" > "$tmp/tsan.in"
