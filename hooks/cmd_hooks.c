@@ -11,9 +11,8 @@
 #define PUSH_LINE_MAX 4096
 
 /* How a hook reads one staged change from the object database. Its blobs and the old
- * sides they are compared with are read more than once (the size from the header, then
- * the bytes; the blueprint checks read the old side again): libgit2 caches no blob by
- * default; a small commit's are kept (each under 64 KiB, 16 MiB in all) so each is
+ * sides they are compared with are read twice (the size from the header, then the
+ * bytes): libgit2 caches no blob by default; a small commit's are kept (each under 64 KiB, 16 MiB in all) so each is
  * inflated once (the cap is libgit2's whole object cache, all types, for this process:
  * 16 MiB, not its 256 MiB default). And objects are not hashed again as they are read
  * (libgit2's "strict hash verification", ~7 % of a commit's hook): a corrupt loose object

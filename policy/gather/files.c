@@ -60,13 +60,14 @@ static bool line_added(const added_lines *a, size_t line)
 	return !a->bits || (line <= a->nlines && (a->bits[line / 8] >> (line % 8)) & 1);
 }
 
-static int scan_delta(reader *st, json_t *file, const git_diff_delta *delta, const char *path,
-	const bpg_buf *data, bpg_error *err)
+/* Scanner findings of the new side `data` that lie on lines the change adds against `old`,
+ * the old side's bytes describe_content read (NULL: no old side, or one over the limit,
+ * which is not read: every line counts as added then). */
+static int scan_delta(reader *st, json_t *file, const char *path, const bpg_buf *data, const bpg_buf *old,
+	bpg_error *err)
 {
-	git_repository *repo = st->repo;
 	bpg_findings *found = NULL;
 	added_lines added = { NULL, 0 };
-	git_blob *old_blob = NULL;
 	json_t *arr = NULL;
 	int rc = 0;
 
@@ -82,18 +83,8 @@ static int scan_delta(reader *st, json_t *file, const git_diff_delta *delta, con
 		bpg_findings_apply_ignore(found, st->opts->scan_ignore);
 	if (bpg_findings_count(found) == 0)
 		goto done;
-	/* Only what this change adds is its responsibility. An old side over the
-	 * limit is not read: every line counts as added then. */
-	size_t old_size = 0;
-	if (delta->status != GIT_DELTA_ADDED && !git_oid_is_zero(&delta->old_file.id) &&
-	    (rc = bpg_git_object_size(&old_size, NULL, repo, &delta->old_file.id, GIT_OBJECT_BLOB,
-	     BPG_GATHER_MAX_BLOB, path, err)) < 0 && rc != BPG_ETOOBIG)
-		goto done;
-	if (rc == BPG_ETOOBIG)
-		bpg_error_clear(err);
-	rc = 0;
-	if (delta->status != GIT_DELTA_ADDED && !git_oid_is_zero(&delta->old_file.id) &&
-	    old_size <= BPG_GATHER_MAX_BLOB) {
+	/* Only what this change adds is its responsibility. */
+	if (old) {
 		for (size_t i = 0; i < data->size; i++)
 			added.nlines += data->ptr[i] == '\n';
 		added.nlines++;
@@ -101,17 +92,16 @@ static int scan_delta(reader *st, json_t *file, const git_diff_delta *delta, con
 			rc = g_oom(err);
 			goto done;
 		}
-		/* Two buffers, no repository, always as text: the new side is `data`, the bytes
-		 * already read; no .gitattributes is consulted and no side is taken for binary.
+		/* Two buffers, no repository, always as text: both sides are the bytes already
+		 * read; no .gitattributes is consulted and no side is taken for binary.
 		 * A diff with no lines makes no finding count as added: before, a committer's
 		 * `* -diff` or `binary` attribute, or an old side with a NUL byte (a binary file
 		 * replaced by text), hid every finding of the new side. */
 		git_diff_options dopts;
 		git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
 		dopts.flags |= GIT_DIFF_FORCE_TEXT;
-		if (git_blob_lookup(&old_blob, repo, &delta->old_file.id) < 0 ||
-		    git_diff_buffers(git_blob_rawcontent(old_blob), (size_t)git_blob_rawsize(old_blob), NULL,
-		    data->ptr ? data->ptr : "", data->size, NULL, &dopts, NULL, NULL, NULL, on_line, &added) < 0) {
+		if (git_diff_buffers(old->ptr ? old->ptr : "", old->size, NULL, data->ptr ? data->ptr : "", data->size,
+		    NULL, &dopts, NULL, NULL, NULL, on_line, &added) < 0) {
 			rc = g_git_error(err, "cannot diff a scanned file");
 			goto done;
 		}
@@ -140,7 +130,6 @@ static int scan_delta(reader *st, json_t *file, const git_diff_delta *delta, con
 done:
 	json_decref(arr);
 	free(added.bits);
-	git_blob_free(old_blob);
 	bpg_findings_free(found);
 	return rc;
 }
@@ -341,7 +330,7 @@ static int describe_content(reader *rd, const content_item *item, bpg_error *err
 		goto done;
 	}
 	if (item->scan)
-		rc = scan_delta(rd, file, delta, path, &nd, err);
+		rc = scan_delta(rd, file, path, &nd, has_old && !big_old ? &od : NULL, err);
 done:
 	bpg_buf_dispose(&od);
 	bpg_buf_dispose(&nd);
