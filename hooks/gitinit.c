@@ -15,6 +15,7 @@
  * closed, never open. A libgit2 built with OpenSSL never calls this.
  */
 #include "gitinit.h"
+#include "bpgate/gitobj.h"
 
 #include <dlfcn.h>
 #include <git2.h>
@@ -68,5 +69,9 @@ int cli_libgit2_init(void)
 	skip_libgit2_ca = true;
 	rc = git_libgit2_init();
 	skip_libgit2_ca = false;
+	/* objects' sizes bounded as libgit2 allocates them, not read from their headers
+	 * first (bpgate/gitobj.h); if libgit2 refuses, reads check headers as before */
+	if (rc >= 0)
+		(void)bpg_git_alloc_install(NULL);
 	return rc;
 }

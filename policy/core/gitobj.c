@@ -20,33 +20,9 @@ static void human(char *out, size_t cap, size_t n)
 		snprintf(out, cap, "%zu bytes", n);
 }
 
-int bpg_git_object_size(size_t *size, git_object_t *type, git_repository *repo, const git_oid *id,
-	git_object_t want, size_t max, const char *what, bpg_error *err)
+/* The type and size checks of an object of type t and n bytes. */
+static int check_object(git_object_t t, size_t n, git_object_t want, size_t max, const char *what, bpg_error *err)
 {
-	git_odb *odb = NULL;
-	git_object_t t = GIT_OBJECT_INVALID;
-	size_t n = 0;
-	int r;
-
-	if (size)
-		*size = 0;
-	if (type)
-		*type = GIT_OBJECT_INVALID;
-	if (git_repository_odb(&odb, repo) < 0)
-		return bpg_error_set(err, BPG_ERROR, "%s: cannot open the object database", what);
-	r = git_odb_read_header(&n, &t, odb, id);
-	git_odb_free(odb);
-	if (r < 0) {
-		const git_error *e = git_error_last();
-		int code = r == GIT_ENOTFOUND ? BPG_ENOTFOUND : BPG_ERROR;
-		bpg_error_set(err, code, "%s: cannot read the object: %s", what, e && e->message ? e->message : "git error");
-		git_error_clear();
-		return code;
-	}
-	if (size)
-		*size = n;
-	if (type)
-		*type = t;
 	if (want != GIT_OBJECT_ANY && t != want)
 		return bpg_error_set(err, BPG_EINVALID, "%s: a %s where a %s was expected", what, type_name(t),
 			type_name(want));
@@ -55,27 +31,127 @@ int bpg_git_object_size(size_t *size, git_object_t *type, git_repository *repo, 
 		human(have, sizeof(have), n);
 		human(lim, sizeof(lim), max);
 		return bpg_error_set(err, BPG_ETOOBIG, "%s: %s, larger than the %s limit of a %s the gate reads",
-			what, have, lim, type_name(t));
+			what, have, lim, type_name(want != GIT_OBJECT_ANY ? want : t));
 	}
 	return 0;
+}
+
+static int git_failure(int r, const char *what, const char *doing, bpg_error *err)
+{
+	const git_error *e = git_error_last();
+	int code = r == GIT_ENOTFOUND ? BPG_ENOTFOUND : BPG_ERROR;
+
+	bpg_error_set(err, code, "%s: %s: %s", what, doing, e && e->message ? e->message : "git error");
+	git_error_clear();
+	return code;
+}
+
+static int header_check(size_t *size, git_object_t *type, git_odb *odb, const git_oid *id, git_object_t want,
+	size_t max, const char *what, bpg_error *err)
+{
+	int r = git_odb_read_header(size, type, odb, id);
+
+	if (r < 0)
+		return git_failure(r, what, "cannot read the object", err);
+	return check_object(*type, *size, want, max, what, err);
+}
+
+int bpg_git_object_size(size_t *size, git_object_t *type, git_repository *repo, const git_oid *id,
+	git_object_t want, size_t max, const char *what, bpg_error *err)
+{
+	git_odb *odb = NULL;
+	git_object_t t = GIT_OBJECT_INVALID;
+	size_t n = 0;
+	int rc;
+
+	if (size)
+		*size = 0;
+	if (type)
+		*type = GIT_OBJECT_INVALID;
+	if (git_repository_odb(&odb, repo) < 0)
+		return bpg_error_set(err, BPG_ERROR, "%s: cannot open the object database", what);
+	rc = header_check(&n, &t, odb, id, want, max, what, err);
+	git_odb_free(odb);
+	if (size)
+		*size = n;
+	if (type)
+		*type = t;
+	return rc;
+}
+
+/*
+ * A read of an object of at most max bytes: libgit2's allocations bounded
+ * when the bounded allocator is installed (bpg_git_alloc_install), else the
+ * header checked first. read_end() turns a refused allocation into the
+ * size error and checks the object read (it may have come from a cache).
+ */
+static int read_begin(git_repository *repo, git_odb *odb, const git_oid *id, git_object_t want, size_t max,
+	const char *what, bpg_error *err)
+{
+	git_odb *own = NULL;
+	git_object_t t;
+	size_t n;
+	int rc;
+
+	if (bpg_git_alloc_bounds_reads()) {
+		size_t bound = max > BPG_GIT_READ_MAX ? max : BPG_GIT_READ_MAX;
+		bpg_git_alloc_bound(bound < SIZE_MAX ? bound + 1 : bound); /* libgit2 adds a NUL */
+		return 0;
+	}
+	if (!odb && git_repository_odb(&own, repo) < 0)
+		return bpg_error_set(err, BPG_ERROR, "%s: cannot open the object database", what);
+	rc = header_check(&n, &t, odb ? odb : own, id, want, max, what, err);
+	git_odb_free(own);
+	return rc;
+}
+
+static int read_end(int r, git_object_t t, size_t n, git_object_t want, size_t max, const char *what,
+	const char *doing, bpg_error *err)
+{
+	size_t refused = 0;
+	bool oom = false;
+
+	if (bpg_git_alloc_bounds_reads() && bpg_git_alloc_unbound(&refused, &oom) < 0) {
+		git_error_clear();
+		if (oom)
+			return bpg_error_set(err, BPG_ENOMEM, "%s: out of memory", what);
+		return check_object(want != GIT_OBJECT_ANY ? want : t, refused - 1, want, max, what, err);
+	}
+	if (r < 0)
+		return git_failure(r, what, doing, err);
+	return check_object(t, n, want, max, what, err);
+}
+
+int bpg_git_odb_read(git_odb_object **out, git_odb *odb, const git_oid *id, git_object_t want, size_t max,
+	const char *what, bpg_error *err)
+{
+	int r, rc;
+
+	*out = NULL;
+	if ((rc = read_begin(NULL, odb, id, want, max, what, err)) < 0)
+		return rc;
+	r = git_odb_read(out, odb, id);
+	rc = read_end(r, r == 0 ? git_odb_object_type(*out) : GIT_OBJECT_INVALID, r == 0 ? git_odb_object_size(*out) : 0,
+		want, max, what, "cannot read the object", err);
+	if (rc < 0) {
+		git_odb_object_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int bpg_git_blob_read(bpg_buf *out, git_repository *repo, const git_oid *id, size_t max, const char *what,
 	bpg_error *err)
 {
 	git_blob *b = NULL;
-	int rc;
+	int r, rc;
 
-	if ((rc = bpg_git_object_size(NULL, NULL, repo, id, GIT_OBJECT_BLOB, max, what, err)) < 0)
+	if ((rc = read_begin(repo, NULL, id, GIT_OBJECT_BLOB, max, what, err)) < 0)
 		return rc;
-	if (git_blob_lookup(&b, repo, id) < 0) {
-		git_error_clear();
-		return bpg_error_set(err, BPG_ERROR, "%s: cannot read the file", what);
-	}
-	/* the header said so; a lying object database still cannot pass the limit */
-	if ((size_t)git_blob_rawsize(b) > max)
-		rc = bpg_error_set(err, BPG_ETOOBIG, "%s: larger than the limit of a file the gate reads", what);
-	else if ((rc = bpg_buf_put(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b))) < 0)
+	r = git_blob_lookup(&b, repo, id);
+	if ((rc = read_end(r, GIT_OBJECT_BLOB, b ? (size_t)git_blob_rawsize(b) : 0, GIT_OBJECT_BLOB, max, what,
+	     "cannot read the file", err)) == 0 && (rc = bpg_buf_put(out, git_blob_rawcontent(b),
+	     (size_t)git_blob_rawsize(b))) < 0)
 		rc = bpg_error_set(err, rc, "out of memory");
 	git_blob_free(b);
 	return rc;
@@ -99,14 +175,17 @@ int bpg_git_commit_lookup(git_commit **out, git_repository *repo, const git_oid 
 int bpg_git_tree_lookup(git_tree **out, git_repository *repo, const git_oid *id, const char *what,
 	bpg_error *err)
 {
-	int rc;
+	int r, rc;
 
 	*out = NULL;
-	if ((rc = bpg_git_object_size(NULL, NULL, repo, id, GIT_OBJECT_TREE, BPG_GIT_TREE_MAX, what, err)) < 0)
+	if ((rc = read_begin(repo, NULL, id, GIT_OBJECT_TREE, BPG_GIT_TREE_MAX, what, err)) < 0)
 		return rc;
-	if (git_tree_lookup(out, repo, id) < 0) {
-		git_error_clear();
-		return bpg_error_set(err, BPG_ERROR, "%s: cannot read the tree", what);
+	r = git_tree_lookup(out, repo, id);
+	/* git_tree_lookup refuses another type; the size is the parsed tree's, bounded by the allocator */
+	if ((rc = read_end(r, GIT_OBJECT_TREE, 0, GIT_OBJECT_TREE, BPG_GIT_TREE_MAX, what, "cannot read the tree",
+	     err)) < 0) {
+		git_tree_free(*out);
+		*out = NULL;
 	}
-	return 0;
+	return rc;
 }

@@ -131,16 +131,13 @@ static int tree_read(git_odb_object **out, g_treediff *t, const git_oid *id, kep
 			break;
 		}
 	if (!*out) {
-		size_t size;
-		git_object_t type;
-		/* the size from the header first: a huge tree is refused, not inflated */
-		if (git_odb_read_header(&size, &type, t->odb, id) < 0)
-			return g_git_error(err, "cannot read a tree of a commit");
-		if (size > BPG_GIT_TREE_MAX)
-			return bpg_error_set(err, BPG_ETOOBIG, "a tree of the change is %zu MiB, larger than the %zu MiB "
-				"limit of a tree the gate reads", size >> 20, BPG_GIT_TREE_MAX >> 20);
-		if (git_odb_read(out, t->odb, id) < 0)
-			return g_git_error(err, "cannot read a tree of a commit");
+		/* bounded as it is read (bpgate/gitobj.h): a huge tree is refused, not inflated */
+		bpg_error why;
+		int rc = bpg_git_odb_read(out, t->odb, id, GIT_OBJECT_ANY, BPG_GIT_TREE_MAX, "a tree of the change", &why);
+		if (rc == BPG_ETOOBIG)
+			return bpg_error_set(err, rc, "%s", why.message);
+		if (rc < 0)
+			return bpg_error_set(err, BPG_ERROR, "cannot read a tree of a commit (%s)", why.message);
 		if (git_odb_object_type(*out) != GIT_OBJECT_TREE) {
 			git_odb_object_free(*out);
 			*out = NULL;
