@@ -15,9 +15,11 @@
  * ru_maxrss): it counts everything the judgement holds (libgit2's objects,
  * jansson's facts, the scanner), works under sanitizers, where RLIMIT_AS
  * cannot (ASan reserves terabytes of address space up front), and needs no
- * allocator interposed in the libraries. Being checked at points, it can be
- * passed by at most one step between two checks; each step is bounded by the
- * size limits (BPG_GATHER_MAX_BLOB per object read, ...). 0 memory means no
+ * allocator interposed in the libraries. It is read at the first check and
+ * then at most once per millisecond (a getrusage() per check cost ~2 % of a
+ * large push); once over, every check refuses. Being checked at points, it
+ * can be passed by at most the steps of one millisecond; each step is bounded
+ * by the size limits (BPG_GATHER_MAX_BLOB per object read, ...). 0 memory means no
  * memory limit only when max_memory is BPG_BUDGET_UNLIMITED (SIZE_MAX).
  *
  * Ownership: bpg_budget_new() gives the caller a budget (bpg_budget_free).

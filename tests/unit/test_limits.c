@@ -181,6 +181,11 @@ Test(limits, the_budget_refuses_at_its_check_points)
 	cr_assert_eq(bpg_evaluate_budget(&d, p, facts, b, &err), BPG_ETOOBIG);
 	cr_assert(strstr(err.message, "the judgement ran out of memory: it used ") == err.message, "%s", err.message);
 	cr_assert(strstr(err.message, "MiB, more than its budget of 0 MiB (bpgate.maxJudgeMemory)"), "%s", err.message);
+	/* the peak is read at most once a millisecond, but once over, every check
+	 * after refuses, however soon */
+	for (int i = 0; i < 1000; i++)
+		cr_assert_eq(bpg_budget_check(b, &err), BPG_ETOOBIG, "check %d after the first refusal passed", i);
+	cr_assert(bpg_budget_exceeded(b));
 	bpg_budget_free(b);
 
 	/* within the budget: the same decision as without one, checked before each
