@@ -3,6 +3,7 @@
 #include "bpgate/gitobj.h"
 #include "bpgate/sshsig.h"
 #include "treediff.h"
+#include "commitsjob.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -144,36 +145,42 @@ static int commits_finish(json_t *facts, g_commits_job *job, bpg_error *err)
 }
 
 /* Walk `to` hiding `from` (or, when hide_heads, every existing branch). */
-static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from, const git_oid *to,
-	bool hide_heads, const bpg_gather_opts *opts, g_commits_job **out, git_oid *oldest, bool *have_oldest,
-	bpg_error *err)
+/* The walk for a change's commits: what it needs and what it found. Lives
+ * until the commits' job is freed (the job's thread may be walking). */
+typedef struct {
+	const git_oid *from, *to;
+	bool hide_heads;
+	json_t *seen;       /* hex ids of the commits already in the facts, then of those found */
+	git_oid oldest;     /* the first one found, parents first */
+	bool have_oldest;
+	bool want_ff, ff;   /* whether `from` is an ancestor of `to` (wanted for a branch update) */
+} commit_walk;
+
+static void commit_walk_dispose(commit_walk *w)
 {
+	json_decref(w->seen);
+	w->seen = NULL;
+}
+
+/* g_commits_finder: the ids new in the change, parents first (on the caller's
+ * handle, or the job's thread's own). */
+static int find_commits(git_oid **out, size_t *n, git_repository *repo, void *arg, bpg_error *err)
+{
+	commit_walk *w = arg;
 	git_revwalk *walk = NULL;
-	json_t *commits = g_array_of(facts, "commits"), *seen = json_object(), *cj;
 	git_oid *ids = NULL;
 	size_t count = 0, cap = 0, i, fresh = 0;
 	int rc = 0, r;
 
-	*have_oldest = false;
-	if (!commits || !seen) {
-		rc = g_oom(err);
-		goto done;
-	}
-	/* Commits already in the facts (an earlier range) as a hash set: one lookup per commit, not a scan. */
-	json_array_foreach(commits, i, cj) {
-		const char *id = json_string_value(json_object_get(cj, "id"));
-		if (id && json_object_set_new(seen, id, json_true()) < 0) {
-			rc = g_oom(err);
-			goto done;
-		}
-	}
+	*out = NULL;
+	*n = 0;
 	if (git_revwalk_new(&walk, repo) < 0) {
 		rc = g_git_error(err, "cannot walk the commits");
 		goto done;
 	}
 	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
-	if (git_revwalk_push(walk, to) < 0 || (from && git_revwalk_hide(walk, from) < 0) ||
-	    (hide_heads && git_revwalk_hide_glob(walk, "refs/heads/*") < 0 && git_error_last() &&
+	if (git_revwalk_push(walk, w->to) < 0 || (w->from && git_revwalk_hide(walk, w->from) < 0) ||
+	    (w->hide_heads && git_revwalk_hide_glob(walk, "refs/heads/*") < 0 && git_error_last() &&
 	     git_error_last()->klass != GIT_ERROR_REFERENCE)) {
 		rc = g_git_error(err, "cannot walk the commits of the change");
 		goto done;
@@ -182,12 +189,12 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 	for (;;) {
 		if (count == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
-			git_oid *n = bpg_realloc(ids, ncap * sizeof(*ids));
-			if (!n) {
+			git_oid *m = bpg_realloc(ids, ncap * sizeof(*ids));
+			if (!m) {
 				rc = g_oom(err);
 				goto done;
 			}
-			ids = n;
+			ids = m;
 			cap = ncap;
 		}
 		if ((r = git_revwalk_next(&ids[count], walk)) != 0)
@@ -203,29 +210,91 @@ static int walk_commits(json_t *facts, git_repository *repo, const git_oid *from
 		goto done;
 	}
 	if (count) {
-		*oldest = ids[0];
-		*have_oldest = true;
+		w->oldest = ids[0];
+		w->have_oldest = true;
+	}
+	/* A fast-forward, from the walk (which hid everything `from` reaches): `from`
+	 * is an ancestor of `to` exactly when it is `to` or the parent of a commit
+	 * walked (the last step of any path down to it starts at a commit `from`
+	 * cannot reach). git_graph_descendant_of walked all of them again. */
+	if (w->want_ff) {
+		w->ff = git_oid_equal(w->from, w->to);
+		for (i = 0; !w->ff && i < count; i++) {
+			git_commit *c = NULL;
+			if ((rc = bpg_git_commit_lookup(&c, repo, &ids[i], "a commit of the change", err)) < 0)
+				goto done;
+			for (unsigned k = 0; k < git_commit_parentcount(c) && !w->ff; k++)
+				w->ff = git_oid_equal(git_commit_parent_id(c, k), w->from);
+			git_commit_free(c);
+		}
 	}
 	/* the new ones, in order, at the front of ids */
 	for (i = 0; i < count; i++) {
 		char hex[GIT_OID_HEXSZ + 1];
 		git_oid_tostr(hex, sizeof(hex), &ids[i]);
-		if (json_object_get(seen, hex))
+		if (json_object_get(w->seen, hex))
 			continue;
-		if (json_object_set_new(seen, hex, json_true()) < 0) {
+		if (json_object_set_new(w->seen, hex, json_true()) < 0) {
 			rc = g_oom(err);
 			goto done;
 		}
 		ids[fresh++] = ids[i];
 	}
-	/* the commits' facts (most of the work on a large change: their paths) on a
-	 * thread of their own while the caller goes on to the files */
-	rc = g_commits_start(out, repo, opts ? opts->open_repository : NULL, opts ? opts->open_arg : NULL,
-		commit_json, opts, ids, fresh, err);
+	*out = ids;
+	*n = fresh;
+	ids = NULL;
 done:
-	json_decref(seen);
 	free(ids);
 	git_revwalk_free(walk);
+	return rc;
+}
+
+/*
+ * Start the commits' facts: the walk and then their paths (most of the work
+ * on a large change) on a thread of their own while the caller goes on to the
+ * files. For an update of an existing branch the walk itself runs there too
+ * (g_commits_start_finding): it does not decide which files to read. For a new
+ * branch the caller needs the walk's oldest commit first, and walks here.
+ */
+static int walk_commits(commit_walk *w, json_t *facts, git_repository *repo, const git_oid *from,
+	const git_oid *to, bool hide_heads, bool want_ff, const bpg_gather_opts *opts, g_commits_job **out,
+	bpg_error *err)
+{
+	json_t *commits = g_array_of(facts, "commits"), *cj;
+	git_oid *ids = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	*out = NULL;
+	*w = (commit_walk){ from, to, hide_heads, json_object(), { { 0 } }, false, want_ff && from, false };
+	if (!commits || !w->seen)
+		return g_oom(err);
+	/* Commits already in the facts (an earlier range) as a hash set: one lookup per commit, not a scan. */
+	json_array_foreach(commits, i, cj) {
+		const char *id = json_string_value(json_object_get(cj, "id"));
+		if (id && json_object_set_new(w->seen, id, json_true()) < 0)
+			return g_oom(err);
+	}
+	/* (test builds: BPGATE_TEST_FLAGS=walk-here walks on the caller's thread, to compare) */
+	if (from && !hide_heads && opts && !bpg_test_flag("walk-here") &&
+	    (rc = g_commits_start_finding(out, repo, opts->open_repository, opts->open_arg, find_commits, w,
+	     commit_json, opts, err)) <= 0)
+		return rc;
+	if ((rc = find_commits(&ids, &n, repo, w, err)) == 0)
+		rc = g_commits_start(out, repo, opts ? opts->open_repository : NULL, opts ? opts->open_arg : NULL,
+			commit_json, opts, ids, n, err);
+	free(ids);
+	return rc;
+}
+
+/* A change the walk refuses (too many commits) is refused for that, before
+ * anything the files met meanwhile, as when the walk came first. */
+static int walk_first(g_commits_job *job, int rc, bpg_error *err)
+{
+	int wrc;
+
+	if (rc < 0 && (wrc = g_commits_found(job, err)) < 0)
+		return wrc;
 	return rc;
 }
 
@@ -234,11 +303,10 @@ int bpg_gather_range(json_t *facts, git_repository *repo, const git_oid *from, c
 {
 	git_tree *old_tree = NULL, *new_tree = NULL;
 	g_commits_job *job = NULL;
-	git_oid oldest;
-	bool have_oldest;
+	commit_walk w = { 0 };
 	int rc;
 
-	if ((rc = walk_commits(facts, repo, from, to, false, opts, &job, &oldest, &have_oldest, err)) < 0)
+	if ((rc = walk_commits(&w, facts, repo, from, to, false, false, opts, &job, err)) < 0)
 		goto done;
 	if ((rc = tree_of(&old_tree, repo, from, err)) < 0 || (rc = tree_of(&new_tree, repo, to, err)) < 0)
 		goto done;
@@ -246,7 +314,9 @@ int bpg_gather_range(json_t *facts, git_repository *repo, const git_oid *from, c
 		goto done;
 	rc = commits_finish(facts, job, err);
 done:
+	rc = walk_first(job, rc, err);
 	g_commits_free(job);
+	commit_walk_dispose(&w);
 	git_tree_free(old_tree);
 	git_tree_free(new_tree);
 	return rc;
@@ -405,12 +475,13 @@ static int old_tip_present(git_repository *repo, const char *refname, const git_
 int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, const char *old_hex,
 	const char *new_hex, const char *environment, const bpg_gather_opts *opts, bpg_error *err)
 {
-	git_oid old_id, new_id, oldest;
+	git_oid old_id, new_id;
 	git_tree *base_tree = NULL, *new_tree = NULL;
 	git_commit *oldest_c = NULL, *parent = NULL;
 	json_t *refs = g_array_of(facts, "refs"), *r;
 	g_commits_job *job = NULL;
-	bool created, deleted, ff = false, have_oldest = false;
+	commit_walk w = { 0 };
+	bool created, deleted, ff = false;
 	int rc = 0;
 
 	if (!refs)
@@ -430,30 +501,17 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 		return bpg_error_set(err, BPG_EINVALID, "ref name %s is not valid UTF-8", "given");
 	if (deleted)
 		return 0;
-	if ((rc = walk_commits(facts, repo, created ? NULL : &old_id, &new_id, created, opts, &job, &oldest,
-	    &have_oldest, err)) < 0)
+	if ((rc = walk_commits(&w, facts, repo, created ? NULL : &old_id, &new_id, created, !created, opts, &job,
+	    err)) < 0)
 		goto done;
-	/* after the walk, so it overlaps the commits' thread on a large push */
-	if (!created) {
-		int d = git_graph_descendant_of(repo, &new_id, &old_id);
-		if (d < 0) {
-			rc = g_git_error(err, "cannot tell whether the update is a fast-forward");
-			goto done;
-		}
-		ff = d == 1 || git_oid_equal(&new_id, &old_id);
-		if (json_object_set_new(r, "fast_forward", json_boolean(ff)) < 0) {
-			rc = g_oom(err);
-			goto done;
-		}
-	}
 	/* Files: against the old tip, or for a new branch against the parent of
 	 * its oldest new commit (the point it left existing history). */
 	if (!created) {
 		rc = tree_of(&base_tree, repo, &old_id, err);
-	} else if (have_oldest) {
+	} else if (w.have_oldest) { /* a new branch: walked here */
 		/* a parent that cannot be read (a shallow clone) means the empty tree, as
 		 * before; one over the size limits is refused */
-		if ((rc = bpg_git_commit_lookup(&oldest_c, repo, &oldest, "the oldest commit of the change", err)) == 0 &&
+		if ((rc = bpg_git_commit_lookup(&oldest_c, repo, &w.oldest, "the oldest commit of the change", err)) == 0 &&
 		    git_commit_parentcount(oldest_c) > 0)
 			rc = bpg_git_commit_lookup(&parent, repo, git_commit_parent_id(oldest_c, 0),
 				"the parent of the oldest commit", err);
@@ -471,9 +529,18 @@ int bpg_gather_ref(json_t *facts, git_repository *repo, const char *refname, con
 		goto done;
 	if ((rc = g_gather_tree_diff(facts, repo, base_tree, new_tree, NULL, job, opts, err)) < 0)
 		goto done;
+	/* the walk's (maybe on the commits' thread) */
+	if ((rc = g_commits_found(job, err)) < 0)
+		goto done;
+	if (!created && json_object_set_new(r, "fast_forward", json_boolean(w.ff)) < 0) {
+		rc = g_oom(err);
+		goto done;
+	}
 	rc = commits_finish(facts, job, err);
 done:
+	rc = walk_first(job, rc, err);
 	g_commits_free(job);
+	commit_walk_dispose(&w);
 	git_commit_free(oldest_c);
 	git_commit_free(parent);
 	git_tree_free(base_tree);

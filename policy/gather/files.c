@@ -2,6 +2,7 @@
  * release bundles. */
 #include "internal.h"
 #include "treediff.h"
+#include "commitsjob.h"
 #include "bpgate/jsonfast.h"
 #include "bpgate/blueprint.h"
 #include "bpgate/bundle.h"

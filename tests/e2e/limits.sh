@@ -12,7 +12,7 @@
 #     naming the limit. A budget of 0 s is spent before the first check point,
 #     so the test does not depend on the machine's speed.
 #  3. a 1 GiB blob of zeros (a few MB once compressed) as a fixture: refused
-#     by its size, read from the object header; the gate's peak memory stays
+#     by its size, bounded as libgit2 allocates it; the gate's peak memory stays
 #     small (/usr/bin/time -v, a ceiling, not a speed assertion).
 source "$(dirname "$0")/lib.sh"
 receive="$BPG_BUILD_ROOT/server/bpgate-receive"

@@ -595,6 +595,101 @@ Test(gather, long_change_on_a_thread_same_facts)
 	threaded = false;
 }
 
+/* Since #20's fifth pass the walk for an update's commits runs on the commits'
+ * thread, while the caller reads the files. A walk that fails must still be
+ * what the gather reports, before anything the files met meanwhile (here the
+ * old side is missing, so the files fail too), word for word as on one thread;
+ * and a walk that succeeds on a thread gives the facts one thread gives, also
+ * when the walk runs on the caller's thread (test flag walk-here). */
+Test(gather, walk_on_the_thread_reports_as_on_one)
+{
+	static const file f[] = { { "a", 0, "1" } };
+	git_oid t = tree_of(f, 1), c0 = commit_of(&t, NULL, 0, "root"), c1 = c0, missing;
+	char want[sizeof(((bpg_error *)0)->message)];
+	json_t *facts, *one, *two;
+	bpg_error err;
+	char *s1, *s2;
+
+	for (int k = 0; k < 80; k++)
+		c1 = commit_of(&t, &c1, 1, "step");
+	cr_assert_eq(git_oid_fromstr(&missing, "0123456789abcdef0123456789abcdef01234567"), 0);
+	threaded = false;
+	cr_assert_lt(gather(&facts, &missing, &c1, &err), 0);
+	json_decref(facts);
+	snprintf(want, sizeof(want), "%s", err.message);
+	cr_assert(strstr(want, "cannot walk the commits of the change"), "%s", want);
+	threaded = true;
+	for (int i = 0; i < 20; i++) { /* the thread's walk and the caller's files race: every time the same */
+		cr_assert_lt(gather(&facts, &missing, &c1, &err), 0);
+		json_decref(facts);
+		cr_assert_str_eq(err.message, want);
+	}
+	one = gather_ok(&c0, &c1);
+	setenv("BPGATE_TEST_FLAGS", "walk-here", 1);
+	two = gather_ok(&c0, &c1);
+	unsetenv("BPGATE_TEST_FLAGS");
+	threaded = false;
+	s1 = json_dumps(one, JSON_COMPACT);
+	s2 = json_dumps(two, JSON_COMPACT);
+	cr_assert_str_eq(s2, s1);
+	cr_assert_eq(json_array_size(json_object_get(one, "commits")), 80);
+	free(s1);
+	free(s2);
+	json_decref(one);
+	json_decref(two);
+}
+
+/* fast_forward of a ref update, as bpg_gather_ref tells it from the walk
+ * (since #20's fifth pass, not git_graph_descendant_of): on one thread and on
+ * the commits' thread alike. */
+static bool ff_of(const git_oid *old, const git_oid *new_)
+{
+	static const bpg_facts_opts fo = { .context = "check", .time = "2025-06-03T09:00:00Z" };
+	const bpg_gather_opts go = { .no_scan = true, .no_bundles = true,
+		.open_repository = threaded ? open_again : NULL };
+	char oh[GIT_OID_HEXSZ + 1], nh[GIT_OID_HEXSZ + 1];
+	json_t *facts, *v;
+	bpg_error err;
+	bool ff;
+
+	git_oid_tostr(oh, sizeof(oh), old);
+	git_oid_tostr(nh, sizeof(nh), new_);
+	cr_assert_eq(bpg_facts_new(&facts, &fo, &err), 0);
+	cr_assert_eq(bpg_gather_ref(facts, repo, "refs/heads/dev", oh, nh, "dev", &go, &err), 0, "%s", err.message);
+	v = json_object_get(json_array_get(json_object_get(facts, "refs"), 0), "fast_forward");
+	cr_assert(json_is_boolean(v));
+	ff = json_is_true(v);
+	json_decref(facts);
+	return ff;
+}
+
+Test(gather, fast_forward_from_the_walk)
+{
+	static const file f[] = { { "a", 0, "1" } };
+	git_oid t = tree_of(f, 1), root = commit_of(&t, NULL, 0, "root"), a = root, b, side, m, far = root;
+
+	for (int k = 0; k < 70; k++) /* long enough for the thread */
+		a = commit_of(&t, &a, 1, "a");
+	b = commit_of(&t, &a, 1, "b");
+	side = commit_of(&t, &root, 1, "side");
+	git_oid ps[2] = { side, a };
+	m = commit_of(&t, ps, 2, "merge"); /* a only through the merge's second parent */
+	for (int k = 0; k < 70; k++)
+		far = commit_of(&t, &far, 1, "far");
+	for (int pass = 0; pass < 2; pass++) {
+		threaded = pass == 1;
+		cr_assert(ff_of(&a, &b), "a child");
+		cr_assert(ff_of(&root, &b), "71 commits on");
+		cr_assert(ff_of(&a, &m), "through a merge's second parent");
+		cr_assert(ff_of(&b, &b), "the same commit");
+		cr_assert_not(ff_of(&b, &a), "backwards");
+		cr_assert_not(ff_of(&b, &m), "diverged");
+		cr_assert_not(ff_of(&far, &b), "diverged, long on both sides");
+		cr_assert_not(ff_of(&side, &far), "unrelated branches of the root");
+	}
+	threaded = false;
+}
+
 /* Many changed files (blueprint models and diffs, scanner findings) at the
  * end of a change long enough for the commits' thread, which then helps with
  * the files: the same facts as on one thread, byte for byte, in the diff's
