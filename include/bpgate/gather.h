@@ -146,6 +146,11 @@ BPG_EXTERN(int) bpg_gather_policy_files(struct bpg_policy_files **out, git_repos
  * GIT_REPOSITORY_OPEN_FROM_ENV finds it from the current directory (GIT_DIR,
  * GIT_OBJECT_DIRECTORY and alternates, so a pre-receive quarantine too), for
  * front ends that opened their own handle that way and never change directory.
+ * Its object directories are spelled with a trailing "/." (the same
+ * directories): libgit2 keeps one object per pack path for the whole process,
+ * with a lock taken on every read, so the two handles of a large gather would
+ * otherwise contend for it (~1,000 waits on a 2,000-commit push). When that
+ * fails, the handle reads the packs as the first one does.
  */
 BPG_EXTERN(int) bpg_gather_open_from_env(git_repository **out, void *arg);
 

@@ -5,6 +5,8 @@
 #include "treediff.h"
 #include "commitsjob.h"
 
+#include <git2/sys/repository.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -438,10 +440,72 @@ int bpg_gather_message_staged(json_t *facts, git_repository *repo, const char *m
 	return gather_message(facts, repo, message, len, true, opts, err);
 }
 
+/* dir + "/." as an object directory of odb: the first one (*odb NULL) or an alternate */
+static int add_respelled(git_odb **odb, const char *dir, size_t len)
+{
+	bpg_buf p = BPG_BUF_INIT;
+	int rc;
+
+	if (bpg_buf_put(&p, dir, len) < 0 || bpg_buf_puts(&p, "/.") < 0)
+		rc = -1;
+	else
+		rc = *odb ? git_odb_add_disk_alternate(*odb, p.ptr) : git_odb_open(odb, p.ptr);
+	bpg_buf_dispose(&p);
+	return rc;
+}
+
+/*
+ * The object directories GIT_REPOSITORY_OPEN_FROM_ENV reads (GIT_OBJECT_DIRECTORY,
+ * else the repository's objects/, then GIT_ALTERNATE_OBJECT_DIRECTORIES split at
+ * ':' as libgit2 and git split it; objects/info/alternates comes with the first),
+ * each spelled dir/. for pack objects of this handle's own (gather.h says why).
+ */
+static int own_packs(git_repository *repo)
+{
+	const char *dir = getenv("GIT_OBJECT_DIRECTORY"), *alts = getenv("GIT_ALTERNATE_OBJECT_DIRECTORIES");
+	bpg_buf objects = BPG_BUF_INIT;
+	git_odb *odb = NULL;
+	int rc = -1;
+
+	if (!dir || !*dir) {
+		if (bpg_buf_printf(&objects, "%sobjects", git_repository_commondir(repo)) < 0)
+			goto done;
+		dir = objects.ptr;
+	}
+	if (add_respelled(&odb, dir, strlen(dir)) < 0)
+		goto done;
+	for (const char *a = alts; a && *a;) {
+		const char *end = strchr(a, ':');
+		size_t n = end ? (size_t)(end - a) : strlen(a);
+		if (n && add_respelled(&odb, a, n) < 0)
+			goto done;
+		a += n + (end ? 1 : 0);
+	}
+	if (git_repository_set_odb(repo, odb) < 0)
+		goto done;
+	rc = 0;
+done:
+	git_odb_free(odb);
+	bpg_buf_dispose(&objects);
+	git_error_clear();
+	return rc;
+}
+
 int bpg_gather_open_from_env(git_repository **out, void *arg)
 {
+	int rc;
+
 	(void)arg;
-	return git_repository_open_ext(out, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+	if ((rc = git_repository_open_ext(out, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL)) < 0)
+		return rc;
+	/* else the packs are shared, as with the first handle (test builds:
+	 * BPGATE_TEST_FLAGS=own-packs-required makes that an error, to see it worked) */
+	if (own_packs(*out) < 0 && bpg_test_flag("own-packs-required")) {
+		git_repository_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 static bool hex_ok(const char *hex)

@@ -1,7 +1,6 @@
 /* The files a change touches: blueprint models and diffs, data contracts,
  * release bundles. */
 #include "internal.h"
-#include "treediff.h"
 #include "commitsjob.h"
 #include "bpgate/jsonfast.h"
 #include "bpgate/blueprint.h"
@@ -340,7 +339,7 @@ done:
 
 /*
  * The file contents are described from a queue that the caller works through
- * and that the commits' thread (see treediff.h), once its commits are done,
+ * and that the commits' thread (see commitsjob.h), once its commits are done,
  * helps with, with its own repository handle and scanner: on a large push the
  * two finish together. Each item's JSON is touched by one thread only, and
  * files[] keeps the diff's order.

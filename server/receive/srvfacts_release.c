@@ -25,6 +25,7 @@
 #include "bpgate/testhook.h"
 #include "bpgate/util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int oom(bpg_error *err)
@@ -141,6 +142,17 @@ static int range_add(json_t *out, size_t *n, const rcv_update *u, const char *co
 	return 0;
 }
 
+/* A gathered commit by its id: the index below is sorted by id. */
+typedef struct {
+	const char *id;
+	const json_t *commit;
+} commit_at;
+
+static int commit_at_cmp(const void *a, const void *b)
+{
+	return strcmp(((const commit_at *)a)->id, ((const commit_at *)b)->id);
+}
+
 /*
  * The range from the gathered commits, when that is sure to be the walk's:
  * for an update of an existing branch they are every commit new reaches and
@@ -155,31 +167,38 @@ static int range_add(json_t *out, size_t *n, const rcv_update *u, const char *co
  */
 static int range_from_commits(json_t *out, const rcv_update *u, const json_t *commits, bpg_error *err)
 {
-	json_t *by_id = json_object(), *c, *at;
+	/* a sorted array, not a JSON object: 2,000 ids hashed into jansson was most of this */
+	size_t n = json_array_size(commits), i, added = 0;
+	commit_at *index = calloc(n ? n : 1, sizeof(*index)), key, *at;
 	const char *id = u->new_hex;
-	size_t i, n = 0;
+	json_t *c;
 	int rc = 0;
 
-	if (!by_id)
+	if (!index)
 		return oom(err);
 	json_array_foreach(commits, i, c) {
-		const char *cid = json_string_value(json_object_get(c, "id"));
-		if (!cid || !json_string_value(json_object_get(c, "tree")) || !json_is_array(json_object_get(c, "parents")) ||
-		    json_object_set_new_nocheck(by_id, cid, json_integer((json_int_t)i)) < 0) {
+		index[i] = (commit_at){ json_string_value(json_object_get(c, "id")), c };
+		if (!index[i].id || !json_string_value(json_object_get(c, "tree")) ||
+		    !json_is_array(json_object_get(c, "parents"))) {
 			rc = 1;
 			goto done;
 		}
 	}
-	while (id && (at = json_object_get(by_id, id))) {
-		c = json_array_get(commits, (size_t)json_integer_value(at));
-		if ((rc = range_add(out, &n, u, id, json_string_value(json_object_get(c, "tree")), err)) < 0)
+	qsort(index, n, sizeof(*index), commit_at_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(index[i - 1].id, index[i].id) == 0) { /* the walk never repeats one: leave it to the walk */
+			rc = 1;
 			goto done;
-		id = json_string_value(json_array_get(json_object_get(c, "parents"), 0));
+		}
+	while (id && (key.id = id, at = bsearch(&key, index, n, sizeof(*index), commit_at_cmp))) {
+		if ((rc = range_add(out, &added, u, id, json_string_value(json_object_get(at->commit, "tree")), err)) < 0)
+			goto done;
+		id = json_string_value(json_array_get(json_object_get(at->commit, "parents"), 0));
 	}
 	if (id && strcmp(id, u->old_hex) != 0)
 		rc = 1;
 done:
-	json_decref(by_id);
+	free(index);
 	return rc;
 }
 

@@ -690,6 +690,56 @@ Test(gather, fast_forward_from_the_walk)
 	threaded = false;
 }
 
+/* bpg_gather_open_from_env's handle reads through object directories of its
+ * own spelling (dir/.): in a pre-receive quarantine (GIT_OBJECT_DIRECTORY holds
+ * what the push brought, GIT_ALTERNATE_OBJECT_DIRECTORIES the repository's
+ * objects, here with an empty entry and a second alternate) it must read every
+ * object the first handle reads, and fail on the same missing one. */
+Test(gather, the_second_handle_reads_the_quarantine)
+{
+	char quarantine[160], other[160], alts[400], main_objects[160];
+	git_repository *q = NULL, *o = NULL, *second = NULL;
+	git_odb *qodb = NULL, *oodb = NULL, *sodb = NULL;
+	git_odb_object *obj = NULL;
+	git_oid pushed, old, extra, missing;
+
+	cr_assert_eq(git_odb_write(&old, odb, "old", 3, GIT_OBJECT_BLOB), 0);
+	snprintf(quarantine, sizeof(quarantine), "%s/q.git", dir);
+	snprintf(other, sizeof(other), "%s/o.git", dir);
+	cr_assert_eq(git_repository_init(&q, quarantine, 1), 0);
+	cr_assert_eq(git_repository_init(&o, other, 1), 0);
+	cr_assert_eq(git_repository_odb(&qodb, q), 0);
+	cr_assert_eq(git_repository_odb(&oodb, o), 0);
+	cr_assert_eq(git_odb_write(&pushed, qodb, "pushed", 6, GIT_OBJECT_BLOB), 0);
+	cr_assert_eq(git_odb_write(&extra, oodb, "extra", 5, GIT_OBJECT_BLOB), 0);
+	snprintf(quarantine, sizeof(quarantine), "%s/q.git/objects", dir);
+	snprintf(main_objects, sizeof(main_objects), "%s/objects", dir);
+	snprintf(alts, sizeof(alts), "%s::%s/o.git/objects", main_objects, dir);
+	setenv("GIT_DIR", dir, 1);
+	setenv("GIT_OBJECT_DIRECTORY", quarantine, 1);
+	setenv("GIT_ALTERNATE_OBJECT_DIRECTORIES", alts, 1);
+	setenv("BPGATE_TEST_FLAGS", "own-packs-required", 1);
+	cr_assert_eq(bpg_gather_open_from_env(&second, NULL), 0);
+	unsetenv("BPGATE_TEST_FLAGS");
+	cr_assert_eq(git_repository_odb(&sodb, second), 0);
+	for (int i = 0; i < 3; i++) {
+		const git_oid *id = i == 0 ? &pushed : i == 1 ? &old : &extra;
+		cr_assert_eq(git_odb_read(&obj, sodb, id), 0, "object %d", i);
+		git_odb_object_free(obj);
+	}
+	cr_assert_eq(git_oid_fromstr(&missing, "0123456789abcdef0123456789abcdef01234567"), 0);
+	cr_assert_eq(git_odb_read(&obj, sodb, &missing), GIT_ENOTFOUND);
+	unsetenv("GIT_DIR");
+	unsetenv("GIT_OBJECT_DIRECTORY");
+	unsetenv("GIT_ALTERNATE_OBJECT_DIRECTORIES");
+	git_odb_free(sodb);
+	git_odb_free(qodb);
+	git_odb_free(oodb);
+	git_repository_free(second);
+	git_repository_free(q);
+	git_repository_free(o);
+}
+
 /* Many changed files (blueprint models and diffs, scanner findings) at the
  * end of a change long enough for the commits' thread, which then helps with
  * the files: the same facts as on one thread, byte for byte, in the diff's
