@@ -15,9 +15,10 @@
  * ru_maxrss): it counts everything the judgement holds (libgit2's objects,
  * jansson's facts, the scanner), works under sanitizers, where RLIMIT_AS
  * cannot (ASan reserves terabytes of address space up front), and needs no
- * allocator interposed in the libraries. It is read at the first check and
- * then at most once per millisecond (a getrusage() per check cost ~2 % of a
- * large push); once over, every check refuses. Being checked at points, it
+ * allocator interposed in the libraries. It is read at the first check, then
+ * at most once per millisecond (a getrusage() per check cost ~2 % of a large
+ * push), and at the final check of a judgement (bpg_budget_check_final) in any
+ * case; once over, every check refuses. Being checked at points, it
  * can be passed by at most the steps of one millisecond; each step is bounded
  * by the size limits (BPG_GATHER_MAX_BLOB per object read, ...). 0 memory means no
  * memory limit only when max_memory is BPG_BUDGET_UNLIMITED (SIZE_MAX).
@@ -56,6 +57,8 @@ BPG_EXTERN(void) bpg_budget_free(bpg_budget *b);
 /** 0 while within the budget (or b is NULL); else BPG_ETOOBIG with a message
  * naming the limit that was passed. */
 BPG_EXTERN(int) bpg_budget_check(const bpg_budget *b, bpg_error *err);
+/** The last check of a judgement: the same, reading the memory peak whenever it was last read. */
+BPG_EXTERN(int) bpg_budget_check_final(const bpg_budget *b, bpg_error *err);
 /** Like bpg_budget_check without a message. */
 BPG_EXTERN(bool) bpg_budget_exceeded(const bpg_budget *b);
 /** How many times the budget was checked (for tests: the points are defined). */

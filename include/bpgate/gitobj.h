@@ -9,11 +9,12 @@
  * the size and the limit, one of two ways:
  *
  *  - in a process that installed the bounded allocator
- *    (bpg_git_alloc_install: bpgate-receive and the bpgate command), libgit2
- *    may not allocate a block larger than BPG_GIT_READ_MAX (or the read's own
- *    limit, when larger) while the read runs: neither the object nor any of
- *    its delta bases is ever in memory whole when too large; the exact limit
- *    is checked on the object read;
+ *    (bpg_git_alloc_install: bpgate-receive, and the bpgate command's hooks and
+ *    checks, which start through cli_libgit2_init), libgit2 may not allocate a
+ *    block larger than BPG_GIT_READ_MAX (or the read's own limit, when larger)
+ *    while the read runs: an object over that, or one whose delta base is, is
+ *    never in memory whole; the exact limit is checked on the object read (for
+ *    a small limit, up to three blocks of BPG_GIT_READ_MAX may be held before);
  *  - elsewhere, the size is read from the object's header first
  *    (git_odb_read_header: the loose object's first bytes or the pack entry's
  *    header), which for a deltified object opens a zlib stream: a quarter of

@@ -80,16 +80,18 @@ static size_t peak_bytes(void)
  * getrusage() each time was ~2 % of the gate's time on a 2,000-commit push.
  * What a millisecond can add is still refused, at the next check after it.
  */
-static bool memory_due(bpg_budget *b, unsigned long long ms)
+static bool memory_due(bpg_budget *b, unsigned long long ms, bool final)
 {
 	unsigned long long last = atomic_load(&b->memory_at_ms);
 
+	if (final)
+		return true;
 	if (last != ULLONG_MAX && ms <= last)
 		return false;
 	return atomic_compare_exchange_strong(&b->memory_at_ms, &last, ms);
 }
 
-int bpg_budget_check(const bpg_budget *b, bpg_error *err)
+static int check(const bpg_budget *b, bool final, bpg_error *err)
 {
 	unsigned long long ms;
 	size_t peak, now;
@@ -104,7 +106,7 @@ int bpg_budget_check(const bpg_budget *b, bpg_error *err)
 			b->seconds_name);
 	if (b->max_memory == BPG_BUDGET_UNLIMITED)
 		return 0;
-	if (!(peak = atomic_load(&b->over_peak)) && memory_due((bpg_budget *)b, ms) &&
+	if (!(peak = atomic_load(&b->over_peak)) && memory_due((bpg_budget *)b, ms, final) &&
 	    (now = peak_bytes()) > b->max_memory) {
 		atomic_store(&((bpg_budget *)b)->over_peak, now);
 		peak = now;
@@ -114,6 +116,16 @@ int bpg_budget_check(const bpg_budget *b, bpg_error *err)
 			"than its budget of %zu MiB (%s); the change is refused, not judged in part",
 			peak >> 20, b->max_memory >> 20, b->memory_name);
 	return 0;
+}
+
+int bpg_budget_check(const bpg_budget *b, bpg_error *err)
+{
+	return check(b, false, err);
+}
+
+int bpg_budget_check_final(const bpg_budget *b, bpg_error *err)
+{
+	return check(b, true, err);
 }
 
 bool bpg_budget_exceeded(const bpg_budget *b)

@@ -43,25 +43,37 @@ static bool allowed(size_t n)
 	return true;
 }
 
+/* libgit2 before 1.7 expects its allocator to record an allocation that failed
+ * (GIT_ERROR_CHECK_ALLOC only returns -1); 1.7 records it itself. */
+static void *failed(void)
+{
+#if LIBGIT2_VER_MAJOR < 1 || (LIBGIT2_VER_MAJOR == 1 && LIBGIT2_VER_MINOR < 7)
+	git_error_set_oom();
+#endif
+	return NULL;
+}
+
 static void *noted(void *p)
 {
-	if (!p && read_bound)
+	if (p)
+		return p;
+	if (read_bound)
 		refused_oom = true;
-	return p;
+	return failed();
 }
 
 static void *a_malloc(size_t n, const char *file, int line)
 {
 	(void)file;
 	(void)line;
-	return allowed(n) ? noted(malloc(n)) : NULL;
+	return allowed(n) ? noted(malloc(n)) : failed();
 }
 
 static void *a_realloc(void *p, size_t n, const char *file, int line)
 {
 	(void)file;
 	(void)line;
-	return allowed(n) ? noted(realloc(p, n)) : NULL;
+	return allowed(n) ? noted(realloc(p, n)) : failed();
 }
 
 static void a_free(void *p)
@@ -69,7 +81,7 @@ static void a_free(void *p)
 	free(p);
 }
 
-#if LIBGIT2_VER_MAJOR == 1 && LIBGIT2_VER_MINOR < 7
+#if LIBGIT2_VER_MAJOR < 1 || (LIBGIT2_VER_MAJOR == 1 && LIBGIT2_VER_MINOR < 7)
 /* libgit2 before 1.7 asks its allocator for these too (1.7 keeps only the three above). */
 static bool array_size(size_t *out, size_t nelem, size_t elsize)
 {
@@ -84,12 +96,12 @@ static void *a_calloc(size_t nelem, size_t elsize, const char *file, int line)
 	size_t n;
 	(void)file;
 	(void)line;
-	return array_size(&n, nelem, elsize) && allowed(n) ? noted(calloc(nelem, elsize)) : NULL;
+	return array_size(&n, nelem, elsize) && allowed(n) ? noted(calloc(nelem, elsize)) : failed();
 }
 
 static char *a_substrdup(const char *s, size_t n, const char *file, int line)
 {
-	char *p = n < SIZE_MAX ? a_malloc(n + 1, file, line) : NULL;
+	char *p = n < SIZE_MAX ? a_malloc(n + 1, file, line) : failed();
 	if (p) {
 		memcpy(p, s, n);
 		p[n] = '\0';
@@ -111,7 +123,7 @@ static char *a_strndup(const char *s, size_t n, const char *file, int line)
 static void *a_reallocarray(void *p, size_t nelem, size_t elsize, const char *file, int line)
 {
 	size_t n;
-	return array_size(&n, nelem, elsize) ? a_realloc(p, n, file, line) : NULL;
+	return array_size(&n, nelem, elsize) ? a_realloc(p, n, file, line) : failed();
 }
 
 static void *a_mallocarray(size_t nelem, size_t elsize, const char *file, int line)
@@ -122,8 +134,10 @@ static void *a_mallocarray(size_t nelem, size_t elsize, const char *file, int li
 static git_allocator bounded_allocator = {
 	a_malloc, a_calloc, a_strdup, a_strndup, a_substrdup, a_realloc, a_reallocarray, a_mallocarray, a_free
 };
+_Static_assert(sizeof(git_allocator) == 9 * sizeof(void (*)(void)), "libgit2's allocator has 9 members before 1.7");
 #else
 static git_allocator bounded_allocator = { a_malloc, a_realloc, a_free };
+_Static_assert(sizeof(git_allocator) == 3 * sizeof(void (*)(void)), "libgit2's allocator has 3 members from 1.7");
 #endif
 
 int bpg_git_alloc_install(bpg_error *err)

@@ -143,17 +143,20 @@ int bpg_git_odb_read(git_odb_object **out, git_odb *odb, const git_oid *id, git_
 int bpg_git_blob_read(bpg_buf *out, git_repository *repo, const git_oid *id, size_t max, const char *what,
 	bpg_error *err)
 {
-	git_blob *b = NULL;
+	git_object *o = NULL;
 	int r, rc;
 
 	if ((rc = read_begin(repo, NULL, id, GIT_OBJECT_BLOB, max, what, err)) < 0)
 		return rc;
-	r = git_blob_lookup(&b, repo, id);
-	if ((rc = read_end(r, GIT_OBJECT_BLOB, b ? (size_t)git_blob_rawsize(b) : 0, GIT_OBJECT_BLOB, max, what,
-	     "cannot read the file", err)) == 0 && (rc = bpg_buf_put(out, git_blob_rawcontent(b),
-	     (size_t)git_blob_rawsize(b))) < 0)
+	/* any type: libgit2 answers "not found" for an object of another type, which must
+	 * read as what it is, as the header check says it (BPG_EINVALID) */
+	r = git_object_lookup(&o, repo, id, GIT_OBJECT_ANY);
+	if ((rc = read_end(r, o ? git_object_type(o) : GIT_OBJECT_INVALID,
+	     o && git_object_type(o) == GIT_OBJECT_BLOB ? (size_t)git_blob_rawsize((git_blob *)o) : 0, GIT_OBJECT_BLOB,
+	     max, what, "cannot read the file", err)) == 0 &&
+	    (rc = bpg_buf_put(out, git_blob_rawcontent((git_blob *)o), (size_t)git_blob_rawsize((git_blob *)o))) < 0)
 		rc = bpg_error_set(err, rc, "out of memory");
-	git_blob_free(b);
+	git_object_free(o);
 	return rc;
 }
 
@@ -172,20 +175,26 @@ int bpg_git_commit_lookup(git_commit **out, git_repository *repo, const git_oid 
 	return 0;
 }
 
+/* The allocator's bound for a tree read is BPG_GIT_TREE_MAX + 1 only while no
+ * read's floor is above it: then no tree over the limit is ever read whole. */
+_Static_assert(BPG_GIT_TREE_MAX >= BPG_GIT_READ_MAX, "a tree's size is checked by the allocator's bound");
+
 int bpg_git_tree_lookup(git_tree **out, git_repository *repo, const git_oid *id, const char *what,
 	bpg_error *err)
 {
+	git_object *o = NULL;
 	int r, rc;
 
 	*out = NULL;
 	if ((rc = read_begin(repo, NULL, id, GIT_OBJECT_TREE, BPG_GIT_TREE_MAX, what, err)) < 0)
 		return rc;
-	r = git_tree_lookup(out, repo, id);
-	/* git_tree_lookup refuses another type; the size is the parsed tree's, bounded by the allocator */
-	if ((rc = read_end(r, GIT_OBJECT_TREE, 0, GIT_OBJECT_TREE, BPG_GIT_TREE_MAX, what, "cannot read the tree",
-	     err)) < 0) {
-		git_tree_free(*out);
-		*out = NULL;
+	r = git_object_lookup(&o, repo, id, GIT_OBJECT_ANY); /* any type: see bpg_git_blob_read */
+	/* the size: the allocator's bound (above), or the header checked by read_begin */
+	if ((rc = read_end(r, o ? git_object_type(o) : GIT_OBJECT_INVALID, 0, GIT_OBJECT_TREE, BPG_GIT_TREE_MAX, what,
+	     "cannot read the tree", err)) < 0) {
+		git_object_free(o);
+		return rc;
 	}
-	return rc;
+	*out = (git_tree *)o;
+	return 0;
 }

@@ -438,7 +438,7 @@ int bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy, const json
 			}
 		}
 	}
-	if ((rc = bpg_budget_check(budget, err)) < 0)
+	if ((rc = bpg_budget_check_final(budget, err)) < 0) /* the peak read now, however recently read */
 		goto done;
 	if (d->n > 1)
 		qsort(d->v, d->n, sizeof(*d->v), cmp_finding);

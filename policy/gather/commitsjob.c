@@ -221,6 +221,7 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
 		pthread_mutex_init(&job->lock, NULL);
 		pthread_cond_init(&job->cond, NULL);
 		g_claims_init(&job->blocks, (n + BLOCK - 1) / BLOCK);
+		job->joined = true; /* no thread to join on the failure paths below */
 	}
 	if (!job || !(job->ids = bpg_malloc((n ? n : 1) * sizeof(*ids))) || !(job->out = bpg_calloc(n ? n : 1, sizeof(json_t *)))) {
 		rc = g_oom(err);
@@ -232,8 +233,7 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
 	job->describe = describe;
 	job->describe_arg = describe_arg;
 
-	job->joined = true;
-	if (open_repository && n >= THREAD_MIN_COMMITS && open_repository(&own, open_arg) == 0) {
+	if (open_repository && n >= THREAD_MIN_COMMITS && open_repository(&own, open_arg) == 0 && own) {
 		job->repo = own; /* a failed open may leave its output NULL: the caller's stays then */
 		job->own_repo = true;
 		if (pthread_create(&job->thread, NULL, job_thread, job) == 0) {
@@ -343,8 +343,10 @@ void g_commits_free(g_commits_job *job)
 {
 	if (!job)
 		return;
-	if (!job->joined)
+	if (!job->joined) { /* an error path: the blocks not taken yet are not worked out */
+		g_claims_fail(&job->blocks);
 		pthread_join(job->thread, NULL);
+	}
 	if (job->own_repo)
 		git_repository_free(job->repo);
 	pthread_mutex_destroy(&job->lock);

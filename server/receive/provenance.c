@@ -637,7 +637,7 @@ int rcv_provenance_facts(json_t *server, git_repository *repo, const rcv_update 
 		if (!hex || git_oid_fromstr(&id, hex) < 0)
 			continue;
 		/* built directly (json_pack parses its format every time: 2,000 commits on a large push);
-		 * hex is 40 hex digits, git_oid_fromstr said so */
+		 * hex is a string of the facts (valid UTF-8), the id of a gathered commit */
 		if (!(e = json_object()) || json_array_append_new(cj, e) < 0 ||
 		    json_object_set_new_nocheck(e, "commit", json_string_nocheck(hex)) < 0 ||
 		    json_object_set_new_nocheck(e, "pushed_by", json_null()) < 0 || want(&w, &id, e) < 0) {

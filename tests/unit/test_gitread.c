@@ -98,6 +98,22 @@ static void refuses_over_the_limit(bool bounded)
 	cr_assert_eq(bpg_git_odb_read(&o, odb, &small, GIT_OBJECT_TREE, 100, "t", &err), BPG_EINVALID);
 	cr_assert_str_eq(err.message, "t: a file where a tree was expected");
 	cr_assert_null(o);
+	/* a tree where a file is expected reads as what it is, not as missing */
+	git_treebuilder *tb = NULL;
+	git_oid tree;
+	git_tree *t = NULL;
+	cr_assert_eq(git_treebuilder_new(&tb, repo, NULL), 0);
+	cr_assert_eq(git_treebuilder_insert(NULL, tb, "a.txt", &small, GIT_FILEMODE_BLOB), 0);
+	cr_assert_eq(git_treebuilder_write(&tree, tb), 0);
+	git_treebuilder_free(tb);
+	cr_assert_eq(bpg_git_blob_read(&out, repo, &tree, 100, "sig.minisig", &err), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "sig.minisig: a tree where a file was expected");
+	cr_assert_eq(bpg_git_tree_lookup(&t, repo, &small, "the tree", &err), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "the tree: a file where a tree was expected");
+	cr_assert_null(t);
+	cr_assert_eq(bpg_git_tree_lookup(&t, repo, &tree, "the tree", &err), 0, "%s", err.message);
+	cr_assert_eq(git_tree_entrycount(t), 1);
+	git_tree_free(t);
 	cr_assert_eq(git_oid_fromstr(&missing, "0123456789abcdef0123456789abcdef01234567"), 0);
 	cr_assert_eq(bpg_git_odb_read(&o, odb, &missing, GIT_OBJECT_ANY, 100, "m", &err), BPG_ENOTFOUND);
 	cr_assert(strncmp(err.message, "m: cannot read the object: ", 27) == 0, "%s", err.message);

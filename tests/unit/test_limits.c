@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bpgate/budget.h"
 #include "bpgate/gather.h"
@@ -187,6 +188,24 @@ Test(limits, the_budget_refuses_at_its_check_points)
 		cr_assert_eq(bpg_budget_check(b, &err), BPG_ETOOBIG, "check %d after the first refusal passed", i);
 	cr_assert(bpg_budget_exceeded(b));
 	bpg_budget_free(b);
+
+	/* the final check reads the peak whenever it was last read: 128 MiB touched right
+	 * after a passing check (within the same millisecond or not) are always seen */
+	{
+		struct rusage ru;
+		cr_assert_eq(getrusage(RUSAGE_SELF, &ru), 0);
+		bpg_budget_opts now = { 600, (size_t)ru.ru_maxrss * 1024 + ((size_t)64 << 20), "s", "m" };
+		cr_assert_eq(bpg_budget_new(&b, &now, &err), 0);
+		cr_assert_eq(bpg_budget_check(b, &err), 0, "%s", err.message);
+		char *big = malloc((size_t)128 << 20);
+		cr_assert_not_null(big);
+		for (size_t i = 0; i < ((size_t)128 << 20); i += 4096) /* every page, not optimised away */
+			((volatile char *)big)[i] = 1;
+		cr_assert_eq(bpg_budget_check_final(b, &err), BPG_ETOOBIG);
+		cr_assert(strstr(err.message, "the judgement ran out of memory"), "%s", err.message);
+		free(big);
+		bpg_budget_free(b);
+	}
 
 	/* within the budget: the same decision as without one, checked before each
 	 * rule that runs and once at the end */
