@@ -208,42 +208,64 @@ void g_commits_offer_wait(g_commits_job *job)
 	pthread_mutex_unlock(&job->lock);
 }
 
+/* A job without a thread yet: nblocks blocks of commits, the caller's handle. */
+static g_commits_job *job_new(git_repository *repo, g_commit_describer describe, const void *describe_arg,
+	size_t nblocks)
+{
+	g_commits_job *job = bpg_calloc(1, sizeof(*job));
+
+	if (!job)
+		return NULL;
+	pthread_mutex_init(&job->lock, NULL);
+	pthread_cond_init(&job->cond, NULL);
+	g_claims_init(&job->blocks, nblocks);
+	job->repo = job->caller_repo = repo;
+	job->describe = describe;
+	job->describe_arg = describe_arg;
+	job->joined = true; /* no thread to join until one starts */
+	return job;
+}
+
+/* The job's thread, with a second handle: false when either cannot be had (a
+ * handle that was opened stays the job's, for work on the caller's thread). */
+static bool job_spawn(g_commits_job *job, int (*open_repository)(git_repository **, void *), void *open_arg)
+{
+	git_repository *own = NULL;
+
+	if (open_repository(&own, open_arg) < 0 || !own) { /* a failed open may leave its output NULL */
+		git_error_clear();
+		return false;
+	}
+	job->repo = own;
+	job->own_repo = true;
+	if (pthread_create(&job->thread, NULL, job_thread, job) != 0) {
+		git_error_clear();
+		return false;
+	}
+	job->threaded = true;
+	job->joined = false;
+	return true;
+}
+
 int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_repository)(git_repository **, void *),
 	void *open_arg, g_commit_describer describe, const void *describe_arg, const git_oid *ids, size_t n,
 	bpg_error *err)
 {
-	g_commits_job *job = bpg_calloc(1, sizeof(*job));
-	git_repository *own = NULL;
+	g_commits_job *job = job_new(repo, describe, describe_arg, (n + BLOCK - 1) / BLOCK);
 	int rc = 0;
 
 	*out = NULL;
-	if (job) {
-		pthread_mutex_init(&job->lock, NULL);
-		pthread_cond_init(&job->cond, NULL);
-		g_claims_init(&job->blocks, (n + BLOCK - 1) / BLOCK);
-		job->joined = true; /* no thread to join on the failure paths below */
-	}
 	if (!job || !(job->ids = bpg_malloc((n ? n : 1) * sizeof(*ids))) || !(job->out = bpg_calloc(n ? n : 1, sizeof(json_t *)))) {
 		rc = g_oom(err);
 		goto fail;
 	}
 	memcpy(job->ids, ids, n * sizeof(*ids));
 	job->n = n;
-	job->repo = job->caller_repo = repo;
-	job->describe = describe;
-	job->describe_arg = describe_arg;
-
-	if (open_repository && n >= THREAD_MIN_COMMITS && open_repository(&own, open_arg) == 0 && own) {
-		job->repo = own; /* a failed open may leave its output NULL: the caller's stays then */
-		job->own_repo = true;
-		if (pthread_create(&job->thread, NULL, job_thread, job) == 0) {
-			job->threaded = true;
-			job->joined = false;
-			*out = job;
-			return 0;
-		}
+	if (open_repository && n >= THREAD_MIN_COMMITS && job_spawn(job, open_repository, open_arg)) {
+		*out = job;
+		return 0;
 	}
-	git_error_clear(); /* no second handle or thread: work it out here */
+	/* no second handle or thread: work it out here */
 	if ((rc = job_run(job)) < 0) {
 		bpg_error_set(err, rc, "%s", job->err.message);
 		goto fail;
@@ -260,34 +282,20 @@ int g_commits_start_finding(g_commits_job **out, git_repository *repo,
 	g_commit_describer describe, const void *describe_arg, bpg_error *err)
 {
 	g_commits_job *job;
-	git_repository *own = NULL;
 
 	*out = NULL;
 	if (!open_repository)
 		return 1;
-	if (!(job = bpg_calloc(1, sizeof(*job))))
+	/* no blocks until the thread has found the commits */
+	if (!(job = job_new(repo, describe, describe_arg, 0)))
 		return g_oom(err);
-	pthread_mutex_init(&job->lock, NULL);
-	pthread_cond_init(&job->cond, NULL);
-	g_claims_init(&job->blocks, 0); /* the thread sets how many once it has found them */
-	job->repo = job->caller_repo = repo;
-	job->describe = describe;
-	job->describe_arg = describe_arg;
 	job->find = find;
 	job->find_arg = find_arg;
-	job->joined = true;
-	if (open_repository(&own, open_arg) == 0 && own) {
-		job->repo = own;
-		job->own_repo = true;
-		if (pthread_create(&job->thread, NULL, job_thread, job) == 0) {
-			job->threaded = true;
-			job->joined = false;
-			*out = job;
-			return 0;
-		}
+	if (job_spawn(job, open_repository, open_arg)) {
+		*out = job;
+		return 0;
 	}
-	git_error_clear(); /* no second handle or thread: the caller finds them itself */
-	g_commits_free(job);
+	g_commits_free(job); /* the caller finds them itself */
 	return 1;
 }
 
