@@ -228,6 +228,28 @@ BPG_EXTERN(int) bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy
 	const json_t *facts, const struct bpg_budget *budget, bpg_error *err) BPG_WARN_UNUSED;
 /** Findings per decision; one more refuses the decision as a whole. */
 #define BPG_FINDINGS_MAX 100000
+/**
+ * Checking a large facts document's shape, started ahead. While the caller
+ * gathers further facts, a thread of its own checks the members that are
+ * complete by then ("commits" and "files", when there are at least 256 of
+ * them together; fewer are checked in place, later). bpg_evaluate_prechecked
+ * then checks the rest and judges: the decision, and the error for facts of
+ * the wrong shape, are exactly those of bpg_evaluate_budget.
+ *
+ * Between the two calls the caller must not change "commits" or "files", nor
+ * anything in them: the thread reads them. It may add, change or replace any
+ * other member; a member replaced as a whole is checked again, in place (the
+ * precheck holds a reference on the value it checks). Both calls run on the
+ * caller's thread. *out is the caller's, freed with bpg_facts_precheck_free
+ * (which waits for the thread); BPG_ENOMEM is the only error.
+ */
+typedef struct bpg_facts_precheck bpg_facts_precheck;
+BPG_EXTERN(int) bpg_facts_precheck_start(bpg_facts_precheck **out, const json_t *facts,
+	bpg_error *err) BPG_MUST_CHECK;
+/** bpg_evaluate_budget, taking what pc checked ahead (pc NULL: checks it all). */
+BPG_EXTERN(int) bpg_evaluate_prechecked(bpg_decision **out, const bpg_policy *policy, const json_t *facts,
+	const struct bpg_budget *budget, bpg_facts_precheck *pc, bpg_error *err) BPG_WARN_UNUSED;
+BPG_EXTERN(void) bpg_facts_precheck_free(bpg_facts_precheck *pc);
 /** Check the shape of a facts document (done by bpg_evaluate too). */
 BPG_EXTERN(int) bpg_facts_validate(const json_t *facts, bpg_error *err) BPG_MUST_CHECK;
 BPG_EXTERN(void) bpg_decision_free(bpg_decision *decision);

@@ -69,10 +69,19 @@ int bpg_diags_new(bpg_diags **out);
 int bpg_diags_add(bpg_diags *d, const char *file, const char *text, size_t len,
 	const char *pointer, bool at_key, const char *rule, const char *fmt, ...) BPG_PRINTF(8, 9);
 
+/* Copy every diagnostic of from to the end of d (up to d's limit). < 0 only on OOM. */
+int bpg_diags_append(bpg_diags *d, const bpg_diags *from);
 /* Order by file, line, column, message (deterministic output). */
 void bpg_diags_sort(bpg_diags *d);
 int bpg_diags_add_at(bpg_diags *d, const char *file, unsigned line, unsigned column,
 	const char *rule, const char *fmt, ...) BPG_PRINTF(6, 7);
+
+/* A member of an object checked ahead (on another thread): what checking it found. */
+typedef struct {
+	const char *pointer;     /* where it was checked, e.g. "/commits" */
+	const json_t *value;     /* the very value checked */
+	const bpg_diags *diags;  /* its findings, in the order checking it in place would give */
+} bpg_prechecked;
 
 typedef struct {
 	bpg_diags *diags;
@@ -80,7 +89,20 @@ typedef struct {
 	const char *text;  /* the file's bytes, for positions (may be NULL) */
 	size_t len;
 	const char *rule;  /* rule being validated, or NULL */
+	/* members checked ahead: an object member that is the same value at the same
+	 * pointer takes their findings instead of being checked again (NULL: none) */
+	const bpg_prechecked *pre;
+	size_t npre;
 } bpg_vctx;
+
+/* Check a facts document; members in pre (checked ahead) are not checked again.
+ * As bpg_facts_validate: BPG_EINVALID naming the first problem. */
+int bpg_facts_check(const json_t *facts, const bpg_prechecked *pre, size_t npre, bpg_error *err);
+/* bpg_evaluate_budget, with the members in pre checked ahead (bpg_facts_check). */
+int bpg_evaluate_checked(bpg_decision **out, const bpg_policy *policy, const json_t *facts,
+	const bpg_budget *budget, const bpg_prechecked *pre, size_t npre, bpg_error *err);
+/* The schema of a top-level facts member ("commits", ...), or NULL. */
+const bpg_schema *bpg_facts_member_schema(const char *name);
 
 /* Validate v against s at pointer ptr (restored on return). < 0 only on OOM. */
 int bpg_schema_check(bpg_vctx *vc, const json_t *v, const bpg_schema *s, bpg_buf *ptr) BPG_MUST_CHECK;

@@ -386,6 +386,12 @@ int bpg_evaluate(bpg_decision **out, const bpg_policy *policy, const json_t *fac
 int bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy, const json_t *facts,
 	const bpg_budget *budget, bpg_error *err)
 {
+	return bpg_evaluate_checked(out, policy, facts, budget, NULL, 0, err);
+}
+
+int bpg_evaluate_checked(bpg_decision **out, const bpg_policy *policy, const json_t *facts,
+	const bpg_budget *budget, const bpg_prechecked *pre, size_t npre, bpg_error *err)
+{
 	bpg_decision *d = NULL;
 	bpg_eval ev;
 	int rc;
@@ -393,7 +399,7 @@ int bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy, const json
 	*out = NULL;
 	if ((rc = bpg_budget_check(budget, err)) < 0)
 		return rc;
-	if ((rc = bpg_facts_validate(facts, err)) < 0)
+	if ((rc = bpg_facts_check(facts, pre, npre, err)) < 0)
 		return rc;
 	if (!(d = bpg_calloc(1, sizeof(*d))) || !(d->modes = bpg_calloc(bpg_rule_table_len, sizeof(*d->modes))) ||
 	    !(d->counts = bpg_calloc(bpg_rule_table_len, sizeof(*d->counts)))) {

@@ -144,7 +144,16 @@ static const bpg_sfield facts_fields[] = {
 };
 const bpg_schema bpg_s_facts = { SK_OBJECT, facts_fields, NULL, NULL };
 
-int bpg_facts_validate(const json_t *facts, bpg_error *err)
+/* The schema of the top-level member name (NULL: none). */
+const bpg_schema *bpg_facts_member_schema(const char *name)
+{
+	for (size_t i = 0; facts_fields[i].name; i++)
+		if (strcmp(facts_fields[i].name, name) == 0)
+			return facts_fields[i].schema;
+	return NULL;
+}
+
+int bpg_facts_check(const json_t *facts, const bpg_prechecked *pre, size_t npre, bpg_error *err)
 {
 	bpg_diags *diags = NULL;
 	bpg_buf ptr = BPG_BUF_INIT;
@@ -152,7 +161,7 @@ int bpg_facts_validate(const json_t *facts, bpg_error *err)
 
 	if ((rc = bpg_diags_new(&diags)) < 0)
 		return bpg_error_set(err, rc, "out of memory");
-	bpg_vctx vc = { diags, "facts", NULL, 0, NULL };
+	bpg_vctx vc = { diags, "facts", NULL, 0, NULL, pre, npre };
 	if ((rc = bpg_schema_check(&vc, facts, &bpg_s_facts, &ptr)) < 0) {
 		bpg_error_set(err, rc, "out of memory");
 	} else if (bpg_diags_count(diags) > 0) {
@@ -163,4 +172,9 @@ int bpg_facts_validate(const json_t *facts, bpg_error *err)
 	bpg_diags_free(diags);
 	bpg_buf_dispose(&ptr);
 	return rc;
+}
+
+int bpg_facts_validate(const json_t *facts, bpg_error *err)
+{
+	return bpg_facts_check(facts, NULL, 0, err);
 }

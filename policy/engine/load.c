@@ -437,7 +437,7 @@ static int load_contracts(bpg_policy *p, bpg_diags *diags, const bpg_policy_file
 			continue;
 		if ((rc = parse_file(&c, diags, f)) < 0 || !c)
 			goto next;
-		bpg_vctx vc = { diags, f->display, f->data, f->len, NULL };
+		bpg_vctx vc = { diags, f->display, f->data, f->len, NULL, NULL, 0 };
 		size_t before = bpg_diags_count(diags);
 		if ((rc = bpg_schema_check(&vc, c, &bpg_s_contract, &ptr)) < 0)
 			goto next;
@@ -481,7 +481,7 @@ static int load_tests(bpg_policy *p, bpg_diags *diags, const bpg_policy_files *f
 			continue;
 		if ((rc = parse_file(&t, diags, f)) < 0 || !t)
 			goto next;
-		bpg_vctx vc = { diags, f->display, f->data, f->len, NULL };
+		bpg_vctx vc = { diags, f->display, f->data, f->len, NULL, NULL, 0 };
 		size_t before = bpg_diags_count(diags);
 		if ((rc = bpg_ptest_validate(&vc, t)) < 0 || bpg_diags_count(diags) != before)
 			goto next;
@@ -627,7 +627,7 @@ int bpg_policy_load_ex(bpg_policy **out, bpg_diags **diags_out, const bpg_policy
 		rc = bpg_diags_add_at(diags, *files->root ? files->root : ".", 0, 0, NULL,
 			"policy.json is missing; copy one from a pack (bpgate init --pack regulated)");
 	} else if ((rc = parse_file(&p->root, diags, pf)) == 0 && p->root) {
-		bpg_vctx vc = { diags, pf->display, pf->data, pf->len, NULL };
+		bpg_vctx vc = { diags, pf->display, pf->data, pf->len, NULL, NULL, 0 };
 		size_t before = bpg_diags_count(diags);
 		/* cross checks read through type-safe getters: run them even after
 		 * shape errors so one pass reports everything */

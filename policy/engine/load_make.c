@@ -366,7 +366,7 @@ int bpg_load_refmaps(bpg_policy *p, bpg_diags *diags, const bpg_policy_files *fi
 			break;
 		}
 		env[strlen(env) - 5] = '\0';
-		bpg_vctx vc = { diags, f->display, f->data, f->len, NULL };
+		bpg_vctx vc = { diags, f->display, f->data, f->len, NULL, NULL, 0 };
 		size_t before = bpg_diags_count(diags);
 		if (!(doc = bpg_json_loadb(f->data, f->len, JSON_REJECT_DUPLICATES, &je))) {
 			rc = bpg_diags_add_at(diags, f->display, (unsigned)(je.line > 0 ? je.line : 1),

@@ -159,6 +159,31 @@ int bpg_diags_add(bpg_diags *d, const char *file, const char *text, size_t len,
 	return rc;
 }
 
+int bpg_diags_append(bpg_diags *d, const bpg_diags *from)
+{
+	for (size_t i = 0; from && i < from->n && d->n < BPG_DIAGS_MAX; i++) {
+		const bpg_diag *src = &from->v[i];
+		bpg_diag *e;
+		if (d->n == d->cap) {
+			size_t cap = d->cap ? d->cap * 2 : 16;
+			bpg_diag *v = bpg_realloc(d->v, cap * sizeof(*v));
+			if (!v)
+				return BPG_ENOMEM;
+			d->v = v;
+			d->cap = cap;
+		}
+		e = &d->v[d->n++];
+		*e = *src; /* line and column */
+		e->file = bpg_strdup(src->file);
+		e->pointer = bpg_strdup(src->pointer);
+		e->rule = dup_or_null(src->rule);
+		e->message = bpg_strdup(src->message);
+		if (!e->file || !e->pointer || (src->rule && !e->rule) || !e->message)
+			return BPG_ENOMEM; /* what was copied is freed with d */
+	}
+	return 0;
+}
+
 int bpg_diags_add_at(bpg_diags *d, const char *file, unsigned line, unsigned column,
 	const char *rule, const char *fmt, ...)
 {
@@ -258,8 +283,18 @@ static int list_choices(bpg_buf *b, const bpg_sfield *f, const char *const *c)
 	return rc;
 }
 
+/* val at ptr, if it was checked ahead: the same value at the same pointer */
+static const bpg_prechecked *prechecked(const bpg_vctx *vc, const json_t *val, const bpg_buf *ptr)
+{
+	for (size_t i = 0; i < vc->npre; i++)
+		if (vc->pre[i].value == val && strcmp(vc->pre[i].pointer, ptr->ptr) == 0)
+			return &vc->pre[i];
+	return NULL;
+}
+
 static int check_object(bpg_vctx *vc, const json_t *v, const bpg_schema *s, bpg_buf *ptr)
 {
+	const bpg_prechecked *pre;
 	size_t mark = ptr->size;
 	const char *key;
 	json_t *val;
@@ -279,6 +314,8 @@ static int check_object(bpg_vctx *vc, const json_t *v, const bpg_schema *s, bpg_
 					vc->rule, "unknown key '%s' at '%s'; expected one of: %s",
 					key, ptr->ptr, known.ptr);
 			bpg_buf_dispose(&known);
+		} else if ((pre = prechecked(vc, val, ptr))) {
+			rc = bpg_diags_append(vc->diags, pre->diags);
 		} else {
 			rc = bpg_schema_check(vc, val, f->schema, ptr);
 		}

@@ -180,6 +180,7 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 	const char *ov[MAX_PUSH_OPTIONS];
 	size_t nopts = json_array_size(opts_j);
 	bpg_decision *d = NULL;
+	bpg_facts_precheck *pc = NULL;
 	json_t *facts = NULL;
 	int rc;
 
@@ -209,7 +210,10 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 	}
 	bpg_test_point("gate-gathered"); /* test builds: where a test may kill the gate */
 	map_people(facts, cx->cfg);
-	if ((rc = rcv_server_facts(facts, cx, u, env, err)) < 0)
+	/* The commits and files are complete: their shape is checked on a thread while the
+	 * server's facts are gathered here, which only add other members (extra, approvals). */
+	if ((rc = bpg_facts_precheck_start(&pc, facts, err)) < 0 ||
+	    (rc = rcv_server_facts(facts, cx, u, env, err)) < 0)
 		goto done;
 	if (getenv("BPGATE_RECEIVE_DUMP_FACTS")) { /* debugging aid for administrators */
 		char *s = json_dumps(facts, JSON_INDENT(1) | JSON_SORT_KEYS);
@@ -217,7 +221,7 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 			fprintf(stderr, "%s\n", s);
 		free(s);
 	}
-	if ((rc = bpg_evaluate_budget(&d, cx->pol->policy, facts, cx->cfg->budget, err)) < 0)
+	if ((rc = bpg_evaluate_prechecked(&d, cx->pol->policy, facts, cx->cfg->budget, pc, err)) < 0)
 		goto done;
 	bpg_test_point("gate-evaluated");
 	for (size_t i = 0; i < bpg_decision_finding_count(d); i++) {
@@ -261,6 +265,7 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 		}
 	}
 done:
+	bpg_facts_precheck_free(pc); /* waits for its thread, on an error path too */
 	/* the last update's facts live until the exit, which frees them at once */
 	if (last && rc == 0 && bpg_heap_exit_frees_skippable())
 		return rc;

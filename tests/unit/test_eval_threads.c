@@ -25,8 +25,16 @@ static bpg_policy *pack(void)
 /* evaluate one way; rc and err returned, the decision (or NULL) in *d */
 static int judge(bpg_decision **d, const bpg_policy *p, const json_t *facts, const char *way, bpg_error *err)
 {
+	int rc;
 	setenv("BPGATE_TEST_FLAGS", way, 1);
-	int rc = bpg_evaluate(d, p, facts, err);
+	if (strstr(way, "precheck")) { /* the facts' shape checked ahead (bpg_facts_precheck_start) */
+		bpg_facts_precheck *pc = NULL;
+		cr_assert_eq(bpg_facts_precheck_start(&pc, facts, err), 0);
+		rc = bpg_evaluate_prechecked(d, p, facts, NULL, pc, err);
+		bpg_facts_precheck_free(pc);
+	} else {
+		rc = bpg_evaluate(d, p, facts, err);
+	}
 	unsetenv("BPGATE_TEST_FLAGS");
 	return rc;
 }
@@ -38,11 +46,12 @@ static void same_str(const char *a, const char *b, const char *what, size_t i)
 		cr_assert_str_eq(a, b, "%s of finding %zu", what, i);
 }
 
-static void same_decision(const bpg_policy *p, const json_t *facts, const char *what)
+static void same_decision_ways(const bpg_policy *p, const json_t *facts, const char *what, const char *way_a,
+	const char *way_b)
 {
 	bpg_decision *a = NULL, *b = NULL;
 	bpg_error ea, eb;
-	int ra = judge(&a, p, facts, "eval-serial", &ea), rb = judge(&b, p, facts, "eval-threads", &eb);
+	int ra = judge(&a, p, facts, way_a, &ea), rb = judge(&b, p, facts, way_b, &eb);
 
 	cr_assert_eq(ra, rb, "%s: rc %d on one thread, %d on two", what, ra, rb);
 	if (ra < 0) {
@@ -75,6 +84,12 @@ static void same_decision(const bpg_policy *p, const json_t *facts, const char *
 	}
 	bpg_decision_free(a);
 	bpg_decision_free(b);
+}
+
+static void same_decision(const bpg_policy *p, const json_t *facts, const char *what)
+{
+	same_decision_ways(p, facts, what, "eval-serial", "eval-threads");
+	same_decision_ways(p, facts, what, "eval-serial", "precheck-threads,eval-threads");
 }
 
 Test(eval_threads, every_test_of_the_regulated_pack)
@@ -163,6 +178,92 @@ Test(eval_threads, too_many_findings_same_refusal)
 	cr_assert_eq(judge(&d, p, facts, "eval-threads", &err), BPG_ETOOBIG, "%s", err.message);
 	cr_assert(strstr(err.message, "too many findings to judge: rule change-template reached the limit"), "%s",
 		err.message);
+	json_decref(facts);
+	bpg_policy_free(p);
+}
+
+/* The facts' shape checked ahead (bpg_facts_precheck_start, while the gate gathers the
+ * server's facts) refuses exactly as checked in place: the same first problem, the same
+ * "(and more)", wherever the problems are and however many. */
+static void same_refusal(const bpg_policy *p, const json_t *facts, const char *what, const char *expect)
+{
+	bpg_decision *a = NULL, *b = NULL;
+	bpg_error ea, eb;
+	int ra = judge(&a, p, facts, "eval-serial", &ea), rb = judge(&b, p, facts, "precheck-threads", &eb);
+	cr_assert_eq(ra, BPG_EINVALID, "%s: in place: rc %d", what, ra);
+	cr_assert_eq(rb, BPG_EINVALID, "%s: ahead: rc %d", what, rb);
+	cr_assert_str_eq(eb.message, ea.message, "%s", what);
+	cr_assert_str_eq(ea.message, expect, "%s", what);
+	cr_assert_null(a);
+	cr_assert_null(b);
+}
+
+Test(eval_threads, facts_checked_ahead_refuse_as_in_place)
+{
+	bpg_policy *p = pack();
+	json_t *facts = grown("01-good-change.json", 3000), *f;
+	json_t *commits = json_object_get(facts, "commits"), *files = json_object_get(facts, "files");
+	cr_assert(json_array_size(files) > 0);
+
+	/* one problem deep in the commits (3,000 of them: on the thread without the test flag too) */
+	json_object_set_new(json_array_get(commits, 2500), "id", json_integer(5));
+	same_refusal(p, facts, "a commit", "invalid facts: expected a string at '/commits/2500/id', found an integer");
+	/* one in the files as well: the commits come first in the document, so theirs is named */
+	json_object_set_new(json_array_get(files, 0), "status", json_string("moved"));
+	same_refusal(p, facts, "a commit and a file", "invalid facts: expected a string at "
+		"'/commits/2500/id', found an integer (and more)");
+	/* the files alone */
+	json_object_set_new(json_array_get(commits, 2500), "id", json_string("0123"));
+	cr_assert_eq(json_object_set_new(facts, "context", json_string("pre-receive")), 0);
+	f = json_deep_copy(facts); /* members before the commits: time, context (insertion order) */
+	json_object_set_new(f, "context", json_string("later"));
+	same_refusal(p, f, "a member checked in place and a file",
+		"invalid facts: expected one of pre-commit, commit-msg, pre-push, pre-receive, check at '/context', "
+		"found \"later\" (and more)");
+	json_decref(f);
+	same_refusal(p, facts, "a file", "invalid facts: expected one of added, modified, deleted, "
+		"renamed at '/files/0/status', found \"moved\"");
+	/* more problems than the diagnostics list keeps (1,000): the same first one, "(and more)" */
+	json_object_set_new(json_array_get(files, 0), "status", json_string("added"));
+	for (size_t i = 0; i < 1500; i++)
+		json_object_set_new(json_array_get(commits, i), "unknown", json_true());
+	same_refusal(p, facts, "1,500 problems", "invalid facts: unknown key 'unknown' at '/commits/0/unknown'; "
+		"expected one of: id, tree, parents, author, committer, message, trailers, signature, paths (and more)");
+	json_decref(facts);
+	bpg_policy_free(p);
+}
+
+/* A member replaced after the check started is checked again, in place: the check ahead
+ * holds the value it checked, and only a member that is that very value takes its result. */
+Test(eval_threads, a_member_replaced_after_the_start_is_checked_again)
+{
+	bpg_policy *p = pack();
+	json_t *facts = grown("01-good-change.json", 3000), *bad;
+	bpg_facts_precheck *pc = NULL;
+	bpg_decision *d = NULL;
+	bpg_error err;
+
+	cr_assert_eq(bpg_facts_precheck_start(&pc, facts, &err), 0);
+	bad = json_deep_copy(json_object_get(facts, "commits"));
+	json_object_set_new(json_array_get(bad, 7), "tree", json_true());
+	cr_assert_eq(json_object_set_new(facts, "commits", bad), 0); /* the old array lives on in pc */
+	cr_assert_eq(bpg_evaluate_prechecked(&d, p, facts, NULL, pc, &err), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "invalid facts: expected a string at '/commits/7/tree', found a boolean");
+	cr_assert_null(d);
+	bpg_facts_precheck_free(pc);
+
+	/* the files replaced by something that is not an array */
+	json_object_set_new(json_array_get(bad, 7), "tree", json_string("abc"));
+	cr_assert_eq(bpg_facts_precheck_start(&pc, facts, &err), 0);
+	cr_assert_eq(json_object_set_new(facts, "files", json_string("none")), 0);
+	cr_assert_eq(bpg_evaluate_prechecked(&d, p, facts, NULL, pc, &err), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "invalid facts: expected an array at '/files', found a string");
+	bpg_facts_precheck_free(pc);
+
+	/* started and freed without judging (a gate's error path): the thread is waited for */
+	cr_assert_eq(bpg_facts_precheck_start(&pc, facts, &err), 0);
+	bpg_facts_precheck_free(pc);
+	bpg_facts_precheck_free(NULL);
 	json_decref(facts);
 	bpg_policy_free(p);
 }
