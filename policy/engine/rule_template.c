@@ -6,6 +6,7 @@
  */
 #include "engine.h"
 
+#include <stdlib.h>
 #include <strings.h>
 #include <string.h>
 
@@ -16,23 +17,31 @@ static const bpg_sfield params[] = {
 	{ NULL, NULL, false, NULL },
 };
 
-/* Trailer keys are case-insensitive in git; the last non-empty value wins. */
-static const char *trailer(const json_t *commit, const char *key)
+/* Trailer keys are case-insensitive in git; the last non-empty value wins.
+ * found[k]: the value of keys[k] in the commit, or NULL. One pass over the
+ * commit's trailers for all the keys: this runs for every commit of a push. */
+static void trailers_of(const char **found, const json_t *commit, const char *const *keys, size_t nkeys)
 {
-	const char *k, *found = NULL;
+	const char *k;
 	json_t *v;
+
+	for (size_t j = 0; j < nkeys; j++)
+		found[j] = NULL;
 	json_object_foreach(json_object_get(commit, "trailers"), k, v) {
-		if (strcasecmp(k, key) != 0)
-			continue;
-		if (json_is_string(v) && json_string_length(v) > 0)
-			found = json_string_value(v);
+		const char *last = NULL;
 		size_t i;
 		json_t *x;
+		if (json_is_string(v) && json_string_length(v) > 0)
+			last = json_string_value(v);
 		json_array_foreach(v, i, x)
 			if (json_is_string(x) && json_string_length(x) > 0)
-				found = json_string_value(x);
+				last = json_string_value(x);
+		if (!last)
+			continue;
+		for (size_t j = 0; j < nkeys; j++)
+			if (keys[j] && strcasecmp(k, keys[j]) == 0)
+				found[j] = last;
 	}
-	return found;
 }
 
 /* Which changed files are blueprints, by path: built once per evaluation,
@@ -86,24 +95,31 @@ static int eval(bpg_eval *ev)
 {
 	const bpg_policy *p = bpg_ev_policy(ev);
 	const json_t *tiers = json_object_get(bpg_policy_json(p), "risk_tiers");
-	const char *risk_key = bpg_policy_risk_trailer(p), *uat_key = bpg_policy_uat_trailer(p);
-	size_t i, j;
+	const char *ctx = bpg_jstr(bpg_ev_facts(ev), "context");
+	/* keys[0..n-1]: the policy's trailers, then the risk and the UAT trailer */
+	size_t n = bpg_policy_trailer_count(p), i, j;
+	const char **keys = bpg_calloc(n + 2, sizeof(*keys)), **found = bpg_calloc(n + 2, sizeof(*found));
 	json_t *c, *t, *files = blueprint_files(ev);
 	int rc = 0;
 
-	if (!files)
-		return BPG_ENOMEM;
+	if (!files || !keys || !found) {
+		rc = BPG_ENOMEM;
+		goto done;
+	}
+	for (j = 0; j < n; j++)
+		keys[j] = bpg_policy_trailer(p, j);
+	const char *risk_key = keys[n] = bpg_policy_risk_trailer(p), *uat_key = keys[n + 1] = bpg_policy_uat_trailer(p);
 	json_array_foreach(json_object_get(bpg_ev_facts(ev), "commits"), i, c) {
 		const char *id = bpg_jstr(c, "id");
 		bpg_where w = { NULL, NULL, id && *id ? id : NULL, NULL, 0, 0 };
 		if (!touches_blueprints(ev, files, c))
 			continue;
-		for (j = 0; j < bpg_policy_trailer_count(p); j++) {
-			const char *key = bpg_policy_trailer(p, j);
-			if (!key || trailer(c, key))
+		trailers_of(found, c, keys, n + 2);
+		for (j = 0; j < n; j++) {
+			const char *key = keys[j];
+			if (!key || found[j])
 				continue;
 			/* the fix for the commit being made (commit-msg) is not the one for commits already made */
-			const char *ctx = bpg_jstr(bpg_ev_facts(ev), "context");
 			char fix[512];
 			if (ctx && strcmp(ctx, "commit-msg") == 0)
 				snprintf(fix, sizeof(fix), "add '%.64s: ...' as the last paragraph of this commit's message and "
@@ -117,7 +133,7 @@ static int eval(bpg_eval *ev)
 				"commit changes blueprints but its message has no '%s:' trailer", key)) < 0)
 				goto done;
 		}
-		const char *risk = trailer(c, risk_key);
+		const char *risk = found[n];
 		if (!risk)
 			continue;
 		if (!bpg_strings_has(tiers, risk)) {
@@ -132,7 +148,7 @@ static int eval(bpg_eval *ev)
 			bpg_buf_dispose(&list);
 			if (rc < 0)
 				goto done;
-		} else if (bpg_pol_is_high_risk(p, risk) && !trailer(c, uat_key)) {
+		} else if (bpg_pol_is_high_risk(p, risk) && !found[n + 1]) {
 			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &w,
 				"name the UAT evidence (a test run, ticket or file) in the trailer",
 				"high-risk change (%s: %s) without a '%s:' trailer naming its UAT evidence",
@@ -142,6 +158,8 @@ static int eval(bpg_eval *ev)
 	}
 	rc = 0;
 done:
+	free(keys);
+	free(found);
 	json_decref(files);
 	return rc;
 }
