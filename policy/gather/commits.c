@@ -279,12 +279,10 @@ static int walk_commits(commit_walk *w, json_t *facts, git_repository *repo, con
 	}
 	/* (test builds: BPGATE_TEST_FLAGS=walk-here walks on the caller's thread, to compare) */
 	if (from && !hide_heads && opts && !bpg_test_flag("walk-here") &&
-	    (rc = g_commits_start_finding(out, repo, opts->open_repository, opts->open_arg, find_commits, w,
-	     commit_json, opts, err)) <= 0)
+	    (rc = g_commits_start_finding(out, repo, opts, find_commits, w, commit_json, opts, err)) <= 0)
 		return rc;
 	if ((rc = find_commits(&ids, &n, repo, w, err)) == 0)
-		rc = g_commits_start(out, repo, opts ? opts->open_repository : NULL, opts ? opts->open_arg : NULL,
-			commit_json, opts, ids, n, err);
+		rc = g_commits_start(out, repo, opts, commit_json, opts, ids, n, err);
 	free(ids);
 	return rc;
 }

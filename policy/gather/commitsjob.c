@@ -26,6 +26,7 @@ struct g_commits_job {
 	git_repository *repo;  /* the thread's own handle, or the caller's */
 	git_repository *caller_repo;
 	bool own_repo, threaded, joined;
+	bool leave_repo; /* the process exits after this gathering: the thread leaves its handle to the exit */
 	pthread_t thread;
 	g_commit_describer describe;
 	const void *describe_arg;
@@ -178,8 +179,10 @@ static void *job_thread(void *arg)
 	pthread_cond_broadcast(&job->cond);
 	pthread_mutex_unlock(&job->lock);
 	/* nothing uses this thread's handle any more: free it here, while the caller
-	 * finishes its part (its object cache holds every commit read: ~3 ms at 2,000) */
-	git_repository_free(job->repo);
+	 * finishes its part (its object cache holds every commit read: ~3 ms at 2,000),
+	 * or not at all when the process exits next (the caller would wait for it) */
+	if (!job->leave_repo)
+		git_repository_free(job->repo);
 	job->repo = NULL;
 	return NULL;
 }
@@ -228,16 +231,17 @@ static g_commits_job *job_new(git_repository *repo, g_commit_describer describe,
 
 /* The job's thread, with a second handle: false when either cannot be had (a
  * handle that was opened stays the job's, for work on the caller's thread). */
-static bool job_spawn(g_commits_job *job, int (*open_repository)(git_repository **, void *), void *open_arg)
+static bool job_spawn(g_commits_job *job, const bpg_gather_opts *opts)
 {
 	git_repository *own = NULL;
 
-	if (open_repository(&own, open_arg) < 0 || !own) { /* a failed open may leave its output NULL */
+	if (opts->open_repository(&own, opts->open_arg) < 0 || !own) { /* a failed open may leave its output NULL */
 		git_error_clear();
 		return false;
 	}
 	job->repo = own;
 	job->own_repo = true;
+	job->leave_repo = opts->exiting;
 	if (pthread_create(&job->thread, NULL, job_thread, job) != 0) {
 		git_error_clear();
 		return false;
@@ -247,9 +251,8 @@ static bool job_spawn(g_commits_job *job, int (*open_repository)(git_repository 
 	return true;
 }
 
-int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_repository)(git_repository **, void *),
-	void *open_arg, g_commit_describer describe, const void *describe_arg, const git_oid *ids, size_t n,
-	bpg_error *err)
+int g_commits_start(g_commits_job **out, git_repository *repo, const bpg_gather_opts *opts,
+	g_commit_describer describe, const void *describe_arg, const git_oid *ids, size_t n, bpg_error *err)
 {
 	g_commits_job *job = job_new(repo, describe, describe_arg, (n + BLOCK - 1) / BLOCK);
 	int rc = 0;
@@ -261,7 +264,7 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
 	}
 	memcpy(job->ids, ids, n * sizeof(*ids));
 	job->n = n;
-	if (open_repository && n >= THREAD_MIN_COMMITS && job_spawn(job, open_repository, open_arg)) {
+	if (opts && opts->open_repository && n >= THREAD_MIN_COMMITS && job_spawn(job, opts)) {
 		*out = job;
 		return 0;
 	}
@@ -277,21 +280,20 @@ fail:
 	return rc;
 }
 
-int g_commits_start_finding(g_commits_job **out, git_repository *repo,
-	int (*open_repository)(git_repository **, void *), void *open_arg, g_commits_finder find, void *find_arg,
-	g_commit_describer describe, const void *describe_arg, bpg_error *err)
+int g_commits_start_finding(g_commits_job **out, git_repository *repo, const bpg_gather_opts *opts,
+	g_commits_finder find, void *find_arg, g_commit_describer describe, const void *describe_arg, bpg_error *err)
 {
 	g_commits_job *job;
 
 	*out = NULL;
-	if (!open_repository)
+	if (!opts || !opts->open_repository)
 		return 1;
 	/* no blocks until the thread has found the commits */
 	if (!(job = job_new(repo, describe, describe_arg, 0)))
 		return g_oom(err);
 	job->find = find;
 	job->find_arg = find_arg;
-	if (job_spawn(job, open_repository, open_arg)) {
+	if (job_spawn(job, opts)) {
 		*out = job;
 		return 0;
 	}

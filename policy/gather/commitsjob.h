@@ -7,12 +7,14 @@
 #include <stdbool.h>
 
 #include "bpgate/common.h"
+#include "bpgate/gather.h"
 
 /*
  * The facts of n commits (ids, parents first): describe() builds each
  * commit's object, then its "paths" are set (treediff.h). The work runs on a
- * thread with its own repository handle when open_repository is given and the
- * change is large, else at once on the caller's. The caller can take part with
+ * thread with its own repository handle when opts (NULL: none) has an
+ * open_repository and the change is large, else at once on the caller's. The
+ * thread frees its handle when done, unless opts->exiting. The caller can take part with
  * g_commits_help() once it has nothing else to do: the two share the commits
  * in blocks (the thread from the front, the caller from the back) and then
  * the work offered below. g_commits_finish() helps, waits, then appends the
@@ -23,9 +25,8 @@ typedef int (*g_commit_describer)(json_t **out, git_repository *repo, git_commit
 	bpg_error *err);
 typedef struct g_commits_job g_commits_job;
 
-int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_repository)(git_repository **, void *),
-	void *open_arg, g_commit_describer describe, const void *describe_arg, const git_oid *ids, size_t n,
-	bpg_error *err);
+int g_commits_start(g_commits_job **out, git_repository *repo, const bpg_gather_opts *opts,
+	g_commit_describer describe, const void *describe_arg, const git_oid *ids, size_t n, bpg_error *err);
 
 /*
  * The same, with the commits found on the thread, with its own handle:
@@ -38,9 +39,8 @@ int g_commits_start(g_commits_job **out, git_repository *repo, int (*open_reposi
  * finds the commits itself then and calls g_commits_start.
  */
 typedef int (*g_commits_finder)(git_oid **ids, size_t *n, git_repository *repo, void *arg, bpg_error *err);
-int g_commits_start_finding(g_commits_job **out, git_repository *repo,
-	int (*open_repository)(git_repository **, void *), void *open_arg, g_commits_finder find, void *find_arg,
-	g_commit_describer describe, const void *describe_arg, bpg_error *err);
+int g_commits_start_finding(g_commits_job **out, git_repository *repo, const bpg_gather_opts *opts,
+	g_commits_finder find, void *find_arg, g_commit_describer describe, const void *describe_arg, bpg_error *err);
 /* Wait until the commits are found: 0, or find()'s error (copied to err). */
 int g_commits_found(g_commits_job *job, bpg_error *err);
 

@@ -519,6 +519,9 @@ int main(int argc, char **argv)
 	gopts.budget = cfg.budget;   /* bpgate.maxJudgeSeconds / bpgate.maxJudgeMemory */
 	rcv_ctx cx = { repo, &cfg, &pol, now, principal, &ups };
 	for (size_t i = 0; i < ups.n; i++) {
+		/* the last update's gathering leaves its second handle to the exit, as this
+		 * process leaves the facts (judge_one) */
+		gopts.exiting = i + 1 == ups.n && bpg_heap_exit_frees_skippable();
 		if (judge_one(&oc, &cx, &ups.v[i], now_s, opts_j, &gopts, i + 1 == ups.n, &err) < 0) {
 			char what[600];
 			snprintf(what, sizeof(what), "cannot judge %s", ups.v[i].name);
