@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bpgate/buf.h"
 #include "bpgate/gather.h"
@@ -715,12 +716,20 @@ Test(gather, the_second_handle_reads_the_quarantine)
 	snprintf(quarantine, sizeof(quarantine), "%s/q.git/objects", dir);
 	snprintf(main_objects, sizeof(main_objects), "%s/objects", dir);
 	snprintf(alts, sizeof(alts), "%s::%s/o.git/objects", main_objects, dir);
+	/* as git runs a hook: in the repository, the quarantine in the environment (the
+	 * second handle opens "." as bpgate-receive opens its first; GIT_DIR is not read then) */
+	char cwd[4096];
+	cr_assert(getcwd(cwd, sizeof(cwd)));
+	cr_assert_eq(chdir(dir), 0);
 	setenv("GIT_DIR", dir, 1);
 	setenv("GIT_OBJECT_DIRECTORY", quarantine, 1);
 	setenv("GIT_ALTERNATE_OBJECT_DIRECTORIES", alts, 1);
 	setenv("BPGATE_TEST_FLAGS", "own-packs-required", 1);
 	cr_assert_eq(bpg_gather_open_from_env(&second, NULL), 0);
 	unsetenv("BPGATE_TEST_FLAGS");
+	cr_assert_eq(chdir(cwd), 0);
+	cr_assert_str_eq(git_repository_path(second), git_repository_path(repo), "the repository under test, not the "
+		"one around the test's working directory");
 	cr_assert_eq(git_repository_odb(&sodb, second), 0);
 	for (int i = 0; i < 3; i++) {
 		const git_oid *id = i == 0 ? &pushed : i == 1 ? &old : &extra;
