@@ -24,10 +24,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_PUSH_OPTIONS RCV_MAX_PUSH_OPTIONS
 
+
+/* BPGATE_RECEIVE_TIMES=1 (any value): when each phase of the gate ended, in ms since
+ * it started, on stderr, for an administrator asking where a slow push's time goes
+ * (tests/bench/receive_bench.sh shows them). Off, it reads nothing but the variable. */
+static struct timespec times_start;
+static bool times_on;
+
+static void times_begin(void)
+{
+	times_on = getenv("BPGATE_RECEIVE_TIMES") != NULL;
+	if (times_on)
+		clock_gettime(CLOCK_MONOTONIC, &times_start);
+}
+
+static void times_mark(const char *phase, const char *ref)
+{
+	struct timespec t;
+
+	if (!times_on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	fprintf(stderr, "bpgate: time: %-13s %8.1f ms%s%s\n", phase, (double)(t.tv_sec - times_start.tv_sec) * 1e3 +
+		(double)(t.tv_nsec - times_start.tv_nsec) / 1e6, ref ? "  " : "", ref ? ref : "");
+}
 static void refuse_line(const char *what, const char *msg, const char *fix)
 {
 	fputs("error: bpgate: ", stderr);
@@ -209,12 +234,14 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 		goto done;
 	}
 	bpg_test_point("gate-gathered"); /* test builds: where a test may kill the gate */
+	times_mark("gathered", u->name);
 	map_people(facts, cx->cfg);
 	/* The commits and files are complete: their shape is checked on a thread while the
 	 * server's facts are gathered here, which only add other members (extra, approvals). */
 	if ((rc = bpg_facts_precheck_start(&pc, facts, err)) < 0 ||
 	    (rc = rcv_server_facts(facts, cx, u, env, err)) < 0)
 		goto done;
+	times_mark("server facts", u->name);
 	if (getenv("BPGATE_RECEIVE_DUMP_FACTS")) { /* debugging aid for administrators */
 		char *s = json_dumps(facts, JSON_INDENT(1) | JSON_SORT_KEYS);
 		if (s)
@@ -224,6 +251,7 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 	if ((rc = bpg_evaluate_prechecked(&d, cx->pol->policy, facts, cx->cfg->budget, pc, err)) < 0)
 		goto done;
 	bpg_test_point("gate-evaluated");
+	times_mark("judged", u->name);
 	for (size_t i = 0; i < bpg_decision_finding_count(d); i++) {
 		const bpg_finding *f = bpg_decision_finding(d, i);
 		if (f->blocking)
@@ -393,6 +421,7 @@ int main(int argc, char **argv)
 	int exit_code = 1;
 	bool post = false;
 
+	times_begin();
 	setlocale(LC_ALL, "C");
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&pol, 0, sizeof(pol));
@@ -518,6 +547,7 @@ int main(int argc, char **argv)
 	gopts.signers = pol.signers; /* SSH-signed commits verified against the trusted allowed_signers */
 	gopts.budget = cfg.budget;   /* bpgate.maxJudgeSeconds / bpgate.maxJudgeMemory */
 	rcv_ctx cx = { repo, &cfg, &pol, now, principal, &ups };
+	times_mark("policy loaded", NULL);
 	for (size_t i = 0; i < ups.n; i++) {
 		/* the last update's gathering leaves its second handle to the exit, as this
 		 * process leaves the facts (judge_one) */
@@ -547,6 +577,7 @@ int main(int argc, char **argv)
 		"time", now_s, "repository", cfg.repository, "pusher", principal, "decision",
 		oc.blocking ? "refuse" : "accept", "stage", "judged", "policy_ref", pref, "policy_commit", pc,
 		"push_options", opts_j, "refs", oc.refs, "findings", oc.findings);
+	times_mark("decided", NULL);
 	bpg_test_point("gate-before-audit");
 	if (!entry || audit_append(&cfg, entry, &err) < 0) {
 		refuse_line("audit log", entry ? err.message : "out of memory",
@@ -561,6 +592,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	bpg_test_point("gate-decided"); /* accepted and recorded, not yet told to git */
+	times_mark("recorded", NULL);
 	fprintf(stderr, "bpgate: accepted %zu ref update(s) from %s under policy %.12s (%s)\n", ups.n, principal, pc, pref);
 	print_checkpoint(&cfg);
 	exit_code = 0;

@@ -118,14 +118,16 @@ alone() { # alone REPO OLD NEW -> "wall cpu"
   echo "$2 $3 refs/heads/dev" > "$tmp/alone.in"
   for i in 1 2 3 4 5; do
     git -C "$1" update-ref refs/heads/dev "$2"; rm -rf "$1/bpgate-spool"
-    { TIMEFORMAT='%R %U %S'; time (cd "$1" && GIT_DIR=. "$gate" < "$tmp/alone.in" >/dev/null 2>"$tmp/alone.err"); } 2>&1 |
+    { TIMEFORMAT='%R %U %S'; time (cd "$1" && GIT_DIR=. BPGATE_RECEIVE_TIMES=1 "$gate" < "$tmp/alone.in" >/dev/null 2>"$tmp/alone.err"); } 2>&1 |
       awk '{printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000}'
     grep -q "^bpgate: accepted" "$tmp/alone.err" || { echo "the gate did not accept the update alone:" >&2; head -5 "$tmp/alone.err" >&2; exit 1; }
+    grep "^bpgate: time:" "$tmp/alone.err" >> "$tmp/alone.times"
   done > "$tmp/alone.out"
   git -C "$1" update-ref refs/heads/dev "$3"; rm -rf "$1/bpgate-spool"
   echo "$(cut -d' ' -f1 "$tmp/alone.out" | median) $(cut -d' ' -f2 "$tmp/alone.out" | median)"
 }
 read -r aw_s ac_s <<< "$(alone "$rg" "$(git rev-parse small~1)" "$(git rev-parse small)")"
+: > "$tmp/alone.times"
 read -r aw_l ac_l <<< "$(alone "$r" "$base_commit" "$large_tip")"
 [ -n "$aw_s" ] && [ -n "$aw_l" ] || exit 1
 for i in 1 2 3 4 5; do { TIMEFORMAT='%R'; time /bin/true; } 2>&1; done | awk '{printf "%d\n", $1 * 1000}' > "$tmp/true.out"
@@ -158,4 +160,10 @@ printf '%-46s %9s %9s %9s %7s\n' "large: 2000 commits, 500 blueprints ($large_ro
 printf '\n%-46s %9s %9s\n' "the gate alone (ms, median of 5)" "wall" "cpu"
 printf '%-46s %9s %9s\n' "small update" "$aw_s" "$ac_s" "large update (2000 commits)" "$aw_l" "$ac_l" \
   "(process start here: /bin/true)" "$true_ms" "-"
+# where the large update's time goes (BPGATE_RECEIVE_TIMES): each phase's end, median of the 5 runs
+printf '%-46s' "  its phases end at (ms, median of 5)"
+for phase in "policy loaded" "gathered" "server facts" "judged" "recorded"; do
+  printf ' %s %s;' "$phase" "$(grep -F "time: $phase " "$tmp/alone.times" | sed 's/.*: *[a-z ]* \([0-9.]*\) ms.*/\1/' | median)"
+done
+echo
 echo "(targets: small < 50 ms added, large < 1.3x; local pushes, release build, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"

@@ -292,9 +292,14 @@ spush erin erin 0 "evidence and healthy stage figures: released" origin main
 git checkout -q dev
 echo "signed note" >> scenarios/weekly-digest/README.md; git add -A
 as frank git -c gpg.format=ssh -c user.signingkey="$keys/frank.pub" commit -q -S -m "digest: signed note"
-BPGATE_RECEIVE_DUMP_FACTS=1 push alice 0 "dev takes a commit signed by frank" origin dev
+if grep -q "bpgate: time:" "$E2E_TMP/err"; then fail "phase times are printed only when asked for"; else ok "no phase times unless asked for"; fi
+BPGATE_RECEIVE_DUMP_FACTS=1 BPGATE_RECEIVE_TIMES=1 push alice 0 "dev takes a commit signed by frank" origin dev
 expect_grep "$E2E_TMP/err" '"reason": "good signature"' "the gate verifies commit signatures against the policy's allowed_signers"
 expect_grep "$E2E_TMP/err" '"principal": "frank"' "the signing principal is in the facts"
+cp "$E2E_TMP/err" "$E2E_TMP/times.err"
+for phase in "policy loaded" "gathered" "server facts" "judged" "decided" "recorded"; do
+  expect_grep "$E2E_TMP/times.err" "bpgate: time: $phase " "with BPGATE_RECEIVE_TIMES the gate says when '$phase' ended"
+done
 
 # --- bpgate rollback SCENARIO ---------------------------------------------------------------------------
 cp "$E2E_TMP/bp-v1.json" scenarios/weekly-digest/main.blueprint.json; git add -A
