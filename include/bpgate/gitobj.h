@@ -68,6 +68,17 @@ BPG_EXTERN(void) bpg_git_alloc_bound(size_t max);
 BPG_EXTERN(int) bpg_git_alloc_unbound(size_t *refused, bool *oom);
 
 /**
+ * Around libgit2 work that reads objects itself, with none of the reads below
+ * (a revision walk, a diff of two trees): while it runs, libgit2 may allocate
+ * no block over BPG_GIT_READ_MAX on this thread, so a huge commit or tree of a
+ * push is refused as it is read instead of held. bpg_git_work_end() is 0, or
+ * BPG_ETOOBIG naming `what` and the limit when a block was refused (the
+ * libgit2 call failed then: report this error, not libgit2's), or BPG_ENOMEM.
+ * Without the bounded allocator both do nothing and the work is not bounded.
+ */
+BPG_EXTERN(void) bpg_git_work_begin(void);
+BPG_EXTERN(int) bpg_git_work_end(const char *what, bpg_error *err) BPG_WARN_UNUSED;
+/**
  * The size and type of object `id` from its header. BPG_ENOTFOUND when the
  * object does not exist; BPG_ETOOBIG when it is larger than `max` (size
  * still set); BPG_EINVALID when `want` is not GIT_OBJECT_ANY and the type

@@ -122,6 +122,29 @@ static int read_end(int r, git_object_t t, size_t n, git_object_t want, size_t m
 	return check_object(t, n, want, max, what, err);
 }
 
+void bpg_git_work_begin(void)
+{
+	if (bpg_git_alloc_bounds_reads())
+		bpg_git_alloc_bound(BPG_GIT_READ_MAX + 1); /* libgit2 adds a NUL to an object it reads */
+}
+
+int bpg_git_work_end(const char *what, bpg_error *err)
+{
+	size_t refused = 0;
+	bool oom = false;
+	char have[32], lim[32];
+
+	if (!bpg_git_alloc_bounds_reads() || bpg_git_alloc_unbound(&refused, &oom) == 0)
+		return 0;
+	git_error_clear();
+	if (oom)
+		return bpg_error_set(err, BPG_ENOMEM, "%s: out of memory", what);
+	human(have, sizeof(have), refused - 1);
+	human(lim, sizeof(lim), BPG_GIT_READ_MAX);
+	return bpg_error_set(err, BPG_ETOOBIG, "%s: an object of %s, larger than the %s limit of any object "
+		"the gate reads", what, have, lim);
+}
+
 int bpg_git_odb_read(git_odb_object **out, git_odb *odb, const git_oid *id, git_object_t want, size_t max,
 	const char *what, bpg_error *err)
 {

@@ -172,10 +172,14 @@ static int find_commits(git_oid **out, size_t *n, git_repository *repo, void *ar
 	git_revwalk *walk = NULL;
 	git_oid *ids = NULL;
 	size_t count = 0, cap = 0, i, fresh = 0;
+	bool bounded = false;
 	int rc = 0, r;
 
 	*out = NULL;
 	*n = 0;
+	/* libgit2's walk reads each commit whole, not through bpg_git_commit_lookup */
+	bpg_git_work_begin();
+	bounded = true;
 	if (git_revwalk_new(&walk, repo) < 0) {
 		rc = g_git_error(err, "cannot walk the commits");
 		goto done;
@@ -207,6 +211,9 @@ static int find_commits(git_oid **out, size_t *n, git_repository *repo, void *ar
 			goto done;
 		}
 	}
+	bounded = false;
+	if ((rc = bpg_git_work_end("a commit of the change", err)) < 0)
+		goto done; /* the walk met an object over the limit: that, not libgit2's error */
 	if (r != GIT_ITEROVER) {
 		rc = g_git_error(err, "walking the commits failed");
 		goto done;
@@ -246,6 +253,12 @@ static int find_commits(git_oid **out, size_t *n, git_repository *repo, void *ar
 	*n = fresh;
 	ids = NULL;
 done:
+	if (bounded) { /* a failure while bounded: a block refused is what to report */
+		bpg_error werr;
+		int wrc = bpg_git_work_end("a commit of the change", &werr);
+		if (wrc < 0)
+			rc = bpg_error_set(err, wrc, "%s", werr.message);
+	}
 	free(ids);
 	git_revwalk_free(walk);
 	return rc;

@@ -409,8 +409,15 @@ int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, 
 	git_diff *diff = NULL;
 	int rc;
 
-	if ((index ? git_diff_tree_to_index(&diff, repo, old_tree, index, &dopts)
-	           : git_diff_tree_to_tree(&diff, repo, old_tree, new_tree, &dopts)) < 0)
+	/* libgit2 reads the subtrees itself, not through bpg_git_odb_read: bounded as they are read */
+	bpg_git_work_begin();
+	int drc = index ? git_diff_tree_to_index(&diff, repo, old_tree, index, &dopts)
+	                : git_diff_tree_to_tree(&diff, repo, old_tree, new_tree, &dopts);
+	if ((rc = bpg_git_work_end("a tree of the change", err)) < 0) {
+		git_diff_free(diff);
+		return rc;
+	}
+	if (drc < 0)
 		return g_git_error(err, "cannot compute the changed files");
 	rc = g_gather_diff(facts, repo, diff, new_tree, index, helper, opts, err);
 	git_diff_free(diff);

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "bpgate/buf.h"
 #include "bpgate/gather.h"
+#include "bpgate/gitobj.h"
 #include <git2/sys/repository.h>
 
 static char dir[64];
@@ -973,4 +975,103 @@ Test(gather, message_and_staged_from_one_diff_same_facts)
 	git_index_free(index);
 	git_tree_free(tree);
 	git_reference_free(ref);
+}
+
+/* ---- objects libgit2 reads itself, bounded (#20's review) ---- */
+
+/* An object of `head` then n bytes of `fill`, written through a stream: never whole in memory here. */
+static git_oid huge_object(git_object_t type, const char *head, size_t n, char fill)
+{
+	git_odb_stream *ws = NULL;
+	char chunk[1 << 16];
+	size_t hl = strlen(head);
+	git_oid id;
+
+	memset(chunk, fill, sizeof(chunk));
+	cr_assert_eq(git_odb_open_wstream(&ws, odb, hl + n, type), 0);
+	cr_assert_eq(git_odb_stream_write(ws, head, hl), 0);
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < sizeof(chunk) ? n - done : sizeof(chunk);
+		cr_assert_eq(git_odb_stream_write(ws, chunk, k), 0);
+		done += k;
+	}
+	cr_assert_eq(git_odb_stream_finalize_write(&id, ws), 0);
+	git_odb_stream_free(ws);
+	return id;
+}
+
+static size_t peak_mib(void)
+{
+	struct rusage ru;
+	cr_assert_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return (size_t)ru.ru_maxrss >> 10;
+}
+
+static void install_bounds(void)
+{
+	bpg_error err;
+	cr_assert_eq(bpg_git_alloc_install(&err), 0, "%s", err.message);
+	cr_assert(bpg_git_alloc_bounds_reads());
+}
+
+/* A pushed commit of 70 MiB (its message; ~70 KiB compressed) is refused as libgit2's
+ * walk reads it, naming the limit, and never held: on one thread and on the commits' one. */
+Test(gather, a_huge_commit_is_refused_by_the_walk)
+{
+	static const file f[] = { { "a", 0, "1" } };
+	git_oid t = tree_of(f, 1), base = commit_of(&t, NULL, 0, "base"), big;
+	char head[256], th[GIT_OID_HEXSZ + 1], bh[GIT_OID_HEXSZ + 1], nh[GIT_OID_HEXSZ + 1];
+	static const bpg_facts_opts fo = { .context = "pre-receive", .time = "2025-06-03T09:00:00Z" };
+
+	install_bounds();
+	snprintf(head, sizeof(head), "tree %s\nparent %s\nauthor Ann <ann@example.com> 1700000000 +0000\n"
+		"committer Ann <ann@example.com> 1700000000 +0000\n\n", git_oid_tostr(th, sizeof(th), &t),
+		git_oid_tostr(bh, sizeof(bh), &base));
+	big = huge_object(GIT_OBJECT_COMMIT, head, (size_t)70 << 20, 'x');
+	git_oid_tostr(nh, sizeof(nh), &big);
+	size_t before = peak_mib();
+	cr_assert_lt(before, 60, "the test itself must not reach the object's size (%zu MiB)", before);
+	for (int k = 0; k < 2; k++) {
+		const bpg_gather_opts go = { .no_scan = true, .no_bundles = true, .open_repository = k ? open_again : NULL };
+		json_t *facts = NULL;
+		bpg_error err;
+		cr_assert_eq(bpg_facts_new(&facts, &fo, &err), 0);
+		cr_assert_eq(bpg_gather_ref(facts, repo, "refs/heads/dev", bh, nh, "dev", &go, &err), BPG_ETOOBIG,
+			"%s", err.message);
+		cr_assert_str_eq(err.message, "a commit of the change: an object of 70 MiB, larger than the 64 MiB "
+			"limit of any object the gate reads", "%s", k ? "threaded" : "one thread");
+		json_decref(facts);
+	}
+	cr_assert_lt(peak_mib() - before, 32, "the commit was held: peak %zu -> %zu MiB", before, peak_mib());
+}
+
+/* A subtree of 70 MiB that libgit2's diff of the change reads itself (the staged files:
+ * HEAD has big/, the index does not) is refused the same way, not held. */
+Test(gather, a_huge_subtree_is_refused_by_the_diff)
+{
+	git_oid sub = huge_object(GIT_OBJECT_TREE, "", (size_t)70 << 20, 'x'), root, head;
+	git_reference *ref = NULL;
+	git_index *index = NULL;
+	bpg_buf raw = BPG_BUF_INIT;
+	json_t *facts = json_object();
+	bpg_error err;
+
+	install_bounds();
+	raw_entry(&raw, "40000", "big", &sub);
+	cr_assert_eq(git_odb_write(&root, odb, raw.ptr, raw.size, GIT_OBJECT_TREE), 0);
+	head = commit_of(&root, NULL, 0, "a huge subtree");
+	cr_assert_eq(git_reference_create(&ref, repo, "refs/heads/main", &head, 1, NULL), 0);
+	cr_assert_eq(git_repository_set_head(repo, "refs/heads/main"), 0);
+	cr_assert_eq(git_index_new(&index), 0);
+	git_repository_set_index(repo, index);
+	size_t before = peak_mib();
+	cr_assert_lt(before, 60, "the test itself must not reach the object's size (%zu MiB)", before);
+	cr_assert_eq(bpg_gather_staged(facts, repo, NULL, &err), BPG_ETOOBIG, "%s", err.message);
+	cr_assert_str_eq(err.message, "a tree of the change: an object of 70 MiB, larger than the 64 MiB limit of "
+		"any object the gate reads");
+	cr_assert_lt(peak_mib() - before, 32, "the subtree was held: peak %zu -> %zu MiB", before, peak_mib());
+	json_decref(facts);
+	git_index_free(index);
+	git_reference_free(ref);
+	bpg_buf_dispose(&raw);
 }
