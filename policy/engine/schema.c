@@ -96,6 +96,20 @@ int bpg_diag_format(bpg_buf *out, const bpg_diag *d)
 	return rc;
 }
 
+/* Room for one more diagnostic in d: 0, or BPG_ENOMEM. */
+static int diags_room(bpg_diags *d)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		bpg_diag *v = bpg_realloc(d->v, cap * sizeof(*v));
+		if (!v)
+			return BPG_ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	return 0;
+}
+
 static char *dup_or_null(const char *s)
 {
 	return s ? bpg_strdup(s) : NULL;
@@ -115,14 +129,8 @@ static int diags_addv(bpg_diags *d, const char *file, const char *text, size_t l
 
 	if (d->n >= BPG_DIAGS_MAX)
 		return 0; /* enough to act on; the count says there were more */
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		bpg_diag *v = bpg_realloc(d->v, cap * sizeof(*v));
-		if (!v)
-			return BPG_ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
+	if (diags_room(d) < 0)
+		return BPG_ENOMEM;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if ((rc = bpg_safe_put(&safe, msg, strlen(msg), sizeof(msg))) < 0)
 		goto done;
@@ -164,14 +172,8 @@ int bpg_diags_append(bpg_diags *d, const bpg_diags *from)
 	for (size_t i = 0; from && i < from->n && d->n < BPG_DIAGS_MAX; i++) {
 		const bpg_diag *src = &from->v[i];
 		bpg_diag *e;
-		if (d->n == d->cap) {
-			size_t cap = d->cap ? d->cap * 2 : 16;
-			bpg_diag *v = bpg_realloc(d->v, cap * sizeof(*v));
-			if (!v)
-				return BPG_ENOMEM;
-			d->v = v;
-			d->cap = cap;
-		}
+		if (diags_room(d) < 0)
+			return BPG_ENOMEM;
 		e = &d->v[d->n++];
 		*e = *src; /* line and column */
 		e->file = bpg_strdup(src->file);
