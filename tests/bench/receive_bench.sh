@@ -14,7 +14,9 @@
 # ThreadSanitizer build of the gate (build-receive-tsan) on the large update, as
 # git runs it, and fails on any report (the gather uses two threads there;
 # tests/bench/tsan.supp says why what libgit2 does inside is not checked; that build links
-# the shared libgit2, which the suppression names).
+# the shared libgit2, which the suppression names). BENCH_IDLE=SECONDS pauses that long,
+# the machine idle, before each run of the gate alone (as between pushes): on the test VM
+# a gate that starts after a pause runs slower than one started right after the last.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD
@@ -118,6 +120,7 @@ alone() { # alone REPO OLD NEW -> "wall cpu"
   echo "$2 $3 refs/heads/dev" > "$tmp/alone.in"
   for i in 1 2 3 4 5; do
     git -C "$1" update-ref refs/heads/dev "$2"; rm -rf "$1/bpgate-spool"
+    sleep "${BENCH_IDLE:-0}"
     { TIMEFORMAT='%R %U %S'; time (cd "$1" && GIT_DIR=. BPGATE_RECEIVE_TIMES=1 "$gate" < "$tmp/alone.in" >/dev/null 2>"$tmp/alone.err"); } 2>&1 |
       awk '{printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000}'
     grep -q "^bpgate: accepted" "$tmp/alone.err" || { echo "the gate did not accept the update alone:" >&2; head -5 "$tmp/alone.err" >&2; exit 1; }
@@ -157,7 +160,7 @@ printf '%-46s %9s %9s %9s %7s\n' "small: 1 commit, 1 blueprint ($small_rounds ru
   "$(awk -v a="$sg" -v b="$sn" 'BEGIN{printf "%.2fx", a/b}')"
 printf '%-46s %9s %9s %9s %7s\n' "large: 2000 commits, 500 blueprints ($large_rounds runs)" "$ln_" "$lg" "$((lg - ln_))" \
   "$(awk -v a="$lg" -v b="$ln_" 'BEGIN{printf "%.2fx", a/b}')"
-printf '\n%-46s %9s %9s\n' "the gate alone (ms, median of 5)" "wall" "cpu"
+printf '\n%-46s %9s %9s\n' "the gate alone (ms, median of 5${BENCH_IDLE:+, each after ${BENCH_IDLE} s idle})" "wall" "cpu"
 printf '%-46s %9s %9s\n' "small update" "$aw_s" "$ac_s" "large update (2000 commits)" "$aw_l" "$ac_l" \
   "(process start here: /bin/true)" "$true_ms" "-"
 # where the large update's time goes (BPGATE_RECEIVE_TIMES): each phase's end, median of the 5 runs
