@@ -238,9 +238,10 @@ BPG_EXTERN(int) bpg_evaluate_budget(bpg_decision **out, const bpg_policy *policy
  *
  * Between the two calls the caller must not change "commits" or "files", nor
  * anything in them: the thread reads them. It may add, change or replace any
- * other member; a member replaced as a whole is checked again, in place (the
- * precheck holds a reference on the value it checks). Both calls run on the
- * caller's thread. *out is the caller's, freed with bpg_facts_precheck_free
+ * other member; a member replaced as a whole, or whose number of entries
+ * changed, is checked again, in place (the precheck holds a reference on the
+ * value it checks), as is everything when the thread ran out of memory. Both
+ * calls run on the caller's thread. *out is the caller's, freed with bpg_facts_precheck_free
  * (which waits for the thread); BPG_ENOMEM is the only error.
  */
 typedef struct bpg_facts_precheck bpg_facts_precheck;

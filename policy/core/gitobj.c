@@ -132,17 +132,18 @@ int bpg_git_work_end(const char *what, bpg_error *err)
 {
 	size_t refused = 0;
 	bool oom = false;
-	char have[32], lim[32];
+	char lim[32];
 
 	if (!bpg_git_alloc_bounds_reads() || bpg_git_alloc_unbound(&refused, &oom) == 0)
 		return 0;
 	git_error_clear();
 	if (oom)
 		return bpg_error_set(err, BPG_ENOMEM, "%s: out of memory", what);
-	human(have, sizeof(have), refused - 1);
+	/* the block refused is the object read (plus libgit2's NUL) or something libgit2 built
+	 * while reading: say what it asked for, in MiB with a decimal (it is over 64 MiB) */
 	human(lim, sizeof(lim), BPG_GIT_READ_MAX);
-	return bpg_error_set(err, BPG_ETOOBIG, "%s: an object of %s, larger than the %s limit of any object "
-		"the gate reads", what, have, lim);
+	return bpg_error_set(err, BPG_ETOOBIG, "%s: reading it needed a block of %.1f MiB, over the %s limit of "
+		"any object the gate reads", what, (double)refused / (1 << 20), lim);
 }
 
 int bpg_git_odb_read(git_odb_object **out, git_odb *odb, const git_oid *id, git_object_t want, size_t max,

@@ -23,6 +23,7 @@ static const char *const pointers[] = { "/commits", "/files" };
 
 struct bpg_facts_precheck {
 	json_t *value[NMEMBERS];     /* a reference on each member checked ahead (NULL: not) */
+	size_t size[NMEMBERS];       /* its entries when the check started */
 	bpg_diags *diags[NMEMBERS];  /* what checking it found */
 	int rc;                      /* the thread's: < 0 when it ran out of memory */
 	pthread_t thread;
@@ -67,6 +68,7 @@ int bpg_facts_precheck_start(bpg_facts_precheck **out, const json_t *facts, bpg_
 			return bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		}
 		pc->value[i] = json_incref(v); /* the member may be replaced meanwhile, never freed */
+		pc->size[i] = json_array_size(v);
 	}
 	/* without a thread, nothing is checked ahead (the members are checked in place) */
 	if (pthread_create(&pc->thread, NULL, precheck_thread, pc) == 0) {
@@ -82,22 +84,24 @@ done:
 	return 0;
 }
 
-/* Wait for the thread; what it checked, as bpg_facts_check takes it. < 0: it ran out of memory. */
-static int precheck_finish(bpg_prechecked *pre, size_t *npre, bpg_facts_precheck *pc)
+/* Wait for the thread; what it checked, as bpg_facts_check takes it. Nothing when the
+ * thread ran out of memory: checking in place then fails (or not) exactly as it would
+ * have. A member whose number of entries changed since (against the contract: a gatherer
+ * added to it) is not taken either, so it is checked in place. */
+static void precheck_finish(bpg_prechecked *pre, size_t *npre, bpg_facts_precheck *pc)
 {
 	*npre = 0;
 	if (!pc)
-		return 0;
+		return;
 	if (pc->running) {
 		pthread_join(pc->thread, NULL);
 		pc->running = false;
 	}
 	if (pc->rc < 0)
-		return pc->rc;
+		return;
 	for (size_t i = 0; i < NMEMBERS; i++)
-		if (pc->value[i])
+		if (pc->value[i] && json_array_size(pc->value[i]) == pc->size[i])
 			pre[(*npre)++] = (bpg_prechecked){ pointers[i], pc->value[i], pc->diags[i] };
-	return 0;
 }
 
 int bpg_evaluate_prechecked(bpg_decision **out, const bpg_policy *policy, const json_t *facts,
@@ -105,11 +109,9 @@ int bpg_evaluate_prechecked(bpg_decision **out, const bpg_policy *policy, const 
 {
 	bpg_prechecked pre[NMEMBERS];
 	size_t npre;
-	int rc;
 
 	*out = NULL;
-	if ((rc = precheck_finish(pre, &npre, pc)) < 0)
-		return bpg_error_set(err, rc, "out of memory while checking the facts");
+	precheck_finish(pre, &npre, pc);
 	return bpg_evaluate_checked(out, policy, facts, budget, pre, npre, err);
 }
 

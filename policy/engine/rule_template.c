@@ -108,7 +108,9 @@ static int eval(bpg_eval *ev)
 	}
 	for (j = 0; j < n; j++)
 		keys[j] = bpg_policy_trailer(p, j);
-	const char *risk_key = keys[n] = bpg_policy_risk_trailer(p), *uat_key = keys[n + 1] = bpg_policy_uat_trailer(p);
+	keys[n] = bpg_policy_risk_trailer(p);
+	keys[n + 1] = bpg_policy_uat_trailer(p);
+	const char *risk_key = keys[n], *uat_key = keys[n + 1];
 	json_array_foreach(json_object_get(bpg_ev_facts(ev), "commits"), i, c) {
 		const char *id = bpg_jstr(c, "id");
 		bpg_where w = { NULL, NULL, id && *id ? id : NULL, NULL, 0, 0 };

@@ -177,17 +177,22 @@ static int find_commits(git_oid **out, size_t *n, git_repository *repo, void *ar
 
 	*out = NULL;
 	*n = 0;
-	/* libgit2's walk reads each commit whole, not through bpg_git_commit_lookup */
-	bpg_git_work_begin();
-	bounded = true;
 	if (git_revwalk_new(&walk, repo) < 0) {
 		rc = g_git_error(err, "cannot walk the commits");
 		goto done;
 	}
 	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
-	if (git_revwalk_push(walk, w->to) < 0 || (w->from && git_revwalk_hide(walk, w->from) < 0) ||
+	/* what the repository has already (the old tip, the branches: packed-refs may be large) */
+	if ((w->from && git_revwalk_hide(walk, w->from) < 0) ||
 	    (w->hide_heads && git_revwalk_hide_glob(walk, "refs/heads/*") < 0 && git_error_last() &&
 	     git_error_last()->klass != GIT_ERROR_REFERENCE)) {
+		rc = g_git_error(err, "cannot walk the commits of the change");
+		goto done;
+	}
+	/* libgit2's walk reads each commit of the change whole, not through bpg_git_commit_lookup */
+	bpg_git_work_begin();
+	bounded = true;
+	if (git_revwalk_push(walk, w->to) < 0) {
 		rc = g_git_error(err, "cannot walk the commits of the change");
 		goto done;
 	}

@@ -50,7 +50,7 @@ static void times_mark(const char *phase, const char *ref)
 	if (!times_on)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	fprintf(stderr, "bpgate: time: %-13s %8.1f ms%s%s\n", phase, (double)(t.tv_sec - times_start.tv_sec) * 1e3 +
+	fprintf(stderr, "bpgate: time: %-13s %8.1f ms%s%.200s\n", phase, (double)(t.tv_sec - times_start.tv_sec) * 1e3 +
 		(double)(t.tv_nsec - times_start.tv_nsec) / 1e6, ref ? "  " : "", ref ? ref : "");
 }
 static void refuse_line(const char *what, const char *msg, const char *fix)
@@ -235,9 +235,10 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 	}
 	bpg_test_point("gate-gathered"); /* test builds: where a test may kill the gate */
 	times_mark("gathered", u->name);
-	map_people(facts, cx->cfg);
+	map_people(facts, cx->cfg); /* changes the commits: before their check starts */
 	/* The commits and files are complete: their shape is checked on a thread while the
-	 * server's facts are gathered here, which only add other members (extra, approvals). */
+	 * server's facts are gathered here, which only add other members (extra, approvals):
+	 * nothing may change "commits" or "files" from here to the judgement (policy.h). */
 	if ((rc = bpg_facts_precheck_start(&pc, facts, err)) < 0 ||
 	    (rc = rcv_server_facts(facts, cx, u, env, err)) < 0)
 		goto done;

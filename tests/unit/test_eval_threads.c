@@ -260,6 +260,18 @@ Test(eval_threads, a_member_replaced_after_the_start_is_checked_again)
 	cr_assert_str_eq(err.message, "invalid facts: expected an array at '/files', found a string");
 	bpg_facts_precheck_free(pc);
 
+	/* a commit appended to the same array (against the contract) is not missed either */
+	cr_assert_eq(json_object_set_new(facts, "files", json_array()), 0);
+	cr_assert_eq(bpg_facts_precheck_start(&pc, facts, &err), 0);
+	json_t *extra = json_deep_copy(json_array_get(bad, 0));
+	json_object_set_new(extra, "parents", json_string("not a list"));
+	cr_assert_eq(json_array_append_new(bad, extra), 0);
+	cr_assert_eq(bpg_evaluate_prechecked(&d, p, facts, NULL, pc, &err), BPG_EINVALID);
+	cr_assert_str_eq(err.message, "invalid facts: expected an array of non-empty strings at '/commits/3000/parents', "
+		"found a string");
+	bpg_facts_precheck_free(pc);
+	json_array_remove(bad, 3000);
+
 	/* started and freed without judging (a gate's error path): the thread is waited for */
 	cr_assert_eq(bpg_facts_precheck_start(&pc, facts, &err), 0);
 	bpg_facts_precheck_free(pc);

@@ -1038,8 +1038,8 @@ Test(gather, a_huge_commit_is_refused_by_the_walk)
 		cr_assert_eq(bpg_facts_new(&facts, &fo, &err), 0);
 		cr_assert_eq(bpg_gather_ref(facts, repo, "refs/heads/dev", bh, nh, "dev", &go, &err), BPG_ETOOBIG,
 			"%s", err.message);
-		cr_assert_str_eq(err.message, "a commit of the change: an object of 70 MiB, larger than the 64 MiB "
-			"limit of any object the gate reads", "%s", k ? "threaded" : "one thread");
+		cr_assert_str_eq(err.message, "a commit of the change: reading it needed a block of 70.0 MiB, over the "
+			"64 MiB limit of any object the gate reads", "%s", k ? "threaded" : "one thread");
 		json_decref(facts);
 	}
 	cr_assert_lt(peak_mib() - before, 32, "the commit was held: peak %zu -> %zu MiB", before, peak_mib());
@@ -1067,11 +1067,41 @@ Test(gather, a_huge_subtree_is_refused_by_the_diff)
 	size_t before = peak_mib();
 	cr_assert_lt(before, 60, "the test itself must not reach the object's size (%zu MiB)", before);
 	cr_assert_eq(bpg_gather_staged(facts, repo, NULL, &err), BPG_ETOOBIG, "%s", err.message);
-	cr_assert_str_eq(err.message, "a tree of the change: an object of 70 MiB, larger than the 64 MiB limit of "
-		"any object the gate reads");
+	cr_assert_str_eq(err.message, "a tree of the change: reading it needed a block of 70.0 MiB, over the 64 MiB "
+		"limit of any object the gate reads");
 	cr_assert_lt(peak_mib() - before, 32, "the subtree was held: peak %zu -> %zu MiB", before, peak_mib());
 	json_decref(facts);
 	git_index_free(index);
 	git_reference_free(ref);
 	bpg_buf_dispose(&raw);
+}
+
+/* The branches a new branch's walk hides are the repository's, read before the bound: a
+ * packed-refs over 64 MiB (~800,000 branches) does not refuse the push. */
+Test(gather, a_large_packed_refs_is_not_the_push)
+{
+	static const file f[] = { { "a", 0, "1" } };
+	static const bpg_facts_opts fo = { .context = "pre-receive", .time = "2025-06-03T09:00:00Z" };
+	const bpg_gather_opts go = { .no_scan = true, .no_bundles = true };
+	git_oid t = tree_of(f, 1), base = commit_of(&t, NULL, 0, "base"), tip = commit_of(&t, &base, 1, "tip");
+	char path[128], bh[GIT_OID_HEXSZ + 1], th[GIT_OID_HEXSZ + 1];
+	json_t *facts = NULL;
+	bpg_error err;
+	FILE *fp;
+	size_t n = 0;
+
+	install_bounds();
+	git_oid_tostr(bh, sizeof(bh), &base);
+	git_oid_tostr(th, sizeof(th), &tip);
+	snprintf(path, sizeof(path), "%s/packed-refs", dir);
+	cr_assert(fp = fopen(path, "w"));
+	fputs("# pack-refs with: peeled fully-peeled sorted \n", fp);
+	for (unsigned i = 0; n < ((size_t)66 << 20); i++)
+		n += (size_t)fprintf(fp, "%s refs/heads/b%07u\n", bh, i);
+	cr_assert_eq(fclose(fp), 0);
+	cr_assert_eq(bpg_facts_new(&facts, &fo, &err), 0);
+	cr_assert_eq(bpg_gather_ref(facts, repo, "refs/heads/new", "0000000000000000000000000000000000000000", th,
+		"dev", &go, &err), 0, "%s", err.message);
+	cr_assert_eq(json_array_size(json_object_get(facts, "commits")), 1, "only the tip is new");
+	json_decref(facts);
 }
