@@ -169,4 +169,6 @@ for phase in "policy loaded" "gathered" "server facts" "judged" "recorded"; do
   printf ' %s %s;' "$phase" "$(grep -F "time: $phase " "$tmp/alone.times" | sed 's/.*: *[a-z ]* \([0-9.]*\) ms.*/\1/' | median)"
 done
 echo
+printf '%-46s %s\n' "  its page faults (median of 5, all threads)" \
+  "$(grep -F "time: recorded " "$tmp/alone.times" | sed 's/.* ms *\([0-9]*\) faults.*/\1/' | median)"
 echo "(targets: small < 50 ms added, large < 1.3x; local pushes, release build, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
