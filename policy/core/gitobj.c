@@ -79,6 +79,15 @@ int bpg_git_object_size(size_t *size, git_object_t *type, git_repository *repo, 
 	return rc;
 }
 
+/* libgit2's blocks bounded for reading an object of at most max bytes: never
+ * under BPG_GIT_READ_MAX (what any read may need), plus the NUL it adds */
+static void bound_reads(size_t max)
+{
+	size_t bound = max > BPG_GIT_READ_MAX ? max : BPG_GIT_READ_MAX;
+
+	bpg_git_alloc_bound(bound < SIZE_MAX ? bound + 1 : bound);
+}
+
 /*
  * A read of an object of at most max bytes: libgit2's allocations bounded
  * when the bounded allocator is installed (bpg_git_alloc_install), else the
@@ -94,8 +103,7 @@ static int read_begin(git_repository *repo, git_odb *odb, const git_oid *id, git
 	int rc;
 
 	if (bpg_git_alloc_bounds_reads()) {
-		size_t bound = max > BPG_GIT_READ_MAX ? max : BPG_GIT_READ_MAX;
-		bpg_git_alloc_bound(bound < SIZE_MAX ? bound + 1 : bound); /* libgit2 adds a NUL */
+		bound_reads(max);
 		return 0;
 	}
 	if (!odb && git_repository_odb(&own, repo) < 0)
@@ -125,7 +133,7 @@ static int read_end(int r, git_object_t t, size_t n, git_object_t want, size_t m
 void bpg_git_work_begin(void)
 {
 	if (bpg_git_alloc_bounds_reads())
-		bpg_git_alloc_bound(BPG_GIT_READ_MAX + 1); /* libgit2 adds a NUL to an object it reads */
+		bound_reads(BPG_GIT_READ_MAX);
 }
 
 int bpg_git_work_end(const char *what, bpg_error *err)
