@@ -9,7 +9,6 @@
  * is in test_engine.c). */
 #define _XOPEN_SOURCE 700
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "bpgate/policy.h"
 #include "bpgate/report.h"
 #include "bpgate/testhook.h"
+#include "gitrepo.h"
 
 static char dir[64];
 static git_repository *repo;
@@ -30,24 +30,13 @@ static void setup(void)
 
 	cr_assert_not_null(root, "run through meson test");
 	snprintf(pack, sizeof(pack), "%s/policy/packs/regulated", root);
-	git_libgit2_init();
-	strcpy(dir, "/tmp/bpg-alloc-XXXXXX");
-	cr_assert(mkdtemp(dir));
-	cr_assert_eq(git_repository_init(&repo, dir, 1), 0);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
+	repo = ut_repo_new(dir, "alloc");
 }
 
 static void teardown(void)
 {
 	bpg_test_alloc_fail_at(-1, 0);
-	git_repository_free(repo);
-	cr_assert_eq(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
-	git_libgit2_shutdown();
+	ut_repo_remove(repo, dir);
 }
 
 TestSuite(alloc, .init = setup, .fini = teardown);

@@ -3,7 +3,6 @@
  * commits and files, on a throw-away repository built with libgit2. */
 #define _XOPEN_SOURCE 700
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,31 +14,22 @@
 #include "bpgate/gitobj.h"
 #include <git2/sys/repository.h>
 
+#include "gitrepo.h"
+
 static char dir[64];
 static git_repository *repo;
 static git_odb *odb;
 
 static void setup(void)
 {
-	git_libgit2_init();
-	strcpy(dir, "/tmp/bpg-gather-XXXXXX");
-	cr_assert(mkdtemp(dir));
-	cr_assert_eq(git_repository_init(&repo, dir, 1), 0);
+	repo = ut_repo_new(dir, "gather");
 	cr_assert_eq(git_repository_odb(&odb, repo), 0);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
 }
 
 static void teardown(void)
 {
 	git_odb_free(odb);
-	git_repository_free(repo);
-	cr_assert_eq(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
-	git_libgit2_shutdown();
+	ut_repo_remove(repo, dir);
 }
 
 TestSuite(gather, .init = setup, .fini = teardown);
@@ -979,41 +969,6 @@ Test(gather, message_and_staged_from_one_diff_same_facts)
 
 /* ---- objects libgit2 reads itself, bounded (#20's review) ---- */
 
-/* An object of `head` then n bytes of `fill`, written through a stream: never whole in memory here. */
-static git_oid huge_object(git_object_t type, const char *head, size_t n, char fill)
-{
-	git_odb_stream *ws = NULL;
-	char chunk[1 << 16];
-	size_t hl = strlen(head);
-	git_oid id;
-
-	memset(chunk, fill, sizeof(chunk));
-	cr_assert_eq(git_odb_open_wstream(&ws, odb, hl + n, type), 0);
-	cr_assert_eq(git_odb_stream_write(ws, head, hl), 0);
-	for (size_t done = 0; done < n;) {
-		size_t k = n - done < sizeof(chunk) ? n - done : sizeof(chunk);
-		cr_assert_eq(git_odb_stream_write(ws, chunk, k), 0);
-		done += k;
-	}
-	cr_assert_eq(git_odb_stream_finalize_write(&id, ws), 0);
-	git_odb_stream_free(ws);
-	return id;
-}
-
-static size_t peak_mib(void)
-{
-	struct rusage ru;
-	cr_assert_eq(getrusage(RUSAGE_SELF, &ru), 0);
-	return (size_t)ru.ru_maxrss >> 10;
-}
-
-static void install_bounds(void)
-{
-	bpg_error err;
-	cr_assert_eq(bpg_git_alloc_install(&err), 0, "%s", err.message);
-	cr_assert(bpg_git_alloc_bounds_reads());
-}
-
 /* A pushed commit of 70 MiB (its message; ~70 KiB compressed) is refused as libgit2's
  * walk reads it, naming the limit, and never held: on one thread and on the commits' one. */
 Test(gather, a_huge_commit_is_refused_by_the_walk)
@@ -1023,13 +978,13 @@ Test(gather, a_huge_commit_is_refused_by_the_walk)
 	char head[256], th[GIT_OID_HEXSZ + 1], bh[GIT_OID_HEXSZ + 1], nh[GIT_OID_HEXSZ + 1];
 	static const bpg_facts_opts fo = { .context = "pre-receive", .time = "2025-06-03T09:00:00Z" };
 
-	install_bounds();
+	ut_alloc_install();
 	snprintf(head, sizeof(head), "tree %s\nparent %s\nauthor Ann <ann@example.com> 1700000000 +0000\n"
 		"committer Ann <ann@example.com> 1700000000 +0000\n\n", git_oid_tostr(th, sizeof(th), &t),
 		git_oid_tostr(bh, sizeof(bh), &base));
-	big = huge_object(GIT_OBJECT_COMMIT, head, (size_t)70 << 20, 'x');
+	big = ut_big_object(repo, GIT_OBJECT_COMMIT, head, (size_t)70 << 20, 'x');
 	git_oid_tostr(nh, sizeof(nh), &big);
-	size_t before = peak_mib();
+	size_t before = ut_peak_mib();
 	cr_assert_lt(before, 60, "the test itself must not reach the object's size (%zu MiB)", before);
 	for (int k = 0; k < 2; k++) {
 		const bpg_gather_opts go = { .no_scan = true, .no_bundles = true, .open_repository = k ? open_again : NULL };
@@ -1042,21 +997,21 @@ Test(gather, a_huge_commit_is_refused_by_the_walk)
 			"64 MiB limit of any object the gate reads", "%s", k ? "threaded" : "one thread");
 		json_decref(facts);
 	}
-	cr_assert_lt(peak_mib() - before, 32, "the commit was held: peak %zu -> %zu MiB", before, peak_mib());
+	cr_assert_lt(ut_peak_mib() - before, 32, "the commit was held: peak %zu -> %zu MiB", before, ut_peak_mib());
 }
 
 /* A subtree of 70 MiB that libgit2's diff of the change reads itself (the staged files:
  * HEAD has big/, the index does not) is refused the same way, not held. */
 Test(gather, a_huge_subtree_is_refused_by_the_diff)
 {
-	git_oid sub = huge_object(GIT_OBJECT_TREE, "", (size_t)70 << 20, 'x'), root, head;
+	git_oid sub = ut_big_object(repo, GIT_OBJECT_TREE, "", (size_t)70 << 20, 'x'), root, head;
 	git_reference *ref = NULL;
 	git_index *index = NULL;
 	bpg_buf raw = BPG_BUF_INIT;
 	json_t *facts = json_object();
 	bpg_error err;
 
-	install_bounds();
+	ut_alloc_install();
 	raw_entry(&raw, "40000", "big", &sub);
 	cr_assert_eq(git_odb_write(&root, odb, raw.ptr, raw.size, GIT_OBJECT_TREE), 0);
 	head = commit_of(&root, NULL, 0, "a huge subtree");
@@ -1064,12 +1019,12 @@ Test(gather, a_huge_subtree_is_refused_by_the_diff)
 	cr_assert_eq(git_repository_set_head(repo, "refs/heads/main"), 0);
 	cr_assert_eq(git_index_new(&index), 0);
 	git_repository_set_index(repo, index);
-	size_t before = peak_mib();
+	size_t before = ut_peak_mib();
 	cr_assert_lt(before, 60, "the test itself must not reach the object's size (%zu MiB)", before);
 	cr_assert_eq(bpg_gather_staged(facts, repo, NULL, &err), BPG_ETOOBIG, "%s", err.message);
 	cr_assert_str_eq(err.message, "a tree of the change: reading it needed a block of 70.0 MiB, over the 64 MiB "
 		"limit of any object the gate reads");
-	cr_assert_lt(peak_mib() - before, 32, "the subtree was held: peak %zu -> %zu MiB", before, peak_mib());
+	cr_assert_lt(ut_peak_mib() - before, 32, "the subtree was held: peak %zu -> %zu MiB", before, ut_peak_mib());
 	json_decref(facts);
 	git_index_free(index);
 	git_reference_free(ref);
@@ -1090,7 +1045,7 @@ Test(gather, a_large_packed_refs_is_not_the_push)
 	FILE *fp;
 	size_t n = 0;
 
-	install_bounds();
+	ut_alloc_install();
 	git_oid_tostr(bh, sizeof(bh), &base);
 	git_oid_tostr(th, sizeof(th), &tip);
 	snprintf(path, sizeof(path), "%s/packed-refs", dir);

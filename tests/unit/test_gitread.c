@@ -5,83 +5,39 @@
  * process of its own (Criterion), so the allocator is installed per test. */
 #define _XOPEN_SOURCE 700
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <git2/sys/odb_backend.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "bpgate/buf.h"
 #include "bpgate/gitobj.h"
+#include "gitrepo.h"
 
 static char dir[64];
 static git_repository *repo;
 
 static void setup(void)
 {
-	git_libgit2_init();
-	strcpy(dir, "/tmp/bpg-gitread-XXXXXX");
-	cr_assert(mkdtemp(dir));
-	cr_assert_eq(git_repository_init(&repo, dir, 1), 0);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
+	repo = ut_repo_new(dir, "gitread");
 }
 
 static void teardown(void)
 {
-	git_repository_free(repo);
-	cr_assert_eq(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
-	git_libgit2_shutdown();
+	ut_repo_remove(repo, dir);
 }
 
 TestSuite(gitread, .init = setup, .fini = teardown);
 
-static void install(void)
-{
-	bpg_error err;
-	cr_assert_eq(bpg_git_alloc_install(&err), 0, "%s", err.message);
-	cr_assert(bpg_git_alloc_bounds_reads());
-}
-
-/* A blob of n bytes of `c` written through a stream: never whole in memory here. */
-static git_oid big_blob(git_repository *r, size_t n, char c)
-{
-	git_writestream *ws = NULL;
-	char chunk[1 << 16];
-	git_oid id;
-
-	memset(chunk, c, sizeof(chunk));
-	cr_assert_eq(git_blob_create_from_stream(&ws, r, NULL), 0);
-	for (size_t done = 0; done < n;) {
-		size_t k = n - done < sizeof(chunk) ? n - done : sizeof(chunk);
-		cr_assert_eq(ws->write(ws, chunk, k), 0);
-		done += k;
-	}
-	cr_assert_eq(git_blob_create_from_stream_commit(&id, ws), 0);
-	return id;
-}
-
-static size_t peak_mib(void)
-{
-	struct rusage ru;
-	cr_assert_eq(getrusage(RUSAGE_SELF, &ru), 0);
-	return (size_t)ru.ru_maxrss >> 10;
-}
-
 /* the same refusal, word for word, with the header check and with the bound */
 static void refuses_over_the_limit(bool bounded)
 {
-	git_oid big = big_blob(repo, (size_t)5 << 20, 'a'), small;
+	git_oid big = ut_big_object(repo, GIT_OBJECT_BLOB, "", (size_t)5 << 20, 'a'), small;
 	bpg_buf out = BPG_BUF_INIT;
 	bpg_error err;
 
 	if (bounded)
-		install();
+		ut_alloc_install();
 	cr_assert_eq(bpg_git_blob_read(&out, repo, &big, (size_t)4 << 20, "fixtures/big.bin", &err), BPG_ETOOBIG);
 	cr_assert_str_eq(err.message, "fixtures/big.bin: 5 MiB, larger than the 4 MiB limit of a file the gate reads");
 	cr_assert_eq(out.size, 0, "nothing appended");
@@ -135,16 +91,16 @@ Test(gitread, bounded_read_refuses_the_same_way)
  * 100 MiB; the peak memory of the process says it never did. */
 Test(gitread, bounded_read_never_allocates_a_huge_object)
 {
-	git_oid big = big_blob(repo, (size_t)100 << 20, '\0');
+	git_oid big = ut_big_object(repo, GIT_OBJECT_BLOB, "", (size_t)100 << 20, '\0');
 	bpg_buf out = BPG_BUF_INIT;
 	bpg_error err;
 	size_t before;
 
-	install();
-	before = peak_mib();
+	ut_alloc_install();
+	before = ut_peak_mib();
 	cr_assert_eq(bpg_git_blob_read(&out, repo, &big, (size_t)64 << 20, "fixtures/zeros.bin", &err), BPG_ETOOBIG);
 	cr_assert_str_eq(err.message, "fixtures/zeros.bin: 100 MiB, larger than the 64 MiB limit of a file the gate reads");
-	cr_assert_lt(peak_mib() - before, 32, "peak grew by %zu MiB", peak_mib() - before);
+	cr_assert_lt(ut_peak_mib() - before, 32, "peak grew by %zu MiB", ut_peak_mib() - before);
 	bpg_buf_dispose(&out);
 }
 
@@ -182,7 +138,7 @@ Test(gitread, delta_bases_are_bounded_too)
 	cr_assert_eq(git_repository_open(&packed, pdir), 0);
 	cr_assert_eq(git_repository_odb(&odb, packed), 0);
 
-	install();
+	ut_alloc_install();
 	bpg_git_alloc_bound((size_t)1 << 20);
 	cr_assert_lt(git_odb_read(&o, odb, &b), 0, "the 2 MiB delta base was not refused");
 	cr_assert_eq(bpg_git_alloc_unbound(&refused, &oom), -1);
