@@ -12,7 +12,7 @@
 # After each: the push is refused or complete (never half-applied), `git
 # fsck` is clean, no lock or quarantine is left, `bpgate audit verify` passes.
 #
-# Abuse: a blueprint over the 64 MiB limit (the 1 GB case is measured by hand,
+# Abuse: a blueprint and a commit over the 64 MiB limit (the 1 GB case is measured by hand,
 # docs/readme/hardening.md), 20,001 commits in one push, 10,000 refs in one
 # push, JSON nested a million deep, terminal escapes in commit messages, ref
 # names, push options and daemon commands. Each refusal is checked for its
@@ -406,6 +406,18 @@ same_refs "$srv" "$before" "70 MB blueprint"
 # (it once held all 70 MB in memory, and would hold 1 GB for a 1 GB blueprint).
 bounded "70 MB blueprint" 96
 git reset -q --hard HEAD~1
+
+# --- a commit over the 64 MiB limit: libgit2's own walk of the pushed commits reads it ----------
+section "a commit over the 64 MiB limit (a 70 MiB message)"
+head -c $((70 << 20)) /dev/zero | tr '\0' x > "$T/big.msg"
+bigc=$(git commit-tree "$(git rev-parse 'HEAD^{tree}')" -p HEAD -F "$T/big.msg"); rm -f "$T/big.msg"
+before=$(refs_of "$srv")
+push_as alice 1 "a 70 MiB commit is refused" origin "$bigc:refs/heads/dev"
+expect_grep "$T/err" "a commit of the change: reading it needed a block of 70.0 MiB, over the 64 MiB limit of any object the gate reads" \
+  "the refusal says what was too large and names the limit"
+same_refs "$srv" "$before" "70 MiB commit"
+# never held whole: libgit2 may not allocate over 64 MiB while it walks
+bounded "70 MiB commit" 96
 
 # --- 20,000 commits (the limit) accepted, 20,001 refused ------------------------------------
 section "20,000 and 20,001 commits in one push"
