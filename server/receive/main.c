@@ -30,7 +30,6 @@
 
 #define MAX_PUSH_OPTIONS RCV_MAX_PUSH_OPTIONS
 
-
 /* BPGATE_RECEIVE_TIMES=1 (any value): when each phase of the gate ended, in ms since
  * it started, on stderr, for an administrator asking where a slow push's time goes
  * (tests/bench/receive_bench.sh shows them). Off, it reads nothing but the variable. */
