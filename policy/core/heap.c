@@ -20,7 +20,9 @@
 #endif
 
 #if defined(__GLIBC__) && defined(__linux__) && !defined(BPG_SANITIZED)
+#include <fcntl.h>
 #include <malloc.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -36,6 +38,35 @@
 #define GROW_TRIES 8
 
 static atomic_bool taken;
+
+/* Whether huge pages may be made by collapse: MADV_COLLAPSE ignores the
+ * system's setting, so it is asked for only where the administrator has not
+ * turned huge pages off (a setting that cannot be read counts as off). */
+static bool collapse_allowed(void)
+{
+	static atomic_int allowed = -1; /* read once (threads that race read the same) */
+	char buf[128];
+	ssize_t n = -1;
+	int fd, a = atomic_load(&allowed);
+
+	if (a >= 0)
+		return a;
+	if ((fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n > 0)
+		buf[n] = '\0';
+	a = n > 0 && strstr(buf, "[never]") == NULL;
+	atomic_store(&allowed, a);
+	return a;
+}
+
+static void collapse(uintptr_t at)
+{
+	if (collapse_allowed())
+		(void)madvise((void *)at, HUGE_PAGE, MADV_COLLAPSE);
+}
 
 static void advise(uintptr_t lo, uintptr_t hi)
 {
@@ -83,7 +114,7 @@ int bpg_heap_tune_for_facts(void)
 	 * which leaves that first 2 MiB to 4 KiB faults: make it one huge page
 	 * now (kernels before 6.1 refuse; it then stays as it was) */
 	if (!(before & (HUGE_PAGE - 1)))
-		(void)madvise((void *)before, HUGE_PAGE, MADV_COLLAPSE);
+		collapse(before);
 	atomic_store(&taken, true);
 	return 1;
 }
@@ -143,7 +174,7 @@ void bpg_heap_thread_start(void)
 	 * first 2 MiB would go on in 4 KiB faults (~500 on the commits' thread of
 	 * a 2,000-commit push): make it one huge page now, as the rest will be.
 	 * Kernels before 6.1 refuse, and it stays as it was. */
-	(void)madvise((void *)heap, HUGE_PAGE, MADV_COLLAPSE);
+	collapse(heap);
 }
 
 bool bpg_heap_exit_frees_skippable(void)
