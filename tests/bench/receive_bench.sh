@@ -87,11 +87,15 @@ git push -q "$r" "$large_tip:refs/heads/dev" 2>"$tmp/check.err" || { echo "the g
 # Each round pushes into a fresh copy with the no-op hook, then into one with the gate:
 # alternated, as the small pushes are, so that a slower minute of the machine weighs on
 # both sides of the ratio (one side's rounds all run before the other's otherwise).
-: > "$tmp/large.noop"; : > "$tmp/large.gate"
+# The gate prints its phase times in these pushes too (BPGATE_RECEIVE_TIMES: a few
+# getrusage calls), to compare the gate in a push with the gate run alone, below.
+: > "$tmp/large.noop"; : > "$tmp/large.gate"; : > "$tmp/push.times"
 large_push() { # HOOK OUT: one push of the large change into a fresh copy, its ms appended to OUT
   local t0 r
   r=$(new_repo "large-$RANDOM" "$1")
-  t0=$(now_ms); git push -q "$r" "$large_tip:refs/heads/dev" 2>/dev/null; echo $(( $(now_ms) - t0 )) >> "$2"
+  t0=$(now_ms); BPGATE_RECEIVE_TIMES=1 git push -q "$r" "$large_tip:refs/heads/dev" 2>"$tmp/push.err"
+  echo $(( $(now_ms) - t0 )) >> "$2"
+  grep "bpgate: time: recorded " "$tmp/push.err" >> "$tmp/push.times" || true
   rm -rf "$r"
 }
 
@@ -173,6 +177,14 @@ for phase in "policy loaded" "gathered" "server facts" "judged" "recorded"; do
   printf ' %s %s;' "$phase" "$(grep -F "time: $phase " "$tmp/alone.times" | sed 's/.*: *[a-z ]* \([0-9.]*\) ms.*/\1/' | median)"
 done
 echo
-printf '%-46s %s\n' "  its page faults (median of 5, all threads)" \
-  "$(grep -F "time: recorded " "$tmp/alone.times" | sed 's/.* ms *\([0-9]*\) faults.*/\1/' | median)"
+# the end of the gate's run (BPGATE_RECEIVE_TIMES' "recorded" line): wall ms, page faults,
+# user and system CPU ms, medians of the lines in FILE
+ends() {
+  printf '%s ms, %s faults, CPU %s ms user + %s ms sys' \
+    "$(sed 's/.*recorded *\([0-9.]*\) ms.*/\1/' "$1" | median)" "$(sed 's/.* ms *\([0-9]*\) faults.*/\1/' "$1" | median)" \
+    "$(sed 's/.* faults *\([0-9.]*\) ms user.*/\1/' "$1" | median)" "$(sed 's/.* user *\([0-9.]*\) ms sys.*/\1/' "$1" | median)"
+}
+grep -F "time: recorded " "$tmp/alone.times" > "$tmp/alone.ends" || true
+printf '%-46s %s\n' "  its end, alone (median of 5, all threads)" "$(ends "$tmp/alone.ends")" \
+  "  its end in the large pushes (median of $large_rounds)" "$(ends "$tmp/push.times")"
 echo "(targets: small < 50 ms added, large < 1.3x; local pushes, release build, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"

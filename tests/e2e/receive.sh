@@ -300,8 +300,8 @@ cp "$E2E_TMP/err" "$E2E_TMP/times.err"
 for phase in "policy loaded" "gathered" "server facts" "judged" "decided" "recorded"; do
   expect_grep "$E2E_TMP/times.err" "bpgate: time: $phase " "with BPGATE_RECEIVE_TIMES the gate says when '$phase' ended"
 done
-if grep -Eq 'bpgate: time: recorded +[0-9.]+ ms +[1-9][0-9]* faults' "$E2E_TMP/times.err"; then
-  ok "each phase time comes with the page faults taken so far"
+if grep -Eq 'bpgate: time: recorded +[0-9.]+ ms +[1-9][0-9]* faults +[0-9.]+ ms user +[0-9.]+ ms sys' "$E2E_TMP/times.err"; then
+  ok "each phase time comes with the page faults and the CPU time so far"
 else fail "no page-fault count on the phase times"; grep "bpgate: time:" "$E2E_TMP/times.err" >&2; fi
 
 # --- bpgate rollback SCENARIO ---------------------------------------------------------------------------
