@@ -12,15 +12,21 @@
  * a 2 MiB boundary, and the first 2 MiB of it and of an advised thread arena,
  * which malloc wrote before the advice, are made one huge page
  * (MADV_COLLAPSE, Linux 6.1; not where huge pages are turned off): otherwise
- * the busiest 2 MiB of each went on in 4 KiB faults.
+ * the busiest 2 MiB of each went on in 4 KiB faults. A collapse is
+ * synchronous and may compact memory whatever the system's defrag setting
+ * (like a huge-page fault in an advised region with defrag = madvise, the
+ * default); it looks at the system-wide setting only, not at the per-size
+ * ones of Linux 6.8.
  *
  * Advice to the kernel only: without transparent huge pages
  * (/sys/kernel/mm/transparent_hugepage/enabled = never) the pages stay
  * 4 KiB. The malloc settings do change: glibc grows the main heap 64 MiB at
  * a time and, as with any fixed M_TOP_PAD, no longer raises its mmap
  * threshold by itself, so blocks over 128 KiB are always mapped afresh (the
- * gate has few of those). Without glibc, under a sanitizer, or when the heap
- * cannot grow, nothing changes at all. Nothing is allocated for the caller.
+ * gate has few of those). Without glibc or under a sanitizer nothing changes
+ * at all; when the heap cannot grow by the step, the break may have moved to
+ * the next 2 MiB boundary (address space only, counted by mallinfo2) and the
+ * rest is as by default. Nothing is allocated for the caller.
  */
 #ifndef INCLUDE_bpgate_heap_h__
 #define INCLUDE_bpgate_heap_h__

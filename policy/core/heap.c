@@ -1,6 +1,7 @@
 /*
  * Heap tuning: large heap steps and transparent huge pages (see heap.h for
- * why). Everything here is advice; any failure leaves the defaults.
+ * why). Advice and malloc settings only: a failure leaves malloc working as
+ * it would by default (the break may have moved to a 2 MiB boundary first).
  */
 #define _DEFAULT_SOURCE
 #include "bpgate/heap.h"

@@ -87,13 +87,17 @@ git push -q "$r" "$large_tip:refs/heads/dev" 2>"$tmp/check.err" || { echo "the g
 # Each round pushes into a fresh copy with the no-op hook, then into one with the gate:
 # alternated, as the small pushes are, so that a slower minute of the machine weighs on
 # both sides of the ratio (one side's rounds all run before the other's otherwise).
+# (In each round the no-op goes first; each push follows the removal of the last copy.)
 # The gate prints its phase times in these pushes too (BPGATE_RECEIVE_TIMES: a few
-# getrusage calls), to compare the gate in a push with the gate run alone, below.
+# getrusage calls; the seventh pass of #20 on), to compare the gate in a push with the gate
+# run alone, below.
 : > "$tmp/large.noop"; : > "$tmp/large.gate"; : > "$tmp/push.times"
 large_push() { # HOOK OUT: one push of the large change into a fresh copy, its ms appended to OUT
   local t0 r
   r=$(new_repo "large-$RANDOM" "$1")
-  t0=$(now_ms); BPGATE_RECEIVE_TIMES=1 git push -q "$r" "$large_tip:refs/heads/dev" 2>"$tmp/push.err"
+  t0=$(now_ms)
+  BPGATE_RECEIVE_TIMES=1 git push -q "$r" "$large_tip:refs/heads/dev" 2>"$tmp/push.err" ||
+    { echo "the large push failed ($1):"; head -20 "$tmp/push.err"; exit 1; }
   echo $(( $(now_ms) - t0 )) >> "$2"
   grep "bpgate: time: recorded " "$tmp/push.err" >> "$tmp/push.times" || true
   rm -rf "$r"
