@@ -14,6 +14,8 @@ else
 fi
 ninja -C "$builddir"
 meson test -C "$builddir" --print-errorlogs --num-processes 2 "$@"
+# The heap tuning as release builds run it: under the sanitizers above it does nothing.
+bash tests/unit/heap_plain.sh "$builddir"
 # Every libFuzzer target for a few seconds (skipped when clang is missing).
 bash tests/bench/fuzz.sh "${BPG_FUZZ_SECONDS:-3}"
 # The closing line: every test meson ran (unit suites and end-to-end scripts).
