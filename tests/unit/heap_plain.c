@@ -94,8 +94,10 @@ int main(void)
 			setting[0] = '\0';
 		fclose(f);
 	}
-	/* the 64 MiB step is advised (whole 2 MiB pages of it: 8 MiB under the break is one) */
-	if (setting[0] && !strstr(setting, "[never]") && thp_eligible((uintptr_t)sbrk(0) - ((uintptr_t)8 << 20)) != 1)
+	/* the 64 MiB step is advised (whole 2 MiB pages of it: 8 MiB under the break is one);
+	 * checked where the system's setting and /proc/self/smaps can be read */
+	if (setting[0] && !strstr(setting, "[never]") &&
+	    thp_eligible((uintptr_t)sbrk(0) - ((uintptr_t)8 << 20)) == 0)
 		return fail("the main heap's step is not eligible for huge pages");
 	if (!churn(NULL))
 		return fail("malloc on the main thread after the tuning lost bytes");
