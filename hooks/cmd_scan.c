@@ -9,6 +9,7 @@
 #include "cli.h"
 
 #include "bpgate/scan.h"
+#include "bpgate/testhook.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -63,14 +64,12 @@ static int walk(bpg_scanner *s, bpg_findings *f, const char *dir, int depth, bpg
 	while ((e = readdir(d))) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (n == cap) {
-			char **nn = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*nn));
-			if (!nn) {
-				rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
-				goto done;
-			}
-			names = nn;
+		char **nn = bpg_array_grow(names, &cap, n + 1, sizeof(*nn), 32);
+		if (!nn) {
+			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+			goto done;
 		}
+		names = nn;
 		if (!(names[n] = strdup(e->d_name))) {
 			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 			goto done;

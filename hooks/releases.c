@@ -4,6 +4,7 @@
 #include "bpgate/gather.h"
 #include "bpgate/query.h"
 #include "bpgate/util.h"
+#include "bpgate/testhook.h"
 
 #include <spawn.h>
 #include <stdio.h>
@@ -115,15 +116,13 @@ int rel_records(json_t **out, git_repository *repo, const char *env, bpg_error *
 		if (json_is_object(rec) && json_is_string(json_object_get(rec, "tree")) &&
 		    json_is_string(json_object_get(rec, "new")) &&
 		    json_object_set_new(rec, "record_ref", json_string(git_reference_name(ref))) == 0) {
-			if (n == cap) {
-				json_t **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-				if (!nv) {
-					json_decref(rec);
-					rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
-					break;
-				}
-				v = nv;
+			json_t **nv = bpg_array_grow(v, &cap, n + 1, sizeof(*nv), 16);
+			if (!nv) {
+				json_decref(rec);
+				rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+				break;
 			}
+			v = nv;
 			v[n++] = rec;
 			rec = NULL;
 		}

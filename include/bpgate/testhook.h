@@ -33,6 +33,17 @@ BPG_EXTERN(void *) bpg_realloc(void *p, size_t n);
 BPG_EXTERN(char *) bpg_strdup(const char *s);
 BPG_EXTERN(char *) bpg_strndup(const char *s, size_t n);
 
+/**
+ * Room for need elements of elem bytes in the array v of *cap elements, the
+ * one growth rule of the library's arrays: when need > *cap the capacity
+ * doubles (from first when it is 0) until need fits, through bpg_realloc.
+ * Returns the array to use from now on, which the caller owns as it owned v,
+ * and updates *cap; NULL when the memory cannot be had or the size in bytes
+ * would overflow, v and *cap then unchanged (v still the caller's to free).
+ * need 0 asks for one element.
+ */
+BPG_EXTERN(void *) bpg_array_grow(void *v, size_t *cap, size_t need, size_t elem, size_t first);
+
 /** Fail count wrapped allocations from the n-th from now (count < 0: all after
  * it); n = -1 resets. Returns 0, or BPG_ERROR in a build without test hooks. */
 BPG_EXTERN(int) bpg_test_alloc_fail_at(long n, long count);

@@ -87,15 +87,15 @@ int bpg_audit__entry_check(const char *entry, size_t len, bpg_error *err)
 
 static int push_record(bpg_audit_log *log, const record *r)
 {
-	if (log->nrecs == log->arecs) {
-		size_t n = log->arecs ? log->arecs * 2 : 64;
-		record *nr = realloc(log->recs, n * sizeof(*nr));
+	if (log->nrecs == log->arecs) { /* two arrays of one length: both grow to the first's new capacity */
+		size_t n = log->arecs, kept = log->arecs;
+		record *nr = bpg_array_grow(log->recs, &n, log->nrecs + 1, sizeof(*nr), 64);
 		bpg_hash *nl;
 
 		if (!nr)
 			return BPG_ENOMEM;
 		log->recs = nr;
-		if (!(nl = realloc(log->leaves, n * sizeof(*nl))))
+		if (!(nl = bpg_array_grow(log->leaves, &kept, n, sizeof(*nl), 64)))
 			return BPG_ENOMEM;
 		log->leaves = nl;
 		log->arecs = n;

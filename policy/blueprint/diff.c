@@ -22,14 +22,9 @@ static int push(bpg_bpdiff *d, bpg_change_kind kind, const bpg_module *m, const 
 {
 	bpg_change *c;
 
-	if (d->count == d->alloc) {
-		size_t n = d->alloc ? d->alloc * 2 : 32;
-		bpg_change *p = bpg_realloc(d->changes, n * sizeof(*p));
-		if (!p)
-			return BPG_ENOMEM;
-		d->changes = p;
-		d->alloc = n;
-	}
+	if (!(c = bpg_array_grow(d->changes, &d->alloc, d->count + 1, sizeof(*c), 32)))
+		return BPG_ENOMEM;
+	d->changes = c;
 	c = &d->changes[d->count++];
 	c->kind = kind;
 	c->module_id = m ? m->id : 0;

@@ -124,14 +124,10 @@ static int add_ref(walker *w, bp_module_extra *x, const char *kind, const char *
 	r.pointer = bp_pool_strndup(pool, pointer, strlen(pointer));
 	if (!r.value || !r.key || !r.pointer)
 		return oom(w);
-	if (x->nrefs == x->arefs) {
-		size_t n = x->arefs ? x->arefs * 2 : 4;
-		bpg_reference *refs = bpg_realloc(x->refs, n * sizeof(*refs));
-		if (!refs)
-			return oom(w);
-		x->refs = refs;
-		x->arefs = n;
-	}
+	bpg_reference *refs = bpg_array_grow(x->refs, &x->arefs, x->nrefs + 1, sizeof(*refs), 4);
+	if (!refs)
+		return oom(w);
+	x->refs = refs;
 	x->refs[x->nrefs++] = r;
 	return 0;
 }
@@ -187,14 +183,10 @@ static int collect_literals(walker *w, bp_module_extra *x, const json_t *v, bpg_
 		l.len = json_string_length(v);
 		if (!l.pointer)
 			return oom(w);
-		if (x->nlits == x->alits) {
-			size_t n = x->alits ? x->alits * 2 : 8;
-			bpg_literal *lits = bpg_realloc(x->lits, n * sizeof(*lits));
-			if (!lits)
-				return oom(w);
-			x->lits = lits;
-			x->alits = n;
-		}
+		bpg_literal *lits = bpg_array_grow(x->lits, &x->alits, x->nlits + 1, sizeof(*lits), 8);
+		if (!lits)
+			return oom(w);
+		x->lits = lits;
 		x->lits[x->nlits++] = l;
 		return 0;
 	}
@@ -288,13 +280,13 @@ static int add_module(walker *w, const json_t *m, bpg_container c, const char *p
 	bpg_buf lp = BPG_BUF_INIT;
 	int rc = 0;
 
-	if (bp->nmodules == bp->amodules) {
-		size_t n = bp->amodules ? bp->amodules * 2 : 32;
-		bpg_module *mods = bpg_realloc(bp->modules, n * sizeof(*mods));
+	if (bp->nmodules == bp->amodules) { /* two arrays of one length: both grow to the first's new capacity */
+		size_t n = bp->amodules, kept = bp->amodules;
+		bpg_module *mods = bpg_array_grow(bp->modules, &n, bp->nmodules + 1, sizeof(*mods), 32);
 		if (!mods)
 			return oom(w);
 		bp->modules = mods;
-		bp_module_extra *xs = bpg_realloc(bp->extra, n * sizeof(*xs));
+		bp_module_extra *xs = bpg_array_grow(bp->extra, &kept, n, sizeof(*xs), 32);
 		if (!xs)
 			return oom(w);
 		bp->extra = xs;

@@ -10,16 +10,12 @@ static const char *pool_keep(bp_pool *pool, char *s)
 {
 	if (!s)
 		return NULL;
-	if (pool->count == pool->alloc) {
-		size_t n = pool->alloc ? pool->alloc * 2 : 256;
-		char **items = bpg_realloc(pool->items, n * sizeof(*items));
-		if (!items) {
-			free(s);
-			return NULL;
-		}
-		pool->items = items;
-		pool->alloc = n;
+	char **items = bpg_array_grow(pool->items, &pool->alloc, pool->count + 1, sizeof(*items), 256);
+	if (!items) {
+		free(s);
+		return NULL;
 	}
+	pool->items = items;
 	pool->items[pool->count++] = s;
 	return s;
 }

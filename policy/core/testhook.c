@@ -2,6 +2,7 @@
  * only with BPG_TEST_HOOKS, which meson defines in builds with tests). */
 #include "bpgate/testhook.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,27 @@ void *bpg_calloc(size_t n, size_t size)
 void *bpg_realloc(void *p, size_t n)
 {
 	return injected() ? NULL : realloc(p, n);
+}
+
+void *bpg_array_grow(void *v, size_t *cap, size_t need, size_t elem, size_t first)
+{
+	size_t n = *cap ? *cap : (first ? first : 1);
+
+	if (!need)
+		need = 1;
+	if (need <= *cap && v)
+		return v;
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return NULL;
+		n *= 2;
+	}
+	if (!elem || n > SIZE_MAX / elem)
+		return NULL;
+	if (!(v = bpg_realloc(v, n * elem)))
+		return NULL;
+	*cap = n;
+	return v;
 }
 
 char *bpg_strdup(const char *s)

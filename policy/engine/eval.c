@@ -122,14 +122,9 @@ int bpg_ev_emit(bpg_eval *ev, bpg_severity sev, const bpg_where *w, const char *
 	/* the judgement's budget, every BPG_BUDGET_EVERY findings */
 	if (ev->budget && d->n && d->n % BPG_BUDGET_EVERY == 0 && bpg_budget_exceeded(ev->budget))
 		return BPG_ETOOBIG;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		finding_slot *v = bpg_realloc(d->v, cap * sizeof(*v));
-		if (!v)
-			return BPG_ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
+	if (!(s = bpg_array_grow(d->v, &d->cap, d->n + 1, sizeof(*s), 16)))
+		return BPG_ENOMEM;
+	d->v = s;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -340,17 +335,13 @@ static int eval_parallel(bpg_decision *d, const bpg_policy *policy, const json_t
 			rc = bpg_error_set(err, p.rc[i], "rule %s could not be evaluated", bpg_rule_table[i]->info.id);
 			goto done;
 		}
-		if (f->n && d->n + f->n > d->cap) {
-			size_t cap = d->cap ? d->cap : 16;
-			while (cap < d->n + f->n)
-				cap *= 2;
-			finding_slot *v = bpg_realloc(d->v, cap * sizeof(*v));
+		if (f->n) {
+			finding_slot *v = bpg_array_grow(d->v, &d->cap, d->n + f->n, sizeof(*v), 16);
 			if (!v) {
 				rc = BPG_ENOMEM;
 				goto done;
 			}
 			d->v = v;
-			d->cap = cap;
 		}
 		for (size_t k = 0; k < f->n; k++) {
 			d->v[d->n] = f->v[k]; /* the strings move with it */

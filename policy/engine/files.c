@@ -67,14 +67,9 @@ static int files_add(bpg_policy_files *f, const char *path, const void *data, si
 	for (size_t i = 0; !unique && i < f->n; i++)
 		if (strcmp(f->v[i].path, path) == 0)
 			return bpg_error_set(err, BPG_EINVALID, "policy file '%s' given twice", path);
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 8;
-		bpg_policy_file *v = bpg_realloc(f->v, cap * sizeof(*v));
-		if (!v)
-			return bpg_error_set(err, BPG_ENOMEM, "out of memory");
-		f->v = v;
-		f->cap = cap;
-	}
+	if (!(e = bpg_array_grow(f->v, &f->cap, f->n + 1, sizeof(*e), 8)))
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	f->v = e;
 	e = &f->v[f->n];
 	memset(e, 0, sizeof(*e));
 	e->path = bpg_strdup(path);
@@ -229,15 +224,12 @@ static int add_folder(bpg_policy_files *f, const char *dir, const char *sub, cry
 		size_t l = strlen(de->d_name);
 		if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			char **v = bpg_realloc(names, cap * sizeof(*v));
-			if (!v) {
-				rc = BPG_ENOMEM;
-				goto done;
-			}
-			names = v;
+		char **v = bpg_array_grow(names, &cap, n + 1, sizeof(*v), 16);
+		if (!v) {
+			rc = BPG_ENOMEM;
+			goto done;
 		}
+		names = v;
 		if (!(names[n] = bpg_malloc(strlen(sub) + l + 2))) {
 			rc = BPG_ENOMEM;
 			goto done;

@@ -173,14 +173,10 @@ static int vec_add(const char ***v, size_t *n, size_t *cap, const char *s)
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp((*v)[i], s) == 0)
 			return 0;
-	if (*n + 2 > *cap) {
-		size_t nc = *cap ? *cap * 2 : 8;
-		const char **nv = realloc(*v, nc * sizeof(**v));
-		if (!nv)
-			return BPG_ENOMEM;
-		*v = nv;
-		*cap = nc;
-	}
+	const char **nv = bpg_array_grow(*v, cap, *n + 2, sizeof(*nv), 8);
+	if (!nv)
+		return BPG_ENOMEM;
+	*v = nv;
 	(*v)[(*n)++] = s;
 	(*v)[*n] = NULL;
 	return 0;

@@ -99,14 +99,11 @@ int bpg_diag_format(bpg_buf *out, const bpg_diag *d)
 /* Room for one more diagnostic in d: 0, or BPG_ENOMEM. */
 static int diags_room(bpg_diags *d)
 {
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		bpg_diag *v = bpg_realloc(d->v, cap * sizeof(*v));
-		if (!v)
-			return BPG_ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
+	bpg_diag *v = bpg_array_grow(d->v, &d->cap, d->n + 1, sizeof(*v), 16);
+
+	if (!v)
+		return BPG_ENOMEM;
+	d->v = v;
 	return 0;
 }
 

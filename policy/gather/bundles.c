@@ -67,14 +67,10 @@ static int collect_manifest(const char *root, const git_tree_entry *entry, void 
 	snprintf(path, sizeof(path), "%s%s", root, git_tree_entry_name(entry));
 	if (!bpg_bundle_is_manifest_path(path))
 		return 0;
-	if (l->n == l->alloc) {
-		size_t na = l->alloc ? l->alloc * 2 : 8;
-		char **p = bpg_realloc(l->paths, na * sizeof(*p));
-		if (!p)
-			return -1;
-		l->paths = p;
-		l->alloc = na;
-	}
+	char **p = bpg_array_grow(l->paths, &l->alloc, l->n + 1, sizeof(*p), 8);
+	if (!p)
+		return -1;
+	l->paths = p;
 	if (!(l->paths[l->n] = bpg_strdup(path)))
 		return -1;
 	l->n++;

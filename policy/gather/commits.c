@@ -198,16 +198,12 @@ static int find_commits(git_oid **out, size_t *n, git_repository *repo, void *ar
 	}
 	/* Collect the ids first: an oversized change is refused in the time of a walk, before any is judged. */
 	for (;;) {
-		if (count == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			git_oid *m = bpg_realloc(ids, ncap * sizeof(*ids));
-			if (!m) {
-				rc = g_oom(err);
-				goto done;
-			}
-			ids = m;
-			cap = ncap;
+		git_oid *m = bpg_array_grow(ids, &cap, count + 1, sizeof(*m), 64);
+		if (!m) {
+			rc = g_oom(err);
+			goto done;
 		}
+		ids = m;
 		if ((r = git_revwalk_next(&ids[count], walk)) != 0)
 			break;
 		if (++count > BPG_GATHER_MAX_COMMITS) {

@@ -5,6 +5,7 @@
  * offset order.
  */
 #include "scan_internal.h"
+#include "bpgate/testhook.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -31,14 +32,10 @@ int scan_emit(scan_ctx *c, scan_rule rule, size_t start, size_t vlen, bool synth
 	for (size_t i = 0; i < s->npend; i++)
 		if (s->pend[i].rule == rule && s->pend[i].raw == raw)
 			return 0;
-	if (s->npend == s->pend_cap) {
-		size_t ncap = s->pend_cap ? s->pend_cap * 2 : 32;
-		struct scan_pending *p = realloc(s->pend, ncap * sizeof(*p));
-		if (!p)
-			return bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
-		s->pend = p;
-		s->pend_cap = ncap;
-	}
+	struct scan_pending *p = bpg_array_grow(s->pend, &s->pend_cap, s->npend + 1, sizeof(*p), 32);
+	if (!p)
+		return bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
+	s->pend = p;
 	s->pend[s->npend++] = (struct scan_pending){ rule, raw, start, vlen, synthetic };
 	c->seg_found |= (uint64_t)1 << rule;
 	return 0;

@@ -5,6 +5,7 @@
 #include "scan_internal.h"
 
 #include "bpgate/util.h"
+#include "bpgate/testhook.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -66,14 +67,10 @@ const bpg_scan_skip *bpg_findings_skip_get(const bpg_findings *f, size_t i)
 int bpg_findings_add_skip(bpg_findings *f, const char *path, const char *reason, bpg_error *err)
 {
 	char *p, *r;
-	if (f->nskip == f->skip_cap) {
-		size_t nc = f->skip_cap ? f->skip_cap * 2 : 8;
-		bpg_scan_skip *ns = realloc(f->skips, nc * sizeof(*ns));
-		if (!ns)
-			return bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
-		f->skips = ns;
-		f->skip_cap = nc;
-	}
+	bpg_scan_skip *ns = bpg_array_grow(f->skips, &f->skip_cap, f->nskip + 1, sizeof(*ns), 8);
+	if (!ns)
+		return bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
+	f->skips = ns;
 	p = strdup(path);
 	r = strdup(reason);
 	if (!p || !r) {
@@ -134,14 +131,9 @@ int scan_findings_add(bpg_findings *f, scan_rule rule, const char *path, size_t 
 	char *mem;
 	int rc = 0;
 
-	if (f->n == f->cap) {
-		size_t nc = f->cap ? f->cap * 2 : 16;
-		finding_slot *nv = realloc(f->v, nc * sizeof(*nv));
-		if (!nv)
-			return bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
-		f->v = nv;
-		f->cap = nc;
-	}
+	if (!(slot = bpg_array_grow(f->v, &f->cap, f->n + 1, sizeof(*slot), 16)))
+		return bpg_error_set(err, BPG_ENOMEM, "scan: out of memory");
+	f->v = slot;
 	mask(masked, value, vlen);
 	ml = strlen(masked);
 	/* fingerprint: rule, path, and the JSON pointer (+ the ordinal among

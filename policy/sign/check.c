@@ -1,5 +1,6 @@
 /* The bundle check: signed by a releaser, and the tree's files match the manifest. */
 #include "bundle_internal.h"
+#include "bpgate/testhook.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -75,14 +76,9 @@ static int add_problem(bpg_bundle_result *res, bpg_bundle_problem_kind kind, con
 	va_list ap;
 	problem *p;
 
-	if (res->nproblems == res->aproblems) {
-		size_t n = res->aproblems ? res->aproblems * 2 : 8;
-		problem *np = realloc(res->problems, n * sizeof(*np));
-		if (!np)
-			return bpg_error_set(err, BPG_ENOMEM, "out of memory");
-		res->problems = np;
-		res->aproblems = n;
-	}
+	if (!(p = bpg_array_grow(res->problems, &res->aproblems, res->nproblems + 1, sizeof(*p), 8)))
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	res->problems = p;
 	va_start(ap, fmt);
 	int vrc = bpg_buf_vprintf(&d, fmt, ap);
 	va_end(ap);

@@ -1,6 +1,7 @@
 /* allowed_signers files (ssh-keygen(1) ALLOWED SIGNERS): parsing, ssh
  * pattern-lists and times. Lines are kept in file order. */
 #include "internal.h"
+#include "bpgate/testhook.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -313,16 +314,12 @@ int bpg_allowed_signers_parse(bpg_allowed_signers **out, const char *data, size_
 			p = next;
 			continue;
 		}
-		if (s->n == s->cap) {
-			size_t ncap = s->cap ? s->cap * 2 : 8;
-			ssh_signer *nv = realloc(s->v, ncap * sizeof(*nv));
-			if (!nv) {
-				rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
-				goto done;
-			}
-			s->v = nv;
-			s->cap = ncap;
+		ssh_signer *nv = bpg_array_grow(s->v, &s->cap, s->n + 1, sizeof(*nv), 8);
+		if (!nv) {
+			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
+			goto done;
 		}
+		s->v = nv;
 		ssh_signer *sg = &s->v[s->n++];
 		memset(sg, 0, sizeof(*sg));
 		sg->line = lineno;

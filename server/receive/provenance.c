@@ -26,6 +26,7 @@
  */
 #include "receive.h"
 #include "bpgate/util.h"
+#include "bpgate/testhook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -185,13 +186,13 @@ static int cand_add(candidates *c, const git_oid *id, char kind, bpg_error *err)
 		return 0;
 	if (c->n >= PROV_MAX_OBJECTS)
 		return bpg_error_set(err, BPG_ETOOBIG, "the push introduces more than %d objects", PROV_MAX_OBJECTS);
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 256;
-		git_oid *o = realloc(c->objs, nc * sizeof(*o));
+	if (c->n == c->cap) { /* two arrays of one length: both grow to the first's new capacity */
+		size_t nc = c->cap, kept = c->cap;
+		git_oid *o = bpg_array_grow(c->objs, &nc, c->n + 1, sizeof(*o), 256);
 		if (!o)
 			return bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		c->objs = o;
-		char *k = realloc(c->kinds, nc);
+		char *k = bpg_array_grow(c->kinds, &kept, nc, 1, 256);
 		if (!k)
 			return bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		c->kinds = k;
@@ -447,13 +448,13 @@ static int want(wanted *w, const git_oid *id, json_t *entry)
 		w->objs[*v] = entry;
 		return 0;
 	}
-	if (w->n == w->cap) {
-		size_t nc = w->cap ? w->cap * 2 : 64;
-		json_t **o = realloc(w->objs, nc * sizeof(*o));
+	if (w->n == w->cap) { /* two arrays of one length: both grow to the first's new capacity */
+		size_t nc = w->cap, kept = w->cap;
+		json_t **o = bpg_array_grow(w->objs, &nc, w->n + 1, sizeof(*o), 64);
 		if (!o)
 			return BPG_ENOMEM;
 		w->objs = o;
-		git_oid *ids = realloc(w->ids, nc * sizeof(*ids));
+		git_oid *ids = bpg_array_grow(w->ids, &kept, nc, sizeof(*ids), 64);
 		if (!ids)
 			return BPG_ENOMEM;
 		w->ids = ids;

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "bpgate/heap.h"
+#include "heapchurn.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -28,27 +29,7 @@ static int fail(const char *what)
 /* BLOCKS blocks of varied sizes, each filled with its own byte, checked, freed */
 static void *churn(void *tuned)
 {
-	char **b = calloc(BLOCKS, sizeof(*b));
-	size_t i;
-	int ok = b != NULL;
-
-	if (tuned)
-		bpg_heap_thread_start();
-	for (i = 0; ok && i < BLOCKS; i++) {
-		size_t n = 16 + (i * 7919) % 4000;
-		if (!(b[i] = malloc(n)))
-			ok = 0;
-		else
-			memset(b[i], (int)(i & 0xff), n);
-	}
-	for (i = 0; ok && i < BLOCKS; i++) {
-		size_t n = 16 + (i * 7919) % 4000;
-		ok = b[i][0] == (char)(i & 0xff) && b[i][n - 1] == (char)(i & 0xff);
-	}
-	for (i = 0; b && i < BLOCKS; i++)
-		free(b[i]);
-	free(b);
-	return ok ? (void *)1 : NULL;
+	return ut_heap_churn(BLOCKS, tuned != NULL) ? (void *)1 : NULL;
 }
 
 /* THPeligible of the mapping holding addr, from /proc/self/smaps: 1, 0, or -1 if not found */

@@ -1,6 +1,7 @@
 /* Unit tests for the core helpers: buffers, globs, pointers, masking. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -8,7 +9,9 @@
 
 #include "bpgate/buf.h"
 #include "bpgate/heap.h"
+#include "bpgate/testhook.h"
 #include "bpgate/util.h"
+#include "heapchurn.h"
 
 Test(core, buf_grows_and_respects_max)
 {
@@ -21,6 +24,41 @@ Test(core, buf_grows_and_respects_max)
 	cr_assert_eq(b.size, 8);
 	bpg_buf_dispose(&b);
 	bpg_buf_dispose(&b);
+}
+
+Test(core, array_grow_doubles_and_fails_without_losing_the_array)
+{
+	size_t cap = 0;
+	int *v = bpg_array_grow(NULL, &cap, 1, sizeof(int), 4);
+
+	cr_assert_not_null(v);
+	cr_assert_eq(cap, 4);
+	v[3] = 7;
+	cr_assert_eq(bpg_array_grow(v, &cap, 4, sizeof(int), 4), v, "room already: the same array");
+	cr_assert_eq(bpg_array_grow(v, &cap, 0, sizeof(int), 4), v, "need 0 asks for one");
+	cr_assert_eq(cap, 4);
+	v = bpg_array_grow(v, &cap, 5, sizeof(int), 4);
+	cr_assert_not_null(v);
+	cr_assert_eq(cap, 8);
+	cr_assert_eq(v[3], 7, "the elements move with the array");
+	v = bpg_array_grow(v, &cap, 33, sizeof(int), 4);
+	cr_assert_eq(cap, 64, "doubles until the need fits");
+
+	/* a size that would overflow: NULL, and the array and capacity as they were */
+	cr_assert_null(bpg_array_grow(v, &cap, SIZE_MAX / 2 + 2, sizeof(int), 4));
+	cr_assert_null(bpg_array_grow(v, &cap, SIZE_MAX / 8, 16, 4));
+	cr_assert_null(bpg_array_grow(v, &cap, 65, 0, 4));
+	cr_assert_eq(cap, 64);
+	cr_assert_eq(v[3], 7);
+
+	/* a failed allocation: the same */
+	if (bpg_test_alloc_fail_at(0, 1) == 0) {
+		cr_assert_null(bpg_array_grow(v, &cap, 65, sizeof(int), 4));
+		bpg_test_alloc_fail_at(-1, 0);
+		cr_assert_eq(cap, 64);
+		cr_assert_eq(v[3], 7);
+	}
+	free(v);
 }
 
 Test(core, glob_matches_like_gitignore)
@@ -135,26 +173,9 @@ Test(core, file_read_refuses_oversized_and_writes_atomically)
 
 /* The heap advice is best effort: it must never break allocation, whether it
  * applies (plain glibc build) or not (sanitizers: returns 0). */
-static void *heap_worker(void *arg)
+static void *heap_worker(void *tuned)
 {
-	size_t i, n = 20000;
-	char **blocks = calloc(n, sizeof(*blocks));
-	int ok = blocks != NULL;
-
-	(void)arg;
-	bpg_heap_thread_start();
-	for (i = 0; ok && i < n; i++) {
-		if (!(blocks[i] = malloc(48 + i % 200)))
-			ok = 0;
-		else
-			memset(blocks[i], (int)(i & 0x7f), 48);
-	}
-	for (i = 0; ok && i < n; i++)
-		ok = blocks[i][47] == (char)(i & 0x7f);
-	for (i = 0; blocks && i < n; i++)
-		free(blocks[i]);
-	free(blocks);
-	return ok ? (void *)1 : NULL;
+	return ut_heap_churn(20000, tuned != NULL) ? (void *)1 : NULL;
 }
 
 Test(core, heap_advice_keeps_malloc_working)
@@ -168,8 +189,8 @@ Test(core, heap_advice_keeps_malloc_working)
 	cr_assert_eq(first, 0, "under a sanitizer the heap is the sanitizer's");
 #endif
 	cr_assert_eq(bpg_heap_tune_for_facts(), 0, "the advice is taken once");
-	cr_assert_eq(pthread_create(&t, NULL, heap_worker, NULL), 0);
+	cr_assert_eq(pthread_create(&t, NULL, heap_worker, (void *)1), 0);
 	cr_assert_eq(pthread_join(t, &ok), 0);
 	cr_assert_not_null(ok);
-	cr_assert_not_null(heap_worker(NULL));
+	cr_assert_not_null(heap_worker((void *)1));
 }
