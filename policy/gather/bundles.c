@@ -52,9 +52,13 @@ done:
 	return rc;
 }
 
+/* At most this many release bundle manifests in one tree: a change with more is refused. */
+#define MANIFESTS_MAX 10000
+
 typedef struct {
 	char **paths;
 	size_t n, alloc;
+	int stopped; /* why collect_manifest stopped the walk: BPG_ENOMEM or BPG_ETOOBIG (0: it did not) */
 } manifest_list;
 
 static int collect_manifest(const char *root, const git_tree_entry *entry, void *payload)
@@ -67,14 +71,20 @@ static int collect_manifest(const char *root, const git_tree_entry *entry, void 
 	snprintf(path, sizeof(path), "%s%s", root, git_tree_entry_name(entry));
 	if (!bpg_bundle_is_manifest_path(path))
 		return 0;
+	if (l->n >= MANIFESTS_MAX) {
+		l->stopped = BPG_ETOOBIG;
+		return -1;
+	}
 	char **p = bpg_array_grow(l->paths, &l->alloc, l->n + 1, sizeof(*p), 8);
-	if (!p)
+	if (!p || !(p[l->n] = bpg_strdup(path))) {
+		if (p)
+			l->paths = p;
+		l->stopped = BPG_ENOMEM;
 		return -1;
+	}
 	l->paths = p;
-	if (!(l->paths[l->n] = bpg_strdup(path)))
-		return -1;
 	l->n++;
-	return l->n > 10000 ? -1 : 0;
+	return 0;
 }
 
 /* Does the staged content hold a release bundle manifest? The same blobs the
@@ -104,7 +114,7 @@ int g_check_bundles(json_t *facts, git_repository *repo, git_tree *new_tree, git
 	git_tree *index_tree = NULL;
 	bpg_tree tree = { NULL, NULL, NULL };
 	bpg_releaser *releasers = NULL;
-	manifest_list list = { NULL, 0, 0 };
+	manifest_list list = { NULL, 0, 0, 0 };
 	size_t nreleasers = 0;
 	bool have_tree = false;
 	int rc = 0;
@@ -127,7 +137,13 @@ int g_check_bundles(json_t *facts, git_repository *repo, git_tree *new_tree, git
 	if (!new_tree)
 		goto done;
 	if (git_tree_walk(new_tree, GIT_TREEWALK_PRE, collect_manifest, &list) < 0) {
-		rc = bpg_error_set(err, BPG_ETOOBIG, "cannot list the release bundles of the change (more than 10,000?)");
+		if (list.stopped == BPG_ETOOBIG)
+			rc = bpg_error_set(err, BPG_ETOOBIG, "the change holds more than %d release bundle manifests, "
+				"the most the gate judges in one tree: remove old bundles or split the repository", MANIFESTS_MAX);
+		else if (list.stopped == BPG_ENOMEM)
+			rc = g_oom(err);
+		else
+			rc = g_git_error(err, "cannot read the change's tree to list its release bundles");
 		goto done;
 	}
 	if (list.n == 0)

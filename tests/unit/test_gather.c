@@ -1060,3 +1060,33 @@ Test(gather, a_large_packed_refs_is_not_the_push)
 	cr_assert_eq(json_array_size(json_object_get(facts, "commits")), 1, "only the tip is new");
 	json_decref(facts);
 }
+
+/* More release bundle manifests than the gate judges in one tree: refused, in words that
+ * say which limit, not as a failure to read the tree (nor a guess between the two). */
+Test(gather, too_many_bundle_manifests_are_refused_by_name)
+{
+	enum { N = 10001 };
+	file *files = calloc(N + 1, sizeof(*files));
+	char (*names)[40] = calloc(N, sizeof(*names));
+	const bpg_gather_opts go = { .no_scan = true };
+	static const bpg_facts_opts fo = { .context = "check", .time = "2025-06-03T09:00:00Z" };
+	json_t *facts = NULL;
+	bpg_error err;
+
+	cr_assert(files && names);
+	for (size_t i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "releases/r%05zu.bundle.json", i);
+		files[i] = (file){ names[i], 0, "{}" };
+	}
+	file before = { "x", 0, "1" };
+	files[N] = (file){ "x", 0, "2" };
+	git_oid t0 = tree_of(&before, 1), t1 = tree_of(files, N + 1);
+	git_oid c0 = commit_of(&t0, NULL, 0, "one file"), c1 = commit_of(&t1, &c0, 1, "and many bundles");
+	cr_assert_eq(bpg_facts_new(&facts, &fo, &err), 0);
+	cr_assert_eq(bpg_gather_range(facts, repo, &c0, &c1, &go, &err), BPG_ETOOBIG, "%s", err.message);
+	cr_assert_str_eq(err.message, "the change holds more than 10000 release bundle manifests, the most the gate "
+		"judges in one tree: remove old bundles or split the repository");
+	json_decref(facts);
+	free(names);
+	free(files);
+}
