@@ -30,6 +30,7 @@ typedef struct {
 	const char *id, *dir;
 	json_t *files;
 	size_t n;
+	bool nomem; /* walk_cb stopped the walk: out of memory */
 } uat_walk;
 
 static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
@@ -50,7 +51,11 @@ static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
 	if (!id || strcmp(id, w->id) != 0)
 		return 0;
 	git_oid_tostr(hex, sizeof(hex), git_tree_entry_id(e));
-	return json_object_set_new(w->files, path, json_string(hex)) < 0 ? -1 : 0;
+	if (json_object_set_new(w->files, path, json_string(hex)) < 0) {
+		w->nomem = true;
+		return -1;
+	}
+	return 0;
 }
 
 static int mkdirs(char *path)
@@ -115,10 +120,16 @@ int cmd_uat(int argc, char **argv)
 		fprintf(stderr, "bpgate uat signoff: '%s' is not a commit\n", rev);
 		goto done;
 	}
-	uat_walk w = { pj, id, dir, json_object(), 0 };
+	uat_walk w = { pj, id, dir, json_object(), 0, false };
 	if (!w.files || git_tree_walk(tree, GIT_TREEWALK_PRE, walk_cb, &w) < 0) {
-		fprintf(stderr, "bpgate uat signoff: %s\n", w.n > UAT_MAX_FILES ?
-			"more than 20000 files in the tree (limit): cannot list the scenario's files" : "out of memory");
+		if (w.files && w.n > UAT_MAX_FILES)
+			fprintf(stderr, "bpgate uat signoff: more than %d files in the tree (limit): cannot list the "
+				"scenario's files\n", UAT_MAX_FILES);
+		else if (!w.files || w.nomem)
+			fprintf(stderr, "bpgate uat signoff: out of memory\n");
+		else
+			fprintf(stderr, "bpgate uat signoff: cannot read the tree of %s: %s (run git fsck)\n", rev,
+				git_error_last() ? git_error_last()->message : "unknown error");
 		json_decref(w.files);
 		goto done;
 	}

@@ -57,6 +57,7 @@ typedef struct {
 	json_t *wanted;    /* scenario id -> {path: blob} being filled */
 	size_t n;
 	bool over;
+	bool nomem; /* walk_cb stopped the walk: out of memory (else libgit2 could not read a subtree) */
 } walk_ctx;
 
 static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
@@ -80,7 +81,11 @@ static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
 	if (!files)
 		return 0;
 	git_oid_tostr(hex, sizeof(hex), git_tree_entry_id(e));
-	return json_object_set_new(files, path, json_string(hex)) < 0 ? -1 : 0;
+	if (json_object_set_new(files, path, json_string(hex)) < 0) {
+		w->nomem = true;
+		return -1;
+	}
+	return 0;
 }
 
 static json_t *one_signoff(git_repository *repo, git_tree *tree, const char *dir, const char *id,
@@ -165,7 +170,7 @@ int rcv_uat_facts(json_t *server, git_repository *repo, git_tree *tree, const bp
 	const bpg_allowed_signers *signers, const char *dir, time_t now)
 {
 	json_t *map = json_object(), *files = json_object(), *e;
-	walk_ctx w = { p, dir, files, 0, false };
+	walk_ctx w = { p, dir, files, 0, false, false };
 	size_t i;
 
 	if (!map || !files || json_object_set_new(server, "uat_signoffs", map) < 0) {
@@ -191,16 +196,19 @@ int rcv_uat_facts(json_t *server, git_repository *repo, git_tree *tree, const bp
 	if (json_object_size(files)) {
 		int rc = git_tree_walk(tree, GIT_TREEWALK_PRE, walk_cb, &w);
 		git_error_clear();
-		if (rc < 0 && !w.over) {
+		if (rc < 0 && w.nomem) {
 			json_decref(files);
 			return BPG_ENOMEM;
 		}
+		bool unreadable = rc < 0 && !w.over; /* a subtree libgit2 could not read: matched against nothing */
 		const char *id;
 		json_t *f;
 		json_object_foreach(files, id, f) {
 			json_t *s = json_object_get(map, id);
 			int r2 = w.over ? json_object_set_new(s, "tree_files_error",
 					json_string("more than 20000 files in the tree pushed: the sign-off cannot be matched")) :
+				unreadable ? json_object_set_new(s, "tree_files_error",
+					json_string("the tree pushed cannot be read whole: the sign-off cannot be matched")) :
 				json_object_set(s, "tree_files", f);
 			if (r2 < 0) {
 				json_decref(files);

@@ -103,6 +103,14 @@ expect_grep "$E2E_TMP/err" "is by alice, who holds none of the roles allowed to 
 cd "$E2E_TMP/dave"; as dave fetch -q origin; as dave reset -q --hard; as dave checkout -q -B stage origin/stage
 expect_exit 0 "a reviewer signs off the version on stage" -- bpgate uat signoff invoice-export -f "$keys/dave"
 expect_grep "$E2E_TMP/out" "as dave: pass" "the signer is found from the key"
+# a version whose tree cannot be read whole (a subtree missing from the object store) is
+# reported as that, with what to run, not as "out of memory"
+ghost=$( (git ls-tree HEAD; printf '040000 tree 1111111111111111111111111111111111111111\tghost\n') | git mktree --missing)
+broken=$(git commit-tree -p HEAD -m "a tree with a missing subtree" "$ghost")
+expect_exit 2 "a sign-off of a version whose tree cannot be read is refused" -- \
+  bpgate uat signoff invoice-export -f "$keys/dave" --rev "$broken"
+expect_grep "$E2E_TMP/err" "cannot read the tree of $broken" "and says the tree cannot be read"
+expect_grep "$E2E_TMP/err" "(run git fsck)" "and what to run"
 cp uat/invoice-export/signoff.json uat/invoice-export/signoff.json.sig "$E2E_TMP/"
 cd "$E2E_TMP/alice"
 as alice pull -q origin dev
