@@ -264,7 +264,8 @@ int rcv_bootstrap_check(const rcv_config *cfg, const char *principal, const char
 		return bpg_error_set(err, BPG_EINVALID, "no policy yet: only the bootstrap principal (%s) may create the "
 			"policy branch %s; %s may not", names, policy_ref, principal ? principal : "(an unknown pusher)");
 	for (i = 0; i < ups->n; i++)
-		if (strcmp(ups->v[i].name, policy_ref) == 0 && strspn(ups->v[i].new_hex, "0") != 40)
+		if (strcmp(ups->v[i].name, policy_ref) == 0 && strspn(ups->v[i].new_hex, "0") != 40 &&
+		    strspn(ups->v[i].old_hex, "0") == 40) /* created, never moved: the ref does not exist */
 			policy_new = ups->v[i].new_hex;
 	if (!policy_new)
 		return bpg_error_set(err, BPG_EINVALID, "no policy yet: the first push must create the policy branch %s",
@@ -349,22 +350,38 @@ int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_re
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (git_reference_name_to_id(&out->commit, repo, policy_ref) < 0) {
+	/* BPG_ENOTFOUND means exactly "the ref does not exist": the only state bootstrap may act
+	 * on (main.c). A ref that exists but cannot be read, or lacks .bpgate/, is another error. */
+	if ((rc = git_reference_name_to_id(&out->commit, repo, policy_ref)) < 0) {
+		const git_error *ge = git_error_last();
+		if (rc == GIT_ENOTFOUND) {
+			git_error_clear();
+			return bpg_error_set(err, BPG_ENOTFOUND, "the policy ref %s does not exist", policy_ref);
+		}
+		rc = bpg_error_set(err, BPG_ERROR, "cannot read the policy ref %s: %s", policy_ref,
+			ge && ge->message ? ge->message : "unknown error");
 		git_error_clear();
-		return bpg_error_set(err, BPG_ENOTFOUND, "the policy ref %s does not exist", policy_ref);
+		return rc;
 	}
 	if (git_commit_lookup(&c, repo, &out->commit) < 0 || git_commit_tree(&out->tree, c) < 0) {
 		rc = bpg_error_set(err, BPG_ERROR, "cannot read the commit of the policy ref %s", policy_ref);
 		goto done;
 	}
 	e = git_tree_entry_byname(out->tree, ".bpgate");
-	if (!e || git_tree_entry_type(e) != GIT_OBJECT_TREE || git_tree_lookup(&bt, repo, git_tree_entry_id(e)) < 0) {
-		rc = bpg_error_set(err, BPG_ENOTFOUND, "%s has no .bpgate/ folder: nothing to judge with", policy_ref);
+	if (!e || git_tree_entry_type(e) != GIT_OBJECT_TREE) {
+		rc = bpg_error_set(err, BPG_EINVALID, "%s has no .bpgate/ folder: nothing to judge with", policy_ref);
+		goto done;
+	}
+	if (git_tree_lookup(&bt, repo, git_tree_entry_id(e)) < 0) {
+		const git_error *ge = git_error_last();
+		rc = bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/ of the policy ref %s: %s", policy_ref,
+			ge && ge->message ? ge->message : "unknown error");
+		git_error_clear();
 		goto done;
 	}
 	if ((rc = bpg_gather_policy_files(&files, repo, bt, err)) < 0) {
 		if (rc == BPG_ENOTFOUND) {
-			bpg_error_set(err, BPG_ENOTFOUND, "%s has no .bpgate/policy.json", policy_ref);
+			rc = bpg_error_set(err, BPG_EINVALID, "%s has no .bpgate/policy.json", policy_ref);
 		} else if (err) {
 			char what[sizeof(err->message)];
 			snprintf(what, sizeof(what), "%s", err->message);

@@ -109,7 +109,9 @@ int rcv_bootstrap_check(const rcv_config *cfg, const char *principal, const char
 int rcv_bootstrap_repository_id(git_repository *repo, const rcv_config *cfg, const char *policy_ref,
 	const rcv_updates *ups, bpg_error *err);
 
-/* Load the policy from the policy ref as it is before the push. BPG_ENOTFOUND when the ref is missing. */
+/* Load the policy from the policy ref as it is before the push. BPG_ENOTFOUND only when
+ * the ref does not exist (the one state bootstrap may act on); a ref that cannot be read
+ * is BPG_ERROR, one without .bpgate/ or .bpgate/policy.json BPG_EINVALID. */
 int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_ref, bpg_error *err);
 void rcv_policy_free(rcv_policy *p);
 /* post-receive: deploy accepted updates of environments whose make.deploy is "auto" (deploy.c);

@@ -6,7 +6,9 @@
 #  3. the bootstrap window: between `repo create` and the admin's first push,
 #     a principal without a role cannot push her own policy or plant a
 #     break-glass record; the admin's bootstrap push takes only the policy
-#     branch (and branches at its commit), no refs/bpgate/ records.
+#     branch (and branches at its commit), no refs/bpgate/ records; with
+#     bootstrap left on, a policy branch whose .bpgate/ cannot be read, or that
+#     has none, is refused, not bootstrapped again.
 #  4. break-glass records: one commit pushed to main and stage together keeps
 #     BOTH records (the prod one was lost: same spool file), so five days later
 #     break-glass-overdue refuses the next promotion of the scenario; two
@@ -141,6 +143,36 @@ has_ref refs/heads/main || has_ref refs/heads/dev && fail "a refused bootstrap l
 git branch -q stage; git branch -q dev
 push_as grace 0 "bootstrap: the admin creates the policy branch (with stage and dev at its commit)" "$url" main stage dev
 expect_grep "$T/err" "accepted WITHOUT judgement because bpgate.bootstrap is set" "bootstrap is loud"
+# bpgate.bootstrap is still set here (the admin forgot to unset it): it is for a policy ref
+# that does not exist, never for one that exists and cannot be read, or has no .bpgate/.
+# (1) .bpgate/ of main went missing from the server's object store: grace's next push to
+# main was let through unjudged as a bootstrap; it is refused, saying what cannot be read.
+policy_main=$(on_server rev-parse refs/heads/main)
+bt=$(git rev-parse "main:.bpgate")
+loose="$srv/objects/${bt:0:2}/${bt:2}"
+if [ -f "$loose" ]; then
+  mv "$loose" "$T/bpgate-tree.saved"
+  git checkout -q -B main "$policy_main"
+  change grace scenarios/weekly-digest/README.md "unjudged?" "digest: while .bpgate/ cannot be read"
+  push_as grace 1 "bootstrap: a policy ref whose .bpgate/ cannot be read is not a bootstrap (refused)" "$url" HEAD:refs/heads/main
+  expect_grep "$T/err" "cannot read .bpgate/ of the policy ref refs/heads/main" "the refusal says what cannot be read"
+  [ "$(on_server rev-parse refs/heads/main)" = "$policy_main" ] && ok "main did not move" || fail "main moved unjudged"
+  mv "$T/bpgate-tree.saved" "$loose"
+  git checkout -q -B main "$policy_main"
+else
+  fail "the policy's .bpgate/ tree is not a loose object on the server: the test cannot remove it"
+fi
+# (2) main exists without .bpgate/ (put there by the server's admin, as in a repository that
+# predates the gate): grace's push on top of it was a bootstrap too; it is refused.
+git checkout -q --orphan nopolicy; git rm -rq --cached .bpgate; rm -rf .bpgate
+as grace git commit -qm "a main from before the gate"
+on_server fetch -q "$work" nopolicy:refs/heads/main --force
+change grace scenarios/weekly-digest/README.md "unjudged?" "digest: on a main without a policy"
+push_as grace 1 "bootstrap: an existing policy ref without .bpgate/ is not a bootstrap (refused)" "$url" HEAD:refs/heads/main
+expect_grep "$T/err" "refs/heads/main has no .bpgate/ folder: nothing to judge with" "the refusal says the policy is missing"
+[ "$(on_server rev-parse refs/heads/main)" = "$(git rev-parse nopolicy~1)" ] && ok "main did not move" || fail "main moved unjudged"
+on_server update-ref refs/heads/main "$policy_main"
+git checkout -q -f main; git branch -q -D nopolicy
 
 # --- acme/app: bootstrapped by its admin, as it should be ------------------------------
 url="ssh://git@127.0.0.1:$port/acme/app.git"
