@@ -29,7 +29,11 @@ static int blob_in_tree(bpg_buf *out, git_repository *repo, const git_oid *commi
 		rc = git_fail(err, "cannot read a deployment record");
 		goto done;
 	}
-	if (git_tree_entry_bypath(&e, t, path) < 0) {
+	if ((rc = git_tree_entry_bypath(&e, t, path)) < 0) {
+		if (rc != GIT_ENOTFOUND) {
+			rc = git_fail(err, "cannot read a deployment record");
+			goto done;
+		}
 		git_error_clear();
 		rc = bpg_error_set(err, BPG_ENOTFOUND, "the deployment record has no %s", path);
 		goto done;
@@ -42,6 +46,9 @@ done:
 	return rc;
 }
 
+/* The JSON document `file` of the record at ref. BPG_ENOTFOUND only when the ref does not
+ * exist: a record that exists but cannot be read, or lacks its file, is damaged
+ * (BPG_EINVALID, or libgit2's failure), never "no record". */
 static int ref_json(json_t **out, git_repository *repo, const char *ref, const char *file, git_oid *id)
 {
 	git_reference *r = NULL;
@@ -50,11 +57,13 @@ static int ref_json(json_t **out, git_repository *repo, const char *ref, const c
 	int rc = BPG_ENOTFOUND;
 
 	*out = NULL;
-	if (git_reference_name_to_id(id, repo, ref) < 0) {
+	if ((rc = git_reference_name_to_id(id, repo, ref)) < 0) {
 		git_error_clear();
-		return BPG_ENOTFOUND;
+		return rc == GIT_ENOTFOUND ? BPG_ENOTFOUND : BPG_ERROR;
 	}
-	if ((rc = blob_in_tree(&b, repo, id, file, STATE_MAX, &err)) == 0) {
+	if ((rc = blob_in_tree(&b, repo, id, file, STATE_MAX, &err)) == BPG_ENOTFOUND)
+		rc = BPG_EINVALID;
+	else if (rc == 0) {
 		*out = json_loadb(b.ptr ? b.ptr : "", b.size, JSON_REJECT_DUPLICATES, NULL);
 		rc = json_is_object(*out) ? 0 : BPG_EINVALID;
 		if (rc < 0) {

@@ -160,6 +160,14 @@ expect_grep "$E2E_TMP/last.out" "REFUSED: Make scenario 301 was edited in Make s
 expect_grep "$E2E_TMP/last.out" "kpi-or-anything" "and the semantic diff"
 expect_grep "$E2E_TMP/last.out" "prod is accepted but not deployed" "says: accepted, not deployed"
 [ "$(live_conn 301)" = "3004 3104 kpi-or-anything" ] && ok "the edit is still in Make" || fail "the edit was overwritten"
+# a damaged deployment record is never read as "no deployment yet", whose first deployment
+# replaces Make's live version without the drift check: the deploy stops and says so
+good=$(git rev-parse refs/bpgate/deploys/prod/latest)
+git update-ref refs/bpgate/deploys/prod/latest "$(git commit-tree -m "a record without deploy.json" "$(git mktree </dev/null)")"
+run "deploy with a damaged deployment record is refused" 2 -- bpgate make deploy --env prod
+expect_grep "$E2E_TMP/last.out" "refs/bpgate/deploys/prod/latest is damaged (deploy.json unreadable): a deployment record is never guessed" "names the damaged record"
+[ "$(live_conn 301)" = "3004 3104 kpi-or-anything" ] && ok "the edit is still in Make after it" || fail "the edit was overwritten as a first deployment"
+git update-ref refs/bpgate/deploys/prod/latest "$good"
 run "status shows prod accepted, not deployed" 0 -- bpgate status HEAD
 expect_grep "$E2E_TMP/last.out" "prod   ACCEPTED, NOT DEPLOYED" "status: accepted, not deployed"
 run "pending lists it" 1 -- bpgate pending
