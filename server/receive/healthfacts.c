@@ -20,6 +20,7 @@
 #include "receive.h"
 #include "bpgate/query.h"
 #include "bpgate/util.h"
+#include "bpgate/testhook.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,11 +182,14 @@ int rcv_health_record(json_t **out, size_t *skipped, char *problem, size_t psize
 	snprintf(glob, sizeof(glob), "%s*", prefix);
 	if (!(names = calloc(RCV_HEALTH_REFS_MAX + 1, sizeof(*names))))
 		return BPG_ENOMEM;
-	if (git_reference_iterator_glob_new(&it, cx->repo, glob) < 0) {
-		git_error_clear();
-		goto done;
+	/* Records that cannot be listed are not "no records": that would let the report in
+	 * the pushed tree stand in for them. */
+	int lrc = git_reference_iterator_glob_new(&it, cx->repo, glob);
+	if (lrc == 0 && bpg_test_flag("health-records-unlistable")) { /* tests: libgit2 failing to list them */
+		git_error_set_str(GIT_ERROR_REFERENCE, "listing refused by the test flag health-records-unlistable");
+		lrc = -1;
 	}
-	while (git_reference_next_name(&name, it) == 0) {
+	while (lrc == 0 && (lrc = git_reference_next_name(&name, it)) == 0) {
 		if (n == RCV_HEALTH_REFS_MAX) {
 			snprintf(problem, psize, "more than %d health records under %s: the newest cannot be told without "
 				"reading them all; prune them (bpgate make health --keep N)", RCV_HEALTH_REFS_MAX, prefix);
@@ -197,6 +201,14 @@ int rcv_health_record(json_t **out, size_t *skipped, char *problem, size_t psize
 			goto done;
 		}
 		n++;
+	}
+	if (lrc != GIT_ITEROVER) {
+		const git_error *ge = git_error_last();
+		snprintf(problem, psize, "the health records under %s cannot be listed: %s", prefix,
+			ge && ge->message ? ge->message : "unknown error");
+		git_error_clear();
+		rc = BPG_ERROR;
+		goto done;
 	}
 	git_error_clear();
 	qsort(names, n, sizeof(*names), cmp_desc);

@@ -144,7 +144,8 @@ int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, co
 /* The newest valid signed health record of env (refs/bpgate/health/<env>/, healthfacts.c): *out is the
  * record's JSON plus "source":"record", "signer", "ref" (new reference), or NULL when none is valid;
  * *skipped counts the invalid records newer than it (problem: the newest one's reason). BPG_ETOOBIG
- * (problem says why) over RCV_HEALTH_REFS_MAX records. */
+ * over RCV_HEALTH_REFS_MAX records, BPG_ERROR when the records cannot be listed (problem says why
+ * in both): never "no record", which would let the pushed tree's report stand in. */
 int rcv_health_record(json_t **out, size_t *skipped, char *problem, size_t psize, const rcv_ctx *cx, const char *env);
 /* Is an environment name plain ([A-Za-z0-9._-], at most 200, not starting with '.'): usable in a ref glob? */
 bool rcv_env_name_plain(const char *env);

@@ -192,6 +192,10 @@ tail -n1 "$E2E_TMP/audit/entries" > "$E2E_TMP/entry"
 expect_grep "$E2E_TMP/entry" '"type":"bpgate-health"' "the measurement is an audit entry"
 git -C "$srv" for-each-ref refs/bpgate/approvals/prod/ --format='%(refname)' > "$E2E_TMP/appr"
 [ "$(wc -l < "$E2E_TMP/appr")" = 1 ] && ok "still the one approval made before the refresh" || fail "approvals: $(cat "$E2E_TMP/appr")"
+# records that cannot be listed are not "no records" (the pushed tree's report would stand in)
+run "health records that cannot be listed refuse prod" 1 -- \
+  env BPGATE_USER=erin BPGATE_TEST_FLAGS=health-records-unlistable git push origin main
+expect_grep "$E2E_TMP/err" "the health records under refs/bpgate/health/stage/ cannot be listed: listing refused by the test flag health-records-unlistable" "says they cannot be listed"
 push erin 0 "stage -> prod accepted after the health refresh, with the approval made before it" origin main
 grep -q "stale" "$E2E_TMP/err" && fail "an approval was reported stale" || ok "no approval went stale"
 
