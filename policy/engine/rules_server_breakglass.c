@@ -8,7 +8,8 @@
  * of `environments` that has gone `max_days` without `approvals` distinct
  * retroactive approvals (of its tree, by someone else than who broke the
  * glass) blocks further promotions of that scenario there
- * (extra.server.break_glass_log lists the records).
+ * (extra.server.break_glass_log lists the records; extra.server.break_glass_log_error,
+ * when the server could not read them all, refuses every promotion there).
  */
 #include "rules_server.h"
 
@@ -86,6 +87,16 @@ static int eval_overdue(bpg_eval *ev)
 		const json_t *log = srv_fact(ev, "break_glass_log");
 		if (!json_is_array(log)) {
 			if ((rc = srv_missing(ev, r.ref, "break_glass_log")) < 0)
+				return rc;
+			continue;
+		}
+		/* a record not read could be the overdue one: refuse rather than judge a part */
+		const char *lerr = json_string_value(srv_fact(ev, "break_glass_log_error"));
+		if (lerr) {
+			if ((rc = bpg_ev_emit(ev, BPG_SEV_ERROR, &r.where, "the server's administrator repairs or removes "
+				"what is named, after checking it against the audit log",
+				"the break-glass records of %s cannot all be read (%s): an overdue break-glass change cannot be "
+				"ruled out, so promotions there are refused", env, lerr)) < 0)
 				return rc;
 			continue;
 		}

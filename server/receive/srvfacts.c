@@ -275,14 +275,19 @@ static int add_push_cert(json_t *server, const rcv_ctx *cx)
 	return !o || json_object_set_new(server, "push_cert", o) < 0 ? BPG_ENOMEM : 0;
 }
 
-/* Break-glass records (refs/bpgate/releases/<env>/...) with their retroactive approvers. */
+/* Break-glass records (refs/bpgate/releases/<env>/...) with their retroactive approvers.
+ * A record missed would be an overdue break-glass change not seen, so whatever keeps one
+ * from being read (the refs cannot be listed, more than RCV_HISTORY_MAX of them, a record
+ * that is not a readable JSON object) is "break_glass_log_error", which
+ * break-glass-overdue refuses on; never a shorter log. */
 static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *env)
 {
 	json_t *log = json_array();
 	git_reference_iterator *it = NULL;
 	git_reference *ref = NULL;
-	char prefix[256];
+	char prefix[256], problem[600] = "";
 	size_t seen = 0;
+	int lrc, rc = 0;
 
 	if (!log || json_object_set_new(server, "break_glass_log", log) < 0)
 		return BPG_ENOMEM;
@@ -290,22 +295,35 @@ static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *en
 	char glob[300];
 	/* this environment's records only (the limit below is per environment), when its name fits a glob */
 	snprintf(glob, sizeof(glob), "%s*", rcv_env_name_plain(env) ? prefix : "refs/bpgate/releases/");
-	if (git_reference_iterator_glob_new(&it, cx->repo, glob) < 0) {
-		git_error_clear();
-		return 0;
-	}
-	while (git_reference_next(&ref, it) == 0 && seen++ < RCV_HISTORY_MAX) {
+	lrc = git_reference_iterator_glob_new(&it, cx->repo, glob);
+	while (rc == 0 && lrc == 0 && (lrc = git_reference_next(&ref, it)) == 0) {
 		git_blob *b = NULL;
 		json_t *rec = NULL;
-		if (strncmp(git_reference_name(ref), prefix, strlen(prefix)) == 0 && git_reference_target(ref) &&
+		const char *name = git_reference_name(ref);
+		if (++seen > RCV_HISTORY_MAX) {
+			snprintf(problem, sizeof(problem), "more than %d records under %s (limit)", RCV_HISTORY_MAX, prefix);
+			break;
+		}
+		if (strncmp(name, prefix, strlen(prefix)) != 0) {
+			git_reference_free(ref);
+			ref = NULL;
+			continue;
+		}
+		if (git_reference_target(ref) &&
 		    bpg_git_object_size(NULL, NULL, cx->repo, git_reference_target(ref), GIT_OBJECT_BLOB, (1 << 20) - 1,
 		    "a release record", NULL) == 0 &&
 		    git_blob_lookup(&b, cx->repo, git_reference_target(ref)) == 0 && git_blob_rawsize(b) < (1 << 20))
 			rec = json_loadb(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), 0, NULL);
 		git_blob_free(b);
+		git_error_clear();
+		if (!json_is_object(rec)) {
+			snprintf(problem, sizeof(problem), "%.300s is not a readable record (a blob of a JSON object under "
+				"1 MiB)", name);
+			json_decref(rec);
+			break;
+		}
 		git_reference_free(ref);
 		ref = NULL;
-		git_error_clear();
 		const char *kind = json_string_value(json_object_get(rec, "kind"));
 		const char *tree = json_string_value(json_object_get(rec, "tree"));
 		if (!kind || strcmp(kind, "break-glass") != 0 || !tree) {
@@ -328,11 +346,19 @@ static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *en
 			"environment", env, "scenarios", json_object_get(rec, "scenarios"), "approvers", approvers);
 		json_decref(rec);
 		if (!o || json_array_append_new(log, o) < 0)
-			break;
+			rc = BPG_ENOMEM;
 	}
+	if (rc == 0 && !problem[0] && lrc != 0 && lrc != GIT_ITEROVER) {
+		const git_error *ge = git_error_last();
+		snprintf(problem, sizeof(problem), "the records under %s cannot be listed: %.300s", prefix,
+			ge && ge->message ? ge->message : "unknown error");
+	}
+	git_error_clear();
 	git_reference_free(ref);
 	git_reference_iterator_free(it);
-	return 0;
+	if (rc == 0 && problem[0] && json_object_set_new(server, "break_glass_log_error", json_string(problem)) < 0)
+		rc = BPG_ENOMEM;
+	return rc;
 }
 
 /* Updates of this push before u that create a ref in the same folder

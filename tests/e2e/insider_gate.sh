@@ -11,8 +11,9 @@
 #     has none, is refused, not bootstrapped again.
 #  4. break-glass records: one commit pushed to main and stage together keeps
 #     BOTH records (the prod one was lost: same spool file), so five days later
-#     break-glass-overdue refuses the next promotion of the scenario; two
-#     break-glass options in one push are refused.
+#     break-glass-overdue refuses the next promotion of the scenario, also when
+#     the record has been damaged (it was skipped); two break-glass options in
+#     one push are refused.
 #  8. a forged old id (a raw receive-pack session over the same SSH server) is
 #     refused, naming the ref, and never listed as a release; a release the
 #     gate accepted but git did not apply (an update hook said no) is judged in
@@ -206,6 +207,13 @@ push_as bob 0 "stage (five days later)" "$url" dev:stage
 push_as erin 1 "prod: the unapproved break-glass change of five days ago freezes the scenario" "$url" dev:main
 expect_grep "$T/err" "[break-glass-overdue] scenario weekly-digest was changed on prod by break-glass INC-7: digest spams customers (2025-06-04T10:30:00Z) 5 day(s) ago and still has no retroactive approval" "break-glass-overdue names the incident and the age"
 [ "$(on_server rev-parse refs/heads/main)" = "$bg" ] && ok "prod did not move" || fail "prod moved"
+# a damaged record could be that overdue one: it is not skipped (the promotion went through)
+good_rec=$(on_server rev-parse "refs/bpgate/releases/prod/$bg")
+on_server update-ref "refs/bpgate/releases/prod/$bg" "$(echo "not a record" | on_server hash-object -w --stdin)"
+push_as erin 1 "prod: a break-glass record that cannot be read refuses the promotion" "$url" dev:main
+expect_grep "$T/err" "[break-glass-overdue] the break-glass records of prod cannot all be read (refs/bpgate/releases/prod/$bg is not a readable record" "names the record"
+[ "$(on_server rev-parse refs/heads/main)" = "$bg" ] && ok "prod did not move past the damaged record" || fail "prod moved"
+on_server update-ref "refs/bpgate/releases/prod/$bg" "$good_rec"
 # two break-glass options: the first was validated, the last recorded
 git checkout -q -b bg2 "$bg"; change grace scenarios/weekly-digest/README.md "again" "digest: second fix"
 push_as grace 1 "two break-glass options in one push are refused" \
