@@ -280,6 +280,8 @@ static int entry_changes(g_treediff *t, json_t *paths, const raw_entry *ea, cons
 		rc = tree_changes(t, paths, ea ? &ia : NULL, eb ? &ib : NULL, depth + 1, err);
 	} else if (json_array_size(paths) >= BPG_GATHER_MAX_FILES)
 		rc = bpg_error_set(err, BPG_ETOOBIG, "a commit changes more than %d files", BPG_GATHER_MAX_FILES);
+	else if (!bpg_utf8_valid(t->path.ptr, t->path.size))
+		rc = bpg_error_set(err, BPG_EINVALID, "a path a commit of the change touches is not valid UTF-8; rename it");
 	else if (json_array_append_new(paths, json_stringn(t->path.ptr, t->path.size)) < 0)
 		rc = g_oom(err);
 	t->path.size = len;

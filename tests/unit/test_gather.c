@@ -1090,3 +1090,27 @@ Test(gather, too_many_bundle_manifests_are_refused_by_name)
 	free(names);
 	free(files);
 }
+
+/* A path that is not UTF-8 in a commit of the range (not in the range's own diff: the
+ * commit after removes it) is refused as that, not as "out of memory". */
+Test(gather, a_commit_path_that_is_not_utf8_is_named)
+{
+	static const file good[] = { { "a.txt", 0, "a" } };
+	git_oid gt = tree_of(good, 1), blob, bad_tree, c0, c1, c2;
+	bpg_buf b = BPG_BUF_INIT;
+	json_t *facts = NULL;
+	bpg_error err;
+
+	cr_assert_eq(git_blob_create_from_buffer(&blob, repo, "a", 1), 0);
+	raw_entry(&b, "100644", "a.txt", &blob);
+	raw_entry(&b, "100644", "b\xff.txt", &blob);
+	bad_tree = raw_object(b.ptr, b.size, GIT_OBJECT_TREE);
+	bpg_buf_dispose(&b);
+	c0 = commit_of(&gt, NULL, 0, "good");
+	c1 = commit_of(&bad_tree, &c0, 1, "adds a path that is not UTF-8");
+	c2 = commit_of(&gt, &c1, 1, "removes it");
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(gather(&facts, &c0, &c2, &err), BPG_EINVALID, "%s", err.message);
+	cr_assert(strstr(err.message, "not valid UTF-8"), "message: %s", err.message);
+	json_decref(facts);
+}
