@@ -180,6 +180,21 @@ static int add_uat(json_t *server, git_repository *repo, git_tree *tree, const b
  * stage-health rule). Either carries "records_skipped" (invalid records
  * newer than the one used, or all of them) and "records_problem".
  */
+/* A message built from what a record holds, as a JSON string: bytes that are not UTF-8 (a
+ * name cut by a %.100s, say) are written as \xNN rather than failing as out of memory. */
+static json_t *message_json(const char *s)
+{
+	json_t *v = json_string(s);
+	bpg_buf b = BPG_BUF_INIT;
+
+	if (v || !s)
+		return v;
+	if (bpg_safe_put(&b, s, strlen(s), strlen(s) + 1) == 0)
+		v = json_string(b.ptr ? b.ptr : "");
+	bpg_buf_dispose(&b);
+	return v;
+}
+
 static int add_health(json_t *server, const rcv_ctx *cx, git_tree *tree, const char *from)
 {
 	const bpg_policy *p = cx->pol->policy;
@@ -197,7 +212,7 @@ static int add_health(json_t *server, const rcv_ctx *cx, git_tree *tree, const c
 	if (rc == BPG_ENOMEM)
 		return rc;
 	if (rc < 0) {
-		v = json_pack("{s:s, s:s}", "source", "record", "error", problem);
+		v = json_pack("{s:s, s:o}", "source", "record", "error", message_json(problem));
 		skipped = 0;
 		problem[0] = '\0';
 	} else if (!v) {
@@ -221,7 +236,7 @@ static int add_health(json_t *server, const rcv_ctx *cx, git_tree *tree, const c
 	}
 	bpg_buf_dispose(&data);
 	if (v && skipped && (json_object_set_new(v, "records_skipped", json_integer((json_int_t)skipped)) < 0 ||
-	    json_object_set_new(v, "records_problem", json_string(problem)) < 0)) {
+	    json_object_set_new(v, "records_problem", message_json(problem)) < 0)) {
 		json_decref(v);
 		v = NULL;
 	}

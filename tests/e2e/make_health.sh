@@ -237,6 +237,16 @@ git fetch -q origin refs/bpgate/health/stage/20250612T091000Z
 BPGATE_TIME=2025-06-12T09:30:00Z push alice 1 "a health record pushed over git is refused" origin "$mc:refs/bpgate/health/stage/20250612T092500Z"
 expect_grep "$E2E_TMP/err" "refs/bpgate/health/stage/20250612T092500Z is in the server's own namespace refs/bpgate/" "server-refs names the ref"
 git -C "$srv" update-ref -d refs/bpgate/health/stage/20250612T091000Z
+# (4) a signer's name of 121 bytes (each é is two): the problem, cut at 100 bytes, splits a
+# character, which refused the push as "out of memory gathering the server facts"
+long="a$(for _ in $(seq 60); do printf '\303\251'; done)"
+sed -e 's/2025-06-04T10:15:00Z/2025-06-12T09:15:00Z/g' -e "s/\"signer\": \"health-bot\"/\"signer\": \"$long\"/" "$E2E_TMP/h.json" > "$E2E_TMP/u.json"
+ssh-keygen -q -Y sign -n bpgate-health@v1 -f "$keys/mallory" "$E2E_TMP/u.json"
+plant "$E2E_TMP/u.json" "$E2E_TMP/u.json.sig" refs/bpgate/health/stage/20250612T091500Z >/dev/null
+BPGATE_TIME=2025-06-12T09:30:00Z push erin 1 "a record whose signer's name is cut mid-character is skipped" origin main
+expect_grep "$E2E_TMP/err" "1 stage health record(s) did not verify and were skipped (newest: refs/bpgate/health/stage/20250612T091500Z: the signature does not verify as a" "named as not verifying"
+grep -q "out of memory" "$E2E_TMP/err" && fail "refused as out of memory" || ok "not refused as out of memory"
+git -C "$srv" update-ref -d refs/bpgate/health/stage/20250612T091500Z
 
 # ---- observers sign, they do not push ------------------------------------------------------------
 git checkout -q dev; echo "note" >> scenarios/weekly-digest/README.md; git add -A; as alice git commit -qm "digest: note"
