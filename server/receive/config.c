@@ -325,6 +325,28 @@ done:
 	return rc;
 }
 
+int rcv_bootstrap_policy_loads(git_repository *repo, const char *policy_ref, const rcv_updates *ups, bpg_error *err)
+{
+	rcv_policy pol;
+	git_oid id;
+
+	for (size_t i = 0; i < ups->n; i++) {
+		if (strcmp(ups->v[i].name, policy_ref) != 0 || git_oid_fromstr(&id, ups->v[i].new_hex) < 0)
+			continue;
+		if (rcv_policy_load_at(&pol, repo, &id, policy_ref, err) < 0) {
+			char why[sizeof(err->message)];
+			snprintf(why, sizeof(why), "%s", err->message);
+			return bpg_error_set(err, BPG_EINVALID, "the bootstrap push must carry a policy the server can "
+				"load, or no later push could get past it: %.700s (commit what bpgate init writes, check it "
+				"with bpgate policy check, and push again)", why);
+		}
+		rcv_policy_free(&pol);
+		return 0;
+	}
+	return bpg_error_set(err, BPG_EINVALID, "no policy yet: the first push must create the policy branch %s",
+		policy_ref);
+}
+
 /* ---- policy from the policy ref ------------------------------------------ */
 
 static int read_small(bpg_buf *out, git_repository *repo, const git_tree *t, const char *name)
@@ -341,12 +363,6 @@ static int read_small(bpg_buf *out, git_repository *repo, const git_tree *t, con
 
 int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_ref, bpg_error *err)
 {
-	bpg_policy_files *files = NULL;
-	bpg_diags *diags = NULL;
-	git_commit *c = NULL;
-	git_tree *bt = NULL;
-	const git_tree_entry *e;
-	bpg_buf data = BPG_BUF_INIT;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -363,6 +379,24 @@ int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_re
 		git_error_clear();
 		return rc;
 	}
+	git_oid id = out->commit;
+	return rcv_policy_load_at(out, repo, &id, policy_ref, err);
+}
+
+int rcv_policy_load_at(rcv_policy *out, git_repository *repo, const git_oid *commit, const char *policy_ref,
+	bpg_error *err)
+{
+	bpg_policy_files *files = NULL;
+	bpg_diags *diags = NULL;
+	git_commit *c = NULL;
+	git_tree *bt = NULL;
+	const git_tree_entry *e;
+	bpg_buf data = BPG_BUF_INIT;
+	git_oid id = *commit; /* commit may point into *out (rcv_policy_load) */
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->commit = id;
 	if (git_commit_lookup(&c, repo, &out->commit) < 0 || git_commit_tree(&out->tree, c) < 0) {
 		rc = bpg_error_set(err, BPG_ERROR, "cannot read the commit of the policy ref %s", policy_ref);
 		goto done;

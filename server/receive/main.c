@@ -506,7 +506,8 @@ int main(int argc, char **argv)
 	if (rcv_policy_load(&pol, repo, pref, &err) < 0) {
 		if (err.code == BPG_ENOTFOUND && cfg.bootstrap && name && *name) {
 			if (rcv_bootstrap_check(&cfg, rcv_principal(&cfg, name), pref, &ups, &err) < 0 ||
-			    rcv_bootstrap_repository_id(repo, &cfg, pref, &ups, &err) < 0) {
+			    rcv_bootstrap_repository_id(repo, &cfg, pref, &ups, &err) < 0 ||
+			    rcv_bootstrap_policy_loads(repo, pref, &ups, &err) < 0) {
 				refuse_early(&cfg, now_s, name, NULL, &ups, "bootstrap", "bootstrap", err.message,
 					"the bootstrap principal pushes the policy branch first (bpgate.bootstrapPrincipal)");
 				goto done;

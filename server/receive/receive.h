@@ -108,11 +108,19 @@ int rcv_bootstrap_check(const rcv_config *cfg, const char *principal, const char
  * another repository: BPG_EINVALID naming both. 0 when either is absent. */
 int rcv_bootstrap_repository_id(git_repository *repo, const rcv_config *cfg, const char *policy_ref,
 	const rcv_updates *ups, bpg_error *err);
+/* Does the bootstrap push's commit of policy_ref hold a policy the server can load? 0, or
+ * BPG_EINVALID saying what fails: a policy branch without one would refuse every push after. */
+int rcv_bootstrap_policy_loads(git_repository *repo, const char *policy_ref, const rcv_updates *ups, bpg_error *err);
 
 /* Load the policy from the policy ref as it is before the push. BPG_ENOTFOUND only when
  * the ref does not exist (the one state bootstrap may act on); a ref that cannot be read
  * is BPG_ERROR, one without .bpgate/ or .bpgate/policy.json BPG_EINVALID. */
 int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_ref, bpg_error *err);
+/* The same from a given commit (policy_ref names it in messages): a bootstrap push's policy is
+ * loaded with it before it is let in, so that the repository is never left with a policy
+ * branch no push can get past. */
+int rcv_policy_load_at(rcv_policy *out, git_repository *repo, const git_oid *commit, const char *policy_ref,
+	bpg_error *err);
 void rcv_policy_free(rcv_policy *p);
 /* post-receive: deploy accepted updates of environments whose make.deploy is "auto" (deploy.c);
  * the number that failed (each said to the pusher and audited). */

@@ -140,6 +140,10 @@ push_as grace 1 "bootstrap: nor another commit on another branch" "$url" main ev
 expect_grep "$T/err" "refs/heads/dev must point at the policy branch's commit" "names the branch"
 push_as grace 1 "bootstrap: the first push must create the policy branch" "$url" main:refs/heads/dev
 expect_grep "$T/err" "the first push must create the policy branch refs/heads/main" "says which branch"
+# a bootstrap without a policy the server can load would leave a policy branch no push gets past
+nopol=$(git commit-tree -m "no policy yet" "$(git mktree </dev/null)")
+push_as grace 1 "bootstrap: a policy branch without a policy is refused" "$url" "$nopol:refs/heads/main"
+expect_grep "$T/err" "the bootstrap push must carry a policy the server can load, or no later push could get past it: refs/heads/main has no .bpgate/ folder" "says why"
 has_ref refs/heads/main || has_ref refs/heads/dev && fail "a refused bootstrap left a branch" || ok "the refused bootstraps left nothing"
 git branch -q stage; git branch -q dev
 push_as grace 0 "bootstrap: the admin creates the policy branch (with stage and dev at its commit)" "$url" main stage dev
