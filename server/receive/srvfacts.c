@@ -291,10 +291,13 @@ static int add_push_cert(json_t *server, const rcv_ctx *cx)
 }
 
 /* Break-glass records (refs/bpgate/releases/<env>/...) with their retroactive approvers.
- * A record missed would be an overdue break-glass change not seen, so whatever keeps one
- * from being read (the refs cannot be listed, more than RCV_HISTORY_MAX of them, a record
- * that is not a readable JSON object) is "break_glass_log_error", which
- * break-glass-overdue refuses on; never a shorter log. */
+ * A record missed would be an overdue break-glass change not seen, so what keeps one from
+ * being read (the refs cannot be listed, a record that is not a readable JSON object) is
+ * "break_glass_log_error", which break-glass-overdue refuses on; never a shorter log. The
+ * one exception is the bound on the work: every accepted release of the environment leaves a
+ * record here too, so past RCV_HISTORY_MAX of them the rest are not read, and
+ * "break_glass_log_truncated" says so (a warning: refusing would lock the environment for
+ * good once it has released that often; docs/readme/hardening.md lists it). */
 static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *env)
 {
 	json_t *log = json_array();
@@ -311,18 +314,19 @@ static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *en
 	/* this environment's records only (the limit below is per environment), when its name fits a glob */
 	snprintf(glob, sizeof(glob), "%s*", rcv_env_name_plain(env) ? prefix : "refs/bpgate/releases/");
 	lrc = git_reference_iterator_glob_new(&it, cx->repo, glob);
+	bool truncated = false;
 	while (rc == 0 && lrc == 0 && (lrc = git_reference_next(&ref, it)) == 0) {
 		git_blob *b = NULL;
 		json_t *rec = NULL;
 		const char *name = git_reference_name(ref);
-		if (++seen > RCV_HISTORY_MAX) {
-			snprintf(problem, sizeof(problem), "more than %d records under %s (limit)", RCV_HISTORY_MAX, prefix);
-			break;
-		}
 		if (strncmp(name, prefix, strlen(prefix)) != 0) {
 			git_reference_free(ref);
 			ref = NULL;
 			continue;
+		}
+		if (++seen > RCV_HISTORY_MAX) {
+			truncated = true;
+			break;
 		}
 		if (git_reference_target(ref) &&
 		    bpg_git_object_size(NULL, NULL, cx->repo, git_reference_target(ref), GIT_OBJECT_BLOB, (1 << 20) - 1,
@@ -371,7 +375,10 @@ static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *en
 	git_error_clear();
 	git_reference_free(ref);
 	git_reference_iterator_free(it);
-	if (rc == 0 && problem[0] && json_object_set_new(server, "break_glass_log_error", json_string(problem)) < 0)
+	if (rc == 0 && problem[0] && json_object_set_new(server, "break_glass_log_error", message_json(problem)) < 0)
+		rc = BPG_ENOMEM;
+	if (rc == 0 && truncated && json_object_set_new(server, "break_glass_log_truncated", json_pack("{s:i, s:s}",
+		"read", RCV_HISTORY_MAX, "under", prefix)) < 0)
 		rc = BPG_ENOMEM;
 	return rc;
 }
