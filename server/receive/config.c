@@ -363,12 +363,13 @@ static int read_small(bpg_buf *out, git_repository *repo, const git_tree *t, con
 
 int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_ref, bpg_error *err)
 {
+	git_oid id;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	/* BPG_ENOTFOUND means exactly "the ref does not exist": the only state bootstrap may act
 	 * on (main.c). A ref that exists but cannot be read, or lacks .bpgate/, is another error. */
-	if ((rc = git_reference_name_to_id(&out->commit, repo, policy_ref)) < 0) {
+	if ((rc = git_reference_name_to_id(&id, repo, policy_ref)) < 0) {
 		const git_error *ge = git_error_last();
 		if (rc == GIT_ENOTFOUND) {
 			git_error_clear();
@@ -379,7 +380,6 @@ int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_re
 		git_error_clear();
 		return rc;
 	}
-	git_oid id = out->commit;
 	return rcv_policy_load_at(out, repo, &id, policy_ref, err);
 }
 
@@ -392,11 +392,10 @@ int rcv_policy_load_at(rcv_policy *out, git_repository *repo, const git_oid *com
 	git_tree *bt = NULL;
 	const git_tree_entry *e;
 	bpg_buf data = BPG_BUF_INIT;
-	git_oid id = *commit; /* commit may point into *out (rcv_policy_load) */
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	out->commit = id;
+	out->commit = *commit;
 	if (git_commit_lookup(&c, repo, &out->commit) < 0 || git_commit_tree(&out->tree, c) < 0) {
 		rc = bpg_error_set(err, BPG_ERROR, "cannot read the commit of the policy ref %s", policy_ref);
 		goto done;

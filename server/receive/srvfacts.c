@@ -173,13 +173,6 @@ static int add_uat(json_t *server, git_repository *repo, git_tree *tree, const b
 	return 0;
 }
 
-/*
- * stage_health: the newest valid signed record of the environment promoted
- * from (healthfacts.c) with "source":"record"; else the in-tree report
- * <report> of the tree pushed with "source":"tree" (deprecated, see the
- * stage-health rule). Either carries "records_skipped" (invalid records
- * newer than the one used, or all of them) and "records_problem".
- */
 /* A message built from what a record holds, as a JSON string: bytes that are not UTF-8 (a
  * name cut by a %.100s, say) are written as \xNN rather than failing as out of memory. */
 static json_t *message_json(const char *s)
@@ -195,6 +188,13 @@ static json_t *message_json(const char *s)
 	return v;
 }
 
+/*
+ * stage_health: the newest valid signed record of the environment promoted
+ * from (healthfacts.c) with "source":"record"; else the in-tree report
+ * <report> of the tree pushed with "source":"tree" (deprecated, see the
+ * stage-health rule). Either carries "records_skipped" (invalid records
+ * newer than the one used, or all of them) and "records_problem".
+ */
 static int add_health(json_t *server, const rcv_ctx *cx, git_tree *tree, const char *from)
 {
 	const bpg_policy *p = cx->pol->policy;
