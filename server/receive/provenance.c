@@ -569,13 +569,21 @@ done:
 }
 
 /* Objects no record names that this very push brings (they are in git's
- * quarantine, GIT_QUARANTINE_PATH): the pusher's. */
-static void pushed_now(wanted *w, const char *pusher)
+ * quarantine, GIT_QUARANTINE_PATH): the pusher's. A quarantine git names that
+ * cannot be opened is a problem, not "nothing new": the push's own content
+ * would otherwise read as pushed before the record existed, which the
+ * "claims" mode judges by the identities the commits claim. */
+static void pushed_now(wanted *w, const char *pusher, char *problem, size_t psize)
 {
 	const char *q = getenv("GIT_QUARANTINE_PATH");
 	git_odb *odb = NULL;
 
-	if (!w->open || !q || !*q || !principal_ok(pusher) || git_odb_open(&odb, q) < 0) {
+	if (!w->open || !q || !*q || !principal_ok(pusher))
+		return;
+	if (git_odb_open(&odb, q) < 0) {
+		const git_error *ge = git_error_last();
+		snprintf(problem, psize, "cannot open git's quarantine of this push (%s): %s", q,
+			ge && ge->message ? ge->message : "unknown error");
 		git_error_clear();
 		return;
 	}
@@ -651,7 +659,7 @@ int rcv_provenance_facts(json_t *server, git_repository *repo, const rcv_update 
 		goto done;
 	}
 	if (!problem[0])
-		pushed_now(&w, pusher);
+		pushed_now(&w, pusher, problem, sizeof(problem));
 	unchain(&w);
 	prov = problem[0] ? json_pack("{s:s}", "error", problem) :
 		json_pack("{s:O, s:O}", "content", content, "commits", cj);

@@ -84,6 +84,8 @@ for r in ("change-window", "stage-health", "signed-push"):
     p["rules"][r] = {"mode": "off"}
 if os.environ.get("SOD_ENVS"):
     p["rules"]["segregation-of-duties"]["environments"] = json.loads(os.environ["SOD_ENVS"])
+if os.environ.get("SOD_CLAIMS"):
+    p["rules"]["segregation-of-duties"]["unknown_provenance"] = "claims"
 print(json.dumps(p, indent=2))
 PY
   cp -r "$pack/contracts" .bpgate/contracts
@@ -193,5 +195,23 @@ c4=$(blob HEAD scenarios/weekly-digest/README.md)
 push alice 1 "a4: content new in the push judged is the pusher's" origin dev
 expect_grep "$E2E_TMP/err" "[segregation-of-duties] segregation of duties: the releaser alice pushed the content of scenarios/weekly-digest/README.md (blob ${c4:0:12}) to the server first, part of the change promoted to dev" "a4: named as alice's"
 record a4 | grep -q "^$c4 " && fail "a4: the refused content was recorded" || ok "a4: the refused content is not recorded"
+
+# ===================== 5. git's quarantine cannot be opened ==================================
+# With "unknown_provenance": "claims" (the migration mode), content of unknown authorship is
+# judged by the identities the commits claim. The push's own content must not become "unknown"
+# because the quarantine that holds it could not be opened: alice, claiming bob wrote it, would
+# pass as the releaser of bob's change (accepted before). The hook is wrapped to point git's
+# GIT_QUARANTINE_PATH at a directory that does not exist (the objects stay readable: git names
+# them in GIT_OBJECT_DIRECTORY).
+SOD_ENVS='["dev", "prod"]' SOD_CLAIMS=1 new_repo a5 map
+commit Bob bob@example.com scenarios/weekly-digest/README.md "alice pushes, bob claims, no quarantine" "digest: claimed"
+hook="$D/state/hooks/pre-receive"
+mv "$hook" "$E2E_TMP/pre-receive.saved"
+printf '#!/bin/sh\nGIT_QUARANTINE_PATH="$GIT_QUARANTINE_PATH.gone" exec "%s" "$@"\n' "$receive" > "$hook"; chmod +x "$hook"
+push alice 1 "a5: with git's quarantine unopenable, the push is refused, not judged by its claims" origin dev
+expect_grep "$E2E_TMP/err" "[segregation-of-duties] segregation of duties: cannot tell who wrote the change promoted to dev: cannot open git's quarantine of this push" "a5: the quarantine named"
+rm -f "$hook"; mv "$E2E_TMP/pre-receive.saved" "$hook"
+push alice 1 "a5: with the quarantine readable, alice is the writer (claims do not lift it)" origin dev
+expect_grep "$E2E_TMP/err" "segregation of duties: the releaser alice pushed the content of scenarios/weekly-digest/README.md" "a5: named as alice's"
 
 finish
