@@ -177,10 +177,24 @@ static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_u
 		rc = rc == BPG_ENOTFOUND ? 0 : rc;
 		goto done;
 	}
-	if (!(rec = json_loadb(data.ptr, data.size, 0, NULL)) ||
-	    strcmp(json_string_value(json_object_get(rec, "ref")) ? json_string_value(json_object_get(rec, "ref")) : "",
-	    u->name) != 0) {
-		rc = 0;
+	/* pre-receive wrote the file whole (fsync, then link): one that does not parse, or names
+	 * another update, was damaged on the server. It is left where it is for the administrator,
+	 * and said: a release record silently dropped is a release (a break-glass one, maybe)
+	 * that later rules and the evidence never see. */
+	json_error_t jerr;
+	const char *rref;
+	if (!(rec = json_loadb(data.ptr, data.size, 0, &jerr))) {
+		rc = bpg_error_set(err, BPG_EINVALID, "the spooled release record %s is damaged (line %d, column %d: %s): "
+			"the record of %s at %.12s is not written and the file is left in place; tell the administrator",
+			path.ptr, jerr.line, jerr.column, jerr.text, u->name, u->new_hex);
+		goto done;
+	}
+	rref = json_string_value(json_object_get(rec, "ref"));
+	const char *rnew = json_string_value(json_object_get(rec, "new"));
+	if (!rref || strcmp(rref, u->name) != 0 || !rnew || strcmp(rnew, u->new_hex) != 0) {
+		rc = bpg_error_set(err, BPG_EINVALID, "the spooled release record %s is damaged (it is not the record of "
+			"this update): the record of %s at %.12s is not written and the file is left in place; tell the "
+			"administrator", path.ptr, u->name, u->new_hex);
 		goto done;
 	}
 	const char *cert = getenv("GIT_PUSH_CERT");
@@ -195,9 +209,16 @@ static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_u
 	git_blob_free(cb);
 	git_error_clear();
 	const char *env = json_string_value(json_object_get(rec, "environment"));
-	if (!env || !(text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS)) ||
+	if (!env) {
+		rc = bpg_error_set(err, BPG_EINVALID, "the spooled release record %s is damaged (it names no environment): "
+			"the record of %s at %.12s is not written and the file is left in place; tell the administrator",
+			path.ptr, u->name, u->new_hex);
+		goto done;
+	}
+	if (!(text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS)) ||
 	    bpg_buf_printf(&refname, "refs/bpgate/releases/%s/%s", env, u->new_hex) < 0) {
-		rc = bpg_error_set(err, BPG_EINVALID, "a spooled record is incomplete");
+		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory writing the release record of %s (the spooled file %s "
+			"is left in place)", u->name, path.ptr);
 		goto done;
 	}
 	if (git_blob_create_from_buffer(&blob, repo, text, strlen(text)) < 0 ||
@@ -257,7 +278,8 @@ int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *pu
 		if (r < 0 && rc == 0) {
 			rc = r;
 			*err = e2;
-		}
+		} else if (r < 0) /* the caller prints the first; every lost record is said */
+			fprintf(stderr, "warning: bpgate: post-receive: %s\n", e2.message);
 	}
 	/* after the records: a deployment failure must not lose them */
 	if (policy_ref)

@@ -18,7 +18,8 @@
 #     refused, naming the ref, and never listed as a release; a release the
 #     gate accepted but git did not apply (an update hook said no) is judged in
 #     the audit log, and `audit export` lists only what post-receive confirmed
-#     (bpgate-applied).
+#     (bpgate-applied); a spooled record damaged before post-receive is named
+#     and kept, not dropped in silence.
 #
 # The gate reads its clock from BPGATE_TIME: a wrapper around bpgate-receive
 # (the daemon's pre_receive_hook) sets it from a file the test writes, so the
@@ -297,5 +298,23 @@ push_as bob 0 "the same update once the leftover is older than any push: accepte
 expect_grep "$T/err" "a leftover release record of an update that was never applied is replaced" "the replacement is loud"
 export_commits stage > "$T/rows"
 [ "$(grep -cx "$p" "$T/rows")" = 1 ] && ok "now the stage release of P is listed, once" || { fail "export rows for $p:"; cat "$T/rows"; }
+# a spooled record damaged between pre- and post-receive (the update hook stands in for a disk
+# error or an intruder): post-receive says so, names the file and leaves it; it was dropped silently
+cat > "$D/state/hooks/update" <<EOF
+#!/bin/sh
+for f in "$srv"/bpgate-spool/*.json; do [ -e "\$f" ] && printf '{"ref": "refs/heads/sta' > "\$f"; done
+exit 0
+EOF
+chmod +x "$D/state/hooks/update"
+change alice scenarios/weekly-digest/README.md "q" "digest: q"; q=$(git rev-parse HEAD)
+push_as alice 0 "dev: one more commit" "$url" dev
+push_as bob 0 "stage: accepted and applied, its spooled record damaged before post-receive" "$url" dev:stage
+expect_grep "$T/err" "warning: bpgate: post-receive: the spooled release record $srv/bpgate-spool/" "the damaged record is named"
+expect_grep "$T/err" "is damaged (line 1, column 23: premature end of input" "with where it is damaged"
+expect_grep "$T/err" "the record of refs/heads/stage at ${q:0:12} is not written and the file is left in place" "and what it means"
+ls "$srv"/bpgate-spool/*."$q".json >/dev/null 2>&1 && ok "the damaged file is kept" || fail "the damaged file was removed"
+on_server rev-parse -q --verify "refs/bpgate/releases/stage/$q" >/dev/null && fail "a record was written from a damaged file" ||
+  ok "no record is written from it"
+rm -f "$D/state/hooks/update"
 expect_exit 0 "the audit log verifies" -- bpgate audit verify --log "$(audit_dir)" --key "$D/audit.vkey"
 finish
