@@ -124,8 +124,7 @@ static int open_inner(mk_ctx *c, const mk_open_opts *o)
 	c->env = o->env;
 	cli_now_utc(c->now);
 	if (git_repository_open_ext(&c->repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
-		const git_error *ge = git_error_last();
-		fprintf(stderr, "bpgate %s: not in a git repository (%s)\n", o->cmd, ge && ge->message ? ge->message : "?");
+		fprintf(stderr, "bpgate %s: not in a git repository (%s)\n", o->cmd, bpg_git_message());
 		git_error_clear();
 		return -1;
 	}

@@ -16,6 +16,7 @@
 #include "make_cmds.h"
 #include "make_common.h"
 #include "make_record.h"
+#include "bpgate/gitobj.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -282,8 +283,7 @@ static int finish(deploy_run *d, bpg_error *err)
 		return rc;
 	snprintf(per, sizeof(per), "refs/bpgate/deploys/%s/%s", c->env, c->commit_hex);
 	if (git_reference_create(&r, c->repo, per, &d->st.commit, 1, "bpgate: deployment complete") < 0) {
-		const git_error *ge = git_error_last();
-		rc = bpg_error_set(err, BPG_ERROR, "cannot write %s: %s", per, ge && ge->message ? ge->message : "?");
+		rc = bpg_error_set(err, BPG_ERROR, "cannot write %s: %s", per, bpg_git_message());
 		git_error_clear();
 	}
 	git_reference_free(r);

@@ -26,6 +26,7 @@
 #include "make_health_calc.h"
 #include "releases.h"
 #include "sshsign.h"
+#include "bpgate/gitobj.h"
 #include "bpgate/sshsig.h"
 
 #include <getopt.h>
@@ -136,14 +137,6 @@ done:
 	return rc;
 }
 
-static int git_fail(bpg_error *err, const char *what)
-{
-	const git_error *ge = git_error_last();
-	int rc = bpg_error_set(err, BPG_ERROR, "%s: %s", what, ge && ge->message ? ge->message : "git error");
-	git_error_clear();
-	return rc;
-}
-
 /* A parentless commit holding health.json and health.json.sig, at ref (never overwritten). */
 static int write_record(git_repository *repo, const char *ref, const char *doc, size_t doclen, const char *sig,
 	size_t siglen, const char *message, bpg_error *err)
@@ -162,11 +155,11 @@ static int write_record(git_repository *repo, const char *ref, const char *doc, 
 	    git_treebuilder_write(&tid, tb) < 0 || git_tree_lookup(&tree, repo, &tid) < 0 ||
 	    git_signature_now(&who, "bpgate", "bpgate@localhost") < 0 ||
 	    git_commit_create(&cid, repo, NULL, who, who, NULL, message, tree, 0, NULL) < 0) {
-		rc = git_fail(err, "cannot write the health record");
+		rc = bpg_git_fail(err, "cannot write the health record");
 		goto done;
 	}
 	if (git_reference_create(&r, repo, ref, &cid, 0, message) < 0) {
-		rc = git_fail(err, "cannot create the health record ref (one per second at most)");
+		rc = bpg_git_fail(err, "cannot create the health record ref (one per second at most)");
 		goto done;
 	}
 done:
@@ -195,7 +188,7 @@ static int prune(git_repository *repo, const char *env, unsigned keep, unsigned 
 	*deleted = 0;
 	snprintf(glob, sizeof(glob), "refs/bpgate/health/%s/*", env);
 	if (git_reference_iterator_glob_new(&it, repo, glob) < 0)
-		return git_fail(err, "cannot list the health records");
+		return bpg_git_fail(err, "cannot list the health records");
 	while (git_reference_next_name(&name, it) == 0) {
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 64;

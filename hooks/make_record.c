@@ -9,14 +9,6 @@
 #define STATE_MAX ((size_t)16 << 20)
 #define WRITTEN_MAX ((size_t)64 << 20)
 
-static int git_fail(bpg_error *err, const char *what)
-{
-	const git_error *ge = git_error_last();
-	int rc = bpg_error_set(err, BPG_ERROR, "%s: %s", what, ge && ge->message ? ge->message : "git error");
-	git_error_clear();
-	return rc;
-}
-
 static int blob_in_tree(bpg_buf *out, git_repository *repo, const git_oid *commit_id, const char *path,
 	size_t max, bpg_error *err)
 {
@@ -26,12 +18,12 @@ static int blob_in_tree(bpg_buf *out, git_repository *repo, const git_oid *commi
 	int rc;
 
 	if (git_commit_lookup(&c, repo, commit_id) < 0 || git_commit_tree(&t, c) < 0) {
-		rc = git_fail(err, "cannot read a deployment record");
+		rc = bpg_git_fail(err, "cannot read a deployment record");
 		goto done;
 	}
 	if ((rc = git_tree_entry_bypath(&e, t, path)) < 0) {
 		if (rc != GIT_ENOTFOUND) {
-			rc = git_fail(err, "cannot read a deployment record");
+			rc = bpg_git_fail(err, "cannot read a deployment record");
 			goto done;
 		}
 		git_error_clear();
@@ -131,7 +123,7 @@ static int single_file_commit(git_oid *out, git_repository *repo, const char *na
 	    git_treebuilder_write(&tree_id, tb) < 0 || git_tree_lookup(&tree, repo, &tree_id) < 0 ||
 	    make_signature(&sig) < 0 ||
 	    git_commit_create(out, repo, NULL, sig, sig, NULL, message, tree, 0, NULL) < 0)
-		rc = git_fail(err, "cannot write a record");
+		rc = bpg_git_fail(err, "cannot write a record");
 	git_signature_free(sig);
 	git_tree_free(tree);
 	git_treebuilder_free(tb);
@@ -153,24 +145,24 @@ int mk_state_save(mk_state *st, git_repository *repo, const char *env, const cha
 
 	if (st->exists) {
 		if (git_commit_lookup(&parent, repo, &st->commit) < 0 || git_commit_tree(&ptree, parent) < 0) {
-			rc = git_fail(err, "cannot read the previous deployment record");
+			rc = bpg_git_fail(err, "cannot read the previous deployment record");
 			goto done;
 		}
 		const git_tree_entry *we = git_tree_entry_byname(ptree, "written");
 		if (we && git_tree_lookup(&wtree, repo, git_tree_entry_id(we)) < 0) {
-			rc = git_fail(err, "cannot read the previous deployment record");
+			rc = bpg_git_fail(err, "cannot read the previous deployment record");
 			goto done;
 		}
 	}
 	if (git_treebuilder_new(&written, repo, wtree) < 0 || git_treebuilder_new(&root, repo, NULL) < 0) {
-		rc = git_fail(err, "cannot write a deployment record");
+		rc = bpg_git_fail(err, "cannot write a deployment record");
 		goto done;
 	}
 	if (scenario) {
 		snprintf(name, sizeof(name), "%s.json", scenario);
 		if (git_blob_create_from_buffer(&blob, repo, bytes, len) < 0 ||
 		    git_treebuilder_insert(NULL, written, name, &blob, GIT_FILEMODE_BLOB) < 0) {
-			rc = git_fail(err, "cannot write a deployment record");
+			rc = bpg_git_fail(err, "cannot write a deployment record");
 			goto done;
 		}
 	}
@@ -186,7 +178,7 @@ int mk_state_save(mk_state *st, git_repository *repo, const char *env, const cha
 	    make_signature(&sig) < 0 ||
 	    git_commit_create(&cid, repo, NULL, sig, sig, NULL, message, tree, parent ? 1 : 0,
 		(const git_commit **)&parent) < 0) {
-		rc = git_fail(err, "cannot write a deployment record");
+		rc = bpg_git_fail(err, "cannot write a deployment record");
 		goto done;
 	}
 	snprintf(latest, sizeof(latest), "refs/bpgate/deploys/%s/latest", env);
@@ -204,7 +196,7 @@ int mk_state_save(mk_state *st, git_repository *repo, const char *env, const cha
 		char per[300];
 		snprintf(per, sizeof(per), "refs/bpgate/deploys/%s/%s", env, deployed_hex);
 		if (git_reference_create(&ref, repo, per, &cid, 1, message) < 0) {
-			rc = git_fail(err, "cannot write the deployment record ref");
+			rc = bpg_git_fail(err, "cannot write the deployment record ref");
 			goto done;
 		}
 	}
@@ -234,7 +226,7 @@ static int set_doc_ref(git_repository *repo, const char *ref, const char *file, 
 	if (!doc) {
 		if (git_reference_lookup(&r, repo, ref) == 0 && git_reference_delete(r) < 0) {
 			git_reference_free(r);
-			return git_fail(err, "cannot remove a record");
+			return bpg_git_fail(err, "cannot remove a record");
 		}
 		git_reference_free(r);
 		git_error_clear();
@@ -245,7 +237,7 @@ static int set_doc_ref(git_repository *repo, const char *ref, const char *file, 
 	rc = single_file_commit(&cid, repo, file, s, message, err);
 	free(s);
 	if (rc == 0 && git_reference_create(&r, repo, ref, &cid, 1, message) < 0)
-		rc = git_fail(err, "cannot write a record ref");
+		rc = bpg_git_fail(err, "cannot write a record ref");
 	git_reference_free(r);
 	return rc;
 }

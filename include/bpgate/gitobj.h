@@ -106,6 +106,19 @@ BPG_EXTERN(int) bpg_git_commit_lookup(git_commit **out, git_repository *repo, co
 BPG_EXTERN(int) bpg_git_tree_lookup(git_tree **out, git_repository *repo, const git_oid *id,
 	const char *what, bpg_error *err);
 
+/**
+ * libgit2's last error message of this thread, or "git error" when it left
+ * none. The text is libgit2's (valid until its next call on this thread);
+ * nothing is cleared.
+ */
+BPG_EXTERN(const char *) bpg_git_message(void);
+
+/**
+ * Set err to "<what>: <libgit2's last message>" (BPG_ERROR), clear
+ * libgit2's error and return BPG_ERROR: for a libgit2 call that failed.
+ */
+BPG_EXTERN(int) bpg_git_fail(bpg_error *err, const char *what);
+
 BPG_END_DECL
 
 #endif

@@ -36,12 +36,24 @@ static int check_object(git_object_t t, size_t n, git_object_t want, size_t max,
 	return 0;
 }
 
-static int git_failure(int r, const char *what, const char *doing, bpg_error *err)
+const char *bpg_git_message(void)
 {
 	const git_error *e = git_error_last();
+	return e && e->message ? e->message : "git error";
+}
+
+int bpg_git_fail(bpg_error *err, const char *what)
+{
+	int rc = bpg_error_set(err, BPG_ERROR, "%s: %s", what, bpg_git_message());
+	git_error_clear();
+	return rc;
+}
+
+static int git_failure(int r, const char *what, const char *doing, bpg_error *err)
+{
 	int code = r == GIT_ENOTFOUND ? BPG_ENOTFOUND : BPG_ERROR;
 
-	bpg_error_set(err, code, "%s: %s: %s", what, doing, e && e->message ? e->message : "git error");
+	bpg_error_set(err, code, "%s: %s: %s", what, doing, bpg_git_message());
 	git_error_clear();
 	return code;
 }

@@ -19,14 +19,6 @@ int ev_oom(bpg_error *err)
 	return bpg_error_set(err, BPG_ENOMEM, "out of memory building the evidence");
 }
 
-int ev_git_fail(bpg_error *err, const char *what)
-{
-	const git_error *ge = git_error_last();
-	int rc = bpg_error_set(err, BPG_ERROR, "%s: %s", what, ge && ge->message ? ge->message : "git error");
-	git_error_clear();
-	return rc;
-}
-
 int ev_read_path(bpg_buf *out, git_repository *repo, git_tree *tree, const char *path, size_t max,
 	bpg_error *err)
 {
@@ -38,7 +30,7 @@ int ev_read_path(bpg_buf *out, git_repository *repo, git_tree *tree, const char 
 		git_error_clear();
 		rc = bpg_error_set(err, BPG_ENOTFOUND, "%s: not in the tree", path);
 	} else if (git_blob_lookup(&b, repo, git_tree_entry_id(e)) < 0) {
-		rc = ev_git_fail(err, path);
+		rc = bpg_git_fail(err, path);
 	} else if ((size_t)git_blob_rawsize(b) > max) {
 		rc = bpg_error_set(err, BPG_ETOOBIG, "%s: larger than %zu bytes", path, max);
 	} else {
@@ -461,7 +453,7 @@ int bpg_evidence_build(json_t **out, git_repository *repo, const git_oid *commit
 		goto done;
 	ev_time(ev_str(rec, "time"), &released);
 	if (git_commit_lookup(&c, repo, commit) < 0 || git_commit_tree(&tree, c) < 0) {
-		rc = ev_git_fail(err, hex);
+		rc = bpg_git_fail(err, hex);
 		goto done;
 	}
 	/* the promoted range: from the environment's previous state to this commit */

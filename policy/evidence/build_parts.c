@@ -97,7 +97,7 @@ int ev_subjects(json_t *stmt, git_repository *repo, git_tree *tree, const json_t
 	subj_walk w = { repo, json_object_get(json_object_get(policy, "paths"), "blueprints"), stmt, 0, 0, err };
 
 	if (git_tree_walk(tree, GIT_TREEWALK_PRE, subj_cb, &w) < 0 && w.rc == 0)
-		w.rc = ev_git_fail(err, "walking the released tree");
+		w.rc = bpg_git_fail(err, "walking the released tree");
 	git_error_clear();
 	if (w.rc == 0 && w.n == 0)
 		w.rc = bpg_error_set(err, BPG_ENOTFOUND, "the released tree holds no blueprint (policy paths.blueprints): "
@@ -182,7 +182,7 @@ int ev_approvals(json_t *pred, git_repository *repo, const char *env, const char
 		}
 		if (git_reference_name_to_id(&id, repo, ev_str(a, "ref")) < 0 ||
 		    (rc = bpg_approval_load(&stmt, &sig, repo, &id, err)) < 0) {
-			rc = rc < 0 ? rc : ev_git_fail(err, ev_str(a, "ref"));
+			rc = rc < 0 ? rc : bpg_git_fail(err, ev_str(a, "ref"));
 		} else {
 			ev_time(ev_str(a, "time"), &at);
 			o = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:s%, s:s%, s:b}", "approver", json_object_get(a, "approver"),

@@ -5,6 +5,7 @@
 #include "bpgate/evidence.h"
 #include "bpgate/buf.h"
 #include "bpgate/audit.h"
+#include "bpgate/gitobj.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -23,7 +24,6 @@ static inline bool ev_streq(const char *a, const char *b)
 }
 
 int ev_oom(bpg_error *err);
-int ev_git_fail(bpg_error *err, const char *what);
 
 /** Read the blob at `path` of `tree` (BPG_ENOTFOUND when absent, BPG_ETOOBIG past max). */
 int ev_read_path(bpg_buf *out, git_repository *repo, git_tree *tree, const char *path, size_t max,

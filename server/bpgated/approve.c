@@ -13,6 +13,7 @@
 #include "bpgate/approval.h"
 #include "bpgate/gather.h"
 #include "bpgate/policy.h"
+#include "bpgate/gitobj.h"
 
 #include <git2.h>
 #include <string.h>
@@ -128,8 +129,7 @@ int bpgd_approve_run(const bpgd_caller *who, const char *repo_name, const char *
 	if (bpg_approval_store(&id, repo, &a, sig.ptr, sig.size, &err) < 0 || bpg_approval_refname(&refname, &a, &err) < 0)
 		goto fail;
 	if (git_reference_create(&ref, repo, refname.ptr, &id, 0, "bpgated approve") < 0) {
-		const git_error *ge = git_error_last();
-		bpg_error_set(&err, BPG_EIO, "cannot create %s: %s", refname.ptr, ge ? ge->message : "?");
+		bpg_error_set(&err, BPG_EIO, "cannot create %s: %s", refname.ptr, bpg_git_message());
 		goto fail;
 	}
 	/* recorded; a report that cannot be written is still an error status */

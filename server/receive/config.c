@@ -370,13 +370,12 @@ int rcv_policy_load(rcv_policy *out, git_repository *repo, const char *policy_re
 	/* BPG_ENOTFOUND means exactly "the ref does not exist": the only state bootstrap may act
 	 * on (main.c). A ref that exists but cannot be read, or lacks .bpgate/, is another error. */
 	if ((rc = git_reference_name_to_id(&id, repo, policy_ref)) < 0) {
-		const git_error *ge = git_error_last();
 		if (rc == GIT_ENOTFOUND) {
 			git_error_clear();
 			return bpg_error_set(err, BPG_ENOTFOUND, "the policy ref %s does not exist", policy_ref);
 		}
 		rc = bpg_error_set(err, BPG_ERROR, "cannot read the policy ref %s: %s", policy_ref,
-			ge && ge->message ? ge->message : "unknown error");
+			bpg_git_message());
 		git_error_clear();
 		return rc;
 	}
@@ -406,9 +405,8 @@ int rcv_policy_load_at(rcv_policy *out, git_repository *repo, const git_oid *com
 		goto done;
 	}
 	if (git_tree_lookup(&bt, repo, git_tree_entry_id(e)) < 0) {
-		const git_error *ge = git_error_last();
 		rc = bpg_error_set(err, BPG_ERROR, "cannot read .bpgate/ of the policy ref %s: %s", policy_ref,
-			ge && ge->message ? ge->message : "unknown error");
+			bpg_git_message());
 		git_error_clear();
 		goto done;
 	}

@@ -21,6 +21,7 @@
 #include "bpgate/query.h"
 #include "bpgate/util.h"
 #include "bpgate/testhook.h"
+#include "bpgate/gitobj.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,9 +204,8 @@ int rcv_health_record(json_t **out, size_t *skipped, char *problem, size_t psize
 		n++;
 	}
 	if (lrc != GIT_ITEROVER) {
-		const git_error *ge = git_error_last();
 		snprintf(problem, psize, "the health records under %s cannot be listed: %s", prefix,
-			ge && ge->message ? ge->message : "unknown error");
+			bpg_git_message());
 		git_error_clear();
 		rc = BPG_ERROR;
 		goto done;

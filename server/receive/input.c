@@ -3,6 +3,7 @@
  * repositories only), ref names must be valid and under refs/heads/,
  * refs/tags/ or refs/bpgate/. */
 #include "receive.h"
+#include "bpgate/gitobj.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,9 +90,8 @@ int rcv_check_old_values(git_repository *repo, const rcv_updates *ups, bpg_error
 			memset(real, '0', 40);
 			real[40] = '\0';
 		} else if (r < 0) {
-			const git_error *ge = git_error_last();
 			int rc = bpg_error_set(err, BPG_ERROR, "cannot read %s: %s", u->name,
-				ge && ge->message ? ge->message : "git error");
+				bpg_git_message());
 			git_error_clear();
 			return rc;
 		} else {

@@ -18,6 +18,7 @@
 #include "bpgate/query.h"
 #include "bpgate/testhook.h"
 #include "bpgate/util.h"
+#include "bpgate/gitobj.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -471,8 +472,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (git_repository_open_ext(&repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
-		const git_error *ge = git_error_last();
-		refuse_line("cannot open the repository", ge && ge->message ? ge->message : "git error",
+		refuse_line("cannot open the repository", bpg_git_message(),
 			"run bpgate-receive as git's hook (GIT_DIR set)");
 		goto done;
 	}

@@ -223,8 +223,7 @@ static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_u
 	}
 	if (git_blob_create_from_buffer(&blob, repo, text, strlen(text)) < 0 ||
 	    git_reference_create(&ref, repo, refname.ptr, &blob, 0, "bpgate release record") < 0) {
-		const git_error *ge = git_error_last();
-		rc = bpg_error_set(err, BPG_ERROR, "%s: %s", refname.ptr, ge && ge->message ? ge->message : "git error");
+		rc = bpg_error_set(err, BPG_ERROR, "%s: %s", refname.ptr, bpg_git_message());
 		goto done;
 	}
 	unlink(path.ptr);

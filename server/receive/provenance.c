@@ -27,6 +27,7 @@
 #include "receive.h"
 #include "bpgate/util.h"
 #include "bpgate/testhook.h"
+#include "bpgate/gitobj.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -581,9 +582,8 @@ static void pushed_now(wanted *w, const char *pusher, char *problem, size_t psiz
 	if (!w->open || !q || !*q || !principal_ok(pusher))
 		return;
 	if (git_odb_open(&odb, q) < 0) {
-		const git_error *ge = git_error_last();
 		snprintf(problem, psize, "cannot open git's quarantine of this push (%s): %s", q,
-			ge && ge->message ? ge->message : "unknown error");
+			bpg_git_message());
 		git_error_clear();
 		return;
 	}

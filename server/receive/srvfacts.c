@@ -368,9 +368,8 @@ static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *en
 			rc = BPG_ENOMEM;
 	}
 	if (rc == 0 && !problem[0] && lrc != 0 && lrc != GIT_ITEROVER) {
-		const git_error *ge = git_error_last();
 		snprintf(problem, sizeof(problem), "the records under %s cannot be listed: %.300s", prefix,
-			ge && ge->message ? ge->message : "unknown error");
+			bpg_git_message());
 	}
 	git_error_clear();
 	git_reference_free(ref);
