@@ -23,6 +23,7 @@
 #include "sshsign.h"
 #include "releases.h"
 #include "bpgate/approval.h"
+#include "bpgate/gitobj.h"
 #include "bpgate/sshsig.h"
 #include "bpgate/util.h"
 
@@ -324,7 +325,9 @@ int cmd_approve(int argc, char **argv)
 		if (cli_ssh_principal(a.approver, sizeof(a.approver), repo, key, BPG_APPROVAL_NAMESPACE, "approve") < 0)
 			goto done;
 	}
-	if (bpg_approval_format(&stmt, &a, &err) < 0) {
+	/* an approval of this tree by this approver in this same second (one the server refused, say)
+	 * holds the ref name: this one is stamped a second later */
+	if (bpg_approval_time_unused(&a, repo, &err) < 0 || bpg_approval_format(&stmt, &a, &err) < 0) {
 		cli_report_error("approve", &err);
 		goto done;
 	}
@@ -347,7 +350,7 @@ int cmd_approve(int argc, char **argv)
 		goto done;
 	}
 	if (git_reference_create(&ref, repo, refname.ptr, &id, 0, "bpgate approve") < 0) {
-		fprintf(stderr, "bpgate approve: cannot create %s: %s\n", refname.ptr, git_error_last()->message);
+		fprintf(stderr, "bpgate approve: cannot create %s: %s\n", refname.ptr, bpg_git_message());
 		goto done;
 	}
 	printf("approved tree %.12s (commit %.12s) of %s for %s as %s\n  %s\n", a.tree, a.commit, a.repository,

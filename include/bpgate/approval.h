@@ -67,6 +67,15 @@ BPG_EXTERN(int) bpg_approval_parse(bpg_approval *out, const char *data, size_t l
 /** refs/bpgate/approvals/<env>/<tree>/<approver>/<time> (approver sanitised for ref names). */
 BPG_EXTERN(int) bpg_approval_refname(bpg_buf *out, const bpg_approval *a, bpg_error *err);
 
+/**
+ * Move a->time forward, a second at a time (at most 60), while repo already has
+ * the ref bpg_approval_refname names: the name carries the time to the second,
+ * so a second approval of the same tree in the same second (one the server
+ * refused, then the right one) would collide with the first. BPG_ETOOBIG past
+ * 60 seconds; a->time is left valid either way.
+ */
+BPG_EXTERN(int) bpg_approval_time_unused(bpg_approval *a, git_repository *repo, bpg_error *err);
+
 /** Write the approval commit object (no ref). `out` gets its id. */
 BPG_EXTERN(int) bpg_approval_store(git_oid *out, git_repository *repo, const bpg_approval *a,
 	const char *sig, size_t siglen, bpg_error *err);

@@ -10,12 +10,6 @@
 #define STMT_FILE "approval.json"
 #define SIG_FILE "approval.json.sig"
 
-static int git_fail(bpg_error *err, const char *what)
-{
-	const git_error *e = git_error_last();
-	return bpg_error_set(err, BPG_ERROR, "%s: %s", what, e && e->message ? e->message : "git error");
-}
-
 static bool parse_time(const char *s, git_time_t *out)
 {
 	struct tm tm;
@@ -57,7 +51,7 @@ int bpg_approval_store(git_oid *out, git_repository *repo, const bpg_approval *a
 	    git_treebuilder_insert(NULL, tb, SIG_FILE, &sig_id, GIT_FILEMODE_BLOB) < 0 ||
 	    git_treebuilder_write(&tree_id, tb) < 0 || git_tree_lookup(&tree, repo, &tree_id) < 0 ||
 	    git_signature_new(&who, a->approver, a->approver, when, 0) < 0) {
-		rc = git_fail(err, "cannot write the approval objects");
+		rc = bpg_git_fail(err, "cannot write the approval objects");
 		goto done;
 	}
 	if ((rc = bpg_buf_printf(&msg, "bpgate approval: %s %.12s by %s\n\n%s\n", a->environment, a->tree,
@@ -66,7 +60,7 @@ int bpg_approval_store(git_oid *out, git_repository *repo, const bpg_approval *a
 		goto done;
 	}
 	if (git_commit_create(out, repo, NULL, who, who, NULL, msg.ptr, tree, 0, NULL) < 0)
-		rc = git_fail(err, "cannot write the approval commit");
+		rc = bpg_git_fail(err, "cannot write the approval commit");
 done:
 	git_signature_free(who);
 	git_tree_free(tree);
@@ -89,7 +83,7 @@ static int read_entry(bpg_buf *out, git_repository *repo, const git_tree *tree, 
 	     name, err)) == BPG_ETOOBIG)
 		return bpg_error_set(err, BPG_EINVALID, "approval %s larger than %zu bytes", name, BPG_APPROVAL_MAX);
 	if (rc < 0)
-		return git_fail(err, "cannot read an approval");
+		return bpg_git_fail(err, "cannot read an approval");
 	return bpg_git_blob_read(out, repo, git_tree_entry_id(e), BPG_APPROVAL_MAX, name, err);
 }
 
@@ -210,7 +204,7 @@ static int gather_glob(gathering *g, git_repository *repo, const char *glob, con
 	int rc = 0, r;
 
 	if (git_reference_iterator_glob_new(&it, repo, glob) < 0)
-		return git_fail(err, "cannot list the approvals");
+		return bpg_git_fail(err, "cannot list the approvals");
 	while ((r = git_reference_next(&ref, it)) == 0) {
 		const char *name = git_reference_name(ref);
 		bpg_approval a;
@@ -246,7 +240,7 @@ static int gather_glob(gathering *g, git_repository *repo, const char *glob, con
 		ref = NULL;
 	}
 	if (r != GIT_ITEROVER)
-		rc = git_fail(err, "cannot list the approvals");
+		rc = bpg_git_fail(err, "cannot list the approvals");
 done:
 	git_reference_free(ref);
 	git_reference_iterator_free(it);
@@ -335,7 +329,7 @@ int bpg_approvals_count(size_t *out, git_repository *repo, const bpg_approval *a
 	slash[1] = '*';
 	slash[2] = '\0';
 	if (git_reference_iterator_glob_new(&it, repo, name.ptr) < 0) {
-		rc = git_fail(err, "cannot list the approvals");
+		rc = bpg_git_fail(err, "cannot list the approvals");
 		goto done;
 	}
 	while (*out < max && (r = git_reference_next(&ref, it)) == 0) {
@@ -344,9 +338,48 @@ int bpg_approvals_count(size_t *out, git_repository *repo, const bpg_approval *a
 		ref = NULL;
 	}
 	if (*out < max && r != GIT_ITEROVER)
-		rc = git_fail(err, "cannot list the approvals");
+		rc = bpg_git_fail(err, "cannot list the approvals");
 done:
 	git_reference_iterator_free(it);
+	bpg_buf_dispose(&name);
+	return rc;
+}
+
+int bpg_approval_time_unused(bpg_approval *a, git_repository *repo, bpg_error *err)
+{
+	bpg_buf name = BPG_BUF_INIT;
+	int rc = 0;
+
+	for (int tries = 0;; tries++) {
+		git_oid id;
+		struct tm tm;
+		int r;
+		bpg_buf_clear(&name);
+		if ((rc = bpg_approval_refname(&name, a, err)) < 0)
+			break;
+		if ((r = git_reference_name_to_id(&id, repo, name.ptr)) == GIT_ENOTFOUND)
+			break;
+		if (r < 0) {
+			rc = bpg_git_fail(err, name.ptr);
+			break;
+		}
+		if (tries == 60) {
+			rc = bpg_error_set(err, BPG_ETOOBIG, "%s and the approvals of the next 60 seconds exist already",
+				name.ptr);
+			break;
+		}
+		git_time_t t;
+		if (!parse_time(a->time, &t)) { /* bpg_approval_refname checked it: cannot happen */
+			rc = bpg_error_set(err, BPG_EINVALID, "approval: time '%s' is not YYYY-MM-DDTHH:MM:SSZ", a->time);
+			break;
+		}
+		time_t next = (time_t)t + 1;
+		if (!gmtime_r(&next, &tm) || strftime(a->time, sizeof(a->time), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+			rc = bpg_error_set(err, BPG_EINVALID, "approval: time '%s' cannot be moved on", a->time);
+			break;
+		}
+	}
+	git_error_clear();
 	bpg_buf_dispose(&name);
 	return rc;
 }

@@ -340,3 +340,33 @@ Test(approval, gather_per_tree_and_count)
 	bpg_buf_dispose(&path);
 	teardown_fixture(&f);
 }
+
+/* A second approval of the same tree by the same approver in the same second (one the server
+ * refused, then the right one): its ref name would collide with the first's. */
+Test(approval, time_unused_moves_past_a_taken_name)
+{
+	fixture f;
+	git_oid id;
+	bpg_buf r = BPG_BUF_INIT;
+	bpg_approval a = sample, b = sample;
+	bpg_error err;
+
+	setup_fixture(&f);
+	cr_assert_eq(bpg_approval_time_unused(&b, f.repo, &err), 0, "%s", err.message);
+	cr_assert_str_eq(b.time, "2025-06-03T09:00:00Z", "a free name keeps its time");
+	store(&f, &a, f.carol, BPG_APPROVAL_NAMESPACE, &id, &r);
+	cr_assert_eq(bpg_approval_time_unused(&b, f.repo, &err), 0, "%s", err.message);
+	cr_assert_str_eq(b.time, "2025-06-03T09:00:01Z");
+	/* across a day, taken names in a row */
+	strcpy(a.time, "2025-06-03T23:59:59Z");
+	bpg_buf_clear(&r);
+	store(&f, &a, f.carol, BPG_APPROVAL_NAMESPACE, &id, &r);
+	strcpy(a.time, "2025-06-04T00:00:00Z");
+	bpg_buf_clear(&r);
+	store(&f, &a, f.carol, BPG_APPROVAL_NAMESPACE, &id, &r);
+	strcpy(b.time, "2025-06-03T23:59:59Z");
+	cr_assert_eq(bpg_approval_time_unused(&b, f.repo, &err), 0, "%s", err.message);
+	cr_assert_str_eq(b.time, "2025-06-04T00:00:01Z");
+	bpg_buf_dispose(&r);
+	teardown_fixture(&f);
+}
