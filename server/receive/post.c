@@ -221,8 +221,25 @@ static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_u
 			"is left in place)", u->name, path.ptr);
 		goto done;
 	}
-	if (git_blob_create_from_buffer(&blob, repo, text, strlen(text)) < 0 ||
-	    git_reference_create(&ref, repo, refname.ptr, &blob, 0, "bpgate release record") < 0) {
+	if (git_blob_create_from_buffer(&blob, repo, text, strlen(text)) < 0) {
+		rc = bpg_error_set(err, BPG_ERROR, "%s: %s", refname.ptr, bpg_git_message());
+		goto done;
+	}
+	/* A break-glass record goes into the gate's index first: one in the index and not under
+	 * releases/ is stricter (break-glass-overdue sees it), the other way round it would be
+	 * missed. If it cannot be indexed, the marker goes, and the gate reads release records
+	 * again until the next post-receive indexes them all. */
+	const char *kind = json_string_value(json_object_get(rec, "kind"));
+	bpg_error ierr;
+	if (kind && strcmp(kind, "break-glass") == 0 && rcv_break_glass_index_add(repo, env, u->new_hex, &blob, &ierr) < 0) {
+		bpg_error uerr;
+		fprintf(stderr, "warning: bpgate: post-receive: the break-glass record of %s is not indexed: %s\n", u->name,
+			ierr.message);
+		if (rcv_break_glass_unmark(repo, &uerr) < 0)
+			fprintf(stderr, "warning: bpgate: post-receive: %s: break-glass-overdue may miss this record; tell "
+				"the administrator\n", uerr.message);
+	}
+	if (git_reference_create(&ref, repo, refname.ptr, &blob, 0, "bpgate release record") < 0) {
 		rc = bpg_error_set(err, BPG_ERROR, "%s: %s", refname.ptr, bpg_git_message());
 		goto done;
 	}
@@ -271,6 +288,9 @@ int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *pu
 			"will be refused as of unknown authorship: tell the administrator\n", perr.message);
 	if (ups.n && (rc = record_applied(cfg, &ups, now_s, err)) < 0)
 		bpg_error_prefix(err, "the bpgate-applied audit entry: ");
+	bpg_error ierr; /* once per repository: records written before the index existed */
+	if (rcv_break_glass_index_migrate(repo, &ierr) < 0)
+		fprintf(stderr, "warning: bpgate: post-receive: %s\n", ierr.message);
 	for (size_t i = 0; i < ups.n; i++) {
 		bpg_error e2;
 		int r = strspn(ups.v[i].new_hex, "0") != 40 ? write_record(repo, cfg, &ups.v[i], &e2) : 0;

@@ -157,6 +157,23 @@ int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, co
 int rcv_health_record(json_t **out, size_t *skipped, char *problem, size_t psize, const rcv_ctx *cx, const char *env);
 /* Is an environment name plain ([A-Za-z0-9._-], at most 200, not starting with '.'): usable in a ref glob? */
 bool rcv_env_name_plain(const char *env);
+/* s as a JSON string (new reference); bytes that are not UTF-8 (a name cut by %.100s, say) are
+ * written as \xNN. NULL only when out of memory (or s is NULL). */
+json_t *rcv_message_json(const char *s);
+
+/* breakglass.c: break-glass records under refs/bpgate/break-glass/<env>/<commit> (the blob of the
+ * release record). Post-receive: index_add writes one (an existing one must hold the same blob);
+ * index_migrate indexes the break-glass records under refs/bpgate/releases/ once, then writes the
+ * marker refs/bpgate/break-glass-indexed (nothing when it exists; no marker on any error); unmark
+ * removes the marker (an index_add failed: the gate reads release records again until the next
+ * pass). Pre-receive: extra.server.break_glass_log of env, from the index when the marker exists,
+ * else from every release record of env; break_glass_log_error when any could not be read
+ * (refuses), break_glass_log_truncated past RCV_HISTORY_MAX release records (no index yet). */
+int rcv_break_glass_index_add(git_repository *repo, const char *env, const char *commit_hex, const git_oid *blob,
+	bpg_error *err);
+int rcv_break_glass_index_migrate(git_repository *repo, bpg_error *err);
+int rcv_break_glass_unmark(git_repository *repo, bpg_error *err);
+int rcv_break_glass_log(json_t *server, const rcv_ctx *cx, const char *env);
 /* Scenario ids whose catalog paths match the facts' files (new array). */
 json_t *rcv_scenarios(const bpg_policy *policy, const json_t *facts);
 

@@ -175,7 +175,7 @@ static int add_uat(json_t *server, git_repository *repo, git_tree *tree, const b
 
 /* A message built from what a record holds, as a JSON string: bytes that are not UTF-8 (a
  * name cut by a %.100s, say) are written as \xNN rather than failing as out of memory. */
-static json_t *message_json(const char *s)
+json_t *rcv_message_json(const char *s)
 {
 	json_t *v = json_string(s);
 	bpg_buf b = BPG_BUF_INIT;
@@ -212,7 +212,7 @@ static int add_health(json_t *server, const rcv_ctx *cx, git_tree *tree, const c
 	if (rc == BPG_ENOMEM)
 		return rc;
 	if (rc < 0) {
-		v = json_pack("{s:s, s:o}", "source", "record", "error", message_json(problem));
+		v = json_pack("{s:s, s:o}", "source", "record", "error", rcv_message_json(problem));
 		skipped = 0;
 		problem[0] = '\0';
 	} else if (!v) {
@@ -236,7 +236,7 @@ static int add_health(json_t *server, const rcv_ctx *cx, git_tree *tree, const c
 	}
 	bpg_buf_dispose(&data);
 	if (v && skipped && (json_object_set_new(v, "records_skipped", json_integer((json_int_t)skipped)) < 0 ||
-	    json_object_set_new(v, "records_problem", message_json(problem)) < 0)) {
+	    json_object_set_new(v, "records_problem", rcv_message_json(problem)) < 0)) {
 		json_decref(v);
 		v = NULL;
 	}
@@ -288,98 +288,6 @@ static int add_push_cert(json_t *server, const rcv_ctx *cx)
 	if (!o)
 		o = json_pack("{s:b, s:s}", "verified", 0, "problem", "the certificate fields are not UTF-8");
 	return !o || json_object_set_new(server, "push_cert", o) < 0 ? BPG_ENOMEM : 0;
-}
-
-/* Break-glass records (refs/bpgate/releases/<env>/...) with their retroactive approvers.
- * A record missed would be an overdue break-glass change not seen, so what keeps one from
- * being read (the refs cannot be listed, a record that is not a readable JSON object) is
- * "break_glass_log_error", which break-glass-overdue refuses on; never a shorter log. The
- * one exception is the bound on the work: every accepted release of the environment leaves a
- * record here too, so past RCV_HISTORY_MAX of them the rest are not read, and
- * "break_glass_log_truncated" says so (a warning: refusing would lock the environment for
- * good once it has released that often; docs/readme/hardening.md lists it). */
-static int add_break_glass_log(json_t *server, const rcv_ctx *cx, const char *env)
-{
-	json_t *log = json_array();
-	git_reference_iterator *it = NULL;
-	git_reference *ref = NULL;
-	char prefix[256], problem[600] = "";
-	size_t seen = 0;
-	int lrc, rc = 0;
-
-	if (!log || json_object_set_new(server, "break_glass_log", log) < 0)
-		return BPG_ENOMEM;
-	snprintf(prefix, sizeof(prefix), "refs/bpgate/releases/%s/", env);
-	char glob[300];
-	/* this environment's records only (the limit below is per environment), when its name fits a glob */
-	snprintf(glob, sizeof(glob), "%s*", rcv_env_name_plain(env) ? prefix : "refs/bpgate/releases/");
-	lrc = git_reference_iterator_glob_new(&it, cx->repo, glob);
-	bool truncated = false;
-	while (rc == 0 && lrc == 0 && (lrc = git_reference_next(&ref, it)) == 0) {
-		git_blob *b = NULL;
-		json_t *rec = NULL;
-		const char *name = git_reference_name(ref);
-		if (strncmp(name, prefix, strlen(prefix)) != 0) {
-			git_reference_free(ref);
-			ref = NULL;
-			continue;
-		}
-		if (++seen > RCV_HISTORY_MAX) {
-			truncated = true;
-			break;
-		}
-		if (git_reference_target(ref) &&
-		    bpg_git_object_size(NULL, NULL, cx->repo, git_reference_target(ref), GIT_OBJECT_BLOB, (1 << 20) - 1,
-		    "a release record", NULL) == 0 &&
-		    git_blob_lookup(&b, cx->repo, git_reference_target(ref)) == 0 && git_blob_rawsize(b) < (1 << 20))
-			rec = json_loadb(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), 0, NULL);
-		git_blob_free(b);
-		git_error_clear();
-		if (!json_is_object(rec)) {
-			snprintf(problem, sizeof(problem), "%.300s is not a readable record (a blob of a JSON object under "
-				"1 MiB)", name);
-			json_decref(rec);
-			break;
-		}
-		git_reference_free(ref);
-		ref = NULL;
-		const char *kind = json_string_value(json_object_get(rec, "kind"));
-		const char *tree = json_string_value(json_object_get(rec, "tree"));
-		if (!kind || strcmp(kind, "break-glass") != 0 || !tree) {
-			json_decref(rec);
-			continue;
-		}
-		json_t *found = json_array(), *approvers = json_array(), *a;
-		size_t i;
-		bpg_error err;
-		const char *trees[] = { tree };
-		if (found && approvers)
-			bpg_approvals_gather(found, cx->repo, env, trees, 1, cx->pol->signers, cx->now, &err);
-		json_array_foreach(found, i, a)
-			if (json_is_true(json_object_get(a, "verified")))
-				json_array_append(approvers, json_object_get(a, "approver"));
-		json_decref(found);
-		json_t *o = json_pack("{s:O?, s:O?, s:O?, s:O?, s:s, s:s, s:O?, s:o}",
-			"incident", json_object_get(rec, "incident"), "pusher", json_object_get(rec, "pusher"),
-			"time", json_object_get(rec, "time"), "commit", json_object_get(rec, "new"), "tree", tree,
-			"environment", env, "scenarios", json_object_get(rec, "scenarios"), "approvers", approvers);
-		json_decref(rec);
-		if (!o || json_array_append_new(log, o) < 0)
-			rc = BPG_ENOMEM;
-	}
-	if (rc == 0 && !problem[0] && lrc != 0 && lrc != GIT_ITEROVER) {
-		snprintf(problem, sizeof(problem), "the records under %s cannot be listed: %.300s", prefix,
-			bpg_git_message());
-	}
-	git_error_clear();
-	git_reference_free(ref);
-	git_reference_iterator_free(it);
-	if (rc == 0 && problem[0] && json_object_set_new(server, "break_glass_log_error", message_json(problem)) < 0)
-		rc = BPG_ENOMEM;
-	if (rc == 0 && truncated && json_object_set_new(server, "break_glass_log_truncated", json_pack("{s:i, s:s}",
-		"read", RCV_HISTORY_MAX, "under", prefix)) < 0)
-		rc = BPG_ENOMEM;
-	return rc;
 }
 
 /* Updates of this push before u that create a ref in the same folder
@@ -505,7 +413,7 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 	    (rc = branch_history(server, "target_history", cx->repo, u->name, true, err)) < 0)
 		goto done;
 	if (add_local_time(server, p, cx->now) < 0 || add_push_cert(server, cx) < 0 ||
-	    add_break_glass_log(server, cx, env) < 0 || add_uat(server, cx->repo, ntree, p) < 0 ||
+	    rcv_break_glass_log(server, cx, env) < 0 || add_uat(server, cx->repo, ntree, p) < 0 ||
 	    add_health(server, cx, ntree, from) < 0 ||
 	    rcv_uat_facts(server, cx->repo, ntree, p, cx->pol->signers,
 		    json_string_value(bpg_policy_rule_param(p, "uat-evidence", "dir")) /* default applied */,
