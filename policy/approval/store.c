@@ -374,10 +374,12 @@ int bpg_approval_time_unused(bpg_approval *a, git_repository *repo, bpg_error *e
 			break;
 		}
 		time_t next = (time_t)t + 1;
-		if (!gmtime_r(&next, &tm) || strftime(a->time, sizeof(a->time), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		char moved[sizeof(a->time)];
+		if (!gmtime_r(&next, &tm) || strftime(moved, sizeof(moved), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
 			rc = bpg_error_set(err, BPG_EINVALID, "approval: time '%s' cannot be moved on", a->time);
 			break;
 		}
+		memcpy(a->time, moved, sizeof(moved));
 	}
 	git_error_clear();
 	bpg_buf_dispose(&name);

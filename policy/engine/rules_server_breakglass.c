@@ -100,13 +100,6 @@ static int eval_overdue(bpg_eval *ev)
 				return rc;
 			continue;
 		}
-		const json_t *cut = srv_fact(ev, "break_glass_log_truncated");
-		if (cut && (rc = bpg_ev_emit(ev, BPG_SEV_WARNING, &r.where, "the server's administrator lists "
-			"refs/bpgate/releases/ and has every break-glass record approved retroactively",
-			"only the first %lld release records of %s were read (limit): a break-glass change recorded "
-			"beyond them is not checked for retroactive approval", json_integer_value(json_object_get(cut, "read")),
-			env)) < 0)
-			return rc;
 		json_t *changed = srv_changed_scenarios(ev);
 		if (!changed)
 			return BPG_ENOMEM;

@@ -160,6 +160,39 @@ out:
 	return rc;
 }
 
+/* refs/bpgate/releases/<env>/<commit> -> blob. A commit can become an environment's tip twice (the
+ * branch reset between, a second break-glass of it): the first record keeps the name (what the gate
+ * reads of a commit is the same), the later one goes to <name>-<blob>, never lost. */
+static int create_record_ref(git_repository *repo, bpg_buf *refname, const git_oid *blob, bpg_error *err)
+{
+	git_reference *ref = NULL;
+	git_oid have;
+	char bhex[GIT_OID_HEXSZ + 1];
+	int r = git_reference_create(&ref, repo, refname->ptr, blob, 0, "bpgate release record");
+
+	git_reference_free(ref);
+	ref = NULL;
+	if (r == GIT_EEXISTS) {
+		if (git_reference_name_to_id(&have, repo, refname->ptr) < 0)
+			return bpg_error_set(err, BPG_ERROR, "%s: %s", refname->ptr, bpg_git_message());
+		if (git_oid_equal(&have, blob)) { /* this very record (a post-receive run twice) */
+			git_error_clear();
+			return 0;
+		}
+		git_oid_tostr(bhex, sizeof(bhex), blob);
+		if (bpg_buf_printf(refname, "-%s", bhex) < 0)
+			return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+		r = git_reference_create(&ref, repo, refname->ptr, blob, 0, "bpgate release record");
+		git_reference_free(ref);
+		if (r == GIT_EEXISTS) /* <name>-<blob> holds this blob by its name */
+			r = 0;
+	}
+	if (r < 0)
+		return bpg_error_set(err, BPG_ERROR, "%s: %s", refname->ptr, bpg_git_message());
+	git_error_clear();
+	return 0;
+}
+
 static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_update *u, bpg_error *err)
 {
 	bpg_buf path = BPG_BUF_INIT, data = BPG_BUF_INIT, refname = BPG_BUF_INIT;
@@ -225,24 +258,24 @@ static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_u
 		rc = bpg_error_set(err, BPG_ERROR, "%s: %s", refname.ptr, bpg_git_message());
 		goto done;
 	}
-	/* A break-glass record goes into the gate's index first: one in the index and not under
-	 * releases/ is stricter (break-glass-overdue sees it), the other way round it would be
-	 * missed. If it cannot be indexed, the marker goes, and the gate reads release records
-	 * again until the next post-receive indexes them all. */
-	const char *kind = json_string_value(json_object_get(rec, "kind"));
+	/* The gate's indexes first (recindex.c): a record in them and not under releases/ is
+	 * stricter (break-glass-overdue sees it; a tip or release the gate then checks as ever), the
+	 * other way round it would be missed. If it cannot be indexed, the marker goes once the
+	 * record is under releases/ (a pass running meanwhile then either sees it or loses its
+	 * marker), and the gate lists the records again until the next pass indexes them all. */
 	bpg_error ierr;
-	if (kind && strcmp(kind, "break-glass") == 0 && rcv_break_glass_index_add(repo, env, u->new_hex, &blob, &ierr) < 0) {
-		bpg_error uerr;
-		fprintf(stderr, "warning: bpgate: post-receive: the break-glass record of %s is not indexed: %s\n", u->name,
+	bool unindexed = rcv_record_index_add(repo, env, u->new_hex, rec, &blob, &ierr) < 0;
+	if (unindexed)
+		fprintf(stderr, "warning: bpgate: post-receive: the release record of %s is not indexed: %s\n", u->name,
 			ierr.message);
-		if (rcv_break_glass_unmark(repo, &uerr) < 0)
-			fprintf(stderr, "warning: bpgate: post-receive: %s: break-glass-overdue may miss this record; tell "
-				"the administrator\n", uerr.message);
-	}
-	if (git_reference_create(&ref, repo, refname.ptr, &blob, 0, "bpgate release record") < 0) {
-		rc = bpg_error_set(err, BPG_ERROR, "%s: %s", refname.ptr, bpg_git_message());
+	if ((rc = create_record_ref(repo, &refname, &blob, err)) < 0)
+		goto unmark;
+unmark:
+	if (unindexed && rcv_record_index_unmark(repo, &ierr) < 0)
+		fprintf(stderr, "warning: bpgate: post-receive: %s: the gate may miss the release record of %s; tell the "
+			"administrator\n", ierr.message, u->name);
+	if (rc < 0)
 		goto done;
-	}
 	unlink(path.ptr);
 done:
 	free(text);
@@ -288,8 +321,8 @@ int rcv_post_receive(git_repository *repo, const rcv_config *cfg, const char *pu
 			"will be refused as of unknown authorship: tell the administrator\n", perr.message);
 	if (ups.n && (rc = record_applied(cfg, &ups, now_s, err)) < 0)
 		bpg_error_prefix(err, "the bpgate-applied audit entry: ");
-	bpg_error ierr; /* once per repository: records written before the index existed */
-	if (rcv_break_glass_index_migrate(repo, &ierr) < 0)
+	bpg_error ierr; /* once per repository: records written before the indexes existed */
+	if (rcv_record_index_migrate(repo, &ierr) < 0)
 		fprintf(stderr, "warning: bpgate: post-receive: %s\n", ierr.message);
 	for (size_t i = 0; i < ups.n; i++) {
 		bpg_error e2;

@@ -161,18 +161,29 @@ bool rcv_env_name_plain(const char *env);
  * written as \xNN. NULL only when out of memory (or s is NULL). */
 json_t *rcv_message_json(const char *s);
 
-/* breakglass.c: break-glass records under refs/bpgate/break-glass/<env>/<commit> (the blob of the
- * release record). Post-receive: index_add writes one (an existing one must hold the same blob);
- * index_migrate indexes the break-glass records under refs/bpgate/releases/ once, then writes the
- * marker refs/bpgate/break-glass-indexed (nothing when it exists; no marker on any error); unmark
- * removes the marker (an index_add failed: the gate reads release records again until the next
- * pass). Pre-receive: extra.server.break_glass_log of env, from the index when the marker exists,
- * else from every release record of env; break_glass_log_error when any could not be read
- * (refuses), break_glass_log_truncated past RCV_HISTORY_MAX release records (no index yet). */
-int rcv_break_glass_index_add(git_repository *repo, const char *env, const char *commit_hex, const git_oid *blob,
-	bpg_error *err);
-int rcv_break_glass_index_migrate(git_repository *repo, bpg_error *err);
-int rcv_break_glass_unmark(git_repository *repo, bpg_error *err);
+/* recindex.c: indexes of the release records, written by post-receive beside each record (the
+ * same blob): refs/bpgate/break-glass/<env>/<commit> (kind break-glass), refs/bpgate/tips/<env>/<tree>
+ * (any kind) and refs/bpgate/released/<env>/<tree> (kind release), the first record of a tree
+ * staying. index_add writes those of one record (an existing break-glass ref must hold the same
+ * blob); index_migrate indexes every record under refs/bpgate/releases/ once, then writes the marker
+ * refs/bpgate/records-indexed (nothing when it exists; no marker on any error); index_unmark removes
+ * the marker (a record could not be indexed: the gate lists records again until the next pass).
+ * The gate: rcv_record_indexed says whether the marker exists (problem set and BPG_ERROR when it
+ * cannot be read); rcv_record_lookup reads the record refs/bpgate/<ns>/<env>/<tree> points to (*out
+ * NULL when there is none; problem set and < 0 when it cannot be read); rcv_record_read: the record
+ * a ref points to, NULL unless it is a blob of a JSON object under 1 MiB. JSON returned is the
+ * caller's. */
+int rcv_record_index_add(git_repository *repo, const char *env, const char *commit_hex, const json_t *rec,
+	const git_oid *blob, bpg_error *err);
+int rcv_record_index_migrate(git_repository *repo, bpg_error *err);
+int rcv_record_index_unmark(git_repository *repo, bpg_error *err);
+int rcv_record_indexed(bool *out, git_repository *repo, char *problem, size_t psize);
+int rcv_record_lookup(json_t **out, git_repository *repo, const char *ns, const char *env, const char *tree,
+	char *problem, size_t psize);
+json_t *rcv_record_read(git_repository *repo, const git_oid *id);
+/* breakglass.c: extra.server.break_glass_log of env, from refs/bpgate/break-glass/<env>/ once the
+ * records are indexed, else from every release record of env; break_glass_log_error (refuses) when
+ * any could not be read or the records are more than RCV_HISTORY_MAX. */
 int rcv_break_glass_log(json_t *server, const rcv_ctx *cx, const char *env);
 /* Scenario ids whose catalog paths match the facts' files (new array). */
 json_t *rcv_scenarios(const bpg_policy *policy, const json_t *facts);

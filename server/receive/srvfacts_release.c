@@ -13,6 +13,14 @@
  *   first_parent_range [{commit, tree}]: the commits this update adds to the
  *                      branch's first-parent history, newest first
  *
+ * Once post-receive has indexed the records (recindex.c), each list holds only
+ * what the update could need: released_trees and source_trees the new tree's
+ * records, upstream_trees those of the first-parent range's trees (plus each
+ * environment's current tip), found by name under refs/bpgate/released/ and
+ * refs/bpgate/tips/; the rules only ask whether those trees are in them.
+ * Before, every record of the environment is listed (at most RCV_HISTORY_MAX:
+ * past that, records went unread and their trees "never accepted").
+ *
  * A record counts only when it is consistent: its ref is
  * refs/bpgate/releases/<env>/<40-hex commit>, it points to a blob of at most
  * 1 MiB holding a JSON object whose environment, ref (the environment's
@@ -51,6 +59,29 @@ static void env_branch(char *out, size_t size, const bpg_policy *p, const char *
 /* Visit the consistent records of an environment: cb(record, commit hex, tree hex). */
 typedef int (*record_cb)(const json_t *rec, const char *commit, const char *tree, void *arg);
 
+/* Whether rec is a consistent record of env's branch at commit; tree gets the commit's tree. */
+static bool consistent(const rcv_ctx *cx, const json_t *rec, const char *env, const char *branch, const char *commit,
+	char tree[GIT_OID_HEXSZ + 1])
+{
+	git_commit *c = NULL;
+	git_oid cid;
+
+	if (!json_is_object(rec) || !commit || !is_hex40(commit) || git_oid_fromstr(&cid, commit) < 0 ||
+	    git_commit_lookup(&c, cx->repo, &cid) < 0) {
+		git_error_clear();
+		return false;
+	}
+	git_oid_tostr(tree, GIT_OID_HEXSZ + 1, git_commit_tree_id(c));
+	git_commit_free(c);
+	const char *re = json_string_value(json_object_get(rec, "environment"));
+	const char *rr = json_string_value(json_object_get(rec, "ref"));
+	const char *rn = json_string_value(json_object_get(rec, "new"));
+	const char *rt = json_string_value(json_object_get(rec, "tree"));
+	return re && strcmp(re, env) == 0 && rr && strcmp(rr, branch) == 0 && rn && strcmp(rn, commit) == 0 && rt &&
+		strcmp(rt, tree) == 0;
+}
+
+/* Every record of env, listed (before the records are indexed: recindex.c). */
 static int each_record(const rcv_ctx *cx, const char *env, record_cb cb, void *arg, bpg_error *err)
 {
 	git_reference_iterator *it = NULL;
@@ -71,27 +102,12 @@ static int each_record(const rcv_ctx *cx, const char *env, record_cb cb, void *a
 	}
 	while (rc == 0 && git_reference_next(&ref, it) == 0 && seen++ < RCV_HISTORY_MAX) {
 		const char *name = git_reference_name(ref), *commit = name + strlen(prefix);
-		git_blob *b = NULL;
-		git_commit *c = NULL;
-		git_oid cid;
 		json_t *rec = NULL;
 		char tree[GIT_OID_HEXSZ + 1];
-		if (strncmp(name, prefix, strlen(prefix)) == 0 && is_hex40(commit) && git_reference_target(ref) &&
-		    git_oid_fromstr(&cid, commit) == 0 && git_commit_lookup(&c, cx->repo, &cid) == 0 &&
-		    git_blob_lookup(&b, cx->repo, git_reference_target(ref)) == 0 && git_blob_rawsize(b) <= (1 << 20))
-			rec = json_loadb(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), JSON_REJECT_DUPLICATES, NULL);
-		if (c)
-			git_oid_tostr(tree, sizeof(tree), git_commit_tree_id(c));
-		const char *re = json_string_value(json_object_get(rec, "environment"));
-		const char *rr = json_string_value(json_object_get(rec, "ref"));
-		const char *rn = json_string_value(json_object_get(rec, "new"));
-		const char *rt = json_string_value(json_object_get(rec, "tree"));
-		if (json_is_object(rec) && c && re && strcmp(re, env) == 0 && rr && strcmp(rr, branch) == 0 && rn &&
-		    strcmp(rn, commit) == 0 && rt && strcmp(rt, tree) == 0)
+		if (strncmp(name, prefix, strlen(prefix)) == 0 && (rec = rcv_record_read(cx->repo, git_reference_target(ref))) &&
+		    consistent(cx, rec, env, branch, commit, tree))
 			rc = cb(rec, commit, tree, arg);
 		json_decref(rec);
-		git_blob_free(b);
-		git_commit_free(c);
 		git_reference_free(ref);
 		ref = NULL;
 		git_error_clear();
@@ -99,6 +115,25 @@ static int each_record(const rcv_ctx *cx, const char *env, record_cb cb, void *a
 	git_reference_free(ref);
 	git_reference_iterator_free(it);
 	git_error_clear();
+	return rc < 0 ? oom(err) : 0;
+}
+
+/* The record of env that the index refs/bpgate/<ns>/<env>/<tree> names, if it is consistent and of
+ * that tree: cb(record, commit, tree). One that cannot be read counts as none (refuses more). */
+static int indexed_record(const rcv_ctx *cx, const char *ns, const char *env, const char *tree, record_cb cb,
+	void *arg, bpg_error *err)
+{
+	char branch[512], problem[600], ctree[GIT_OID_HEXSZ + 1];
+	json_t *rec = NULL;
+	int rc = 0;
+
+	if (!tree || rcv_record_lookup(&rec, cx->repo, ns, env, tree, problem, sizeof(problem)) < 0 || !rec)
+		return 0;
+	env_branch(branch, sizeof(branch), cx->pol->policy, env);
+	const char *commit = json_string_value(json_object_get(rec, "new"));
+	if (consistent(cx, rec, env, branch, commit, ctree) && strcmp(ctree, tree) == 0)
+		rc = cb(rec, commit, ctree, arg);
+	json_decref(rec);
 	return rc < 0 ? oom(err) : 0;
 }
 
@@ -250,8 +285,17 @@ done:
 	return rc;
 }
 
-/* The trees an environment had as accepted tips: its verified records and its branch's current tip. */
-static int add_tips(json_t *out, const rcv_ctx *cx, const char *env, bpg_error *err)
+/* Which trees an update brings, to be looked up in the indexes (NULL when the records are
+ * listed instead): the new tree and the trees of the first-parent range. */
+typedef struct {
+	const char *new_tree;
+	const json_t *range;
+} wanted_trees;
+
+/* The trees an environment had as accepted tips: its verified records (of the wanted trees, when
+ * indexed) and its branch's current tip. range: whether the range's trees are wanted too. */
+static int add_tips(json_t *out, const rcv_ctx *cx, const char *env, const wanted_trees *want, bool range,
+	bpg_error *err)
 {
 	char branch[512];
 	git_reference *ref = NULL;
@@ -271,7 +315,18 @@ static int add_tips(json_t *out, const rcv_ctx *cx, const char *env, bpg_error *
 	}
 	git_reference_free(ref);
 	git_error_clear();
-	return rc < 0 ? rc : each_record(cx, env, add_tip, out, err);
+	if (rc < 0 || !want)
+		return rc < 0 ? rc : each_record(cx, env, add_tip, out, err);
+	if ((rc = indexed_record(cx, "tips", env, want->new_tree, add_tip, out, err)) < 0)
+		return rc;
+	size_t i;
+	json_t *c;
+	if (range)
+		json_array_foreach(want->range, i, c)
+			if ((rc = indexed_record(cx, "tips", env, json_string_value(json_object_get(c, "tree")), add_tip, out,
+			    err)) < 0)
+				return rc;
+	return 0;
 }
 
 bool rcv_env_name_plain(const char *env)
@@ -292,11 +347,29 @@ int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, co
 	    json_object_set_new(server, "source_trees", src) < 0 ||
 	    json_object_set_new(server, "first_parent_range", range) < 0 || !released || !src || !range)
 		return oom(err);
-	if ((rc = each_record(cx, env, add_released, released, err)) < 0 || (rc = add_range(range, cx->repo, u, commits, err)) < 0)
+	if ((rc = add_range(range, cx->repo, u, commits, err)) < 0)
+		return rc;
+	/* Indexed records (recindex.c) are looked up by the trees the update brings: the facts then
+	 * hold the accepted tips and releases among those, which is all the rules ask of them. A
+	 * marker that cannot be read: listed, as before the indexes. */
+	bool indexed = false;
+	char problem[600], ntree[GIT_OID_HEXSZ + 1] = "";
+	git_oid nid;
+	git_commit *nc = NULL;
+	if (rcv_record_indexed(&indexed, cx->repo, problem, sizeof(problem)) < 0)
+		indexed = false;
+	if (git_oid_fromstr(&nid, u->new_hex) == 0 && !git_oid_is_zero(&nid) && git_commit_lookup(&nc, cx->repo, &nid) == 0)
+		git_oid_tostr(ntree, sizeof(ntree), git_commit_tree_id(nc));
+	git_commit_free(nc);
+	git_error_clear();
+	wanted_trees want = { ntree[0] ? ntree : NULL, range };
+	const wanted_trees *w = indexed ? &want : NULL;
+	if ((rc = w ? indexed_record(cx, "released", env, w->new_tree, add_released, released, err) :
+	    each_record(cx, env, add_released, released, err)) < 0)
 		return rc;
 	if (!from)
 		return json_object_set_new(server, "upstream_trees", json_array()) < 0 ? oom(err) : 0;
-	if ((rc = add_tips(src, cx, from, err)) < 0)
+	if ((rc = add_tips(src, cx, from, w, false, err)) < 0)
 		return rc;
 	/* upstream_trees: accepted tips of every environment up the promotes_from chain
 	 * (at most 16 environments deep: a cycle in the policy ends there) */
@@ -306,7 +379,7 @@ int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, co
 		return oom(err);
 	const char *e = from;
 	for (int depth = 0; e && depth < 16 && strcmp(e, env) != 0; depth++) {
-		if ((rc = add_tips(up, cx, e, err)) < 0)
+		if ((rc = add_tips(up, cx, e, w, true, err)) < 0)
 			return rc;
 		e = json_string_value(json_object_get(json_object_get(envs, e), "promotes_from"));
 	}

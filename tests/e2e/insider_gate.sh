@@ -206,12 +206,15 @@ for env in prod stage; do
   fi
 done
 [ -z "$(ls -A "$srv/bpgate-spool" 2>/dev/null)" ] && ok "the spool is empty after post-receive" || fail "spool left: $(ls "$srv/bpgate-spool")"
-# the gate's own index of break-glass records: the same blobs, and the marker that it is complete
+# the gate's own index of break-glass records (<commit>-<blob>): the same blobs, and the marker
+# that the records are indexed
+bg_ref() { on_server for-each-ref --format='%(refname)' "refs/bpgate/break-glass/$1/" | grep "/$2-" || true; }
 for env in prod stage; do
-  [ "$(on_server rev-parse -q --verify "refs/bpgate/break-glass/$env/$bg")" = "$(on_server rev-parse -q --verify "refs/bpgate/releases/$env/$bg")" ] &&
+  r=$(bg_ref "$env" "$bg")
+  [ -n "$r" ] && [ "$(on_server rev-parse -q --verify "$r")" = "$(on_server rev-parse -q --verify "refs/bpgate/releases/$env/$bg")" ] &&
     ok "the $env break-glass record is indexed" || fail "the $env break-glass record is not indexed"
 done
-on_server rev-parse -q --verify refs/bpgate/break-glass-indexed >/dev/null && ok "the index is marked complete" || fail "no index marker"
+on_server rev-parse -q --verify refs/bpgate/records-indexed >/dev/null && ok "the records are marked indexed" || fail "no index marker"
 # five days later, the scenario is promoted again without a retroactive approval
 echo 2025-06-09T10:30:00Z > "$D/clock"   # Monday, 12:30 Berlin: inside the change window
 git checkout -q dev; git merge -q --ff-only "$bg"
@@ -222,39 +225,54 @@ push_as erin 1 "prod: the unapproved break-glass change of five days ago freezes
 expect_grep "$T/err" "[break-glass-overdue] scenario weekly-digest was changed on prod by break-glass INC-7: digest spams customers (2025-06-04T10:30:00Z) 5 day(s) ago and still has no retroactive approval" "break-glass-overdue names the incident and the age"
 [ "$(on_server rev-parse refs/heads/main)" = "$bg" ] && ok "prod did not move" || fail "prod moved"
 # a damaged record could be that overdue one: it is not skipped (the promotion went through)
-good_rec=$(on_server rev-parse "refs/bpgate/break-glass/prod/$bg")
-on_server update-ref "refs/bpgate/break-glass/prod/$bg" "$(echo "not a record" | on_server hash-object -w --stdin)"
+bgp=$(bg_ref prod "$bg")
+good_rec=$(on_server rev-parse "$bgp")
+on_server update-ref "$bgp" "$(echo "not a record" | on_server hash-object -w --stdin)"
 push_as erin 1 "prod: a break-glass record that cannot be read refuses the promotion" "$url" dev:main
-expect_grep "$T/err" "[break-glass-overdue] the break-glass records of prod cannot all be read (refs/bpgate/break-glass/prod/$bg is not a readable record" "names the record"
+expect_grep "$T/err" "[break-glass-overdue] the break-glass records of prod cannot all be read ($bgp is not a readable record" "names the record"
 [ "$(on_server rev-parse refs/heads/main)" = "$bg" ] && ok "prod did not move past the damaged record" || fail "prod moved"
-on_server update-ref "refs/bpgate/break-glass/prod/$bg" "$good_rec"
+on_server update-ref "$bgp" "$good_rec"
 # 10,001 release records that sort before the break-glass one: every release leaves a record, so an
 # environment gets there by releasing. The overdue record is still read (the gate reads the index;
 # before it, only the first 10,000 release records were read and the promotion went through).
 relrec=$(printf '{"environment":"prod","kind":"release","new":"%s","tree":"%s"}' "$bg" "$(git rev-parse "$bg^{tree}")" | on_server hash-object -w --stdin)
-seq -f "create refs/bpgate/releases/prod/%040g $relrec" 1 10001 | on_server update-ref --stdin
-on_server pack-refs --all
+plant() { seq -f "$1 refs/bpgate/releases/prod/%040g $relrec" 1 10001 | on_server update-ref --stdin; on_server pack-refs --all; }
+plant create
 push_as erin 1 "prod: after 10,001 releases the overdue break-glass change still freezes the scenario" "$url" dev:main
 expect_grep "$T/err" "[break-glass-overdue] scenario weekly-digest was changed on prod by break-glass INC-7" "the overdue record is found"
 grep -q "only the first 10000 release records" "$T/err" && fail "the records were cut at the limit" || ok "nothing was cut"
-seq -f "delete refs/bpgate/releases/prod/%040g" 1 10001 | on_server update-ref --stdin
-on_server pack-refs --all
-# a repository whose records predate the index (no marker, no index): the gate reads the release
-# records, and the next post-receive indexes them
-on_server update-ref -d refs/bpgate/break-glass-indexed
-on_server update-ref -d "refs/bpgate/break-glass/prod/$bg"; on_server update-ref -d "refs/bpgate/break-glass/stage/$bg"
-push_as erin 1 "prod: without the index, the release records are read (refused)" "$url" dev:main
-expect_grep "$T/err" "[break-glass-overdue] scenario weekly-digest was changed on prod by break-glass INC-7" "found among the release records"
+# a repository whose records predate the index (no marker, no index): the gate lists the release
+# records, and past 10,000 of them refuses (it warned and went on); the next post-receive indexes them
+on_server update-ref -d refs/bpgate/records-indexed
+for env in prod stage; do on_server update-ref -d "$(bg_ref "$env" "$bg")"; done
+push_as erin 1 "prod: not indexed and past 10,000 release records: refused" "$url" dev:main
+expect_grep "$T/err" "[break-glass-overdue] the break-glass records of prod cannot all be read (more than 10000 release records under refs/bpgate/releases/prod/, not indexed yet" "the limit is named"
 change alice scenarios/weekly-digest/README.md "after" "digest: after the upgrade"
 push_as alice 0 "dev: the first accepted push after the upgrade" "$url" dev
 for env in prod stage; do
-  [ "$(on_server rev-parse -q --verify "refs/bpgate/break-glass/$env/$bg")" = "$(on_server rev-parse -q --verify "refs/bpgate/releases/$env/$bg")" ] &&
+  r=$(bg_ref "$env" "$bg")
+  [ -n "$r" ] && [ "$(on_server rev-parse -q --verify "$r")" = "$(on_server rev-parse -q --verify "refs/bpgate/releases/$env/$bg")" ] &&
     ok "post-receive indexed the older $env break-glass record" || fail "the older $env record was not indexed"
 done
-on_server rev-parse -q --verify refs/bpgate/break-glass-indexed >/dev/null && ok "and marked the index complete" || fail "no index marker after the pass"
+on_server rev-parse -q --verify refs/bpgate/records-indexed >/dev/null && ok "and marked the records indexed" || fail "no index marker after the pass"
+plant delete
 push_as bob 0 "stage" "$url" dev:stage
 push_as erin 1 "prod: from the index again, still refused" "$url" dev:main
 expect_grep "$T/err" "[break-glass-overdue] scenario weekly-digest was changed on prod by break-glass INC-7" "found in the index"
+# the same commit broken through twice (dev reset between): two incidents, both kept, the
+# records still marked indexed (the second failed to index and removed the marker before)
+git checkout -q -b bg3 dev; change grace scenarios/weekly-digest/README.md "dev fix" "digest: dev fix"; x=$(git rev-parse HEAD)
+devwas=$(on_server rev-parse refs/heads/dev)
+push_as grace 0 "break-glass of X to dev" -o "bpgate.break-glass=INC-10: dev outage" "$url" HEAD:refs/heads/dev
+push_as grace 0 "dev reset before X (dev is not protected)" --force "$url" "$devwas:refs/heads/dev"
+push_as grace 0 "break-glass of X to dev again" -o "bpgate.break-glass=INC-11: dev outage again" "$url" HEAD:refs/heads/dev
+[ "$(bg_ref dev "$x" | wc -l)" = 2 ] && ok "both break-glass incidents of X are indexed" || { fail "break-glass index of X:"; bg_ref dev "$x"; }
+on_server rev-parse -q --verify refs/bpgate/records-indexed >/dev/null && ok "the records are still marked indexed" || fail "the marker went"
+push_as grace 0 "dev back" --force "$url" "$devwas:refs/heads/dev"
+[ -n "$(on_server for-each-ref --format='%(refname)' "refs/bpgate/releases/dev/$x-*")" ] &&
+  ok "the second record of X is kept beside the first" || fail "the second record of X was lost"
+[ -z "$(ls -A "$srv/bpgate-spool" 2>/dev/null)" ] && ok "no spool file is left behind" || fail "spool left: $(ls "$srv/bpgate-spool")"
+git checkout -q dev; git branch -q -D bg3
 # two break-glass options: the first was validated, the last recorded
 git checkout -q -b bg2 "$bg"; change grace scenarios/weekly-digest/README.md "again" "digest: second fix"
 push_as grace 1 "two break-glass options in one push are refused" \

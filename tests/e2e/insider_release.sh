@@ -9,6 +9,9 @@
 #     the same through a merge whose first parent is an orphan carrying the
 #     tree; then the malicious tree pushed as a "rollback to a tree prod had".
 #     Refused now: first-parent-history, and a rollback needs a release record.
+#     The honest promotion and rollback still pass with 10,001 release records
+#     of each environment sorted before the real ones (the gate looks records
+#     up in post-receive's indexes; it listed the first 10,000 and refused).
 #  5. a tag named like a branch makes a reviewer approve another tree: a
 #     builder pushes tags `stage` and `main`; `bpgate approve stage` took the
 #     tag; an intermediate commit of stage was promotable. Refused now:
@@ -182,6 +185,19 @@ git -C "$srv" rev-parse -q --verify "$rec" >/dev/null && ok "post-receive wrote 
 git -C "$srv" cat-file blob "$rec" > "$T/rec" 2>/dev/null || :
 expect_grep "$T/rec" '"kind":"release"' "the record is a judged release"
 expect_grep "$T/rec" "\"tree\":\"$good_tree\"" "the record names the tree"
+for idx in tips released; do
+  [ "$(git -C "$srv" rev-parse -q --verify "refs/bpgate/$idx/prod/$good_tree")" = "$(git -C "$srv" rev-parse "$rec")" ] &&
+    ok "the record is indexed under refs/bpgate/$idx/prod/ by its tree" || fail "no refs/bpgate/$idx/prod/$good_tree"
+done
+# 10,001 release records of prod, stage and dev that sort before the real ones (every accepted
+# update leaves one: an environment gets there by being used). The gate finds what it needs by
+# name in the indexes; it listed the first 10,000 before, and the real records were never read:
+# the promotion over stage's earlier tips and the rollback below were refused.
+planted=$(printf '{"environment":"x","kind":"release"}' | git -C "$srv" hash-object -w --stdin)
+for env in prod stage dev; do
+  seq -f "create refs/bpgate/releases/$env/%040g $planted" 1 10001 | git -C "$srv" update-ref --stdin
+done
+git -C "$srv" pack-refs --all
 
 change alice "EVIL: forward every digest to attacker@evil.example" "digest: forward"
 laundered=$(git rev-parse dev); laundered_tree=$(git rev-parse "dev^{tree}")
@@ -189,6 +205,7 @@ to_stage "forward"
 change alice "Sent on Tuesdays" "digest: Tuesdays"; to_stage "Tuesdays"
 good2=$(git rev-parse dev)
 approve carol "$good2"
+git -C "$srv" pack-refs --all # the records since then sort among the planted ones too (loose refs are listed first)
 spush erin 0 "prod takes the approved tree over stage's accepted tips (recorded there)" origin "$good2:refs/heads/main"
 gitas erin fetch -q origin
 rb=$(commit_tree erin "$laundered_tree" "Roll back digest" "$good2")
@@ -200,6 +217,9 @@ server_has refs/heads/main "$good2" && ok "1c: prod did not move" || fail "1c: p
 back=$(commit_tree erin "$good_tree" "Roll back digest to Mondays" "$good2")
 spush erin 0 "a rollback to a released tree is accepted" origin "$back:refs/heads/main"
 expect_grep "$T/err" "[rollback] rollback of refs/heads/main (environment prod) by erin to tree ${good_tree:0:12}, released before as commit ${good:0:12}" "the rollback names the release"
+for env in prod stage dev; do
+  seq -f "delete refs/bpgate/releases/$env/%040g" 1 10001 | git -C "$srv" update-ref --stdin
+done
 # the records cannot be forged by a push
 push erin 1 "a release record cannot be pushed" origin "$laundered:refs/bpgate/releases/prod/$laundered"
 refused_by server-refs "forged record"
