@@ -52,15 +52,59 @@ static int log_add(json_t *log, const rcv_ctx *cx, const char *env, const json_t
  * than RCV_HISTORY_MAX release records of env (the next post-receive indexes them, which ends
  * it; it said why when it could not), an environment name too long for a ref.
  */
+/* One listing of the records under prefix (glob) into log; problem set when one cannot be read. */
+static int list_records(json_t *log, const rcv_ctx *cx, const char *env, bool indexed, const char *prefix,
+	const char *glob, char *problem, size_t psize)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	size_t seen = 0;
+	int lrc, rc = 0;
+
+	lrc = git_reference_iterator_glob_new(&it, cx->repo, glob);
+	while (rc == 0 && lrc == 0 && (lrc = git_reference_next(&ref, it)) == 0) {
+		const char *name = git_reference_name(ref);
+		json_t *rec;
+		if (strncmp(name, prefix, strlen(prefix)) != 0 || strchr(name + strlen(prefix), '/')) {
+			git_reference_free(ref);
+			ref = NULL;
+			continue;
+		}
+		if (++seen > RCV_HISTORY_MAX) {
+			snprintf(problem, psize, indexed ? "more than %d break-glass records under %s (limit)" :
+				"more than %d release records under %s, not indexed yet (limit; the next accepted push indexes "
+				"them)", RCV_HISTORY_MAX, prefix);
+			break;
+		}
+		if (!(rec = rcv_record_read(cx->repo, git_reference_target(ref)))) {
+			snprintf(problem, psize, "%.300s is not a readable record (a blob of a JSON object under 1 MiB)", name);
+			break;
+		}
+		if (indexed && !is_break_glass(rec)) {
+			snprintf(problem, psize, "%.300s is not a break-glass record", name);
+			json_decref(rec);
+			break;
+		}
+		git_reference_free(ref);
+		ref = NULL;
+		if (is_break_glass(rec) && json_is_string(json_object_get(rec, "tree")))
+			rc = log_add(log, cx, env, rec);
+		json_decref(rec);
+	}
+	if (rc == 0 && !problem[0] && lrc != 0 && lrc != GIT_ITEROVER)
+		snprintf(problem, psize, "the records under %s cannot be listed: %.300s", prefix, bpg_git_message());
+	git_error_clear();
+	git_reference_free(ref);
+	git_reference_iterator_free(it);
+	return rc;
+}
+
 int rcv_break_glass_log(json_t *server, const rcv_ctx *cx, const char *env)
 {
 	json_t *log = json_array();
-	git_reference_iterator *it = NULL;
-	git_reference *ref = NULL;
 	char prefix[300], glob[320], problem[1000] = "";
-	size_t seen = 0;
 	bool indexed;
-	int lrc = 0, rc = 0;
+	int rc = 0;
 
 	if (!log || json_object_set_new(server, "break_glass_log", log) < 0)
 		return BPG_ENOMEM;
@@ -73,44 +117,23 @@ int rcv_break_glass_log(json_t *server, const rcv_ctx *cx, const char *env)
 	}
 	/* this environment's records only (the limits are per environment), when its name fits a glob */
 	snprintf(glob, sizeof(glob), "%s*", rcv_env_name_plain(env) ? prefix : indexed ? BG_PREFIX : RELEASES_PREFIX);
-	lrc = git_reference_iterator_glob_new(&it, cx->repo, glob);
-	while (rc == 0 && lrc == 0 && (lrc = git_reference_next(&ref, it)) == 0) {
-		const char *name = git_reference_name(ref);
-		json_t *rec;
-		if (strncmp(name, prefix, strlen(prefix)) != 0 || strchr(name + strlen(prefix), '/')) {
-			git_reference_free(ref);
-			ref = NULL;
-			continue;
-		}
-		if (++seen > RCV_HISTORY_MAX) {
-			snprintf(problem, sizeof(problem), indexed ? "more than %d break-glass records under %s (limit)" :
-				"more than %d release records under %s, not indexed yet (limit; the next accepted push indexes "
-				"them)", RCV_HISTORY_MAX, prefix);
+	/* a repack during the listing may hide loose refs from it (rcv_refs_stamp): listed again once */
+	for (int attempt = 0;; attempt++) {
+		rcv_refs_stamp_t before, after;
+		rcv_refs_stamp(&before, cx->repo);
+		if ((rc = list_records(log, cx, env, indexed, prefix, glob, problem, sizeof(problem))) < 0 || problem[0])
+			break;
+		rcv_refs_stamp(&after, cx->repo);
+		if (rcv_refs_stamp_same(&before, &after))
+			break;
+		json_array_clear(log);
+		if (attempt == 1) {
+			snprintf(problem, sizeof(problem), "packed-refs changed twice while the records were read (git "
+				"repacking refs): push again");
 			break;
 		}
-		if (!(rec = rcv_record_read(cx->repo, git_reference_target(ref)))) {
-			snprintf(problem, sizeof(problem), "%.300s is not a readable record (a blob of a JSON object under "
-				"1 MiB)", name);
-			break;
-		}
-		if (indexed && !is_break_glass(rec)) {
-			snprintf(problem, sizeof(problem), "%.300s is not a break-glass record", name);
-			json_decref(rec);
-			break;
-		}
-		git_reference_free(ref);
-		ref = NULL;
-		if (is_break_glass(rec) && json_is_string(json_object_get(rec, "tree")))
-			rc = log_add(log, cx, env, rec);
-		json_decref(rec);
 	}
-	if (rc == 0 && !problem[0] && lrc != 0 && lrc != GIT_ITEROVER)
-		snprintf(problem, sizeof(problem), "the records under %s cannot be listed: %.300s", prefix,
-			bpg_git_message());
 done:
-	git_error_clear();
-	git_reference_free(ref);
-	git_reference_iterator_free(it);
 	if (rc == 0 && problem[0] && json_object_set_new(server, "break_glass_log_error", rcv_message_json(problem)) < 0)
 		rc = BPG_ENOMEM;
 	return rc;

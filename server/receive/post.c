@@ -197,7 +197,6 @@ static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_u
 {
 	bpg_buf path = BPG_BUF_INIT, data = BPG_BUF_INIT, refname = BPG_BUF_INIT;
 	json_t *rec = NULL;
-	git_reference *ref = NULL;
 	git_oid blob;
 	char *text = NULL;
 	int rc;
@@ -268,9 +267,7 @@ static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_u
 	if (unindexed)
 		fprintf(stderr, "warning: bpgate: post-receive: the release record of %s is not indexed: %s\n", u->name,
 			ierr.message);
-	if ((rc = create_record_ref(repo, &refname, &blob, err)) < 0)
-		goto unmark;
-unmark:
+	rc = create_record_ref(repo, &refname, &blob, err);
 	if (unindexed && rcv_record_index_unmark(repo, &ierr) < 0)
 		fprintf(stderr, "warning: bpgate: post-receive: %s: the gate may miss the release record of %s; tell the "
 			"administrator\n", ierr.message, u->name);
@@ -279,7 +276,6 @@ unmark:
 	unlink(path.ptr);
 done:
 	free(text);
-	git_reference_free(ref);
 	json_decref(rec);
 	bpg_buf_dispose(&path);
 	bpg_buf_dispose(&data);

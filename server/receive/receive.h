@@ -162,9 +162,9 @@ bool rcv_env_name_plain(const char *env);
 json_t *rcv_message_json(const char *s);
 
 /* recindex.c: indexes of the release records, written by post-receive beside each record (the
- * same blob): refs/bpgate/break-glass/<env>/<commit> (kind break-glass), refs/bpgate/tips/<env>/<tree>
- * (any kind) and refs/bpgate/released/<env>/<tree> (kind release), the first record of a tree
- * staying. index_add writes those of one record (an existing break-glass ref must hold the same
+ * same blob): refs/bpgate/break-glass/<env>/<commit>-<blob> (kind break-glass), refs/bpgate/tips/<env>/<tree>
+ * (any kind) and refs/bpgate/released/<env>/<tree> (kind release), following a tree's latest
+ * record. index_add writes those of one record (an existing break-glass ref must hold the same
  * blob); index_migrate indexes every record under refs/bpgate/releases/ once, then writes the marker
  * refs/bpgate/records-indexed (nothing when it exists; no marker on any error); index_unmark removes
  * the marker (a record could not be indexed: the gate lists records again until the next pass).
@@ -173,6 +173,16 @@ json_t *rcv_message_json(const char *s);
  * NULL when there is none; problem set and < 0 when it cannot be read); rcv_record_read: the record
  * a ref points to, NULL unless it is a blob of a JSON object under 1 MiB. JSON returned is the
  * caller's. */
+/* packed-refs as stat(2) sees it: a listing of refs during which it changed may have missed
+ * loose refs git packed meanwhile (libgit2 lists loose refs, then the packed-refs it read first). */
+typedef struct {
+	unsigned long long ino;
+	long long size, mtime_s;
+	long mtime_ns;
+	bool unknown; /* stat failed other than ENOENT: never "the same" */
+} rcv_refs_stamp_t;
+void rcv_refs_stamp(rcv_refs_stamp_t *out, git_repository *repo);
+bool rcv_refs_stamp_same(const rcv_refs_stamp_t *a, const rcv_refs_stamp_t *b);
 int rcv_record_index_add(git_repository *repo, const char *env, const char *commit_hex, const json_t *rec,
 	const git_oid *blob, bpg_error *err);
 int rcv_record_index_migrate(git_repository *repo, bpg_error *err);

@@ -6,8 +6,8 @@
  * <commit> (post.c), and, pointing to the same blob:
  *
  *   refs/bpgate/break-glass/<env>/<commit>-<blob>  a record of kind "break-glass"
- *   refs/bpgate/tips/<env>/<tree>            any record (the first with that tree)
- *   refs/bpgate/released/<env>/<tree>        a record of kind "release" (the first)
+ *   refs/bpgate/tips/<env>/<tree>            any record (the latest with that tree)
+ *   refs/bpgate/released/<env>/<tree>        a record of kind "release" (the latest)
  *
  * The gate reads the break-glass records of an environment whole (their
  * number grows with break-glass uses, not with releases) and looks up the
@@ -27,9 +27,10 @@
  * them (a ref moving from its loose file into packed-refs can be missed by
  * that listing), so a pass that had to index anything is followed by another,
  * up to MIGRATE_PASSES, and no marker is written unless the last found
- * nothing to add.
+ * nothing to add while packed-refs stayed as it was (rcv_refs_stamp: a pass
+ * that met a repack proves nothing).
  *
- * A pass and a removal of the marker hold one lock ($GIT_DIR/bpgate/records.lock):
+ * A pass and a removal of the marker hold one lock ($GIT_DIR/bpgate/records-index.flock):
  * post-receive removes it only after writing the record it could not index, so
  * a pass either sees that record or ran before the removal, whose marker then
  * goes.
@@ -39,6 +40,7 @@
  */
 #include "receive.h"
 #include "bpgate/gitobj.h"
+#include "bpgate/testhook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,13 +85,26 @@ static bool kind_is(const json_t *rec, const char *kind)
 	return k && strcmp(k, kind) == 0;
 }
 
-/* ns/env/key -> blob, unless the name exists (the first record of a tree stays; a break-glass
- * name carries its blob). *created counts the refs written. */
+static int record_time(git_repository *repo, const git_oid *id, char out[32])
+{
+	json_t *rec = rcv_record_read(repo, id);
+	const char *t = json_string_value(json_object_get(rec, "time"));
+	snprintf(out, 32, "%s", t ? t : "");
+	json_decref(rec);
+	return 0;
+}
+
+/* ns/env/key -> blob. latest: the name follows the newest record (by its "time"; on a tie the
+ * one there stays, so that passes converge), so that the record a tree is looked up by is the one whose commit most
+ * likely still exists (a commit force-pushed away and pruned leaves its record inconsistent);
+ * else an existing name stays (a break-glass name carries its blob). *created counts the refs
+ * written. */
 static int put(git_repository *repo, const char *ns, const char *env, const char *key, const git_oid *blob,
-	size_t *created, bpg_error *err)
+	const json_t *rec, bool latest, size_t *created, bpg_error *err)
 {
 	bpg_buf name = BPG_BUF_INIT;
 	git_reference *ref = NULL;
+	git_oid have;
 	int rc = 0, r;
 
 	if (bpg_buf_printf(&name, "refs/bpgate/%s/%s/%s", ns, env, key) < 0)
@@ -97,8 +112,23 @@ static int put(git_repository *repo, const char *ns, const char *env, const char
 	r = git_reference_create(&ref, repo, name.ptr, blob, 0, "bpgate record index");
 	if (r == 0)
 		++*created;
-	else if (r != GIT_EEXISTS)
+	else if (r == GIT_EEXISTS && latest && git_reference_name_to_id(&have, repo, name.ptr) == 0 &&
+	    !git_oid_equal(&have, blob)) {
+		char t_have[32], t_new[32];
+		const char *t = json_string_value(json_object_get(rec, "time"));
+		record_time(repo, &have, t_have);
+		snprintf(t_new, sizeof(t_new), "%s", t ? t : "");
+		git_reference_free(ref);
+		ref = NULL;
+		/* compare and swap: another post-receive moving it meanwhile wins, and is as new */
+		if (strcmp(t_new, t_have) > 0 &&
+		    (r = git_reference_create_matching(&ref, repo, name.ptr, blob, 1, &have, "bpgate record index")) == 0)
+			++*created;
+		else if (strcmp(t_new, t_have) > 0 && r != GIT_EMODIFIED)
+			rc = bpg_git_fail(err, name.ptr);
+	} else if (r != GIT_EEXISTS) {
 		rc = bpg_git_fail(err, name.ptr);
+	}
 	git_error_clear();
 	git_reference_free(ref);
 	bpg_buf_dispose(&name);
@@ -116,12 +146,12 @@ static int index_add(git_repository *repo, const char *env, const char *commit_h
 		char bhex[GIT_OID_HEXSZ + 1];
 		git_oid_tostr(bhex, sizeof(bhex), blob);
 		snprintf(key, sizeof(key), "%.40s-%s", commit_hex, bhex);
-		rc = put(repo, "break-glass", env, key, blob, created, err);
+		rc = put(repo, "break-glass", env, key, blob, rec, false, created, err);
 	}
 	if (rc == 0 && hex40(tree))
-		rc = put(repo, "tips", env, tree, blob, created, err);
+		rc = put(repo, "tips", env, tree, blob, rec, true, created, err);
 	if (rc == 0 && hex40(tree) && kind_is(rec, "release"))
-		rc = put(repo, "released", env, tree, blob, created, err);
+		rc = put(repo, "released", env, tree, blob, rec, true, created, err);
 	return rc;
 }
 
@@ -145,6 +175,36 @@ static int release_name(bpg_buf *env, const char **commit, const char *name)
 	return bpg_buf_put(env, rest, (size_t)(slash - rest)) == 0 ? 1 : BPG_ENOMEM;
 }
 
+void rcv_refs_stamp(rcv_refs_stamp_t *out, git_repository *repo)
+{
+	const char *gd = git_repository_commondir(repo) ? git_repository_commondir(repo) : git_repository_path(repo);
+	bpg_buf path = BPG_BUF_INIT;
+	struct stat st;
+
+	memset(out, 0, sizeof(*out));
+	if (bpg_buf_printf(&path, "%s%spacked-refs", gd, gd[0] && gd[strlen(gd) - 1] == '/' ? "" : "/") < 0) {
+		out->unknown = true;
+	} else if (stat(path.ptr, &st) == 0) {
+		out->ino = (unsigned long long)st.st_ino;
+		out->size = (long long)st.st_size;
+		out->mtime_s = (long long)st.st_mtim.tv_sec;
+		out->mtime_ns = (long)st.st_mtim.tv_nsec;
+	} else if (errno != ENOENT) {
+		out->unknown = true;
+	}
+	if (bpg_test_flag("refs-stamp-moves")) { /* tests: git repacking refs during every listing */
+		static long moves;
+		out->mtime_ns = ++moves;
+	}
+	bpg_buf_dispose(&path);
+}
+
+bool rcv_refs_stamp_same(const rcv_refs_stamp_t *a, const rcv_refs_stamp_t *b)
+{
+	return !a->unknown && !b->unknown && a->ino == b->ino && a->size == b->size && a->mtime_s == b->mtime_s &&
+		a->mtime_ns == b->mtime_ns;
+}
+
 /* The lock of the passes and of removing the marker: an open descriptor, or -1 (err set). */
 static int lock_records(git_repository *repo, bpg_error *err)
 {
@@ -160,7 +220,7 @@ static int lock_records(git_repository *repo, bpg_error *err)
 		bpg_error_set(err, BPG_EIO, "%s: %s", path.ptr, strerror(errno));
 		goto done;
 	}
-	if (bpg_buf_puts(&path, "/records.lock") < 0) {
+	if (bpg_buf_puts(&path, "/records-index.flock") < 0) {
 		bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -251,8 +311,13 @@ int rcv_record_index_migrate(git_repository *repo, bpg_error *err)
 		goto done;
 	}
 	for (int pass = 0; rc == 0 && created && pass < MIGRATE_PASSES; pass++) {
+		rcv_refs_stamp_t before, after;
 		created = 0;
+		rcv_refs_stamp(&before, repo);
 		rc = migrate_pass(repo, &created, err);
+		rcv_refs_stamp(&after, repo);
+		if (rc == 0 && !rcv_refs_stamp_same(&before, &after))
+			created++; /* packed-refs changed under the listing: it may have missed a loose ref */
 	}
 	if (rc < 0)
 		goto done;
@@ -277,16 +342,20 @@ done:
 int rcv_record_index_unmark(git_repository *repo, bpg_error *err)
 {
 	git_reference *marker = NULL;
-	int lock = lock_records(repo, err), r, rc = 0;
+	bpg_error lerr;
+	int lock = lock_records(repo, &lerr), r, rc = 0;
 
-	if (lock < 0)
-		return err->code;
+	/* without the lock the marker still goes (a pass may then write it again, and the warning
+	 * below says so): a marker left would be trusted */
 	r = git_reference_lookup(&marker, repo, MARKER);
 	if (r == 0 && git_reference_delete(marker) < 0)
 		rc = bpg_git_fail(err, "cannot remove " MARKER);
 	else if (r < 0 && r != GIT_ENOTFOUND)
 		rc = bpg_git_fail(err, "cannot read " MARKER);
-	close(lock);
+	if (lock >= 0)
+		close(lock);
+	else if (rc == 0)
+		rc = bpg_error_set(err, lerr.code, "%s (the marker was removed without it)", lerr.message);
 	git_error_clear();
 	git_reference_free(marker);
 	return rc;

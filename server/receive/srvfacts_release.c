@@ -14,7 +14,8 @@
  *                      branch's first-parent history, newest first
  *
  * Once post-receive has indexed the records (recindex.c), each list holds only
- * what the update could need: released_trees and source_trees the new tree's
+ * what the update could need (an index entry whose record is not consistent, its
+ * commit pruned say, makes the environment's records listed as before): released_trees and source_trees the new tree's
  * records, upstream_trees those of the first-parent range's trees (plus each
  * environment's current tip), found by name under refs/bpgate/released/ and
  * refs/bpgate/tips/; the rules only ask whether those trees are in them.
@@ -119,7 +120,9 @@ static int each_record(const rcv_ctx *cx, const char *env, record_cb cb, void *a
 }
 
 /* The record of env that the index refs/bpgate/<ns>/<env>/<tree> names, if it is consistent and of
- * that tree: cb(record, commit, tree). One that cannot be read counts as none (refuses more). */
+ * that tree: cb(record, commit, tree). 1 when the index names a record that cannot be read or is not
+ * consistent (its commit force-pushed away and pruned, say): the caller lists env's records then,
+ * as before the indexes, rather than take the tree for never accepted. */
 static int indexed_record(const rcv_ctx *cx, const char *ns, const char *env, const char *tree, record_cb cb,
 	void *arg, bpg_error *err)
 {
@@ -127,14 +130,20 @@ static int indexed_record(const rcv_ctx *cx, const char *ns, const char *env, co
 	json_t *rec = NULL;
 	int rc = 0;
 
-	if (!tree || rcv_record_lookup(&rec, cx->repo, ns, env, tree, problem, sizeof(problem)) < 0 || !rec)
+	if (!tree)
+		return 0;
+	if (rcv_record_lookup(&rec, cx->repo, ns, env, tree, problem, sizeof(problem)) < 0)
+		return 1;
+	if (!rec)
 		return 0;
 	env_branch(branch, sizeof(branch), cx->pol->policy, env);
 	const char *commit = json_string_value(json_object_get(rec, "new"));
 	if (consistent(cx, rec, env, branch, commit, ctree) && strcmp(ctree, tree) == 0)
-		rc = cb(rec, commit, ctree, arg);
+		rc = cb(rec, commit, ctree, arg) < 0 ? oom(err) : 0;
+	else
+		rc = 1;
 	json_decref(rec);
-	return rc < 0 ? oom(err) : 0;
+	return rc;
 }
 
 static int add_released(const json_t *rec, const char *commit, const char *tree, void *arg)
@@ -317,15 +326,15 @@ static int add_tips(json_t *out, const rcv_ctx *cx, const char *env, const wante
 	git_error_clear();
 	if (rc < 0 || !want)
 		return rc < 0 ? rc : each_record(cx, env, add_tip, out, err);
-	if ((rc = indexed_record(cx, "tips", env, want->new_tree, add_tip, out, err)) < 0)
-		return rc;
+	if ((rc = indexed_record(cx, "tips", env, want->new_tree, add_tip, out, err)) != 0)
+		return rc < 0 ? rc : each_record(cx, env, add_tip, out, err);
 	size_t i;
 	json_t *c;
 	if (range)
 		json_array_foreach(want->range, i, c)
 			if ((rc = indexed_record(cx, "tips", env, json_string_value(json_object_get(c, "tree")), add_tip, out,
-			    err)) < 0)
-				return rc;
+			    err)) != 0)
+				return rc < 0 ? rc : each_record(cx, env, add_tip, out, err);
 	return 0;
 }
 
@@ -364,8 +373,9 @@ int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, co
 	git_error_clear();
 	wanted_trees want = { ntree[0] ? ntree : NULL, range };
 	const wanted_trees *w = indexed ? &want : NULL;
-	if ((rc = w ? indexed_record(cx, "released", env, w->new_tree, add_released, released, err) :
-	    each_record(cx, env, add_released, released, err)) < 0)
+	if (w && (rc = indexed_record(cx, "released", env, w->new_tree, add_released, released, err)) < 0)
+		return rc;
+	if ((!w || rc == 1) && (rc = each_record(cx, env, add_released, released, err)) < 0)
 		return rc;
 	if (!from)
 		return json_object_set_new(server, "upstream_trees", json_array()) < 0 ? oom(err) : 0;

@@ -59,6 +59,8 @@ cat > "$D/gate" <<EOF
 #!/bin/sh
 # the server admin's clock for the gate (tests only): BPGATE_TIME
 BPGATE_TIME=\$(cat "$D/clock"); export BPGATE_TIME
+# test-only flags for the gate, when the test writes them (BPGATE_TEST_FLAGS)
+if [ -f "$D/flags" ]; then BPGATE_TEST_FLAGS=\$(cat "$D/flags"); export BPGATE_TEST_FLAGS; fi
 exec "$receive" "\$@"
 EOF
 chmod +x "$D/gate"
@@ -259,6 +261,19 @@ plant delete
 push_as bob 0 "stage" "$url" dev:stage
 push_as erin 1 "prod: from the index again, still refused" "$url" dev:main
 expect_grep "$T/err" "[break-glass-overdue] scenario weekly-digest was changed on prod by break-glass INC-7" "found in the index"
+# a pass during which packed-refs changed proves nothing (a repack can hide loose refs from a
+# listing): no marker then (the test flag refs-stamp-moves makes every pass see packed-refs change)
+on_server update-ref -d refs/bpgate/records-indexed
+echo refs-stamp-moves > "$D/flags"
+change alice scenarios/weekly-digest/README.md "repack" "digest: during a repack"
+push_as alice 0 "dev: post-receive's index passes all meet a repack" "$url" dev
+expect_grep "$T/err" "the release records kept changing while they were indexed (3 passes): not marked as indexed" "said"
+on_server rev-parse -q --verify refs/bpgate/records-indexed >/dev/null && fail "marked indexed after passes that proved nothing" ||
+  ok "no marker"
+rm -f "$D/flags"
+change alice scenarios/weekly-digest/README.md "quiet" "digest: quiet again"
+push_as alice 0 "dev: the next push, refs quiet" "$url" dev
+on_server rev-parse -q --verify refs/bpgate/records-indexed >/dev/null && ok "marked indexed again" || fail "no marker"
 # the same commit broken through twice (dev reset between): two incidents, both kept, the
 # records still marked indexed (the second failed to index and removed the marker before)
 git checkout -q -b bg3 dev; change grace scenarios/weekly-digest/README.md "dev fix" "digest: dev fix"; x=$(git rev-parse HEAD)

@@ -11,7 +11,8 @@
 #     Refused now: first-parent-history, and a rollback needs a release record.
 #     The honest promotion and rollback still pass with 10,001 release records
 #     of each environment sorted before the real ones (the gate looks records
-#     up in post-receive's indexes; it listed the first 10,000 and refused).
+#     up in post-receive's indexes; it listed the first 10,000 and refused),
+#     and a tree whose indexed record's commit was pruned is still found.
 #  5. a tag named like a branch makes a reviewer approve another tree: a
 #     builder pushes tags `stage` and `main`; `bpgate approve stage` took the
 #     tag; an intermediate commit of stage was promotable. Refused now:
@@ -223,6 +224,20 @@ done
 # the records cannot be forged by a push
 push erin 1 "a release record cannot be pushed" origin "$laundered:refs/bpgate/releases/prod/$laundered"
 refused_by server-refs "forged record"
+
+# ===== a tree's indexed record whose commit is gone does not hide a later record of the tree =====
+echo "# shadow: dev amended (same tree), the first commit pruned by gc"
+governed shadow
+change alice "Sent on Fridays" "digest: Fridays"; c1=$(git rev-parse dev); t=$(git rev-parse "dev^{tree}")
+push alice 0 "dev: C1" origin dev
+as alice git commit -q --amend -m "digest: Fridays (reworded)"; c1b=$(git rev-parse dev)
+push alice 0 "dev: C1' (amended, the same tree, force-pushed)" origin +dev
+[ "$(git -C "$srv" rev-parse refs/bpgate/tips/dev/$t)" = "$(git -C "$srv" rev-parse refs/bpgate/releases/dev/$c1)" ] &&
+  ok "tips/dev/<tree> names C1's record (the same time: the first stays)" || fail "tips/dev/<tree> is not C1's record"
+git -C "$srv" reflog expire --expire=now --all; git -C "$srv" gc -q --prune=now
+git -C "$srv" cat-file -e "$c1" 2>/dev/null && fail "C1 still there" || ok "C1 pruned (as gc does two weeks later)"
+change alice "Sent at noon" "digest: noon"; push alice 0 "dev moves on" origin dev
+push bob 0 "stage takes C1', an accepted tip of dev whose indexed record is C1's (refused before)" origin "$c1b:refs/heads/stage"
 
 # ============ 5. a tag named like a branch makes a reviewer approve another tree ==========
 echo "# 5: tags named like environment branches"
