@@ -120,7 +120,9 @@ static int check_one(json_t **out, mk_ctx *c, const mk_state *st, const json_t *
 	}
 	if (strcmp(state, "clean") == 0) {
 		/* the expected active state: the last recorded disable/enable, else the deployment's */
-		json_t *sw = mk_switch_get(c->repo, c->env, id);
+		json_t *sw = NULL;
+		if ((rc = mk_switch_get(&sw, c->repo, c->env, id, err)) < 0)
+			goto done;
 		const json_t *ra = sw ? json_object_get(sw, "active") : rec ? json_object_get(rec, "isActive") : NULL;
 		const json_t *la = json_object_get(item, "isActive");
 		if (json_is_boolean(ra) && json_is_boolean(la) && json_boolean_value(ra) != json_boolean_value(la)) {

@@ -249,13 +249,26 @@ int mk_failed_set(git_repository *repo, const char *env, const json_t *doc, bpg_
 	return set_doc_ref(repo, ref, "failed.json", doc, "bpgate: deployment failed", err);
 }
 
-json_t *mk_failed_get(git_repository *repo, const char *env)
+/* The record at ref (file in its commit's tree) into *out, NULL when there is none; a ref that
+ * exists and does not hold one is damaged, never "none". */
+static int get_doc(json_t **out, git_repository *repo, const char *ref, const char *file, bpg_error *err)
+{
+	git_oid id;
+	int rc = ref_json(out, repo, ref, file, &id);
+
+	if (rc == BPG_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return bpg_error_set(err, rc, "%s is damaged (%s unreadable): tell the administrator; a record is never "
+			"guessed", ref, file);
+	return 0;
+}
+
+int mk_failed_get(json_t **out, git_repository *repo, const char *env, bpg_error *err)
 {
 	char ref[300];
-	git_oid id;
-	json_t *doc = NULL;
 	snprintf(ref, sizeof(ref), "refs/bpgate/deploys/%s/failed", env);
-	return ref_json(&doc, repo, ref, "failed.json", &id) == 0 ? doc : NULL;
+	return get_doc(out, repo, ref, "failed.json", err);
 }
 
 int mk_drift_save(git_repository *repo, const char *env, const json_t *doc, bpg_error *err)
@@ -265,13 +278,11 @@ int mk_drift_save(git_repository *repo, const char *env, const json_t *doc, bpg_
 	return set_doc_ref(repo, ref, "drift.json", doc, "bpgate: drift check", err);
 }
 
-json_t *mk_drift_get(git_repository *repo, const char *env)
+int mk_drift_get(json_t **out, git_repository *repo, const char *env, bpg_error *err)
 {
 	char ref[300];
-	git_oid id;
-	json_t *doc = NULL;
 	snprintf(ref, sizeof(ref), "refs/bpgate/drift/%s", env);
-	return ref_json(&doc, repo, ref, "drift.json", &id) == 0 ? doc : NULL;
+	return get_doc(out, repo, ref, "drift.json", err);
 }
 
 int mk_switch_save(git_repository *repo, const char *env, const char *scenario, const json_t *doc, bpg_error *err)
@@ -282,35 +293,47 @@ int mk_switch_save(git_repository *repo, const char *env, const char *scenario, 
 		json_is_true(json_object_get(doc, "active")) ? "bpgate: scenario enabled" : "bpgate: scenario disabled", err);
 }
 
-json_t *mk_switch_get(git_repository *repo, const char *env, const char *scenario)
+int mk_switch_get(json_t **out, git_repository *repo, const char *env, const char *scenario, bpg_error *err)
 {
 	char ref[400];
-	git_oid id;
-	json_t *doc = NULL;
 	snprintf(ref, sizeof(ref), "refs/bpgate/switches/%s/%s", env, scenario);
-	return ref_json(&doc, repo, ref, "switch.json", &id) == 0 ? doc : NULL;
+	return get_doc(out, repo, ref, "switch.json", err);
 }
 
-json_t *mk_switch_disabled(git_repository *repo, const char *env)
+int mk_switch_disabled(json_t **out, git_repository *repo, const char *env, bpg_error *err)
 {
 	git_reference_iterator *it = NULL;
 	const char *name;
 	char glob[300];
-	json_t *out = json_array();
+	size_t n = 0;
+	int rc = 0, r = 0;
 
 	snprintf(glob, sizeof(glob), "refs/bpgate/switches/%s/*", env);
-	if (!out || git_reference_iterator_glob_new(&it, repo, glob) < 0) {
-		git_error_clear();
-		return out;
+	if (!(*out = json_array()))
+		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
+	if (git_reference_iterator_glob_new(&it, repo, glob) < 0) {
+		rc = bpg_git_fail(err, "cannot list the switch records");
+		goto done;
 	}
-	for (size_t n = 0; n < 10000 && git_reference_next_name(&name, it) == 0; n++) {
-		git_oid id;
+	while (rc == 0 && (r = git_reference_next_name(&name, it)) == 0) {
 		json_t *doc = NULL;
-		if (ref_json(&doc, repo, name, "switch.json", &id) == 0 && json_is_false(json_object_get(doc, "active")))
-			json_array_append(out, doc);
+		if (++n > 10000) {
+			rc = bpg_error_set(err, BPG_ETOOBIG, "more than 10000 switch records under %s (limit)", glob);
+			break;
+		}
+		if ((rc = get_doc(&doc, repo, name, "switch.json", err)) == 0 && json_is_false(json_object_get(doc, "active")) &&
+		    json_array_append(*out, doc) < 0)
+			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		json_decref(doc);
 	}
+	if (rc == 0 && r != GIT_ITEROVER)
+		rc = bpg_git_fail(err, "cannot list the switch records");
+done:
 	git_reference_iterator_free(it);
 	git_error_clear();
-	return out;
+	if (rc < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
 }

@@ -56,18 +56,20 @@ int mk_state_save(mk_state *st, git_repository *repo, const char *env, const cha
 
 /* refs/bpgate/deploys/<env>/failed: record (doc not NULL) or clear (NULL). */
 int mk_failed_set(git_repository *repo, const char *env, const json_t *doc, bpg_error *err);
-/* The failed record of env, or NULL (new reference). */
-json_t *mk_failed_get(git_repository *repo, const char *env);
+/* The getters below set *out to the record (new reference), or NULL when there is none; a record
+ * that exists and cannot be read is an error (err says which), never "none". */
+/* The failed record of env. */
+int mk_failed_get(json_t **out, git_repository *repo, const char *env, bpg_error *err);
 
 /* refs/bpgate/drift/<env>: save the result of a check / read the last one (NULL when none). */
 int mk_drift_save(git_repository *repo, const char *env, const json_t *doc, bpg_error *err);
-json_t *mk_drift_get(git_repository *repo, const char *env);
+int mk_drift_get(json_t **out, git_repository *repo, const char *env, bpg_error *err);
 
 /* refs/bpgate/switches/<env>/<scenario>: the last disable/enable
  * ({"scenario","make_id","active","who","time","reason"}); NULL when none. */
 int mk_switch_save(git_repository *repo, const char *env, const char *scenario, const json_t *doc, bpg_error *err);
-json_t *mk_switch_get(git_repository *repo, const char *env, const char *scenario);
-/* Every switch record of env whose "active" is false (an array, new reference). */
-json_t *mk_switch_disabled(git_repository *repo, const char *env);
+int mk_switch_get(json_t **out, git_repository *repo, const char *env, const char *scenario, bpg_error *err);
+/* Every switch record of env whose "active" is false (*out: an array, new reference; NULL on error). */
+int mk_switch_disabled(json_t **out, git_repository *repo, const char *env, bpg_error *err);
 
 #endif

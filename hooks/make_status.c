@@ -65,7 +65,9 @@ json_t *make_status_json(git_repository *repo, const json_t *policy)
 		bpg_error err;
 		char tip[GIT_OID_HEXSZ + 1];
 		json_t *row = json_object(), *scen = json_object();
-		json_t *failed = mk_failed_get(repo, env), *drift = mk_drift_get(repo, env);
+		json_t *failed = NULL, *drift = NULL;
+		bpg_error rerr;
+		bool records_ok = mk_failed_get(&failed, repo, env, &rerr) == 0 && mk_drift_get(&drift, repo, env, &rerr) == 0;
 		/* the environment blueprints are exported from: Make is its source, git follows (make pull) */
 		bool source = !json_is_string(json_object_get(e, "promotes_from"));
 		bool deployed = tip_deployed(repo, env, str(e, "branch"), tip) || source;
@@ -75,7 +77,10 @@ json_t *make_status_json(git_repository *repo, const json_t *policy)
 		 * may not use the Make link there yet */
 		bool automatic = json_is_string(json_object_get(json_object_get(e, "make"), "deploy")) &&
 			strcmp(str(json_object_get(e, "make"), "deploy"), "auto") == 0;
-		if (mk_state_load(&st, repo, env, &err) < 0)
+		int lrc = mk_state_load(&st, repo, env, &err); /* st is disposed of below either way */
+		if (!records_ok)
+			json_object_set_new(row, "error", json_string(rerr.message));
+		else if (lrc < 0)
 			json_object_set_new(row, "error", json_string(err.message));
 		else if (!st.exists && !automatic && !failed)
 			json_object_set_new(row, "never_deployed", json_true());
@@ -103,7 +108,9 @@ json_t *make_status_json(git_repository *repo, const json_t *policy)
 				json_object_get(drift, "time"), "drift", json_object_get(drift, "drift"), "commit",
 				json_object_get(drift, "commit")));
 		json_object_set_new(row, "scenarios", scen);
-		json_t *disabled = mk_switch_disabled(repo, env);
+		json_t *disabled = NULL;
+		if (mk_switch_disabled(&disabled, repo, env, &rerr) < 0 && !json_object_get(row, "error"))
+			json_object_set_new(row, "error", json_string(rerr.message));
 		if (disabled && json_array_size(disabled) > 0)
 			json_object_set(row, "disabled", disabled);
 		json_decref(disabled);
@@ -176,9 +183,14 @@ int make_status_print_disabled(FILE *out, git_repository *repo, const json_t *po
 	json_object_foreach(json_object_get(policy, "environments"), env, e) {
 		if (!json_is_object(json_object_get(e, "make")))
 			continue;
-		json_t *disabled = mk_switch_disabled(repo, env);
+		json_t *disabled = NULL;
 		mk_state st;
 		bpg_error err;
+		if (mk_switch_disabled(&disabled, repo, env, &err) < 0) { /* counted and said, not "none disabled" */
+			n++;
+			if (out)
+				fprintf(out, "  %-6s switch records unreadable: %s\n", env, err.message);
+		}
 		bool have_state = mk_state_load(&st, repo, env, &err) == 0;
 		size_t k;
 		json_t *d;

@@ -110,6 +110,17 @@ expect_grep "$E2E_TMP/out" "disabled through bpgate" "drift says disabled"
 ctl call POST scenarios/201/start '{}' >/dev/null
 expect_exit 1 "switched on in Make behind bpgate's back: drift" -- bpgate make drift --env stage
 expect_grep "$E2E_TMP/out" "activated in Make, not through bpgate" "drift names it"
+# a damaged switch record is said, not read as "no switch" (drift judged by the deployment's
+# isActive, pending and status listing nothing disabled)
+sw=$(git -C "$srv" rev-parse refs/bpgate/switches/stage/digest)
+git -C "$srv" update-ref refs/bpgate/switches/stage/digest "$(git -C "$srv" commit-tree -m damaged "$(git -C "$srv" mktree </dev/null)")"
+expect_exit 2 "drift with a damaged switch record: an error" -- bpgate make drift --env stage
+expect_grep "$E2E_TMP/err" "refs/bpgate/switches/stage/digest is damaged (switch.json unreadable)" "drift names the record"
+expect_exit 1 "pending counts the unreadable switch records" -- bpgate pending --repo "$srv"
+expect_grep "$E2E_TMP/out" "stage  switch records unreadable: refs/bpgate/switches/stage/digest is damaged" "pending names the record"
+expect_exit 0 "status with a damaged switch record" -- bpgate status stage
+expect_grep "$E2E_TMP/out" "stage  records unreadable: refs/bpgate/switches/stage/digest is damaged" "status names the record"
+git -C "$srv" update-ref refs/bpgate/switches/stage/digest "$sw"
 expect_exit 0 "enable by a releaser" -- env BPGATE_USER=erin bpgate make enable digest --env stage --reason "INC-9: fixed"
 expect_exit 0 "pending: nothing left" -- bpgate pending --repo "$srv"
 grep -rqh '"bpgate-disable"' "$E2E_TMP/audit" && grep -rqh "bpgate-disable-refused" "$E2E_TMP/audit" \
