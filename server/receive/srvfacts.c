@@ -385,10 +385,10 @@ int rcv_server_facts(json_t *facts, const rcv_ctx *cx, const rcv_update *u, cons
 	if (json_object_set_new(server, "pushed_approvals", json_array()) < 0)
 		return oom(err);
 	if (!git_oid_is_zero(&nid)) {
-		if ((rc = bpg_git_commit_lookup(&nc, cx->repo, &nid, u->name, err)) == BPG_ETOOBIG)
-			goto done; /* err names the limit */
-		if (rc < 0 || git_commit_tree(&ntree, nc) < 0) {
-			rc = bpg_error_set(err, BPG_EINVALID, "%s: the pushed object is not a commit", u->name);
+		if ((rc = bpg_git_commit_lookup(&nc, cx->repo, &nid, u->name, err)) < 0)
+			goto done; /* err says which: the limit, not a commit, or a read error */
+		if (git_commit_tree(&ntree, nc) < 0) {
+			rc = bpg_git_fail(err, "cannot read the tree of the pushed commit");
 			goto done;
 		}
 		json_object_set_new(server, "new_tree", hex_json(git_commit_tree_id(nc)));

@@ -31,7 +31,17 @@ static int read_small(bpg_buf *out, git_repository *repo, git_tree *tree, const 
 	size_t sz = 0;
 	int rc = BPG_ENOTFOUND;
 
-	if (git_tree_entry_bypath(&e, tree, path) < 0 || git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+	int r = git_tree_entry_bypath(&e, tree, path);
+	/* only "no such path" is absence: a tree on the way that cannot be read (GIT_ERROR_ODB,
+	 * also GIT_ENOTFOUND) is an error, and a folder of that name is not a file */
+	const git_error *ge = git_error_last();
+	if (r == GIT_ENOTFOUND && ge && ge->klass == GIT_ERROR_TREE)
+		goto done;
+	rc = BPG_EIO;
+	if (r < 0)
+		goto done;
+	rc = BPG_EINVALID;
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
 		goto done;
 	rc = BPG_EIO;
 	if (git_repository_odb(&odb, repo) < 0 || git_odb_read_header(&sz, &t, odb, git_tree_entry_id(e)) < 0)
@@ -115,7 +125,8 @@ static json_t *one_signoff(git_repository *repo, git_tree *tree, const char *dir
 	if (rc == BPG_ENOMEM)
 		goto oom;
 	if (rc < 0) {
-		problem = rc == BPG_ETOOBIG ? "signoff.json is larger than 64 KiB" : "signoff.json cannot be read";
+		problem = rc == BPG_ETOOBIG ? "signoff.json is larger than 64 KiB" :
+			rc == BPG_EINVALID ? "signoff.json is not a file" : "signoff.json cannot be read";
 		goto verdict;
 	}
 	rc = read_small(&sig, repo, tree, spath, UAT_MAX_SIG);
@@ -123,7 +134,8 @@ static json_t *one_signoff(git_repository *repo, git_tree *tree, const char *dir
 		goto oom;
 	if (rc < 0) {
 		problem = rc == BPG_ENOTFOUND ? "signoff.json.sig is missing (sign it: bpgate uat signoff)" :
-			"signoff.json.sig is larger than 16 KiB or cannot be read";
+			rc == BPG_ETOOBIG ? "signoff.json.sig is larger than 16 KiB" :
+			rc == BPG_EINVALID ? "signoff.json.sig is not a file" : "signoff.json.sig cannot be read";
 		goto verdict;
 	}
 	if (!(stmt = json_loadb(st.ptr ? st.ptr : "", st.size, JSON_REJECT_DUPLICATES, &je)) || !json_is_object(stmt)) {

@@ -89,6 +89,14 @@ as alice add -A
 expect_exit 0 "the builder's change reaches stage" -- to_stage "invoice export v2, UAT: pass"
 expect_exit 1 "attack: a one-line UAT file is not UAT evidence (prod refused)" -- promote
 expect_grep "$E2E_TMP/err" "no signed UAT sign-off for scenario invoice-export before prod" "the refusal names the missing sign-off"
+# a folder named signoff.json is not "no sign-off" (it read as absent): it is said for what it is
+cd "$E2E_TMP/alice"
+mkdir -p uat/invoice-export/signoff.json; echo "not a sign-off" > uat/invoice-export/signoff.json/README
+as alice add -A
+expect_exit 0 "a folder named signoff.json reaches stage" -- to_stage "UAT: a folder"
+expect_exit 1 "a folder named signoff.json is no sign-off (prod refused)" -- promote
+expect_grep "$E2E_TMP/err" "the UAT sign-off of scenario invoice-export does not verify: signoff.json is not a file" "says it is not a file"
+cd "$E2E_TMP/alice"; as alice rm -rq uat/invoice-export/signoff.json
 
 # --- attack 2: the builder signs off her own change -------------------------------
 cd "$E2E_TMP/alice"
