@@ -67,7 +67,11 @@ json_t *make_status_json(git_repository *repo, const json_t *policy)
 		json_t *row = json_object(), *scen = json_object();
 		json_t *failed = NULL, *drift = NULL;
 		bpg_error rerr;
-		bool records_ok = mk_failed_get(&failed, repo, env, &rerr) == 0 && mk_drift_get(&drift, repo, env, &rerr) == 0;
+		bpg_error derr;
+		int frc = mk_failed_get(&failed, repo, env, &rerr), drc = mk_drift_get(&drift, repo, env, &derr);
+		bool records_ok = frc == 0 && drc == 0; /* both read; the first error is said */
+		if (frc == 0 && drc < 0)
+			rerr = derr;
 		/* the environment blueprints are exported from: Make is its source, git follows (make pull) */
 		bool source = !json_is_string(json_object_get(e, "promotes_from"));
 		bool deployed = tip_deployed(repo, env, str(e, "branch"), tip) || source;
@@ -109,8 +113,8 @@ json_t *make_status_json(git_repository *repo, const json_t *policy)
 				json_object_get(drift, "commit")));
 		json_object_set_new(row, "scenarios", scen);
 		json_t *disabled = NULL;
-		if (mk_switch_disabled(&disabled, repo, env, &rerr) < 0 && !json_object_get(row, "error"))
-			json_object_set_new(row, "error", json_string(rerr.message));
+		if (mk_switch_disabled(&disabled, repo, env, &rerr) < 0) /* counted by make_status_print_disabled */
+			json_object_set_new(row, "switch_error", json_string(rerr.message));
 		if (disabled && json_array_size(disabled) > 0)
 			json_object_set(row, "disabled", disabled);
 		json_decref(disabled);
@@ -135,6 +139,8 @@ void make_status_print(FILE *out, git_repository *repo, const json_t *policy)
 	json_object_foreach(st, env, row) {
 		const json_t *failed = json_object_get(row, "failed"), *dc = json_object_get(row, "last_drift_check");
 		const char *tip = json_string_value(json_object_get(row, "branch_tip"));
+		if (json_object_get(row, "switch_error"))
+			fprintf(out, "  %-6s switch records unreadable: %s\n", env, str(row, "switch_error"));
 		if (json_object_get(row, "error"))
 			fprintf(out, "  %-6s records unreadable: %s\n", env, str(row, "error"));
 		else if (failed)
@@ -180,6 +186,7 @@ int make_status_print_disabled(FILE *out, git_repository *repo, const json_t *po
 	const char *env;
 	json_t *e;
 	int n = 0;
+	bool heading = false;
 	json_object_foreach(json_object_get(policy, "environments"), env, e) {
 		if (!json_is_object(json_object_get(e, "make")))
 			continue;
@@ -199,8 +206,10 @@ int make_status_print_disabled(FILE *out, git_repository *repo, const json_t *po
 			const json_t *rec = have_state ? json_object_get(json_object_get(st.doc, "scenarios"), str(d, "scenario")) : NULL;
 			if (rec && strcmp(str(rec, "time"), str(d, "time")) > 0)
 				continue;
-			if (n++ == 0 && out)
+			n++;
+			if (!heading && out)
 				fprintf(out, "disabled scenarios (until `bpgate make enable` or a follow-up deployment):\n");
+			heading = true;
 			if (out)
 				fprintf(out, "  %-6s %-24s since %s by %s: %s\n", env, str(d, "scenario"), str(d, "time"),
 				str(d, "who"), str(d, "reason"));
@@ -222,6 +231,12 @@ int make_status_print_pending(FILE *out, git_repository *repo, const json_t *pol
 	json_object_foreach(st, env, row) {
 		const json_t *failed = json_object_get(row, "failed");
 		const char *tip = json_string_value(json_object_get(row, "branch_tip"));
+		if (json_object_get(row, "error")) { /* a record that cannot be read is not "nothing pending" */
+			if (out)
+				fprintf(out, "  %-6s records unreadable: %s\n", env, str(row, "error"));
+			n++;
+			continue;
+		}
 		if (!failed && (!tip || json_is_true(json_object_get(row, "tip_deployed")) ||
 		    json_is_true(json_object_get(row, "never_deployed"))))
 			continue;

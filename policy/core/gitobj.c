@@ -213,8 +213,9 @@ int bpg_git_commit_lookup(git_commit **out, git_repository *repo, const git_oid 
 	if ((rc = bpg_git_object_size(NULL, NULL, repo, id, GIT_OBJECT_COMMIT, BPG_GIT_COMMIT_MAX, what, err)) < 0)
 		return rc;
 	if (git_commit_lookup(out, repo, id) < 0) {
+		rc = bpg_error_set(err, BPG_ERROR, "%s: cannot read the commit: %s", what, bpg_git_message());
 		git_error_clear();
-		return bpg_error_set(err, BPG_ERROR, "%s: cannot read the commit", what);
+		return rc;
 	}
 	return 0;
 }

@@ -355,7 +355,7 @@ int rcv_record_index_unmark(git_repository *repo, bpg_error *err)
 	if (lock >= 0)
 		close(lock);
 	else if (rc == 0)
-		rc = bpg_error_set(err, lerr.code, "%s (the marker was removed without it)", lerr.message);
+		rc = bpg_error_set(err, lerr.code, "%s (the marker, if there was one, was removed without it)", lerr.message);
 	git_error_clear();
 	git_reference_free(marker);
 	return rc;

@@ -119,8 +119,15 @@ expect_grep "$E2E_TMP/err" "refs/bpgate/switches/stage/digest is damaged (switch
 expect_exit 1 "pending counts the unreadable switch records" -- bpgate pending --repo "$srv"
 expect_grep "$E2E_TMP/out" "stage  switch records unreadable: refs/bpgate/switches/stage/digest is damaged" "pending names the record"
 expect_exit 0 "status with a damaged switch record" -- bpgate status stage
-expect_grep "$E2E_TMP/out" "stage  records unreadable: refs/bpgate/switches/stage/digest is damaged" "status names the record"
+expect_grep "$E2E_TMP/out" "stage  switch records unreadable: refs/bpgate/switches/stage/digest is damaged" "status names the record"
 git -C "$srv" update-ref refs/bpgate/switches/stage/digest "$sw"
+# a damaged failed-deployment record: pending says so and counts it (it listed nothing)
+had_failed=$(git -C "$srv" rev-parse -q --verify refs/bpgate/deploys/stage/failed || true)
+git -C "$srv" update-ref refs/bpgate/deploys/stage/failed "$(git -C "$srv" commit-tree -m damaged "$(git -C "$srv" mktree </dev/null)")"
+expect_exit 1 "pending with a damaged failed-deployment record" -- bpgate pending --repo "$srv"
+expect_grep "$E2E_TMP/out" "stage  records unreadable: refs/bpgate/deploys/stage/failed is damaged (failed.json unreadable)" "pending names it"
+if [ -n "$had_failed" ]; then git -C "$srv" update-ref refs/bpgate/deploys/stage/failed "$had_failed"
+else git -C "$srv" update-ref -d refs/bpgate/deploys/stage/failed; fi
 expect_exit 0 "enable by a releaser" -- env BPGATE_USER=erin bpgate make enable digest --env stage --reason "INC-9: fixed"
 expect_exit 0 "pending: nothing left" -- bpgate pending --repo "$srv"
 grep -rqh '"bpgate-disable"' "$E2E_TMP/audit" && grep -rqh "bpgate-disable-refused" "$E2E_TMP/audit" \
