@@ -140,7 +140,15 @@ int bpgd_spawn_git(bpgd_child *out, const bpgd_config *cfg, bpgd_cmd_kind kind,
 	posix_spawnattr_setsigdefault(&attr, &dfl);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	{
-		char *argv[] = { (char *)"git", (char *)"-c", hooks.ptr, (char *)verb, (char *)repo_dir, NULL };
+		/* the gate's indexes of its records (server/receive/recindex.c) are the server's: neither
+		 * advertised (up to three refs per record) nor pushable; the records themselves stay
+		 * fetchable (bpgate rollback reads them) */
+		char *argv[] = { (char *)"git", (char *)"-c", hooks.ptr,
+			(char *)"-c", (char *)"transfer.hideRefs=refs/bpgate/tips",
+			(char *)"-c", (char *)"transfer.hideRefs=refs/bpgate/released",
+			(char *)"-c", (char *)"transfer.hideRefs=refs/bpgate/break-glass",
+			(char *)"-c", (char *)"transfer.hideRefs=refs/bpgate/records-indexed",
+			(char *)verb, (char *)repo_dir, NULL };
 		int src = posix_spawn(&out->pid, cfg->git, &fa, &attr, argv, env.vars);
 		if (src != 0) {
 			out->pid = -1;

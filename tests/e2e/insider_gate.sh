@@ -217,6 +217,11 @@ for env in prod stage; do
     ok "the $env break-glass record is indexed" || fail "the $env break-glass record is not indexed"
 done
 on_server rev-parse -q --verify refs/bpgate/records-indexed >/dev/null && ok "the records are marked indexed" || fail "no index marker"
+# bpgated hides the indexes (transfer.hideRefs): not advertised, the records themselves are
+env GIT_SSH_COMMAND="ssh $SSHO -i $D/alice" timeout 60 git ls-remote "$url" > "$T/lsr" 2>&1 || true
+grep -q "refs/bpgate/releases/prod/$bg" "$T/lsr" && ok "the release records are advertised" || fail "no release records in ls-remote"
+grep -qE "refs/bpgate/(tips|released|break-glass)/|refs/bpgate/records-indexed" "$T/lsr" &&
+  fail "the indexes are advertised" || ok "the indexes are not advertised"
 # five days later, the scenario is promoted again without a retroactive approval
 echo 2025-06-09T10:30:00Z > "$D/clock"   # Monday, 12:30 Berlin: inside the change window
 git checkout -q dev; git merge -q --ff-only "$bg"
