@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool hex40(const char *s, size_t n)
+bool rcv_hex40(const char *s, size_t n)
 {
 	if (n != 40)
 		return false;
@@ -56,7 +56,7 @@ int rcv_read_updates(rcv_updates *out, FILE *f, bpg_error *err)
 		char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
 		if (!sp1 || !sp2)
 			return bpg_error_set(err, BPG_EINVALID, "input line %zu is not '<old> <new> <ref>'", lineno);
-		if (!hex40(line, (size_t)(sp1 - line)) || !hex40(sp1 + 1, (size_t)(sp2 - sp1 - 1)))
+		if (!rcv_hex40(line, (size_t)(sp1 - line)) || !rcv_hex40(sp1 + 1, (size_t)(sp2 - sp1 - 1)))
 			return bpg_error_set(err, BPG_EINVALID, "input line %zu: object ids must be 40 lower-case hex digits "
 				"(SHA-256 repositories are not supported)", lineno);
 		if (!refname_ok(sp2 + 1))

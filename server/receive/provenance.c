@@ -331,7 +331,7 @@ done:
 	return rc;
 }
 
-static int record_path(bpg_buf *out, git_repository *repo)
+int rcv_server_dir(bpg_buf *out, git_repository *repo)
 {
 	const char *gd = git_repository_commondir(repo);
 	if (!gd)
@@ -377,7 +377,7 @@ int rcv_provenance_record(git_repository *repo, const char *principal, const rcv
 		goto done;
 	if (c.n == 0)
 		goto done;
-	if (record_path(&path, repo) < 0) {
+	if (rcv_server_dir(&path, repo) < 0) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -537,7 +537,7 @@ static int read_record(wanted *w, git_repository *repo, char *problem, size_t ps
 	git_oid id;
 	int rc = 0;
 
-	if (record_path(&path, repo) < 0 || bpg_buf_puts(&path, "/provenance") < 0) {
+	if (rcv_server_dir(&path, repo) < 0 || bpg_buf_puts(&path, "/provenance") < 0) {
 		rc = BPG_ENOMEM;
 		goto done;
 	}

@@ -155,6 +155,10 @@ int rcv_release_facts(json_t *server, const rcv_ctx *cx, const rcv_update *u, co
  * over RCV_HEALTH_REFS_MAX records, BPG_ERROR when the records cannot be listed (problem says why
  * in both): never "no record", which would let the pushed tree's report stand in. */
 int rcv_health_record(json_t **out, size_t *skipped, char *problem, size_t psize, const rcv_ctx *cx, const char *env);
+/* Whether s[0..n) is 40 lowercase hex digits (an object id as git writes it). */
+bool rcv_hex40(const char *s, size_t n);
+/* $GIT_DIR/bpgate (of the common dir): the server's own files (provenance, locks) into out. */
+int rcv_server_dir(bpg_buf *out, git_repository *repo);
 /* Is an environment name plain ([A-Za-z0-9._-], at most 200, not starting with '.'): usable in a ref glob? */
 bool rcv_env_name_plain(const char *env);
 /* s as a JSON string (new reference); bytes that are not UTF-8 (a name cut by %.100s, say) are

@@ -59,7 +59,7 @@
 
 static bool hex40(const char *s)
 {
-	return s && strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
+	return s && rcv_hex40(s, strlen(s));
 }
 
 json_t *rcv_record_read(git_repository *repo, const git_oid *id)
@@ -208,11 +208,10 @@ bool rcv_refs_stamp_same(const rcv_refs_stamp_t *a, const rcv_refs_stamp_t *b)
 /* The lock of the passes and of removing the marker: an open descriptor, or -1 (err set). */
 static int lock_records(git_repository *repo, bpg_error *err)
 {
-	const char *gd = git_repository_commondir(repo) ? git_repository_commondir(repo) : git_repository_path(repo);
 	bpg_buf path = BPG_BUF_INIT;
 	int fd = -1;
 
-	if (bpg_buf_printf(&path, "%s%sbpgate", gd, gd[0] && gd[strlen(gd) - 1] == '/' ? "" : "/") < 0) {
+	if (rcv_server_dir(&path, repo) < 0) {
 		bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
 	}

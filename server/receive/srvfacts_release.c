@@ -42,11 +42,6 @@ static int oom(bpg_error *err)
 	return bpg_error_set(err, BPG_ENOMEM, "out of memory gathering the server facts");
 }
 
-static bool is_hex40(const char *s)
-{
-	return strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
-}
-
 /* The full ref name of an environment's branch ("main" -> refs/heads/main). */
 static void env_branch(char *out, size_t size, const bpg_policy *p, const char *env)
 {
@@ -67,7 +62,7 @@ static bool consistent(const rcv_ctx *cx, const json_t *rec, const char *env, co
 	git_commit *c = NULL;
 	git_oid cid;
 
-	if (!json_is_object(rec) || !commit || !is_hex40(commit) || git_oid_fromstr(&cid, commit) < 0 ||
+	if (!json_is_object(rec) || !commit || !rcv_hex40(commit, strlen(commit)) || git_oid_fromstr(&cid, commit) < 0 ||
 	    git_commit_lookup(&c, cx->repo, &cid) < 0) {
 		git_error_clear();
 		return false;
