@@ -97,10 +97,19 @@ static int each_record(const rcv_ctx *cx, const char *env, record_cb cb, void *a
 		return 0; /* no records: nothing released */
 	}
 	while (rc == 0 && git_reference_next(&ref, it) == 0 && seen++ < RCV_HISTORY_MAX) {
-		const char *name = git_reference_name(ref), *commit = name + strlen(prefix);
+		const char *name = git_reference_name(ref), *rest = NULL;
 		json_t *rec = NULL;
-		char tree[GIT_OID_HEXSZ + 1];
-		if (strncmp(name, prefix, strlen(prefix)) == 0 && (rec = rcv_record_read(cx->repo, git_reference_target(ref))) &&
+		char tree[GIT_OID_HEXSZ + 1], commit[GIT_OID_HEXSZ + 1] = "";
+		size_t rlen = 0;
+		if (strncmp(name, prefix, strlen(prefix)) == 0) {
+			rest = name + strlen(prefix);
+			rlen = strlen(rest);
+		}
+		/* <commit>, or <commit>-<blob>: a later record of a commit that was the tip before (post.c) */
+		if (rest && (rlen == 40 || (rlen == 81 && rest[40] == '-' && rcv_hex40(rest + 41, 40))) &&
+		    rcv_hex40(rest, 40))
+			memcpy(commit, rest, 40);
+		if (commit[0] && (rec = rcv_record_read(cx->repo, git_reference_target(ref))) &&
 		    consistent(cx, rec, env, branch, commit, tree))
 			rc = cb(rec, commit, tree, arg);
 		json_decref(rec);

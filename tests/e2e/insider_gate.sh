@@ -292,6 +292,12 @@ push_as grace 0 "dev back" --force "$url" "$devwas:refs/heads/dev"
 [ -n "$(on_server for-each-ref --format='%(refname)' "refs/bpgate/releases/dev/$x-*")" ] &&
   ok "the second record of X is kept beside the first" || fail "the second record of X was lost"
 [ -z "$(ls -A "$srv/bpgate-spool" 2>/dev/null)" ] && ok "no spool file is left behind" || fail "spool left: $(ls "$srv/bpgate-spool")"
+# the later record counts where records are listed too (no marker): with the first one gone, X
+# is still an accepted tip of dev that stage may take
+on_server update-ref -d refs/bpgate/records-indexed; on_server update-ref -d "refs/bpgate/releases/dev/$x"
+stage_prev=$(on_server rev-parse refs/heads/stage)
+push_as bob 0 "stage takes X, found by its later record (<commit>-<blob>) in the listing" "$url" "$x:refs/heads/stage"
+on_server update-ref refs/heads/stage "$stage_prev" # the admin puts stage back for what follows
 git checkout -q dev; git branch -q -D bg3
 # two break-glass options: the first was validated, the last recorded
 git checkout -q -b bg2 "$bg"; change grace scenarios/weekly-digest/README.md "again" "digest: second fix"
