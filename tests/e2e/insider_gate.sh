@@ -211,12 +211,18 @@ done
 # the gate's own index of break-glass records (<commit>-<blob>): the same blobs, and the marker
 # that the records are indexed
 bg_ref() { on_server for-each-ref --format='%(refname)' "refs/bpgate/break-glass/$1/" | grep "/$2-" || true; }
-for env in prod stage; do
-  r=$(bg_ref "$env" "$bg")
-  [ -n "$r" ] && [ "$(on_server rev-parse -q --verify "$r")" = "$(on_server rev-parse -q --verify "refs/bpgate/releases/$env/$bg")" ] &&
-    ok "the $env break-glass record is indexed" || fail "the $env break-glass record is not indexed"
-done
-on_server rev-parse -q --verify refs/bpgate/records-indexed >/dev/null && ok "the records are marked indexed" || fail "no index marker"
+# bg_indexed WHAT: the prod and stage records of $bg are indexed (the same blobs) and marked so
+bg_indexed() {
+  local env r
+  for env in prod stage; do
+    r=$(bg_ref "$env" "$bg")
+    [ -n "$r" ] && [ "$(on_server rev-parse -q --verify "$r")" = "$(on_server rev-parse -q --verify "refs/bpgate/releases/$env/$bg")" ] &&
+      ok "$1: the $env break-glass record is indexed" || fail "$1: the $env break-glass record is not indexed"
+  done
+  on_server rev-parse -q --verify refs/bpgate/records-indexed >/dev/null && ok "$1: the records are marked indexed" ||
+    fail "$1: no index marker"
+}
+bg_indexed "post-receive"
 # bpgated hides the indexes (transfer.hideRefs): not advertised, the records themselves are
 env GIT_SSH_COMMAND="ssh $SSHO -i $D/alice" timeout 60 git ls-remote "$url" > "$T/lsr" 2>&1 || true
 grep -q "refs/bpgate/releases/prod/$bg" "$T/lsr" && ok "the release records are advertised" || fail "no release records in ls-remote"
@@ -256,12 +262,7 @@ push_as erin 1 "prod: not indexed and past 10,000 release records: refused" "$ur
 expect_grep "$T/err" "[break-glass-overdue] the break-glass records of prod cannot all be read (more than 10000 release records under refs/bpgate/releases/prod/, not indexed yet" "the limit is named"
 change alice scenarios/weekly-digest/README.md "after" "digest: after the upgrade"
 push_as alice 0 "dev: the first accepted push after the upgrade" "$url" dev
-for env in prod stage; do
-  r=$(bg_ref "$env" "$bg")
-  [ -n "$r" ] && [ "$(on_server rev-parse -q --verify "$r")" = "$(on_server rev-parse -q --verify "refs/bpgate/releases/$env/$bg")" ] &&
-    ok "post-receive indexed the older $env break-glass record" || fail "the older $env record was not indexed"
-done
-on_server rev-parse -q --verify refs/bpgate/records-indexed >/dev/null && ok "and marked the records indexed" || fail "no index marker after the pass"
+bg_indexed "the first post-receive after the upgrade (older records)"
 plant delete
 push_as bob 0 "stage" "$url" dev:stage
 push_as erin 1 "prod: from the index again, still refused" "$url" dev:main
