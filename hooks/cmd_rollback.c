@@ -34,6 +34,7 @@
 #include "bpgate/gather.h"
 #include "bpgate/query.h"
 #include "bpgate/util.h"
+#include "bpgate/gitobj.h"
 
 #include <spawn.h>
 #include <stdlib.h>
@@ -450,7 +451,7 @@ static int create_commit(rb_ctx *cx, const char *branch_ref, const bpg_buf *msg)
 	    (const git_commit **)&parent) < 0 ||
 	    git_reference_create(&ref, cx->repo, branch_ref, &id, 1, "bpgate rollback") < 0) {
 		fprintf(stderr, "bpgate rollback: cannot create the commit: %s\n",
-			git_error_last() && git_error_last()->message ? git_error_last()->message : "git error");
+			bpg_git_message());
 		goto done;
 	}
 	git_oid_cpy(&cx->to_commit, &id);

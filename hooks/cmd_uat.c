@@ -16,6 +16,7 @@
 #include "sshsign.h"
 #include "bpgate/query.h"
 #include "bpgate/util.h"
+#include "bpgate/gitobj.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -129,7 +130,7 @@ int cmd_uat(int argc, char **argv)
 			fprintf(stderr, "bpgate uat signoff: out of memory\n");
 		else
 			fprintf(stderr, "bpgate uat signoff: cannot read the tree of %s: %s (run git fsck)\n", rev,
-				git_error_last() ? git_error_last()->message : "unknown error");
+				bpg_git_message());
 		json_decref(w.files);
 		goto done;
 	}

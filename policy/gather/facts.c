@@ -1,5 +1,6 @@
 /* The facts skeleton and the small builders shared by the gather files. */
 #include "internal.h"
+#include "bpgate/gitobj.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -95,6 +96,5 @@ int g_oom(bpg_error *err)
 
 int g_git_error(bpg_error *err, const char *what)
 {
-	const git_error *e = git_error_last();
-	return bpg_error_set(err, BPG_ERROR, "%s: %s", what, e && e->message ? e->message : "git error");
+	return bpg_error_set(err, BPG_ERROR, "%s: %s", what, bpg_git_message());
 }

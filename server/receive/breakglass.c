@@ -13,13 +13,6 @@
 #include <string.h>
 
 #define BG_PREFIX "refs/bpgate/break-glass/"
-#define RELEASES_PREFIX "refs/bpgate/releases/"
-
-static bool is_break_glass(const json_t *rec)
-{
-	const char *kind = json_string_value(json_object_get(rec, "kind"));
-	return kind && strcmp(kind, "break-glass") == 0;
-}
 
 /* One break-glass record as the facts list it, appended to log. */
 static int log_add(json_t *log, const rcv_ctx *cx, const char *env, const json_t *rec)
@@ -80,14 +73,14 @@ static int list_records(json_t *log, const rcv_ctx *cx, const char *env, bool in
 			snprintf(problem, psize, "%.300s is not a readable record (a blob of a JSON object under 1 MiB)", name);
 			break;
 		}
-		if (indexed && !is_break_glass(rec)) {
+		if (indexed && !rcv_record_is(rec, "break-glass")) {
 			snprintf(problem, psize, "%.300s is not a break-glass record", name);
 			json_decref(rec);
 			break;
 		}
 		git_reference_free(ref);
 		ref = NULL;
-		if (is_break_glass(rec) && json_is_string(json_object_get(rec, "tree")))
+		if (rcv_record_is(rec, "break-glass") && json_is_string(json_object_get(rec, "tree")))
 			rc = log_add(log, cx, env, rec);
 		json_decref(rec);
 	}
@@ -110,13 +103,13 @@ int rcv_break_glass_log(json_t *server, const rcv_ctx *cx, const char *env)
 		return BPG_ENOMEM;
 	if (rcv_record_indexed(&indexed, cx->repo, problem, sizeof(problem)) < 0)
 		goto done;
-	if ((size_t)snprintf(prefix, sizeof(prefix), "%s%s/", indexed ? BG_PREFIX : RELEASES_PREFIX, env) >= sizeof(prefix)) {
+	if ((size_t)snprintf(prefix, sizeof(prefix), "%s%s/", indexed ? BG_PREFIX : RCV_RELEASES_PREFIX, env) >= sizeof(prefix)) {
 		snprintf(problem, sizeof(problem), "the environment name is longer than its records' ref names can be "
-			"read here (%zu bytes)", sizeof(prefix) - strlen(RELEASES_PREFIX) - 2);
+			"read here (%zu bytes)", sizeof(prefix) - strlen(RCV_RELEASES_PREFIX) - 2);
 		goto done;
 	}
 	/* this environment's records only (the limits are per environment), when its name fits a glob */
-	snprintf(glob, sizeof(glob), "%s*", rcv_env_name_plain(env) ? prefix : indexed ? BG_PREFIX : RELEASES_PREFIX);
+	snprintf(glob, sizeof(glob), "%s*", rcv_env_name_plain(env) ? prefix : indexed ? BG_PREFIX : RCV_RELEASES_PREFIX);
 	/* a repack during the listing may hide loose refs from it (rcv_refs_stamp): listed again once */
 	for (int attempt = 0;; attempt++) {
 		rcv_refs_stamp_t before, after;

@@ -248,7 +248,7 @@ static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_u
 		goto done;
 	}
 	if (!(text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS)) ||
-	    bpg_buf_printf(&refname, "refs/bpgate/releases/%s/%s", env, u->new_hex) < 0) {
+	    bpg_buf_printf(&refname, RCV_RELEASES_PREFIX "%s/%s", env, u->new_hex) < 0) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory writing the release record of %s (the spooled file %s "
 			"is left in place)", u->name, path.ptr);
 		goto done;

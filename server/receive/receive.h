@@ -29,6 +29,8 @@
 #define RCV_MAX_REFS 1000
 #define RCV_MAX_LINE 4096
 #define RCV_HISTORY_MAX 10000
+/* where post-receive writes the release records: <prefix><env>/<commit> (post.c) */
+#define RCV_RELEASES_PREFIX "refs/bpgate/releases/"
 /* stage health records listed per environment (healthfacts.c); more fails closed */
 #define RCV_HEALTH_REFS_MAX 1000
 /* Largest push certificate read (git writes it as a blob from the push). */
@@ -195,6 +197,8 @@ int rcv_record_indexed(bool *out, git_repository *repo, char *problem, size_t ps
 int rcv_record_lookup(json_t **out, git_repository *repo, const char *ns, const char *env, const char *tree,
 	char *problem, size_t psize);
 json_t *rcv_record_read(git_repository *repo, const git_oid *id);
+/* Whether a record is of kind (its "kind" string). */
+bool rcv_record_is(const json_t *rec, const char *kind);
 /* breakglass.c: extra.server.break_glass_log of env, from refs/bpgate/break-glass/<env>/ once the
  * records are indexed, else from every release record of env; break_glass_log_error (refuses) when
  * any could not be read or the records are more than RCV_HISTORY_MAX. */

@@ -51,7 +51,6 @@
 #include <unistd.h>
 
 #define MARKER "refs/bpgate/records-indexed"
-#define RELEASES_PREFIX "refs/bpgate/releases/"
 /* release records a migration reads: far past any server's history; over it, no marker */
 #define MIGRATE_MAX 2000000
 #define MIGRATE_PASSES 3
@@ -79,7 +78,7 @@ json_t *rcv_record_read(git_repository *repo, const git_oid *id)
 	return rec;
 }
 
-static bool kind_is(const json_t *rec, const char *kind)
+bool rcv_record_is(const json_t *rec, const char *kind)
 {
 	const char *k = json_string_value(json_object_get(rec, "kind"));
 	return k && strcmp(k, kind) == 0;
@@ -142,7 +141,7 @@ static int index_add(git_repository *repo, const char *env, const char *commit_h
 	char key[2 * GIT_OID_HEXSZ + 2];
 	int rc = 0;
 
-	if (kind_is(rec, "break-glass")) {
+	if (rcv_record_is(rec, "break-glass")) {
 		char bhex[GIT_OID_HEXSZ + 1];
 		git_oid_tostr(bhex, sizeof(bhex), blob);
 		snprintf(key, sizeof(key), "%.40s-%s", commit_hex, bhex);
@@ -150,7 +149,7 @@ static int index_add(git_repository *repo, const char *env, const char *commit_h
 	}
 	if (rc == 0 && hex40(tree))
 		rc = put(repo, "tips", env, tree, blob, rec, true, created, err);
-	if (rc == 0 && hex40(tree) && kind_is(rec, "release"))
+	if (rc == 0 && hex40(tree) && rcv_record_is(rec, "release"))
 		rc = put(repo, "released", env, tree, blob, rec, true, created, err);
 	return rc;
 }
@@ -166,9 +165,9 @@ int rcv_record_index_add(git_repository *repo, const char *env, const char *comm
  * is not of that shape, BPG_ENOMEM. */
 static int release_name(bpg_buf *env, const char **commit, const char *name)
 {
-	const char *rest = name + strlen(RELEASES_PREFIX), *slash = strrchr(name, '/');
+	const char *rest = name + strlen(RCV_RELEASES_PREFIX), *slash = strrchr(name, '/');
 
-	if (strncmp(name, RELEASES_PREFIX, strlen(RELEASES_PREFIX)) != 0 || !slash || slash <= rest)
+	if (strncmp(name, RCV_RELEASES_PREFIX, strlen(RCV_RELEASES_PREFIX)) != 0 || !slash || slash <= rest)
 		return 0;
 	*commit = slash + 1;
 	bpg_buf_clear(env);
@@ -243,7 +242,7 @@ static int migrate_pass(git_repository *repo, size_t *created, bpg_error *err)
 	size_t seen = 0;
 	int r, rc = 0;
 
-	if (git_reference_iterator_glob_new(&it, repo, RELEASES_PREFIX "*") < 0) {
+	if (git_reference_iterator_glob_new(&it, repo, RCV_RELEASES_PREFIX "*") < 0) {
 		rc = bpg_git_fail(err, "cannot list the release records");
 		goto done;
 	}

@@ -89,7 +89,7 @@ static int each_record(const rcv_ctx *cx, const char *env, record_cb cb, void *a
 	char glob[310];
 	if (!rcv_env_name_plain(env))
 		return 0; /* not a name a glob can hold: no records are read, which refuses more, never less */
-	snprintf(prefix, sizeof(prefix), "refs/bpgate/releases/%s/", env);
+	snprintf(prefix, sizeof(prefix), RCV_RELEASES_PREFIX "%s/", env);
 	snprintf(glob, sizeof(glob), "%s*", prefix);
 	env_branch(branch, sizeof(branch), cx->pol->policy, env);
 	if (git_reference_iterator_glob_new(&it, cx->repo, glob) < 0) {
