@@ -80,6 +80,17 @@ BPG_EXTERN(const char *) bpg_policy_trailer(const bpg_policy *policy, size_t i);
 BPG_EXTERN(const char *) bpg_policy_risk_trailer(const bpg_policy *policy);
 /** The trailer naming UAT evidence of high-risk changes (uat_trailer, default "UAT-Evidence"). */
 BPG_EXTERN(const char *) bpg_policy_uat_trailer(const bpg_policy *policy);
+/**
+ * Whether the change-template rule finds anything in `commit` (a commit's facts,
+ * bpgate-policy(5); its "trailers" are read) should it touch blueprints: a field
+ * missing or empty, a risk that is not one of the policy's tiers, a high-risk
+ * change without its UAT evidence. The rule's own checks. The rule reads a
+ * commit's "paths" only to know whether it touched blueprints, and no other rule
+ * reads them, so where this is false a gatherer may leave the paths out
+ * (bpg_gather_opts.commit_paths_wanted). True when it cannot tell without
+ * allocating (more than 64 trailers).
+ */
+BPG_EXTERN(bool) bpg_policy_template_incomplete(const bpg_policy *policy, const json_t *commit);
 
 /* ---- paths ------------------------------------------------------------------ */
 

@@ -52,7 +52,7 @@ static bool has_signature(git_commit *c)
 }
 
 /* The commit's facts (a g_commit_describer, run on the commits job's thread);
- * the job fills in "paths". */
+ * the job fills in "paths", or leaves them out (bpg_gather_opts.commit_paths_wanted). */
 static int commit_json(json_t **out, git_repository *repo, git_commit *c, const void *arg, bpg_error *err)
 {
 	const bpg_gather_opts *opts = arg;

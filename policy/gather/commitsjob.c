@@ -30,6 +30,8 @@ struct g_commits_job {
 	pthread_t thread;
 	g_commit_describer describe;
 	const void *describe_arg;
+	bool (*paths_wanted)(const json_t *commit, const void *arg); /* NULL: always */
+	const void *paths_arg;
 	git_oid *ids;
 	json_t **out;
 	size_t n;
@@ -51,18 +53,14 @@ struct g_commits_job {
 	int find_rc;
 };
 
-/* One commit's facts, its paths included. */
-static int commit_facts(json_t **out, g_commits_job *job, git_repository *repo, g_treediff *td, const git_oid *id,
-	bpg_error *err)
+/* Commit c's "paths" in its facts o: what it changes against its first parent. */
+static int set_paths(json_t *o, g_treediff *td, git_commit *c, bpg_error *err)
 {
-	git_commit *c = NULL, *parent = NULL;
+	git_commit *parent = NULL;
 	const git_oid *ptree = NULL;
-	json_t *o = NULL, *paths = NULL;
+	json_t *paths = NULL;
 	int rc = 0;
 
-	*out = NULL;
-	if ((rc = bpg_git_commit_lookup(&c, repo, id, "a commit of the change", err)) < 0)
-		goto done;
 	if (git_commit_parentcount(c) > 0) {
 		if (git_commit_parent(&parent, c, 0) < 0) {
 			rc = g_git_error(err, "cannot diff a commit against its parent");
@@ -74,20 +72,34 @@ static int commit_facts(json_t **out, g_commits_job *job, git_repository *repo, 
 		rc = err && err->code ? err->code : BPG_ENOMEM;
 		goto done;
 	}
+	if (json_object_set_new(o, "paths", paths) < 0)
+		rc = g_oom(err);
+done:
+	git_commit_free(parent);
+	return rc;
+}
+
+/* One commit's facts, its paths included when they are wanted. */
+static int commit_facts(json_t **out, g_commits_job *job, git_repository *repo, g_treediff *td, const git_oid *id,
+	bpg_error *err)
+{
+	git_commit *c = NULL;
+	json_t *o = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if ((rc = bpg_git_commit_lookup(&c, repo, id, "a commit of the change", err)) < 0)
+		goto done;
 	if ((rc = job->describe(&o, repo, c, job->describe_arg, err)) < 0)
 		goto done;
-	if (json_object_set_new(o, "paths", paths) < 0) {
-		paths = NULL;
-		rc = g_oom(err);
+	if (job->paths_wanted && !job->paths_wanted(o, job->paths_arg))
+		json_object_del(o, "paths"); /* described with "paths": null */
+	else if ((rc = set_paths(o, td, c, err)) < 0)
 		goto done;
-	}
-	paths = NULL;
 	*out = o;
 	o = NULL;
 done:
 	json_decref(o);
-	json_decref(paths);
-	git_commit_free(parent);
 	git_commit_free(c);
 	return rc;
 }
@@ -212,8 +224,8 @@ void g_commits_offer_wait(g_commits_job *job)
 }
 
 /* A job without a thread yet: nblocks blocks of commits, the caller's handle. */
-static g_commits_job *job_new(git_repository *repo, g_commit_describer describe, const void *describe_arg,
-	size_t nblocks)
+static g_commits_job *job_new(git_repository *repo, const bpg_gather_opts *opts, g_commit_describer describe,
+	const void *describe_arg, size_t nblocks)
 {
 	g_commits_job *job = bpg_calloc(1, sizeof(*job));
 
@@ -225,6 +237,10 @@ static g_commits_job *job_new(git_repository *repo, g_commit_describer describe,
 	job->repo = job->caller_repo = repo;
 	job->describe = describe;
 	job->describe_arg = describe_arg;
+	if (opts) {
+		job->paths_wanted = opts->commit_paths_wanted;
+		job->paths_arg = opts->commit_paths_arg;
+	}
 	job->joined = true; /* no thread to join until one starts */
 	return job;
 }
@@ -254,7 +270,7 @@ static bool job_spawn(g_commits_job *job, const bpg_gather_opts *opts)
 int g_commits_start(g_commits_job **out, git_repository *repo, const bpg_gather_opts *opts,
 	g_commit_describer describe, const void *describe_arg, const git_oid *ids, size_t n, bpg_error *err)
 {
-	g_commits_job *job = job_new(repo, describe, describe_arg, (n + BLOCK - 1) / BLOCK);
+	g_commits_job *job = job_new(repo, opts, describe, describe_arg, (n + BLOCK - 1) / BLOCK);
 	int rc = 0;
 
 	*out = NULL;
@@ -289,7 +305,7 @@ int g_commits_start_finding(g_commits_job **out, git_repository *repo, const bpg
 	if (!opts || !opts->open_repository)
 		return 1;
 	/* no blocks until the thread has found the commits */
-	if (!(job = job_new(repo, describe, describe_arg, 0)))
+	if (!(job = job_new(repo, opts, describe, describe_arg, 0)))
 		return g_oom(err);
 	job->find = find;
 	job->find_arg = find_arg;

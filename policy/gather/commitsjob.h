@@ -11,7 +11,8 @@
 
 /*
  * The facts of n commits (ids, parents first): describe() builds each
- * commit's object, then its "paths" are set (treediff.h). The work runs on a
+ * commit's object, then its "paths" are set (treediff.h) when opts'
+ * commit_paths_wanted (none: always) wants them, else left out. The work runs on a
  * thread with its own repository handle when opts (NULL: none) has an
  * open_repository and the change is large, else at once on the caller's. The
  * thread frees its handle when done, unless opts->exiting. The caller can take part with

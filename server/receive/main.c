@@ -129,6 +129,13 @@ static char *policy_ref_name(const rcv_config *cfg, git_repository *repo)
 	return out ? out : strdup("refs/heads/main");
 }
 
+/* Whether a commit's paths are worth working out: only the change-template rule
+ * reads them, and only for a commit it could fault (bpgate/query.h). */
+static bool commit_paths_wanted(const json_t *commit, const void *policy)
+{
+	return bpg_policy_template_incomplete(policy, commit);
+}
+
 /* Commit authors and committers are claimed e-mail addresses: map them to principals. */
 static void map_people(json_t *facts, const rcv_config *cfg)
 {
@@ -560,6 +567,8 @@ int main(int argc, char **argv)
 	gopts.keys_tree = &keys_tree;
 	gopts.signers = pol.signers; /* SSH-signed commits verified against the trusted allowed_signers */
 	gopts.budget = cfg.budget;   /* bpgate.maxJudgeSeconds / bpgate.maxJudgeMemory */
+	gopts.commit_paths_wanted = commit_paths_wanted;
+	gopts.commit_paths_arg = pol.policy;
 	rcv_ctx cx = { repo, &cfg, &pol, now, principal, &ups };
 	times_mark("policy loaded", NULL);
 	for (size_t i = 0; i < ups.n; i++) {

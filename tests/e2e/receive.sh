@@ -155,6 +155,39 @@ expect_grep "$E2E_TMP/err" "[blueprint-parses]" "blueprint rule on the server"
 expect_grep "$E2E_TMP/err" "[scan-findings]" "scanner on the server"
 git reset -q --hard HEAD~1
 
+# --- a commit without the change template, buried in a long push -------------------
+# The gate works out which files a commit changes only for a commit the
+# change-template rule could fault (bpgate/query.h); past 64 commits on a thread
+# of their own. The builder hides one such commit among 120 that carry the
+# template: it changes the blueprint (refused, by its id) or only a README
+# (accepted: it touches no blueprint, which the gate could only know from its
+# paths; counted as touching blueprints, it would be refused).
+long_push() { # long_push <branch> <file the bare commit changes>
+  git checkout -q -b "$1" dev
+  for i in $(seq 1 120); do
+    if [ "$i" = 61 ]; then
+      echo "edit $i" >> "$2"; git add -A; as alice git commit -qm "digest: quick fix" --no-verify
+    else
+      sed -i "s/\"Weekly digest[^\"]*\"/\"Weekly digest $i\"/" scenarios/weekly-digest/main.blueprint.json
+      git add -A
+      as alice git commit -q --no-verify -m "digest: subject $i" -m "Purpose: wording $i
+Risk: low
+Test-Plan: dev run
+Rollback: revert"
+    fi
+  done
+  bare=$(git rev-parse HEAD~59)
+}
+long_push long-bad scenarios/weekly-digest/main.blueprint.json
+push alice 1 "a blueprint commit without the template, 61st of 120, is refused" origin long-bad
+expect_grep "$E2E_TMP/err" "commit changes blueprints but its message has no 'Purpose:' trailer" "the template finding"
+expect_grep "$E2E_TMP/err" "${bare:0:12}" "names the bare commit"
+[ "$(grep -c "has no 'Purpose:' trailer" "$E2E_TMP/err")" = 1 ] && ok "only that commit is faulted" || fail "other commits faulted: $(grep -c "has no 'Purpose:' trailer" "$E2E_TMP/err")"
+git checkout -q dev
+long_push long-good scenarios/weekly-digest/README.md
+push alice 0 "the same push whose bare commit changes only a README is accepted" origin long-good
+git checkout -q dev; git branch -q -D long-bad long-good
+
 # --- protected branches ------------------------------------------------------------------
 promote dev stage
 push bob 0 "a builder promotes dev to stage (fast-forward)" origin stage

@@ -588,6 +588,64 @@ Test(gather, long_change_on_a_thread_same_facts)
 	threaded = false;
 }
 
+/* The gate asks for a commit's paths only where the change-template rule could
+ * fault it (bpg_gather_opts.commit_paths_wanted): those commits get exactly
+ * their paths, on one thread and on two, also when the commit before was
+ * skipped (its trees were not read for the next); the others get none. */
+static bool wanted_if_marked(const json_t *commit, const void *arg)
+{
+	const char *msg = json_string_value(json_object_get(commit, "message"));
+	cr_assert_str_eq((const char *)arg, "mark");
+	return msg && strstr(msg, "want");
+}
+
+Test(gather, paths_only_where_wanted)
+{
+	enum { N = 150 };
+	static const bpg_facts_opts fo = { .context = "check", .time = "2025-06-03T09:00:00Z" };
+	static char contents[4][32];
+	static const char *names[4] = { "a/x", "b/c/y", "d", "e/f" };
+	file f[4];
+	git_oid ids[N], t;
+	char *s[2];
+
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(contents[i], sizeof(contents[i]), "v0 of %zu", i);
+		f[i] = (file){ names[i], 0, contents[i] };
+	}
+	t = tree_of(f, 4);
+	ids[0] = commit_of(&t, NULL, 0, "root");
+	for (size_t k = 1; k < N; k++) {
+		snprintf(contents[k % 4], sizeof(contents[k % 4]), "v%zu of %zu", k, k % 4);
+		t = tree_of(f, 4);
+		/* wanted: runs of two, then single ones after a skipped commit */
+		ids[k] = commit_of(&t, &ids[k - 1], 1, k % 5 == 0 || k % 5 == 1 || k % 7 == 0 ? "want" : "skip");
+	}
+	for (int th = 0; th < 2; th++) {
+		const bpg_gather_opts go = { .no_scan = true, .no_bundles = true, .open_repository = th ? open_again : NULL,
+			.commit_paths_wanted = wanted_if_marked, .commit_paths_arg = "mark" };
+		json_t *facts;
+		bpg_error err;
+		cr_assert_eq(bpg_facts_new(&facts, &fo, &err), 0);
+		cr_assert_eq(bpg_gather_range(facts, repo, &ids[0], &ids[N - 1], &go, &err), 0, "%s", err.message);
+		for (size_t k = 1; k < N; k++) {
+			json_t *c = commit_at(facts, k - 1, &ids[k]);
+			if (k % 5 == 0 || k % 5 == 1 || k % 7 == 0) {
+				char want[64];
+				snprintf(want, sizeof(want), "[\"%s\"]", names[k % 4]);
+				assert_paths(facts, k - 1, &ids[k], want);
+			} else {
+				cr_assert_null(json_object_get(c, "paths"), "commit %zu has paths", k);
+			}
+		}
+		s[th] = json_dumps(facts, JSON_COMPACT);
+		json_decref(facts);
+	}
+	cr_assert_str_eq(s[1], s[0]);
+	free(s[0]);
+	free(s[1]);
+}
+
 /* Since #20's fifth pass the walk for an update's commits runs on the commits'
  * thread, while the caller reads the files. A walk that fails must still be
  * what the gather reports, before anything the files met meanwhile (here the

@@ -247,6 +247,63 @@ Test(query, trailer_names_are_the_rules)
 	bpg_policy_free(p);
 }
 
+/* bpg_policy_template_incomplete answers what the change-template rule decides
+ * for a commit that touches a blueprint: the gate leaves out the paths of a
+ * commit only where it says false, so a commit it passed must be one the rule
+ * passes, trailer for trailer. */
+static void expect_incomplete(bpg_policy *p, const char *trailers, bool want)
+{
+	char facts[1024], got[2048];
+	json_error_t jerr;
+	snprintf(facts, sizeof(facts), "{\"id\": \"c1\", \"trailers\": %s}", trailers);
+	json_t *c = json_loads(facts, 0, &jerr);
+	cr_assert_not_null(c, "%s", jerr.text);
+	cr_assert_eq(bpg_policy_template_incomplete(p, c), want, "trailers %s", trailers);
+	snprintf(facts, sizeof(facts), "{\"time\": \"2025-06-01T00:00:00Z\", \"context\": \"check\", \"commits\": ["
+		"{\"id\": \"c1\", \"paths\": [\"scenarios/crm/a.blueprint.json\"], \"trailers\": %s}], \"files\": []}",
+		trailers);
+	evaluate(got, sizeof(got), p, facts);
+	cr_assert_eq(strstr(got, "change-template:") != NULL, want, "trailers %s: the rule says '%s'", trailers, got);
+	json_decref(c);
+}
+
+Test(query, template_incomplete_is_the_rules_verdict)
+{
+	bpg_policy *p = load_with_rules("");
+	const char *all = "\"Purpose\": \"p\", \"Test-Plan\": \"t\", \"Rollback\": \"r\"";
+	char t[512];
+
+	snprintf(t, sizeof(t), "{%s, \"Risk\": \"low\"}", all);
+	expect_incomplete(p, t, false);
+	snprintf(t, sizeof(t), "{%s, \"risk\": \"medium\"}", all); /* keys are case-insensitive, as in git */
+	expect_incomplete(p, t, false);
+	snprintf(t, sizeof(t), "{%s, \"Risk\": \"high\", \"UAT-Evidence\": \"UAT-1\"}", all);
+	expect_incomplete(p, t, false);
+	snprintf(t, sizeof(t), "{%s, \"Risk\": [\"high\", \"low\"]}", all); /* the last value counts */
+	expect_incomplete(p, t, false);
+	expect_incomplete(p, "{}", true);
+	expect_incomplete(p, "{\"Purpose\": \"p\", \"Test-Plan\": \"t\", \"Risk\": \"low\"}", true);
+	snprintf(t, sizeof(t), "{%s, \"Risk\": \"\"}", all);
+	expect_incomplete(p, t, true);
+	snprintf(t, sizeof(t), "{%s, \"Risk\": \"critical\"}", all);
+	expect_incomplete(p, t, true);
+	snprintf(t, sizeof(t), "{%s, \"Risk\": \"high\"}", all);
+	expect_incomplete(p, t, true);
+	snprintf(t, sizeof(t), "{%s, \"Risk\": \"high\", \"UAT-Evidence\": \"\"}", all);
+	expect_incomplete(p, t, true);
+	snprintf(t, sizeof(t), "{%s, \"Risk\": [\"low\", \"high\"]}", all);
+	expect_incomplete(p, t, true);
+	bpg_policy_free(p);
+
+	p = load_with_rules("\"change-template\": {\"trailers\": [\"Why\", \"Risk-Level\"], "
+		"\"risk_trailer\": \"Risk-Level\", \"uat_trailer\": \"Tested-In\"}");
+	expect_incomplete(p, "{\"Why\": \"x\", \"Risk-Level\": \"low\"}", false);
+	expect_incomplete(p, "{\"Why\": \"x\", \"Risk-Level\": \"high\", \"Tested-In\": \"run 4\"}", false);
+	expect_incomplete(p, "{\"Why\": \"x\", \"Risk\": \"low\"}", true);
+	expect_incomplete(p, "{\"Why\": \"x\", \"Risk-Level\": \"high\", \"UAT-Evidence\": \"run 4\"}", true);
+	bpg_policy_free(p);
+}
+
 /* Scan globs: every kind scan-findings covers, per-kind defaults, no ceiling. */
 Test(query, scan_globs_have_no_ceiling)
 {
