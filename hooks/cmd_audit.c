@@ -13,6 +13,7 @@
 #include "bpgate/dsse.h"
 #include "bpgate/evidence.h"
 #include "bpgate/util.h"
+#include "bpgate/jsonheap.h"
 
 #include <git2.h>
 
@@ -687,7 +688,7 @@ static int audit_export(int argc, const audit_opts *o)
 	if (o->csv) {
 		rc = o->metrics ? bpg_export_metrics_csv(&out, ex, &err) : bpg_export_csv(&out, ex, &err);
 	} else {
-		char *s = json_dumps(o->metrics ? json_object_get(ex, "metrics") : ex, JSON_INDENT(2));
+		char *s = bpg_json_dumps(o->metrics ? json_object_get(ex, "metrics") : ex, JSON_INDENT(2));
 		rc = !s || bpg_buf_puts(&out, s) < 0 || bpg_buf_putc(&out, '\n') < 0 ?
 			bpg_error_set(&err, BPG_ENOMEM, "out of memory") : 0;
 		free(s);

@@ -12,6 +12,7 @@
 #include "bpgate/blueprint.h"
 #include "bpgate/buf.h"
 #include "bpgate/util.h"
+#include "bpgate/jsonheap.h"
 
 extern char **environ;
 
@@ -36,7 +37,7 @@ static const char *flag_text(bpg_flag f)
 
 static void print_value_line(FILE *f, const char *indent, const char *key, const json_t *v)
 {
-	char *dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+	char *dump = bpg_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 	fprintf(f, "%s", indent);
 	put_safe(f, key, 200);
 	fputs(": ", f);
@@ -110,7 +111,7 @@ static void show_text(FILE *f, const bpg_blueprint *bp)
 
 static int print_json(json_t *v)
 {
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	char *s = bpg_json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 	if (!s)
 		return BPG_EXIT_ERROR;
 	puts(s);

@@ -12,6 +12,7 @@
 #include "bpgate/evidence.h"
 #include "bpgate/sshsig.h"
 #include "bpgate/util.h"
+#include "bpgate/jsonheap.h"
 
 #include <git2.h>
 #include <time.h>
@@ -130,7 +131,7 @@ static int check_audit_proofs(const json_t *stmt, const bpg_note_verifier *logke
 		return bpg_error_set(err, BPG_EINVALID,
 			"the package carries audit proofs: pass --log-key VKEY (the audit log's key)");
 	json_array_foreach(proofs, i, p) {
-		char *s = json_dumps(p, JSON_COMPACT);
+		char *s = bpg_json_dumps(p, JSON_COMPACT);
 		uint64_t idx = 0, size = 0;
 		int rc = s ? bpg_audit_proof_check(s, strlen(s), logkey, &idx, &size, err) :
 			bpg_error_set(err, BPG_ENOMEM, "out of memory");

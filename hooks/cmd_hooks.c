@@ -6,6 +6,7 @@
 
 #include "bpgate/buf.h"
 #include "bpgate/heap.h"
+#include "bpgate/jsonheap.h"
 
 #define PUSH_LINES_MAX 1000
 #define PUSH_LINE_MAX 4096
@@ -330,7 +331,7 @@ int cmd_check(int argc, char **argv)
 	if (!(facts = fe_range_facts(&ctx, range, "check", "check")))
 		goto done;
 	if (facts_only) {
-		char *s = json_dumps(facts, JSON_INDENT(2) | JSON_SORT_KEYS);
+		char *s = bpg_json_dumps(facts, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (s)
 			puts(s);
 		free(s);

@@ -10,6 +10,7 @@
 #include "bpgate/buf.h"
 #include "bpgate/query.h"
 #include "bpgate/util.h"
+#include "bpgate/jsonheap.h"
 
 /* Every connection id the catalog allows in any environment. */
 static bool connection_catalogued(const json_t *entry, const char *id)
@@ -262,7 +263,7 @@ int cmd_inventory(int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			json_array_append(arr, rows[i]);
 		json_t *doc = json_pack("{s:o}", "scenarios", arr);
-		char *s = json_dumps(doc, JSON_INDENT(2));
+		char *s = bpg_json_dumps(doc, JSON_INDENT(2));
 		puts(s ? s : "{}");
 		free(s);
 		json_decref(doc);

@@ -23,6 +23,7 @@
 #include "bpgate/buf.h"
 #include "bpgate/query.h"
 #include "bpgate/util.h"
+#include "bpgate/jsonheap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,7 @@ int cmd_pending(int argc, char **argv)
 	if (fmt == BPG_FORMAT_JSON) {
 		json_t *doc = json_pack("{s:s, s:s, s:O, s:o}", "type", "bpgate-pending/v1", "time", now_s, "pending", list,
 			"make", make_status_json(repo, bpg_policy_json(policy)));
-		char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		char *s = doc ? bpg_json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 		if (s)
 			printf("%s\n", s);
 		free(s);

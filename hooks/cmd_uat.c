@@ -17,6 +17,7 @@
 #include "bpgate/query.h"
 #include "bpgate/util.h"
 #include "bpgate/gitobj.h"
+#include "bpgate/jsonheap.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -161,7 +162,7 @@ int cmd_uat(int argc, char **argv)
 		fprintf(stderr, "bpgate uat signoff: --notes must be UTF-8 text\n");
 		goto done;
 	}
-	if (!stmt || !(text = json_dumps(stmt, JSON_COMPACT | JSON_SORT_KEYS)) || bpg_buf_puts(&body, text) < 0 ||
+	if (!stmt || !(text = bpg_json_dumps(stmt, JSON_COMPACT | JSON_SORT_KEYS)) || bpg_buf_puts(&body, text) < 0 ||
 	    bpg_buf_putc(&body, '\n') < 0) {
 		fprintf(stderr, "bpgate uat signoff: out of memory\n");
 		goto done;

@@ -5,6 +5,7 @@
 #include "bpgate/audit.h"
 #include "bpgate/blueprint.h"
 #include "bpgate/gitobj.h"
+#include "bpgate/jsonheap.h"
 
 #include <pwd.h>
 #include <sodium.h>
@@ -348,8 +349,8 @@ int mk_compare(json_t **changes, const char *a, size_t alen, const char *b, size
 	const json_t *sb = json_object_get(bpg_blueprint_json(bb), "scheduling");
 	/* a file without "scheduling" leaves it to Make: only a governed scheduling is compared */
 	if (sa && !json_equal((json_t *)sa, (json_t *)sb)) {
-		char *va = sa ? json_dumps(sa, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-		char *vb = sb ? json_dumps(sb, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+		char *va = sa ? bpg_json_dumps(sa, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+		char *vb = sb ? bpg_json_dumps(sb, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 		json_array_append_new(out, json_pack("{s:s, s:s?, s:s?}", "kind", "scheduling", "old", va, "new", vb));
 		free(va);
 		free(vb);
@@ -406,7 +407,7 @@ int mk_audit(mk_ctx *c, const char *type, json_t *fields, bpg_error *err)
 	json_object_set_new(e, "environment", json_string(c->env));
 	json_object_set_new(e, "who", json_string(c->who));
 	json_object_set_new(e, "time", json_string(c->now));
-	if (!(s = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS))) {
+	if (!(s = bpg_json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS))) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
 	}

@@ -17,6 +17,7 @@
 #include "make_common.h"
 #include "make_record.h"
 #include "releases.h"
+#include "bpgate/jsonheap.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -191,7 +192,7 @@ static void print_sarif(const json_t *results)
 		"tool", "driver", "name", "bpgate", "informationUri", "https://example.invalid/bpgate",
 		"rules", "id", "make-drift", "shortDescription", "text",
 		"the scenario in Make differs from the environment's branch", "results", res);
-	char *s = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+	char *s = doc ? bpg_json_dumps(doc, JSON_INDENT(2)) : NULL;
 	if (s)
 		puts(s);
 	free(s);
@@ -301,7 +302,7 @@ int make_drift(int argc, char **argv)
 		fprintf(stderr, "bpgate make drift: note: no audit log in this repository; the check is recorded in "
 			"refs/bpgate/drift/%s only\n", env);
 	if (fmt == BPG_FORMAT_JSON) {
-		char *s = json_dumps(doc, JSON_INDENT(2));
+		char *s = bpg_json_dumps(doc, JSON_INDENT(2));
 		if (s)
 			puts(s);
 		free(s);

@@ -28,6 +28,7 @@
 #include "sshsign.h"
 #include "bpgate/gitobj.h"
 #include "bpgate/sshsig.h"
+#include "bpgate/jsonheap.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -383,7 +384,7 @@ int make_health(int argc, char **argv)
 	doc = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:O}", "type", "bpgate-health/v1", "environment", env,
 		"measured_at", c.now, "window_hours", (json_int_t)hours, "from", from_s, "to", c.now,
 		"commit", c.commit_hex, "signer", signer, "scenarios", scen);
-	if (!doc || !(bytes = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15)))) {
+	if (!doc || !(bytes = bpg_json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15)))) {
 		bpg_error_set(&err, BPG_ENOMEM, "out of memory");
 		goto fail;
 	}

@@ -1,6 +1,7 @@
 /* Deployment records in git (see make_record.h). */
 #include "make_record.h"
 #include "bpgate/gitobj.h"
+#include "bpgate/jsonheap.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -166,7 +167,7 @@ int mk_state_save(mk_state *st, git_repository *repo, const char *env, const cha
 			goto done;
 		}
 	}
-	if (!(doc = json_dumps(st->doc, JSON_INDENT(2) | JSON_SORT_KEYS))) {
+	if (!(doc = bpg_json_dumps(st->doc, JSON_INDENT(2) | JSON_SORT_KEYS))) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -232,7 +233,7 @@ static int set_doc_ref(git_repository *repo, const char *ref, const char *file, 
 		git_error_clear();
 		return 0;
 	}
-	if (!(s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS)))
+	if (!(s = bpg_json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS)))
 		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
 	rc = single_file_commit(&cid, repo, file, s, message, err);
 	free(s);

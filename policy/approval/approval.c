@@ -1,6 +1,7 @@
 /* Approval statements: canonical form, strict parsing, ref names. Pure. */
 #include "bpgate/approval.h"
 #include "bpgate/util.h"
+#include "bpgate/jsonheap.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -102,7 +103,7 @@ int bpg_approval_format(bpg_buf *out, const bpg_approval *a, bpg_error *err)
 		return rc;
 	if (!(j = to_json(a)))
 		return bpg_error_set(err, BPG_EINVALID, "approval: a field is not valid UTF-8");
-	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	s = bpg_json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	if (!s)
 		return bpg_error_set(err, BPG_ENOMEM, "out of memory");

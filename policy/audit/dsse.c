@@ -2,6 +2,7 @@
  * DSSE envelopes (PAE, sign, verify) and in-toto Statement v1 helpers.
  */
 #include "internal.h"
+#include "bpgate/jsonheap.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@ int bpg_dsse_sign(bpg_buf *out, const char *type, const void *payload, size_t le
 	    !(env = json_pack("{s:s, s:s%}", "payloadType", type, "payload", b64.ptr, b64.size)) ||
 	    !(s = json_pack("{s:s, s:s%}", "keyid", bpg_dsse_key_id(key), "sig", pae.ptr, pae.size)) ||
 	    !(sigs = json_array()) || json_array_append(sigs, s) < 0 ||
-	    json_object_set(env, "signatures", sigs) < 0 || !(text = json_dumps(env, JSON_COMPACT)) ||
+	    json_object_set(env, "signatures", sigs) < 0 || !(text = bpg_json_dumps(env, JSON_COMPACT)) ||
 	    bpg_buf_puts(out, text) < 0)
 		rc = bpg_error_set(err, BPG_ENOMEM, "cannot build the envelope (payloadType not UTF-8?)");
 done:
@@ -210,7 +211,7 @@ int bpg_intoto_set_predicate(json_t *stmt, json_t *predicate, bpg_error *err)
 
 int bpg_intoto_serialize(bpg_buf *out, const json_t *stmt, bpg_error *err)
 {
-	char *s = json_dumps(stmt, JSON_COMPACT);
+	char *s = bpg_json_dumps(stmt, JSON_COMPACT);
 	int rc = 0;
 
 	if (!s || bpg_buf_puts(out, s) < 0)

@@ -4,6 +4,7 @@
  * the log's verifier key.
  */
 #include "internal.h"
+#include "bpgate/jsonheap.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -50,7 +51,7 @@ int bpg_audit_proof_json(bpg_buf *out, const bpg_audit_log *log, uint64_t index,
 	    json_object_set_new(j, "tree_size", json_integer((json_int_t)cp->size)) < 0 ||
 	    json_object_set(j, "proof", path) < 0 ||
 	    json_object_set_new(j, "checkpoint", json_stringn(note, nlen)) < 0 ||
-	    !(s = json_dumps(j, JSON_COMPACT))) {
+	    !(s = bpg_json_dumps(j, JSON_COMPACT))) {
 		rc = bpg_error_set(err, BPG_EINVALID, "entry %llu cannot be written as JSON (not UTF-8?)",
 			(unsigned long long)index);
 		goto done;

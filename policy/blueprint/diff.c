@@ -15,6 +15,7 @@ struct bpg_bpdiff {
 	bpg_change *changes;
 	size_t count, alloc;
 	bp_pool pool;
+	bool oom; /* a value could not be shown: the diff fails rather than show it as none */
 };
 
 static int push(bpg_bpdiff *d, bpg_change_kind kind, const bpg_module *m, const char *field,
@@ -37,7 +38,10 @@ static int push(bpg_bpdiff *d, bpg_change_kind kind, const bpg_module *m, const 
 
 static const char *show(bpg_bpdiff *d, const json_t *v)
 {
-	return bp_display_value(&d->pool, v, DISPLAY_MAX);
+	const char *s = bp_display_value(&d->pool, v, DISPLAY_MAX);
+	if (!s && v)
+		d->oom = true;
+	return s;
 }
 
 /* Flatten a JSON value into leaf pointer -> value pairs (object: key -> leaf). */
@@ -299,6 +303,8 @@ int bpg_bpdiff_compute(bpg_bpdiff **out, const bpg_blueprint *a, const bpg_bluep
 		if (r < 0)
 			goto done;
 	}
+	if (d->oom)
+		goto done;
 	*out = d;
 	d = NULL;
 	rc = 0;

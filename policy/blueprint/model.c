@@ -70,9 +70,10 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/* key: one of this file's ASCII literals, so not checked for UTF-8 again */
 static int set(json_t *obj, const char *key, json_t *value)
 {
-	return value ? json_object_set_new(obj, key, value) : -1;
+	return value ? json_object_set_new_nocheck(obj, key, value) : -1;
 }
 
 static json_t *refs_json(const bpg_module *m)
@@ -80,7 +81,7 @@ static json_t *refs_json(const bpg_module *m)
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < m->nrefs; i++) {
 		json_t *r = json_object();
-		if (!r || set(r, "kind", json_string(m->refs[i].kind)) < 0 ||
+		if (!r || set(r, "kind", json_string_nocheck(m->refs[i].kind)) < 0 ||
 		    set(r, "key", json_string(m->refs[i].key)) < 0 ||
 		    set(r, "value", json_string(m->refs[i].value)) < 0 ||
 		    set(r, "pointer", json_string(m->refs[i].pointer)) < 0 ||
@@ -128,13 +129,13 @@ static json_t *module_json(const bpg_module *m)
 	    set(o, "app", json_string(m->app)) < 0 ||
 	    set(o, "action", json_string(m->action)) < 0 ||
 	    set(o, "version", m->version >= 0 ? json_integer(m->version) : json_null()) < 0 ||
-	    set(o, "container", json_string(bpg_container_name(m->container))) < 0 ||
+	    set(o, "container", json_string_nocheck(bpg_container_name(m->container))) < 0 ||
 	    set(o, "path", json_string(m->path)) < 0 ||
 	    set(o, "pointer", json_string(m->pointer)) < 0 ||
 	    set(o, "parent_id", m->parent_id ? json_integer(m->parent_id) : json_null()) < 0 ||
 	    set(o, "depth", json_integer(m->depth)) < 0 ||
 	    set(o, "label", str_or_null(m->label)) < 0 ||
-	    set(o, "effect", json_string(bpg_effect_name(m->effect))) < 0 ||
+	    set(o, "effect", json_string_nocheck(bpg_effect_name(m->effect))) < 0 ||
 	    set(o, "writes", json_boolean(m->writes)) < 0 ||
 	    set(o, "has_error_handler", json_boolean(m->has_error_handler)) < 0 ||
 	    set(o, "error_directive", str_or_null(m->error_directive)) < 0 ||

@@ -1,5 +1,6 @@
 /* String pool of the blueprint model: one owner for every derived string. */
 #include "internal.h"
+#include "bpgate/jsonheap.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,7 +62,7 @@ const char *bp_display_value(bp_pool *pool, const json_t *v, size_t max)
 
 	if (!v)
 		return NULL;
-	dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+	dump = bpg_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 	if (!dump)
 		return NULL;
 	if (bpg_safe_put(&out, dump, strlen(dump), max) == 0)

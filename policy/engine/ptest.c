@@ -5,6 +5,7 @@
  * appear, so a test also catches a rule that fires where it should not.
  */
 #include "engine.h"
+#include "bpgate/jsonheap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,7 +138,7 @@ int bpg_policy_test_run(bool *passed, bpg_buf *why, const bpg_policy *p, size_t 
 			continue;
 		}
 		ok = false;
-		char *s = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+		char *s = bpg_json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
 		wr |= bpg_buf_printf(why, "  missing expected finding %s\n", s ? s : "?");
 		free(s);
 	}

@@ -1,5 +1,6 @@
 /* JSON and SARIF 2.1.0 forms of a decision (built with jansson, _new setters only). */
 #include "bpgate/report.h"
+#include "bpgate/jsonheap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +164,7 @@ int bpg_report_json(bpg_buf *out, const bpg_decision *d, bool sarif, bpg_error *
 
 	if (rc < 0)
 		return rc;
-	if (!(s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII)) ||
+	if (!(s = bpg_json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII)) ||
 	    (rc = bpg_buf_puts(out, s)) < 0 || (rc = bpg_buf_putc(out, '\n')) < 0)
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory while writing the report");
 	free(s);

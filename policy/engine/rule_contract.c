@@ -6,6 +6,7 @@
  */
 #include "engine.h"
 #include "bpfacts.h"
+#include "bpgate/jsonheap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -78,11 +79,13 @@ static int check_fields(ctx *c)
 			goto next;
 		bpg_where w = { c->path, ptr.ptr, NULL, NULL, 0, 0 };
 		if (en && !enum_has(en, v)) {
-			char *allowed = json_dumps(en, JSON_COMPACT);
-			rc = bpg_ev_emit(c->ev, BPG_SEV_ERROR, &w, "use one of the values the contract lists",
+			char *allowed = bpg_json_dumps(en, JSON_COMPACT);
+			/* out of memory: refused for that, never judged with "?" for the list */
+			rc = !allowed ? BPG_ENOMEM : bpg_ev_emit(c->ev, BPG_SEV_ERROR, &w,
+				"use one of the values the contract lists",
 				"value %s%s%s mapped into '%s' is not in the enumeration of contract %s: %s",
 				json_is_string(v) ? "\"" : "", json_is_string(v) ? json_string_value(v) : "(non-string)",
-				json_is_string(v) ? "\"" : "", name, bpg_jstr(c->contract, "id"), allowed ? allowed : "?");
+				json_is_string(v) ? "\"" : "", name, bpg_jstr(c->contract, "id"), allowed);
 			free(allowed);
 		} else if ((min || max) && value_as_number(v, &d) &&
 			   ((min && d < json_number_value(min)) || (max && d > json_number_value(max)))) {

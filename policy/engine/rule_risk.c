@@ -8,6 +8,7 @@
  */
 #include "engine.h"
 #include "bpfacts.h"
+#include "bpgate/jsonheap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +95,8 @@ static int contract_drift(bpg_eval *ev, const json_t *f)
 			changed |= json_is_string(v) && !bpg_strings_has(a, json_string_value(v));
 		if (!changed)
 			continue;
-		char *os = a ? json_dumps(a, JSON_COMPACT) : bpg_strdup("[]");
-		char *ns = !nc ? NULL : b ? json_dumps(b, JSON_COMPACT) : bpg_strdup("[]");
+		char *os = a ? bpg_json_dumps(a, JSON_COMPACT) : bpg_strdup("[]");
+		char *ns = !nc ? NULL : b ? bpg_json_dumps(b, JSON_COMPACT) : bpg_strdup("[]");
 		bpg_where w = { bpg_jstr(f, "path"), l ? "/required_fields" : "/key_fields", NULL, NULL, 0, 0 };
 		if (!os || (nc && !ns)) { /* out of memory: never "?" or "(contract removed)" for a list */
 			free(os);

@@ -10,6 +10,7 @@
 #include "bpgate/dsse.h"
 #include "bpgate/sshsig.h"
 #include "bpgate/util.h"
+#include "bpgate/jsonheap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ static int check_audit(const json_t *pred, const bpg_evidence_check_opts *o, bpg
 			"verifier key (--log-key VKEY)");
 	json_array_foreach(json_object_get(audit, "proofs"), i, p) {
 		uint64_t idx = 0, size = 0;
-		char *s = json_dumps(p, JSON_COMPACT);
+		char *s = bpg_json_dumps(p, JSON_COMPACT);
 		json_t *e;
 		int rc;
 		if (!s)

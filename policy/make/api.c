@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 #include "bpgate/testhook.h"
+#include "bpgate/jsonheap.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -204,7 +205,7 @@ static int set_as_string(json_t *body, const char *key, const json_t *v, bpg_err
 
 	if (!json_is_object(v))
 		return bpg_error_set(err, BPG_EINVALID, "Make API: the %s must be a JSON object", key);
-	if (!(s = json_dumps(v, JSON_COMPACT)))
+	if (!(s = bpg_json_dumps(v, JSON_COMPACT)))
 		return oom(err);
 	if (json_object_set_new(body, key, json_string(s)) < 0)
 		rc = oom(err);

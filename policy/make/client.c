@@ -20,6 +20,7 @@
 #include "bpg_config.h"
 #include "bpgate/testhook.h"
 #include "bpgate/util.h"
+#include "bpgate/jsonheap.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -617,7 +618,7 @@ int bpg_make_call(json_t **out, bpg_make_client *c, const char *method, const ch
 	if ((rc = mk_check_target(method, path, query, err)) < 0)
 		goto done;
 	write = strcmp(method, "GET") != 0;
-	if (body && !(text = json_dumps(body, JSON_COMPACT))) {
+	if (body && !(text = bpg_json_dumps(body, JSON_COMPACT))) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "Make API: %s %s: out of memory", method, path);
 		goto done;
 	}

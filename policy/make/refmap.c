@@ -19,6 +19,7 @@
 #include "bpgate/blueprint.h"
 #include "bpgate/testhook.h"
 #include "bpgate/util.h"
+#include "bpgate/jsonheap.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -243,7 +244,7 @@ int bpg_make_blueprint_map(json_t *blueprint, const json_t *map, bool reverse, s
 		return bpg_error_set(err, BPG_EINVALID, "reference map: the blueprint is not a JSON object");
 	if ((rc = prepare(&m, map, reverse, err)) < 0)
 		goto done;
-	if (!(text = json_dumps(blueprint, JSON_COMPACT))) {
+	if (!(text = bpg_json_dumps(blueprint, JSON_COMPACT))) {
 		rc = oom(err);
 		goto done;
 	}

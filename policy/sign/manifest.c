@@ -1,5 +1,6 @@
 /* Release bundle manifests: model, strict parse, canonical serialisation. */
 #include "bundle_internal.h"
+#include "bpgate/jsonheap.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -139,7 +140,7 @@ int bpg_bundle_serialize(bpg_buf *out, const bpg_bundle *b, bpg_error *err)
 	int rc = 0;
 
 	if (to_json(&root, b) < 0 ||
-	    !(text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS)) ||
+	    !(text = bpg_json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS)) ||
 	    bpg_buf_puts(out, text) < 0 || bpg_buf_putc(out, '\n') < 0)
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory writing the manifest");
 	free(text);

@@ -9,6 +9,7 @@
  */
 #include "bpgated.h"
 #include "bpgate/approval.h"
+#include "bpgate/jsonheap.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -472,7 +473,7 @@ static int audit_admin(const bpgd_caller *who, const char *action, const char *t
 	bpg_error_clear(&rerr);
 	j = json_pack("{s:s, s:s, s:s, s:I}", "type", action, "principal", who->principal, "target", target,
 		"time", (json_int_t)time(NULL));
-	text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	text = j ? bpg_json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	char *argv[] = { cfg->bpgate, (char *)"audit", (char *)"append", (char *)"--signing-key",
 		cfg->server_signing_key, (char *)"--log", cfg->audit_log, NULL };
 	if (!text || bpgd_run_capture(cfg, argv, NULL, who->principal, text, &o, &e, &status, &rerr) < 0 || status != 0) {

@@ -19,6 +19,7 @@
 #include "bpgate/testhook.h"
 #include "bpgate/util.h"
 #include "bpgate/gitobj.h"
+#include "bpgate/jsonheap.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -264,7 +265,7 @@ static int judge_one(outcome *oc, const rcv_ctx *cx, const rcv_update *u, const 
 		goto done;
 	times_mark("server facts", u->name);
 	if (getenv("BPGATE_RECEIVE_DUMP_FACTS")) { /* debugging aid for administrators */
-		char *s = json_dumps(facts, JSON_INDENT(1) | JSON_SORT_KEYS);
+		char *s = bpg_json_dumps(facts, JSON_INDENT(1) | JSON_SORT_KEYS);
 		if (s)
 			fprintf(stderr, "%s\n", s);
 		free(s);
@@ -472,6 +473,7 @@ int main(int argc, char **argv)
 	 * libgit2's object cache keeps its default limits. */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 	bpg_heap_tune_for_facts();
+	bpg_json_heap_install(); /* the facts' values without malloc's headers (jsonheap.h) */
 	unsetenv("GIT_WORK_TREE");
 	unsetenv("GIT_COMMON_DIR");
 	if (!opts_j || !oc.refs || !oc.findings || !oc.records) {

@@ -16,6 +16,7 @@
 #include "bpgate/audit.h"
 #include "bpgate/gitobj.h"
 #include "bpgate/util.h"
+#include "bpgate/jsonheap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +36,7 @@ int rcv_audit_append(const rcv_config *cfg, const json_t *entry, bpg_error *err)
 		return 0;
 	if (!cfg->audit_key)
 		return bpg_error_set(err, BPG_EINVALID, "bpgate.auditDir is set but bpgate.auditKey is not");
-	if (!(s = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS)))
+	if (!(s = bpg_json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS)))
 		return bpg_error_set(err, BPG_ENOMEM, "out of memory");
 	if ((rc = bpg_note_signer_load(&key, cfg->audit_key, err)) == 0 &&
 	    (rc = bpg_audit_open_append(&log, cfg->audit_dir, err)) == 0)
@@ -138,7 +139,7 @@ int rcv_spool(const rcv_config *cfg, const json_t *records, bpg_error *err)
 	}
 	json_array_foreach(records, i, r) {
 		bpg_buf path = BPG_BUF_INIT;
-		char *s = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+		char *s = bpg_json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
 		if (!s || spool_path(&path, cfg, json_string_value(json_object_get(r, "ref")),
 		    json_string_value(json_object_get(r, "old")), json_string_value(json_object_get(r, "new"))) < 0)
 			rc = bpg_error_set(err, BPG_ENOMEM, "out of memory");
@@ -247,7 +248,7 @@ static int write_record(git_repository *repo, const rcv_config *cfg, const rcv_u
 			path.ptr, u->name, u->new_hex);
 		goto done;
 	}
-	if (!(text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS)) ||
+	if (!(text = bpg_json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS)) ||
 	    bpg_buf_printf(&refname, RCV_RELEASES_PREFIX "%s/%s", env, u->new_hex) < 0) {
 		rc = bpg_error_set(err, BPG_ENOMEM, "out of memory writing the release record of %s (the spooled file %s "
 			"is left in place)", u->name, path.ptr);
