@@ -18,6 +18,8 @@
 # the shared libgit2, which the suppression names). BENCH_IDLE=SECONDS pauses that long,
 # the machine idle, before each run of the gate alone (as between pushes): on the test VM
 # a gate that starts after a pause runs slower than one started right after the last.
+# BENCH_VS=PATH pushes another bpgate-receive (say, the build before a change) in the same
+# large rounds and prints its line too: the two compared in the same minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD
@@ -92,14 +94,14 @@ git push -q "$r" "$large_tip:refs/heads/dev" 2>"$tmp/check.err" || { echo "the g
 # getrusage calls; the seventh pass of #20 on), to compare the gate in a push with the gate
 # run alone, below.
 : > "$tmp/large.noop"; : > "$tmp/large.gate"; : > "$tmp/push.times"
-large_push() { # HOOK OUT: one push of the large change into a fresh copy, its ms appended to OUT
+large_push() { # HOOK OUT [TIMES]: one push of the large change into a fresh copy, its ms appended to OUT
   local t0 r
   r=$(new_repo "large-$RANDOM" "$1")
   t0=$(now_ms)
   BPGATE_RECEIVE_TIMES=1 git push -q "$r" "$large_tip:refs/heads/dev" 2>"$tmp/push.err" ||
     { echo "the large push failed ($1):"; head -20 "$tmp/push.err"; exit 1; }
   echo $(( $(now_ms) - t0 )) >> "$2"
-  grep "bpgate: time: recorded " "$tmp/push.err" >> "$tmp/push.times" || true
+  grep "bpgate: time: recorded " "$tmp/push.err" >> "${3:-$tmp/push.times}" || true
   rm -rf "$r"
 }
 
@@ -119,7 +121,16 @@ UAT-Evidence: u"
   echo $(( $(now_ms) - t0 )) >> "$tmp/small.gate"
 done
 sn=$(median < "$tmp/small.noop"); sg=$(median < "$tmp/small.gate")
-for i in $(seq 1 "$large_rounds"); do large_push "$tmp/noop" "$tmp/large.noop"; large_push "$gate" "$tmp/large.gate"; done
+# BENCH_VS=PATH: another bpgate-receive (the build before a change) pushed in the same rounds,
+# after the no-op, before the gate in odd rounds and after it in even ones
+vs=${BENCH_VS:-}
+if [ -n "$vs" ]; then vs=$(realpath "$vs"); : > "$tmp/large.vs"; fi
+for i in $(seq 1 "$large_rounds"); do
+  large_push "$tmp/noop" "$tmp/large.noop"
+  [ -n "$vs" ] && [ $((i % 2)) = 1 ] && large_push "$vs" "$tmp/large.vs" /dev/null
+  large_push "$gate" "$tmp/large.gate"
+  [ -n "$vs" ] && [ $((i % 2)) = 0 ] && large_push "$vs" "$tmp/large.vs" /dev/null
+done
 ln_=$(median < "$tmp/large.noop"); lg=$(median < "$tmp/large.gate")
 
 # the gate alone, run as git runs it (GIT_DIR, the update on stdin), to separate its own cost from
@@ -172,6 +183,10 @@ printf '%-46s %9s %9s %9s %7s\n' "small: 1 commit, 1 blueprint ($small_rounds ru
   "$(awk -v a="$sg" -v b="$sn" 'BEGIN{printf "%.2fx", a/b}')"
 printf '%-46s %9s %9s %9s %7s\n' "large: 2000 commits, 500 blueprints ($large_rounds runs)" "$ln_" "$lg" "$((lg - ln_))" \
   "$(awk -v a="$lg" -v b="$ln_" 'BEGIN{printf "%.2fx", a/b}')"
+if [ -n "$vs" ]; then lv=$(median < "$tmp/large.vs")
+  printf '%-46s %9s %9s %9s %7s\n' "large, BENCH_VS's gate, same rounds" "$ln_" "$lv" "$((lv - ln_))" \
+    "$(awk -v a="$lv" -v b="$ln_" 'BEGIN{printf "%.2fx", a/b}')"
+fi
 printf '\n%-46s %9s %9s\n' "the gate alone (ms, median of 5${BENCH_IDLE:+, each after ${BENCH_IDLE} s idle})" "wall" "cpu"
 printf '%-46s %9s %9s\n' "small update" "$aw_s" "$ac_s" "large update (2000 commits)" "$aw_l" "$ac_l" \
   "(process start here: /bin/true)" "$true_ms" "-"
