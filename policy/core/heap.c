@@ -11,14 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-#define BPG_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define BPG_SANITIZED 1
-#endif
+#include "sanitized.h"
 
 #if defined(__GLIBC__) && defined(__linux__) && !defined(BPG_SANITIZED)
 #include <fcntl.h>

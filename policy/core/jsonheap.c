@@ -17,14 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-#define BPG_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define BPG_SANITIZED 1
-#endif
+#include "sanitized.h"
 
 /* json_dumps() through jansson's allocator, copied out to malloc()'s: a caller
  * frees it with free() whichever heap jansson uses. */

@@ -524,28 +524,43 @@ Test(gather, noncanonical_directory_mode_is_a_directory)
 /* Past 64 commits the paths are worked out on a thread with a handle of its
  * own: the facts must be byte for byte those of one thread, and a bad tree
  * met on the thread must still fail the gather with its message. */
+/* A line of n commits (ids[0] the root) over the files names[0..nf-1], nf <= 8:
+ * commit k changes names[pick(k)] and has the message msg(k). Returns the last tree. */
+static git_oid chain_of(git_oid *ids, size_t n, const char *const *names, size_t nf, size_t (*pick)(size_t),
+	const char *(*msg)(size_t))
+{
+	static char contents[8][32];
+	file f[8];
+	git_oid t;
+
+	cr_assert_leq(nf, 8);
+	for (size_t i = 0; i < nf; i++) {
+		snprintf(contents[i], sizeof(contents[i]), "v0 of %zu", i);
+		f[i] = (file){ names[i], 0, contents[i] };
+	}
+	t = tree_of(f, nf);
+	ids[0] = commit_of(&t, NULL, 0, "root");
+	for (size_t k = 1; k < n; k++) {
+		size_t which = pick(k);
+		snprintf(contents[which], sizeof(contents[which]), "v%zu of %zu", k, which);
+		t = tree_of(f, nf);
+		ids[k] = commit_of(&t, &ids[k - 1], 1, msg(k));
+	}
+	return t;
+}
+
+static size_t every_third_of_8(size_t k) { return (k * 3) % 8; }
+static const char *step(size_t k) { (void)k; return "step"; }
+
 Test(gather, long_change_on_a_thread_same_facts)
 {
 	enum { N = 150 };
-	static char contents[8][32];
 	static const char *names[8] = { "a/x", "a/y", "b/c/z", "b/w", "d", "e/f/g/h", "i", "j" };
-	file f[8];
 	git_oid ids[N], t;
 	json_t *one, *two;
 	char *s1, *s2;
 
-	for (size_t i = 0; i < 8; i++) {
-		snprintf(contents[i], sizeof(contents[i]), "v0 of %zu", i);
-		f[i] = (file){ names[i], 0, contents[i] };
-	}
-	t = tree_of(f, 8);
-	ids[0] = commit_of(&t, NULL, 0, "root");
-	for (size_t k = 1; k < N; k++) {
-		size_t which = (k * 3) % 8;
-		snprintf(contents[which], sizeof(contents[which]), "v%zu of %zu", k, which);
-		t = tree_of(f, 8);
-		ids[k] = commit_of(&t, &ids[k - 1], 1, "step");
-	}
+	t = chain_of(ids, N, names, 8, every_third_of_8, step);
 	threaded = false;
 	one = gather_ok(&ids[0], &ids[N - 1]);
 	threaded = true;
@@ -592,6 +607,11 @@ Test(gather, long_change_on_a_thread_same_facts)
  * fault it (bpg_gather_opts.commit_paths_wanted): those commits get exactly
  * their paths, on one thread and on two, also when the commit before was
  * skipped (its trees were not read for the next); the others get none. */
+static size_t one_of_4(size_t k) { return k % 4; }
+/* wanted: runs of two, then single ones after a skipped commit */
+static bool want_at(size_t k) { return k % 5 == 0 || k % 5 == 1 || k % 7 == 0; }
+static const char *want_or_skip(size_t k) { return want_at(k) ? "want" : "skip"; }
+
 static bool wanted_if_marked(const json_t *commit, const void *arg)
 {
 	const char *msg = json_string_value(json_object_get(commit, "message"));
@@ -603,24 +623,11 @@ Test(gather, paths_only_where_wanted)
 {
 	enum { N = 150 };
 	static const bpg_facts_opts fo = { .context = "check", .time = "2025-06-03T09:00:00Z" };
-	static char contents[4][32];
 	static const char *names[4] = { "a/x", "b/c/y", "d", "e/f" };
-	file f[4];
-	git_oid ids[N], t;
+	git_oid ids[N];
 	char *s[2];
 
-	for (size_t i = 0; i < 4; i++) {
-		snprintf(contents[i], sizeof(contents[i]), "v0 of %zu", i);
-		f[i] = (file){ names[i], 0, contents[i] };
-	}
-	t = tree_of(f, 4);
-	ids[0] = commit_of(&t, NULL, 0, "root");
-	for (size_t k = 1; k < N; k++) {
-		snprintf(contents[k % 4], sizeof(contents[k % 4]), "v%zu of %zu", k, k % 4);
-		t = tree_of(f, 4);
-		/* wanted: runs of two, then single ones after a skipped commit */
-		ids[k] = commit_of(&t, &ids[k - 1], 1, k % 5 == 0 || k % 5 == 1 || k % 7 == 0 ? "want" : "skip");
-	}
+	chain_of(ids, N, names, 4, one_of_4, want_or_skip);
 	for (int th = 0; th < 2; th++) {
 		const bpg_gather_opts go = { .no_scan = true, .no_bundles = true, .open_repository = th ? open_again : NULL,
 			.commit_paths_wanted = wanted_if_marked, .commit_paths_arg = "mark" };
@@ -630,7 +637,7 @@ Test(gather, paths_only_where_wanted)
 		cr_assert_eq(bpg_gather_range(facts, repo, &ids[0], &ids[N - 1], &go, &err), 0, "%s", err.message);
 		for (size_t k = 1; k < N; k++) {
 			json_t *c = commit_at(facts, k - 1, &ids[k]);
-			if (k % 5 == 0 || k % 5 == 1 || k % 7 == 0) {
+			if (want_at(k)) {
 				char want[64];
 				snprintf(want, sizeof(want), "[\"%s\"]", names[k % 4]);
 				assert_paths(facts, k - 1, &ids[k], want);
