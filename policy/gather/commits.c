@@ -86,10 +86,13 @@ static int commit_json(json_t **out, git_repository *repo, git_commit *c, const 
 	m = json_stringn(msg ? msg : "", mlen);
 	if (!m)
 		m = json_string("(message is not UTF-8)");
+	const git_signature *as = git_commit_author(c), *cs = git_commit_committer(c);
+	json_t *aj = g_person_json(as);
 	o = json_pack("{s:s, s:s, s:O, s:o, s:o, s:o, s:O, s:o}",
-		"id", id, "tree", tid, "parents", parents,
-		"author", g_person_json(git_commit_author(c)),
-		"committer", g_person_json(git_commit_committer(c)),
+		"id", id, "tree", tid, "parents", parents, "author", aj,
+		/* usually the same person at the same second: one value, not two (a large push's
+		 * facts hold thousands; map_people gives both the same principal, from the same e-mail) */
+		"committer", g_same_person(as, cs) && aj ? json_incref(aj) : g_person_json(cs),
 		"message", m, "trailers", trailers, "paths", json_null());
 	if (!o) {
 		rc = g_oom(err);

@@ -66,6 +66,13 @@ json_t *g_person_json(const git_signature *sig)
 		"principal", email, "time", g_time_json(sig->when.time));
 }
 
+bool g_same_person(const git_signature *a, const git_signature *b)
+{
+	return a && b && a->when.time == b->when.time && a->when.offset == b->when.offset &&
+		a->name && b->name && strcmp(a->name, b->name) == 0 &&
+		a->email && b->email && strcmp(a->email, b->email) == 0;
+}
+
 json_t *g_array_of(json_t *facts, const char *key)
 {
 	json_t *a = json_object_get(facts, key);

@@ -12,6 +12,8 @@
 
 json_t *g_time_json(git_time_t t);
 json_t *g_person_json(const git_signature *sig);
+/* Whether two signatures are the same person at the same time (name, e-mail, time, offset). */
+bool g_same_person(const git_signature *a, const git_signature *b);
 /* facts[key] as an array, created when missing (borrowed). */
 json_t *g_array_of(json_t *facts, const char *key);
 /* The element of arr whose [key] is the string value, or NULL (borrowed). */

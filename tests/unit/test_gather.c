@@ -653,6 +653,41 @@ Test(gather, paths_only_where_wanted)
 	free(s[1]);
 }
 
+/* Author and committer: one value when they are the same person at the same
+ * second (facts of thousands of commits), two when anything differs; the facts
+ * read the same either way. */
+Test(gather, author_and_committer)
+{
+	static const file f[] = { { "a", 0, "1" } };
+	git_oid t = tree_of(f, 1), root = commit_of(&t, NULL, 0, "root"), ids[4];
+	static const char *const who[4][2] = {
+		{ "Ann <ann@example.com> 1700000100 +0000", "Ann <ann@example.com> 1700000100 +0000" },
+		{ "Ann <ann@example.com> 1700000100 +0000", "Ann <ann@example.com> 1700000101 +0000" },
+		{ "Ann <ann@example.com> 1700000100 +0000", "Bob <ann@example.com> 1700000100 +0000" },
+		{ "Ann <ann@example.com> 1700000100 +0000", "Ann <ann@example.com> 1700000100 +0100" },
+	};
+	char th[GIT_OID_HEXSZ + 1], ph[GIT_OID_HEXSZ + 1], raw[512];
+	git_oid parent = root;
+
+	for (int k = 0; k < 4; k++) {
+		git_oid_tostr(th, sizeof(th), &t);
+		git_oid_tostr(ph, sizeof(ph), &parent);
+		int len = snprintf(raw, sizeof(raw), "tree %s\nparent %s\nauthor %s\ncommitter %s\n\nc%d\n", th, ph,
+			who[k][0], who[k][1], k);
+		cr_assert_eq(git_odb_write(&ids[k], odb, raw, (size_t)len, GIT_OBJECT_COMMIT), 0);
+		parent = ids[k];
+	}
+	json_t *facts = gather_ok(&root, &ids[3]);
+	for (int k = 0; k < 4; k++) {
+		json_t *c = commit_at(facts, (size_t)k, &ids[k]);
+		json_t *a = json_object_get(c, "author"), *m = json_object_get(c, "committer");
+		cr_assert(a && m);
+		cr_assert_eq(a == m, k == 0, "commit %d: shared %d", k, a == m);
+		cr_assert_eq(json_equal(a, m), k == 0 || k == 3, "commit %d", k); /* the offset is not a fact */
+	}
+	json_decref(facts);
+}
+
 /* Since #20's fifth pass the walk for an update's commits runs on the commits'
  * thread, while the caller reads the files. A walk that fails must still be
  * what the gather reports, before anything the files met meanwhile (here the
