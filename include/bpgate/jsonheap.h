@@ -11,7 +11,8 @@
  * each; a freed block is kept for the freeing thread's next block of its
  * size. Larger blocks are malloc()'s, and so is every block once the region
  * reserved for the small ones (4 GiB of address space, made usable 2 MiB at
- * a time) is used up. Memory freed here is not returned to the system before
+ * a time; under an address-space limit, RLIMIT_AS, a quarter of the limit at
+ * most, and no heap when that is under 64 MiB) is used up. Memory freed here is not returned to the system before
  * the process exits, which is why this is for short processes only.
  *
  * jansson has one allocator per process: once installed, json_dumps()

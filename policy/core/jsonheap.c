@@ -40,6 +40,7 @@ char *bpg_json_dumps(const json_t *json, size_t flags)
 #if defined(__linux__)
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #define STEP 8                      /* class k holds blocks of (k + 1) * STEP bytes */
 #define SMALL_MAX 256
@@ -47,6 +48,7 @@ char *bpg_json_dumps(const json_t *json, size_t flags)
 #define PAGE ((size_t)16 << 10)     /* one class per page */
 #define GROW ((size_t)2 << 20)      /* the region is made usable 2 MiB (a huge page) at a time */
 #define REGION_DEFAULT ((size_t)4 << 30)
+#define REGION_MIN ((size_t)64 << 20)   /* under an address-space limit: smaller, not at all */
 
 typedef struct free_block {
 	struct free_block *next;
@@ -153,6 +155,22 @@ int bpg_json_heap_install_sized(size_t region)
 	return 1;
 }
 
+/* The region to reserve: `want`, or under an address-space limit (RLIMIT_AS, ulimit -v)
+ * a quarter of it at most, where the reservation counts in full: the rest of the process
+ * (malloc, pack maps, stacks) keeps the other three quarters. 0: none. */
+static size_t json_heap_region(size_t want)
+{
+	struct rlimit rl;
+	size_t quarter;
+
+	if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return want;
+	quarter = (size_t)(rl.rlim_cur / 4) & ~(GROW - 1);
+	if (quarter < REGION_MIN)
+		return 0;
+	return quarter < want ? quarter : want;
+}
+
 int bpg_json_heap_install(void)
 {
 #ifdef BPG_SANITIZED
@@ -161,7 +179,7 @@ int bpg_json_heap_install(void)
 	if (!bpg_test_flag("json-heap"))
 		return 0;
 #endif
-	return bpg_json_heap_install_sized(REGION_DEFAULT);
+	return bpg_json_heap_install_sized(json_heap_region(REGION_DEFAULT));
 }
 
 bool bpg_json_heap_owns(const void *p)
