@@ -74,12 +74,11 @@ static bool usable_to(size_t end)
 		return true;
 	pthread_mutex_lock(&grow_lock);
 	while (ok && usable < end) {
-		if (mprotect(base + usable, GROW, PROT_READ | PROT_WRITE) != 0) {
-			ok = false;
-			break;
+		ok = mprotect(base + usable, GROW, PROT_READ | PROT_WRITE) == 0;
+		if (ok) {
+			(void)madvise(base + usable, GROW, MADV_HUGEPAGE);
+			usable += GROW;
 		}
-		(void)madvise(base + usable, GROW, MADV_HUGEPAGE);
-		usable += GROW;
 	}
 	atomic_store_explicit(&usable_seen, usable, memory_order_release);
 	pthread_mutex_unlock(&grow_lock);
@@ -111,19 +110,22 @@ static void *small_malloc(size_t n)
 	return p;
 }
 
+/* Whether p lies in the region (NULL, or below base, wraps to past it). */
+static bool in_region(const void *p)
+{
+	return base && (uintptr_t)p - (uintptr_t)base < region_size;
+}
+
 static void small_free(void *p)
 {
-	uintptr_t off = (uintptr_t)p - (uintptr_t)base; /* below base: wraps to past the region */
 	free_block *b = p;
 	size_t k;
 
-	if (!p)
-		return;
-	if (off >= region_size) {
-		free(p);
+	if (!in_region(p)) {
+		free(p); /* malloc()'s, or NULL */
 		return;
 	}
-	k = class_of[off / PAGE];
+	k = class_of[((uintptr_t)p - (uintptr_t)base) / PAGE];
 	b->next = free_list[k];
 	free_list[k] = b;
 }
@@ -184,7 +186,7 @@ int bpg_json_heap_install(void)
 
 bool bpg_json_heap_owns(const void *p)
 {
-	return base && (uintptr_t)p - (uintptr_t)base < region_size;
+	return in_region(p);
 }
 
 #else
