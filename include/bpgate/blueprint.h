@@ -157,6 +157,19 @@ BPG_EXTERN(const char *) bpg_container_name(bpg_container c);
  */
 BPG_EXTERN(int) bpg_blueprint_to_json(json_t **out, const bpg_blueprint *bp, bpg_error *err);
 
+/**
+ * The same model as bpg_blueprint_to_json(bp), equal value for value, but each
+ * module whose JSON form is the same as that of `other`'s module with its id is
+ * `other_json`'s value for that module, shared (and so is "settings" when
+ * equal): an edit's two versions keep one copy of what it did not change (a
+ * large push holds both versions of a thousand blueprints in its facts).
+ * `other_json` must be other's model from bpg_blueprint_to_json() (checked
+ * against other's module count: BPG_EINVALID); it is only read and referenced.
+ * New reference, caller decrefs; as above, never change the values it holds.
+ */
+BPG_EXTERN(int) bpg_blueprint_to_json_sharing(json_t **out, const bpg_blueprint *bp,
+	const bpg_blueprint *other, const json_t *other_json, bpg_error *err);
+
 /* ---- semantic diff ---------------------------------------------------- */
 
 typedef struct bpg_bpdiff bpg_bpdiff;

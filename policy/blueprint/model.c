@@ -183,21 +183,110 @@ fail:
 	return NULL;
 }
 
-int bpg_blueprint_to_json(json_t **out, const bpg_blueprint *bp, bpg_error *err)
+/* ---- sharing what did not change with another version ----------------- */
+
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool json_same(const json_t *a, const json_t *b)
+{
+	return a == b || (a && b && json_equal((json_t *)a, (json_t *)b));
+}
+
+/* Would module_json() write the same value for a and for b? Every field it
+ * writes, compared here: keep the two in step (tests/unit/test_blueprint.c
+ * changes each value of the corpus in turn and compares the JSON forms). */
+static bool module_same(const bpg_module *a, const bpg_module *b)
+{
+	if (a->id != b->id || a->version != b->version || a->container != b->container ||
+	    a->parent_id != b->parent_id || a->depth != b->depth || a->effect != b->effect ||
+	    a->writes != b->writes || a->has_error_handler != b->has_error_handler ||
+	    a->nrefs != b->nrefs || a->nliterals != b->nliterals || !a->filter != !b->filter ||
+	    !str_same(a->module, b->module) || !str_same(a->app, b->app) || !str_same(a->action, b->action) ||
+	    !str_same(a->path, b->path) || !str_same(a->pointer, b->pointer) || !str_same(a->label, b->label) ||
+	    !str_same(a->error_directive, b->error_directive) || !json_same(a->mapper, b->mapper))
+		return false;
+	if (a->filter && (!str_same(a->filter_name, b->filter_name) ||
+	    !json_same(json_object_get(a->filter, "conditions"), json_object_get(b->filter, "conditions"))))
+		return false;
+	for (size_t i = 0; i < a->nrefs; i++)
+		if (!str_same(a->refs[i].kind, b->refs[i].kind) || !str_same(a->refs[i].key, b->refs[i].key) ||
+		    !str_same(a->refs[i].value, b->refs[i].value) || !str_same(a->refs[i].pointer, b->refs[i].pointer))
+			return false;
+	for (size_t i = 0; i < a->nliterals; i++)
+		if (a->literals[i].len != b->literals[i].len || !str_same(a->literals[i].pointer, b->literals[i].pointer) ||
+		    (a->literals[i].len && memcmp(a->literals[i].value, b->literals[i].value, a->literals[i].len) != 0))
+			return false;
+	return true;
+}
+
+/* other's module with bp's i-th module's id: at the same place in the common case
+ * (an edit keeps the order), else looked up in `ids`, other's positions sorted by id
+ * (built on the first miss). SIZE_MAX when other has no such module. */
+typedef struct {
+	long long id;
+	size_t at;
+} id_at;
+
+static int cmp_id_at(const void *a, const void *b)
+{
+	const id_at *x = a, *y = b;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static size_t counterpart(const bpg_blueprint *other, long long id, size_t i, id_at **ids, bool *oom)
+{
+	size_t lo = 0, hi = other->nmodules;
+
+	if (i < other->nmodules && other->modules[i].id == id)
+		return i;
+	if (!*ids) {
+		if (!(*ids = bpg_calloc(other->nmodules ? other->nmodules : 1, sizeof(**ids)))) {
+			*oom = true;
+			return SIZE_MAX;
+		}
+		for (size_t k = 0; k < other->nmodules; k++)
+			(*ids)[k] = (id_at){ other->modules[k].id, k };
+		qsort(*ids, other->nmodules, sizeof(**ids), cmp_id_at);
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((*ids)[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ids are unique within a parsed blueprint (the parser refuses repeats) */
+	return lo < other->nmodules && (*ids)[lo].id == id ? (*ids)[lo].at : SIZE_MAX;
+}
+
+static int model_json(json_t **out, const bpg_blueprint *bp, const bpg_blueprint *other,
+	const json_t *other_json, bpg_error *err)
 {
 	json_t *o = json_object(), *mods = json_array();
 	const json_t *settings = bpg_blueprint_settings(bp);
 	const json_t *instant = json_object_get(json_object_get(bp->doc, "metadata"), "instant");
+	const json_t *other_mods = json_object_get(other_json, "modules");
+	const json_t *other_settings = json_object_get(other_json, "settings");
+	id_at *ids = NULL;
+	bool oom = false;
 	int rc = BPG_ENOMEM;
 
 	*out = NULL;
 	if (!o || !mods)
 		goto done;
 	for (size_t i = 0; i < bp->nmodules; i++) {
-		json_t *m = module_json(&bp->modules[i]);
-		if (!m || json_array_append_new(mods, m) < 0)
+		size_t j = other ? counterpart(other, bp->modules[i].id, i, &ids, &oom) : SIZE_MAX;
+		json_t *shared = j != SIZE_MAX && module_same(&bp->modules[i], &other->modules[j]) ?
+			json_array_get(other_mods, j) : NULL;
+		json_t *m = shared ? json_incref(shared) : module_json(&bp->modules[i]);
+		if (oom || !m || json_array_append_new(mods, m) < 0)
 			goto done;
 	}
+	if (other_settings && settings && json_equal((json_t *)settings, (json_t *)other_settings))
+		settings = other_settings;
 	if (set(o, "name", json_string(bp->name)) < 0 ||
 	    set(o, "zone", str_or_null(bp->zone)) < 0 ||
 	    set(o, "instant", json_is_boolean(instant) ? json_boolean(json_is_true(instant)) : json_null()) < 0 ||
@@ -215,9 +304,24 @@ int bpg_blueprint_to_json(json_t **out, const bpg_blueprint *bp, bpg_error *err)
 	o = NULL;
 	rc = 0;
 done:
+	free(ids);
 	json_decref(mods);
 	json_decref(o);
 	if (rc < 0)
 		bpg_error_set(err, rc, "out of memory building the blueprint model");
 	return rc;
+}
+
+int bpg_blueprint_to_json(json_t **out, const bpg_blueprint *bp, bpg_error *err)
+{
+	return model_json(out, bp, NULL, NULL, err);
+}
+
+int bpg_blueprint_to_json_sharing(json_t **out, const bpg_blueprint *bp, const bpg_blueprint *other,
+	const json_t *other_json, bpg_error *err)
+{
+	/* other_json must be other's model (its modules in other's order) */
+	if (json_array_size(json_object_get(other_json, "modules")) != other->nmodules)
+		return bpg_error_set(err, BPG_EINVALID, "the model to share with is not the other blueprint's");
+	return model_json(out, bp, other, other_json, err);
 }

@@ -172,8 +172,10 @@ static int add_parse_error(json_t *file, const char *message)
 	return json_object_set_new(file, "parse_error", json_pack("{s:s}", "message", message));
 }
 
-/* Model of one side; *model NULL when the side is absent. */
-static int model_of(json_t **model, bpg_blueprint **bp, json_t *file, const char *path, const bpg_buf *data)
+/* Model of one side; *model NULL when the side is absent. The old side shares
+ * the modules it has in common with the new one (`other`, its model `other_json`). */
+static int model_of(json_t **model, bpg_blueprint **bp, json_t *file, const char *path, const bpg_buf *data,
+	const bpg_blueprint *other, const json_t *other_json)
 {
 	bpg_error perr;
 
@@ -184,7 +186,8 @@ static int model_of(json_t **model, bpg_blueprint **bp, json_t *file, const char
 			return BPG_ENOMEM;
 		return file ? add_parse_error(file, perr.message) : 0;
 	}
-	if (bpg_blueprint_to_json(model, *bp, &perr) < 0)
+	if ((other ? bpg_blueprint_to_json_sharing(model, *bp, other, other_json, &perr)
+	           : bpg_blueprint_to_json(model, *bp, &perr)) < 0)
 		return BPG_ENOMEM;
 	return 0;
 }
@@ -198,10 +201,10 @@ static int describe_blueprint(json_t *file, const char *path, const bpg_buf *old
 	bpg_error derr;
 	int rc;
 
-	if (has_new && (rc = model_of(&mb, &b, file, path, new_data)) < 0)
+	if (has_new && (rc = model_of(&mb, &b, file, path, new_data, NULL, NULL)) < 0)
 		goto done;
 	/* A broken old side is history: not this change's problem to report. */
-	if (has_old && (rc = model_of(&ma, &a, NULL, path, old_data)) < 0)
+	if (has_old && (rc = model_of(&ma, &a, NULL, path, old_data, mb ? b : NULL, mb)) < 0)
 		goto done;
 	rc = 0;
 	if (mb && json_object_set(file, "blueprint", mb) < 0)

@@ -554,3 +554,134 @@ Test(blueprint, missing_bad_and_duplicate_module_ids_are_refused_with_a_pointer)
 	cr_assert_eq(bpg_blueprint_module(bp, 0)->id, 12);
 	bpg_blueprint_free(bp);
 }
+
+/* ---- the old version's model sharing what did not change ---------------- */
+
+/* The k-th scalar leaf of v (strings, numbers, booleans), in a fixed walk order;
+ * changed in place when found. Returns the number of leaves seen so far. */
+static size_t mutate_leaf(json_t *v, size_t k, size_t seen, bool *done)
+{
+	if (*done)
+		return seen;
+	if (json_is_object(v)) {
+		const char *key;
+		json_t *x;
+		json_object_foreach(v, key, x)
+			seen = mutate_leaf(x, k, seen, done);
+		return seen;
+	}
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+			seen = mutate_leaf(x, k, seen, done);
+		return seen;
+	}
+	if (seen == k) {
+		*done = true;
+		if (json_is_string(v)) {
+			char buf[256];
+			snprintf(buf, sizeof(buf), "%.200s~", json_string_value(v));
+			json_string_set(v, buf);
+		} else if (json_is_integer(v)) {
+			json_integer_set(v, json_integer_value(v) + 1);
+		} else if (json_is_real(v)) {
+			json_real_set(v, json_real_value(v) + 1);
+		}
+		/* true/false/null: left alone (a jansson singleton); the leaf still counts */
+	}
+	return seen + 1;
+}
+
+/* Every real export, each of (up to) 20 of its values changed in turn: the model
+ * built sharing with the unchanged version's is exactly the model built alone, and
+ * a module is shared exactly when its JSON form did not change. */
+Test(blueprint, model_sharing_with_another_version_is_exact)
+{
+	char dir[1024];
+	DIR *dh;
+	struct dirent *e;
+	size_t tried = 0, shared_total = 0, unshared_total = 0;
+
+	snprintf(dir, sizeof(dir), "%s/corpus/blueprints/real", shared_dir());
+	dh = opendir(dir);
+	cr_assert_not_null(dh, "cannot open %s", dir);
+	while ((e = readdir(dh))) {
+		char path[2048];
+		bpg_blueprint *base = NULL;
+		bpg_error err;
+		json_t *root, *base_model = NULL;
+		json_error_t jerr;
+		size_t leaves;
+		bool none = false;
+
+		if (!strstr(e->d_name, ".json"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		cr_assert_eq(bpg_blueprint_load(&base, path, &err), 0, "%s: %s", e->d_name, err.message);
+		cr_assert_eq(bpg_blueprint_to_json(&base_model, base, &err), 0);
+		root = json_load_file(path, 0, &jerr);
+		cr_assert_not_null(root);
+		leaves = mutate_leaf(root, SIZE_MAX, 0, &none);
+		/* k == leaves: no value changed, every module shared */
+		for (size_t step = leaves / 20 + 1, k = 0; k <= leaves; k = k + step > leaves && k < leaves ? leaves : k + step) {
+			json_t *copy = json_deep_copy(root), *alone = NULL, *sharing = NULL;
+			bool done = false;
+			bpg_blueprint *bp = NULL;
+			mutate_leaf(copy, k, 0, &done);
+			char *text = json_dumps(copy, 0);
+			cr_assert_not_null(text);
+			if (bpg_blueprint_parse(&bp, text, strlen(text), "m.json", &err) == 0) {
+				cr_assert_eq(bpg_blueprint_to_json(&alone, bp, &err), 0);
+				cr_assert_eq(bpg_blueprint_to_json_sharing(&sharing, bp, base, base_model, &err), 0);
+				cr_assert(json_equal(alone, sharing), "%s, value %zu changed: the models differ", e->d_name, k);
+				const json_t *mods = json_object_get(sharing, "modules"), *base_mods = json_object_get(base_model, "modules");
+				for (size_t i = 0; i < json_array_size(mods); i++) {
+					const json_t *m = json_array_get(mods, i), *twin = NULL;
+					for (size_t j = 0; j < json_array_size(base_mods); j++)
+						if (json_integer_value(json_object_get(json_array_get(base_mods, j), "id")) ==
+						    json_integer_value(json_object_get(m, "id")))
+							twin = json_array_get(base_mods, j);
+					bool same = twin && json_equal((json_t *)twin, json_array_get(json_object_get(alone, "modules"), i));
+					cr_assert_eq(m == twin, same, "%s, value %zu changed: module %zu %s", e->d_name, k, i,
+						same ? "unchanged but not shared" : "changed but shared");
+					shared_total += same;
+					unshared_total += !same;
+				}
+				if (k == leaves)
+					cr_assert(json_object_get(sharing, "settings") == json_object_get(base_model, "settings") ||
+						!json_object_size(json_object_get(base_model, "settings")));
+				tried++;
+			}
+			json_decref(alone);
+			json_decref(sharing);
+			bpg_blueprint_free(bp);
+			free(text);
+			json_decref(copy);
+			if (k == leaves)
+				break;
+		}
+		json_decref(root);
+		json_decref(base_model);
+		bpg_blueprint_free(base);
+	}
+	closedir(dh);
+	cr_assert_geq(tried, 44 * 10, "only %zu versions tried", tried);
+	cr_assert_gt(shared_total, 0);
+	cr_assert_gt(unshared_total, 44, "changes were not seen: %zu", unshared_total);
+}
+
+Test(blueprint, model_sharing_refuses_a_model_of_another_blueprint)
+{
+	bpg_blueprint *a = parse_ok("{\"name\":\"a\",\"flow\":[{\"id\":1,\"module\":\"json:ParseJSON\"}],\"metadata\":{}}");
+	bpg_blueprint *b = parse_ok("{\"name\":\"b\",\"flow\":[],\"metadata\":{}}");
+	json_t *bm = NULL, *out = NULL;
+	bpg_error err;
+
+	cr_assert_eq(bpg_blueprint_to_json(&bm, b, &err), 0);
+	cr_assert_eq(bpg_blueprint_to_json_sharing(&out, a, a, bm, &err), BPG_EINVALID);
+	cr_assert_null(out);
+	json_decref(bm);
+	bpg_blueprint_free(a);
+	bpg_blueprint_free(b);
+}
