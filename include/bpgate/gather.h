@@ -13,7 +13,8 @@
  * Each gather function appends to arrays of an existing facts object
  * (commits are de-duplicated by id, files by path). Files that are
  * blueprints get their model ("blueprint", "old_blueprint"), the semantic
- * "diff", or a "parse_error"; data contracts under .bpgate/contracts/ get
+ * "diff" (unless bpg_gather_opts.no_blueprint_diff), or a "parse_error";
+ * data contracts under .bpgate/contracts/ get
  * "contract"/"old_contract"; files in the scan globs get "scan_findings"
  * (added lines only); release bundles are checked into "bundles".
  *
@@ -63,6 +64,10 @@ typedef struct {
 	size_t nscan_globs;
 	bool no_scan;                  /**< skip the scanner entirely */
 	bool no_bundles;               /**< skip bundle checks */
+	/** leave the semantic "diff" out of blueprints' facts: the gate's choice, as no rule
+	 * reads it (bpg_policy_reads_blueprint_diff, query.h); it is there for people
+	 * (reports, `bpgate check --format json`) */
+	bool no_blueprint_diff;
 	/** accepted findings (.bpgate/ignore, see scan.h), or NULL */
 	const struct bpg_scan_ignore *scan_ignore;
 	/** principals of the releaser role, whose keys (.bpgate/keys/<principal>.pub in

@@ -92,6 +92,16 @@ BPG_EXTERN(const char *) bpg_policy_uat_trailer(const bpg_policy *policy);
  */
 BPG_EXTERN(bool) bpg_policy_template_incomplete(const bpg_policy *policy, const json_t *commit);
 
+/**
+ * Does any rule read a blueprint file's semantic "diff" (facts files[].diff)?
+ * None does: the rules judge the models ("blueprint", "old_blueprint") themselves,
+ * and the diff is there for people (reports, `bpgate check --format json`). The gate
+ * asks, and leaves the diff out of its facts (bpg_gather_opts.no_blueprint_diff):
+ * 6 % of its time on a 2,000-commit push. A rule that comes to read the diff makes
+ * this true (tests/unit/test_diff_unread.c judges real changes with and without it).
+ */
+BPG_EXTERN(bool) bpg_policy_reads_blueprint_diff(const bpg_policy *policy);
+
 /* ---- paths ------------------------------------------------------------------ */
 
 /**

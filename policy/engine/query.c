@@ -412,3 +412,11 @@ void bpg_policy_break_glass_state(bpg_break_glass_state *out, const bpg_policy *
 	out->overdue = out->limited && out->pending && has_time && now - record_time > out->max_days * 86400;
 	out->blocking = out->overdue && mode == BPG_MODE_ENFORCE;
 }
+
+/* ---- facts the rules read ------------------------------------------------------------------ */
+
+bool bpg_policy_reads_blueprint_diff(const bpg_policy *p)
+{
+	(void)p; /* no rule reads files[].diff, whatever the policy turns on */
+	return false;
+}

@@ -193,7 +193,7 @@ static int model_of(json_t **model, bpg_blueprint **bp, json_t *file, const char
 }
 
 static int describe_blueprint(json_t *file, const char *path, const bpg_buf *old_data,
-	const bpg_buf *new_data, bool has_old, bool has_new)
+	const bpg_buf *new_data, bool has_old, bool has_new, bool want_diff)
 {
 	bpg_blueprint *a = NULL, *b = NULL;
 	json_t *ma = NULL, *mb = NULL, *dj = NULL;
@@ -211,7 +211,7 @@ static int describe_blueprint(json_t *file, const char *path, const bpg_buf *old
 		rc = BPG_ENOMEM;
 	if (ma && json_object_set(file, "old_blueprint", ma) < 0)
 		rc = BPG_ENOMEM;
-	if (rc == 0 && a && b) {
+	if (rc == 0 && a && b && want_diff) {
 		if (bpg_bpdiff_compute(&d, a, b, &derr) < 0 || bpg_bpdiff_to_json(&dj, d, &derr) < 0 ||
 		    json_object_set(file, "diff", dj) < 0)
 			rc = BPG_ENOMEM;
@@ -327,7 +327,8 @@ static int describe_content(reader *rd, const content_item *item, bpg_error *err
 	if (is_contract(path))
 		rc = describe_contract(file, &od, &nd, has_old && !big_old, has_new);
 	else if (bpg_gather_is_blueprint(path, has_new ? nd.ptr : od.ptr, has_new ? nd.size : od.size))
-		rc = describe_blueprint(file, path, &od, &nd, has_old && !big_old, has_new);
+		rc = describe_blueprint(file, path, &od, &nd, has_old && !big_old, has_new,
+			!(rd->opts && rd->opts->no_blueprint_diff));
 	if (rc < 0) {
 		rc = g_oom(err);
 		goto done;

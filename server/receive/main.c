@@ -571,6 +571,7 @@ int main(int argc, char **argv)
 	gopts.budget = cfg.budget;   /* bpgate.maxJudgeSeconds / bpgate.maxJudgeMemory */
 	gopts.commit_paths_wanted = commit_paths_wanted;
 	gopts.commit_paths_arg = pol.policy;
+	gopts.no_blueprint_diff = !bpg_policy_reads_blueprint_diff(pol.policy);
 	rcv_ctx cx = { repo, &cfg, &pol, now, principal, &ups };
 	times_mark("policy loaded", NULL);
 	for (size_t i = 0; i < ups.n; i++) {

@@ -9,6 +9,7 @@
 
 #include "bpgate/blueprint.h"
 #include "bpgate/buf.h"
+#include "mutate.h"
 
 static bpg_blueprint *parse_ok(const char *json)
 {
@@ -556,42 +557,6 @@ Test(blueprint, missing_bad_and_duplicate_module_ids_are_refused_with_a_pointer)
 }
 
 /* ---- the old version's model sharing what did not change ---------------- */
-
-/* The k-th scalar leaf of v (strings, numbers, booleans), in a fixed walk order;
- * changed in place when found. Returns the number of leaves seen so far. */
-static size_t mutate_leaf(json_t *v, size_t k, size_t seen, bool *done)
-{
-	if (*done)
-		return seen;
-	if (json_is_object(v)) {
-		const char *key;
-		json_t *x;
-		json_object_foreach(v, key, x)
-			seen = mutate_leaf(x, k, seen, done);
-		return seen;
-	}
-	if (json_is_array(v)) {
-		size_t i;
-		json_t *x;
-		json_array_foreach(v, i, x)
-			seen = mutate_leaf(x, k, seen, done);
-		return seen;
-	}
-	if (seen == k) {
-		*done = true;
-		if (json_is_string(v)) {
-			char buf[256];
-			snprintf(buf, sizeof(buf), "%.200s~", json_string_value(v));
-			json_string_set(v, buf);
-		} else if (json_is_integer(v)) {
-			json_integer_set(v, json_integer_value(v) + 1);
-		} else if (json_is_real(v)) {
-			json_real_set(v, json_real_value(v) + 1);
-		}
-		/* true/false/null: left alone (a jansson singleton); the leaf still counts */
-	}
-	return seen + 1;
-}
 
 /* Every real export, each of (up to) 20 of its values changed in turn: the model
  * built sharing with the unchanged version's is exactly the model built alone, and
