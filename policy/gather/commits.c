@@ -71,7 +71,7 @@ static int commit_json(json_t **out, git_repository *repo, git_commit *c, const 
 	for (unsigned i = 0; i < git_commit_parentcount(c); i++) {
 		char pid[GIT_OID_HEXSZ + 1];
 		git_oid_tostr(pid, sizeof(pid), git_commit_parent_id(c, i));
-		json_array_append_new(parents, json_string(pid));
+		json_array_append_new(parents, json_string_nocheck(pid));
 	}
 	if ((rc = bpg_budget_check(opts ? opts->budget : NULL, err)) < 0)
 		goto done;
@@ -88,13 +88,24 @@ static int commit_json(json_t **out, git_repository *repo, git_commit *c, const 
 		m = json_string("(message is not UTF-8)");
 	const git_signature *as = git_commit_author(c), *cs = git_commit_committer(c);
 	json_t *aj = g_person_json(as);
-	o = json_pack("{s:s, s:s, s:O, s:o, s:o, s:o, s:O, s:o}",
-		"id", id, "tree", tid, "parents", parents, "author", aj,
-		/* usually the same person at the same second: one value, not two (a large push's
-		 * facts hold thousands; map_people gives both the same principal, from the same e-mail) */
-		"committer", g_same_person(as, cs) && aj ? json_incref(aj) : g_person_json(cs),
-		"message", m, "trailers", trailers, "paths", json_null());
-	if (!o) {
+	/* usually the same person at the same second: one value, not two (a large push's
+	 * facts hold thousands; map_people gives both the same principal, from the same e-mail) */
+	json_t *cj = g_same_person(as, cs) && aj ? json_incref(aj) : g_person_json(cs);
+	json_t *idj = json_string_nocheck(id), *tj = json_string_nocheck(tid); /* hex */
+	/* built directly, not by json_pack (which reads its format for each of thousands of
+	 * commits); the keys are literals, not checked for UTF-8 again */
+	bool built = (o = json_object()) && idj && tj && aj && cj && m &&
+		json_object_set_nocheck(o, "id", idj) == 0 && json_object_set_nocheck(o, "tree", tj) == 0 &&
+		json_object_set_nocheck(o, "parents", parents) == 0 && json_object_set_nocheck(o, "author", aj) == 0 &&
+		json_object_set_nocheck(o, "committer", cj) == 0 && json_object_set_nocheck(o, "message", m) == 0 &&
+		json_object_set_nocheck(o, "trailers", trailers) == 0 &&
+		json_object_set_nocheck(o, "paths", json_null()) == 0;
+	json_decref(idj);
+	json_decref(tj);
+	json_decref(aj);
+	json_decref(cj);
+	json_decref(m);
+	if (!built) {
 		rc = g_oom(err);
 		goto done;
 	}

@@ -45,7 +45,7 @@ json_t *g_time_json(git_time_t t)
 	if (!gmtime_r(&tt, &tm))
 		return json_string("1970-01-01T00:00:00Z");
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
+	return json_string_nocheck(buf); /* digits and ASCII */
 }
 
 /* Authors are identified by e-mail address: the principals of
@@ -62,8 +62,18 @@ json_t *g_person_json(const git_signature *sig)
 		name = json_string("(not UTF-8)");
 	if (!email)
 		email = json_string("(not UTF-8)");
-	return json_pack("{s:o, s:o, s:O, s:o}", "name", name, "email", email,
-		"principal", email, "time", g_time_json(sig->when.time));
+	json_t *o = json_object(), *when = g_time_json(sig->when.time);
+	bool built = o && name && email && when && json_object_set_nocheck(o, "name", name) == 0 &&
+		json_object_set_nocheck(o, "email", email) == 0 && json_object_set_nocheck(o, "principal", email) == 0 &&
+		json_object_set_nocheck(o, "time", when) == 0;
+	json_decref(name);
+	json_decref(email);
+	json_decref(when);
+	if (!built) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 bool g_same_person(const git_signature *a, const git_signature *b)
