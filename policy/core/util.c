@@ -279,7 +279,16 @@ int bpg_safe_put(bpg_buf *out, const char *text, size_t len, size_t max_chars)
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < shown;) {
-		size_t n = utf8_seq(p + i, len - i);
+		size_t run = i, n;
+		/* printable ASCII, the usual text, in one piece (findings of a large push: thousands) */
+		while (run < shown && p[run] >= 0x20 && p[run] < 0x7f)
+			run++;
+		if (run > i) {
+			rc = bpg_buf_put(out, text + i, run - i);
+			i = run;
+			continue;
+		}
+		n = utf8_seq(p + i, len - i);
 		if (n == 1 && (p[i] < 0x20 || p[i] == 0x7f)) {
 			rc = bpg_buf_printf(out, "\\x%02x", p[i]);
 			i++;

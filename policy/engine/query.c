@@ -152,6 +152,10 @@ struct bpg_query_index {
 	size_t nroles;
 	const char **scan_globs;   /* NULL-terminated, strings borrowed (policy.json or static) */
 	size_t nscan_globs;
+	/* change-template's trailer names (borrowed from its parameters): asked for each
+	 * commit of a push (thousands), each a search of the rule table by name */
+	const json_t *trailers;
+	const char *risk_trailer, *uat_trailer;
 };
 
 static const char *const no_strings[] = { NULL };
@@ -227,6 +231,9 @@ int bpg_query_index_build(bpg_policy *p)
 			if ((rc = vec_add(&qx->scan_globs, &qx->nscan_globs, &cap, *d)) < 0)
 				goto done;
 	}
+	qx->trailers = bpg_policy_rule_param(p, "change-template", "trailers");
+	qx->risk_trailer = json_string_value(bpg_policy_rule_param(p, "change-template", "risk_trailer"));
+	qx->uat_trailer = json_string_value(bpg_policy_rule_param(p, "change-template", "uat_trailer"));
 	p->qx = qx;
 	qx = NULL;
 	rc = 0;
@@ -365,24 +372,32 @@ const char *bpg_policy_tier_max(const bpg_policy *p, const char *a, const char *
 
 /* ---- trailers ---------------------------------------------------------------------- */
 
+/* From p->qx (built once at load); the rule's parameters for a policy without it. */
+static const json_t *template_trailers(const bpg_policy *p)
+{
+	return p->qx ? p->qx->trailers : bpg_policy_rule_param(p, "change-template", "trailers");
+}
+
 size_t bpg_policy_trailer_count(const bpg_policy *p)
 {
-	return json_array_size(bpg_policy_rule_param(p, "change-template", "trailers"));
+	return json_array_size(template_trailers(p));
 }
 
 const char *bpg_policy_trailer(const bpg_policy *p, size_t i)
 {
-	return json_string_value(json_array_get(bpg_policy_rule_param(p, "change-template", "trailers"), i));
+	return json_string_value(json_array_get(template_trailers(p), i));
 }
 
 const char *bpg_policy_risk_trailer(const bpg_policy *p)
 {
-	return json_string_value(bpg_policy_rule_param(p, "change-template", "risk_trailer"));
+	return p->qx ? p->qx->risk_trailer :
+		json_string_value(bpg_policy_rule_param(p, "change-template", "risk_trailer"));
 }
 
 const char *bpg_policy_uat_trailer(const bpg_policy *p)
 {
-	return json_string_value(bpg_policy_rule_param(p, "change-template", "uat_trailer"));
+	return p->qx ? p->qx->uat_trailer :
+		json_string_value(bpg_policy_rule_param(p, "change-template", "uat_trailer"));
 }
 
 /* ---- paths ---------------------------------------------------------------------------- */

@@ -139,6 +139,16 @@ Test(core, safe_put_escapes_controls)
 	bpg_buf_clear(&b);
 	cr_assert_eq(bpg_safe_put(&b, "abcdef", 6, 3), 0);
 	cr_assert_str_eq(b.ptr, "abc...");
+	/* runs of printable ASCII between other characters, and a character across the cut */
+	bpg_buf_clear(&b);
+	cr_assert_eq(bpg_safe_put(&b, "h\xc3\xa9llo\x01 w\xc3\xb6rld\t!", 16, 100), 0);
+	cr_assert_str_eq(b.ptr, "h\xc3\xa9llo\\x01 w\xc3\xb6rld\\x09!");
+	bpg_buf_clear(&b);
+	cr_assert_eq(bpg_safe_put(&b, "abc\xc3\xa9" "def", 8, 4), 0);
+	cr_assert_str_eq(b.ptr, "abc\xc3\xa9...");
+	bpg_buf_clear(&b);
+	cr_assert_eq(bpg_safe_put(&b, "\x7f\x7f", 2, 1), 0);
+	cr_assert_str_eq(b.ptr, "\\x7f...");
 	bpg_buf_dispose(&b);
 }
 
