@@ -153,7 +153,8 @@ BPG_EXTERN(const char *) bpg_container_name(bpg_container c);
  * Its modules' "mapper", filter "conditions" and its "settings" are the
  * blueprint document's own values, shared (not copied: a large push builds a
  * thousand models): read them, never change them. They stay valid after
- * bpg_blueprint_free().
+ * bpg_blueprint_free(). Its short strings may be values shared by text
+ * (bpgate/jsonshared.h) when the calling thread has turned that on.
  */
 BPG_EXTERN(int) bpg_blueprint_to_json(json_t **out, const bpg_blueprint *bp, bpg_error *err);
 

@@ -19,6 +19,9 @@
  * (added lines only); release bundles are checked into "bundles".
  *
  * Ownership: facts are jansson values owned by the caller (json_decref).
+ * They are read-only: one value may stand in several places (a commit's author
+ * and committer, the modules a change left alone in both versions of a
+ * blueprint, short strings repeated across commits and files: jsonshared.h).
  * The git_repository stays the caller's. Limits: BPG_GATHER_MAX_COMMITS
  * commits and BPG_GATHER_MAX_FILES files per call, BPG_GATHER_MAX_BLOB bytes
  * per file read (checked from the object header before it is read; a scanned

@@ -1,5 +1,6 @@
 /* Getters of the blueprint model and its stable JSON form. */
 #include "internal.h"
+#include "bpgate/jsonshared.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,7 @@ bool bpg_blueprint_looks_like(const char *data, size_t len)
 
 static json_t *str_or_null(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	return s ? bpg_json_shared_str(s) : json_null();
 }
 
 /* key: one of this file's ASCII literals, so not checked for UTF-8 again */
@@ -81,10 +82,10 @@ static json_t *refs_json(const bpg_module *m)
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < m->nrefs; i++) {
 		json_t *r = json_object();
-		if (!r || set(r, "kind", json_string_nocheck(m->refs[i].kind)) < 0 ||
-		    set(r, "key", json_string(m->refs[i].key)) < 0 ||
-		    set(r, "value", json_string(m->refs[i].value)) < 0 ||
-		    set(r, "pointer", json_string(m->refs[i].pointer)) < 0 ||
+		if (!r || set(r, "kind", bpg_json_shared_str(m->refs[i].kind)) < 0 ||
+		    set(r, "key", bpg_json_shared_str(m->refs[i].key)) < 0 ||
+		    set(r, "value", bpg_json_shared_str(m->refs[i].value)) < 0 ||
+		    set(r, "pointer", bpg_json_shared_str(m->refs[i].pointer)) < 0 ||
 		    json_array_append_new(arr, r) < 0) {
 			json_decref(r);
 			json_decref(arr);
@@ -99,8 +100,8 @@ static json_t *literals_json(const bpg_module *m)
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < m->nliterals; i++) {
 		json_t *l = json_object();
-		if (!l || set(l, "pointer", json_string(m->literals[i].pointer)) < 0 ||
-		    set(l, "value", json_stringn(m->literals[i].value, m->literals[i].len)) < 0 ||
+		if (!l || set(l, "pointer", bpg_json_shared_str(m->literals[i].pointer)) < 0 ||
+		    set(l, "value", bpg_json_shared_string(m->literals[i].value, m->literals[i].len)) < 0 ||
 		    json_array_append_new(arr, l) < 0) {
 			json_decref(l);
 			json_decref(arr);
@@ -125,17 +126,17 @@ static json_t *module_json(const bpg_module *m)
 	if (!o)
 		return NULL;
 	if (set(o, "id", json_integer(m->id)) < 0 ||
-	    set(o, "module", json_string(m->module)) < 0 ||
-	    set(o, "app", json_string(m->app)) < 0 ||
-	    set(o, "action", json_string(m->action)) < 0 ||
+	    set(o, "module", bpg_json_shared_str(m->module)) < 0 ||
+	    set(o, "app", bpg_json_shared_str(m->app)) < 0 ||
+	    set(o, "action", bpg_json_shared_str(m->action)) < 0 ||
 	    set(o, "version", m->version >= 0 ? json_integer(m->version) : json_null()) < 0 ||
-	    set(o, "container", json_string_nocheck(bpg_container_name(m->container))) < 0 ||
-	    set(o, "path", json_string(m->path)) < 0 ||
-	    set(o, "pointer", json_string(m->pointer)) < 0 ||
+	    set(o, "container", bpg_json_shared_str(bpg_container_name(m->container))) < 0 ||
+	    set(o, "path", bpg_json_shared_str(m->path)) < 0 ||
+	    set(o, "pointer", bpg_json_shared_str(m->pointer)) < 0 ||
 	    set(o, "parent_id", m->parent_id ? json_integer(m->parent_id) : json_null()) < 0 ||
 	    set(o, "depth", json_integer(m->depth)) < 0 ||
 	    set(o, "label", str_or_null(m->label)) < 0 ||
-	    set(o, "effect", json_string_nocheck(bpg_effect_name(m->effect))) < 0 ||
+	    set(o, "effect", bpg_json_shared_str(bpg_effect_name(m->effect))) < 0 ||
 	    set(o, "writes", json_boolean(m->writes)) < 0 ||
 	    set(o, "has_error_handler", json_boolean(m->has_error_handler)) < 0 ||
 	    set(o, "error_directive", str_or_null(m->error_directive)) < 0 ||
@@ -173,7 +174,7 @@ static json_t *ref_set(const bpg_blueprint *bp, const char *kind)
 		qsort(vals, n, sizeof(*vals), cmp_str);
 	for (size_t i = 0; i < n; i++)
 		if ((i == 0 || strcmp(vals[i], vals[i - 1]) != 0) &&
-		    json_array_append_new(arr, json_string(vals[i])) < 0)
+		    json_array_append_new(arr, bpg_json_shared_str(vals[i])) < 0)
 			goto fail;
 	free(vals);
 	return arr;

@@ -7,6 +7,7 @@
  */
 #include "internal.h"
 #include "commitsjob.h"
+#include "bpgate/jsonshared.h"
 #include "treediff.h"
 #include "bpgate/gitobj.h"
 #include "bpgate/heap.h"
@@ -178,6 +179,7 @@ static void *job_thread(void *arg)
 	g_offered_fn fn;
 
 	bpg_heap_thread_start();
+	bpg_json_shared_begin(); /* the commits' authors and trailer values, the files' model strings */
 	if (!job->find || (job->rc = find_on_thread(job)) == 0)
 		job->rc = job_run(job);
 	pthread_mutex_lock(&job->lock);
@@ -196,6 +198,7 @@ static void *job_thread(void *arg)
 	if (!job->leave_repo)
 		git_repository_free(job->repo);
 	job->repo = NULL;
+	bpg_json_shared_end();
 	return NULL;
 }
 

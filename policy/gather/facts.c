@@ -1,5 +1,6 @@
 /* The facts skeleton and the small builders shared by the gather files. */
 #include "internal.h"
+#include "bpgate/jsonshared.h"
 #include "bpgate/gitobj.h"
 
 #include <stdio.h>
@@ -56,8 +57,9 @@ json_t *g_person_json(const git_signature *sig)
 
 	if (!sig)
 		return json_null();
-	name = json_string(sig->name ? sig->name : "");
-	email = json_string(sig->email ? sig->email : "");
+	/* the same few authors on every commit of a push: shared values (jsonshared.h) */
+	name = bpg_json_shared_str(sig->name ? sig->name : "");
+	email = bpg_json_shared_str(sig->email ? sig->email : "");
 	if (!name)
 		name = json_string("(not UTF-8)");
 	if (!email)

@@ -3,6 +3,7 @@
 #include "internal.h"
 #include "commitsjob.h"
 #include "bpgate/jsonfast.h"
+#include "bpgate/jsonshared.h"
 #include "bpgate/blueprint.h"
 #include "bpgate/bundle.h"
 #include "bpgate/gitobj.h"
@@ -435,6 +436,7 @@ int g_gather_diff(json_t *facts, git_repository *repo, git_diff *diff, git_tree 
 	reader rd = { repo, NULL, opts };
 	content_item *items = NULL;
 	size_t n, nitems = 0;
+	bool sharing = false;
 	json_t *f;
 	int rc = 0;
 
@@ -459,6 +461,8 @@ int g_gather_diff(json_t *facts, git_repository *repo, git_diff *diff, git_tree 
 		rc = g_oom(err);
 		goto done;
 	}
+	bpg_json_shared_begin(); /* the models' strings, and the commits this thread helps with */
+	sharing = true;
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = delta_entry(paths, files, opts, git_diff_get_delta(diff, i), &items[nitems], err)) < 0)
 			goto done;
@@ -469,6 +473,8 @@ int g_gather_diff(json_t *facts, git_repository *repo, git_diff *diff, git_tree 
 	if (!(opts && opts->no_bundles))
 		rc = g_check_bundles(facts, repo, new_tree, index, opts, err);
 done:
+	if (sharing)
+		bpg_json_shared_end();
 	free(items);
 	json_decref(paths);
 	bpg_scanner_free(rd.scanner);

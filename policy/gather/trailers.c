@@ -3,6 +3,7 @@
  * or a continuation (leading whitespace); '#' comment lines are ignored. */
 #include "bpgate/gather.h"
 #include "bpgate/buf.h"
+#include "bpgate/jsonshared.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -42,7 +43,7 @@ static int add_trailer(json_t *obj, const char *key, size_t klen, const char *va
 		return 0;
 	memcpy(k, key, klen);
 	k[klen] = '\0';
-	v = json_stringn(val, vlen);
+	v = bpg_json_shared_string(val, vlen); /* "high", "revert": shared on a large push */
 	if (!v)
 		return 0; /* not UTF-8: not a trailer we can judge; the rule reports it missing */
 	cur = json_object_get(obj, k);

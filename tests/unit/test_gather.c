@@ -574,6 +574,12 @@ Test(gather, long_change_on_a_thread_same_facts)
 		snprintf(want, sizeof(want), "[\"%s\"]", names[(k * 3) % 8]);
 		assert_paths(two, k - 1, &ids[k], want);
 	}
+	/* commits built on one thread share their author's e-mail value (jsonshared.h): the
+	 * first two come from the thread's first block */
+	const json_t *c0 = json_array_get(json_object_get(two, "commits"), 0);
+	const json_t *cl = json_array_get(json_object_get(two, "commits"), 1);
+	cr_assert(json_object_get(json_object_get(c0, "author"), "email") ==
+		json_object_get(json_object_get(cl, "author"), "email"), "the author's e-mail is not shared");
 	free(s1);
 	free(s2);
 	json_decref(one);
