@@ -100,48 +100,65 @@ static const char *shared_dir(void)
 	return d ? d : "../shared";
 }
 
-Test(blueprint, every_real_export_parses_and_matches_an_independent_walk)
+/* The real exports of the corpus, one path at a time (false at the end; closes dh). */
+static DIR *open_corpus(void)
 {
 	char dir[1024];
 	DIR *dh;
-	struct dirent *e;
-	int files = 0;
-	size_t total = 0;
-
 	snprintf(dir, sizeof(dir), "%s/corpus/blueprints/real", shared_dir());
 	dh = opendir(dir);
 	cr_assert_not_null(dh, "cannot open %s", dir);
-	while ((e = readdir(dh))) {
-		char path[2048];
+	return dh;
+}
+
+static bool next_export(DIR *dh, char *path, size_t size, const char **name)
+{
+	struct dirent *e;
+	while ((e = readdir(dh)))
+		if (strstr(e->d_name, ".json")) {
+			snprintf(path, size, "%s/corpus/blueprints/real/%s", shared_dir(), e->d_name);
+			*name = e->d_name;
+			return true;
+		}
+	closedir(dh);
+	return false;
+}
+
+Test(blueprint, every_real_export_parses_and_matches_an_independent_walk)
+{
+	DIR *dh = open_corpus();
+	const char *name;
+	char path[2048];
+	int files = 0;
+	size_t total = 0;
+
+	while (next_export(dh, path, sizeof(path), &name)) {
 		bpg_blueprint *bp = NULL;
 		bpg_error err;
 		json_t *root, *model = NULL;
 		json_error_t jerr;
 		walk_result want;
 
-		if (!strstr(e->d_name, ".json"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		cr_assert_eq(bpg_blueprint_load(&bp, path, &err), 0, "%s: %s", e->d_name, err.message);
+		cr_assert_eq(bpg_blueprint_load(&bp, path, &err), 0, "%s: %s", name, err.message);
 		root = json_load_file(path, 0, &jerr);
 		cr_assert_not_null(root);
 		independent_walk(root, &want);
 		cr_expect_eq(bpg_blueprint_module_count(bp), want.modules, "%s: %zu modules, walk found %zu",
-			e->d_name, bpg_blueprint_module_count(bp), want.modules);
+			name, bpg_blueprint_module_count(bp), want.modules);
 		cr_assert_eq(bpg_blueprint_to_json(&model, bp, &err), 0);
 		const json_t *conns = json_object_get(model, "connections");
 		cr_expect_eq(json_array_size(conns), json_object_size(want.connections),
-			"%s: connection set size differs", e->d_name);
+			"%s: connection set size differs", name);
 		size_t i;
 		json_t *c;
 		json_array_foreach(conns, i, c)
 			cr_expect(json_object_get(want.connections, json_string_value(c)) != NULL,
-				"%s: connection %s not found by the walk", e->d_name, json_string_value(c));
+				"%s: connection %s not found by the walk", name, json_string_value(c));
 		/* ids are unique in real exports */
 		for (size_t k = 0; k < bpg_blueprint_module_count(bp); k++) {
 			const bpg_module *m = bpg_blueprint_module(bp, k);
 			cr_expect_eq(bpg_blueprint_module_by_id(bp, m->id), m, "%s: id %lld not unique",
-				e->d_name, m->id);
+				name, m->id);
 		}
 		total += want.modules;
 		files++;
@@ -150,7 +167,6 @@ Test(blueprint, every_real_export_parses_and_matches_an_independent_walk)
 		json_decref(root);
 		bpg_blueprint_free(bp);
 	}
-	closedir(dh);
 	cr_assert_geq(files, 40, "only %d corpus files", files);
 	cr_assert_geq(total, 1000);
 }
@@ -563,16 +579,12 @@ Test(blueprint, missing_bad_and_duplicate_module_ids_are_refused_with_a_pointer)
  * a module is shared exactly when its JSON form did not change. */
 Test(blueprint, model_sharing_with_another_version_is_exact)
 {
-	char dir[1024];
-	DIR *dh;
-	struct dirent *e;
+	DIR *dh = open_corpus();
+	const char *name;
+	char path[2048];
 	size_t tried = 0, shared_total = 0, unshared_total = 0;
 
-	snprintf(dir, sizeof(dir), "%s/corpus/blueprints/real", shared_dir());
-	dh = opendir(dir);
-	cr_assert_not_null(dh, "cannot open %s", dir);
-	while ((e = readdir(dh))) {
-		char path[2048];
+	while (next_export(dh, path, sizeof(path), &name)) {
 		bpg_blueprint *base = NULL;
 		bpg_error err;
 		json_t *root, *base_model = NULL;
@@ -580,10 +592,7 @@ Test(blueprint, model_sharing_with_another_version_is_exact)
 		size_t leaves;
 		bool none = false;
 
-		if (!strstr(e->d_name, ".json"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		cr_assert_eq(bpg_blueprint_load(&base, path, &err), 0, "%s: %s", e->d_name, err.message);
+		cr_assert_eq(bpg_blueprint_load(&base, path, &err), 0, "%s: %s", name, err.message);
 		cr_assert_eq(bpg_blueprint_to_json(&base_model, base, &err), 0);
 		root = json_load_file(path, 0, &jerr);
 		cr_assert_not_null(root);
@@ -599,7 +608,7 @@ Test(blueprint, model_sharing_with_another_version_is_exact)
 			if (bpg_blueprint_parse(&bp, text, strlen(text), "m.json", &err) == 0) {
 				cr_assert_eq(bpg_blueprint_to_json(&alone, bp, &err), 0);
 				cr_assert_eq(bpg_blueprint_to_json_sharing(&sharing, bp, base, base_model, &err), 0);
-				cr_assert(json_equal(alone, sharing), "%s, value %zu changed: the models differ", e->d_name, k);
+				cr_assert(json_equal(alone, sharing), "%s, value %zu changed: the models differ", name, k);
 				const json_t *mods = json_object_get(sharing, "modules"), *base_mods = json_object_get(base_model, "modules");
 				for (size_t i = 0; i < json_array_size(mods); i++) {
 					const json_t *m = json_array_get(mods, i), *twin = NULL;
@@ -608,7 +617,7 @@ Test(blueprint, model_sharing_with_another_version_is_exact)
 						    json_integer_value(json_object_get(m, "id")))
 							twin = json_array_get(base_mods, j);
 					bool same = twin && json_equal((json_t *)twin, json_array_get(json_object_get(alone, "modules"), i));
-					cr_assert_eq(m == twin, same, "%s, value %zu changed: module %zu %s", e->d_name, k, i,
+					cr_assert_eq(m == twin, same, "%s, value %zu changed: module %zu %s", name, k, i,
 						same ? "unchanged but not shared" : "changed but shared");
 					shared_total += same;
 					unshared_total += !same;
@@ -630,7 +639,6 @@ Test(blueprint, model_sharing_with_another_version_is_exact)
 		json_decref(base_model);
 		bpg_blueprint_free(base);
 	}
-	closedir(dh);
 	cr_assert_geq(tried, 44 * 10, "only %zu versions tried", tried);
 	cr_assert_gt(shared_total, 0);
 	cr_assert_gt(unshared_total, 44, "changes were not seen: %zu", unshared_total);
