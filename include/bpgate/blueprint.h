@@ -159,10 +159,11 @@ BPG_EXTERN(const char *) bpg_container_name(bpg_container c);
 BPG_EXTERN(int) bpg_blueprint_to_json(json_t **out, const bpg_blueprint *bp, bpg_error *err);
 
 /**
- * The same model as bpg_blueprint_to_json(bp), equal value for value, but each
- * module whose JSON form is the same as that of `other`'s module with its id is
- * `other_json`'s value for that module, shared (and so is "settings" when
- * equal): an edit's two versions keep one copy of what it did not change (a
+ * The same model as bpg_blueprint_to_json(bp), equal value for value as
+ * json_equal() sees it (which does not tell the order of an object's keys
+ * apart, nor -0.0 from 0.0), but each module whose JSON form is the same as
+ * that of `other`'s module with its id is `other_json`'s value for that module,
+ * shared (and so is "settings" when equal): an edit's two versions keep one copy of what it did not change (a
  * large push holds both versions of a thousand blueprints in its facts).
  * `other_json` must be other's model from bpg_blueprint_to_json() (checked
  * against other's module count: BPG_EINVALID); it is only read and referenced.

@@ -280,10 +280,15 @@ static int model_json(json_t **out, const bpg_blueprint *bp, const bpg_blueprint
 		goto done;
 	for (size_t i = 0; i < bp->nmodules; i++) {
 		size_t j = other ? counterpart(other, bp->modules[i].id, i, &ids, &oom) : SIZE_MAX;
+		if (oom)
+			goto done;
 		json_t *shared = j != SIZE_MAX && module_same(&bp->modules[i], &other->modules[j]) ?
 			json_array_get(other_mods, j) : NULL;
+		/* other_json's module there must be other's module j: same id, or not shared */
+		if (shared && json_integer_value(json_object_get(shared, "id")) != bp->modules[i].id)
+			shared = NULL;
 		json_t *m = shared ? json_incref(shared) : module_json(&bp->modules[i]);
-		if (oom || !m || json_array_append_new(mods, m) < 0)
+		if (!m || json_array_append_new(mods, m) < 0)
 			goto done;
 	}
 	if (other_settings && settings && json_equal((json_t *)settings, (json_t *)other_settings))

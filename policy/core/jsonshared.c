@@ -4,6 +4,12 @@
 #include <stdint.h>
 #include <string.h>
 
+/* A shared value's references are taken and dropped on several threads. */
+#if !(defined(JSON_HAVE_ATOMIC_BUILTINS) && JSON_HAVE_ATOMIC_BUILTINS) && \
+    !(defined(JSON_HAVE_SYNC_BUILTINS) && JSON_HAVE_SYNC_BUILTINS)
+#error "jansson without atomic reference counts: values cannot be shared between threads"
+#endif
+
 #define SLOTS 2048          /* per thread: 16 KiB of pointers */
 #define SHARED_MAX 64       /* longer texts are rarely repeated */
 

@@ -187,10 +187,8 @@ static int model_of(json_t **model, bpg_blueprint **bp, json_t *file, const char
 			return BPG_ENOMEM;
 		return file ? add_parse_error(file, perr.message) : 0;
 	}
-	if ((other ? bpg_blueprint_to_json_sharing(model, *bp, other, other_json, &perr)
-	           : bpg_blueprint_to_json(model, *bp, &perr)) < 0)
-		return BPG_ENOMEM;
-	return 0;
+	return other ? bpg_blueprint_to_json_sharing(model, *bp, other, other_json, &perr)
+	             : bpg_blueprint_to_json(model, *bp, &perr);
 }
 
 static int describe_blueprint(json_t *file, const char *path, const bpg_buf *old_data,
@@ -331,7 +329,7 @@ static int describe_content(reader *rd, const content_item *item, bpg_error *err
 		rc = describe_blueprint(file, path, &od, &nd, has_old && !big_old, has_new,
 			!(rd->opts && rd->opts->no_blueprint_diff));
 	if (rc < 0) {
-		rc = g_oom(err);
+		rc = rc == BPG_ENOMEM ? g_oom(err) : bpg_error_set(err, rc, "%s: its blueprint model could not be built", path);
 		goto done;
 	}
 	if (item->scan)

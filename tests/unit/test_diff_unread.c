@@ -102,6 +102,7 @@ Test(diff_unread, the_rules_decide_the_same_without_the_diff)
 	cr_assert_not_null(root);
 	snprintf(dir, sizeof(dir), "%s/policy/packs/regulated", root);
 	cr_assert_eq(bpg_policy_load_dir(&p, dir, &err), 0, "%s", err.message);
+	/* what the gate asks; what keeps it true: this test and e2e-sources (no "diff" in the engine) */
 	cr_assert(!bpg_policy_reads_blueprint_diff(p));
 	snprintf(path, sizeof(path), "%s/tests/01-good-change.json", dir);
 	cr_assert(t = json_load_file(path, 0, &je), "%s: %s", path, je.text);
