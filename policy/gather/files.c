@@ -430,14 +430,16 @@ int g_gather_tree_diff(json_t *facts, git_repository *repo, git_tree *old_tree, 
 int g_gather_diff(json_t *facts, git_repository *repo, git_diff *diff, git_tree *new_tree,
 	git_index *index, g_commits_job *helper, const bpg_gather_opts *opts, bpg_error *err)
 {
-	json_t *files = g_array_of(facts, "files"), *paths = json_object();
+	json_t *files, *paths;
 	reader rd = { repo, NULL, opts };
 	content_item *items = NULL;
 	size_t n, nitems = 0;
-	bool sharing = false;
 	json_t *f;
 	int rc = 0;
 
+	bpg_json_shared_begin(); /* the models' strings, and the commits this thread helps with */
+	files = g_array_of(facts, "files");
+	paths = json_object();
 	if (!files || !paths) {
 		rc = g_oom(err);
 		goto done;
@@ -459,8 +461,6 @@ int g_gather_diff(json_t *facts, git_repository *repo, git_diff *diff, git_tree 
 		rc = g_oom(err);
 		goto done;
 	}
-	bpg_json_shared_begin(); /* the models' strings, and the commits this thread helps with */
-	sharing = true;
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = delta_entry(paths, files, opts, git_diff_get_delta(diff, i), &items[nitems], err)) < 0)
 			goto done;
@@ -471,8 +471,7 @@ int g_gather_diff(json_t *facts, git_repository *repo, git_diff *diff, git_tree 
 	if (!(opts && opts->no_bundles))
 		rc = g_check_bundles(facts, repo, new_tree, index, opts, err);
 done:
-	if (sharing)
-		bpg_json_shared_end();
+	bpg_json_shared_end();
 	free(items);
 	json_decref(paths);
 	bpg_scanner_free(rd.scanner);
